@@ -1,1 +1,28 @@
+//! The announce hub: polls a DJ's SoundCloud likes into weekly shows (SQLite), serves the
+//! dashboard and a JSON API, and broadcasts each announce line to WebSocket subscribers such as
+//! the IRC relay.
+//!
+//! Reading order: `config` → `startup` (how the parts are built and wired) → `api` and
+//! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
+//! `soundcloud`, `week`, `broadcast`, `ws`).
 
+pub mod announce;
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod broadcast;
+pub mod cli;
+pub mod config;
+pub mod dashboard;
+pub mod line;
+pub mod metrics;
+pub mod poller;
+pub mod secrets;
+pub mod shutdown;
+pub mod soundcloud;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod template;
+pub mod week;
+pub mod ws;

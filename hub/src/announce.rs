@@ -1,0 +1,84 @@
+//! Announcing: turning "track 3 of show 7" or a free text into one sanitised line, logging it
+//! with a fresh seq, and handing it to the broadcaster.
+
+use crate::line::AnnounceLine;
+use crate::state::AppState;
+use crate::store::{Announcement, NewAnnouncement, StoreError};
+use crate::template::TrackFields;
+
+/// What to announce, already validated by the handler.
+#[derive(Debug, Clone)]
+pub enum AnnounceRequest {
+    /// A track of a show; `show_id: None` means the current show.
+    Track {
+        show_id: Option<i64>,
+        position: u32,
+    },
+    Text(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the text is empty once control characters are removed")]
+    EmptyText,
+}
+
+pub async fn announce(
+    state: &AppState,
+    request: AnnounceRequest,
+) -> Result<Announcement, AnnounceError> {
+    let new = match request {
+        AnnounceRequest::Text(text) => {
+            let message = AnnounceLine::sanitize(&text);
+            if message.is_empty() {
+                return Err(AnnounceError::EmptyText);
+            }
+            NewAnnouncement {
+                message,
+                show_id: None,
+                position: None,
+                track: None,
+            }
+        }
+        AnnounceRequest::Track { show_id, position } => {
+            let show = match show_id {
+                Some(id) => state.store.show(id).await?,
+                None => state.current_show().await?,
+            };
+            let track = show
+                .tracks
+                .iter()
+                .find(|t| t.position == position)
+                .cloned()
+                .ok_or(StoreError::NoPosition {
+                    show_id: show.id,
+                    position,
+                })?;
+            let message = state.config.announce_template.render(&TrackFields {
+                position,
+                title: &track.title,
+                artist: &track.artist,
+                url: &track.permalink_url,
+            });
+            NewAnnouncement {
+                message,
+                show_id: Some(show.id),
+                position: Some(position),
+                track: Some(track),
+            }
+        }
+    };
+    let announcement = state.broadcaster.announce(&state.store, new).await?;
+    state.metrics.announce();
+    tracing::info!(
+        seq = announcement.seq.get(),
+        subscribers = state.broadcaster.subscribers(),
+        show_id = announcement.show_id,
+        position = announcement.position,
+        message = announcement.message.as_str(),
+        "announced"
+    );
+    Ok(announcement)
+}

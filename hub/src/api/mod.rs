@@ -1,0 +1,32 @@
+//! The JSON API: public reads, admin writes, and the router that ties them to their paths.
+
+pub mod admin;
+pub mod error;
+pub mod extract;
+pub mod public;
+pub mod views;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(public::health))
+        .route("/playlist", get(public::playlist))
+        .route("/playlist/{position}", get(public::playlist_track))
+        .route("/shows", get(public::shows))
+        .route("/shows/{id}", get(public::show))
+        .route("/admin/announce", post(admin::announce_handler))
+        .route("/admin/refresh", post(admin::refresh))
+        .route("/admin/shows/{id}/tracks", post(admin::add_track))
+        .route(
+            "/admin/shows/{id}/tracks/{position}",
+            delete(admin::remove_track),
+        )
+        .route(
+            "/admin/shows/{id}/tracks/{position}/move",
+            post(admin::move_track),
+        )
+}

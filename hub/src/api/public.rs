@@ -1,0 +1,79 @@
+//! Read-only endpoints anyone may call: health, the current playlist, and past shows.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{ApiPath, ApiQuery};
+use super::views::{HealthView, ShowSummaryView, ShowView};
+use crate::state::AppState;
+
+pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
+    Json(HealthView {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        subscribers: state.broadcaster.subscribers(),
+        last_poll: state.poller.last_status(),
+    })
+}
+
+pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let show = state.current_show().await?;
+    Ok(Json(ShowView::new(&state, &show)).into_response())
+}
+
+pub async fn playlist_track(
+    State(state): State<AppState>,
+    ApiPath(position): ApiPath<u32>,
+) -> Result<Response, ApiError> {
+    if position == 0 {
+        return Err(ApiError::BadRequest("positions start at 1".into()));
+    }
+    let show = state.current_show().await?;
+    let track = show
+        .tracks
+        .iter()
+        .find(|t| t.position == position)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no track at position {position}; the current show has {} tracks",
+                show.tracks.len()
+            ))
+        })?;
+    Ok(Json(track).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ShowsQuery {
+    limit: Option<i64>,
+}
+
+pub async fn shows(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ShowsQuery>,
+) -> Result<Response, ApiError> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and 100 (got {limit})"
+        )));
+    }
+    // Make sure this week's show exists, so the list always starts with it.
+    state.current_show().await?;
+    let shows = state.store.shows(limit as u32).await?;
+    let views: Vec<ShowSummaryView> = shows
+        .iter()
+        .map(|s| ShowSummaryView::new(&state, s))
+        .collect();
+    Ok(Json(views).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let show = state.store.show(id).await?;
+    Ok(Json(ShowView::new(&state, &show)).into_response())
+}

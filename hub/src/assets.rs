@@ -1,0 +1,38 @@
+//! The dashboard's static files, compiled into the binary: a hub copied to a server needs no
+//! `static/` folder beside it, and nothing is ever fetched from a CDN.
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "pico.min.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/pico.min.css"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/app.js"),
+    ),
+];
+
+pub async fn serve(Path(file): Path<String>) -> Response {
+    match FILES.iter().find(|(name, _, _)| *name == file) {
+        Some((_, mime, body)) => (
+            [
+                (header::CONTENT_TYPE, *mime),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}

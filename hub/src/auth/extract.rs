@@ -1,0 +1,116 @@
+//! Request guards: [`Admin`] for the `/admin/…` endpoints (bearer admin token, or a dashboard
+//! session on a same-origin request) and [`DjSession`] for the dashboard's pages.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use tower_cookies::Cookies;
+use url::Url;
+
+use super::Role;
+use super::session::COOKIE_NAME;
+use crate::api::error::ApiError;
+use crate::state::AppState;
+use crate::store::SessionRow;
+
+/// Proof that the request may use admin endpoints.
+#[derive(Debug)]
+pub struct Admin;
+
+/// A logged-in dashboard user.
+#[derive(Debug, Clone)]
+pub struct DjSession(pub SessionRow);
+
+/// What the request's credentials turned out to be.
+pub enum Credentials {
+    None,
+    Bearer(Role),
+    Session(SessionRow),
+}
+
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Reads the bearer token or the session cookie. A present but wrong credential is an error:
+/// falling back to "anonymous" would hide a misconfigured bot.
+pub async fn credentials(parts: &mut Parts, state: &AppState) -> Result<Credentials, ApiError> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return match bearer(&parts.headers).and_then(|t| state.tokens.role_of(t)) {
+            Some(role) => Ok(Credentials::Bearer(role)),
+            None => Err(ApiError::Unauthorized("invalid bearer token".into())),
+        };
+    }
+    match session(parts, state).await? {
+        Some(row) => Ok(Credentials::Session(row)),
+        None => Ok(Credentials::None),
+    }
+}
+
+/// The live session named by the cookie, if any. A cookie with a bad MAC, or for an ended or
+/// expired session, counts as no session.
+pub async fn session(parts: &mut Parts, state: &AppState) -> Result<Option<SessionRow>, ApiError> {
+    let cookies = Cookies::from_request_parts(parts, state)
+        .await
+        .map_err(|(_, m)| ApiError::Internal(m.into()))?;
+    let Some(id) = cookies
+        .get(COOKIE_NAME)
+        .and_then(|c| state.sessions.verify(c.value()))
+    else {
+        return Ok(None);
+    };
+    Ok(state.store.live_session(id).await?)
+}
+
+/// Whether the request's `Origin` (or, lacking one, `Referer`) is `public_url`'s origin.
+pub fn same_origin(headers: &HeaderMap, public_url: &Url) -> bool {
+    let expected = public_url.origin();
+    let claimed = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Url::parse(v).ok());
+    claimed.is_some_and(|u| u.origin() == expected)
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match credentials(parts, state).await? {
+            Credentials::Bearer(Role::Admin) => Ok(Admin),
+            Credentials::Bearer(Role::Relay) => Err(ApiError::Forbidden(
+                "this token may only subscribe to /ws/announce".into(),
+            )),
+            Credentials::Session(_) => {
+                let safe = matches!(parts.method, Method::GET | Method::HEAD);
+                if safe || same_origin(&parts.headers, &state.config.hub.public_url) {
+                    Ok(Admin)
+                } else {
+                    Err(ApiError::Forbidden(
+                        "cross-origin request refused (Origin must match public_url)".into(),
+                    ))
+                }
+            }
+            Credentials::None => Err(ApiError::Unauthorized(
+                "log in or send Authorization: Bearer <admin token>".into(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for DjSession {
+    type Rejection = axum::response::Redirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match session(parts, state).await {
+            Ok(Some(row)) => Ok(DjSession(row)),
+            _ => Err(axum::response::Redirect::to("/login")),
+        }
+    }
+}

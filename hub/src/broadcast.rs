@@ -1,0 +1,159 @@
+//! Fan-out of announce lines to every `/ws/announce` subscriber.
+//!
+//! One `tokio::sync::broadcast` channel carries each message, serialised once into shared bytes;
+//! each subscriber's own task forwards from it to its socket. Publishing is therefore O(1) for
+//! the announcer — the POST answers before the fan-out is done — and a slow subscriber only
+//! falls behind on its own: once it is more than [`QUEUE_LIMIT`] messages behind, its receiver
+//! reports the lag and the socket is closed with 4008. Nobody else waits for it.
+//!
+//! Subscriber-count changes are coalesced into at most one `status` message per second, so
+//! thousands of clients joining cost thousands of messages, not thousands squared.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::shutdown::Shutdown;
+use crate::store::{Announcement, NewAnnouncement, Store, StoreError};
+
+/// How many messages a subscriber may fall behind before it is dropped (SPEC: more than 64).
+pub const QUEUE_LIMIT: usize = 64;
+const STATUS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One message on the wire, serialised once for everybody.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The announce seq, for de-duplicating against a replay; `None` for status and ack frames.
+    pub seq: Option<i64>,
+    pub text: Utf8Bytes,
+}
+
+#[derive(Clone)]
+pub struct Broadcaster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tx: broadcast::Sender<Frame>,
+    subscribers: AtomicUsize,
+    /// Serialises "write to the log, then send", so frames leave in seq order.
+    announcing: tokio::sync::Mutex<()>,
+}
+
+/// Counts a subscriber for as long as it is held.
+pub struct Subscription {
+    pub rx: broadcast::Receiver<Frame>,
+    inner: Arc<Inner>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.inner.subscribers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Default for Broadcaster {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Broadcaster {
+    pub fn new() -> Broadcaster {
+        // The channel's ring holds QUEUE_LIMIT frames: a receiver further behind than that
+        // gets `Lagged`, which is exactly the "more than 64 queued" rule.
+        let (tx, _) = broadcast::channel(QUEUE_LIMIT);
+        Broadcaster {
+            inner: Arc::new(Inner {
+                tx,
+                subscribers: AtomicUsize::new(0),
+                announcing: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.inner.subscribers.load(Ordering::Relaxed)
+    }
+
+    pub fn subscribe(&self) -> Subscription {
+        self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
+        Subscription {
+            rx: self.inner.tx.subscribe(),
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
+    /// Writes the announcement to the log (which issues its seq), then sends it to everyone.
+    /// Returns once it is queued for all subscribers, not once they have it.
+    pub async fn announce(
+        &self,
+        store: &Store,
+        new: NewAnnouncement,
+    ) -> Result<Announcement, StoreError> {
+        let _order = self.inner.announcing.lock().await;
+        let announcement = store.record_announcement(new).await?;
+        self.send(Frame {
+            seq: Some(announcement.seq.get()),
+            text: announce_json(&announcement).into(),
+        });
+        Ok(announcement)
+    }
+
+    /// Tells every subscriber (the dashboard, mostly) that an announce landed somewhere.
+    pub fn ack(&self, seq: i64, target: &str) {
+        let text = json!({"type": "ack", "seq": seq, "target": target}).to_string();
+        self.send(Frame {
+            seq: None,
+            text: text.into(),
+        });
+    }
+
+    fn send(&self, frame: Frame) {
+        // An error only means nobody is subscribed right now; the log still has the line.
+        let _ = self.inner.tx.send(frame);
+    }
+
+    /// Sends `{"type":"status"}` when the subscriber count has changed, at most once a second.
+    pub async fn run_status(self, mut shutdown: Shutdown) {
+        let mut last_sent = self.subscribers();
+        let mut tick = tokio::time::interval(STATUS_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.wait() => return,
+            }
+            let now = self.subscribers();
+            if now != last_sent {
+                last_sent = now;
+                self.send(Frame {
+                    seq: None,
+                    text: status_json(now).into(),
+                });
+            }
+        }
+    }
+}
+
+pub fn status_json(subscribers: usize) -> String {
+    json!({"type": "status", "subscribers": subscribers}).to_string()
+}
+
+/// The wire form of an announce (SPEC.md, WebSocket protocol).
+pub fn announce_json(a: &Announcement) -> String {
+    json!({
+        "type": "announce",
+        "seq": a.seq,
+        "message": a.message,
+        "show_id": a.show_id,
+        "position": a.position,
+        "track": a.track,
+        "announced_at": a.announced_at,
+    })
+    .to_string()
+}

@@ -1,0 +1,216 @@
+//! Keeps the last two weeks' shows in step with the DJ's SoundCloud likes: polls every
+//! `poll_interval_seconds` (every `live_poll_interval_seconds` during the live window), and on
+//! demand through `POST /admin/refresh`.
+//!
+//! A poll fetches every like since the previous week's start and replaces those two weeks'
+//! likes in one transaction. A failed or malformed fetch changes nothing: the last good
+//! playlist stays, and the outcome (kept for `/health` and the dashboard) says what went wrong.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::shutdown::Shutdown;
+use crate::soundcloud::SoundcloudClient;
+use crate::store::{Like, Store};
+use crate::week::{Schedule, Week};
+
+/// The outcome of the last poll, as `/health` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollStatus {
+    pub at: Timestamp,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// Likes seen in the weeks the poll covered.
+    pub tracks: u32,
+    /// SoundCloud requests the poll took.
+    pub requests: u32,
+    /// How long the poll took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+const META_STATUS: &str = "last_poll";
+const META_CLIENT_ID: &str = "soundcloud_client_id";
+const META_USER_ID: &str = "soundcloud_user_id";
+
+pub struct Poller {
+    client: SoundcloudClient,
+    store: Store,
+    schedule: Schedule,
+    last: RwLock<Option<PollStatus>>,
+    /// Polls never overlap: a refresh during a scheduled poll waits for it, then polls again.
+    running: tokio::sync::Mutex<()>,
+    /// Bumped whenever a poll changes a show, so caches know to drop their copies.
+    changes: tokio::sync::watch::Sender<u64>,
+    intervals: (Duration, Duration),
+    polls: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+}
+
+impl Poller {
+    pub async fn new(
+        client: SoundcloudClient,
+        store: Store,
+        schedule: Schedule,
+        intervals: (Duration, Duration),
+    ) -> Poller {
+        // Remembered facts save a scrape and a resolve on every restart; a read error only
+        // costs those requests, so it is not fatal.
+        let client_id = store.meta(META_CLIENT_ID).await.ok().flatten();
+        let user_id = store
+            .meta(META_USER_ID)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse().ok());
+        client.remember(client_id, user_id);
+        let last = store
+            .meta(META_STATUS)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| serde_json::from_str(&s).ok());
+        Poller {
+            client,
+            store,
+            schedule,
+            last: RwLock::new(last),
+            running: tokio::sync::Mutex::new(()),
+            changes: tokio::sync::watch::channel(0).0,
+            intervals,
+            polls: Default::default(),
+            failed: Default::default(),
+        }
+    }
+
+    pub fn last_status(&self) -> Option<PollStatus> {
+        self.last.read().map(|s| s.clone()).unwrap_or(None)
+    }
+
+    /// Polls run and polls failed since start.
+    pub fn polls(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.polls.load(Relaxed), self.failed.load(Relaxed))
+    }
+
+    pub fn client(&self) -> &SoundcloudClient {
+        &self.client
+    }
+
+    /// A receiver that changes whenever a poll changed a show.
+    pub fn subscribe_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Polls now and returns the outcome.
+    pub async fn poll_now(&self) -> PollStatus {
+        let _running = self.running.lock().await;
+        let started = std::time::Instant::now();
+        let before = self.client.requests();
+        let now = Timestamp::now();
+        let current = self.schedule.week_containing(now);
+        let previous = self.schedule.previous(current);
+
+        let result = match self.client.likes_since(previous.start).await {
+            Ok(fetch) => {
+                let weeks = bucket(&self.schedule, [previous, current], fetch.likes);
+                let tracks = weeks.iter().map(|(_, l)| l.len() as u32).sum();
+                match self.store.apply_likes(weeks).await {
+                    Ok(changed) => {
+                        if changed {
+                            self.changes.send_modify(|n| *n += 1);
+                        }
+                        Ok(tracks)
+                    }
+                    Err(e) => Err(format!("cannot save the playlist: {e}")),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let status = PollStatus {
+            at: now,
+            ok: result.is_ok(),
+            tracks: *result.as_ref().unwrap_or(&0),
+            error: result.err(),
+            requests: self.client.requests() - before,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        self.polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !status.ok {
+            self.failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        match &status.error {
+            None => tracing::info!(
+                tracks = status.tracks,
+                requests = status.requests,
+                "poll ok"
+            ),
+            Some(e) => tracing::warn!(error = %e, "poll failed; keeping the last good playlist"),
+        }
+        self.remember(&status).await;
+        status
+    }
+
+    async fn remember(&self, status: &PollStatus) {
+        if let Ok(mut last) = self.last.write() {
+            *last = Some(status.clone());
+        }
+        let (client_id, user_id) = self.client.learnt();
+        let mut writes = vec![(META_STATUS, serde_json::to_string(status).ok())];
+        writes.push((META_CLIENT_ID, client_id));
+        writes.push((META_USER_ID, user_id.map(|id| id.to_string())));
+        for (key, value) in writes {
+            if let Some(value) = value
+                && let Err(e) = self.store.set_meta(key, value).await
+            {
+                tracing::warn!(error = %e, key, "cannot save poll state");
+            }
+        }
+    }
+
+    /// Polls on the schedule until shutdown.
+    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
+        loop {
+            self.poll_now().await;
+            let wait = self.next_wait(Timestamp::now());
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.wait() => return,
+            }
+        }
+    }
+
+    /// The normal or live interval, but never past the next week start, so the faster live
+    /// polling begins with the show rather than up to an hour into it.
+    fn next_wait(&self, now: Timestamp) -> Duration {
+        let (normal, live) = self.intervals;
+        let interval = if self.schedule.is_live(now) {
+            live
+        } else {
+            normal
+        };
+        let next_start = self.schedule.week_containing(now).end;
+        let until_start = next_start
+            .duration_since(now)
+            .unsigned_abs()
+            .saturating_add(Duration::from_secs(1));
+        interval.min(until_start)
+    }
+}
+
+/// Groups likes (newest first) into the given weeks, oldest like first within each week —
+/// position 1 is the week's first like. Likes outside those weeks are dropped.
+fn bucket(schedule: &Schedule, weeks: [Week; 2], likes: Vec<Like>) -> Vec<(Week, Vec<Like>)> {
+    let mut out: Vec<(Week, Vec<Like>)> = weeks.iter().map(|w| (*w, Vec::new())).collect();
+    for like in likes.into_iter().rev() {
+        let week = schedule.week_containing(like.liked_at);
+        if let Some((_, list)) = out.iter_mut().find(|(w, _)| *w == week) {
+            list.push(like);
+        }
+    }
+    out
+}

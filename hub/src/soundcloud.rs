@@ -1,0 +1,487 @@
+//! SoundCloud's unofficial api-v2, as far as the hub needs it: resolve the DJ's profile, page
+//! through their likes newest first, resolve a pasted track URL, and find a public `client_id`
+//! in the web site's scripts when none is configured.
+//!
+//! Failures are typed ([`SoundcloudError`]) and never partial: a fetch either returns every like
+//! it was asked for or an error, so the caller can keep the last good playlist.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rand::Rng;
+use regex::Regex;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::SoundcloudConfig;
+use crate::store::{Like, TrackInfo};
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SoundcloudError {
+    #[error("cannot reach SoundCloud ({0})")]
+    Network(String),
+    #[error("SoundCloud answered HTTP {status} for {what}")]
+    Status { status: u16, what: &'static str },
+    #[error("SoundCloud refused the client_id (HTTP {0}), also after scraping a fresh one")]
+    Unauthorized(u16),
+    #[error("SoundCloud kept answering HTTP {status} for {what}; gave up after {attempts} tries")]
+    GaveUp {
+        status: u16,
+        what: &'static str,
+        attempts: u32,
+    },
+    #[error("SoundCloud sent malformed data for {what}: {message}")]
+    Malformed { what: &'static str, message: String },
+    #[error("no client_id found in the scripts of {0}")]
+    NoClientId(String),
+    #[error("SoundCloud has no {0}")]
+    NotFound(String),
+    #[error("more than {0} pages of likes; stopped")]
+    TooManyPages(u32),
+}
+
+/// How hard to try when SoundCloud is rate limiting or failing.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries per request for 429, 5xx and network errors (at least 1).
+    pub attempts: u32,
+    /// First backoff; doubled each retry, plus up to 50% jitter.
+    pub base: Duration,
+    pub max: Duration,
+    /// Per-request timeout, so a hung SoundCloud cannot stall the poller.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << retry.min(16));
+        let jitter = exp.mul_f64(rand::rng().random_range(0.0..0.5));
+        retry_after.unwrap_or(exp + jitter).min(self.max)
+    }
+}
+
+/// The likes a fetch found, newest first, and what it cost.
+#[derive(Debug)]
+pub struct LikesFetch {
+    pub likes: Vec<Like>,
+    pub requests: u32,
+}
+
+const MAX_PAGES: u32 = 100;
+const PAGE_SIZE: u32 = 200;
+
+pub struct SoundcloudClient {
+    http: reqwest::Client,
+    config: SoundcloudConfig,
+    retry: RetryPolicy,
+    client_id: Mutex<Option<String>>,
+    user_id: Mutex<Option<i64>>,
+    requests: AtomicU32,
+}
+
+impl SoundcloudClient {
+    pub fn new(config: SoundcloudConfig, retry: RetryPolicy) -> Result<Self, SoundcloudError> {
+        let http = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .connect_timeout(retry.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("ntr-hub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SoundcloudError::Network(e.to_string()))?;
+        Ok(SoundcloudClient {
+            http,
+            client_id: Mutex::new(config.client_id.clone()),
+            config,
+            retry,
+            user_id: Mutex::new(None),
+            requests: AtomicU32::new(0),
+        })
+    }
+
+    /// Requests sent since the client was made (for `/metrics` and the poll outcome).
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The client_id and user id learnt so far, to persist across restarts.
+    pub fn learnt(&self) -> (Option<String>, Option<i64>) {
+        (lock(&self.client_id).clone(), *lock(&self.user_id))
+    }
+
+    /// Seeds what an earlier run learnt; a configured client_id wins over a remembered one.
+    pub fn remember(&self, client_id: Option<String>, user_id: Option<i64>) {
+        let mut id = lock(&self.client_id);
+        if id.is_none() {
+            *id = client_id;
+        }
+        *lock(&self.user_id) = user_id;
+    }
+
+    /// Every like made at or after `since`, newest first.
+    pub async fn likes_since(&self, since: Timestamp) -> Result<LikesFetch, SoundcloudError> {
+        let before = self.requests();
+        let user_id = self.user_id().await?;
+        let mut url = self.api_url(&format!("users/{user_id}/track_likes"))?;
+        url.query_pairs_mut()
+            .append_pair("limit", &PAGE_SIZE.to_string())
+            .append_pair("linked_partitioning", "1");
+        let mut likes = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page: LikesPage = self.get_json(url.clone(), "the likes").await?;
+            let mut reached_older = false;
+            for item in page.collection {
+                if item.created_at < since {
+                    reached_older = true;
+                    break;
+                }
+                if let Some(track) = item.track {
+                    likes.push(Like {
+                        liked_at: item.created_at,
+                        track: track.into_info(),
+                    });
+                }
+            }
+            match page.next_href {
+                Some(next) if !reached_older => {
+                    url = Url::parse(&next).map_err(|e| SoundcloudError::Malformed {
+                        what: "next_href",
+                        message: e.to_string(),
+                    })?;
+                }
+                _ => {
+                    return Ok(LikesFetch {
+                        likes,
+                        requests: self.requests() - before,
+                    });
+                }
+            }
+        }
+        Err(SoundcloudError::TooManyPages(MAX_PAGES))
+    }
+
+    /// Resolves a track page URL (`https://soundcloud.com/artist/title`) to its details.
+    pub async fn resolve_track(&self, page_url: &str) -> Result<TrackInfo, SoundcloudError> {
+        let mut url = self.api_url("resolve")?;
+        url.query_pairs_mut().append_pair("url", page_url);
+        let resolved: ResolvedTrack = self.get_json(url, "the track URL").await?;
+        if resolved.kind.as_deref() != Some("track") {
+            return Err(SoundcloudError::NotFound(format!("track at {page_url}")));
+        }
+        Ok(resolved.track.into_info())
+    }
+
+    async fn user_id(&self) -> Result<i64, SoundcloudError> {
+        if let Some(id) = *lock(&self.user_id) {
+            return Ok(id);
+        }
+        let mut url = self.api_url("resolve")?;
+        let profile = format!(
+            "{}/{}",
+            self.config.web_base.as_str().trim_end_matches('/'),
+            self.config.user
+        );
+        url.query_pairs_mut().append_pair("url", &profile);
+        let user: ResolvedUser = self.get_json(url, "the user profile").await?;
+        *lock(&self.user_id) = Some(user.id);
+        Ok(user.id)
+    }
+
+    fn api_url(&self, path: &str) -> Result<Url, SoundcloudError> {
+        let base = self.config.api_base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}/{path}")).map_err(|e| SoundcloudError::Malformed {
+            what: "api_base",
+            message: e.to_string(),
+        })
+    }
+
+    /// GETs an api-v2 URL with the client_id, handling auth refresh and backoff.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+        what: &'static str,
+    ) -> Result<T, SoundcloudError> {
+        let mut rescraped = false;
+        let mut retries = 0;
+        loop {
+            let client_id = self.client_id().await?;
+            let result = self.send(with_client_id(&url, &client_id)).await;
+            let (status, retry_after) = match result {
+                Ok(resp) if resp.status().is_success() => {
+                    let body = resp
+                        .bytes()
+                        .await
+                        .map_err(|e| SoundcloudError::Network(e.to_string()))?;
+                    return serde_json::from_slice(&body).map_err(|e| SoundcloudError::Malformed {
+                        what,
+                        message: e.to_string(),
+                    });
+                }
+                Ok(resp) => (resp.status(), retry_after(&resp)),
+                Err(e) if retries + 1 < self.retry.attempts => {
+                    tracing::warn!(error = %e, "SoundCloud request failed; retrying");
+                    tokio::time::sleep(self.retry.delay(retries, None)).await;
+                    retries += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN if !rescraped => {
+                    tracing::info!(%status, "SoundCloud refused the client_id; scraping a fresh one");
+                    rescraped = true;
+                    let fresh = self.scrape_client_id().await?;
+                    *lock(&self.client_id) = Some(fresh);
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(SoundcloudError::Unauthorized(status.as_u16()));
+                }
+                StatusCode::NOT_FOUND => {
+                    return Err(SoundcloudError::NotFound(
+                        what.trim_start_matches("the ").into(),
+                    ));
+                }
+                s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => {
+                    retries += 1;
+                    if retries >= self.retry.attempts {
+                        return Err(SoundcloudError::GaveUp {
+                            status: s.as_u16(),
+                            what,
+                            attempts: retries,
+                        });
+                    }
+                    let delay = self.retry.delay(retries - 1, retry_after);
+                    tracing::warn!(status = %s, ?delay, "SoundCloud is busy; backing off");
+                    tokio::time::sleep(delay).await;
+                }
+                s => {
+                    return Err(SoundcloudError::Status {
+                        status: s.as_u16(),
+                        what,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn send(&self, url: Url) -> Result<reqwest::Response, SoundcloudError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| SoundcloudError::Network(describe(&e)))
+    }
+
+    async fn client_id(&self) -> Result<String, SoundcloudError> {
+        if let Some(id) = lock(&self.client_id).clone() {
+            return Ok(id);
+        }
+        let id = self.scrape_client_id().await?;
+        *lock(&self.client_id) = Some(id.clone());
+        Ok(id)
+    }
+
+    /// Follows the home page's `<script src>` assets, last to first, looking for a client_id.
+    async fn scrape_client_id(&self) -> Result<String, SoundcloudError> {
+        let home = self.config.web_base.clone();
+        let html = self.fetch_text(home.clone(), "the home page").await?;
+        for src in script_sources(&html).into_iter().rev() {
+            let Ok(asset) = home.join(&src) else { continue };
+            // One unreachable asset should not hide a client_id in another.
+            match self.fetch_text(asset, "a script").await {
+                Ok(js) => {
+                    if let Some(id) = find_client_id(&js) {
+                        return Ok(id);
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, %src, "skipping a script"),
+            }
+        }
+        Err(SoundcloudError::NoClientId(home.to_string()))
+    }
+
+    async fn fetch_text(&self, url: Url, what: &'static str) -> Result<String, SoundcloudError> {
+        let resp = self.send(url).await?;
+        if !resp.status().is_success() {
+            return Err(SoundcloudError::Status {
+                status: resp.status().as_u16(),
+                what,
+            });
+        }
+        resp.text()
+            .await
+            .map_err(|e| SoundcloudError::Network(e.to_string()))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else {
+        e.to_string()
+    }
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// `url` with `client_id` set, replacing one that is already there (`next_href` lacks it, but
+/// a stale one must not be sent twice).
+fn with_client_id(url: &Url, client_id: &str) -> Url {
+    let mut out = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "client_id")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    out.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("client_id", client_id);
+    out
+}
+
+fn script_sources(html: &str) -> Vec<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let Some(re) =
+        RE.get_or_init(|| Regex::new(r#"(?i)<script[^>]*\ssrc\s*=\s*["']([^"']+)["']"#).ok())
+    else {
+        return Vec::new();
+    };
+    re.captures_iter(html)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().to_owned()))
+        .collect()
+}
+
+/// Finds `client_id` followed by `:` or `=` and a quoted 32-character id (the bundle switched
+/// from `client_id="…"` to `client_id:"…"` in 2026; both are accepted).
+pub fn find_client_id(js: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| Regex::new(r#"client_id\s*[:=]\s*["']([A-Za-z0-9]{32})["']"#).ok())
+        .as_ref()?;
+    re.captures(js)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_owned())
+}
+
+#[derive(Deserialize)]
+struct LikesPage {
+    collection: Vec<LikeItem>,
+    #[serde(default)]
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LikeItem {
+    created_at: Timestamp,
+    #[serde(default)]
+    track: Option<ScTrack>,
+}
+
+#[derive(Deserialize)]
+struct ScTrack {
+    id: i64,
+    title: String,
+    user: ScUser,
+    permalink_url: String,
+    #[serde(default)]
+    artwork_url: Option<String>,
+    #[serde(default)]
+    duration: Option<i64>,
+    #[serde(default)]
+    license: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ScUser {
+    username: String,
+}
+
+impl ScTrack {
+    fn into_info(self) -> TrackInfo {
+        TrackInfo {
+            soundcloud_id: Some(self.id),
+            title: self.title,
+            artist: self.user.username,
+            permalink_url: self.permalink_url,
+            artwork_url: self.artwork_url,
+            duration_ms: self.duration,
+            license: self.license,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResolvedUser {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct ResolvedTrack {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(flatten)]
+    track: ScTrack,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_both_client_id_forms() {
+        let id = "abcdefghijklmnopqrstuvwxyz012345";
+        assert_eq!(
+            find_client_id(&format!(r#"x={{client_id:"{id}"}}"#)).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            find_client_id(&format!(r#"a.client_id="{id}";"#)).as_deref(),
+            Some(id)
+        );
+        assert_eq!(find_client_id(r#"client_id:"tooshort""#), None);
+    }
+
+    #[test]
+    fn script_sources_in_order() {
+        let html = r#"<script src="/a.js"></script><SCRIPT crossorigin src='https://x/b.js'>"#;
+        assert_eq!(script_sources(html), vec!["/a.js", "https://x/b.js"]);
+    }
+
+    #[test]
+    fn client_id_is_replaced_not_doubled() {
+        let url = Url::parse("http://x/likes?offset=5&client_id=old").expect("url");
+        assert_eq!(
+            with_client_id(&url, "new").as_str(),
+            "http://x/likes?offset=5&client_id=new"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Builds the hub from its configuration — secrets, database, SoundCloud client, poller,
+//! broadcaster, router — and runs it until the shutdown signal. Tests use this same code on
+//! port 0 with a fresh data directory.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower_cookies::CookieManagerLayer;
+
+use crate::api::error::ApiError;
+use crate::auth::Tokens;
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::session::SessionKeys;
+use crate::broadcast::Broadcaster;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::poller::Poller;
+use crate::shutdown::Shutdown;
+use crate::soundcloud::{RetryPolicy, SoundcloudClient};
+use crate::state::AppState;
+use crate::store::Store;
+use crate::ws::WsShutdown;
+use crate::{api, assets, dashboard, metrics, secrets, ws};
+
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Knobs that are not configuration: tests shorten SoundCloud's backoff, for instance.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub retry: RetryPolicy,
+    /// Do not poll on a schedule (tests poll through `/admin/refresh` when they choose).
+    pub no_scheduled_polls: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Secrets(#[from] secrets::SecretsError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr}: {message}")]
+    Listen { addr: SocketAddr, message: String },
+    #[error("cannot create the HTTP client: {0}")]
+    Http(#[from] crate::soundcloud::SoundcloudError),
+}
+
+/// Credentials shown once, on the start that generated them.
+#[derive(Debug, Clone)]
+pub struct FirstStart {
+    pub dashboard_url: String,
+    pub username: String,
+    pub password: String,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    first_start: Option<FirstStart>,
+    options: Options,
+}
+
+impl Application {
+    pub async fn build(config: Config, options: Options) -> Result<Application, StartupError> {
+        let resolved = secrets::resolve(&config)?;
+        let store = Store::open(&config.hub.data_dir)?;
+        let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
+        let intervals = (
+            Duration::from_secs(config.soundcloud.poll_interval_seconds),
+            Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+        );
+        let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
+        let listener =
+            TcpListener::bind(config.hub.listen)
+                .await
+                .map_err(|e| StartupError::Listen {
+                    addr: config.hub.listen,
+                    message: e.to_string(),
+                })?;
+        let first_start = resolved.new_password.clone().map(|password| FirstStart {
+            dashboard_url: format!("{}dashboard", public_base(&config)),
+            username: config.dashboard.username.clone(),
+            password,
+        });
+        let secure = config.hub.public_url.scheme() == "https";
+        let state = AppState {
+            tokens: Arc::new(Tokens::new(
+                resolved.admin_token.clone(),
+                resolved.relay_tokens.clone(),
+            )),
+            sessions: Arc::new(SessionKeys::new(
+                resolved.secret_key.clone(),
+                secure,
+                config.dashboard.session_hours,
+            )),
+            password_hash: resolved.password_hash.clone().into(),
+            login_limiter: Arc::new(LoginLimiter::default()),
+            broadcaster: Broadcaster::new(),
+            metrics: Arc::new(Metrics::default()),
+            poller: Arc::new(poller),
+            store,
+            config: Arc::new(config),
+        };
+        Ok(Application {
+            listener,
+            state,
+            first_start,
+            options,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn first_start(&self) -> Option<&FirstStart> {
+        self.first_start.as_ref()
+    }
+
+    /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
+    pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
+        let state = self.state.clone();
+        if !self.options.no_scheduled_polls {
+            tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
+        }
+        tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+        let app = router(state, shutdown.clone());
+        let mut stop = shutdown;
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.wait().await })
+        .await
+    }
+}
+
+fn public_base(config: &Config) -> String {
+    let url = config.hub.public_url.as_str();
+    if url.ends_with('/') {
+        url.to_owned()
+    } else {
+        format!("{url}/")
+    }
+}
+
+/// The one router: API, pages, WebSocket, static assets, metrics.
+pub fn router(state: AppState, shutdown: Shutdown) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(dashboard::router())
+        .route("/ws/announce", axum::routing::get(ws::announce_socket))
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route("/static/{file}", axum::routing::get(assets::serve))
+        .fallback(not_found)
+        .layer(axum::Extension(WsShutdown(shutdown)))
+        .layer(CookieManagerLayer::new())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(reject_large_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_statuses,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+/// Refuses a declared body over the limit before reading any of it. (Bodies without a length
+/// are cut off by `DefaultBodyLimit` as they stream in.)
+async fn reject_large_bodies(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(req).await
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({"error": "internal error"})),
+    )
+        .into_response()
+}

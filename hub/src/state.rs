@@ -1,0 +1,49 @@
+//! The state every handler receives: explicit, cloned per request, built once by `startup`.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::auth::Tokens;
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::session::SessionKeys;
+use crate::broadcast::Broadcaster;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::poller::Poller;
+use crate::store::{Show, Store, StoreError};
+use crate::week::Week;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub poller: Arc<Poller>,
+    pub tokens: Arc<Tokens>,
+    pub sessions: Arc<SessionKeys>,
+    /// The dashboard password's argon2 hash (configured or generated).
+    pub password_hash: Arc<str>,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub broadcaster: Broadcaster,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// The current show: the on-air one during the live window, else this week's.
+    pub async fn current_show(&self) -> Result<Show, StoreError> {
+        let week = self.config.schedule.current_show_week(Timestamp::now());
+        self.store.show_for_week(week).await
+    }
+
+    /// The show before the current one.
+    pub async fn previous_show(&self) -> Result<Show, StoreError> {
+        let week = self.config.schedule.current_show_week(Timestamp::now());
+        self.store
+            .show_for_week(self.config.schedule.previous(week))
+            .await
+    }
+
+    pub fn is_on_air(&self, week: Week) -> bool {
+        self.config.schedule.on_air_week(Timestamp::now()) == Some(week)
+    }
+}

@@ -1,0 +1,95 @@
+//! Schema migrations, versioned in code with SQLite's `user_version`. Each step runs in one
+//! transaction with the version bump, so a crash mid-upgrade leaves the previous version intact.
+//! Append new steps; never edit a released one.
+
+use rusqlite::Connection;
+
+const STEPS: &[&str] = &[
+    // 1: the initial schema.
+    "
+    CREATE TABLE tracks (
+        id            INTEGER PRIMARY KEY,
+        soundcloud_id INTEGER UNIQUE,          -- NULL for a record that is not on SoundCloud
+        title         TEXT NOT NULL,
+        artist        TEXT NOT NULL,
+        permalink_url TEXT NOT NULL,
+        artwork_url   TEXT,
+        duration_ms   INTEGER,
+        license       TEXT
+    );
+    CREATE TABLE shows (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        week_start INTEGER NOT NULL UNIQUE,    -- ms since the epoch
+        week_end   INTEGER NOT NULL
+    );
+    -- Membership of a track in a show. Position is the rank by (sort_key, track_id).
+    -- source 'like' rows follow SoundCloud; 'manual' rows were added by the DJ.
+    -- removed = 1 is the DJ's removal, kept so later polls do not bring the track back.
+    -- sort_key starts as liked_at * 1024 and is rewritten by moves and positional adds.
+    CREATE TABLE show_tracks (
+        show_id  INTEGER NOT NULL REFERENCES shows(id),
+        track_id INTEGER NOT NULL REFERENCES tracks(id),
+        source   TEXT NOT NULL CHECK (source IN ('like', 'manual')),
+        liked_at INTEGER,
+        added_at INTEGER NOT NULL,
+        sort_key INTEGER NOT NULL,
+        removed  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (show_id, track_id)
+    );
+    CREATE INDEX show_tracks_order ON show_tracks (show_id, removed, sort_key);
+    -- The announcement log. AUTOINCREMENT: a seq is never reused, even after rows are deleted.
+    CREATE TABLE announcements (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        announced_at INTEGER NOT NULL,
+        message      TEXT NOT NULL,
+        show_id      INTEGER,
+        position     INTEGER,
+        track        TEXT                     -- JSON snapshot of the track as announced
+    );
+    CREATE INDEX announcements_show ON announcements (show_id, position);
+    CREATE TABLE acks (
+        seq      INTEGER NOT NULL REFERENCES announcements(seq),
+        target   TEXT NOT NULL,
+        acked_at INTEGER NOT NULL,
+        PRIMARY KEY (seq, target)
+    );
+    CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        username   TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        ended_at   INTEGER
+    );
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ",
+];
+
+pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in STEPS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        run(&mut conn).expect("first");
+        run(&mut conn).expect("second");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, STEPS.len() as i64);
+    }
+}

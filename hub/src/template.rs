@@ -1,0 +1,142 @@
+//! `show.announce_template`: the text of an announce line with `{position}`, `{title}`,
+//! `{artist}` and `{url}` placeholders, parsed once at start-up so a typo in a placeholder is a
+//! config error rather than a broken line in the middle of a show.
+
+use crate::line::AnnounceLine;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Position,
+    Title,
+    Artist,
+    Url,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceTemplate {
+    pieces: Vec<Piece>,
+}
+
+/// What one announce line is made from.
+pub struct TrackFields<'a> {
+    pub position: u32,
+    pub title: &'a str,
+    pub artist: &'a str,
+    pub url: &'a str,
+}
+
+impl AnnounceTemplate {
+    pub const DEFAULT: &'static str = "Now Playing: Song #{position}: {title} by {artist} - {url}";
+
+    /// Parses a template; `{{` and `}}` stand for literal braces.
+    pub fn parse(s: &str) -> Result<AnnounceTemplate, String> {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut chars = s.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let piece = match name.as_str() {
+                        "position" => Piece::Position,
+                        "title" => Piece::Title,
+                        "artist" => Piece::Artist,
+                        "url" => Piece::Url,
+                        other => {
+                            return Err(format!(
+                                "unknown placeholder `{{{other}}}` (use {{position}}, {{title}}, {{artist}}, {{url}})"
+                            ));
+                        }
+                    };
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(piece);
+                }
+                '}' => return Err("a lone `}` (write `}}` for a literal brace)".into()),
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        if !pieces.iter().any(|p| !matches!(p, Piece::Text(_))) {
+            return Err("must contain at least one of {position}, {title}, {artist}, {url}".into());
+        }
+        Ok(AnnounceTemplate { pieces })
+    }
+
+    pub fn render(&self, f: &TrackFields<'_>) -> AnnounceLine {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Position => out.push_str(&f.position.to_string()),
+                Piece::Title => out.push_str(f.title),
+                Piece::Artist => out.push_str(f.artist),
+                Piece::Url => out.push_str(f.url),
+            }
+        }
+        AnnounceLine::sanitize(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_default() {
+        let t = AnnounceTemplate::parse(AnnounceTemplate::DEFAULT).expect("default parses");
+        let line = t.render(&TrackFields {
+            position: 3,
+            title: "Song",
+            artist: "Someone",
+            url: "https://soundcloud.com/x/y",
+        });
+        assert_eq!(
+            line.as_str(),
+            "Now Playing: Song #3: Song by Someone - https://soundcloud.com/x/y"
+        );
+    }
+
+    #[test]
+    fn control_characters_in_fields_never_reach_the_line() {
+        let t = AnnounceTemplate::parse("{title}|{artist}").expect("parses");
+        let line = t.render(&TrackFields {
+            position: 1,
+            title: "a\r\nQUIT :x\0b",
+            artist: "\u{3}4red\u{2}bold",
+            url: "",
+        });
+        assert_eq!(line.as_str(), "aQUIT :xb|4redbold");
+    }
+
+    #[test]
+    fn rejects_bad_templates() {
+        assert!(AnnounceTemplate::parse("{nope}").is_err());
+        assert!(AnnounceTemplate::parse("plain text").is_err());
+        assert!(AnnounceTemplate::parse("a } b {title}").is_err());
+        assert_eq!(
+            AnnounceTemplate::parse("{{x}} {title}")
+                .expect("escapes")
+                .render(&TrackFields {
+                    position: 1,
+                    title: "t",
+                    artist: "",
+                    url: ""
+                })
+                .as_str(),
+            "{x} t"
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! `GET /ws/announce`: authenticates a subscriber, replays what it missed (`?since=`), then
+//! forwards the broadcast to it until it leaves, falls too far behind (4008), stops answering
+//! pings, or the hub shuts down (1001). Acks it sends are recorded.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::{Instant, timeout};
+
+use crate::api::error::ApiError;
+use crate::api::extract::ApiQuery;
+use crate::auth::Role;
+use crate::auth::extract::{Credentials, credentials, same_origin};
+use crate::broadcast::{Frame, announce_json, status_json};
+use crate::shutdown::Shutdown;
+use crate::state::AppState;
+
+pub const PING_INTERVAL: Duration = Duration::from_secs(25);
+pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A socket write that takes this long means the peer stopped reading; drop it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Small buffers: announce lines are short, and memory per subscriber is a target.
+const BUFFER_SIZE: usize = 4 * 1024;
+const MAX_INCOMING: usize = 16 * 1024;
+
+pub const CLOSE_BAD_AUTH: u16 = 4001;
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+#[derive(Deserialize)]
+pub struct WsQuery {
+    since: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ClientMessage {
+    Subscribe { token: String },
+    Ack { seq: i64, target: String },
+}
+
+/// The shutdown signal handed to each socket task.
+#[derive(Clone)]
+pub struct WsShutdown(pub Shutdown);
+
+pub async fn announce_socket(
+    State(state): State<AppState>,
+    axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,
+    ApiQuery(query): ApiQuery<WsQuery>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    auth: WsAuth,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
+    };
+    upgrade
+        .read_buffer_size(BUFFER_SIZE)
+        .write_buffer_size(BUFFER_SIZE)
+        .max_message_size(MAX_INCOMING)
+        .max_frame_size(MAX_INCOMING)
+        .on_upgrade(move |socket| serve(socket, state, query.since, auth, shutdown))
+}
+
+/// How the upgrade request authenticated itself.
+pub enum WsAuth {
+    Authenticated,
+    /// No credentials on the upgrade: the first message must be a subscribe with a token.
+    FirstMessage,
+}
+
+impl FromRequestParts<AppState> for WsAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match credentials(parts, state).await? {
+            Credentials::Bearer(Role::Admin | Role::Relay) => Ok(WsAuth::Authenticated),
+            Credentials::Session(_)
+                if same_origin(&parts.headers, &state.config.hub.public_url) =>
+            {
+                Ok(WsAuth::Authenticated)
+            }
+            Credentials::Session(_) => Err(ApiError::Forbidden(
+                "cross-origin WebSocket refused (Origin must match public_url)".into(),
+            )),
+            Credentials::None => Ok(WsAuth::FirstMessage),
+        }
+    }
+}
+
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    since: Option<i64>,
+    auth: WsAuth,
+    shutdown: Shutdown,
+) {
+    let (mut sink, mut stream) = socket.split();
+    if let WsAuth::FirstMessage = auth
+        && !first_message_auth(&mut stream, &state).await
+    {
+        let _ = timeout(
+            SEND_TIMEOUT,
+            sink.send(close(CLOSE_BAD_AUTH, "bad or missing token")),
+        )
+        .await;
+        return;
+    }
+    // Subscribe before replaying, so nothing published meanwhile is missed; the replay's last
+    // seq then filters out what would arrive twice.
+    let mut sub = state.broadcaster.subscribe();
+    let mut last_seq = since.unwrap_or(i64::MAX);
+    if let Some(since) = since {
+        let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
+        match state
+            .store
+            .announcements_since(since, Timestamp::now() - window)
+            .await
+        {
+            Ok(missed) => {
+                for a in &missed {
+                    if send(&mut sink, Utf8Bytes::from(announce_json(a)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    last_seq = a.seq.get();
+                }
+                last_seq = last_seq.max(since);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the replay");
+                return;
+            }
+        }
+    }
+    if send(
+        &mut sink,
+        status_json(state.broadcaster.subscribers()).into(),
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+
+    let mut shutdown = shutdown;
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut pong_deadline: Option<Instant> = None;
+    loop {
+        let deadline = pong_deadline;
+        tokio::select! {
+            _ = shutdown.wait() => {
+                let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_GOING_AWAY, "hub shutting down"))).await;
+                return;
+            }
+            frame = sub.rx.recv() => match frame {
+                Ok(Frame { seq: Some(seq), .. }) if since.is_some() && seq <= last_seq => {}
+                Ok(frame) => {
+                    if send(&mut sink, frame.text).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_TOO_SLOW, "too slow: more than 64 messages behind"))).await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) => handle_text(&state, &text).await,
+                Some(Ok(Message::Pong(_))) => pong_deadline = None,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if send_msg(&mut sink, Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+                pong_deadline.get_or_insert(Instant::now() + PONG_TIMEOUT);
+            }
+            _ = sleep_until_opt(deadline) => return,
+        }
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+async fn send(sink: &mut Sink, text: Utf8Bytes) -> Result<(), ()> {
+    send_msg(sink, Message::Text(text)).await
+}
+
+async fn send_msg(sink: &mut Sink, msg: Message) -> Result<(), ()> {
+    match timeout(SEND_TIMEOUT, sink.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The seed plugins' handshake: `{"type":"subscribe","token":"…"}` within 10 s.
+async fn first_message_auth(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    state: &AppState,
+) -> bool {
+    let Ok(Some(Ok(Message::Text(text)))) = timeout(SUBSCRIBE_TIMEOUT, stream.next()).await else {
+        return false;
+    };
+    match serde_json::from_str::<ClientMessage>(&text) {
+        Ok(ClientMessage::Subscribe { token }) => state.tokens.role_of(&token).is_some(),
+        _ => false,
+    }
+}
+
+async fn handle_text(state: &AppState, text: &str) {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(ClientMessage::Ack { seq, target }) => {
+            let target: String = crate::line::AnnounceLine::sanitize(&target)
+                .as_str()
+                .chars()
+                .take(100)
+                .collect();
+            if target.is_empty() {
+                return;
+            }
+            match state.store.record_ack(seq, target.clone()).await {
+                Ok(true) => {
+                    state.metrics.ack();
+                    state.broadcaster.ack(seq, &target);
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot record an ack"),
+            }
+        }
+        // A repeated subscribe, or anything unknown, is ignored: older plugins send extras.
+        Ok(ClientMessage::Subscribe { .. }) | Err(_) => {}
+    }
+}
