@@ -1,1 +1,67 @@
-fn main() {}
+//! `irc-relay --config PATH`: the binary. Parses the flag, sets up logging (`RUST_LOG`) and
+//! runs the relay until SIGINT or SIGTERM.
+//!
+//! A configuration error is one line on stderr and exit code 2, so scripts and service
+//! managers can tell "fix the file" from a crash.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Posts the hub's announcements into IRC channels.
+#[derive(Debug, Parser)]
+#[command(name = "irc-relay", version)]
+struct Args {
+    /// TOML file with [relay] and [irc] sections (NTR_… environment variables override it).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = match irc_relay::Config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("irc-relay: config error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("irc-relay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: irc_relay::Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let signal = shutdown_signal()?;
+        irc_relay::run(config, signal).await;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        }
+    })
+}

@@ -1,0 +1,303 @@
+//! Listener commands: `!np`, `!song N`, `!playlist`, `!help` (prefix from the config).
+//!
+//! Parsing and the per-user cooldown are synchronous and run on the IRC task; answering may
+//! need the hub's HTTP API and runs in its own task, so a slow hub never stalls IRC. A reply
+//! never echoes what the user typed, so a command cannot be used to make the bot say
+//! something.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::time::Instant;
+use url::Url;
+
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Cooldown entries are pruned once the map gets this big, to bound memory.
+const COOLDOWN_PRUNE_AT: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    NowPlaying,
+    /// `Err` holds nothing: a bad argument gets the usage line.
+    Song(Result<u32, ()>),
+    Playlist,
+    Help,
+}
+
+/// Recognises a command in a channel message; `None` for ordinary chat and unknown commands
+/// (other bots in the channel may share the prefix).
+pub fn parse(text: &str, prefix: &str) -> Option<Command> {
+    let rest = text.trim_start().strip_prefix(prefix)?;
+    let mut words = rest.split_whitespace();
+    let name = words.next()?.to_ascii_lowercase();
+    match name.as_str() {
+        "np" | "nowplaying" => Some(Command::NowPlaying),
+        "song" | "track" => Some(Command::Song(
+            words
+                .next()
+                .and_then(|n| n.trim_start_matches('#').parse::<u32>().ok())
+                .filter(|n| *n > 0)
+                .ok_or(()),
+        )),
+        "playlist" | "show" => Some(Command::Playlist),
+        "help" | "commands" => Some(Command::Help),
+        _ => None,
+    }
+}
+
+/// One answer per user per `period`.
+#[derive(Debug)]
+pub struct Cooldown {
+    period: Duration,
+    last: HashMap<String, Instant>,
+}
+
+impl Cooldown {
+    pub fn new(period: Duration) -> Cooldown {
+        Cooldown {
+            period,
+            last: HashMap::new(),
+        }
+    }
+
+    /// True (and the user's clock restarts) if `nick` may get an answer now.
+    pub fn allow(&mut self, nick: &str, now: Instant) -> bool {
+        if self.last.len() >= COOLDOWN_PRUNE_AT {
+            let period = self.period;
+            self.last.retain(|_, at| now.duration_since(*at) < period);
+        }
+        // IRC nicks are case-insensitive; "Bob" and "bob" are one user.
+        let key = nick.to_ascii_lowercase();
+        match self.last.get(&key) {
+            Some(at) if now.duration_since(*at) < self.period => false,
+            _ => {
+                self.last.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Track {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    artist: String,
+    #[serde(default)]
+    permalink_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Show {
+    #[serde(default)]
+    tracks: Vec<serde_json::Value>,
+    #[serde(default)]
+    on_air: bool,
+}
+
+/// Answers commands from the hub's HTTP API.
+#[derive(Debug, Clone)]
+pub struct Answerer {
+    http: reqwest::Client,
+    hub_url: Url,
+    public_url: Url,
+    prefix: String,
+}
+
+impl Answerer {
+    pub fn new(hub_url: Url, public_url: Url, prefix: String) -> Answerer {
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .user_agent(concat!("ntr-irc-relay/", env!("CARGO_PKG_VERSION")))
+            .build()
+            // Building only fails if the TLS backend cannot initialise; fall back to the
+            // default client rather than taking the relay down for a command.
+            .unwrap_or_default();
+        Answerer {
+            http,
+            hub_url,
+            public_url,
+            prefix,
+        }
+    }
+
+    /// The reply line for `command`; `last_announce` is the last line posted (`!np`).
+    pub async fn answer(&self, command: Command, last_announce: Option<String>) -> String {
+        let p = &self.prefix;
+        match command {
+            Command::NowPlaying => {
+                last_announce.unwrap_or_else(|| "Nothing has been announced yet.".to_string())
+            }
+            Command::Help => format!(
+                "Commands: {p}np (now playing), {p}song N (track N of this week's show), \
+                 {p}playlist (track count and link), {p}help"
+            ),
+            Command::Song(Err(())) => {
+                format!("Usage: {p}song N, where N is the track number (e.g. {p}song 3).")
+            }
+            Command::Song(Ok(n)) => self.song(n).await,
+            Command::Playlist => self.playlist().await,
+        }
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}{path}", self.hub_url.as_str().trim_end_matches('/'))
+    }
+
+    fn public_page(&self) -> String {
+        format!("{}/", self.public_url.as_str().trim_end_matches('/'))
+    }
+
+    async fn song(&self, n: u32) -> String {
+        let response = match self
+            .http
+            .get(self.api(&format!("/playlist/{n}")))
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => return unavailable(e),
+        };
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return match self.show().await {
+                Ok(show) if show.tracks.is_empty() => {
+                    "This week's show has no tracks yet.".to_string()
+                }
+                Ok(show) => format!(
+                    "No song #{n} in this week's show (it has {}).",
+                    tracks(show.tracks.len())
+                ),
+                Err(_) => format!("No song #{n} in this week's show."),
+            };
+        }
+        match response.error_for_status() {
+            Ok(response) => match response.json::<Track>().await {
+                Ok(track) => format!(
+                    "Song #{n}: {} by {} - {}",
+                    track.title, track.artist, track.permalink_url
+                ),
+                Err(e) => unavailable(e),
+            },
+            Err(e) => unavailable(e),
+        }
+    }
+
+    async fn show(&self) -> Result<Show, reqwest::Error> {
+        self.http
+            .get(self.api("/playlist"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json::<Show>()
+            .await
+    }
+
+    async fn playlist(&self) -> String {
+        match self.show().await {
+            Ok(show) => {
+                let which = if show.on_air {
+                    "The show on air"
+                } else {
+                    "This week's show"
+                };
+                if show.tracks.is_empty() {
+                    format!("{which} has no tracks yet: {}", self.public_page())
+                } else {
+                    format!(
+                        "{which} has {}: {}",
+                        tracks(show.tracks.len()),
+                        self.public_page()
+                    )
+                }
+            }
+            Err(e) => unavailable(e),
+        }
+    }
+}
+
+fn tracks(n: usize) -> String {
+    if n == 1 {
+        "1 track".to_string()
+    } else {
+        format!("{n} tracks")
+    }
+}
+
+fn unavailable(error: reqwest::Error) -> String {
+    tracing::warn!(%error, "hub API request for a command failed");
+    "Sorry, the playlist is not available right now.".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_with_prefix() {
+        assert_eq!(parse("!np", "!"), Some(Command::NowPlaying));
+        assert_eq!(parse("  !NP please", "!"), Some(Command::NowPlaying));
+        assert_eq!(parse("!song 2", "!"), Some(Command::Song(Ok(2))));
+        assert_eq!(parse("!song #2", "!"), Some(Command::Song(Ok(2))));
+        assert_eq!(parse("!song abc", "!"), Some(Command::Song(Err(()))));
+        assert_eq!(parse("!song", "!"), Some(Command::Song(Err(()))));
+        assert_eq!(parse("!song 0", "!"), Some(Command::Song(Err(()))));
+        assert_eq!(parse("!song -1", "!"), Some(Command::Song(Err(()))));
+        assert_eq!(
+            parse("!song 99999999999999999999", "!"),
+            Some(Command::Song(Err(())))
+        );
+        assert_eq!(parse("!playlist", "!"), Some(Command::Playlist));
+        assert_eq!(parse("!help", "!"), Some(Command::Help));
+        assert_eq!(parse(".help", "."), Some(Command::Help));
+        assert_eq!(parse("!help", "."), None);
+        assert_eq!(parse("!unknown", "!"), None);
+        assert_eq!(parse("!", "!"), None);
+        assert_eq!(parse("hello !np", "!"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cooldown_is_per_user_and_case_insensitive() {
+        let mut cooldown = Cooldown::new(Duration::from_secs(3));
+        let now = Instant::now();
+        assert!(cooldown.allow("alice", now));
+        assert!(!cooldown.allow("Alice", now + Duration::from_secs(1)));
+        assert!(cooldown.allow("bob", now + Duration::from_secs(1)));
+        assert!(!cooldown.allow("alice", now + Duration::from_millis(2999)));
+        assert!(cooldown.allow("alice", now + Duration::from_secs(3)));
+    }
+
+    #[tokio::test]
+    async fn replies_without_the_hub() {
+        let url = Url::parse("http://127.0.0.1:9").expect("url");
+        let answerer = Answerer::new(url.clone(), url, "!".into());
+        assert_eq!(
+            answerer.answer(Command::NowPlaying, None).await,
+            "Nothing has been announced yet."
+        );
+        assert_eq!(
+            answerer
+                .answer(Command::NowPlaying, Some("Now Playing: x".into()))
+                .await,
+            "Now Playing: x"
+        );
+        assert!(
+            answerer
+                .answer(Command::Song(Err(())), None)
+                .await
+                .starts_with("Usage: !song N")
+        );
+        assert!(
+            answerer
+                .answer(Command::Help, None)
+                .await
+                .contains("!song N")
+        );
+        // Port 9 (discard) is closed on test machines: the hub is unreachable.
+        assert_eq!(
+            answerer.answer(Command::Playlist, None).await,
+            "Sorry, the playlist is not available right now."
+        );
+    }
+}

@@ -1,0 +1,520 @@
+//! The relay's configuration: the `[relay]` and `[irc]` sections of the shared TOML file,
+//! overridden by `NTR_`-prefixed environment variables (`NTR_IRC__NICKNAME` sets
+//! `[irc] nickname`).
+//!
+//! Other sections (`[hub]`, `[show]`, …) belong to the hub and are ignored here, but an unknown
+//! key inside `[relay]` or `[irc]` is an error: a typo there would otherwise silently fall back
+//! to a default. Every error names the key it is about and fits on one line, because `main`
+//! prints it as the whole diagnostic.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use url::Url;
+
+/// Everything the relay needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub relay: RelayConfig,
+    pub irc: IrcConfig,
+}
+
+/// `[relay]`: how to reach the hub.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Base URL of the hub; `/ws/announce` and `/playlist` are derived from it.
+    pub hub_url: Url,
+    /// Relay or admin token sent as `Authorization: Bearer`.
+    pub token: String,
+    /// Link given by `!playlist`; defaults to `hub_url` (differs behind a reverse proxy).
+    pub public_url: Url,
+    /// Announces older than this are never posted, and queued lines expire after it.
+    pub replay_window: Duration,
+    /// First reconnect delay of both reconnect loops (hub and IRC).
+    pub reconnect_initial: Duration,
+    /// Upper bound of the exponential reconnect delay.
+    pub reconnect_max: Duration,
+}
+
+/// `[irc]`: the IRC server and how the bot behaves there.
+#[derive(Debug, Clone)]
+pub struct IrcConfig {
+    pub server: String,
+    pub port: u16,
+    pub tls: bool,
+    /// Extra PEM CA certificate(s) trusted in addition to the system store.
+    pub ca_file: Option<PathBuf>,
+    pub nickname: String,
+    /// Tried in order when `nickname` is taken.
+    pub alt_nicknames: Vec<String>,
+    pub channels: Vec<String>,
+    /// SASL PLAIN with `nickname` as the account, when set.
+    pub sasl_password: Option<String>,
+    /// `NickServ IDENTIFY`, when set.
+    pub nickserv_password: Option<String>,
+    pub command_prefix: String,
+    /// One command answer per user per this long.
+    pub command_cooldown: Duration,
+    /// Lines sent at once to one target before the rate applies.
+    pub flood_burst: u32,
+    /// Sustained lines per second per target.
+    pub flood_lines_per_second: f64,
+    /// Lines waiting per channel while IRC is down; the oldest go first when it overflows.
+    pub queue_limit: usize,
+}
+
+/// A configuration problem, worded for the person who edits the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    FileMissing(PathBuf),
+    #[error("{key} is missing (set `{field}` under [{section}] or {env})")]
+    Missing {
+        key: String,
+        section: &'static str,
+        field: &'static str,
+        env: String,
+    },
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    /// Parse errors from figment (syntax, wrong type, unknown key); figment names the key.
+    #[error("{0}")]
+    Parse(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay {
+    hub_url: Option<String>,
+    token: Option<String>,
+    public_url: Option<String>,
+    replay_window_seconds: Option<u64>,
+    reconnect_initial_seconds: Option<f64>,
+    reconnect_max_seconds: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIrc {
+    server: Option<String>,
+    port: Option<u16>,
+    tls: Option<bool>,
+    ca_file: Option<PathBuf>,
+    nickname: Option<String>,
+    alt_nicknames: Option<Vec<String>>,
+    channels: Option<Vec<String>>,
+    sasl_password: Option<String>,
+    nickserv_password: Option<String>,
+    command_prefix: Option<String>,
+    command_cooldown_seconds: Option<f64>,
+    flood_burst: Option<u32>,
+    flood_lines_per_second: Option<f64>,
+    queue_limit: Option<usize>,
+}
+
+pub const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8000";
+pub const DEFAULT_REPLAY_WINDOW_SECONDS: u64 = 300;
+
+impl Config {
+    /// Reads `path` (when given) and then the `NTR_` environment on top of it.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            // figment treats a missing file as empty; a mistyped --config must not start a
+            // relay on defaults.
+            if !path.is_file() {
+                return Err(ConfigError::FileMissing(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("NTR_").split("__"));
+        Self::from_figment(&figment)
+    }
+
+    /// Parses a TOML document alone, without the environment (tests, embedding).
+    pub fn from_toml(toml: &str) -> Result<Config, ConfigError> {
+        Self::from_figment(&Figment::from(Toml::string(toml)))
+    }
+
+    fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
+        // A TOML syntax error hides every section; report it instead of "token is missing".
+        if let Err(e) = figment.extract::<figment::value::Dict>() {
+            return Err(ConfigError::Parse(one_line(&e, "")));
+        }
+        let relay: RawRelay = section(figment, "relay")?;
+        let irc: RawIrc = section(figment, "irc")?;
+        Ok(Config {
+            relay: relay.validate()?,
+            irc: irc.validate()?,
+        })
+    }
+}
+
+fn section<T: for<'de> Deserialize<'de> + Default>(
+    figment: &Figment,
+    name: &str,
+) -> Result<T, ConfigError> {
+    if !figment.contains(name) {
+        return Ok(T::default());
+    }
+    figment
+        .extract_inner::<T>(name)
+        .map_err(|e| ConfigError::Parse(one_line(&e, name)))
+}
+
+/// figment's Display can span several lines, and `extract_inner` appends the section after
+/// the field (`["port", "irc"]`); rebuild it as "irc.port: invalid type … (from FILE)".
+fn one_line(error: &figment::Error, section: &str) -> String {
+    let mut parts: Vec<&str> = error.path.iter().map(String::as_str).collect();
+    if parts.last() == Some(&section) {
+        parts.pop();
+    }
+    if parts.first() == Some(&section) {
+        parts.remove(0);
+    }
+    if let figment::error::Kind::UnknownField(field, _) = &error.kind
+        && parts.last() != Some(&field.as_str())
+    {
+        parts.push(field);
+    }
+    if !section.is_empty() {
+        parts.insert(0, section);
+    }
+    let key = parts.join(".");
+    let kind = match &error.kind {
+        figment::error::Kind::UnknownField(field, _) => format!("unknown key `{field}`"),
+        other => other.to_string(),
+    };
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(source) => format!(" (from {source})"),
+            None => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    let text = if key.is_empty() {
+        format!("{kind}{source}")
+    } else {
+        format!("{key}: {kind}{source}")
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn missing(section: &'static str, field: &'static str) -> ConfigError {
+    ConfigError::Missing {
+        key: format!("{section}.{field}"),
+        section,
+        field,
+        env: format!(
+            "NTR_{}__{}",
+            section.to_ascii_uppercase(),
+            field.to_ascii_uppercase()
+        ),
+    }
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn http_url(key: &str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|e| invalid(key, format!("not a URL ({e})")))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some() => Ok(url),
+        _ => Err(invalid(key, "must be an http:// or https:// URL")),
+    }
+}
+
+fn seconds(key: &str, value: f64) -> Result<Duration, ConfigError> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| invalid(key, "must be a non-negative number of seconds"))
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+impl RawRelay {
+    fn validate(self) -> Result<RelayConfig, ConfigError> {
+        let hub_url = http_url(
+            "relay.hub_url",
+            self.hub_url.as_deref().unwrap_or(DEFAULT_HUB_URL),
+        )?;
+        let token = non_empty(self.token).ok_or_else(|| missing("relay", "token"))?;
+        if token.chars().any(|c| c.is_control() || c == ' ') {
+            return Err(invalid(
+                "relay.token",
+                "must not contain spaces or control characters",
+            ));
+        }
+        let public_url = match non_empty(self.public_url) {
+            Some(url) => http_url("relay.public_url", &url)?,
+            None => hub_url.clone(),
+        };
+        let replay_window = Duration::from_secs(
+            self.replay_window_seconds
+                .unwrap_or(DEFAULT_REPLAY_WINDOW_SECONDS),
+        );
+        let reconnect_initial = seconds(
+            "relay.reconnect_initial_seconds",
+            self.reconnect_initial_seconds.unwrap_or(1.0),
+        )?;
+        let reconnect_max = seconds(
+            "relay.reconnect_max_seconds",
+            self.reconnect_max_seconds.unwrap_or(60.0),
+        )?;
+        if reconnect_initial.is_zero() {
+            return Err(invalid(
+                "relay.reconnect_initial_seconds",
+                "must be greater than 0",
+            ));
+        }
+        if reconnect_max < reconnect_initial {
+            return Err(invalid(
+                "relay.reconnect_max_seconds",
+                "must not be smaller than reconnect_initial_seconds",
+            ));
+        }
+        Ok(RelayConfig {
+            hub_url,
+            token,
+            public_url,
+            replay_window,
+            reconnect_initial,
+            reconnect_max,
+        })
+    }
+}
+
+/// RFC 2812 nick characters, with the length left to the server (ngircd and Libera differ).
+fn valid_nick(nick: &str) -> bool {
+    let mut chars = nick.chars();
+    let special = |c: char| "[]\\`_^{|}".contains(c);
+    match chars.next() {
+        Some(c) if c.is_ascii_alphabetic() || special(c) => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_ascii_alphanumeric() || special(c) || c == '-')
+}
+
+fn valid_channel(channel: &str) -> bool {
+    channel.len() > 1
+        && channel.len() <= 50
+        && channel.starts_with(['#', '&'])
+        && !channel
+            .chars()
+            .any(|c| c == ' ' || c == ',' || c == ':' || c.is_control())
+}
+
+impl RawIrc {
+    fn validate(self) -> Result<IrcConfig, ConfigError> {
+        let server = non_empty(self.server).ok_or_else(|| missing("irc", "server"))?;
+        if server.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("irc.server", "must be a host name or address"));
+        }
+        let tls = self.tls.unwrap_or(true);
+        let port = self.port.unwrap_or(if tls { 6697 } else { 6667 });
+        if port == 0 {
+            return Err(invalid("irc.port", "must be between 1 and 65535"));
+        }
+        let ca_file = match self.ca_file {
+            Some(path) if path.as_os_str().is_empty() => None,
+            Some(path) if !path.is_file() => {
+                return Err(invalid(
+                    "irc.ca_file",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+            other => other,
+        };
+        let nickname = non_empty(self.nickname).ok_or_else(|| missing("irc", "nickname"))?;
+        if !valid_nick(&nickname) {
+            return Err(invalid(
+                "irc.nickname",
+                format!("`{nickname}` is not a valid IRC nickname"),
+            ));
+        }
+        let alt_nicknames = match self.alt_nicknames {
+            Some(alts) => alts,
+            None => vec![format!("{nickname}_"), format!("{nickname}__")],
+        };
+        if let Some(bad) = alt_nicknames.iter().find(|n| !valid_nick(n)) {
+            return Err(invalid(
+                "irc.alt_nicknames",
+                format!("`{bad}` is not a valid IRC nickname"),
+            ));
+        }
+        let channels = self.channels.unwrap_or_default();
+        if channels.is_empty() {
+            return Err(missing("irc", "channels"));
+        }
+        if let Some(bad) = channels.iter().find(|c| !valid_channel(c)) {
+            return Err(invalid(
+                "irc.channels",
+                format!("`{bad}` is not a channel name (it must start with # or &)"),
+            ));
+        }
+        let command_prefix = self.command_prefix.unwrap_or_else(|| "!".to_string());
+        if command_prefix.is_empty()
+            || command_prefix
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(invalid(
+                "irc.command_prefix",
+                "must be non-empty and contain no spaces",
+            ));
+        }
+        let command_cooldown = seconds(
+            "irc.command_cooldown_seconds",
+            self.command_cooldown_seconds.unwrap_or(3.0),
+        )?;
+        let flood_burst = self.flood_burst.unwrap_or(4);
+        if flood_burst == 0 {
+            return Err(invalid("irc.flood_burst", "must be at least 1"));
+        }
+        let flood_lines_per_second = self.flood_lines_per_second.unwrap_or(1.0);
+        if !(flood_lines_per_second.is_finite() && flood_lines_per_second > 0.0) {
+            return Err(invalid(
+                "irc.flood_lines_per_second",
+                "must be a number greater than 0",
+            ));
+        }
+        let queue_limit = self.queue_limit.unwrap_or(100);
+        if queue_limit == 0 {
+            return Err(invalid("irc.queue_limit", "must be at least 1"));
+        }
+        Ok(IrcConfig {
+            server,
+            port,
+            tls,
+            ca_file,
+            nickname,
+            alt_nicknames,
+            channels,
+            sasl_password: non_empty(self.sasl_password),
+            nickserv_password: non_empty(self.nickserv_password),
+            command_prefix,
+            command_cooldown,
+            flood_burst,
+            flood_lines_per_second,
+            queue_limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r##"
+        [relay]
+        token = "t0k"
+        [irc]
+        server = "irc.example.org"
+        nickname = "ntrbot"
+        channels = ["#ntr"]
+    "##;
+
+    #[test]
+    fn minimal_config_gets_spec_defaults() {
+        let config = Config::from_toml(MINIMAL).expect("valid");
+        assert_eq!(config.relay.hub_url.as_str(), "http://127.0.0.1:8000/");
+        assert_eq!(config.relay.public_url, config.relay.hub_url);
+        assert_eq!(config.relay.replay_window, Duration::from_secs(300));
+        assert_eq!(config.relay.reconnect_initial, Duration::from_secs(1));
+        assert_eq!(config.relay.reconnect_max, Duration::from_secs(60));
+        assert_eq!(config.irc.port, 6697);
+        assert!(config.irc.tls);
+        assert_eq!(config.irc.command_prefix, "!");
+        assert_eq!(config.irc.flood_burst, 4);
+        assert_eq!(config.irc.flood_lines_per_second, 1.0);
+        assert_eq!(config.irc.command_cooldown, Duration::from_secs(3));
+        assert_eq!(config.irc.alt_nicknames, ["ntrbot_", "ntrbot__"]);
+        assert_eq!(config.irc.sasl_password, None);
+    }
+
+    #[test]
+    fn plaintext_defaults_to_6667_and_other_sections_are_ignored() {
+        let toml = format!(
+            "{MINIMAL}\ntls = false\nsasl_password = \"\"\n[hub]\nwhatever = 1\n[show]\nday = \"x\""
+        );
+        let config = Config::from_toml(&toml).expect("valid");
+        assert_eq!(config.irc.port, 6667);
+        assert!(!config.irc.tls);
+        assert_eq!(config.irc.sasl_password, None);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let toml = MINIMAL.replace("nickname =", "nick_name = \"x\"\nnickname =");
+        let err = Config::from_toml(&toml)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.contains("irc.nick_name"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn missing_token_names_key_and_env_var() {
+        let toml = MINIMAL.replace("token = \"t0k\"", "");
+        let err = Config::from_toml(&toml).expect_err("missing").to_string();
+        assert!(err.contains("relay.token"), "{err}");
+        assert!(err.contains("NTR_RELAY__TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_key() {
+        let toml = MINIMAL.replace("[irc]", "[irc]\nport = \"six\"");
+        let err = Config::from_toml(&toml).expect_err("bad type").to_string();
+        assert!(err.contains("irc.port"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (from, to, key) in [
+            ("[irc]", "[irc]\nport = 0", "irc.port"),
+            ("[\"#ntr\"]", "[\"ntr\"]", "irc.channels"),
+            ("[\"#ntr\"]", "[]", "irc.channels"),
+            ("\"ntrbot\"", "\"ntr bot\"", "irc.nickname"),
+            ("[relay]", "[relay]\nhub_url = \"ftp://x\"", "relay.hub_url"),
+            (
+                "[irc]",
+                "[irc]\nflood_lines_per_second = 0.0",
+                "irc.flood_lines_per_second",
+            ),
+            (
+                "[irc]",
+                "[irc]\nca_file = \"/nonexistent.pem\"",
+                "irc.ca_file",
+            ),
+        ] {
+            let toml = MINIMAL.replace(from, to);
+            let err = Config::from_toml(&toml).expect_err(key).to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn syntax_error_is_reported_as_such() {
+        let err = Config::from_toml("[relay\ntoken = 1")
+            .expect_err("syntax")
+            .to_string();
+        assert!(!err.contains("missing"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn missing_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/relay.toml"))).expect_err("missing");
+        assert!(matches!(err, ConfigError::FileMissing(_)));
+    }
+}

@@ -1,0 +1,361 @@
+//! The hub side: a WebSocket subscription to `{hub_url}/ws/announce`.
+//!
+//! Runs its own reconnect loop, independent of IRC. It remembers the last sequence number it
+//! has seen and resumes with `?since=` so that a short outage loses nothing, and it drops any
+//! announce at or below that number so a replay never posts a line twice. Acks from the IRC
+//! side are written back on the same socket (kept across a reconnect if the socket is down).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message};
+use url::Url;
+
+use crate::backoff::Backoff;
+use crate::config::Config;
+use crate::relay::Status;
+use crate::shutdown::Shutdown;
+
+/// An announce accepted for posting.
+#[derive(Debug, Clone)]
+pub struct Announce {
+    pub seq: u64,
+    pub message: String,
+    /// Past this the line is too old to post (end of the replay window).
+    pub expires: Instant,
+}
+
+/// "Announce `seq` was posted to `target`".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub seq: u64,
+    pub target: String,
+}
+
+/// Acks kept while the hub is unreachable; acks are informational, so beyond this they go.
+const PENDING_ACKS: usize = 256;
+/// The hub pings every 25 s; this much silence means the connection is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum ServerMessage {
+    Announce {
+        seq: u64,
+        message: String,
+        #[serde(default)]
+        announced_at: Option<String>,
+    },
+    Status {
+        #[serde(default)]
+        subscribers: Option<u64>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SessionEnd {
+    #[error("shutting down")]
+    Shutdown,
+    #[error("{0}")]
+    Lost(String),
+}
+
+/// `http://host/base` → `ws://host/base/ws/announce?since=N`.
+pub fn announce_url(hub_url: &Url, since: Option<u64>) -> Url {
+    let mut url = hub_url.clone();
+    // http→ws and https→wss are both "special" schemes, so set_scheme cannot fail here;
+    // config validation only lets http(s) through.
+    let scheme = if hub_url.scheme() == "https" {
+        "wss"
+    } else {
+        "ws"
+    };
+    let _ = url.set_scheme(scheme);
+    let path = format!("{}/ws/announce", hub_url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url.set_fragment(None);
+    match since {
+        Some(seq) => url.set_query(Some(&format!("since={seq}"))),
+        None => url.set_query(None),
+    }
+    url
+}
+
+pub(crate) struct HubTask {
+    pub config: Arc<Config>,
+    pub announces: mpsc::Sender<Announce>,
+    pub acks: mpsc::Receiver<Ack>,
+    pub status: Arc<watch::Sender<Status>>,
+    pub shutdown: Shutdown,
+}
+
+impl HubTask {
+    pub async fn run(mut self) {
+        let relay = &self.config.relay;
+        let mut backoff = Backoff::new(relay.reconnect_initial, relay.reconnect_max);
+        let mut last_seen: Option<u64> = None;
+        let mut pending_acks: Vec<Ack> = Vec::new();
+        while !self.shutdown.is_shutdown() {
+            match self
+                .session(&mut last_seen, &mut pending_acks, &mut backoff)
+                .await
+            {
+                Err(SessionEnd::Shutdown) => break,
+                Err(SessionEnd::Lost(reason)) => {
+                    tracing::warn!(%reason, "hub connection lost");
+                }
+                Ok(()) => {}
+            }
+            self.status.send_modify(|s| s.hub_connected = false);
+            let delay = backoff.next_delay();
+            tracing::info!(?delay, "reconnecting to the hub");
+            let wake = Instant::now() + delay;
+            loop {
+                tokio::select! {
+                    _ = self.shutdown.recv() => return,
+                    _ = tokio::time::sleep_until(wake) => break,
+                    Some(ack) = self.acks.recv() => keep_ack(&mut pending_acks, ack),
+                }
+            }
+        }
+    }
+
+    async fn session(
+        &mut self,
+        last_seen: &mut Option<u64>,
+        pending_acks: &mut Vec<Ack>,
+        backoff: &mut Backoff,
+    ) -> Result<(), SessionEnd> {
+        let url = announce_url(&self.config.relay.hub_url, *last_seen);
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| SessionEnd::Lost(format!("bad hub URL {url}: {e}")))?;
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", self.config.relay.token))
+            .map_err(|_| SessionEnd::Lost("token is not a valid header value".into()))?;
+        request.headers_mut().insert(header::AUTHORIZATION, bearer);
+
+        tracing::debug!(%url, "connecting to the hub");
+        let connect =
+            tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request));
+        let (mut ws, _) = tokio::select! {
+            _ = self.shutdown.recv() => return Err(SessionEnd::Shutdown),
+            result = connect => match result {
+                Err(_) => return Err(SessionEnd::Lost("connect timed out".into())),
+                Ok(Err(tungstenite::Error::Http(response)))
+                    if response.status() == StatusCode::UNAUTHORIZED =>
+                {
+                    tracing::error!("the hub rejected the relay token (401); check [relay] token");
+                    return Err(SessionEnd::Lost("401 Unauthorized".into()));
+                }
+                Ok(Err(e)) => return Err(SessionEnd::Lost(e.to_string())),
+                Ok(Ok(pair)) => pair,
+            },
+        };
+        tracing::info!(url = %url, "subscribed to the hub");
+        backoff.reset();
+        self.status.send_modify(|s| s.hub_connected = true);
+
+        for ack in pending_acks.drain(..) {
+            ws.send(ack_message(&ack))
+                .await
+                .map_err(|e| SessionEnd::Lost(e.to_string()))?;
+        }
+
+        loop {
+            let idle = tokio::time::sleep(IDLE_TIMEOUT);
+            tokio::select! {
+                _ = self.shutdown.recv() => {
+                    let close = CloseFrame { code: CloseCode::Away, reason: "relay shutting down".into() };
+                    // Best effort: the hub cleans up dead sockets on its own.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(close))).await;
+                    return Err(SessionEnd::Shutdown);
+                }
+                _ = idle => return Err(SessionEnd::Lost("no message or ping for 60 s".into())),
+                Some(ack) = self.acks.recv() => {
+                    if let Err(e) = ws.send(ack_message(&ack)).await {
+                        keep_ack(pending_acks, ack);
+                        return Err(SessionEnd::Lost(e.to_string()));
+                    }
+                }
+                frame = ws.next() => match frame {
+                    None => return Err(SessionEnd::Lost("hub closed the connection".into())),
+                    Some(Err(e)) => return Err(SessionEnd::Lost(e.to_string())),
+                    Some(Ok(Message::Text(text))) => self.handle_text(text.as_str(), last_seen).await?,
+                    Some(Ok(Message::Close(frame))) => {
+                        let reason = match frame {
+                            Some(f) if u16::from(f.code) == 4001 => {
+                                tracing::error!("the hub rejected the relay token (close 4001)");
+                                "close 4001 (unauthorized)".to_string()
+                            }
+                            Some(f) if u16::from(f.code) == 4008 => "close 4008 (relay too slow)".to_string(),
+                            Some(f) => format!("closed by hub ({} {})", u16::from(f.code), f.reason),
+                            None => "closed by hub".to_string(),
+                        };
+                        return Err(SessionEnd::Lost(reason));
+                    }
+                    // Pings are answered by tungstenite itself; they only reset the idle timer.
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+
+    async fn handle_text(
+        &mut self,
+        text: &str,
+        last_seen: &mut Option<u64>,
+    ) -> Result<(), SessionEnd> {
+        let message: ServerMessage = match serde_json::from_str(text) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring a malformed message from the hub");
+                return Ok(());
+            }
+        };
+        match message {
+            ServerMessage::Announce {
+                seq,
+                message,
+                announced_at,
+            } => {
+                if last_seen.is_some_and(|last| seq <= last) {
+                    tracing::debug!(seq, "skipping an announce already seen");
+                    return Ok(());
+                }
+                *last_seen = Some(seq);
+                self.status.send_modify(|s| s.last_seq = Some(seq));
+                let window = self.config.relay.replay_window;
+                let age = age_of(announced_at.as_deref());
+                let Some(left) = window.checked_sub(age) else {
+                    tracing::warn!(
+                        seq,
+                        age_seconds = age.as_secs(),
+                        "not posting an announce older than the replay window (check the clocks if this is unexpected)"
+                    );
+                    return Ok(());
+                };
+                let announce = Announce {
+                    seq,
+                    message,
+                    expires: Instant::now() + left,
+                };
+                tracing::info!(seq, "announce received");
+                if self.announces.send(announce).await.is_err() {
+                    // The IRC side is gone, which only happens on shutdown.
+                    return Err(SessionEnd::Shutdown);
+                }
+            }
+            ServerMessage::Status { subscribers } => {
+                tracing::debug!(?subscribers, "hub status");
+            }
+            ServerMessage::Other => {}
+        }
+        Ok(())
+    }
+}
+
+/// How long ago `announced_at` was; zero when unknown or in the future (clock skew must not
+/// make the relay drop fresh lines).
+fn age_of(announced_at: Option<&str>) -> Duration {
+    let Some(at) = announced_at.and_then(|s| s.parse::<jiff::Timestamp>().ok()) else {
+        return Duration::ZERO;
+    };
+    let age = jiff::Timestamp::now().duration_since(at);
+    Duration::try_from(age).unwrap_or(Duration::ZERO)
+}
+
+fn keep_ack(pending: &mut Vec<Ack>, ack: Ack) {
+    if pending.len() >= PENDING_ACKS {
+        pending.remove(0);
+    }
+    pending.push(ack);
+}
+
+fn ack_message(ack: &Ack) -> Message {
+    let json = serde_json::json!({"type": "ack", "seq": ack.seq, "target": ack.target});
+    Message::text(json.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announce_url_maps_scheme_path_and_since() {
+        let http = Url::parse("http://127.0.0.1:8000").expect("url");
+        assert_eq!(
+            announce_url(&http, None).as_str(),
+            "ws://127.0.0.1:8000/ws/announce"
+        );
+        assert_eq!(
+            announce_url(&http, Some(41)).as_str(),
+            "ws://127.0.0.1:8000/ws/announce?since=41"
+        );
+        let https = Url::parse("https://example.org/ntr/").expect("url");
+        assert_eq!(
+            announce_url(&https, Some(0)).as_str(),
+            "wss://example.org/ntr/ws/announce?since=0"
+        );
+    }
+
+    #[test]
+    fn parses_server_messages() {
+        let announce = r#"{"type":"announce","seq":42,"message":"Now Playing: x","show_id":7,
+            "position":3,"track":{"title":"x"},"announced_at":"2026-03-14T01:00:00Z"}"#;
+        match serde_json::from_str::<ServerMessage>(announce).expect("announce") {
+            ServerMessage::Announce { seq, message, .. } => {
+                assert_eq!(seq, 42);
+                assert_eq!(message, "Now Playing: x");
+            }
+            other => panic!("{other:?}"),
+        }
+        let status = r#"{"type":"status","subscribers":2}"#;
+        assert!(matches!(
+            serde_json::from_str::<ServerMessage>(status).expect("status"),
+            ServerMessage::Status {
+                subscribers: Some(2)
+            }
+        ));
+        let future = r#"{"type":"something-new","x":1}"#;
+        assert!(matches!(
+            serde_json::from_str::<ServerMessage>(future).expect("other"),
+            ServerMessage::Other
+        ));
+    }
+
+    #[test]
+    fn age_is_zero_for_unknown_or_future_times() {
+        assert_eq!(age_of(None), Duration::ZERO);
+        assert_eq!(age_of(Some("yesterday")), Duration::ZERO);
+        assert_eq!(age_of(Some("2999-01-01T00:00:00Z")), Duration::ZERO);
+        assert!(age_of(Some("2000-01-01T00:00:00Z")) > Duration::from_secs(86400));
+    }
+
+    #[test]
+    fn ack_json_shape() {
+        let ack = Ack {
+            seq: 42,
+            target: "#ntr".into(),
+        };
+        let Message::Text(text) = ack_message(&ack) else {
+            panic!("text");
+        };
+        let value: serde_json::Value = serde_json::from_str(text.as_str()).expect("json");
+        assert_eq!(
+            value,
+            serde_json::json!({"type":"ack","seq":42,"target":"#ntr"})
+        );
+    }
+}
