@@ -1,0 +1,400 @@
+//! A minimal in-test hub speaking SPEC.md's `/ws/announce` protocol and the two playlist
+//! endpoints the relay reads, so the relay can be tested on its own.
+//!
+//! It keeps its announce log in memory across [`FakeHub::stop`] / [`FakeHub::restart`] (same
+//! port, sequence numbers continue), like the real hub keeps it in SQLite. Its API mirrors what
+//! a test needs from the real hub, so a test can switch to the real one with a one-line change.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Announces older than this are not replayed (SPEC's default `replay_window_seconds`).
+const REPLAY_WINDOW: Duration = Duration::from_secs(300);
+
+#[derive(Clone)]
+struct Logged {
+    seq: u64,
+    json: String,
+    announced_at: jiff::Timestamp,
+}
+
+struct Inner {
+    log: Vec<Logged>,
+    next_seq: u64,
+    acks: Vec<(u64, String)>,
+    sinces: Vec<Option<u64>>,
+    tracks: Vec<(String, String, String)>,
+}
+
+struct Shared {
+    token: String,
+    inner: Mutex<Inner>,
+    live: broadcast::Sender<(u64, String)>,
+    /// Bumped by `stop`: every open WebSocket ends at once, like a crashed hub.
+    generation: watch::Sender<u64>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panicking test thread must not hide the state from the others.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+struct Server {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+pub struct FakeHub {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: Mutex<Option<Server>>,
+}
+
+impl FakeHub {
+    /// Starts on a free 127.0.0.1 port with a three-track playlist.
+    pub async fn start() -> FakeHub {
+        let (live, _) = broadcast::channel(1024);
+        let token = format!("relay-{:016x}", rand_u64());
+        let shared = Arc::new(Shared {
+            token,
+            inner: Mutex::new(Inner {
+                log: Vec::new(),
+                next_seq: 1,
+                acks: Vec::new(),
+                sinces: Vec::new(),
+                tracks: default_tracks(),
+            }),
+            live,
+            generation: watch::channel(0).0,
+        });
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("fake hub bind");
+        let addr = listener.local_addr().expect("fake hub addr");
+        let hub = FakeHub {
+            addr,
+            shared,
+            server: Mutex::new(None),
+        };
+        hub.serve(listener);
+        hub
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A token accepted on `/ws/announce`.
+    pub fn relay_token(&self) -> String {
+        self.shared.token.clone()
+    }
+
+    /// Announces free text; returns its sequence number. Works while stopped (it is logged and
+    /// replayed after `restart`).
+    pub fn announce_text(&self, text: &str) -> u64 {
+        self.announce(text.to_string(), Value::Null, jiff::Timestamp::now())
+    }
+
+    /// Announces a track as `Now Playing: TITLE by ARTIST - URL`.
+    pub fn announce_track(&self, title: &str, artist: &str, url: &str) -> u64 {
+        let track = json!({"title": title, "artist": artist, "permalink_url": url});
+        self.announce(
+            format!("Now Playing: {title} by {artist} - {url}"),
+            track,
+            jiff::Timestamp::now(),
+        )
+    }
+
+    /// Announces free text stamped `age` in the past (to test the replay window).
+    pub fn announce_text_aged(&self, text: &str, age: Duration) -> u64 {
+        let at = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::try_from(age).expect("age fits"))
+            .expect("timestamp in range");
+        self.announce(text.to_string(), Value::Null, at)
+    }
+
+    fn announce(&self, message: String, track: Value, announced_at: jiff::Timestamp) -> u64 {
+        let mut inner = self.shared.lock();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let json = json!({
+            "type": "announce",
+            "seq": seq,
+            "message": message,
+            "show_id": if track.is_null() { Value::Null } else { json!(1) },
+            "position": Value::Null,
+            "track": track,
+            "announced_at": announced_at.to_string(),
+        })
+        .to_string();
+        inner.log.push(Logged {
+            seq,
+            json: json.clone(),
+            announced_at,
+        });
+        // Sent under the lock so a subscriber's replay snapshot and the live stream agree.
+        let _ = self.shared.live.send((seq, json));
+        seq
+    }
+
+    /// Every ack received, as `(seq, target)`, in arrival order.
+    pub fn acks(&self) -> Vec<(u64, String)> {
+        self.shared.lock().acks.clone()
+    }
+
+    /// The `since` of every WebSocket subscription, in order (`None` without one).
+    pub fn subscriptions(&self) -> Vec<Option<u64>> {
+        self.shared.lock().sinces.clone()
+    }
+
+    /// Replaces the current show's tracks: `(title, artist, url)`, position 1 first.
+    pub fn set_tracks(&self, tracks: &[(&str, &str, &str)]) {
+        self.shared.lock().tracks = tracks
+            .iter()
+            .map(|(t, a, u)| (t.to_string(), a.to_string(), u.to_string()))
+            .collect();
+    }
+
+    /// The current show's tracks: `(title, artist, url)`.
+    pub fn tracks(&self) -> Vec<(String, String, String)> {
+        self.shared.lock().tracks.clone()
+    }
+
+    /// Closes the listener and every socket (WebSockets are cut without a close frame).
+    pub async fn stop(&self) {
+        let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.shared.generation.send_modify(|g| *g += 1);
+        if let Some(server) = server {
+            let _ = server.stop.send(());
+            let abort = server.task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), server.task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Starts again on the same port with the same log; sequence numbers continue.
+    pub async fn restart(&self) {
+        self.stop().await;
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("fake hub rebind {}: {e}", self.addr),
+            }
+        };
+        self.serve(listener);
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let app = Router::new()
+            .route("/ws/announce", get(ws))
+            .route("/playlist", get(playlist))
+            .route("/playlist/{position}", get(track))
+            .with_state(Arc::clone(&self.shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        *self.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(Server { stop, task });
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+fn default_tracks() -> Vec<(String, String, String)> {
+    [
+        (
+            "Midnight Drive",
+            "Synth Rider",
+            "https://soundcloud.com/synth-rider/midnight-drive",
+        ),
+        (
+            "Café Olé",
+            "Los Niños",
+            "https://soundcloud.com/los-ninos/cafe-ole",
+        ),
+        (
+            "Third Stone",
+            "The Rats",
+            "https://soundcloud.com/the-rats/third-stone",
+        ),
+    ]
+    .iter()
+    .map(|(t, a, u)| (t.to_string(), a.to_string(), u.to_string()))
+    .collect()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+fn track_json(position: usize, (title, artist, url): &(String, String, String)) -> Value {
+    json!({
+        "position": position,
+        "id": 1000 + position,
+        "title": title,
+        "artist": artist,
+        "permalink_url": url,
+        "artwork_url": null,
+        "duration_ms": 180_000,
+        "license": "all-rights-reserved",
+        "liked_at": "2026-03-14T01:00:00Z",
+    })
+}
+
+async fn playlist(State(shared): State<Arc<Shared>>) -> Response {
+    let tracks: Vec<Value> = shared
+        .lock()
+        .tracks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| track_json(i + 1, t))
+        .collect();
+    axum::Json(json!({
+        "id": 1,
+        "week_start": "2026-03-11T02:00:00Z",
+        "week_end": "2026-03-18T02:00:00Z",
+        "on_air": false,
+        "tracks": tracks,
+    }))
+    .into_response()
+}
+
+async fn track(State(shared): State<Arc<Shared>>, Path(position): Path<String>) -> Response {
+    let Ok(position) = position.parse::<usize>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "position must be a positive number",
+        );
+    };
+    let inner = shared.lock();
+    match position.checked_sub(1).and_then(|i| inner.tracks.get(i)) {
+        Some(t) => axum::Json(track_json(position, t)).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("no track at position {position}"),
+        ),
+    }
+}
+
+async fn ws(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let expected = format!("Bearer {}", shared.token);
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == expected);
+    if !authorized {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong token");
+    }
+    let since = match query.get("since").map(|s| s.parse::<u64>()) {
+        None => None,
+        Some(Ok(since)) => Some(since),
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "since must be a number"),
+    };
+    upgrade.on_upgrade(move |socket| subscriber(shared, socket, since))
+}
+
+async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u64>) {
+    let mut generation = shared.generation.subscribe();
+    generation.mark_unchanged();
+    // Snapshot and subscribe under one lock: nothing falls between replay and live.
+    let (replay, mut live, mut last) = {
+        let mut inner = shared.lock();
+        inner.sinces.push(since);
+        let live = shared.live.subscribe();
+        let now = jiff::Timestamp::now();
+        let replay: Vec<Logged> = match since {
+            Some(since) => inner
+                .log
+                .iter()
+                .filter(|l| l.seq > since)
+                .filter(|l| {
+                    now.duration_since(l.announced_at)
+                        < jiff::SignedDuration::try_from(REPLAY_WINDOW).unwrap_or_default()
+                })
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
+        let last = inner.next_seq - 1;
+        (replay, live, last)
+    };
+    let status = json!({"type": "status", "subscribers": 1}).to_string();
+    if socket.send(Message::Text(status.into())).await.is_err() {
+        return;
+    }
+    for logged in replay {
+        if socket
+            .send(Message::Text(logged.json.into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            _ = generation.changed() => return,
+            live_message = live.recv() => match live_message {
+                Ok((seq, json)) if seq > last => {
+                    last = seq;
+                    if socket.send(Message::Text(json.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(value) = serde_json::from_str::<Value>(text.as_str())
+                        && value["type"] == "ack"
+                        && let (Some(seq), Some(target)) = (value["seq"].as_u64(), value["target"].as_str())
+                    {
+                        shared.lock().acks.push((seq, target.to_string()));
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}

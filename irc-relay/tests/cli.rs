@@ -1,0 +1,166 @@
+//! The `irc-relay` binary as a user runs it: configuration errors are one line on stderr with
+//! exit code 2 and name the key; SIGTERM stops a running relay with exit code 0.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_irc-relay");
+
+const VALID: &str = r##"
+[hub]
+listen = "127.0.0.1:8000"
+
+[relay]
+hub_url = "http://127.0.0.1:9"
+token = "t0ken"
+reconnect_initial_seconds = 0.05
+reconnect_max_seconds = 0.2
+
+[irc]
+server = "127.0.0.1"
+port = 9
+tls = false
+nickname = "ntrbot"
+channels = ["#ntr"]
+"##;
+
+/// Runs the binary with `toml` as its config file and the given extra environment, with every
+/// inherited `NTR_` variable removed so the host cannot change the outcome.
+fn run_with(toml: &str, env: &[(&str, &str)]) -> Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).expect("write config");
+    command(&path, env).output().expect("run irc-relay")
+}
+
+fn command(path: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command.arg("--config").arg(path);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("NTR_")) {
+        command.env_remove(key);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+/// Asserts exit code 2 and a single stderr line that mentions `key`.
+fn assert_config_error(output: &Output, key: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.contains(key), "names {key}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn unknown_key_in_relay_section() {
+    let toml = VALID.replace("token = ", "tokn = \"x\"\ntoken = ");
+    assert_config_error(&run_with(&toml, &[]), "relay.tokn");
+}
+
+#[test]
+fn unknown_key_in_irc_section() {
+    let toml = VALID.replace("tls = false", "tls = false\nchanels = [\"#x\"]");
+    assert_config_error(&run_with(&toml, &[]), "irc.chanels");
+}
+
+#[test]
+fn missing_token() {
+    let toml = VALID.replace("token = \"t0ken\"", "");
+    let output = run_with(&toml, &[]);
+    assert_config_error(&output, "relay.token");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("NTR_RELAY__TOKEN"));
+}
+
+#[test]
+fn wrong_type() {
+    let toml = VALID.replace("port = 9", "port = \"nine\"");
+    assert_config_error(&run_with(&toml, &[]), "irc.port");
+}
+
+#[test]
+fn invalid_value() {
+    let toml = VALID.replace("[\"#ntr\"]", "[\"ntr\"]");
+    assert_config_error(&run_with(&toml, &[]), "irc.channels");
+}
+
+#[test]
+fn bad_environment_override_names_the_key() {
+    assert_config_error(&run_with(VALID, &[("NTR_IRC__PORT", "abc")]), "irc.port");
+}
+
+#[test]
+fn toml_syntax_error() {
+    let output = run_with("[relay\ntoken = ", &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr:?}");
+}
+
+#[test]
+fn missing_config_file() {
+    let output = command(Path::new("/nonexistent/relay.toml"), &[])
+        .output()
+        .expect("run");
+    assert_config_error(&output, "/nonexistent/relay.toml");
+}
+
+#[test]
+fn environment_completes_the_file() {
+    // The file lacks the token; NTR_RELAY__TOKEN supplies it, so the relay starts (and is
+    // then stopped by SIGTERM below, exit 0).
+    let toml = VALID.replace("token = \"t0ken\"", "");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).expect("write");
+    let child = command(&path, &[("NTR_RELAY__TOKEN", "from-env")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert_sigterm_exits_zero(child);
+}
+
+#[test]
+fn sigterm_stops_the_relay_with_exit_code_0() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, VALID).expect("write");
+    let child = command(&path, &[])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    assert_sigterm_exits_zero(child);
+}
+
+fn assert_sigterm_exits_zero(mut child: std::process::Child) {
+    // Let it get into its reconnect loops (both servers are unreachable on port 9).
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "still running"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().expect("try_wait") {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "relay did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert_eq!(exit.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+}
