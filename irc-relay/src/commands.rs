@@ -100,7 +100,9 @@ struct Show {
 /// Answers commands from the hub's HTTP API.
 #[derive(Debug, Clone)]
 pub struct Answerer {
-    http: reqwest::Client,
+    /// `None` if the HTTP client could not be built (no TLS roots); commands that need the
+    /// hub then say so instead of taking the relay down.
+    http: Option<reqwest::Client>,
     hub_url: Url,
     public_url: Url,
     prefix: String,
@@ -112,9 +114,8 @@ impl Answerer {
             .timeout(HTTP_TIMEOUT)
             .user_agent(concat!("ntr-irc-relay/", env!("CARGO_PKG_VERSION")))
             .build()
-            // Building only fails if the TLS backend cannot initialise; fall back to the
-            // default client rather than taking the relay down for a command.
-            .unwrap_or_default();
+            .inspect_err(|e| tracing::error!(error = %e, "no HTTP client; commands that need the hub will fail"))
+            .ok();
         Answerer {
             http,
             hub_url,
@@ -150,13 +151,13 @@ impl Answerer {
         format!("{}/", self.public_url.as_str().trim_end_matches('/'))
     }
 
+    async fn get(&self, path: &str) -> Result<reqwest::Response, Unavailable> {
+        let http = self.http.as_ref().ok_or(Unavailable::NoClient)?;
+        Ok(http.get(self.api(path)).send().await?)
+    }
+
     async fn song(&self, n: u32) -> String {
-        let response = match self
-            .http
-            .get(self.api(&format!("/playlist/{n}")))
-            .send()
-            .await
-        {
+        let response = match self.get(&format!("/playlist/{n}")).await {
             Ok(response) => response,
             Err(e) => return unavailable(e),
         };
@@ -178,20 +179,19 @@ impl Answerer {
                     "Song #{n}: {} by {} - {}",
                     track.title, track.artist, track.permalink_url
                 ),
-                Err(e) => unavailable(e),
+                Err(e) => unavailable(e.into()),
             },
-            Err(e) => unavailable(e),
+            Err(e) => unavailable(e.into()),
         }
     }
 
-    async fn show(&self) -> Result<Show, reqwest::Error> {
-        self.http
-            .get(self.api("/playlist"))
-            .send()
+    async fn show(&self) -> Result<Show, Unavailable> {
+        Ok(self
+            .get("/playlist")
             .await?
             .error_for_status()?
             .json::<Show>()
-            .await
+            .await?)
     }
 
     async fn playlist(&self) -> String {
@@ -225,7 +225,15 @@ fn tracks(n: usize) -> String {
     }
 }
 
-fn unavailable(error: reqwest::Error) -> String {
+#[derive(Debug, thiserror::Error)]
+enum Unavailable {
+    #[error("no HTTP client")]
+    NoClient,
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+}
+
+fn unavailable(error: Unavailable) -> String {
     tracing::warn!(%error, "hub API request for a command failed");
     "Sorry, the playlist is not available right now.".to_string()
 }

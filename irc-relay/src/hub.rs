@@ -164,7 +164,7 @@ impl HubTask {
             },
         };
         tracing::info!(url = %url, "subscribed to the hub");
-        backoff.reset();
+        backoff.connected();
         self.status.send_modify(|s| s.hub_connected = true);
 
         for ack in pending_acks.drain(..) {

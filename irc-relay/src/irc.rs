@@ -331,7 +331,7 @@ impl IrcTask {
                     session.nick = nick.clone();
                 }
                 session.registered = true;
-                backoff.reset();
+                backoff.connected();
                 tracing::info!(nick = %session.nick, "registered on IRC");
                 let nick = session.nick.clone();
                 self.status.send_modify(|s| {
