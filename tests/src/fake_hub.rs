@@ -36,6 +36,8 @@ struct Inner {
     next_seq: u64,
     acks: Vec<(u64, String)>,
     sinces: Vec<Option<u64>>,
+    /// Extra announces at or below `since` to replay (see `replay_overlap`).
+    overlap: u64,
     tracks: Vec<(String, String, String)>,
 }
 
@@ -77,6 +79,7 @@ impl FakeHub {
                 next_seq: 1,
                 acks: Vec::new(),
                 sinces: Vec::new(),
+                overlap: 0,
                 tracks: default_tracks(),
             }),
             live,
@@ -161,6 +164,12 @@ impl FakeHub {
     /// The `since` of every WebSocket subscription, in order (`None` without one).
     pub fn subscriptions(&self) -> Vec<Option<u64>> {
         self.shared.lock().sinces.clone()
+    }
+
+    /// Makes resumed subscriptions also replay the last `n` announces at or below `since`,
+    /// as a hub that errs on the side of replaying too much; a client must skip them.
+    pub fn replay_overlap(&self, n: u64) {
+        self.shared.lock().overlap = n;
     }
 
     /// Replaces the current show's tracks: `(title, artist, url)`, position 1 first.
@@ -344,7 +353,7 @@ async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u6
             Some(since) => inner
                 .log
                 .iter()
-                .filter(|l| l.seq > since)
+                .filter(|l| l.seq > since.saturating_sub(inner.overlap))
                 .filter(|l| {
                     now.duration_since(l.announced_at)
                         < jiff::SignedDuration::try_from(REPLAY_WINDOW).unwrap_or_default()
