@@ -154,7 +154,7 @@ impl IrcTask {
             });
             match end {
                 SessionEnd::Shutdown => return,
-                other => tracing::warn!(reason = %other, "IRC connection lost"),
+                other => tracing::warn!(reason = %other, "IRC connection failed or lost"),
             }
             let delay = backoff.next_delay();
             tracing::info!(?delay, "reconnecting to IRC");
