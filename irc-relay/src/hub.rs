@@ -113,7 +113,7 @@ impl HubTask {
             {
                 Err(SessionEnd::Shutdown) => break,
                 Err(SessionEnd::Lost(reason)) => {
-                    tracing::warn!(%reason, "hub connection lost");
+                    tracing::warn!(%reason, "hub unreachable or connection lost");
                 }
                 Ok(()) => {}
             }
