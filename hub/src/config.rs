@@ -412,7 +412,16 @@ fn non_empty(s: Option<String>) -> Option<String> {
 fn figment_error(err: figment::Error) -> ConfigError {
     let parts: Vec<String> = err
         .into_iter()
-        .map(|e| e.to_string().replace("for key \"default.", "for key \""))
+        .map(|e| {
+            // TOML syntax errors come with a multi-line source excerpt; keep only the words.
+            e.to_string()
+                .replace("for key \"default.", "for key \"")
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     ConfigError::Parse(parts.join("; "))
 }

@@ -5,4 +5,6 @@
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
 pub mod fake_hub;
+pub mod fake_soundcloud;
+pub mod hub;
 pub mod ircd;

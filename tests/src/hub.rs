@@ -1,0 +1,297 @@
+//! A real hub for tests: the library's own `Application`, in-process, on a free 127.0.0.1 port
+//! with a fresh data directory and a [`FakeSoundcloud`]. `restart()` keeps the port and the
+//! data, like restarting the service; `config_toml()` gives the same settings to a hub process.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use hub::config::Config;
+use hub::shutdown::{self, Trigger};
+use hub::soundcloud::RetryPolicy;
+use hub::startup::{Application, Options};
+use hub::state::AppState;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::fake_soundcloud::{self, FakeSoundcloud};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+pub const RELAY_TOKEN: &str = "test-relay-token-0123456789abcdef";
+pub const USERNAME: &str = "dj";
+pub const PASSWORD: &str = "correct horse battery";
+pub const SECRET_KEY: &str = "test-secret-key-that-is-at-least-32-bytes";
+
+/// The argon2 hash of [`PASSWORD`], computed once per test binary.
+pub fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hub::auth::password::hash(PASSWORD).expect("hash the test password"))
+}
+
+/// A port that was free a moment ago (the hub binds it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A weekly schedule (UTC) whose current week started `ago` before now; the live window is
+/// `live_minutes` long. Tests pick `ago` to be inside or outside the live window on purpose.
+#[derive(Debug, Clone, Copy)]
+pub struct TestSchedule {
+    pub ago: SignedDuration,
+    pub live_minutes: i64,
+}
+
+impl Default for TestSchedule {
+    /// Three days into the week, far from the live window.
+    fn default() -> Self {
+        TestSchedule {
+            ago: SignedDuration::from_hours(72),
+            live_minutes: 60,
+        }
+    }
+}
+
+impl TestSchedule {
+    fn toml(&self) -> String {
+        let start = Timestamp::now() - self.ago;
+        let z = start.to_zoned(jiff::tz::TimeZone::UTC);
+        format!(
+            "[show]\ntimezone = \"UTC\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
+            format!("{:?}", z.weekday()).to_lowercase(),
+            z.hour(),
+            self.live_minutes
+        )
+    }
+}
+
+pub struct TestHub {
+    pub soundcloud: FakeSoundcloud,
+    pub http: reqwest::Client,
+    pub port: u16,
+    dir: TempDir,
+    schedule: TestSchedule,
+    extra_toml: String,
+    running: Option<(Trigger, tokio::task::JoinHandle<()>, AppState)>,
+}
+
+impl TestHub {
+    pub async fn start() -> TestHub {
+        Self::start_with(TestSchedule::default(), "").await
+    }
+
+    /// `extra_toml` is appended to the generated config (later keys win in sections it adds).
+    pub async fn start_with(schedule: TestSchedule, extra_toml: &str) -> TestHub {
+        let soundcloud = FakeSoundcloud::start().await;
+        let mut hub = TestHub {
+            soundcloud,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("http client"),
+            port: free_port(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            schedule,
+            extra_toml: extra_toml.into(),
+            running: None,
+        };
+        hub.launch().await;
+        hub
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn relay_token(&self) -> String {
+        RELAY_TOKEN.into()
+    }
+
+    /// The whole configuration, as a file a hub process could read.
+    pub fn config_toml(&self) -> String {
+        format!(
+            "[hub]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\
+             data_dir = {dir:?}\nadmin_token = \"{ADMIN_TOKEN}\"\nrelay_tokens = [\"{RELAY_TOKEN}\"]\n\
+             {extra_hub}\n\
+             [dashboard]\nusername = \"{USERNAME}\"\npassword_hash = \"{hash}\"\nsecret_key = \"{SECRET_KEY}\"\n\
+             {schedule}\n\
+             [soundcloud]\nuser = \"{user}\"\napi_base = \"{sc}\"\nweb_base = \"{sc}\"\n\n{extra}",
+            port = self.port,
+            dir = self.dir.path().display().to_string(),
+            extra_hub = "",
+            hash = password_hash(),
+            schedule = self.schedule.toml(),
+            user = fake_soundcloud::USER,
+            sc = self.soundcloud.base_url(),
+            extra = self.extra_toml,
+        )
+    }
+
+    pub fn write_config(&self) -> PathBuf {
+        let path = self.dir.path().join("config.toml");
+        std::fs::write(&path, self.config_toml()).expect("write config");
+        path
+    }
+
+    async fn launch(&mut self) {
+        let config = Config::from_figment(Figment::new().merge(Toml::string(&self.config_toml())))
+            .expect("test config is valid");
+        let options = Options {
+            retry: RetryPolicy {
+                attempts: 3,
+                base: std::time::Duration::from_millis(20),
+                max: std::time::Duration::from_millis(200),
+                timeout: std::time::Duration::from_secs(2),
+            },
+            no_scheduled_polls: true,
+        };
+        let app = Application::build(config, options)
+            .await
+            .expect("hub builds");
+        let state = app.state().clone();
+        let (trigger, shutdown) = shutdown::channel();
+        let task = tokio::spawn(async move {
+            app.run(shutdown).await.expect("hub serves");
+        });
+        self.running = Some((trigger, task, state));
+    }
+
+    /// The running hub's state, for assertions that reach behind the HTTP API.
+    pub fn state(&self) -> &AppState {
+        &self.running.as_ref().expect("hub is running").2
+    }
+
+    /// Stops the hub gracefully (WebSockets get 1001) and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some((trigger, task, _)) = self.running.take() {
+            trigger.fire();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.launch().await;
+    }
+
+    pub fn admin(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        req.bearer_auth(ADMIN_TOKEN)
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url()))
+            .send()
+            .await
+            .expect("GET");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_admin(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .admin(self.http.post(format!("{}{path}", self.url())))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls the fake SoundCloud now and returns the outcome.
+    pub async fn refresh(&self) -> Value {
+        let (status, body) = self.post_admin("/admin/refresh", json!({})).await;
+        assert_eq!(status, 200, "refresh: {body}");
+        body
+    }
+
+    pub async fn announce_text(&self, text: &str) -> u64 {
+        let (status, body) = self
+            .post_admin("/admin/announce", json!({ "text": text }))
+            .await;
+        assert_eq!(status, 200, "announce: {body}");
+        body["seq"].as_u64().expect("seq")
+    }
+
+    /// Adds a record to the current show and announces it.
+    pub async fn announce_track(&self, title: &str, artist: &str, url: &str) -> u64 {
+        let (_, show) = self.get_json("/playlist").await;
+        let id = show["id"].as_i64().expect("show id");
+        let (status, body) = self
+            .post_admin(
+                &format!("/admin/shows/{id}/tracks"),
+                json!({"title": title, "artist": artist, "url": url}),
+            )
+            .await;
+        assert_eq!(status, 200, "add track: {body}");
+        let position = body["tracks"].as_array().map(|t| t.len()).expect("tracks");
+        let (status, body) = self
+            .post_admin(
+                "/admin/announce",
+                json!({"show_id": id, "position": position}),
+            )
+            .await;
+        assert_eq!(status, 200, "announce: {body}");
+        body["seq"].as_u64().expect("seq")
+    }
+
+    /// Every (seq, target) ack recorded so far.
+    pub async fn acks(&self) -> Vec<(u64, String)> {
+        let last = self.state().store.last_seq().await.expect("last seq");
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            for ack in self.state().store.acks(seq).await.expect("acks") {
+                out.push((seq as u64, ack.target));
+            }
+        }
+        out
+    }
+
+    /// The start of the current week and of the one before, as the hub computes them.
+    pub fn weeks(&self) -> (hub::week::Week, hub::week::Week) {
+        let schedule = &self.state().config.schedule;
+        let current = schedule.week_containing(Timestamp::now());
+        (current, schedule.previous(current))
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some((trigger, task, _)) = self.running.take() {
+            trigger.fire();
+            task.abort();
+        }
+    }
+}
+
+/// `t` plus `hours` — shorthand for placing likes inside a week.
+pub fn plus_hours(t: Timestamp, hours: i64) -> Timestamp {
+    t.checked_add(hours.hours()).expect("timestamp in range")
+}
+
+/// Where `cargo build` put a workspace binary: next to the test binary's `deps/` folder.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (`cargo build --workspace --bins`, as scripts/test does)",
+        path.display()
+    );
+    path
+}
