@@ -11,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tower_cookies::CookieManagerLayer;
 
 use crate::api::error::ApiError;
@@ -76,13 +76,10 @@ impl Application {
             Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
         );
         let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
-        let listener =
-            TcpListener::bind(config.hub.listen)
-                .await
-                .map_err(|e| StartupError::Listen {
-                    addr: config.hub.listen,
-                    message: e.to_string(),
-                })?;
+        let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
+            addr: config.hub.listen,
+            message: e.to_string(),
+        })?;
         let first_start = resolved.new_password.clone().map(|password| FirstStart {
             dashboard_url: format!("{}dashboard", public_base(&config)),
             username: config.dashboard.username.clone(),
@@ -143,6 +140,24 @@ impl Application {
         .with_graceful_shutdown(async move { stop.wait().await })
         .await
     }
+}
+
+/// Kernel send buffer per connection. Linux would otherwise grow it to megabytes for a client
+/// that stops reading; bounded, a stalled subscriber falls behind the broadcast soon (and is
+/// closed with 4008) instead of parking a megabyte of announces in the kernel.
+const SEND_BUFFER: u32 = 64 * 1024;
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // A restarted hub must not wait for the old connections' TIME_WAIT to end.
+    socket.set_reuseaddr(true)?;
+    socket.set_send_buffer_size(SEND_BUFFER)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 fn public_base(config: &Config) -> String {

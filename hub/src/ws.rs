@@ -117,32 +117,13 @@ async fn serve(
     // Subscribe before replaying, so nothing published meanwhile is missed; the replay's last
     // seq then filters out what would arrive twice.
     let mut sub = state.broadcaster.subscribe();
-    let mut last_seq = since.unwrap_or(i64::MAX);
-    if let Some(since) = since {
-        let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
-        match state
-            .store
-            .announcements_since(since, Timestamp::now() - window)
-            .await
-        {
-            Ok(missed) => {
-                for a in &missed {
-                    if send(&mut sink, Utf8Bytes::from(announce_json(a)))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    last_seq = a.seq.get();
-                }
-                last_seq = last_seq.max(since);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the replay");
-                return;
-            }
-        }
-    }
+    let last_seq = match since {
+        Some(since) => match replay(&mut sink, &state, since).await {
+            Ok(seq) => seq,
+            Err(()) => return,
+        },
+        None => 0,
+    };
     if send(
         &mut sink,
         status_json(state.broadcaster.subscribers()).into(),
@@ -164,7 +145,7 @@ async fn serve(
                 return;
             }
             frame = sub.rx.recv() => match frame {
-                Ok(Frame { seq: Some(seq), .. }) if since.is_some() && seq <= last_seq => {}
+                Ok(Frame { seq: Some(seq), .. }) if seq <= last_seq => {}
                 Ok(frame) => {
                     if send(&mut sink, frame.text).await.is_err() {
                         return;
@@ -191,6 +172,30 @@ async fn serve(
             _ = sleep_until_opt(deadline) => return,
         }
     }
+}
+
+/// Sends the logged announcements after `since` from the replay window and returns the seq up
+/// to which live frames are duplicates: the last one replayed, or, when there was nothing to
+/// replay, the log's end (a `since` from another database must not silence the live stream).
+async fn replay(sink: &mut Sink, state: &AppState, since: i64) -> Result<i64, ()> {
+    let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
+    let read = async {
+        let end = state.store.last_seq().await?;
+        let missed = state
+            .store
+            .announcements_since(since, Timestamp::now() - window)
+            .await?;
+        Ok::<_, crate::store::StoreError>((end, missed))
+    };
+    let (end, missed) = read
+        .await
+        .map_err(|e| tracing::error!(error = %e, "cannot read the replay"))?;
+    let mut last = since.min(end);
+    for a in &missed {
+        send(sink, Utf8Bytes::from(announce_json(a))).await?;
+        last = a.seq.get();
+    }
+    Ok(last)
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -4,7 +4,9 @@
 //!
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
+pub mod browser;
 pub mod fake_hub;
 pub mod fake_soundcloud;
 pub mod hub;
 pub mod ircd;
+pub mod wsclient;

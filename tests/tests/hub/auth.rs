@@ -1,0 +1,260 @@
+//! Sessions and security over real HTTP: the login form, the signed `ntr_session` cookie and its
+//! server-side row, the same-origin rule for cookie POSTs, and login throttling.
+
+use e2e::hub::{PASSWORD, TestHub, USERNAME};
+use serde_json::json;
+
+/// Logs in through the form and returns the `ntr_session=…` pair and the whole Set-Cookie.
+async fn login(hub: &TestHub) -> (String, String) {
+    let resp = hub
+        .http
+        .post(format!("{}/login", hub.url()))
+        .form(&[("username", USERNAME), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/dashboard");
+    let set_cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    (pair, set_cookie)
+}
+
+async fn dashboard_status(hub: &TestHub, cookie: &str) -> u16 {
+    hub.http
+        .get(format!("{}/dashboard", hub.url()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("dashboard")
+        .status()
+        .as_u16()
+}
+
+async fn cookie_announce(hub: &TestHub, cookie: &str, origin: Option<&str>) -> u16 {
+    let mut req = hub
+        .http
+        .post(format!("{}/admin/announce", hub.url()))
+        .header("cookie", cookie)
+        .json(&json!({"text": "from the dashboard"}));
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    req.send().await.expect("announce").status().as_u16()
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_cookie_and_opens_the_dashboard() {
+    let hub = TestHub::start().await;
+    let form = hub
+        .http
+        .get(format!("{}/login", hub.url()))
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(form.status(), 200);
+    assert!(
+        form.text()
+            .await
+            .expect("html")
+            .contains("name=\"password\"")
+    );
+    assert_eq!(
+        dashboard_status(&hub, "").await,
+        303,
+        "no session: to /login"
+    );
+
+    let (cookie, set_cookie) = login(&hub).await;
+    assert!(cookie.starts_with("ntr_session="));
+    for attr in ["HttpOnly", "SameSite=Strict", "Max-Age=86400", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{attr} in {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "public_url is http");
+    let page = hub
+        .http
+        .get(format!("{}/dashboard", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("dashboard");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("Refresh from SoundCloud")
+    );
+
+    let (again, _) = login(&hub).await;
+    assert_ne!(again, cookie, "every login gets a fresh session id");
+}
+
+#[tokio::test]
+async fn wrong_credentials_re_show_the_form() {
+    let hub = TestHub::start().await;
+    for (user, pass) in [(USERNAME, "wrong"), ("nobody", PASSWORD), ("", "")] {
+        let resp = hub
+            .http
+            .post(format!("{}/login", hub.url()))
+            .form(&[("username", user), ("password", pass)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), 401);
+        assert!(resp.headers().get("set-cookie").is_none());
+        assert!(
+            resp.text()
+                .await
+                .expect("html")
+                .contains("Invalid username or password")
+        );
+    }
+    let garbage = hub
+        .http
+        .post(format!("{}/login", hub.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("%%%&&&=\u{0}")
+        .send()
+        .await
+        .expect("login");
+    assert!(garbage.status().is_client_error());
+}
+
+#[tokio::test]
+async fn cookie_posts_must_be_same_origin() {
+    let hub = TestHub::start().await;
+    let (cookie, _) = login(&hub).await;
+    assert_eq!(cookie_announce(&hub, &cookie, None).await, 403, "no Origin");
+    assert_eq!(
+        cookie_announce(&hub, &cookie, Some("https://evil.example")).await,
+        403
+    );
+    assert_eq!(
+        cookie_announce(&hub, &cookie, Some("http://127.0.0.1:1")).await,
+        403,
+        "another port is another origin"
+    );
+    assert_eq!(cookie_announce(&hub, &cookie, Some(&hub.url())).await, 200);
+    let by_referer = hub
+        .http
+        .post(format!("{}/admin/announce", hub.url()))
+        .header("cookie", &cookie)
+        .header("referer", format!("{}/dashboard", hub.url()))
+        .json(&json!({"text": "x"}))
+        .send()
+        .await
+        .expect("announce");
+    assert_eq!(
+        by_referer.status(),
+        200,
+        "Referer is accepted when Origin is absent"
+    );
+    let cross_login = hub
+        .http
+        .post(format!("{}/login", hub.url()))
+        .header("origin", "https://evil.example")
+        .form(&[("username", USERNAME), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(cross_login.status(), 403);
+}
+
+#[tokio::test]
+async fn forged_tampered_expired_and_logged_out_cookies_are_refused() {
+    let hub = TestHub::start().await;
+    let (cookie, _) = login(&hub).await;
+    let value = cookie.trim_start_matches("ntr_session=").to_owned();
+    let (id, mac) = value.rsplit_once('.').expect("id.mac");
+    let origin = hub.url();
+
+    let mut flipped = mac.to_owned().into_bytes();
+    flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
+    let tampered = format!(
+        "ntr_session={id}.{}",
+        String::from_utf8(flipped).expect("ascii")
+    );
+    let forged = format!("ntr_session=someone-elses-id.{mac}");
+    for bad in [
+        tampered.as_str(),
+        forged.as_str(),
+        "ntr_session=",
+        "ntr_session=abc",
+        "ntr_session=a.b.c",
+    ] {
+        assert_eq!(dashboard_status(&hub, bad).await, 303, "{bad}");
+        assert_eq!(
+            cookie_announce(&hub, bad, Some(&origin)).await,
+            401,
+            "{bad}"
+        );
+    }
+
+    // Logout ends the session on the server: replaying the cookie no longer works.
+    let out = hub
+        .http
+        .post(format!("{}/logout", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 303);
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .contains("Max-Age=0")
+    );
+    assert_eq!(dashboard_status(&hub, &cookie).await, 303);
+    assert_eq!(cookie_announce(&hub, &cookie, Some(&origin)).await, 401);
+
+    // Expiry is enforced by the row, whatever the browser does with Max-Age.
+    let (cookie, _) = login(&hub).await;
+    assert_eq!(dashboard_status(&hub, &cookie).await, 200);
+    let db = rusqlite::Connection::open(hub.data_dir().join("hub.db")).expect("db");
+    db.execute("UPDATE sessions SET expires_at = 0", [])
+        .expect("expire");
+    assert_eq!(dashboard_status(&hub, &cookie).await, 303);
+}
+
+#[tokio::test]
+async fn ten_failed_logins_then_429_and_spoofed_forwarding_does_not_help() {
+    let hub = TestHub::start().await;
+    let attempt = |pass: &'static str, xff: Option<&'static str>| {
+        let mut req = hub
+            .http
+            .post(format!("{}/login", hub.url()))
+            .form(&[("username", USERNAME), ("password", pass)]);
+        if let Some(x) = xff {
+            req = req.header("x-forwarded-for", x);
+        }
+        async move { req.send().await.expect("login").status().as_u16() }
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("wrong", None).await, 401);
+    }
+    assert_eq!(
+        attempt(PASSWORD, None).await,
+        429,
+        "locked even with the right password"
+    );
+    // 127.0.0.1 is not a trusted proxy here, so a made-up X-Forwarded-For changes nothing.
+    assert_eq!(attempt(PASSWORD, Some("203.0.113.5")).await, 429);
+    let resp = hub
+        .http
+        .post(format!("{}/login", hub.url()))
+        .form(&[("username", USERNAME), ("password", "x")])
+        .send()
+        .await
+        .expect("login");
+    assert!(
+        resp.text()
+            .await
+            .expect("html")
+            .contains("Too many failed attempts")
+    );
+}
