@@ -4,6 +4,15 @@
 //! has seen and resumes with `?since=` so that a short outage loses nothing, and it drops any
 //! announce at or below that number so a replay never posts a line twice. Acks from the IRC
 //! side are written back on the same socket (kept across a reconnect if the socket is down).
+//!
+//! A seq at or below the last seen one is skipped unless its `announced_at` is newer than the
+//! last seen announce's: then the hub's sequence has started over (a new database) and the
+//! relay follows it instead of staying silent until the new numbers pass the old ones.
+//!
+//! Before the first announce there is no seq to resume from, yet a hub restart can still fall
+//! between the relay's first subscription and the DJ's first announce. Then the relay resumes
+//! with `?since=0` and skips every announce made before its first subscription (by
+//! `announced_at`): those predate this relay, and it starts live.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +72,53 @@ enum ServerMessage {
     Other,
 }
 
+/// Where to resume the hub stream from.
+#[derive(Debug, Default)]
+struct Resume {
+    /// The highest announce seq seen.
+    last_seen: Option<u64>,
+    /// Its `announced_at` (hub clock).
+    last_seen_at: Option<jiff::Timestamp>,
+    /// When the first subscription went live (relay clock).
+    first_live: Option<jiff::Timestamp>,
+}
+
+impl Resume {
+    /// The `since` to subscribe with, and the time before which replayed announces are not
+    /// this relay's to post.
+    fn since(&self) -> (Option<u64>, Option<jiff::Timestamp>) {
+        match (self.last_seen, self.first_live) {
+            (Some(seq), _) => (Some(seq), None),
+            (None, Some(at)) => (Some(0), Some(at)),
+            (None, None) => (None, None),
+        }
+    }
+
+    /// Whether announce `seq`, announced at `at`, is new; if so it becomes the last seen.
+    fn take(&mut self, seq: u64, at: Option<jiff::Timestamp>) -> bool {
+        if let Some(last) = self.last_seen
+            && seq <= last
+        {
+            // A replay of something seen, unless it is newer than anything seen: then the
+            // hub's numbering started over.
+            let newer = at
+                .zip(self.last_seen_at)
+                .is_some_and(|(at, last_at)| at > last_at);
+            if !newer {
+                return false;
+            }
+            tracing::warn!(
+                seq,
+                last,
+                "the hub's sequence numbers started over (a new database?); following them"
+            );
+        }
+        self.last_seen = Some(seq);
+        self.last_seen_at = at;
+        true
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 enum SessionEnd {
     #[error("shutting down")]
@@ -104,11 +160,11 @@ impl HubTask {
     pub async fn run(mut self) {
         let relay = &self.config.relay;
         let mut backoff = Backoff::new(relay.reconnect_initial, relay.reconnect_max);
-        let mut last_seen: Option<u64> = None;
+        let mut resume = Resume::default();
         let mut pending_acks: Vec<Ack> = Vec::new();
         while !self.shutdown.is_shutdown() {
             match self
-                .session(&mut last_seen, &mut pending_acks, &mut backoff)
+                .session(&mut resume, &mut pending_acks, &mut backoff)
                 .await
             {
                 Err(SessionEnd::Shutdown) => break,
@@ -133,11 +189,12 @@ impl HubTask {
 
     async fn session(
         &mut self,
-        last_seen: &mut Option<u64>,
+        resume: &mut Resume,
         pending_acks: &mut Vec<Ack>,
         backoff: &mut Backoff,
     ) -> Result<(), SessionEnd> {
-        let url = announce_url(&self.config.relay.hub_url, *last_seen);
+        let (since, not_before) = resume.since();
+        let url = announce_url(&self.config.relay.hub_url, since);
         let mut request = url
             .as_str()
             .into_client_request()
@@ -164,6 +221,7 @@ impl HubTask {
             },
         };
         tracing::info!(url = %url, "subscribed to the hub");
+        resume.first_live.get_or_insert_with(jiff::Timestamp::now);
         backoff.connected();
         self.status.send_modify(|s| s.hub_connected = true);
 
@@ -192,7 +250,9 @@ impl HubTask {
                 frame = ws.next() => match frame {
                     None => return Err(SessionEnd::Lost("hub closed the connection".into())),
                     Some(Err(e)) => return Err(SessionEnd::Lost(e.to_string())),
-                    Some(Ok(Message::Text(text))) => self.handle_text(text.as_str(), last_seen).await?,
+                    Some(Ok(Message::Text(text))) => {
+                        self.handle_text(text.as_str(), resume, not_before).await?;
+                    }
                     Some(Ok(Message::Close(frame))) => {
                         let reason = match frame {
                             Some(f) if u16::from(f.code) == 4001 => {
@@ -215,7 +275,8 @@ impl HubTask {
     async fn handle_text(
         &mut self,
         text: &str,
-        last_seen: &mut Option<u64>,
+        resume: &mut Resume,
+        not_before: Option<jiff::Timestamp>,
     ) -> Result<(), SessionEnd> {
         let message: ServerMessage = match serde_json::from_str(text) {
             Ok(message) => message,
@@ -230,14 +291,23 @@ impl HubTask {
                 message,
                 announced_at,
             } => {
-                if last_seen.is_some_and(|last| seq <= last) {
+                let announced_at = parse_time(announced_at.as_deref());
+                if !resume.take(seq, announced_at) {
                     tracing::debug!(seq, "skipping an announce already seen");
                     return Ok(());
                 }
-                *last_seen = Some(seq);
                 self.status.send_modify(|s| s.last_seq = Some(seq));
+                if let Some(first_live) = not_before
+                    && announced_at.is_none_or(|at| at < first_live)
+                {
+                    tracing::info!(
+                        seq,
+                        "not posting an announce made before the relay first subscribed"
+                    );
+                    return Ok(());
+                }
                 let window = self.config.relay.replay_window;
-                let age = age_of(announced_at.as_deref());
+                let age = age_of(announced_at);
                 let Some(left) = window.checked_sub(age) else {
                     tracing::warn!(
                         seq,
@@ -266,10 +336,15 @@ impl HubTask {
     }
 }
 
+/// An RFC 3339 time; `None` when missing or unreadable.
+fn parse_time(text: Option<&str>) -> Option<jiff::Timestamp> {
+    text.and_then(|s| s.parse().ok())
+}
+
 /// How long ago `announced_at` was; zero when unknown or in the future (clock skew must not
 /// make the relay drop fresh lines).
-fn age_of(announced_at: Option<&str>) -> Duration {
-    let Some(at) = announced_at.and_then(|s| s.parse::<jiff::Timestamp>().ok()) else {
+fn age_of(announced_at: Option<jiff::Timestamp>) -> Duration {
+    let Some(at) = announced_at else {
         return Duration::ZERO;
     };
     let age = jiff::Timestamp::now().duration_since(at);
@@ -328,6 +403,12 @@ mod tests {
                 subscribers: Some(2)
             }
         ));
+        // The hub echoes every relay's ack to every subscriber (for the dashboard).
+        let ack = r##"{"type":"ack","seq":42,"target":"#ntr"}"##;
+        assert!(matches!(
+            serde_json::from_str::<ServerMessage>(ack).expect("ack"),
+            ServerMessage::Other
+        ));
         let future = r#"{"type":"something-new","x":1}"#;
         assert!(matches!(
             serde_json::from_str::<ServerMessage>(future).expect("other"),
@@ -336,11 +417,52 @@ mod tests {
     }
 
     #[test]
+    fn resumes_from_the_last_seen_seq_or_from_the_first_subscription() {
+        let mut resume = Resume::default();
+        assert_eq!(
+            resume.since(),
+            (None, None),
+            "the first subscription is live"
+        );
+        let at: jiff::Timestamp = "2026-03-14T01:00:00Z".parse().expect("time");
+        resume.first_live = Some(at);
+        assert_eq!(
+            resume.since(),
+            (Some(0), Some(at)),
+            "nothing seen yet: everything since going live"
+        );
+        resume.last_seen = Some(41);
+        assert_eq!(resume.since(), (Some(41), None));
+    }
+
+    #[test]
+    fn skips_what_was_seen_but_follows_a_sequence_that_started_over() {
+        let t = |s: &str| parse_time(Some(s));
+        let mut resume = Resume::default();
+        assert!(resume.take(40, t("2026-03-14T01:00:00Z")));
+        assert!(resume.take(41, t("2026-03-14T01:05:00Z")));
+        // Replayed again (a hub that replays too much): skipped.
+        assert!(!resume.take(41, t("2026-03-14T01:05:00Z")));
+        assert!(!resume.take(40, t("2026-03-14T01:00:00Z")));
+        // Without times nothing at or below the last seq gets through.
+        assert!(!resume.take(3, None));
+        assert_eq!(resume.last_seen, Some(41));
+        // A new database: seq 1 again, announced after everything seen.
+        assert!(resume.take(1, t("2026-03-14T02:00:00Z")));
+        assert_eq!(resume.last_seen, Some(1));
+        assert!(!resume.take(1, t("2026-03-14T02:00:00Z")));
+        assert!(resume.take(2, t("2026-03-14T02:01:00Z")));
+    }
+
+    #[test]
     fn age_is_zero_for_unknown_or_future_times() {
         assert_eq!(age_of(None), Duration::ZERO);
-        assert_eq!(age_of(Some("yesterday")), Duration::ZERO);
-        assert_eq!(age_of(Some("2999-01-01T00:00:00Z")), Duration::ZERO);
-        assert!(age_of(Some("2000-01-01T00:00:00Z")) > Duration::from_secs(86400));
+        assert_eq!(age_of(parse_time(Some("yesterday"))), Duration::ZERO);
+        assert_eq!(
+            age_of(parse_time(Some("2999-01-01T00:00:00Z"))),
+            Duration::ZERO
+        );
+        assert!(age_of(parse_time(Some("2000-01-01T00:00:00Z"))) > Duration::from_secs(86400));
     }
 
     #[test]
