@@ -1,9 +1,10 @@
-//! A minimal in-test hub speaking SPEC.md's `/ws/announce` protocol and the two playlist
-//! endpoints the relay reads, so the relay can be tested on its own.
+//! A minimal in-test hub speaking SPEC.md's `/ws/announce` protocol, for the one relay test the
+//! real hub cannot serve: a hub that replays more than it was asked for
+//! ([`FakeHub::replay_overlap`]), so the relay's own "skip what was seen" rule is exercised.
+//! Every other relay test runs against the real hub ([`crate::hub::TestHub`]).
 //!
 //! It keeps its announce log in memory across [`FakeHub::stop`] / [`FakeHub::restart`] (same
-//! port, sequence numbers continue), like the real hub keeps it in SQLite. Its API mirrors what
-//! a test needs from the real hub, so a test can switch to the real one with a one-line change.
+//! port, sequence numbers continue), and records the `since` of every subscription.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,14 +22,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
 
-/// Announces older than this are not replayed (SPEC's default `replay_window_seconds`).
-const REPLAY_WINDOW: Duration = Duration::from_secs(300);
-
 #[derive(Clone)]
 struct Logged {
     seq: u64,
     json: String,
-    announced_at: jiff::Timestamp,
 }
 
 struct Inner {
@@ -38,7 +35,6 @@ struct Inner {
     sinces: Vec<Option<u64>>,
     /// Extra announces at or below `since` to replay (see `replay_overlap`).
     overlap: u64,
-    tracks: Vec<(String, String, String)>,
 }
 
 struct Shared {
@@ -68,7 +64,7 @@ pub struct FakeHub {
 }
 
 impl FakeHub {
-    /// Starts on a free 127.0.0.1 port with a three-track playlist.
+    /// Starts on a free 127.0.0.1 port.
     pub async fn start() -> FakeHub {
         let (live, _) = broadcast::channel(1024);
         let token = format!("relay-{:016x}", rand_u64());
@@ -80,7 +76,6 @@ impl FakeHub {
                 acks: Vec::new(),
                 sinces: Vec::new(),
                 overlap: 0,
-                tracks: default_tracks(),
             }),
             live,
             generation: watch::channel(0).0,
@@ -111,45 +106,22 @@ impl FakeHub {
     /// Announces free text; returns its sequence number. Works while stopped (it is logged and
     /// replayed after `restart`).
     pub fn announce_text(&self, text: &str) -> u64 {
-        self.announce(text.to_string(), Value::Null, jiff::Timestamp::now())
-    }
-
-    /// Announces a track as `Now Playing: TITLE by ARTIST - URL`.
-    pub fn announce_track(&self, title: &str, artist: &str, url: &str) -> u64 {
-        let track = json!({"title": title, "artist": artist, "permalink_url": url});
-        self.announce(
-            format!("Now Playing: {title} by {artist} - {url}"),
-            track,
-            jiff::Timestamp::now(),
-        )
-    }
-
-    /// Announces free text stamped `age` in the past (to test the replay window).
-    pub fn announce_text_aged(&self, text: &str, age: Duration) -> u64 {
-        let at = jiff::Timestamp::now()
-            .checked_sub(jiff::SignedDuration::try_from(age).expect("age fits"))
-            .expect("timestamp in range");
-        self.announce(text.to_string(), Value::Null, at)
-    }
-
-    fn announce(&self, message: String, track: Value, announced_at: jiff::Timestamp) -> u64 {
         let mut inner = self.shared.lock();
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let json = json!({
             "type": "announce",
             "seq": seq,
-            "message": message,
-            "show_id": if track.is_null() { Value::Null } else { json!(1) },
-            "position": Value::Null,
-            "track": track,
-            "announced_at": announced_at.to_string(),
+            "message": text,
+            "show_id": null,
+            "position": null,
+            "track": null,
+            "announced_at": jiff::Timestamp::now().to_string(),
         })
         .to_string();
         inner.log.push(Logged {
             seq,
             json: json.clone(),
-            announced_at,
         });
         // Sent under the lock so a subscriber's replay snapshot and the live stream agree.
         let _ = self.shared.live.send((seq, json));
@@ -170,19 +142,6 @@ impl FakeHub {
     /// as a hub that errs on the side of replaying too much; a client must skip them.
     pub fn replay_overlap(&self, n: u64) {
         self.shared.lock().overlap = n;
-    }
-
-    /// Replaces the current show's tracks: `(title, artist, url)`, position 1 first.
-    pub fn set_tracks(&self, tracks: &[(&str, &str, &str)]) {
-        self.shared.lock().tracks = tracks
-            .iter()
-            .map(|(t, a, u)| (t.to_string(), a.to_string(), u.to_string()))
-            .collect();
-    }
-
-    /// The current show's tracks: `(title, artist, url)`.
-    pub fn tracks(&self) -> Vec<(String, String, String)> {
-        self.shared.lock().tracks.clone()
     }
 
     /// Closes the listener and every socket (WebSockets are cut without a close frame).
@@ -222,8 +181,6 @@ impl FakeHub {
     fn serve(&self, listener: TcpListener) {
         let app = Router::new()
             .route("/ws/announce", get(ws))
-            .route("/playlist", get(playlist))
-            .route("/playlist/{position}", get(track))
             .with_state(Arc::clone(&self.shared));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -242,80 +199,8 @@ fn rand_u64() -> u64 {
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
-fn default_tracks() -> Vec<(String, String, String)> {
-    [
-        (
-            "Midnight Drive",
-            "Synth Rider",
-            "https://soundcloud.com/synth-rider/midnight-drive",
-        ),
-        (
-            "Café Olé",
-            "Los Niños",
-            "https://soundcloud.com/los-ninos/cafe-ole",
-        ),
-        (
-            "Third Stone",
-            "The Rats",
-            "https://soundcloud.com/the-rats/third-stone",
-        ),
-    ]
-    .iter()
-    .map(|(t, a, u)| (t.to_string(), a.to_string(), u.to_string()))
-    .collect()
-}
-
 fn error(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({"error": message}))).into_response()
-}
-
-fn track_json(position: usize, (title, artist, url): &(String, String, String)) -> Value {
-    json!({
-        "position": position,
-        "id": 1000 + position,
-        "title": title,
-        "artist": artist,
-        "permalink_url": url,
-        "artwork_url": null,
-        "duration_ms": 180_000,
-        "license": "all-rights-reserved",
-        "liked_at": "2026-03-14T01:00:00Z",
-    })
-}
-
-async fn playlist(State(shared): State<Arc<Shared>>) -> Response {
-    let tracks: Vec<Value> = shared
-        .lock()
-        .tracks
-        .iter()
-        .enumerate()
-        .map(|(i, t)| track_json(i + 1, t))
-        .collect();
-    axum::Json(json!({
-        "id": 1,
-        "week_start": "2026-03-11T02:00:00Z",
-        "week_end": "2026-03-18T02:00:00Z",
-        "on_air": false,
-        "tracks": tracks,
-    }))
-    .into_response()
-}
-
-async fn track(State(shared): State<Arc<Shared>>, Path(position): Path<String>) -> Response {
-    let Ok(position) = position.parse::<usize>() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "position must be a positive number",
-        );
-    };
-    let inner = shared.lock();
-    match position.checked_sub(1).and_then(|i| inner.tracks.get(i)) {
-        Some(t) => axum::Json(track_json(position, t)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            &format!("no track at position {position}"),
-        ),
-    }
 }
 
 async fn ws(
@@ -348,16 +233,11 @@ async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u6
         let mut inner = shared.lock();
         inner.sinces.push(since);
         let live = shared.live.subscribe();
-        let now = jiff::Timestamp::now();
         let replay: Vec<Logged> = match since {
             Some(since) => inner
                 .log
                 .iter()
                 .filter(|l| l.seq > since.saturating_sub(inner.overlap))
-                .filter(|l| {
-                    now.duration_since(l.announced_at)
-                        < jiff::SignedDuration::try_from(REPLAY_WINDOW).unwrap_or_default()
-                })
                 .cloned()
                 .collect(),
             None => Vec::new(),

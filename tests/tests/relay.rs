@@ -1,6 +1,9 @@
-//! The relay against real parts: a real ngircd per test, the relay library in-process with its
-//! real reconnect loops, a hub speaking the real protocol (the in-test `FakeHub`), and an
-//! observer IRC client reading exactly what listeners read.
+//! The relay against real parts: a real ngircd per test, the real hub in-process
+//! ([`TestHub`], with a fake SoundCloud behind it), the relay library in-process with its real
+//! reconnect loops, and an observer IRC client reading exactly what listeners read.
+//!
+//! One test keeps an in-test hub ([`FakeHub`]): a hub that replays more than asked for, which
+//! the real hub never does, so the relay's own "skip what was seen" rule is still exercised.
 //!
 //! Everything binds 127.0.0.1; every wait is bounded. Backoff is shortened (0.05 s → 0.5 s) so
 //! reconnect scenarios take well under a second.
@@ -8,21 +11,24 @@
 use std::time::Duration;
 
 use e2e::fake_hub::FakeHub;
+use e2e::fake_soundcloud::{FakeLike, track};
+use e2e::hub::{TestHub, plus_hours};
 use e2e::ircd::{Gate, Ircd, Observer, Privmsg, ScriptedPeer};
 use irc_relay::{Config, Relay, RelayHandle};
+use serde_json::json;
 
 const CHANNEL: &str = "#ntr";
 const BOT: &str = "ntrbot";
 const SECOND: Duration = Duration::from_secs(1);
 const READY: Duration = Duration::from_secs(10);
 
-/// A relay config for `hub` and an IRC server on 127.0.0.1:`port`, plus `irc_extra` lines
-/// under `[irc]` and `relay_extra` under `[relay]`.
-fn config(hub: &FakeHub, port: u16, irc_extra: &str, relay_extra: &str) -> Config {
+/// A relay config for the hub at `hub_url` and an IRC server on 127.0.0.1:`port`, plus
+/// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`.
+fn config_at(hub_url: &str, token: &str, port: u16, irc_extra: &str, relay_extra: &str) -> Config {
     let toml = format!(
         r#"
         [relay]
-        hub_url = "{url}"
+        hub_url = "{hub_url}"
         token = "{token}"
         reconnect_initial_seconds = 0.05
         reconnect_max_seconds = 0.5
@@ -35,10 +41,13 @@ fn config(hub: &FakeHub, port: u16, irc_extra: &str, relay_extra: &str) -> Confi
         channels = ["{CHANNEL}"]
         {irc_extra}
         "#,
-        url = hub.url(),
-        token = hub.relay_token(),
     );
     Config::from_toml(&toml).expect("test config is valid")
+}
+
+/// A relay config for the real `hub`.
+fn config(hub: &TestHub, port: u16, irc_extra: &str, relay_extra: &str) -> Config {
+    config_at(&hub.url(), &hub.relay_token(), port, irc_extra, relay_extra)
 }
 
 async fn ready(relay: &RelayHandle) {
@@ -58,6 +67,10 @@ async fn bot_lines(observer: &mut Observer, window: Duration) -> Vec<Privmsg> {
         .collect()
 }
 
+fn texts(lines: &[Privmsg]) -> Vec<&str> {
+    lines.iter().map(|l| l.text.as_str()).collect()
+}
+
 async fn next_bot_line(observer: &mut Observer, timeout: Duration) -> Privmsg {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
@@ -73,33 +86,92 @@ async fn next_bot_line(observer: &mut Observer, timeout: Duration) -> Privmsg {
     }
 }
 
-async fn wait_for_ack(hub: &FakeHub, seq: u64) {
-    for _ in 0..100 {
-        if hub.acks().iter().any(|(s, t)| *s == seq && t == CHANNEL) {
+/// Waits until the real hub has recorded the relay's ack of `seq` for the channel.
+async fn wait_for_ack(hub: &TestHub, seq: u64) {
+    for _ in 0..250 {
+        if hub
+            .acks()
+            .await
+            .iter()
+            .any(|(s, t)| *s == seq && t == CHANNEL)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("no ack for {seq}; acks: {:?}", hub.acks());
+    panic!("no ack for {seq}; acks: {:?}", hub.acks().await);
 }
 
+/// Gives the current show these `(title, artist, url)` tracks, position 1 first: the fake
+/// SoundCloud lists them as likes of this week, and the hub polls it.
+async fn set_show(hub: &TestHub, tracks: &[(&str, &str, &str)]) {
+    let (current, _) = hub.weeks();
+    let likes = tracks
+        .iter()
+        .zip(1..)
+        .map(|((title, artist, url), n)| {
+            let mut t = track(n, title, artist);
+            t["permalink_url"] = json!(url);
+            FakeLike {
+                created_at: plus_hours(current.start, n),
+                track: Some(t),
+            }
+        })
+        .collect();
+    hub.soundcloud.set_likes(likes);
+    let outcome = hub.refresh().await;
+    assert_eq!(outcome["status"], "ok", "{outcome}");
+    let (_, show) = hub.get_json("/playlist").await;
+    assert_eq!(
+        show["tracks"].as_array().map(Vec::len),
+        Some(tracks.len()),
+        "{show}"
+    );
+}
+
+/// `POST /admin/announce {"position": N}` (the DJ's Announce button); returns the seq and the
+/// line the hub broadcast.
+async fn announce_position(hub: &TestHub, position: u32) -> (u64, String) {
+    let (status, body) = hub
+        .post_admin("/admin/announce", json!({ "position": position }))
+        .await;
+    assert_eq!(status, 200, "announce: {body}");
+    (
+        body["seq"].as_u64().expect("seq"),
+        body["message"].as_str().expect("message").to_owned(),
+    )
+}
+
+/// The whole path with nothing faked but SoundCloud: the DJ's announce of track 1 reaches a
+/// listener through the real hub, the relay and ngircd byte for byte, and the hub records the
+/// relay's ack.
 #[tokio::test]
 async fn announce_reaches_the_channel_byte_exact_and_is_acked() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
+    let title = "Café Olé: \"live\" – 日本 🎵";
+    let url = "https://soundcloud.com/los-ninos/cafe-ole?a=1&b=2";
+    set_show(&hub, &[(title, "Los Niños", url)]).await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     let relay = Relay::start(config(&hub, ircd.port(), "", ""));
     ready(&relay).await;
+    let (_, health) = hub.get_json("/health").await;
+    assert_eq!(
+        health["subscribers"], 1,
+        "the relay is subscribed: {health}"
+    );
 
-    let message = "Now Playing: Song #3: Café Olé: \"live\" – 日本 🎵 by Los Niños - https://soundcloud.com/x/y?a=1&b=2";
-    let seq = hub.announce_text(message);
+    let (seq, message) = announce_position(&hub, 1).await;
+    let expected = format!("Now Playing: Song #1: {title} by Los Niños - {url}");
+    assert_eq!(message, expected, "the hub's line");
     let line = next_bot_line(&mut observer, 5 * SECOND).await;
     assert_eq!(line.target, CHANNEL);
-    assert_eq!(line.text, message, "text arrives byte for byte");
+    assert_eq!(line.text, expected, "text arrives byte for byte");
     assert!(line.raw.ends_with(b"\r\n"));
     wait_for_ack(&hub, seq).await;
+    assert_eq!(hub.acks().await, [(seq, CHANNEL.to_string())], "one ack");
 
     // Shutdown says goodbye with a QUIT message.
     relay.shutdown().await;
@@ -117,17 +189,23 @@ async fn hostile_title_arrives_as_one_line_within_512_bytes_and_the_bot_stays() 
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
-    ready(&relay).await;
-
+    let hub = TestHub::start().await;
+    // As SoundCloud would send it: the hub stores titles as given.
     let title = format!(
         "Evil\r\nQUIT :x\0\x02bold\x03 {}",
         "ünïcødé 日本語 ".repeat(40)
     );
     assert!(title.len() > 600);
-    hub.announce_track(&title, "Artist\nJOIN #other", "https://soundcloud.com/a/b");
+    set_show(
+        &hub,
+        &[(&title, "Artist\nJOIN #other", "https://soundcloud.com/a/b")],
+    )
+    .await;
+    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
+    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
+    ready(&relay).await;
+
+    let (seq, _) = announce_position(&hub, 1).await;
     let lines = bot_lines(&mut observer, 2 * SECOND).await;
     assert_eq!(lines.len(), 1, "exactly one line: {lines:?}");
     let line = &lines[0];
@@ -140,16 +218,36 @@ async fn hostile_title_arrives_as_one_line_within_512_bytes_and_the_bot_stays() 
         line.raw.len()
     );
     assert!(
-        line.text.starts_with("Now Playing: EvilQUIT :xbold "),
+        line.text
+            .starts_with("Now Playing: Song #1: EvilQUIT :xbold ünïcødé 日本語 "),
         "{}",
         line.text
     );
     assert!(line.text.ends_with('…'));
     assert!(!line.text.chars().any(char::is_control));
+    wait_for_ack(&hub, seq).await;
+
+    // `!song 1` reads the title from the hub's JSON API, where it is stored as SoundCloud sent
+    // it: the relay's own sanitiser is all that stands between it and IRC.
+    observer.say(CHANNEL, "!song 1").await;
+    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    assert_eq!(lines.len(), 1, "exactly one answer: {lines:?}");
+    let answer = &lines[0];
+    assert!(answer.raw.len() <= 512, "{} bytes", answer.raw.len());
+    assert!(
+        answer.text.starts_with("Song #1: EvilQUIT :xbold ünïcødé "),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.ends_with('…'));
+    assert!(!answer.text.chars().any(char::is_control));
 
     assert!(
-        !observer.seen.iter().any(|l| l.contains(" QUIT ")),
-        "nobody quit: {:?}",
+        !observer
+            .seen
+            .iter()
+            .any(|l| l.contains(" QUIT ") || l.contains(" JOIN #other")),
+        "nobody quit, nothing else joined: {:?}",
         observer.seen
     );
     let names = observer.names(CHANNEL).await;
@@ -157,9 +255,9 @@ async fn hostile_title_arrives_as_one_line_within_512_bytes_and_the_bot_stays() 
         names.iter().any(|n| n == BOT),
         "bot still in channel: {names:?}"
     );
-    assert!(relay.status().joined.contains(&CHANNEL.to_string()));
+    assert_eq!(relay.status().joined, [CHANNEL.to_string()]);
     // And it still works.
-    hub.announce_text("still here");
+    hub.announce_text("still here").await;
     assert_eq!(
         next_bot_line(&mut observer, 5 * SECOND).await.text,
         "still here"
@@ -172,7 +270,7 @@ async fn flood_control_spaces_a_burst_of_ten() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     // Burst 4, then 5 lines/s: lines 5..10 should come 200 ms apart.
     let relay = Relay::start(config(
@@ -183,16 +281,16 @@ async fn flood_control_spaces_a_burst_of_ten() {
     ));
     ready(&relay).await;
 
+    let mut seqs = Vec::new();
     for i in 1..=10 {
-        hub.announce_text(&format!("line {i}"));
+        seqs.push(hub.announce_text(&format!("line {i}")).await);
     }
     let mut lines = Vec::new();
     while lines.len() < 10 {
         lines.push(next_bot_line(&mut observer, 5 * SECOND).await);
     }
-    let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
     let expected: Vec<_> = (1..=10).map(|i| format!("line {i}")).collect();
-    assert_eq!(texts, expected, "all lines, in order");
+    assert_eq!(texts(&lines), expected, "all lines, in order");
     let start = lines[0].at;
     // Lower bounds only: a busy machine can delay lines, but flood control must never let
     // line k (k ≥ 5) out earlier than (k-4) · 200 ms after the first. 30 ms of slack for
@@ -207,9 +305,11 @@ async fn flood_control_spaces_a_burst_of_ten() {
             i + 1
         );
     }
+    // Without a burst, line 4 could not leave before 600 ms; the four POSTs themselves take a
+    // few milliseconds each (more on a loaded machine, hence the margin).
     let burst = lines[3].at - start;
     assert!(
-        burst < Duration::from_millis(150),
+        burst < Duration::from_millis(550),
         "the burst of 4 goes at once: {burst:?}"
     );
     assert!(
@@ -218,17 +318,147 @@ async fn flood_control_spaces_a_burst_of_ten() {
             .await
             .is_empty()
     );
+    // Every line was acked, and the hub's ack frames echoed back to the relay did not disturb it.
+    for seq in &seqs {
+        wait_for_ack(&hub, *seq).await;
+    }
+    assert_eq!(relay.status().last_seq, seqs.last().copied());
     relay.shutdown().await;
 }
 
+/// Hub restart: the relay reaches the hub through a gate, so the test decides when it may
+/// reconnect and can announce while the relay is away. Those announces reach the relay only
+/// through the real hub's `?since=` replay; nothing from before is posted again.
 #[tokio::test]
 async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let mut hub = TestHub::start().await;
+    let gate = Gate::start(hub.port).await;
+    let hub_url = format!("http://127.0.0.1:{}", gate.port());
+    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
+    let relay = Relay::start(config_at(&hub_url, &hub.relay_token(), ircd.port(), "", ""));
+    ready(&relay).await;
+
+    let first = hub.announce_text("before the restart").await;
+    assert_eq!(
+        next_bot_line(&mut observer, 5 * SECOND).await.text,
+        "before the restart"
+    );
+    wait_for_ack(&hub, first).await;
+
+    gate.set_open(false);
+    hub.restart().await;
+    relay
+        .wait_for(READY, |s| !s.hub_connected)
+        .await
+        .expect("relay noticed the hub going away");
+    let missed = [
+        hub.announce_text("missed 1").await,
+        hub.announce_text("missed 2").await,
+    ];
+    assert!(
+        !relay.status().hub_connected,
+        "announced while the relay was away"
+    );
+    gate.set_open(true);
+    relay
+        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(missed[1]))
+        .await
+        .expect("relay resubscribed and caught up");
+    let after = hub.announce_text("after the restart").await;
+
+    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    assert_eq!(
+        texts(&lines),
+        ["missed 1", "missed 2", "after the restart"],
+        "nothing lost, nothing twice"
+    );
+    assert!(first < missed[0] && missed[0] < missed[1] && missed[1] < after);
+    for seq in [missed[0], missed[1], after] {
+        wait_for_ack(&hub, seq).await;
+    }
+    let acks = hub.acks().await;
+    for seq in [first, missed[0], missed[1], after] {
+        assert_eq!(
+            acks.iter().filter(|(s, _)| *s == seq).count(),
+            1,
+            "one ack for {seq}: {acks:?}"
+        );
+    }
+    relay.shutdown().await;
+}
+
+/// The hub comes back with a new, empty database (a fresh deployment) while the relay keeps
+/// running: its sequence numbers start over below the relay's last seen one. The relay follows
+/// them instead of staying silent until they pass the old numbers.
+#[tokio::test]
+async fn a_hub_with_a_new_database_is_followed() {
+    let Some(ircd) = Ircd::start().await else {
+        return;
+    };
+    let mut hub = TestHub::start().await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     let relay = Relay::start(config(&hub, ircd.port(), "", ""));
+    ready(&relay).await;
+    let mut old = 0;
+    for text in ["old 1", "old 2", "old 3"] {
+        old = hub.announce_text(text).await;
+        assert_eq!(next_bot_line(&mut observer, 5 * SECOND).await.text, text);
+    }
+
+    hub.stop().await;
+    relay
+        .wait_for(READY, |s| !s.hub_connected)
+        .await
+        .expect("relay noticed the hub going away");
+    for entry in std::fs::read_dir(hub.data_dir()).expect("data dir") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("hub.db"))
+        {
+            std::fs::remove_file(&path).expect("remove the database");
+        }
+    }
+    hub.restart().await;
+    relay
+        .wait_for(READY, |s| s.hub_connected)
+        .await
+        .expect("relay resubscribed");
+    let new = [
+        hub.announce_text("new 1").await,
+        hub.announce_text("new 2").await,
+    ];
+    assert!(
+        new[0] <= old,
+        "the new database numbers from 1 again: {new:?}"
+    );
+    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    assert_eq!(texts(&lines), ["new 1", "new 2"]);
+    for seq in new {
+        wait_for_ack(&hub, seq).await;
+    }
+    relay.shutdown().await;
+}
+
+/// The real hub replays exactly what was asked for; a hub that errs on the side of replaying
+/// too much (here the in-test `FakeHub`) must not make the relay post anything twice.
+#[tokio::test]
+async fn an_over_replaying_hub_gets_nothing_posted_twice() {
+    let Some(ircd) = Ircd::start().await else {
+        return;
+    };
+    let hub = FakeHub::start().await;
+    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
+    let relay = Relay::start(config_at(
+        &hub.url(),
+        &hub.relay_token(),
+        ircd.port(),
+        "",
+        "",
+    ));
     ready(&relay).await;
 
     let first = hub.announce_text("before the restart");
@@ -236,6 +466,13 @@ async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
         next_bot_line(&mut observer, 5 * SECOND).await.text,
         "before the restart"
     );
+
+    for _ in 0..250 {
+        if !hub.acks().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // The restarted hub replays more than asked for: the relay must skip what it has seen.
     hub.replay_overlap(5);
@@ -253,8 +490,10 @@ async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
     let after = hub.announce_text("after the restart");
 
     let lines = bot_lines(&mut observer, 2 * SECOND).await;
-    let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
-    assert_eq!(texts, ["while the hub was down", "after the restart"]);
+    assert_eq!(
+        texts(&lines),
+        ["while the hub was down", "after the restart"]
+    );
     assert!(after > during && during > first);
     let subscriptions = hub.subscriptions();
     assert_eq!(
@@ -268,6 +507,8 @@ async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
             .all(|s| s.is_some_and(|since| since >= first)),
         "every resubscription resumes from what was seen: {subscriptions:?}"
     );
+    let acked: Vec<u64> = hub.acks().into_iter().map(|(seq, _)| seq).collect();
+    assert_eq!(acked, [first, during, after], "each acked once");
     relay.shutdown().await;
 }
 
@@ -276,14 +517,14 @@ async fn ircd_restart_rejoins_and_delivers_queued_lines_within_the_window() {
     let Some(mut ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
     // The relay reaches ngircd through a gate, so the test decides when it may reconnect:
     // after the observer is back in the channel to see the queued line.
     let gate = Gate::start(ircd.port()).await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     let relay = Relay::start(config(&hub, gate.port(), "", "replay_window_seconds = 2"));
     ready(&relay).await;
-    hub.announce_text("first");
+    hub.announce_text("first").await;
     assert_eq!(next_bot_line(&mut observer, 5 * SECOND).await.text, "first");
 
     gate.set_open(false);
@@ -292,41 +533,114 @@ async fn ircd_restart_rejoins_and_delivers_queued_lines_within_the_window() {
         .wait_for(READY, |s| !s.irc_registered)
         .await
         .expect("relay noticed IRC going away");
-    hub.announce_text("stale: queued longer than the window");
+    let stale = hub
+        .announce_text("stale: queued longer than the window")
+        .await;
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    hub.announce_text("queued while IRC was down");
+    let queued = hub.announce_text("queued while IRC was down").await;
+    assert!(
+        relay.status().hub_connected,
+        "the hub side stayed up meanwhile"
+    );
     ircd.start_again().await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     gate.set_open(true);
     ready(&relay).await;
 
     let lines = bot_lines(&mut observer, 2 * SECOND).await;
-    let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
-    assert_eq!(texts, ["queued while IRC was down"]);
+    assert_eq!(texts(&lines), ["queued while IRC was down"]);
     let joins = observer
         .seen
         .iter()
         .filter(|l| l.starts_with(&format!(":{BOT}!")) && l.contains(" JOIN "))
         .count();
     assert_eq!(joins, 1, "rejoined once: {:?}", observer.seen);
+    wait_for_ack(&hub, queued).await;
+    assert!(
+        !hub.acks().await.iter().any(|(s, _)| *s == stale),
+        "the expired line is not acked"
+    );
     relay.shutdown().await;
 }
 
+/// The relay's own replay window, against the real hub's replay: an announce that waited in
+/// the hub's log longer than the relay's window is skipped, a fresh one is posted.
 #[tokio::test]
 async fn announces_older_than_the_replay_window_are_not_posted() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let mut hub = TestHub::start().await;
+    let gate = Gate::start(hub.port).await;
+    let hub_url = format!("http://127.0.0.1:{}", gate.port());
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
+    let relay = Relay::start(config_at(
+        &hub_url,
+        &hub.relay_token(),
+        ircd.port(),
+        "",
+        "replay_window_seconds = 1",
+    ));
     ready(&relay).await;
-    let old = hub.announce_text_aged("ten minutes old", Duration::from_secs(600));
-    hub.announce_text("fresh");
+    let seen = hub.announce_text("seen").await;
+    assert_eq!(next_bot_line(&mut observer, 5 * SECOND).await.text, "seen");
+
+    gate.set_open(false);
+    hub.restart().await;
+    relay
+        .wait_for(READY, |s| !s.hub_connected)
+        .await
+        .expect("relay noticed the hub going away");
+    let old = hub.announce_text("older than the window").await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let fresh = hub.announce_text("fresh").await;
+    gate.set_open(true);
+    // The hub (window 300 s) replays both; the relay sees both and posts only the fresh one.
+    relay
+        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(fresh))
+        .await
+        .expect("relay resubscribed and caught up");
     let lines = bot_lines(&mut observer, SECOND).await;
-    let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
-    assert_eq!(texts, ["fresh"]);
-    assert!(!hub.acks().iter().any(|(s, _)| *s == old));
+    assert_eq!(texts(&lines), ["fresh"]);
+    wait_for_ack(&hub, fresh).await;
+    assert!(seen < old && old < fresh);
+    assert!(!hub.acks().await.iter().any(|(s, _)| *s == old));
+    relay.shutdown().await;
+}
+
+/// A hub restart before the relay has seen any announce (no seq to resume from): what the DJ
+/// announces while the relay is away still arrives, and what was announced before the relay
+/// first subscribed is still not its to post.
+#[tokio::test]
+async fn hub_restart_before_the_first_announce_loses_nothing() {
+    let Some(ircd) = Ircd::start().await else {
+        return;
+    };
+    let mut hub = TestHub::start().await;
+    let before = hub.announce_text("from before the relay started").await;
+    let gate = Gate::start(hub.port).await;
+    let hub_url = format!("http://127.0.0.1:{}", gate.port());
+    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
+    let relay = Relay::start(config_at(&hub_url, &hub.relay_token(), ircd.port(), "", ""));
+    ready(&relay).await;
+    assert_eq!(relay.status().last_seq, None, "started live");
+
+    gate.set_open(false);
+    hub.restart().await;
+    relay
+        .wait_for(READY, |s| !s.hub_connected)
+        .await
+        .expect("relay noticed the hub going away");
+    let missed = hub.announce_text("while the relay was away").await;
+    gate.set_open(true);
+    relay
+        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(missed))
+        .await
+        .expect("relay resubscribed and caught up");
+    let lines = bot_lines(&mut observer, SECOND).await;
+    assert_eq!(texts(&lines), ["while the relay was away"]);
+    wait_for_ack(&hub, missed).await;
+    assert!(!hub.acks().await.iter().any(|(s, _)| *s == before));
     relay.shutdown().await;
 }
 
@@ -343,7 +657,28 @@ async fn commands_answer_in_the_channel() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
+    set_show(
+        &hub,
+        &[
+            (
+                "Midnight Drive",
+                "Synth Rider",
+                "https://soundcloud.com/synth-rider/midnight-drive",
+            ),
+            (
+                "Café Olé",
+                "Los Niños",
+                "https://soundcloud.com/los-ninos/cafe-ole",
+            ),
+            (
+                "Third Stone",
+                "The Rats",
+                "https://soundcloud.com/the-rats/third-stone",
+            ),
+        ],
+    )
+    .await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     let relay = Relay::start(config(
         &hub,
@@ -358,15 +693,13 @@ async fn commands_answer_in_the_channel() {
         "Nothing has been announced yet."
     );
     let announce = "Now Playing: Song #1: Midnight Drive by Synth Rider - https://soundcloud.com/synth-rider/midnight-drive";
-    hub.announce_text(announce);
+    let (_, message) = announce_position(&hub, 1).await;
+    assert_eq!(message, announce);
     assert_eq!(
         next_bot_line(&mut observer, 5 * SECOND).await.text,
         announce
     );
-    assert_eq!(
-        ask(&mut observer, "!np").await,
-        "Now Playing: Song #1: Midnight Drive by Synth Rider - https://soundcloud.com/synth-rider/midnight-drive"
-    );
+    assert_eq!(ask(&mut observer, "!np").await, announce);
     assert_eq!(
         ask(&mut observer, "!song 2").await,
         "Song #2: Café Olé by Los Niños - https://soundcloud.com/los-ninos/cafe-ole"
@@ -387,6 +720,22 @@ async fn commands_answer_in_the_channel() {
     for command in ["!np", "!song N", "!playlist", "!help"] {
         assert!(help.contains(command), "{help}");
     }
+    // The DJ removes a track: the answers follow the hub, they are not cached.
+    let (_, show) = hub.get_json("/playlist").await;
+    let id = show["id"].as_i64().expect("show id");
+    let resp = hub
+        .admin(
+            hub.http
+                .delete(format!("{}/admin/shows/{id}/tracks/3", hub.url())),
+        )
+        .send()
+        .await
+        .expect("DELETE track");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        ask(&mut observer, "!song 3").await,
+        "No song #3 in this week's show (it has 2 tracks)."
+    );
     // Chat and unknown commands get no answer.
     observer.say(CHANNEL, "hello everyone").await;
     observer.say(CHANNEL, "!unknown").await;
@@ -399,11 +748,36 @@ async fn commands_answer_in_the_channel() {
 }
 
 #[tokio::test]
+async fn an_empty_show_gets_a_helpful_answer() {
+    let Some(ircd) = Ircd::start().await else {
+        return;
+    };
+    let hub = TestHub::start().await;
+    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
+    let relay = Relay::start(config(
+        &hub,
+        ircd.port(),
+        "command_cooldown_seconds = 0",
+        "",
+    ));
+    ready(&relay).await;
+    assert_eq!(
+        ask(&mut observer, "!song 1").await,
+        "This week's show has no tracks yet."
+    );
+    assert_eq!(
+        ask(&mut observer, "!playlist").await,
+        format!("This week's show has no tracks yet: {}/", hub.url())
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
 async fn one_answer_per_user_per_three_seconds() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
     let mut alice = Observer::join(ircd.port(), "alice", CHANNEL).await;
     let mut bob = Observer::join(ircd.port(), "bob", CHANNEL).await;
     let relay = Relay::start(config(&hub, ircd.port(), "", ""));
@@ -449,12 +823,12 @@ async fn taken_nickname_falls_back_to_an_alternative() {
     let Some(ircd) = Ircd::start().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
     let mut squatter = Observer::join(ircd.port(), BOT, CHANNEL).await;
     let relay = Relay::start(config(&hub, ircd.port(), "", ""));
     let status = relay.wait_ready(1, READY).await.expect("ready");
     assert_eq!(status.nickname.as_deref(), Some("ntrbot_"));
-    hub.announce_text("from the alternative nick");
+    hub.announce_text("from the alternative nick").await;
     let line = next_bot_line(&mut squatter, 5 * SECOND).await;
     assert_eq!(line.from, "ntrbot_");
     assert_eq!(line.text, "from the alternative nick");
@@ -466,7 +840,7 @@ async fn tls_with_the_test_ca() {
     let Some(ircd) = Ircd::start_tls().await else {
         return;
     };
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     let tls_port = ircd.tls_port().expect("tls port");
     let ca = ircd.ca_file().expect("ca").display().to_string();
@@ -490,7 +864,7 @@ async fn tls_with_the_test_ca() {
     trusted.irc.server = "localhost".into();
     let relay = Relay::start(trusted);
     ready(&relay).await;
-    hub.announce_text("over TLS");
+    hub.announce_text("over TLS").await;
     assert_eq!(
         next_bot_line(&mut observer, 5 * SECOND).await.text,
         "over TLS"
@@ -503,7 +877,7 @@ async fn tls_with_the_test_ca() {
 /// the IRCv3 exchange and checks every step.
 #[tokio::test]
 async fn sasl_plain_against_a_scripted_server() {
-    let hub = FakeHub::start().await;
+    let hub = TestHub::start().await;
     let peer = ScriptedPeer::bind().await;
     let relay = Relay::start(config(&hub, peer.port(), "sasl_password = \"s3cret\"", ""));
     let mut client = peer.accept(5 * SECOND).await;
@@ -548,7 +922,7 @@ async fn sasl_plain_against_a_scripted_server() {
         .send(&format!(":{BOT}!{BOT}@host JOIN {CHANNEL}\r\n"))
         .await;
     ready(&relay).await;
-    hub.announce_text("authenticated");
+    hub.announce_text("authenticated").await;
     client
         .expect(t, |l| {
             l == format!("PRIVMSG {CHANNEL} authenticated")
