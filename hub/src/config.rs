@@ -237,12 +237,14 @@ impl Config {
             .trusted_proxies
             .iter()
             .map(|s| {
-                s.parse::<IpAddr>().map_err(|_| {
-                    ConfigError::invalid(
-                        "hub.trusted_proxies",
-                        format!("`{s}` is not an IP address"),
-                    )
-                })
+                s.parse::<IpAddr>()
+                    .map(|ip| ip.to_canonical())
+                    .map_err(|_| {
+                        ConfigError::invalid(
+                            "hub.trusted_proxies",
+                            format!("`{s}` is not an IP address"),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if raw.hub.replay_window_seconds == 0 {

@@ -59,12 +59,14 @@ impl Poller {
         // Remembered facts save a scrape and a resolve on every restart; a read error only
         // costs those requests, so it is not fatal.
         let client_id = store.meta(META_CLIENT_ID).await.ok().flatten();
+        // Stored as "user:id", so changing `soundcloud.user` resolves the new profile.
+        let user_prefix = format!("{}:", client.user());
         let user_id = store
             .meta(META_USER_ID)
             .await
             .ok()
             .flatten()
-            .and_then(|s| s.parse().ok());
+            .and_then(|s| s.strip_prefix(&user_prefix)?.parse().ok());
         client.remember(client_id, user_id);
         let last = store
             .meta(META_STATUS)
@@ -162,7 +164,8 @@ impl Poller {
         let (client_id, user_id) = self.client.learnt();
         let mut writes = vec![(META_STATUS, serde_json::to_string(status).ok())];
         writes.push((META_CLIENT_ID, client_id));
-        writes.push((META_USER_ID, user_id.map(|id| id.to_string())));
+        let user = self.client.user();
+        writes.push((META_USER_ID, user_id.map(|id| format!("{user}:{id}"))));
         for (key, value) in writes {
             if let Some(value) = value
                 && let Err(e) = self.store.set_meta(key, value).await

@@ -111,6 +111,11 @@ impl SoundcloudClient {
         })
     }
 
+    /// The profile permalink whose likes this client reads.
+    pub fn user(&self) -> &str {
+        &self.config.user
+    }
+
     /// Requests sent since the client was made (for `/metrics` and the poll outcome).
     pub fn requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)

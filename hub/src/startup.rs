@@ -178,6 +178,7 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/static/{file}", axum::routing::get(assets::serve))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(WsShutdown(shutdown)))
         .layer(CookieManagerLayer::new())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -190,6 +191,12 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
             panic_response,
         ))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = ApiError::BadRequest("method not allowed on this path".into()).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
 }
 
 async fn not_found() -> ApiError {

@@ -45,7 +45,18 @@ impl AnnounceTemplate {
                     text.push('}');
                 }
                 '{' => {
-                    let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                    let mut name = String::new();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    if !closed {
+                        return Err(format!("`{{{name}` is not closed with `}}`"));
+                    }
                     let piece = match name.as_str() {
                         "position" => Piece::Position,
                         "title" => Piece::Title,
@@ -86,6 +97,11 @@ impl AnnounceTemplate {
                 Piece::Url => out.push_str(f.url),
             }
         }
+        if f.url.is_empty() {
+            // A record that is not online would otherwise end in "by Artist - ".
+            let kept = out.trim_end_matches([' ', '-', '–', '—', ':', '|']).len();
+            out.truncate(kept);
+        }
         AnnounceLine::sanitize(&out)
     }
 }
@@ -122,10 +138,23 @@ mod tests {
     }
 
     #[test]
+    fn no_dangling_dash_without_a_url() {
+        let t = AnnounceTemplate::parse(AnnounceTemplate::DEFAULT).expect("default parses");
+        let f = TrackFields {
+            position: 2,
+            title: "Vinyl",
+            artist: "Box",
+            url: "",
+        };
+        assert_eq!(t.render(&f).as_str(), "Now Playing: Song #2: Vinyl by Box");
+    }
+
+    #[test]
     fn rejects_bad_templates() {
         assert!(AnnounceTemplate::parse("{nope}").is_err());
         assert!(AnnounceTemplate::parse("plain text").is_err());
         assert!(AnnounceTemplate::parse("a } b {title}").is_err());
+        assert!(AnnounceTemplate::parse("{title} {artist").is_err());
         assert_eq!(
             AnnounceTemplate::parse("{{x}} {title}")
                 .expect("escapes")

@@ -230,12 +230,21 @@ async fn first_message_auth(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     state: &AppState,
 ) -> bool {
-    let Ok(Some(Ok(Message::Text(text)))) = timeout(SUBSCRIBE_TIMEOUT, stream.next()).await else {
-        return false;
-    };
-    match serde_json::from_str::<ClientMessage>(&text) {
-        Ok(ClientMessage::Subscribe { token }) => state.tokens.role_of(&token).is_some(),
-        _ => false,
+    let deadline = tokio::time::Instant::now() + SUBSCRIBE_TIMEOUT;
+    loop {
+        // Control frames (a client's keep-alive ping) may come before the subscribe message.
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                return match serde_json::from_str::<ClientMessage>(&text) {
+                    Ok(ClientMessage::Subscribe { token }) => {
+                        state.tokens.role_of(&token).is_some()
+                    }
+                    _ => false,
+                };
+            }
+            _ => return false,
+        }
     }
 }
 

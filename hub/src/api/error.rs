@@ -27,7 +27,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     TooManyRequests(String),
-    #[error("SoundCloud: {0}")]
+    /// SoundCloud failed while serving this request (502, as a gateway would answer).
+    #[error("{0}")]
     Upstream(String),
     #[error("internal error")]
     Internal(String),

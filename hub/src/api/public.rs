@@ -15,7 +15,12 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         subscribers: state.broadcaster.subscribers(),
-        last_poll: state.poller.last_status(),
+        last_poll: match state.poller.last_status() {
+            Some(p) => serde_json::to_value(p).unwrap_or_default(),
+            None => {
+                serde_json::json!({"at": null, "ok": false, "error": "not polled yet", "tracks": 0})
+            }
+        },
     })
 }
 

@@ -4,7 +4,6 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::poller::PollStatus;
 use crate::state::AppState;
 use crate::store::{Show, ShowSummary, Track};
 
@@ -55,5 +54,6 @@ pub struct HealthView {
     pub status: &'static str,
     pub version: &'static str,
     pub subscribers: usize,
-    pub last_poll: Option<PollStatus>,
+    /// The last poll's outcome; before the first poll, `at` is null and `error` says so.
+    pub last_poll: serde_json::Value,
 }

@@ -29,7 +29,9 @@ async fn health_and_empty_playlist() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(health["subscribers"], 0);
-    assert_eq!(health["last_poll"], Value::Null, "no poll yet");
+    assert_eq!(health["last_poll"]["ok"], false, "no poll yet");
+    assert_eq!(health["last_poll"]["at"], Value::Null);
+    assert_eq!(health["last_poll"]["error"], "not polled yet");
     let (status, show) = hub.get_json("/playlist").await;
     assert_eq!(status, 200);
     for key in ["id", "week_start", "week_end", "on_air", "tracks"] {
@@ -80,6 +82,8 @@ async fn bad_requests_get_clear_json_errors() {
         (hub.http.get(format!("{url}/shows/abc")), 400),
         (hub.http.get(format!("{url}/shows/424242")), 404),
         (hub.http.get(format!("{url}/no/such/thing")), 404),
+        (hub.http.delete(format!("{url}/playlist")), 405),
+        (hub.http.get(format!("{url}/admin/announce")), 405),
         (
             hub.http
                 .post(format!("{url}/admin/announce"))
