@@ -261,6 +261,7 @@ async fn handle_text(state: &AppState, text: &str) {
             }
             match state.store.record_ack(seq, target.clone()).await {
                 Ok(true) => {
+                    tracing::info!(seq, target = %target, "delivered");
                     state.metrics.ack();
                     state.broadcaster.ack(seq, &target);
                 }

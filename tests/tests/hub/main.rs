@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod browser;
+mod drills;
 mod poller;
 mod process;
 mod websocket;
