@@ -100,6 +100,7 @@ impl Application {
             login_limiter: Arc::new(LoginLimiter::default()),
             broadcaster: Broadcaster::new(),
             metrics: Arc::new(Metrics::default()),
+            playlist_cache: Arc::default(),
             poller: Arc::new(poller),
             store,
             config: Arc::new(config),

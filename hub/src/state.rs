@@ -26,6 +26,18 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub broadcaster: Broadcaster,
     pub metrics: Arc<Metrics>,
+    /// `GET /playlist` is what every listener's bot asks for; its JSON is rebuilt only when
+    /// the store or the week changes.
+    pub playlist_cache: Arc<std::sync::Mutex<Option<CachedPlaylist>>>,
+}
+
+/// The serialised current show and what it was built from.
+#[derive(Clone)]
+pub struct CachedPlaylist {
+    pub week_start: Timestamp,
+    pub shows_version: u64,
+    pub on_air: bool,
+    pub body: bytes::Bytes,
 }
 
 impl AppState {

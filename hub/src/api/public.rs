@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
 use super::views::{HealthView, ShowSummaryView, ShowView};
-use crate::state::AppState;
+use crate::state::{AppState, CachedPlaylist};
 
 pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
     Json(HealthView {
@@ -25,8 +25,44 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
 }
 
 pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let show = state.current_show().await?;
-    Ok(Json(ShowView::new(&state, &show)).into_response())
+    let now = jiff::Timestamp::now();
+    let schedule = &state.config.schedule;
+    let week = schedule.current_show_week(now);
+    let on_air = schedule.on_air_week(now) == Some(week);
+    // Read the version before the show: a change made meanwhile makes this copy stale at once.
+    let version = state.store.shows_version();
+    let fresh = |c: &CachedPlaylist| {
+        c.week_start == week.start && c.shows_version == version && c.on_air == on_air
+    };
+    let cached = state
+        .playlist_cache
+        .lock()
+        .ok()
+        .and_then(|c| c.clone().filter(fresh));
+    let body = match cached {
+        Some(c) => c.body,
+        None => {
+            let show = state.store.show_for_week(week).await?;
+            let body = bytes::Bytes::from(
+                serde_json::to_vec(&ShowView::new(&state, &show))
+                    .map_err(|e| ApiError::Internal(e.to_string()))?,
+            );
+            if let Ok(mut slot) = state.playlist_cache.lock() {
+                *slot = Some(CachedPlaylist {
+                    week_start: week.start,
+                    shows_version: version,
+                    on_air,
+                    body: body.clone(),
+                });
+            }
+            body
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 pub async fn playlist_track(

@@ -15,6 +15,7 @@ mod sessions;
 mod shows;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
@@ -45,6 +46,9 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Bumped after every committed change to a show, so readers can cache what they built
+    /// from one (see [`Store::shows_version`]).
+    shows_version: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -64,7 +68,17 @@ impl Store {
         migrations::run(&mut conn).map_err(|e| open_err(e.to_string()))?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
+            shows_version: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// Changes whenever any show's tracks change.
+    pub fn shows_version(&self) -> u64 {
+        self.shows_version.load(Ordering::Acquire)
+    }
+
+    fn shows_changed(&self) {
+        self.shows_version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Runs `f` with the connection on the blocking pool.

@@ -69,7 +69,10 @@ impl Store {
     /// The show of `week`, created (empty) if this is the first time anyone asked.
     pub async fn show_for_week(&self, week: Week) -> Result<Show, StoreError> {
         self.call(move |c| {
-            let id = ensure_show(c, week)?;
+            let id = match show_id(c, week)? {
+                Some(id) => id,
+                None => ensure_show(c, week)?,
+            };
             load_show(c, id)
         })
         .await
@@ -105,16 +108,22 @@ impl Store {
     /// Replaces the likes of each given week with the ones a complete poll found, in one
     /// transaction. Returns whether any show changed.
     pub async fn apply_likes(&self, weeks: Vec<(Week, Vec<Like>)>) -> Result<bool, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let mut changed = false;
-            for (week, likes) in &weeks {
-                changed |= merge_week(&tx, *week, likes)?;
-            }
-            tx.commit()?;
-            Ok(changed)
-        })
-        .await
+        let result = self
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let mut changed = false;
+                for (week, likes) in &weeks {
+                    changed |= merge_week(&tx, *week, likes)?;
+                }
+                tx.commit()?;
+                Ok(changed)
+            })
+            .await;
+        // Even an "unchanged" poll may have refreshed a title or artwork: readers rebuild.
+        if result.is_ok() {
+            self.shows_changed();
+        }
+        result
     }
 
     /// Adds a track by hand, appended or inserted before `position`.
@@ -124,7 +133,7 @@ impl Store {
         track: TrackInfo,
         position: Option<u32>,
     ) -> Result<Show, StoreError> {
-        self.call(move |c| {
+        let result = self.call(move |c| {
             let tx = c.transaction()?;
             let order = ordered_entries(&tx, show_id)?;
             let len = order.len() as u32;
@@ -151,47 +160,69 @@ impl Store {
             tx.commit()?;
             load_show(c, show_id)
         })
-        .await
+        .await;
+        if result.is_ok() {
+            self.shows_changed();
+        }
+        result
     }
 
     /// Removes the track at `position`; it stays out after later polls.
     pub async fn remove_track(&self, show_id: i64, position: u32) -> Result<Show, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let entry = entry_at(&tx, show_id, position)?;
-            tx.execute(
-                "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
-                params![show_id, entry.track_id],
-            )?;
-            tx.commit()?;
-            load_show(c, show_id)
-        })
-        .await
+        let result = self
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let entry = entry_at(&tx, show_id, position)?;
+                tx.execute(
+                    "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
+                    params![show_id, entry.track_id],
+                )?;
+                tx.commit()?;
+                load_show(c, show_id)
+            })
+            .await;
+        if result.is_ok() {
+            self.shows_changed();
+        }
+        result
     }
 
     /// Moves the track at `from` to position `to`; the order stays after later polls.
     pub async fn move_track(&self, show_id: i64, from: u32, to: u32) -> Result<Show, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let mut order = ordered_entries(&tx, show_id)?;
-            let len = order.len() as u32;
-            let from_index = position_index(show_id, from, len)?;
-            if !(1..=len).contains(&to) {
-                return Err(StoreError::OutOfRange(format!(
-                    "`to` must be between 1 and {len} for show {show_id}"
-                )));
-            }
-            let moved = order.remove(from_index);
-            let key = key_at(&tx, show_id, &mut order, (to - 1) as usize)?;
-            tx.execute(
-                "UPDATE show_tracks SET sort_key = ?3 WHERE show_id = ?1 AND track_id = ?2",
-                params![show_id, moved.track_id, key],
-            )?;
-            tx.commit()?;
-            load_show(c, show_id)
-        })
-        .await
+        let result = self
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let mut order = ordered_entries(&tx, show_id)?;
+                let len = order.len() as u32;
+                let from_index = position_index(show_id, from, len)?;
+                if !(1..=len).contains(&to) {
+                    return Err(StoreError::OutOfRange(format!(
+                        "`to` must be between 1 and {len} for show {show_id}"
+                    )));
+                }
+                let moved = order.remove(from_index);
+                let key = key_at(&tx, show_id, &mut order, (to - 1) as usize)?;
+                tx.execute(
+                    "UPDATE show_tracks SET sort_key = ?3 WHERE show_id = ?1 AND track_id = ?2",
+                    params![show_id, moved.track_id, key],
+                )?;
+                tx.commit()?;
+                load_show(c, show_id)
+            })
+            .await;
+        if result.is_ok() {
+            self.shows_changed();
+        }
+        result
     }
+}
+
+fn show_id(c: &Connection, week: Week) -> Result<Option<i64>, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT id FROM shows WHERE week_start = ?1")?
+            .query_row([to_ms(week.start)], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// The show row id for `week`, inserting it if needed.
