@@ -275,6 +275,36 @@ impl Drop for TestHub {
     }
 }
 
+/// Logs in through the form at `url` (with an `http` client that does not follow redirects) and
+/// returns the `ntr_session=…` pair and the whole `Set-Cookie` header.
+pub async fn login(http: &reqwest::Client, url: &str) -> (String, String) {
+    let resp = http
+        .post(format!("{url}/login"))
+        .form(&[("username", USERNAME), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303, "login redirects");
+    assert_eq!(resp.headers()["location"], "/dashboard");
+    let set_cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    let pair = set_cookie.split(';').next().expect("pair").to_owned();
+    (pair, set_cookie)
+}
+
+/// Starts the hub binary with a config file, its output discarded.
+pub fn spawn_hub(config: &Path) -> std::process::Child {
+    std::process::Command::new(binary("hub"))
+        .arg("--config")
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn hub")
+}
+
 /// `t` plus `hours` — shorthand for placing likes inside a week.
 pub fn plus_hours(t: Timestamp, hours: i64) -> Timestamp {
     t.checked_add(hours.hours()).expect("timestamp in range")

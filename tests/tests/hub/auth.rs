@@ -4,23 +4,8 @@
 use e2e::hub::{PASSWORD, TestHub, USERNAME};
 use serde_json::json;
 
-/// Logs in through the form and returns the `ntr_session=…` pair and the whole Set-Cookie.
 async fn login(hub: &TestHub) -> (String, String) {
-    let resp = hub
-        .http
-        .post(format!("{}/login", hub.url()))
-        .form(&[("username", USERNAME), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 303);
-    assert_eq!(resp.headers()["location"], "/dashboard");
-    let set_cookie = resp.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
-    let pair = set_cookie.split(';').next().expect("pair").to_owned();
-    (pair, set_cookie)
+    e2e::hub::login(&hub.http, &hub.url()).await
 }
 
 async fn dashboard_status(hub: &TestHub, cookie: &str) -> u16 {

@@ -4,11 +4,11 @@
 //! - SoundCloud down for a while, then back;
 //! - a flood of hostile requests: no 5xx, no panic, and the DJ can still work.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::fake_soundcloud::{FakeLike, Fault, track};
-use e2e::hub::{ADMIN_TOKEN, PASSWORD, RELAY_TOKEN, TestHub, USERNAME, binary, plus_hours};
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, plus_hours, spawn_hub};
 use e2e::ircd::{Ircd, Observer};
 use e2e::wsclient::{self, Event, bearer, connect, next_of};
 use futures_util::SinkExt;
@@ -26,16 +26,6 @@ fn client() -> reqwest::Client {
         .expect("http client")
 }
 
-fn spawn_hub(config: &std::path::Path) -> Child {
-    Command::new(binary("hub"))
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hub")
-}
-
 async fn wait_listening(url: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let http = client();
@@ -49,20 +39,7 @@ async fn wait_listening(url: &str) {
 }
 
 async fn login_cookie(http: &reqwest::Client, url: &str) -> String {
-    let resp = http
-        .post(format!("{url}/login"))
-        .form(&[("username", USERNAME), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(resp.status(), 303);
-    resp.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned()
+    e2e::hub::login(http, url).await.0
 }
 
 async fn announce(http: &reqwest::Client, url: &str, text: &str) -> u64 {

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{ADMIN_TOKEN, TestHub, binary, free_port, plus_hours};
+use e2e::hub::{ADMIN_TOKEN, TestHub, binary, free_port, plus_hours, spawn_hub};
 
 fn run_with_config(toml: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("dir");
@@ -233,13 +233,7 @@ async fn kill_9_mid_poll_leaves_a_consistent_database() {
     let db = hub.data_dir().join("hub.db");
 
     for (round, delay_ms) in [30u64, 80, 150, 250, 400].into_iter().enumerate() {
-        let mut child = Command::new(binary("hub"))
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn hub");
+        let mut child = spawn_hub(&config);
         std::thread::sleep(Duration::from_millis(delay_ms));
         child.kill().expect("kill -9");
         let _ = child.wait();
@@ -252,13 +246,7 @@ async fn kill_9_mid_poll_leaves_a_consistent_database() {
         );
     }
     // And the hub comes back on the same files.
-    let mut child = Command::new(binary("hub"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hub");
+    let mut child = spawn_hub(&config);
     wait_for_health(hub.port);
     let http = reqwest::Client::new();
     let r = http

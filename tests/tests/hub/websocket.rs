@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use e2e::hub::{ADMIN_TOKEN, PASSWORD, RELAY_TOKEN, TestHub, USERNAME};
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub};
 use e2e::wsclient::{self, Event, bearer, connect, next, next_of, send_json};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -93,20 +93,7 @@ async fn first_message_and_cookie_subscribers_work() {
     .await;
     next_of(&mut plugin, "status", T).await;
 
-    let login = hub
-        .http
-        .post(format!("{}/login", hub.url()))
-        .form(&[("username", USERNAME), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("login");
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let (cookie, _) = e2e::hub::login(&hub.http, &hub.url()).await;
     let foreign = connect(
         &hub.url(),
         "",
