@@ -1,0 +1,147 @@
+//! `ntr-bench`: measures the performance targets of SPEC.md against the release binaries (`hub`,
+//! `irc-relay`, found next to this executable), each started as its own process, over
+//! 127.0.0.1, and prints one table: what | measured | target | result.
+//!
+//! `ntr-bench` runs every part; `ntr-bench PART` one of them; `--quick` a small smoke version.
+//! `ntr-bench floor-server --port P` is the bare floor the fan-out is compared with.
+
+mod floor;
+mod http;
+mod loadgen;
+mod observer;
+mod parts;
+mod procs;
+mod report;
+mod servers;
+mod subscribers;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::parts::{Ctx, progress};
+use crate::report::Row;
+
+#[derive(Parser)]
+#[command(name = "ntr-bench", about = "Measures the SPEC.md performance targets")]
+struct Cli {
+    /// A small smoke version (200 subscribers, 50 announces, short windows): under 30 s.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Do not pin the server to CPU 0 and the load generator to CPU 1.
+    #[arg(long, global = true)]
+    no_pin: bool,
+    #[command(subcommand)]
+    part: Option<Part>,
+}
+
+#[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// Every part below, in this order (the default).
+    All,
+    /// 1. POST /admin/announce latency with 10,000 subscribers.
+    Announce,
+    /// 2. Fan-out to 1,000 and 10,000 subscribers, hub against the bare floor.
+    Fanout,
+    /// 3. One stalled subscriber among 1,000.
+    Stalled,
+    /// 4. Hub RSS idle and per subscriber.
+    Memory,
+    /// 5. GET /playlist throughput and p99 at 64 connections.
+    Playlist,
+    /// 6. POST announce → IRC line, through the relay and ngircd.
+    Irc,
+    /// 7. SoundCloud requests of an unchanged poll.
+    Poll,
+    /// Serve the bare floor (used by the fan-out part; runs until SIGTERM).
+    FloorServer {
+        #[arg(long)]
+        port: u16,
+    },
+}
+
+type PartFn = fn(&Ctx) -> anyhow::Result<Vec<Row>>;
+
+const PARTS: [(Part, PartFn); 7] = [
+    (Part::Announce, parts::announce::run),
+    (Part::Fanout, parts::fanout::run),
+    (Part::Stalled, parts::stalled::run),
+    (Part::Memory, parts::memory::run),
+    (Part::Playlist, parts::playlist::run),
+    (Part::Irc, parts::irc::run),
+    (Part::Poll, parts::poll::run),
+];
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let part = cli.part.unwrap_or(Part::All);
+    if let Part::FloorServer { port } = part {
+        return match floor::run(port) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("floor-server: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match run(part, cli.quick, !cli.no_pin) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("ntr-bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the chosen parts and prints the table; true when every target was met.
+fn run(part: Part, quick: bool, pin: bool) -> anyhow::Result<bool> {
+    let fds = procs::raise_fd_limit();
+    let ctx = Ctx::new(quick, pin)?;
+    progress(&format!(
+        "{} CPUs, {}; open-file limit {fds}{}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ctx.cpus.describe(),
+        if quick { "; --quick" } else { "" }
+    ));
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for (which, run_part) in PARTS {
+        if part != Part::All && part != which {
+            continue;
+        }
+        match run_part(&ctx) {
+            Ok(r) => rows.extend(r),
+            Err(e) => {
+                progress(&format!("part failed: {e:#}"));
+                rows.push(Row::new(
+                    format!("{} (part failed)", part_name(which)),
+                    format!("error: {e:#}").replace('\n', " "),
+                    "-",
+                    false,
+                ));
+            }
+        }
+    }
+    if part == Part::All {
+        rows.extend(parts::seed_rows());
+    }
+    print!("{}", report::table(&rows));
+    progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
+    Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
+}
+
+fn part_name(part: Part) -> &'static str {
+    match part {
+        Part::All => "all",
+        Part::Announce => "1. announce",
+        Part::Fanout => "2. fan-out",
+        Part::Stalled => "3. stalled",
+        Part::Memory => "4. memory",
+        Part::Playlist => "5. playlist",
+        Part::Irc => "6. irc",
+        Part::Poll => "7. poll",
+        Part::FloorServer { .. } => "floor-server",
+    }
+}

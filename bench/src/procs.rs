@@ -1,0 +1,216 @@
+//! The processes under test: finding the release binaries next to `ntr-bench`, starting them
+//! (optionally pinned to one CPU), waiting until they answer, reading their RSS, stopping them
+//! with SIGTERM. Also the CPU pinning of the bench's own threads and the file-descriptor limit.
+
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::http::Http;
+
+/// Which CPUs the servers and the load generator run on. With pinning (the default on a machine
+/// of two or more CPUs) the server gets CPU 0 and the load generator CPU 1, so hub and floor are
+/// measured under the same conditions: one core each for server and client.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpus {
+    pub server: Option<usize>,
+    pub client: Option<usize>,
+}
+
+impl Cpus {
+    pub fn choose(pin: bool) -> Cpus {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if pin && n >= 2 {
+            Cpus {
+                server: Some(0),
+                client: Some(1),
+            }
+        } else {
+            Cpus {
+                server: None,
+                client: None,
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match (self.server, self.client) {
+            (Some(s), Some(c)) => format!("server pinned to CPU {s}, load generator to CPU {c}"),
+            _ => "not pinned".into(),
+        }
+    }
+}
+
+/// Pins the calling thread to one CPU.
+pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    set_affinity(cpu)
+}
+
+fn set_affinity(cpu: usize) -> std::io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; zeroed is its empty set, and sched_setaffinity only reads
+    // it. Pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Raises the soft limit of open files to the hard one (10,000 sockets need it); returns it.
+pub fn raise_fd_limit() -> u64 {
+    // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        lim.rlim_cur
+    }
+}
+
+/// Where the release binaries are: the folder `ntr-bench` itself runs from.
+pub fn binary(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("own executable path")?;
+    let dir = exe.parent().context("own executable has no folder")?;
+    let path = dir.join(name);
+    if !path.exists() {
+        bail!(
+            "{} is missing: run `cargo build --release --workspace --bins` first",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("bind a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// A child process under test. Dropping it kills it.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `program args…` with stdout and stderr going to `log`, pinned to `cpu` if given.
+    pub fn spawn(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        log: PathBuf,
+        cpu: Option<usize>,
+    ) -> Result<Proc> {
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        if let Some(cpu) = cpu {
+            // SAFETY: the closure only makes one async-signal-safe system call.
+            unsafe {
+                cmd.pre_exec(move || set_affinity(cpu));
+            }
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("start {}", program.display()))?;
+        Ok(Proc {
+            name: name.into(),
+            child,
+            log,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The last lines of its log, for error messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// Waits (at most `limit`) until `GET path` on `addr` answers 200.
+    pub fn wait_http(&mut self, addr: SocketAddr, path: &str, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                bail!("{} exited with {status}:\n{}", self.name, self.log_tail());
+            }
+            if let Ok(r) = Http::new(addr).get(path)
+                && r.status == 200
+            {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!(
+            "{} did not answer {path} within {limit:?}:\n{}",
+            self.name,
+            self.log_tail()
+        )
+    }
+
+    /// VmRSS from /proc/PID/status, in bytes.
+    pub fn rss(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmRSS line")?;
+        Ok(kb * 1024)
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within 10 s.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: signalling our own child by its pid.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}

@@ -1,0 +1,277 @@
+//! The two servers a fan-out is measured against, started as their own processes: the hub
+//! (release binary, with a config from `e2e::hub::TestHub` pointing at an in-bench fake
+//! SoundCloud) and the bare floor (`ntr-bench floor-server`). Both take an announce over HTTP
+//! and push it to `/ws…` subscribers; [`Server::announce`] runs one measured round on either.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use e2e::fake_soundcloud::{FakeLike, track};
+use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours};
+use tokio::runtime::Runtime;
+
+use crate::http::Http;
+use crate::procs::{Proc, binary, free_port};
+use crate::subscribers::{Fleet, Round};
+
+const START_LIMIT: Duration = Duration::from_secs(20);
+
+/// A hub's config and data directory, with the fake SoundCloud it polls (served by the bench's
+/// runtime). The in-process hub `TestHub` starts to prepare them is stopped again at once.
+pub struct HubSetup {
+    pub test_hub: TestHub,
+    pub config: PathBuf,
+}
+
+impl HubSetup {
+    /// A fresh data directory whose current week has `tracks` liked tracks on the fake SoundCloud.
+    pub fn new(rt: &Runtime, tracks: i64) -> Result<HubSetup> {
+        rt.block_on(async {
+            let mut test_hub = TestHub::start().await;
+            let (current, _) = test_hub.weeks();
+            let likes = (0..tracks)
+                .map(|i| FakeLike {
+                    created_at: plus_hours(current.start, 1 + i),
+                    track: Some(track(
+                        1000 + i,
+                        &format!("Bench track {i} with a title of a usual length"),
+                        "Bench Artist",
+                    )),
+                })
+                .collect();
+            test_hub.soundcloud.set_likes(likes);
+            test_hub.stop().await;
+            let config = test_hub.write_config();
+            Ok(HubSetup { test_hub, config })
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.test_hub.port))
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.test_hub.data_dir().to_path_buf()
+    }
+
+    /// Starts the hub binary on this setup and waits until `/health` answers.
+    pub fn start(&self, cpu: Option<usize>) -> Result<Proc> {
+        let config = self.config.to_string_lossy().into_owned();
+        let mut hub = Proc::spawn(
+            "hub",
+            &binary("hub")?,
+            &["--config", &config],
+            self.dir().join("hub.log"),
+            cpu,
+        )?;
+        hub.wait_http(self.addr(), "/health", START_LIMIT)?;
+        wait_first_poll(self.addr())?;
+        Ok(hub)
+    }
+}
+
+/// The hub polls SoundCloud once at start; measurements begin after that poll.
+fn wait_first_poll(addr: SocketAddr) -> Result<()> {
+    let mut http = Http::new(addr);
+    let deadline = std::time::Instant::now() + START_LIMIT;
+    while std::time::Instant::now() < deadline {
+        let health = http.get("/health")?.json()?;
+        if !health["last_poll"]["at"].is_null() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!("the hub's first poll did not finish within {START_LIMIT:?}")
+}
+
+/// The subscriber count `/health` reports.
+pub fn hub_subscribers(http: &mut Http) -> Result<u64> {
+    let health = http.get("/health")?.json()?;
+    health["subscribers"]
+        .as_u64()
+        .context("/health has no subscribers count")
+}
+
+/// Starts `ntr-bench floor-server` and waits until it answers.
+pub fn start_floor(cpu: Option<usize>, log_dir: &std::path::Path) -> Result<(Proc, SocketAddr)> {
+    let port = free_port()?;
+    let own = std::env::current_exe().context("own executable")?;
+    let mut floor = Proc::spawn(
+        "floor-server",
+        &own,
+        &["floor-server", "--port", &port.to_string()],
+        log_dir.join("floor.log"),
+        cpu,
+    )?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    floor.wait_http(addr, "/count", START_LIMIT)?;
+    Ok((floor, addr))
+}
+
+/// Either server, ready to take announces.
+pub struct Server {
+    pub proc: Proc,
+    pub addr: SocketAddr,
+    kind: Kind,
+    http: Http,
+    next_seq: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Hub,
+    Floor,
+}
+
+impl Server {
+    pub fn hub(proc: Proc, addr: SocketAddr) -> Server {
+        Server::new(proc, addr, Kind::Hub)
+    }
+
+    pub fn floor(proc: Proc, addr: SocketAddr) -> Server {
+        Server::new(proc, addr, Kind::Floor)
+    }
+
+    fn new(proc: Proc, addr: SocketAddr, kind: Kind) -> Server {
+        Server {
+            proc,
+            addr,
+            kind,
+            http: Http::new(addr),
+            next_seq: 1,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            Kind::Hub => "hub",
+            Kind::Floor => "floor",
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        match self.kind {
+            Kind::Hub => format!("ws://{}/ws/announce", self.addr),
+            Kind::Floor => format!("ws://{}/ws", self.addr),
+        }
+    }
+
+    pub fn token(&self) -> Option<&'static str> {
+        match self.kind {
+            Kind::Hub => Some(e2e::hub::RELAY_TOKEN),
+            Kind::Floor => None,
+        }
+    }
+
+    /// Connects `n` subscribers and waits (bounded) until the server counts them all, then
+    /// lets the hub's coalesced status message (at most one a second) go out.
+    pub fn subscribe(&mut self, rt: &Runtime, n: usize) -> Result<Fleet> {
+        let fleet = Fleet::connect(rt, &self.ws_url(), self.token(), n)?;
+        self.wait_count(n as u64)?;
+        if self.kind == Kind::Hub {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        Ok(fleet)
+    }
+
+    /// Waits until the server counts at least `n` subscribers.
+    pub fn wait_count(&mut self, n: u64) -> Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut last = 0;
+        while std::time::Instant::now() < deadline {
+            last = self.count()?;
+            if last >= n {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("{} counts {last} subscribers, expected {n}", self.label())
+    }
+
+    fn count(&mut self) -> Result<u64> {
+        match self.kind {
+            Kind::Hub => hub_subscribers(&mut self.http),
+            Kind::Floor => {
+                let r = self.http.get("/count")?;
+                String::from_utf8_lossy(&r.body)
+                    .trim()
+                    .parse()
+                    .context("floor /count")
+            }
+        }
+    }
+
+    /// An announce nobody measures; for the hub it also learns the next seq.
+    pub fn warm_up(&mut self, fleet: &Fleet, text: &str) -> Result<()> {
+        if self.kind == Kind::Hub {
+            let r = self.http.post(
+                "/admin/announce",
+                Some(ADMIN_TOKEN),
+                serde_json::json!({ "text": text }).to_string().as_bytes(),
+            )?;
+            if r.status != 200 {
+                bail!(
+                    "announce answered {}: {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                );
+            }
+            let seq = r.json()?["seq"].as_u64().context("announce without seq")?;
+            self.next_seq = seq + 1;
+            // Let this one reach everybody before measuring.
+            std::thread::sleep(Duration::from_millis(300));
+            return Ok(());
+        }
+        self.announce(fleet, text, Duration::from_secs(10))
+            .map(|_| ())
+    }
+
+    /// One measured announce of `text` to `fleet`.
+    pub fn announce(&mut self, fleet: &Fleet, text: &str, limit: Duration) -> Result<Round> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let (path, token, body) = match self.kind {
+            Kind::Hub => (
+                "/admin/announce",
+                Some(ADMIN_TOKEN),
+                serde_json::json!({ "text": text }).to_string(),
+            ),
+            Kind::Floor => ("/trigger", None, floor_frame(seq, text)),
+        };
+        let http = &mut self.http;
+        let mut response = None;
+        let round = fleet.round(seq, limit, || {
+            response = Some(http.post(path, token, body.as_bytes())?);
+            Ok(())
+        })?;
+        let response = response.context("no response")?;
+        if response.status != 200 {
+            bail!(
+                "{} answered {}: {}",
+                path,
+                response.status,
+                String::from_utf8_lossy(&response.body)
+            );
+        }
+        if self.kind == Kind::Hub {
+            let got = response.json()?["seq"]
+                .as_u64()
+                .context("announce without seq")?;
+            if got != seq {
+                bail!("the hub gave seq {got}, expected {seq}: is something else announcing?");
+            }
+        }
+        Ok(round)
+    }
+}
+
+/// The floor's frame: the hub's announce frame for a free text, byte for byte in shape (serde
+/// writes the keys in sorted order), so both servers move and clients parse the same bytes.
+pub fn floor_frame(seq: u64, text: &str) -> String {
+    format!(
+        "{{\"announced_at\":\"2026-01-01T00:00:00.123Z\",\"message\":{},\"position\":null,\"seq\":{seq},\"show_id\":null,\"track\":null,\"type\":\"announce\"}}",
+        serde_json::Value::from(text)
+    )
+}

@@ -1,0 +1,288 @@
+//! A fleet of WebSocket subscribers (tokio-tungstenite, one small task per socket, 4 KiB read
+//! buffers) and the rounds measured with it. The same code subscribes to the hub and to the
+//! floor, so the client's own cost is the same for both.
+//!
+//! Each task stamps an announce the moment its frame is read, before anything else, into a
+//! shared board of atomics; the coordinator thread sends the trigger and collects the stamps.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures_util::StreamExt;
+use tokio::net::TcpStream;
+use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// Handshakes in flight at once while connecting (the listen backlog stays far from full).
+const CONNECT_PARALLELISM: usize = 200;
+const CONNECT_LIMIT: Duration = Duration::from_secs(120);
+const SEQ_SHIFT: u32 = 48;
+const NANOS_MASK: u64 = (1 << SEQ_SHIFT) - 1;
+
+/// The seq of an announce frame, or `None` for anything else (status, ack). Both the hub and the
+/// floor send `…"seq":N,…"type":"announce"}`; a substring scan keeps the client's cost tiny.
+pub fn announce_seq(text: &str) -> Option<u64> {
+    if !text.contains("\"type\":\"announce\"") {
+        return None;
+    }
+    let start = text.find("\"seq\":")? + 6;
+    let digits: &str = &text[start..];
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// What the subscriber tasks write and the coordinator reads.
+pub struct Board {
+    base: Instant,
+    /// The seq the current round waits for.
+    target: AtomicU64,
+    /// Subscribers that have the target seq.
+    received: AtomicUsize,
+    /// Per subscriber: (seq & 0xFFFF) << 48 | nanos since `base` when the target arrived.
+    stamp: Box<[AtomicU64]>,
+    /// Per subscriber: announces received, and seq jumps seen (a missed line).
+    lines: Box<[AtomicU32]>,
+    gaps: Box<[AtomicU32]>,
+    /// Sockets that ended (closed by the server, or an error).
+    ended: AtomicUsize,
+}
+
+impl Board {
+    fn new(n: usize) -> Board {
+        let zeros32 = || (0..n).map(|_| AtomicU32::new(0)).collect();
+        Board {
+            base: Instant::now(),
+            target: AtomicU64::new(u64::MAX),
+            received: AtomicUsize::new(0),
+            stamp: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            lines: zeros32(),
+            gaps: zeros32(),
+            ended: AtomicUsize::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64 & NANOS_MASK
+    }
+
+    fn record(&self, idx: usize, seq: u64, last: &mut u64) {
+        let now = self.now();
+        if *last != 0 && seq != *last + 1 {
+            self.gaps[idx].fetch_add(1, Ordering::Relaxed);
+        }
+        *last = seq;
+        self.lines[idx].fetch_add(1, Ordering::Relaxed);
+        if seq == self.target.load(Ordering::Acquire) {
+            self.stamp[idx].store(((seq & 0xFFFF) << SEQ_SHIFT) | now, Ordering::Relaxed);
+            self.received.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// One measured announce.
+pub struct Round {
+    /// Until the trigger's HTTP response was read.
+    pub response: Duration,
+    /// Per subscriber that got it: from just before the trigger was sent until receipt.
+    pub latencies: Vec<Duration>,
+    /// Subscribers that did not get it within the round's time limit.
+    pub missing: usize,
+}
+
+impl Round {
+    pub fn last(&self) -> Duration {
+        self.latencies.iter().copied().max().unwrap_or_default()
+    }
+}
+
+pub struct Fleet {
+    board: Arc<Board>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Fleet {
+    /// Opens `n` subscriptions to `url` (with `Authorization: Bearer token` if given).
+    pub fn connect(rt: &Runtime, url: &str, token: Option<&str>, n: usize) -> Result<Fleet> {
+        let board = Arc::new(Board::new(n));
+        let mut request = url.into_client_request().context("WebSocket URL")?;
+        if let Some(token) = token {
+            request.headers_mut().insert(
+                "Authorization",
+                HeaderValue::from_str(&format!("Bearer {token}"))?,
+            );
+        }
+        let addr = format!(
+            "{}:{}",
+            request.uri().host().unwrap_or("127.0.0.1"),
+            request.uri().port_u16().unwrap_or(80)
+        );
+        let config = WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(0)
+            .max_write_buffer_size(64 * 1024);
+        let connect_all = futures_util::stream::iter(0..n)
+            .map(|idx| {
+                let (board, request, addr) = (Arc::clone(&board), request.clone(), addr.clone());
+                let handle = rt.handle().clone();
+                async move {
+                    let stream = TcpStream::connect(&addr).await?;
+                    stream.set_nodelay(true)?;
+                    let (ws, _) =
+                        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+                            .await?;
+                    Ok::<_, anyhow::Error>(handle.spawn(subscriber(idx, ws, board)))
+                }
+            })
+            .buffer_unordered(CONNECT_PARALLELISM)
+            .collect::<Vec<_>>();
+        let results = rt
+            .block_on(async { tokio::time::timeout(CONNECT_LIMIT, connect_all).await })
+            .with_context(|| format!("connecting {n} subscribers took over {CONNECT_LIMIT:?}"))?;
+        let mut tasks = Vec::with_capacity(n);
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(task) => tasks.push(task),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let fleet = Fleet { board, tasks };
+        if let Some(e) = first_error {
+            bail!(
+                "only {} of {n} subscribers connected to {url}: {e:#}",
+                fleet.tasks.len()
+            );
+        }
+        Ok(fleet)
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Sockets that have ended so far.
+    pub fn ended(&self) -> usize {
+        self.board.ended.load(Ordering::Relaxed)
+    }
+
+    /// Announces received per subscriber, and how many of them saw a seq jump.
+    pub fn lines(&self) -> (Vec<u32>, usize) {
+        let lines = self
+            .board
+            .lines
+            .iter()
+            .map(|l| l.load(Ordering::Relaxed))
+            .collect();
+        let gaps = self
+            .board
+            .gaps
+            .iter()
+            .filter(|g| g.load(Ordering::Relaxed) > 0)
+            .count();
+        (lines, gaps)
+    }
+
+    /// One measured round: arms the board for `seq`, calls `trigger` (which sends the announce
+    /// and returns once its HTTP response is read), then waits until every subscriber has it or
+    /// `limit` has passed.
+    pub fn round(
+        &self,
+        seq: u64,
+        limit: Duration,
+        trigger: impl FnOnce() -> Result<()>,
+    ) -> Result<Round> {
+        let board = &self.board;
+        board.received.store(0, Ordering::Release);
+        board.target.store(seq, Ordering::Release);
+        let start = board.now();
+        let t0 = Instant::now();
+        trigger()?;
+        let response = t0.elapsed();
+        let n = self.len();
+        let deadline = t0 + limit;
+        while board.received.load(Ordering::Acquire) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let tag = seq & 0xFFFF;
+        let latencies: Vec<Duration> = board
+            .stamp
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .filter(|s| s >> SEQ_SHIFT == tag)
+            .map(|s| Duration::from_nanos((s & NANOS_MASK).saturating_sub(start)))
+            .collect();
+        Ok(Round {
+            response,
+            missing: n - latencies.len(),
+            latencies,
+        })
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn subscriber(
+    idx: usize,
+    mut ws: tokio_tungstenite::WebSocketStream<TcpStream>,
+    board: Arc<Board>,
+) {
+    let mut last = 0;
+    while let Some(msg) = ws.next().await {
+        match msg {
+            Ok(Message::Text(text)) => {
+                if let Some(seq) = announce_seq(text.as_str()) {
+                    board.record(idx, seq, &mut last);
+                }
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    board.ended.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The client runtime: one worker pinned to `cpu`, or one per CPU when not pinned.
+pub fn runtime(cpu: Option<usize>) -> Result<Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(cpu) = cpu {
+        builder.worker_threads(1).on_thread_start(move || {
+            let _ = crate::procs::pin_current_thread(cpu);
+        });
+    }
+    builder.build().context("client runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_seq_of_announces_only() {
+        let hub = r#"{"announced_at":"2026-01-01T00:00:00Z","message":"x \"seq\":9","position":null,"seq":42,"show_id":null,"track":null,"type":"announce"}"#;
+        assert_eq!(announce_seq(r#"{"seq":42,"type":"announce"}"#), Some(42));
+        assert_eq!(announce_seq(r#"{"subscribers":3,"type":"status"}"#), None);
+        assert_eq!(
+            announce_seq(r##"{"seq":4,"target":"#a","type":"ack"}"##),
+            None
+        );
+        // A message text is escaped JSON, so `"seq":` inside it reads `\"seq\":`.
+        assert_eq!(announce_seq(hub), Some(42));
+    }
+}
