@@ -100,9 +100,14 @@ fn run(part: Part, quick: bool, pin: bool) -> anyhow::Result<bool> {
     let fds = procs::raise_fd_limit();
     let ctx = Ctx::new(quick, pin)?;
     progress(&format!(
-        "{} CPUs, {}; open-file limit {fds}{}",
+        "{} CPUs, {}; timing thread {}; open-file limit {fds}{}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         ctx.cpus.describe(),
+        if ctx.realtime {
+            "SCHED_FIFO"
+        } else {
+            "not real-time (no permission)"
+        },
         if quick { "; --quick" } else { "" }
     ));
     let started = Instant::now();

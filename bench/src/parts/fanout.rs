@@ -14,36 +14,40 @@ use crate::subscribers::Round;
 pub const MAX_RATIO: f64 = 1.15;
 
 pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
-    let sizes = ctx.size(vec![1_000, 10_000], vec![200]);
-    let rounds = ctx.size(20, 10);
+    // (subscribers, rounds per block); floor and hub alternate in blocks (floor, hub, floor,
+    // hub), so a slow phase of the machine does not land on one of them only.
+    let sizes = ctx.size(vec![(1_000, 25), (10_000, 15)], vec![(200, 5)]);
+    let blocks = 2;
     let mut rows = Vec::new();
-    for n in sizes {
-        progress(&format!("fan-out: floor, {n} subscribers, {rounds} rounds"));
-        let (proc, addr) = start_floor(ctx.cpus.server, ctx.scratch.path())?;
-        let floor = measure(ctx, Server::floor(proc, addr), n, rounds, "")?;
-        progress(&format!("fan-out: hub, {n} subscribers, {rounds} rounds"));
-        let setup = HubSetup::new(&ctx.rt, 0)?;
-        let hub = measure(
-            ctx,
-            Server::hub(setup.start(ctx.cpus.server)?, setup.addr()),
-            n,
-            rounds,
-            "",
-        )?;
-        rows.extend(compare(n, &floor, &hub));
+    for (n, rounds) in sizes {
+        let (mut floor, mut hub) = (Vec::new(), Vec::new());
+        for block in 1..=blocks {
+            progress(&format!(
+                "fan-out: floor, {n} subscribers, block {block}/{blocks}: {rounds} rounds"
+            ));
+            let (proc, addr) = start_floor(ctx.cpus.server, ctx.scratch.path())?;
+            floor.extend(measure(ctx, Server::floor(proc, addr), n, rounds, "")?);
+            progress(&format!(
+                "fan-out: hub, {n} subscribers, block {block}/{blocks}: {rounds} rounds"
+            ));
+            let setup = HubSetup::new(&ctx.rt, 0)?;
+            let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+            hub.extend(measure(ctx, server, n, rounds, "")?);
+        }
+        rows.extend(compare(n, &Rounds::of(&floor), &Rounds::of(&hub)));
     }
     Ok(rows)
 }
 
 /// Connects `n` subscribers to `server`, warms up, runs `rounds` announces, stops the server.
-/// `pad` lengthens each line (the stalled part uses long lines).
+/// `pad` lengthens each line.
 pub fn measure(
     ctx: &Ctx,
     mut server: Server,
     n: usize,
     rounds: usize,
     pad: &str,
-) -> Result<Rounds> {
+) -> Result<Vec<Round>> {
     let fleet = server.subscribe(&ctx.rt, n)?;
     server.warm_up(&fleet, &format!("bench warm-up {pad}"))?;
     let mut done: Vec<Round> = Vec::with_capacity(rounds);
@@ -56,7 +60,7 @@ pub fn measure(
     }
     drop(fleet);
     server.proc.stop();
-    Ok(Rounds::of(&done))
+    Ok(done)
 }
 
 fn compare(n: usize, floor: &Rounds, hub: &Rounds) -> Vec<Row> {
@@ -70,7 +74,11 @@ fn compare(n: usize, floor: &Rounds, hub: &Rounds) -> Vec<Row> {
         Row::new(
             format!("2. fan-out to {n}: hub"),
             format!("{}; = {ratio:.2} × floor", hub.describe()),
-            "last arrival ≤ 1.15 × floor (p50 of rounds)",
+            if n == 10_000 {
+                "last arrival ≤ 1.15 × floor (p50 of rounds)"
+            } else {
+                "≤ 1.15 × floor (SPEC states it for 10,000)"
+            },
             ratio <= MAX_RATIO && hub.missing == 0,
         ),
     ]

@@ -24,16 +24,20 @@ pub struct Ctx {
     pub cpus: Cpus,
     pub quick: bool,
     pub scratch: tempfile::TempDir,
+    /// Whether the coordinator thread (which times the HTTP requests) runs real-time.
+    pub realtime: bool,
 }
 
 impl Ctx {
     pub fn new(quick: bool, pin: bool) -> Result<Ctx> {
         let cpus = Cpus::choose(pin);
+        let rt = crate::subscribers::runtime(cpus.client)?;
         Ok(Ctx {
-            rt: crate::subscribers::runtime(cpus.client)?,
+            rt,
             cpus,
             quick,
             scratch: tempfile::tempdir()?,
+            realtime: crate::procs::realtime_current_thread(),
         })
     }
 
@@ -56,6 +60,8 @@ pub struct Rounds {
     /// Every subscriber of every round.
     pub per_subscriber: Summary,
     pub missing: usize,
+    /// How long the trigger (the announce POST) took to answer.
+    pub response: Summary,
 }
 
 impl Rounds {
@@ -70,6 +76,7 @@ impl Rounds {
                     .collect(),
             ),
             missing: rounds.iter().map(|r| r.missing).sum(),
+            response: Summary::of(rounds.iter().map(|r| r.response).collect()),
         }
     }
 
@@ -77,11 +84,12 @@ impl Rounds {
     pub fn describe(&self) -> String {
         use crate::report::ms;
         let mut s = format!(
-            "last arrival p50 {} (max {}); per subscriber p50 {}, p99 {}; {} rounds",
+            "last arrival p50 {} (max {}); per subscriber p50 {}, p99 {}; POST answered p50 {}; {} rounds",
             ms(self.last.p50),
             ms(self.last.max),
             ms(self.per_subscriber.p50),
             ms(self.per_subscriber.p99),
+            ms(self.response.p50),
             self.rounds
         );
         if self.missing > 0 {
