@@ -16,8 +16,8 @@ pub const MAX_RATIO: f64 = 1.15;
 pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     // (subscribers, rounds per block); floor and hub alternate in blocks (floor, hub, floor,
     // hub), so a slow phase of the machine does not land on one of them only.
-    let sizes = ctx.size(vec![(1_000, 25), (10_000, 15)], vec![(200, 5)]);
-    let blocks = 2;
+    let sizes = ctx.size(vec![(1_000, 60), (10_000, 15)], vec![(200, 5)]);
+    let blocks = 3;
     let mut rows = Vec::new();
     for (n, rounds) in sizes {
         let (mut floor, mut hub) = (Vec::new(), Vec::new());
