@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     // (subscribers, rounds per block); floor and hub alternate in blocks (floor, hub, floor,
     // hub), so a slow phase of the machine does not land on one of them only.
     let sizes = ctx.size(vec![(1_000, 60), (10_000, 15)], vec![(200, 5)]);
-    let blocks = 3;
+    let blocks = ctx.size(3, 1);
     let mut rows = Vec::new();
     for (n, rounds) in sizes {
         let (mut floor, mut hub) = (Vec::new(), Vec::new());
@@ -71,15 +71,26 @@ fn compare(n: usize, floor: &Rounds, hub: &Rounds) -> Vec<Row> {
             floor.describe(),
             "(the reference)",
         ),
-        Row::new(
-            format!("2. fan-out to {n}: hub"),
-            format!("{}; = {ratio:.2} × floor", hub.describe()),
-            if n == 10_000 {
-                "last arrival ≤ 1.15 × floor (p50 of rounds)"
-            } else {
-                "≤ 1.15 × floor (SPEC states it for 10,000)"
-            },
-            ratio <= MAX_RATIO && hub.missing == 0,
-        ),
+        {
+            let what = format!("2. fan-out to {n}: hub");
+            let measured = format!("{}; = {ratio:.2} × floor", hub.describe());
+            let ok = ratio <= MAX_RATIO && hub.missing == 0;
+            match n {
+                10_000 => Row::new(
+                    what,
+                    measured,
+                    "last arrival ≤ 1.15 × floor (p50 of rounds)",
+                    ok,
+                ),
+                1_000.. => Row::new(
+                    what,
+                    measured,
+                    "≤ 1.15 × floor (SPEC states it for 10,000)",
+                    ok,
+                ),
+                // A smoke size: the hub's fixed cost per announce (the SQLite write) weighs most.
+                _ => Row::info(what, measured, "(smoke size; the target is for 10,000)"),
+            }
+        },
     ]
 }

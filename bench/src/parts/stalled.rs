@@ -18,7 +18,7 @@ use crate::subscribers::{Fleet, Round};
 
 pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let n = ctx.size(1_000, 200);
-    let rounds = ctx.size(150, 30);
+    let rounds = ctx.size(150, 20);
     progress(&format!(
         "stalled: hub with {n} subscribers, {rounds} rounds without and {rounds} with a stalled one"
     ));
