@@ -193,6 +193,25 @@ impl Proc {
         Ok(kb * 1024)
     }
 
+    /// CPU time (user + system, all threads) the process has used so far.
+    pub fn cpu_time(&self) -> Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let rest = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r)
+            .context("odd /proc stat")?;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ")".
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        // SAFETY: sysconf only reads a constant of the system.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Ok(Duration::from_nanos(ticks * 1_000_000_000 / per_second))
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited within 10 s.
     pub fn stop(mut self) {
         self.terminate();

@@ -21,35 +21,52 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (n, rounds) in sizes {
         let (mut floor, mut hub) = (Vec::new(), Vec::new());
+        let (mut floor_cpu, mut hub_cpu) = (Duration::ZERO, Duration::ZERO);
         for block in 1..=blocks {
             progress(&format!(
                 "fan-out: floor, {n} subscribers, block {block}/{blocks}: {rounds} rounds"
             ));
             let (proc, addr) = start_floor(ctx.cpus.server, ctx.scratch.path())?;
-            floor.extend(measure(ctx, Server::floor(proc, addr), n, rounds, "")?);
+            let (done, cpu) = measure(ctx, Server::floor(proc, addr), n, rounds, "")?;
+            floor.extend(done);
+            floor_cpu += cpu;
             progress(&format!(
                 "fan-out: hub, {n} subscribers, block {block}/{blocks}: {rounds} rounds"
             ));
             let setup = HubSetup::new(&ctx.rt, 0)?;
             let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
-            hub.extend(measure(ctx, server, n, rounds, "")?);
+            let (done, cpu) = measure(ctx, server, n, rounds, "")?;
+            hub.extend(done);
+            hub_cpu += cpu;
         }
+        let deliveries = (n * floor.len()) as f64;
+        let floor_per = floor_cpu.as_secs_f64() * 1e6 / deliveries;
+        let hub_per = hub_cpu.as_secs_f64() * 1e6 / (n * hub.len()) as f64;
         rows.extend(compare(n, &Rounds::of(&floor), &Rounds::of(&hub)));
+        rows.push(Row::info(
+            format!("2. fan-out to {n}: server CPU per delivery"),
+            format!(
+                "hub {hub_per:.1} µs, floor {floor_per:.1} µs (= {:.2} ×; user + system time over the rounds)",
+                hub_per / floor_per.max(1e-9)
+            ),
+            "(diagnostic: less noisy than wall time)",
+        ));
     }
     Ok(rows)
 }
 
-/// Connects `n` subscribers to `server`, warms up, runs `rounds` announces, stops the server.
-/// `pad` lengthens each line.
+/// Connects `n` subscribers to `server`, warms up, runs `rounds` announces, stops the server;
+/// also returns the CPU time the server used during the rounds. `pad` lengthens each line.
 pub fn measure(
     ctx: &Ctx,
     mut server: Server,
     n: usize,
     rounds: usize,
     pad: &str,
-) -> Result<Vec<Round>> {
+) -> Result<(Vec<Round>, Duration)> {
     let fleet = server.subscribe(&ctx.rt, n)?;
     server.warm_up(&fleet, &format!("bench warm-up {pad}"))?;
+    let cpu_before = server.proc.cpu_time()?;
     let mut done: Vec<Round> = Vec::with_capacity(rounds);
     for i in 0..rounds {
         let text = format!(
@@ -58,9 +75,10 @@ pub fn measure(
         done.push(server.announce(&fleet, &text, Duration::from_secs(10))?);
         std::thread::sleep(GAP);
     }
+    let cpu = server.proc.cpu_time()?.saturating_sub(cpu_before);
     drop(fleet);
     server.proc.stop();
-    Ok(done)
+    Ok((done, cpu))
 }
 
 fn compare(n: usize, floor: &Rounds, hub: &Rounds) -> Vec<Row> {
