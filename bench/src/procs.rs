@@ -133,11 +133,17 @@ impl Proc {
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);
-        if let Some(cpu) = cpu {
-            // SAFETY: the closure only makes one async-signal-safe system call.
-            unsafe {
-                cmd.pre_exec(move || set_affinity(cpu));
-            }
+        // SAFETY: the closure only makes async-signal-safe system calls (prctl, and
+        // sched_setaffinity when pinning).
+        unsafe {
+            cmd.pre_exec(move || {
+                // Ends the child if the bench dies without cleaning up (SIGKILL, a crash).
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                match cpu {
+                    Some(cpu) => set_affinity(cpu),
+                    None => Ok(()),
+                }
+            });
         }
         let child = cmd
             .spawn()

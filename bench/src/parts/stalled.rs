@@ -29,9 +29,15 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     hub.warm_up(&fleet, "bench warm-up")?;
     let without = series(&mut hub, &fleet, rounds, "without", &pad)?;
 
-    let mut stalled = ctx
-        .rt
-        .block_on(stalled_subscriber(&hub.ws_url(), hub.token()))?;
+    let url = hub.ws_url();
+    let mut stalled = ctx.rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            stalled_subscriber(&url, hub.token()),
+        )
+        .await
+        .context("the stalled subscriber's handshake took over 10 s")?
+    })?;
     hub.wait_count(n as u64 + 1)?;
     std::thread::sleep(Duration::from_millis(1500));
     let with = series(&mut hub, &fleet, rounds, "with", &pad)?;
