@@ -1,8 +1,9 @@
 //! Fan-out of announce lines to every `/ws/announce` subscriber.
 //!
 //! One `tokio::sync::broadcast` channel carries each message, serialised once into shared bytes;
-//! each subscriber's own task forwards from it to its socket. Publishing is therefore O(1) for
-//! the announcer — the POST answers before the fan-out is done — and a slow subscriber only
+//! each subscriber's own task forwards from it to its socket. The announcer only queues the
+//! frame for a publisher task — the POST answers before the fan-out has even started — and a
+//! slow subscriber only
 //! falls behind on its own: once it is more than [`QUEUE_LIMIT`] messages behind, its receiver
 //! reports the lag and the socket is closed with 4008. Nobody else waits for it.
 //!
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::shutdown::Shutdown;
 use crate::store::{Announcement, NewAnnouncement, Store, StoreError};
@@ -39,14 +40,22 @@ pub struct Broadcaster {
 
 struct Inner {
     tx: broadcast::Sender<Frame>,
+    /// Where relays' acks go: only dashboards (admin or session subscribers) want them, and
+    /// sending each ack to every relay would cost one frame per subscriber per channel.
+    acks: broadcast::Sender<Frame>,
+    /// Announce frames queue here for the publisher task, in seq order: waking 10,000 receivers
+    /// takes milliseconds, and the announcer should not wait for it.
+    publish: mpsc::UnboundedSender<Frame>,
     subscribers: AtomicUsize,
-    /// Serialises "write to the log, then send", so frames leave in seq order.
+    /// Serialises "write to the log, then queue", so frames leave in seq order.
     announcing: tokio::sync::Mutex<()>,
 }
 
 /// Counts a subscriber for as long as it is held.
 pub struct Subscription {
     pub rx: broadcast::Receiver<Frame>,
+    /// Ack frames, for subscribers that show where announces landed.
+    pub acks: Option<broadcast::Receiver<Frame>>,
     inner: Arc<Inner>,
 }
 
@@ -56,20 +65,27 @@ impl Drop for Subscription {
     }
 }
 
-impl Default for Broadcaster {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Broadcaster {
-    pub fn new() -> Broadcaster {
+    /// Creates the broadcaster and spawns its publisher task (needs a tokio runtime); the task
+    /// ends when the last handle is dropped.
+    pub fn start() -> Broadcaster {
         // The channel's ring holds QUEUE_LIMIT frames: a receiver further behind than that
         // gets `Lagged`, which is exactly the "more than 64 queued" rule.
         let (tx, _) = broadcast::channel(QUEUE_LIMIT);
+        let (acks, _) = broadcast::channel(QUEUE_LIMIT);
+        let (publish, mut queue) = mpsc::unbounded_channel::<Frame>();
+        let fan_out = tx.clone();
+        tokio::spawn(async move {
+            while let Some(frame) = queue.recv().await {
+                // An error only means nobody is subscribed right now; the log has the line.
+                let _ = fan_out.send(frame);
+            }
+        });
         Broadcaster {
             inner: Arc::new(Inner {
                 tx,
+                acks,
+                publish,
                 subscribers: AtomicUsize::new(0),
                 announcing: tokio::sync::Mutex::new(()),
             }),
@@ -80,16 +96,17 @@ impl Broadcaster {
         self.inner.subscribers.load(Ordering::Relaxed)
     }
 
-    pub fn subscribe(&self) -> Subscription {
+    pub fn subscribe(&self, with_acks: bool) -> Subscription {
         self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
         Subscription {
             rx: self.inner.tx.subscribe(),
+            acks: with_acks.then(|| self.inner.acks.subscribe()),
             inner: Arc::clone(&self.inner),
         }
     }
 
-    /// Writes the announcement to the log (which issues its seq), then sends it to everyone.
-    /// Returns once it is queued for all subscribers, not once they have it.
+    /// Writes the announcement to the log (which issues its seq), then queues it for everyone.
+    /// Returns before the subscribers have been woken, let alone written to.
     pub async fn announce(
         &self,
         store: &Store,
@@ -97,25 +114,24 @@ impl Broadcaster {
     ) -> Result<Announcement, StoreError> {
         let _order = self.inner.announcing.lock().await;
         let announcement = store.record_announcement(new).await?;
-        self.send(Frame {
+        let frame = Frame {
             seq: Some(announcement.seq.get()),
             text: announce_json(&announcement).into(),
-        });
+        };
+        if self.inner.publish.send(frame.clone()).is_err() {
+            // The publisher task is gone (runtime shutting down): send directly.
+            let _ = self.inner.tx.send(frame);
+        }
         Ok(announcement)
     }
 
-    /// Tells every subscriber (the dashboard, mostly) that an announce landed somewhere.
+    /// Tells dashboards that an announce landed somewhere.
     pub fn ack(&self, seq: i64, target: &str) {
         let text = json!({"type": "ack", "seq": seq, "target": target}).to_string();
-        self.send(Frame {
+        let _ = self.inner.acks.send(Frame {
             seq: None,
             text: text.into(),
         });
-    }
-
-    fn send(&self, frame: Frame) {
-        // An error only means nobody is subscribed right now; the log still has the line.
-        let _ = self.inner.tx.send(frame);
     }
 
     /// Sends `{"type":"status"}` when the subscriber count has changed, at most once a second.
@@ -131,7 +147,7 @@ impl Broadcaster {
             let now = self.subscribers();
             if now != last_sent {
                 last_sent = now;
-                self.send(Frame {
+                let _ = self.inner.tx.send(Frame {
                     seq: None,
                     text: status_json(now).into(),
                 });

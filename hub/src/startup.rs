@@ -11,6 +11,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
 use tower_cookies::CookieManagerLayer;
 
@@ -98,7 +99,7 @@ impl Application {
             )),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            broadcaster: Broadcaster::new(),
+            broadcaster: Broadcaster::start(),
             metrics: Arc::new(Metrics::default()),
             playlist_cache: Arc::default(),
             poller: Arc::new(poller),
@@ -134,8 +135,15 @@ impl Application {
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
         let app = router(state, shutdown.clone());
         let mut stop = shutdown;
+        // Announce frames are small and latency is the point: without TCP_NODELAY, Nagle holds
+        // a frame until the peer's delayed ACK (up to 40 ms) whenever one is still in flight.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { stop.wait().await })

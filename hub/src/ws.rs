@@ -72,7 +72,8 @@ pub async fn announce_socket(
 
 /// How the upgrade request authenticated itself.
 pub enum WsAuth {
-    Authenticated,
+    /// `acks`: whether this subscriber is a dashboard (admin or session) that wants ack frames.
+    Authenticated { acks: bool },
     /// No credentials on the upgrade: the first message must be a subscribe with a token.
     FirstMessage,
 }
@@ -82,11 +83,13 @@ impl FromRequestParts<AppState> for WsAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
-            Credentials::Bearer(Role::Admin | Role::Relay) => Ok(WsAuth::Authenticated),
+            Credentials::Bearer(role) => Ok(WsAuth::Authenticated {
+                acks: role == Role::Admin,
+            }),
             Credentials::Session(_)
                 if same_origin(&parts.headers, &state.config.hub.public_url) =>
             {
-                Ok(WsAuth::Authenticated)
+                Ok(WsAuth::Authenticated { acks: true })
             }
             Credentials::Session(_) => Err(ApiError::Forbidden(
                 "cross-origin WebSocket refused (Origin must match public_url)".into(),
@@ -104,19 +107,23 @@ async fn serve(
     shutdown: Shutdown,
 ) {
     let (mut sink, mut stream) = socket.split();
-    if let WsAuth::FirstMessage = auth
-        && !first_message_auth(&mut stream, &state).await
-    {
-        let _ = timeout(
-            SEND_TIMEOUT,
-            sink.send(close(CLOSE_BAD_AUTH, "bad or missing token")),
-        )
-        .await;
-        return;
-    }
+    let wants_acks = match auth {
+        WsAuth::Authenticated { acks } => acks,
+        WsAuth::FirstMessage => match first_message_auth(&mut stream, &state).await {
+            Some(role) => role == Role::Admin,
+            None => {
+                let _ = timeout(
+                    SEND_TIMEOUT,
+                    sink.send(close(CLOSE_BAD_AUTH, "bad or missing token")),
+                )
+                .await;
+                return;
+            }
+        },
+    };
     // Subscribe before replaying, so nothing published meanwhile is missed; the replay's last
     // seq then filters out what would arrive twice.
-    let mut sub = state.broadcaster.subscribe();
+    let mut sub = state.broadcaster.subscribe(wants_acks);
     let last_seq = match since {
         Some(since) => match replay(&mut sink, &state, since).await {
             Ok(seq) => seq,
@@ -157,6 +164,13 @@ async fn serve(
                 }
                 Err(RecvError::Closed) => return,
             },
+            ack = recv_ack(&mut sub.acks) => {
+                if let Some(frame) = ack
+                    && send(&mut sink, frame.text).await.is_err()
+                {
+                    return;
+                }
+            }
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => handle_text(&state, &text).await,
                 Some(Ok(Message::Pong(_))) => pong_deadline = None,
@@ -198,6 +212,19 @@ async fn replay(sink: &mut Sink, state: &AppState, since: i64) -> Result<i64, ()
     Ok(last)
 }
 
+/// The next ack frame for a dashboard; never resolves for a relay. A dashboard that lags on
+/// acks only misses some "landed" marks, so a lag is skipped rather than fatal.
+async fn recv_ack(acks: &mut Option<tokio::sync::broadcast::Receiver<Frame>>) -> Option<Frame> {
+    match acks {
+        Some(rx) => match rx.recv().await {
+            Ok(frame) => Some(frame),
+            Err(RecvError::Lagged(_)) => None,
+            Err(RecvError::Closed) => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -229,7 +256,7 @@ fn close(code: u16, reason: &'static str) -> Message {
 async fn first_message_auth(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     state: &AppState,
-) -> bool {
+) -> Option<Role> {
     let deadline = tokio::time::Instant::now() + SUBSCRIBE_TIMEOUT;
     loop {
         // Control frames (a client's keep-alive ping) may come before the subscribe message.
@@ -237,13 +264,11 @@ async fn first_message_auth(
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
             Ok(Some(Ok(Message::Text(text)))) => {
                 return match serde_json::from_str::<ClientMessage>(&text) {
-                    Ok(ClientMessage::Subscribe { token }) => {
-                        state.tokens.role_of(&token).is_some()
-                    }
-                    _ => false,
+                    Ok(ClientMessage::Subscribe { token }) => state.tokens.role_of(&token),
+                    _ => None,
                 };
             }
-            _ => return false,
+            _ => return None,
         }
     }
 }
