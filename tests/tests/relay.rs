@@ -293,11 +293,13 @@ async fn flood_control_spaces_a_burst_of_ten() {
     assert_eq!(texts(&lines), expected, "all lines, in order");
     let start = lines[0].at;
     // Lower bounds only: a busy machine can delay lines, but flood control must never let
-    // line k (k ≥ 5) out earlier than (k-4) · 200 ms after the first. 30 ms of slack for
-    // ngircd's own scheduling.
+    // line k (k ≥ 5) out earlier than (k-4) · 200 ms after the first. The times are arrival
+    // times at the observer, and on a loaded machine the first line can arrive late (seen:
+    // 31 ms), so allow 100 ms; without flood control all ten arrive within a few ms, so the
+    // bound (1.1 s for line 10) still proves the spacing.
     for (i, line) in lines.iter().enumerate().skip(4) {
         let earliest =
-            Duration::from_millis(200 * (i as u64 - 3)).saturating_sub(Duration::from_millis(30));
+            Duration::from_millis(200 * (i as u64 - 3)).saturating_sub(Duration::from_millis(100));
         let at = line.at - start;
         assert!(
             at >= earliest,
