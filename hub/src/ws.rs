@@ -2,6 +2,8 @@
 //! forwards the broadcast to it until it leaves, falls too far behind (4008), stops answering
 //! pings, or the hub shuts down (1001). Acks it sends are recorded.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -141,16 +143,24 @@ async fn serve(
         return;
     }
 
+    // Incoming frames (acks, pongs, close) are read by a task of their own, so a broadcast
+    // wake-up only polls what it needs: the channel, and timers that are already armed.
+    let pong = Arc::new(AtomicBool::new(false));
+    let mut reader = AbortOnDrop(tokio::spawn(read_loop(
+        stream,
+        state.clone(),
+        Arc::clone(&pong),
+    )));
     let mut shutdown = shutdown;
+    let stop = shutdown.wait();
+    tokio::pin!(stop);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    let mut pong_deadline: Option<Instant> = None;
+    let pong_timer = tokio::time::sleep(PONG_TIMEOUT);
+    tokio::pin!(pong_timer);
+    let mut awaiting_pong = false;
     loop {
-        let deadline = pong_deadline;
         tokio::select! {
-            _ = shutdown.wait() => {
-                let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_GOING_AWAY, "hub shutting down"))).await;
-                return;
-            }
+            biased;
             frame = sub.rx.recv() => match frame {
                 Ok(Frame { seq: Some(seq), .. }) if seq <= last_seq => {}
                 Ok(frame) => {
@@ -171,19 +181,52 @@ async fn serve(
                     return;
                 }
             }
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => handle_text(&state, &text).await,
-                Some(Ok(Message::Pong(_))) => pong_deadline = None,
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
-            },
             _ = ping.tick() => {
+                pong.store(false, Ordering::Relaxed);
                 if send_msg(&mut sink, Message::Ping(Default::default())).await.is_err() {
                     return;
                 }
-                pong_deadline.get_or_insert(Instant::now() + PONG_TIMEOUT);
+                if !awaiting_pong {
+                    pong_timer.as_mut().reset(Instant::now() + PONG_TIMEOUT);
+                    awaiting_pong = true;
+                }
             }
-            _ = sleep_until_opt(deadline) => return,
+            _ = &mut pong_timer, if awaiting_pong => {
+                if !pong.load(Ordering::Relaxed) {
+                    return; // no pong within 10 s: the client is gone
+                }
+                awaiting_pong = false;
+            }
+            _ = &mut reader.0 => return, // the client closed, or its stream failed
+            _ = &mut stop => {
+                let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_GOING_AWAY, "hub shutting down"))).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Aborts the reader task when the connection's writer ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads what the client sends until it closes: acks are recorded, pongs noted.
+async fn read_loop(
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    state: AppState,
+    pong: Arc<AtomicBool>,
+) {
+    while let Some(Ok(message)) = stream.next().await {
+        match message {
+            Message::Text(text) => handle_text(&state, &text).await,
+            Message::Pong(_) => pong.store(true, Ordering::Relaxed),
+            Message::Close(_) => return,
+            _ => {}
         }
     }
 }
@@ -221,13 +264,6 @@ async fn recv_ack(acks: &mut Option<tokio::sync::broadcast::Receiver<Frame>>) ->
             Err(RecvError::Lagged(_)) => None,
             Err(RecvError::Closed) => std::future::pending().await,
         },
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }
