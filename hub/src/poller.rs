@@ -42,8 +42,6 @@ pub struct Poller {
     last: RwLock<Option<PollStatus>>,
     /// Polls never overlap: a refresh during a scheduled poll waits for it, then polls again.
     running: tokio::sync::Mutex<()>,
-    /// Bumped whenever a poll changes a show, so caches know to drop their copies.
-    changes: tokio::sync::watch::Sender<u64>,
     intervals: (Duration, Duration),
     polls: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
@@ -80,7 +78,6 @@ impl Poller {
             schedule,
             last: RwLock::new(last),
             running: tokio::sync::Mutex::new(()),
-            changes: tokio::sync::watch::channel(0).0,
             intervals,
             polls: Default::default(),
             failed: Default::default(),
@@ -101,11 +98,6 @@ impl Poller {
         &self.client
     }
 
-    /// A receiver that changes whenever a poll changed a show.
-    pub fn subscribe_changes(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.changes.subscribe()
-    }
-
     /// Polls now and returns the outcome.
     pub async fn poll_now(&self) -> PollStatus {
         let _running = self.running.lock().await;
@@ -121,9 +113,7 @@ impl Poller {
                 let tracks = weeks.iter().map(|(_, l)| l.len() as u32).sum();
                 match self.store.apply_likes(weeks).await {
                     Ok(changed) => {
-                        if changed {
-                            self.changes.send_modify(|n| *n += 1);
-                        }
+                        tracing::debug!(changed, "playlist saved");
                         Ok(tracks)
                     }
                     Err(e) => Err(format!("cannot save the playlist: {e}")),

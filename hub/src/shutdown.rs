@@ -28,8 +28,4 @@ impl Shutdown {
         // An error means the trigger is gone, which is as final as a trigger.
         let _ = self.0.wait_for(|stop| *stop).await;
     }
-
-    pub fn is_triggered(&self) -> bool {
-        *self.0.borrow()
-    }
 }

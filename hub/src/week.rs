@@ -18,12 +18,6 @@ pub struct Week {
     pub end: Timestamp,
 }
 
-impl Week {
-    pub fn contains(&self, t: Timestamp) -> bool {
-        self.start <= t && t < self.end
-    }
-}
-
 /// The weekly schedule from `[show]`.
 #[derive(Debug, Clone)]
 pub struct Schedule {

@@ -35,7 +35,8 @@ pub struct Browser {
     base: String,
     session: String,
     http: reqwest::Client,
-    profile: tempfile::TempDir,
+    /// Chromium's profile; deleted with the browser.
+    _profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -118,7 +119,7 @@ impl Browser {
             base,
             session,
             http,
-            profile,
+            _profile: profile,
         })
     }
 
@@ -237,10 +238,6 @@ impl Browser {
                 let _ = std::fs::write(path, bytes);
             }
         }
-    }
-
-    pub fn profile_dir(&self) -> &Path {
-        self.profile.path()
     }
 }
 

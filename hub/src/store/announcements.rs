@@ -118,18 +118,6 @@ impl Store {
         .await
     }
 
-    /// The newest `limit` announcements, newest first.
-    pub async fn recent_announcements(&self, limit: u32) -> Result<Vec<Announcement>, StoreError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements ORDER BY seq DESC LIMIT ?1"
-            ))?;
-            let rows = stmt.query_map([limit], from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-
     /// The last announcement of each position of a show, with its acks.
     pub async fn show_announcements(
         &self,
