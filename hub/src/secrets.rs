@@ -60,85 +60,59 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         Err(e) => return Err(io_err(e)),
     };
 
+    // Each secret: the configured value, else the file's, else a fresh one saved to the file.
     let mut changed = false;
-    let mut fill = |slot: &mut Option<String>, needed: bool, make: fn() -> String| {
-        if needed && slot.is_none() {
-            *slot = Some(make());
-            changed = true;
+    let mut pick = |configured: Option<&str>, slot: &mut Option<String>, make: fn() -> String| {
+        if let Some(value) = configured {
+            return value.to_owned();
         }
+        slot.get_or_insert_with(|| {
+            changed = true;
+            make()
+        })
+        .clone()
     };
-    fill(
+    let admin_token = pick(
+        config.hub.admin_token.as_deref(),
         &mut file.admin_token,
-        config.hub.admin_token.is_none(),
         random_token,
     );
-    fill(
-        &mut file.relay_token,
-        config.hub.relay_tokens.is_empty(),
-        random_token,
-    );
+    let relay_tokens = match config.hub.relay_tokens.as_slice() {
+        [] => vec![pick(None, &mut file.relay_token, random_token)],
+        configured => configured.to_vec(),
+    };
     let password_generated =
         config.dashboard.password_hash.is_none() && file.dashboard_password.is_none();
-    fill(
-        &mut file.dashboard_password,
-        config.dashboard.password_hash.is_none(),
-        random_password,
-    );
-    fill(
-        &mut file.secret_key,
-        config.dashboard.secret_key.is_none(),
-        random_token,
-    );
+    let password = config
+        .dashboard
+        .password_hash
+        .is_none()
+        .then(|| pick(None, &mut file.dashboard_password, random_password));
+    let secret_key = match &config.dashboard.secret_key {
+        Some(key) => key.clone(),
+        None => pick(None, &mut file.secret_key, random_token).into_bytes(),
+    };
 
     if changed {
         std::fs::create_dir_all(dir).map_err(io_err)?;
         write_private(&path, &file).map_err(io_err)?;
     }
 
-    let password_hash = match (&config.dashboard.password_hash, &file.dashboard_password) {
+    let password_hash = match (&config.dashboard.password_hash, &password) {
         (Some(hash), _) => hash.clone(),
-        (None, Some(plain)) => {
-            crate::auth::password::hash(plain).map_err(|message| SecretsError::Io {
+        (None, plain) => crate::auth::password::hash(plain.as_deref().unwrap_or_default())
+            .map_err(|message| SecretsError::Io {
                 path: path.clone(),
                 message,
-            })?
-        }
-        (None, None) => unreachable_secret(&path, "dashboard_password")?,
-    };
-    let admin_token = match (&config.hub.admin_token, &file.admin_token) {
-        (Some(t), _) | (None, Some(t)) => t.clone(),
-        (None, None) => unreachable_secret(&path, "admin_token")?,
-    };
-    let relay_tokens = if config.hub.relay_tokens.is_empty() {
-        file.relay_token.iter().cloned().collect()
-    } else {
-        config.hub.relay_tokens.clone()
-    };
-    let secret_key = match (&config.dashboard.secret_key, &file.secret_key) {
-        (Some(k), _) => k.clone(),
-        (None, Some(k)) => k.clone().into_bytes(),
-        (None, None) => unreachable_secret(&path, "secret_key")?,
+            })?,
     };
     Ok(Resolved {
         admin_token,
         relay_tokens,
         password_hash,
         secret_key,
-        new_password: if password_generated {
-            file.dashboard_password.clone()
-        } else {
-            None
-        },
+        new_password: password.filter(|_| password_generated),
         path,
-    })
-}
-
-/// `fill` above guarantees each needed secret exists; this keeps that promise checked without
-/// a panic if the code ever changes.
-fn unreachable_secret<T>(path: &Path, key: &str) -> Result<T, SecretsError> {
-    Err(SecretsError::Io {
-        path: path.to_owned(),
-        message: format!("{key} is missing"),
     })
 }
 
@@ -193,4 +167,43 @@ fn random_password() -> String {
         .take(20)
         .map(char::from)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    fn config(dir: &Path, extra: &str) -> Config {
+        let toml = format!("[hub]\ndata_dir = {:?}\n{extra}", dir.display().to_string());
+        Config::from_figment(Figment::new().merge(Toml::string(&toml))).expect("valid config")
+    }
+
+    #[test]
+    fn generated_once_then_reused_and_configured_values_win() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = resolve(&config(dir.path(), "")).expect("first start");
+        assert!(
+            first.new_password.is_some(),
+            "the first start shows the password"
+        );
+        assert_eq!(first.relay_tokens.len(), 1);
+        assert_eq!(first.secret_key.len(), 43);
+
+        let again = resolve(&config(dir.path(), "")).expect("second start");
+        assert_eq!(again.new_password, None, "shown only once");
+        assert_eq!(again.admin_token, first.admin_token);
+        assert_eq!(again.relay_tokens, first.relay_tokens);
+        assert_eq!(again.secret_key, first.secret_key);
+
+        let set = "admin_token = \"configured-admin-token-123\"\nrelay_tokens = [\"configured-relay-token-123\"]\n";
+        let configured = resolve(&config(dir.path(), set)).expect("configured");
+        assert_eq!(configured.admin_token, "configured-admin-token-123");
+        assert_eq!(configured.relay_tokens, ["configured-relay-token-123"]);
+        assert_eq!(
+            configured.secret_key, first.secret_key,
+            "unset values still come from the file"
+        );
+    }
 }

@@ -121,13 +121,11 @@ impl TestHub {
         format!(
             "[hub]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\
              data_dir = {dir:?}\nadmin_token = \"{ADMIN_TOKEN}\"\nrelay_tokens = [\"{RELAY_TOKEN}\"]\n\
-             {extra_hub}\n\
              [dashboard]\nusername = \"{USERNAME}\"\npassword_hash = \"{hash}\"\nsecret_key = \"{SECRET_KEY}\"\n\
              {schedule}\n\
              [soundcloud]\nuser = \"{user}\"\napi_base = \"{sc}\"\nweb_base = \"{sc}\"\n\n{extra}",
             port = self.port,
             dir = self.dir.path().display().to_string(),
-            extra_hub = "",
             hash = password_hash(),
             schedule = self.schedule.toml(),
             user = fake_soundcloud::USER,

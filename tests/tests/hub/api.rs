@@ -3,7 +3,7 @@
 use e2e::hub::{RELAY_TOKEN, TestHub};
 use serde_json::{Value, json};
 
-async fn raw(hub: &TestHub, req: reqwest::RequestBuilder) -> (u16, String, Value) {
+async fn raw(req: reqwest::RequestBuilder) -> (u16, String, Value) {
     let resp = req.send().await.expect("request");
     let status = resp.status().as_u16();
     let ctype = resp
@@ -13,7 +13,6 @@ async fn raw(hub: &TestHub, req: reqwest::RequestBuilder) -> (u16, String, Value
         .unwrap_or_default()
         .to_owned();
     let body = resp.text().await.unwrap_or_default();
-    let _ = hub;
     (
         status,
         ctype,
@@ -177,7 +176,7 @@ async fn bad_requests_get_clear_json_errors() {
         ),
     ];
     for (i, (req, expected)) in cases.into_iter().enumerate() {
-        let (status, ctype, body) = raw(&hub, req).await;
+        let (status, ctype, body) = raw(req).await;
         assert_eq!(status, expected, "case {i}: {body}");
         assert!(
             ctype.starts_with("application/json"),
