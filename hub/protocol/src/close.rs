@@ -1,0 +1,18 @@
+//! WebSocket close codes the hub sends on `/ws/announce`.
+
+/// The hub is shutting down (the standard "going away").
+pub const GOING_AWAY: u16 = 1001;
+/// The first-message subscribe carried no valid token (or none came within 10 s).
+pub const BAD_AUTH: u16 = 4001;
+/// The subscriber fell more than 64 messages behind; it should reconnect with `?since=`.
+pub const TOO_SLOW: u16 = 4008;
+
+/// A short explanation of a close code for a client's log.
+pub fn describe(code: u16) -> &'static str {
+    match code {
+        GOING_AWAY => "the hub is shutting down",
+        BAD_AUTH => "the hub rejected the token",
+        TOO_SLOW => "too slow: more than 64 messages behind",
+        _ => "closed by the hub",
+    }
+}

@@ -1,0 +1,54 @@
+//! The JSON shapes of the hub's public REST API that clients read: a show with its tracks
+//! (`/playlist`, `/shows/{id}`), a show summary (`/shows`) and the announce answer.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::seq::Seq;
+
+/// A track at its position in a show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Track {
+    pub position: u32,
+    /// SoundCloud's track id; null for a record that is not on SoundCloud.
+    pub id: Option<i64>,
+    pub title: String,
+    pub artist: String,
+    pub permalink_url: String,
+    pub artwork_url: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub license: Option<String>,
+    /// Null for a track the DJ added by hand.
+    pub liked_at: Option<Timestamp>,
+}
+
+/// A week's show with its tracks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Show {
+    pub id: i64,
+    pub week_start: Timestamp,
+    pub week_end: Timestamp,
+    pub on_air: bool,
+    pub tracks: Vec<Track>,
+}
+
+/// A show without its tracks, as `/shows` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShowSummary {
+    pub id: i64,
+    pub week_start: Timestamp,
+    pub week_end: Timestamp,
+    pub on_air: bool,
+    pub track_count: u32,
+}
+
+/// The answer of `POST /admin/announce`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    /// Always `"announced"`.
+    pub status: String,
+    pub seq: Seq,
+    pub message: String,
+    /// Relays and token subscribers listening when it was sent (dashboards not counted).
+    pub subscribers: usize,
+}
