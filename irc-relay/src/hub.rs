@@ -225,11 +225,7 @@ impl HubTask {
         backoff.connected();
         self.status.send_modify(|s| s.hub_connected = true);
 
-        for ack in pending_acks.drain(..) {
-            ws.send(ack_message(&ack))
-                .await
-                .map_err(|e| SessionEnd::Lost(e.to_string()))?;
-        }
+        send_pending(&mut ws, pending_acks).await?;
 
         loop {
             let idle = tokio::time::sleep(IDLE_TIMEOUT);
@@ -358,6 +354,20 @@ fn keep_ack(pending: &mut Vec<Ack>, ack: Ack) {
     pending.push(ack);
 }
 
+/// Writes the acks kept while the socket was down.
+async fn send_pending<S>(ws: &mut S, pending_acks: &mut Vec<Ack>) -> Result<(), SessionEnd>
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    for ack in pending_acks.drain(..) {
+        ws.send(ack_message(&ack))
+            .await
+            .map_err(|e| SessionEnd::Lost(e.to_string()))?;
+    }
+    Ok(())
+}
+
 fn ack_message(ack: &Ack) -> Message {
     let json = serde_json::json!({"type": "ack", "seq": ack.seq, "target": ack.target});
     Message::text(json.to_string())
@@ -463,6 +473,75 @@ mod tests {
             Duration::ZERO
         );
         assert!(age_of(parse_time(Some("2000-01-01T00:00:00Z"))) > Duration::from_secs(86400));
+    }
+
+    /// A socket that takes `capacity` messages and then breaks.
+    struct BreakingSink {
+        sent: Vec<Message>,
+        capacity: usize,
+    }
+
+    impl futures_util::Sink<Message> for BreakingSink {
+        type Error = &'static str;
+
+        fn poll_ready(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(if self.sent.len() < self.capacity {
+                Ok(())
+            } else {
+                Err("connection reset")
+            })
+        }
+
+        fn start_send(
+            mut self: std::pin::Pin<&mut Self>,
+            item: Message,
+        ) -> Result<(), Self::Error> {
+            if self.sent.len() < self.capacity {
+                self.sent.push(item);
+                Ok(())
+            } else {
+                Err("connection reset")
+            }
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn acks_not_written_survive_a_send_that_fails_half_way() {
+        let acks: Vec<Ack> = (1..=5)
+            .map(|seq| Ack {
+                seq,
+                target: "#ntr".into(),
+            })
+            .collect();
+        let mut pending = acks.clone();
+        let mut socket = BreakingSink {
+            sent: Vec::new(),
+            capacity: 2,
+        };
+        assert!(send_pending(&mut socket, &mut pending).await.is_err());
+        assert_eq!(socket.sent.len(), 2);
+        assert_eq!(
+            pending,
+            acks[2..],
+            "the three acks not written wait for the next socket"
+        );
     }
 
     #[test]

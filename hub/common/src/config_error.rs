@@ -102,7 +102,10 @@ mod tests {
     #[test]
     fn unknown_key_is_named_with_its_section() {
         let err = error("[irc]\nnick_name = \"x\"");
-        assert!(err.starts_with("irc.nick_name: unknown key `nick_name`"), "{err}");
+        assert!(
+            err.starts_with("irc.nick_name: unknown key `nick_name`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -32,11 +32,7 @@ pub fn init() -> Result<(), LogError> {
         std::io::stderr().is_terminal(),
         std::env::var_os("NO_COLOR").as_deref(),
     );
-    tracing_subscriber::util::SubscriberInitExt::try_init(subscriber(
-        filter,
-        ansi,
-        std::io::stderr,
-    ))
+    tracing_subscriber::util::SubscriberInitExt::try_init(subscriber(filter, ansi, std::io::stderr))
         .map_err(|_| LogError::AlreadySet)
 }
 
@@ -90,7 +86,10 @@ mod tests {
             "hub=debug"
         );
         let err = filter(Some("hub=loud")).expect_err("bad level").to_string();
-        assert!(err.contains("RUST_LOG") && err.contains("hub=loud"), "{err}");
+        assert!(
+            err.contains("RUST_LOG") && err.contains("hub=loud"),
+            "{err}"
+        );
     }
 
     /// Collects what the subscriber writes.
@@ -122,7 +121,10 @@ mod tests {
     #[test]
     fn plain_text_has_no_escape_codes() {
         let plain = logged(false);
-        assert!(plain.contains("posted") && plain.contains("seq=42"), "{plain}");
+        assert!(
+            plain.contains("posted") && plain.contains("seq=42"),
+            "{plain}"
+        );
         assert!(!plain.contains('\u{1b}'), "{plain:?}");
         assert!(!plain.contains("filtered out"));
         assert!(logged(true).contains('\u{1b}'), "colour when asked for");
