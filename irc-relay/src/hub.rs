@@ -360,10 +360,12 @@ where
     S: futures_util::Sink<Message> + Unpin,
     S::Error: std::fmt::Display,
 {
-    for ack in pending_acks.drain(..) {
-        ws.send(ack_message(&ack))
+    // An ack leaves the queue only once written: a failure keeps it and every one after it.
+    while let Some(ack) = pending_acks.first() {
+        ws.send(ack_message(ack))
             .await
             .map_err(|e| SessionEnd::Lost(e.to_string()))?;
+        pending_acks.remove(0);
     }
     Ok(())
 }
