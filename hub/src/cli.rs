@@ -78,11 +78,10 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(e) = ntr_common::logging::init() {
+        eprintln!("hub: configuration error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -113,11 +112,17 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
                     .display()
             );
         }
+        let signal = match ntr_common::shutdown::os_signal() {
+            Ok(signal) => signal,
+            Err(e) => {
+                eprintln!("hub: cannot install the signal handlers: {e}");
+                return ExitCode::from(1);
+            }
+        };
         tracing::info!(%addr, "hub listening");
         let (trigger, shutdown) = shutdown::channel();
         tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
+            signal.await;
             trigger.fire();
         });
         match app.run(shutdown).await {
@@ -128,26 +133,4 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             }
         }
     })
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
@@ -72,7 +73,7 @@ impl Default for RawHub {
             admin_token: None,
             relay_tokens: Vec::new(),
             trusted_proxies: Vec::new(),
-            replay_window_seconds: 300,
+            replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
         }
     }
 }
@@ -186,8 +187,6 @@ pub struct SoundcloudConfig {
     pub live_poll_interval_seconds: u64,
 }
 
-/// Tokens shorter than this are refused: they guard announcing to a live channel.
-const MIN_TOKEN_LEN: usize = 16;
 const MIN_SECRET_KEY_LEN: usize = 32;
 
 impl Config {
@@ -210,7 +209,9 @@ impl Config {
 
     /// The embedded defaults alone (tests and the no-config start use this through `load`).
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
-        let raw: RawConfig = figment.extract().map_err(figment_error)?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(ntr_common::config_error::one_line(e)))?;
         Self::validate(raw)
     }
 
@@ -389,43 +390,13 @@ fn parse_http_url(key: &'static str, s: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// The shared token rules, worded with the key.
 fn check_token(key: &'static str, token: &str) -> Result<(), ConfigError> {
-    if token.len() < MIN_TOKEN_LEN {
-        return Err(ConfigError::invalid(
-            key,
-            format!("tokens must be at least {MIN_TOKEN_LEN} characters"),
-        ));
-    }
-    if !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(
-            key,
-            "tokens must be printable ASCII without spaces",
-        ));
-    }
-    Ok(())
+    ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
-}
-
-/// Figment's messages are good but multi-line and prefixed with its profile name; the operator
-/// wants one line that names the key as they wrote it.
-fn figment_error(err: figment::Error) -> ConfigError {
-    let parts: Vec<String> = err
-        .into_iter()
-        .map(|e| {
-            // TOML syntax errors come with a multi-line source excerpt; keep only the words.
-            e.to_string()
-                .replace("for key \"default.", "for key \"")
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    ConfigError::Parse(parts.join("; "))
 }
 
 #[cfg(test)]
