@@ -248,7 +248,7 @@ impl Subscription<'_> {
     async fn on_text(&mut self, text: &str) -> Result<(), Ended> {
         match serde_json::from_str(text) {
             Ok(ServerMessage::Announce(announce)) => {
-                let Some(post) = self.side.accept(announce, self.start) else {
+                let Some(post) = self.side.accept(*announce, self.start) else {
                     return Ok(());
                 };
                 // A closed channel means the IRC side is gone, which only happens on shutdown.
