@@ -141,19 +141,14 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
                 tracing::warn!(error = %e, "cannot note that the password was shown; it will be shown again");
             }
         }
-        let signal = match ntr_common::shutdown::os_signal() {
-            Ok(signal) => signal,
+        let shutdown = match stop_on_signal() {
+            Ok(shutdown) => shutdown,
             Err(e) => {
                 eprintln!("hub: cannot install the signal handlers: {e}");
                 return ExitCode::from(1);
             }
         };
         tracing::info!(%addr, "hub listening");
-        let (trigger, shutdown) = shutdown::channel();
-        tokio::spawn(async move {
-            signal.await;
-            trigger.fire();
-        });
         match app.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -162,4 +157,15 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             }
         }
     })
+}
+
+/// The stop signal, fired by the first SIGTERM or SIGINT.
+fn stop_on_signal() -> std::io::Result<shutdown::Shutdown> {
+    let signal = ntr_common::shutdown::os_signal()?;
+    let (trigger, shutdown) = shutdown::channel();
+    tokio::spawn(async move {
+        signal.await;
+        trigger.fire();
+    });
+    Ok(shutdown)
 }

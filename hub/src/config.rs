@@ -216,45 +216,7 @@ impl Config {
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
-        let listen: SocketAddr = raw.hub.listen.parse().map_err(|_| {
-            ConfigError::invalid(
-                "hub.listen",
-                format!("`{}` is not an address like 127.0.0.1:8000", raw.hub.listen),
-            )
-        })?;
-        let public_url = match raw.hub.public_url {
-            Some(s) => parse_http_url("hub.public_url", &s)?,
-            None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
-        };
-        let admin_token = non_empty(raw.hub.admin_token);
-        if let Some(t) = &admin_token {
-            check_token("hub.admin_token", t)?;
-        }
-        for t in &raw.hub.relay_tokens {
-            check_token("hub.relay_tokens", t)?;
-        }
-        let trusted_proxies = raw
-            .hub
-            .trusted_proxies
-            .iter()
-            .map(|s| {
-                s.parse::<IpAddr>()
-                    .map(|ip| ip.to_canonical())
-                    .map_err(|_| {
-                        ConfigError::invalid(
-                            "hub.trusted_proxies",
-                            format!("`{s}` is not an IP address"),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if raw.hub.replay_window_seconds == 0 {
-            return Err(ConfigError::invalid(
-                "hub.replay_window_seconds",
-                "must be at least 1",
-            ));
-        }
-
+        let hub = validate_hub(raw.hub)?;
         let dashboard = validate_dashboard(raw.dashboard)?;
         let schedule = Schedule::from_config(
             &raw.show.timezone,
@@ -265,23 +227,63 @@ impl Config {
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
             .map_err(|m| ConfigError::invalid("show.announce_template", m))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
-
         Ok(Config {
-            hub: HubConfig {
-                listen,
-                public_url,
-                data_dir: raw.hub.data_dir,
-                admin_token,
-                relay_tokens: raw.hub.relay_tokens,
-                trusted_proxies,
-                replay_window_seconds: raw.hub.replay_window_seconds,
-            },
+            hub,
             dashboard,
             schedule,
             announce_template,
             soundcloud,
         })
     }
+}
+
+fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        ConfigError::invalid(
+            "hub.listen",
+            format!("`{}` is not an address like 127.0.0.1:8000", raw.listen),
+        )
+    })?;
+    let public_url = match raw.public_url {
+        Some(s) => parse_http_url("hub.public_url", &s)?,
+        None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
+    };
+    let admin_token = non_empty(raw.admin_token);
+    if let Some(t) = &admin_token {
+        check_token("hub.admin_token", t)?;
+    }
+    for t in &raw.relay_tokens {
+        check_token("hub.relay_tokens", t)?;
+    }
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| {
+                    ConfigError::invalid(
+                        "hub.trusted_proxies",
+                        format!("`{s}` is not an IP address"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if raw.replay_window_seconds == 0 {
+        return Err(ConfigError::invalid(
+            "hub.replay_window_seconds",
+            "must be at least 1",
+        ));
+    }
+    Ok(HubConfig {
+        listen,
+        public_url,
+        data_dir: raw.data_dir,
+        admin_token,
+        relay_tokens: raw.relay_tokens,
+        trusted_proxies,
+        replay_window_seconds: raw.replay_window_seconds,
+    })
 }
 
 fn validate_dashboard(raw: RawDashboard) -> Result<DashboardConfig, ConfigError> {
@@ -436,6 +438,10 @@ mod tests {
                 "dashboard.secret_key",
             ),
             ("[hub]\nadmin_token = \"abc\"", "hub.admin_token"),
+            (
+                "[hub]\nrelay_tokens = [\"0123456789abcdef 1\"]",
+                "hub.relay_tokens",
+            ),
             (
                 "[dashboard]\npassword_hash = \"nope\"",
                 "dashboard.password_hash",
