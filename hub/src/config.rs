@@ -61,6 +61,7 @@ struct RawHub {
     relay_tokens: Vec<String>,
     trusted_proxies: Vec<String>,
     replay_window_seconds: u64,
+    max_connections: usize,
 }
 
 impl Default for RawHub {
@@ -73,6 +74,7 @@ impl Default for RawHub {
             relay_tokens: Vec::new(),
             trusted_proxies: Vec::new(),
             replay_window_seconds: 300,
+            max_connections: 20_000,
         }
     }
 }
@@ -165,6 +167,8 @@ pub struct HubConfig {
     pub relay_tokens: Vec<String>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
+    /// Open connections the hub accepts at once, authenticated WebSockets not counted.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +258,13 @@ impl Config {
             ));
         }
 
+        if raw.hub.max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "hub.max_connections",
+                "must be at least 1",
+            ));
+        }
+
         let dashboard = validate_dashboard(raw.dashboard)?;
         let schedule = Schedule::from_config(
             &raw.show.timezone,
@@ -274,6 +285,7 @@ impl Config {
                 relay_tokens: raw.hub.relay_tokens,
                 trusted_proxies,
                 replay_window_seconds: raw.hub.replay_window_seconds,
+                max_connections: raw.hub.max_connections,
             },
             dashboard,
             schedule,
@@ -445,6 +457,7 @@ mod tests {
         assert_eq!(c.dashboard.username, "dj");
         assert_eq!(c.soundcloud.user, "nicktherat");
         assert!(c.hub.admin_token.is_none());
+        assert_eq!(c.hub.max_connections, 20_000);
     }
 
     #[test]
@@ -481,6 +494,7 @@ mod tests {
                 "[hub]\nreplay_window_seconds = -1",
                 "hub.replay_window_seconds",
             ),
+            ("[hub]\nmax_connections = 0", "hub.max_connections"),
         ];
         for (toml, key) in cases {
             let err = load(toml).expect_err(toml).to_string();

@@ -18,6 +18,7 @@ pub mod line;
 pub mod metrics;
 pub mod poller;
 pub mod secrets;
+pub mod server;
 pub mod shutdown;
 pub mod soundcloud;
 pub mod startup;
