@@ -25,5 +25,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod template;
+pub mod web_url;
 pub mod week;
 pub mod ws;

@@ -153,7 +153,9 @@ impl Timer for HeadTimer {
             (Phase::Idle, armed + self.timeouts.idle)
         };
         Box::pin(HeadSleep {
-            sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(until))),
+            sleep: Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
+                until,
+            ))),
             phase,
             head: self.timeouts.head,
             activity: Arc::clone(&self.activity),

@@ -162,10 +162,15 @@ mod tests {
     #[test]
     fn a_trusted_proxy_is_exempt_from_the_per_address_cap() {
         let limits = ConnectionLimits::new(1, 100, &[PROXY]);
-        let held: Vec<_> = (0..5).map(|_| limits.admit(PROXY).expect("proxy")).collect();
+        let held: Vec<_> = (0..5)
+            .map(|_| limits.admit(PROXY).expect("proxy"))
+            .collect();
         assert_eq!(limits.open(), held.len());
         let mapped = IpAddr::V6(std::net::Ipv4Addr::LOCALHOST.to_ipv6_mapped());
-        assert!(limits.admit(mapped).is_ok(), "the v4-mapped form is the same proxy");
+        assert!(
+            limits.admit(mapped).is_ok(),
+            "the v4-mapped form is the same proxy"
+        );
     }
 
     #[test]

@@ -113,9 +113,7 @@ impl Connection {
             router.clone().oneshot(req)
         });
         let mut builder = http1::Builder::new();
-        builder
-            .timer(timer)
-            .header_read_timeout(timeouts.head);
+        builder.timer(timer).header_read_timeout(timeouts.head);
         let conn = builder.serve_connection(io, service).with_upgrades();
         tokio::pin!(conn);
         let result = tokio::select! {
