@@ -21,7 +21,7 @@ use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::poller::Poller;
+use crate::poller::{PollIntervals, Poller};
 use crate::server::Server;
 use crate::server::deadline::Timeouts;
 use crate::server::limits::{self, ConnectionLimits};
@@ -54,6 +54,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] crate::soundcloud::SoundcloudError),
+    #[error(transparent)]
+    SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
 /// Credentials shown once, on the start that generated them.
@@ -62,6 +64,8 @@ pub struct FirstStart {
     pub dashboard_url: String,
     pub username: String,
     pub password: String,
+    /// Where the password is kept, to note once it has been shown.
+    pub secrets_path: std::path::PathBuf,
 }
 
 pub struct Application {
@@ -76,10 +80,10 @@ impl Application {
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
-        let intervals = (
-            Duration::from_secs(config.soundcloud.poll_interval_seconds),
-            Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
-        );
+        let intervals = PollIntervals {
+            normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
+            live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+        };
         let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
@@ -89,24 +93,27 @@ impl Application {
             dashboard_url: format!("{}dashboard", public_base(&config)),
             username: config.dashboard.username.clone(),
             password,
+            secrets_path: resolved.path.clone(),
         });
         let secure = config.hub.public_url.scheme() == "https";
+        let poller = Arc::new(poller);
+        let broadcaster = Broadcaster::start();
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
                 resolved.relay_tokens.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
-                resolved.secret_key.clone(),
+                &resolved.secret_key,
                 secure,
                 config.dashboard.session_hours,
-            )),
+            )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            broadcaster: Broadcaster::start(),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            broadcaster,
             playlist_cache: Arc::default(),
-            poller: Arc::new(poller),
+            poller,
             store,
             config: Arc::new(config),
         };
