@@ -244,8 +244,9 @@ mod tests {
     }
 }
 
+/// File modes are a unix notion.
 #[cfg(all(test, unix))]
-mod tests {
+mod file_mode_tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
