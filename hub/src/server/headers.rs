@@ -39,3 +39,43 @@ pub fn apply(router: Router, https: bool) -> Router {
 fn set(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn headers(https: bool) -> axum::http::HeaderMap {
+        let router = apply(Router::new().route("/", get(|| async { "page" })), https);
+        let request = Request::get("/").body(Body::empty()).expect("request");
+        router
+            .oneshot(request)
+            .await
+            .expect("response")
+            .headers()
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn https_adds_hsts_to_the_other_headers() {
+        let h = headers(true).await;
+        assert_eq!(
+            h[header::STRICT_TRANSPORT_SECURITY],
+            STRICT_TRANSPORT_SECURITY
+        );
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::REFERRER_POLICY], "same-origin");
+    }
+
+    #[tokio::test]
+    async fn plain_http_has_no_hsts() {
+        let h = headers(false).await;
+        assert!(!h.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], CONTENT_SECURITY_POLICY);
+    }
+}

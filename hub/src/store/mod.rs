@@ -252,14 +252,21 @@ mod file_mode_tests {
     use super::*;
 
     fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
     }
 
     #[tokio::test]
     async fn the_database_and_its_wal_files_are_private() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open");
-        store.last_seq().await.expect("a query creates the -shm file");
+        store
+            .last_seq()
+            .await
+            .expect("a query creates the -shm file");
         for name in [DB_FILE, "hub.db-wal", "hub.db-shm"] {
             assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
         }
