@@ -23,6 +23,17 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The pages' style sheets and script, compiled into the binary.
+#[utoipa::path(get, path = "/static/{file}", tag = crate::dashboard::TAG,
+    params(("file" = String, Path, description = "`pico.min.css`, `app.css` or `app.js`")),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/css; charset=utf-8"),
+            (String = "text/javascript; charset=utf-8"),
+        )),
+        (status = 404, description = "No such file", content_type = "text/plain", body = String),
+    ),
+)]
 pub async fn serve(Path(file): Path<String>) -> Response {
     match FILES.iter().find(|(name, _, _)| *name == file) {
         Some((_, mime, body)) => (

@@ -3,7 +3,8 @@
 //! the IRC relay.
 //!
 //! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
-//! accept loop and its connection limits) → `api` and `dashboard` (the handlers) → the domain
+//! accept loop and its connection limits) → `openapi` (every route, documented) → `api` and
+//! `dashboard` (the handlers) → the domain
 //! modules they call (`announce`, `store`, `poller`, `soundcloud`, `week`, `broadcast`, `ws`,
 //! `web_url`).
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod dashboard;
 pub mod line;
 pub mod metrics;
+pub mod openapi;
 pub mod poller;
 pub mod secrets;
 pub mod server;

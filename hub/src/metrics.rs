@@ -98,6 +98,12 @@ pub async fn count_statuses(State(state): State<AppState>, req: Request, next: N
     response
 }
 
+/// The hub's metrics in Prometheus' text format.
+#[utoipa::path(get, path = "/metrics", tag = crate::openapi::OPS_TAG, responses(
+    (status = 200, description = "Prometheus text format 0.0.4",
+        content_type = "text/plain; version=0.0.4", body = String),
+    (status = 500, description = "The metrics could not be encoded (logged)"),
+))]
 pub async fn render(State(state): State<AppState>) -> Response {
     match state.metrics.encode() {
         Ok(body) => (

@@ -17,9 +17,10 @@ use crate::soundcloud::{Learnt, SoundcloudClient, SoundcloudError};
 use crate::store::{Like, Store, StoreError, WeekLikes};
 use crate::week::{OutOfCalendar, Schedule, Week};
 
-/// The outcome of the last poll, as `/health` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The outcome of a poll, as `/health` and `POST /admin/refresh` report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PollStatus {
+    #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
     pub ok: bool,
     pub error: Option<String>,

@@ -30,7 +30,7 @@ use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::ws::WsShutdown;
-use crate::{api, assets, dashboard, metrics, secrets, server, ws};
+use crate::{metrics, openapi, secrets, server};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -186,17 +186,15 @@ fn public_base(config: &Config) -> String {
     }
 }
 
-/// The one router: API, pages, WebSocket, static assets, metrics.
+/// The one router: API, pages, WebSocket, static assets, metrics, all from
+/// [`openapi::routes`], and the document that describes them at `/openapi.json`.
 pub fn router(state: AppState, shutdown: Shutdown) -> Router {
     let https = state.config.hub.public_url.scheme() == "https";
-    let router = Router::new()
-        .merge(api::router())
-        .merge(dashboard::router())
-        .route("/ws/announce", axum::routing::get(ws::announce_socket))
-        .route("/metrics", axum::routing::get(metrics::render))
-        .route("/static/{file}", axum::routing::get(assets::serve))
+    let (routes, document) = openapi::routes().split_for_parts();
+    let router = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(openapi::Served(Arc::new(document))))
         .layer(axum::Extension(WsShutdown(shutdown)))
         .layer(CookieManagerLayer::new())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -237,10 +235,6 @@ async fn reject_large_bodies(req: Request, next: Next) -> Response {
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a handler panicked");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(serde_json::json!({"error": "internal error"})),
-    )
-        .into_response()
+    // Logged by `ApiError`'s response, like any other internal error.
+    ApiError::Internal("a handler panicked".into()).into_response()
 }

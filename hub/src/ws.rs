@@ -20,7 +20,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::ApiQuery;
 use crate::auth::Role;
 use crate::auth::extract::{Credentials, credentials, cross_origin_hint, same_origin};
@@ -42,6 +42,24 @@ const MAX_INCOMING: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct WsShutdown(pub Shutdown);
 
+/// The announce broadcast (WebSocket); messages, `?since=` and close codes are in
+/// `docs/protocol.md`.
+///
+/// Authenticate with a bearer token (admin or relay), a session cookie from the same origin,
+/// or, with neither, a first `{"type": "subscribe", "token": "…"}` message within 10 s.
+#[utoipa::path(get, path = "/ws/announce", tag = crate::openapi::STREAMS_TAG,
+    params(("since" = Option<u64>, Query,
+        description = "Replay every announce after this seq from the replay window first")),
+    security((), ("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade, or `since` is not a number",
+            body = ErrorBody),
+        (status = 401, description = "A wrong bearer token", body = ErrorBody),
+        (status = 403, description = "A session cookie on a request from another origin",
+            body = ErrorBody),
+    ),
+)]
 pub async fn announce_socket(
     State(state): State<AppState>,
     axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,

@@ -7,7 +7,8 @@
 //! Changing a field is one edit here, and the compiler finds every place that must follow.
 //!
 //! Only serde, serde_json, jiff and thiserror: a bot author can depend on it without pulling
-//! in a web server or a database.
+//! in a web server or a database. The `openapi` feature (off by default; the hub turns it on)
+//! adds `utoipa::ToSchema` to the types the hub's OpenAPI document describes.
 
 pub mod close;
 mod messages;

@@ -33,6 +33,7 @@ pub enum ServerMessage {
 
 /// One announce as logged: what every subscriber gets, and what a resume replays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Announce {
     pub seq: Seq,
     /// The whole line, already one line (no control characters).
@@ -41,6 +42,7 @@ pub struct Announce {
     pub show_id: Option<i64>,
     pub position: Option<u32>,
     pub track: Option<Track>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub announced_at: Timestamp,
     /// The seq this announce corrects, if it is a correction.
     #[serde(default)]

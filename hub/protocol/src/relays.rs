@@ -9,6 +9,7 @@ use crate::seq::Seq;
 /// The relay's connection to its IRC server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum IrcState {
     Connecting,
     Connected,
@@ -17,6 +18,7 @@ pub enum IrcState {
 
 /// Sent by a relay after subscribing and whenever its state changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelayStatus {
     pub irc: IrcState,
     /// `host:port`.
@@ -34,6 +36,7 @@ pub struct RelayStatus {
 
 /// A relay's last reported state, as the hub shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelayStatusView {
     pub irc: IrcState,
     pub server: String,
@@ -42,6 +45,7 @@ pub struct RelayStatusView {
     pub queued: u32,
     pub version: String,
     pub error: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
@@ -62,9 +66,11 @@ impl RelayStatusView {
 
 /// The newest ack of a relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LastAck {
     pub seq: Seq,
     pub target: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// From the announce to this ack.
     pub lag_ms: u64,
@@ -72,9 +78,11 @@ pub struct LastAck {
 
 /// One configured relay, connected or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelayInfo {
     pub name: String,
     pub connected: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub connected_since: Option<Timestamp>,
     /// The peer address of its connection (null while disconnected).
     pub address: Option<String>,

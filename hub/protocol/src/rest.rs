@@ -8,6 +8,7 @@ use crate::seq::Seq;
 
 /// A track at its position in a show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Track {
     pub position: u32,
     /// SoundCloud's track id; null for a record that is not on SoundCloud.
@@ -19,14 +20,18 @@ pub struct Track {
     pub duration_ms: Option<i64>,
     pub license: Option<String>,
     /// Null for a track the DJ added by hand.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub liked_at: Option<Timestamp>,
 }
 
 /// A week's show with its tracks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Show {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub week_start: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub week_end: Timestamp,
     pub on_air: bool,
     pub tracks: Vec<Track>,
@@ -34,9 +39,12 @@ pub struct Show {
 
 /// A show without its tracks, as `/shows` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShowSummary {
     pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub week_start: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub week_end: Timestamp,
     pub on_air: bool,
     pub track_count: u32,
@@ -44,6 +52,7 @@ pub struct ShowSummary {
 
 /// The answer of `POST /admin/announce`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Announced {
     /// Always `"announced"`.
     pub status: String,

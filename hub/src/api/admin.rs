@@ -3,24 +3,35 @@
 
 use axum::Json;
 use axum::extract::State;
-use ntr_protocol::Announced;
+use ntr_protocol::{Announced, Show};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
-use super::views::show_view;
+use super::responses::{AdminAuthErrors, StorageFailed, TooLarge};
+use super::views::{RefreshOutcome, RefreshView, show_view};
 use crate::announce::{AnnounceError, AnnounceRequest, announce};
 use crate::auth::extract::Admin;
 use crate::state::AppState;
 use crate::store::TrackInfo;
 use crate::web_url::WebUrl;
 
-#[derive(Deserialize)]
+/// The tag of the admin endpoints in the OpenAPI document.
+pub const TAG: &str = "admin";
+
+/// What to announce: `{"position": N}` (a track of the current show), `{"show_id": S,
+/// "position": N}` (a track of any show) or `{"text": "…"}` (a free line). Any other
+/// combination is refused with 422.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnounceBody {
+    /// The show the position is in; the current show when absent.
     show_id: Option<i64>,
+    /// The track's position, 1 or more.
+    #[schema(minimum = 1)]
     position: Option<i64>,
+    /// A free line, announced as given (control characters removed).
     text: Option<String>,
 }
 
@@ -50,6 +61,20 @@ fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::Unprocessable(format!("{name} must be 1 or more (got {n})")))
 }
 
+/// Announce a track or a free text to every subscriber.
+#[utoipa::path(post, path = "/admin/announce", tag = TAG,
+    security(("bearer" = []), ("cookie" = [])),
+    request_body = AnnounceBody,
+    responses(
+        (status = 200, description = "Announced and broadcast", body = Announced),
+        (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`",
+            body = ErrorBody),
+        (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
+        (status = 422, description = "A body of the wrong shape: an unknown field, position 0, \
+            both `text` and `position`, neither, or an empty text", body = ErrorBody),
+        AdminAuthErrors, TooLarge, StorageFailed,
+    ),
+)]
 pub async fn announce_handler(
     State(state): State<AppState>,
     _admin: Admin,
@@ -69,26 +94,64 @@ pub async fn announce_handler(
     }))
 }
 
-pub async fn refresh(State(state): State<AppState>, _admin: Admin) -> Json<Value> {
-    let status = state.poller.poll_now().await;
-    Json(json!({ "status": if status.ok { "ok" } else { "error" }, "poll": status }))
+/// Poll SoundCloud now and answer with the outcome.
+///
+/// A failed poll is still 200, with `"status": "error"` and the reason in `poll.error`.
+#[utoipa::path(post, path = "/admin/refresh", tag = TAG,
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, description = "The poll ran", body = RefreshView),
+        AdminAuthErrors, StorageFailed,
+    ),
+)]
+pub async fn refresh(State(state): State<AppState>, _admin: Admin) -> Json<RefreshView> {
+    let poll = state.poller.poll_now().await;
+    let status = if poll.ok {
+        RefreshOutcome::Ok
+    } else {
+        RefreshOutcome::Error
+    };
+    Json(RefreshView { status, poll })
 }
 
-#[derive(Deserialize)]
+/// A track to add: `{"url": "https://soundcloud.com/…"}` resolves a SoundCloud track;
+/// `{"title": "…", "artist": "…", "url": "…"}` adds a record as given (`url` optional, and
+/// then any http or https link).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddTrackBody {
+    /// A SoundCloud track URL, or with `title` and `artist` any http(s) link.
     url: Option<String>,
     title: Option<String>,
     artist: Option<String>,
+    /// Insert before the track now at this position (1 to n+1); appended when absent.
+    #[schema(minimum = 1)]
     position: Option<i64>,
 }
 
+/// Add a track to a show, by SoundCloud URL or by title and artist.
+#[utoipa::path(post, path = "/admin/shows/{id}/tracks", tag = TAG,
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = i64, Path, description = "The show's id")),
+    request_body = AddTrackBody,
+    responses(
+        (status = 200, description = "The whole show after the edit", body = Show),
+        (status = 400, description = "The id is not a number, the body is not JSON, or no \
+            `Content-Type: application/json`", body = ErrorBody),
+        (status = 404, description = "No show with that id", body = ErrorBody),
+        (status = 422, description = "Neither form, an empty title or artist, a link that is not \
+            http(s), a URL that is not a SoundCloud track, a track SoundCloud does not know, or a \
+            position out of range", body = ErrorBody),
+        (status = 502, description = "SoundCloud failed while resolving the URL", body = ErrorBody),
+        AdminAuthErrors, TooLarge, StorageFailed,
+    ),
+)]
 pub async fn add_track(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath(show_id): ApiPath<i64>,
     ApiJson(body): ApiJson<AddTrackBody>,
-) -> Result<Json<ntr_protocol::Show>, ApiError> {
+) -> Result<Json<Show>, ApiError> {
     let position = body
         .position
         .map(|p| position_value("position", p))
@@ -151,27 +214,64 @@ fn check_soundcloud_url(url: &WebUrl, state: &AppState) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// Remove a track from a show; the tracks after it move up.
+#[utoipa::path(delete, path = "/admin/shows/{id}/tracks/{position}", tag = TAG,
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("id" = i64, Path, description = "The show's id"),
+        ("position" = u32, Path, minimum = 1, description = "The track's position"),
+    ),
+    responses(
+        (status = 200, description = "The whole show after the edit", body = Show),
+        (status = 400, description = "The id or position is not a number", body = ErrorBody),
+        (status = 404, description = "No show with that id, or no track at that position",
+            body = ErrorBody),
+        AdminAuthErrors, StorageFailed,
+    ),
+)]
 pub async fn remove_track(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
-) -> Result<Json<ntr_protocol::Show>, ApiError> {
+) -> Result<Json<Show>, ApiError> {
     let show = state.store.remove_track(show_id, position).await?;
     Ok(Json(show_view(&state, &show)))
 }
 
-#[derive(Deserialize)]
+/// Where a track moves to.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
+    /// The track's new position, 1 to n; the others shift.
+    #[schema(minimum = 1)]
     to: i64,
 }
 
+/// Move a track to another position in its show.
+#[utoipa::path(post, path = "/admin/shows/{id}/tracks/{position}/move", tag = TAG,
+    security(("bearer" = []), ("cookie" = [])),
+    params(
+        ("id" = i64, Path, description = "The show's id"),
+        ("position" = u32, Path, minimum = 1, description = "The track's position now"),
+    ),
+    request_body = MoveBody,
+    responses(
+        (status = 200, description = "The whole show after the edit", body = Show),
+        (status = 400, description = "The id or position is not a number, the body is not JSON, \
+            or no `Content-Type: application/json`", body = ErrorBody),
+        (status = 404, description = "No show with that id, or no track at that position",
+            body = ErrorBody),
+        (status = 422, description = "`to` missing, below 1 or beyond the last track",
+            body = ErrorBody),
+        AdminAuthErrors, TooLarge, StorageFailed,
+    ),
+)]
 pub async fn move_track(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
     ApiJson(body): ApiJson<MoveBody>,
-) -> Result<Json<ntr_protocol::Show>, ApiError> {
+) -> Result<Json<Show>, ApiError> {
     let to = position_value("to", body.to)?;
     let show = state.store.move_track(show_id, position, to).await?;
     Ok(Json(show_view(&state, &show)))

@@ -6,12 +6,20 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::soundcloud::SoundcloudError;
 use crate::state::ShowError;
 use crate::store::StoreError;
 use crate::week::OutOfCalendar;
+
+/// The body of every error answer: a readable message, never a code to parse.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": "no show with id 999"}))]
+pub struct ErrorBody {
+    pub error: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -57,7 +65,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        (self.status(), Json(json!({ "error": self.to_string() }))).into_response()
+        let body = ErrorBody {
+            error: self.to_string(),
+        };
+        (self.status(), Json(body)).into_response()
     }
 }
 

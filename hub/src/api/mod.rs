@@ -1,32 +1,30 @@
 //! The JSON API: public reads, admin writes, and the router that ties them to their paths.
+//!
+//! Every route is added with `routes!`, which takes the method and path from the handler's
+//! `#[utoipa::path]`: what is served and what the OpenAPI document says cannot differ.
 
 pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod public;
+pub mod responses;
 pub mod views;
 
-use axum::Router;
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(public::health))
-        .route("/playlist", get(public::playlist))
-        .route("/playlist/{position}", get(public::playlist_track))
-        .route("/shows", get(public::shows))
-        .route("/shows/{id}", get(public::show))
-        .route("/admin/announce", post(admin::announce_handler))
-        .route("/admin/refresh", post(admin::refresh))
-        .route("/admin/shows/{id}/tracks", post(admin::add_track))
-        .route(
-            "/admin/shows/{id}/tracks/{position}",
-            delete(admin::remove_track),
-        )
-        .route(
-            "/admin/shows/{id}/tracks/{position}/move",
-            post(admin::move_track),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(public::health))
+        .routes(routes!(public::playlist))
+        .routes(routes!(public::playlist_track))
+        .routes(routes!(public::shows))
+        .routes(routes!(public::show))
+        .routes(routes!(admin::announce_handler))
+        .routes(routes!(admin::refresh))
+        .routes(routes!(admin::add_track))
+        .routes(routes!(admin::remove_track))
+        .routes(routes!(admin::move_track))
 }

@@ -3,27 +3,42 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use ntr_protocol::{Show, ShowSummary, Track};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
+use super::responses::StorageFailed;
 use super::views::{HealthView, show_view, summary_view};
 use crate::state::{AppState, CachedPlaylist};
 
+/// The tag of the public read endpoints in the OpenAPI document.
+pub const TAG: &str = "public";
+
+/// The hub's status, version, subscriber count and last SoundCloud poll.
+///
+/// Always 200 while the hub serves: a failed poll shows in `last_poll.ok`.
+#[utoipa::path(get, path = "/health", tag = TAG, responses(
+    (status = 200, description = "The hub is serving", body = HealthView),
+))]
 pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
     Json(HealthView {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         subscribers: state.broadcaster.subscribers(),
-        last_poll: match state.poller.last_status() {
-            Some(p) => serde_json::to_value(p).unwrap_or_default(),
-            None => {
-                serde_json::json!({"at": null, "ok": false, "error": "not polled yet", "tracks": 0})
-            }
-        },
+        last_poll: state.poller.last_status().into(),
     })
 }
 
+/// The current show with its tracks.
+///
+/// The current show is the on-air show during the live window, and the show of the week in
+/// progress at any other time. A week without likes is a show with no tracks.
+#[utoipa::path(get, path = "/playlist", tag = TAG, responses(
+    (status = 200, description = "The current show", body = Show),
+    StorageFailed,
+))]
 pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now = jiff::Timestamp::now();
     let schedule = &state.config.schedule;
@@ -65,6 +80,16 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
         .into_response())
 }
 
+/// One track of the current show.
+#[utoipa::path(get, path = "/playlist/{position}", tag = TAG,
+    params(("position" = u32, Path, minimum = 1, description = "1 is the first track")),
+    responses(
+        (status = 200, description = "The track at that position", body = Track),
+        (status = 400, description = "Position 0, or not a number", body = ErrorBody),
+        (status = 404, description = "The current show has no track there", body = ErrorBody),
+        StorageFailed,
+    ),
+)]
 pub async fn playlist_track(
     State(state): State<AppState>,
     ApiPath(position): ApiPath<u32>,
@@ -86,11 +111,22 @@ pub async fn playlist_track(
     Ok(Json(track).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShowsQuery {
+    /// How many shows, newest first.
+    #[param(minimum = 1, maximum = 100, default = 10)]
     limit: Option<i64>,
 }
 
+/// Shows newest first (by `week_start`), without their tracks.
+///
+/// The current show is always first: this request creates it if no poll has yet.
+#[utoipa::path(get, path = "/shows", tag = TAG, params(ShowsQuery), responses(
+    (status = 200, description = "Show summaries, newest first", body = Vec<ShowSummary>),
+    (status = 400, description = "`limit` outside 1 to 100, or not a number", body = ErrorBody),
+    StorageFailed,
+))]
 pub async fn shows(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ShowsQuery>,
@@ -104,11 +140,20 @@ pub async fn shows(
     // Make sure this week's show exists, so the list always starts with it.
     state.current_show().await?;
     let shows = state.store.shows(limit as u32).await?;
-    let views: Vec<ntr_protocol::ShowSummary> =
-        shows.iter().map(|s| summary_view(&state, s)).collect();
+    let views: Vec<ShowSummary> = shows.iter().map(|s| summary_view(&state, s)).collect();
     Ok(Json(views).into_response())
 }
 
+/// One show with its tracks.
+#[utoipa::path(get, path = "/shows/{id}", tag = TAG,
+    params(("id" = i64, Path, description = "The show's id")),
+    responses(
+        (status = 200, description = "The show", body = Show),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No show with that id", body = ErrorBody),
+        StorageFailed,
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,

@@ -2,8 +2,11 @@
 //! apart from the handlers so the dashboard, the WebSocket and the API serialise a show the
 //! same way.
 
+use jiff::Timestamp;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::poller::PollStatus;
 use crate::state::AppState;
 use crate::store::{Show, ShowSummary};
 
@@ -29,11 +32,69 @@ pub fn summary_view(state: &AppState, s: &ShowSummary) -> ntr_protocol::ShowSumm
     }
 }
 
-#[derive(Serialize)]
+/// The answer of `GET /health`.
+#[derive(Serialize, ToSchema)]
 pub struct HealthView {
+    /// `"ok"` whenever the hub answers; a failed poll shows in `last_poll`.
     pub status: &'static str,
     pub version: &'static str,
+    /// Open `/ws/announce` connections (relays, dashboards, bots).
     pub subscribers: usize,
-    /// The last poll's outcome; before the first poll, `at` is null and `error` says so.
-    pub last_poll: serde_json::Value,
+    pub last_poll: LastPoll,
+}
+
+/// The last SoundCloud poll as `/health` shows it: before the first poll, `at` is null, `ok`
+/// false and `error` says so, and `requests` and `duration_ms` are absent.
+#[derive(Serialize, ToSchema)]
+pub struct LastPoll {
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<Timestamp>,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// Likes seen in the weeks the poll covered.
+    pub tracks: u32,
+    /// SoundCloud requests the poll took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u32>,
+    /// How long the poll took, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+impl From<Option<PollStatus>> for LastPoll {
+    fn from(status: Option<PollStatus>) -> LastPoll {
+        match status {
+            Some(p) => LastPoll {
+                at: Some(p.at),
+                ok: p.ok,
+                error: p.error,
+                tracks: p.tracks,
+                requests: Some(p.requests),
+                duration_ms: Some(p.duration_ms),
+            },
+            None => LastPoll {
+                at: None,
+                ok: false,
+                error: Some("not polled yet".into()),
+                tracks: 0,
+                requests: None,
+                duration_ms: None,
+            },
+        }
+    }
+}
+
+/// The answer of `POST /admin/refresh`.
+#[derive(Serialize, ToSchema)]
+pub struct RefreshView {
+    pub status: RefreshOutcome,
+    pub poll: PollStatus,
+}
+
+/// Whether the poll `POST /admin/refresh` ran succeeded.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshOutcome {
+    Ok,
+    Error,
 }

@@ -12,11 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use tower_cookies::Cookies;
+use utoipa::ToSchema;
 
 use crate::auth::extract::{cross_origin_hint, same_origin};
 use crate::auth::limiter::{Locked, client_addr};
 use crate::auth::session::COOKIE_NAME;
 use crate::auth::{password, secret_eq};
+use crate::openapi::HTML;
 use crate::secrets::random_token;
 use crate::state::AppState;
 
@@ -27,6 +29,10 @@ pub struct LoginPage {
     username: String,
 }
 
+/// The login form (HTML).
+#[utoipa::path(get, path = "/login", tag = super::TAG, responses(
+    (status = 200, description = "The form", content_type = HTML, body = String),
+))]
 pub async fn form() -> LoginPage {
     LoginPage {
         error: None,
@@ -34,7 +40,8 @@ pub async fn form() -> LoginPage {
     }
 }
 
-#[derive(Deserialize)]
+/// The login form's fields.
+#[derive(Deserialize, ToSchema)]
 pub struct LoginForm {
     #[serde(default)]
     username: String,
@@ -64,6 +71,26 @@ fn locked_page(locked: Locked) -> Response {
     )
 }
 
+/// Log in: starts a fresh session and sets the `ntr_session` cookie.
+///
+/// At most 10 failed logins per client address in any 3 minutes; beyond that every login from
+/// that address is refused until the oldest failure is 3 minutes old.
+#[utoipa::path(post, path = "/login", tag = super::TAG,
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Logged in: to `/dashboard`, with the session cookie",
+            headers(("Location" = String), ("Set-Cookie" = String))),
+        (status = 400, description = "Not a urlencoded form", content_type = HTML, body = String),
+        (status = 401, description = "Wrong username or password: the form again",
+            content_type = HTML, body = String),
+        (status = 403, description = "An `Origin` that is not the hub's", content_type = HTML,
+            body = String),
+        (status = 429, description = "Too many failed attempts from this address",
+            content_type = HTML, body = String),
+        (status = 503, description = "The hub cannot check passwords or save sessions right now",
+            content_type = HTML, body = String),
+    ),
+)]
 pub async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -150,6 +177,11 @@ async fn start_session(state: &AppState, cookies: &Cookies, username: String) ->
     Redirect::to("/dashboard").into_response()
 }
 
+/// Log out: ends the session on the server and deletes the cookie.
+#[utoipa::path(post, path = "/logout", tag = super::TAG, responses(
+    (status = 303, description = "To `/login`, with the cookie removed",
+        headers(("Location" = String), ("Set-Cookie" = String))),
+))]
 pub async fn logout(State(state): State<AppState>, cookies: Cookies) -> Response {
     if let Some(id) = cookies
         .get(COOKIE_NAME)

@@ -8,25 +8,30 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::error::ApiError;
+use crate::api::responses::StorageFailed;
 use crate::auth::extract::DjSession;
+use crate::openapi::HTML;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
 use crate::web_url::WebUrl;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(public_page))
-        .route("/dashboard", get(dashboard))
-        .route("/login", get(login::form).post(login::submit))
-        .route("/logout", axum::routing::post(login::logout))
+/// The tag of the HTML pages in the OpenAPI document.
+pub const TAG: &str = "pages";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(public_page))
+        .routes(routes!(dashboard))
+        .routes(routes!(login::form, login::submit))
+        .routes(routes!(login::logout))
 }
 
 /// A show as the templates show it: times in the show's own time zone, durations as m:ss.
@@ -128,6 +133,11 @@ struct PublicPage {
     shows: Vec<ShowRows>,
 }
 
+/// The public, read-only page: the current and the previous show (HTML).
+#[utoipa::path(get, path = "/", tag = TAG, responses(
+    (status = 200, description = "The page", content_type = HTML, body = String),
+    StorageFailed,
+))]
 async fn public_page(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(PublicPage {
         shows: two_shows(&state, false).await?,
@@ -143,6 +153,16 @@ struct DashboardPage {
     poll_text: String,
 }
 
+/// The DJ's page: both shows with an Announce button per track (HTML).
+#[utoipa::path(get, path = "/dashboard", tag = TAG,
+    security(("cookie" = [])),
+    responses(
+        (status = 200, description = "The page", content_type = HTML, body = String),
+        (status = 303, description = "No valid session: to `/login`",
+            headers(("Location" = String))),
+        StorageFailed,
+    ),
+)]
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
     let tz = state.config.schedule.time_zone();
     let (poll_ok, poll_text) = match state.poller.last_status() {
