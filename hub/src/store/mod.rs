@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use announcements::{Ack, Announcement, NewAnnouncement};
+pub use migrations::schema_version;
 pub use ntr_protocol::Seq;
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};

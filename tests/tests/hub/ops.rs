@@ -1,0 +1,401 @@
+//! The operator commands against the `hub` binary: `backup` of a hub process that is
+//! announcing ~100 times a second, `restore` refused under a running hub and of bad files,
+//! restore then restart with seqs that never repeat, a second hub on the same data directory,
+//! and `check-config` with masked secrets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, SECRET_KEY, TestHub, binary, password_hash, spawn_hub};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+/// Exit code, stdout and stderr of one `hub` command that must finish on its own.
+struct Outcome {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn hub_command(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = tokio::process::Command::new(binary("hub"));
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .kill_on_drop(true);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("NTR_")) {
+        cmd.env_remove(key);
+    }
+    cmd.envs(env.iter().copied());
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("hub {args:?} did not finish within 60 s"))
+        .expect("run hub");
+    Outcome {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn wait_listening(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if reqwest::get(format!("{url}/health")).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("hub at {url} did not come up");
+}
+
+async fn sigterm(mut child: std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(exit) = child.try_wait().expect("wait") {
+            assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
+            return;
+        }
+        assert!(Instant::now() < deadline, "hub did not stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn announce(http: &reqwest::Client, url: &str, text: &str) -> u64 {
+    let body: Value = http
+        .post(format!("{url}/admin/announce"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .expect("announce")
+        .json()
+        .await
+        .expect("json");
+    body["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no seq: {body}"))
+}
+
+/// Announces "load N" about every 10 ms until `stop` is set, sending each (seq, text) on.
+fn start_load(
+    url: String,
+    stop: watch::Receiver<bool>,
+) -> (
+    mpsc::UnboundedReceiver<(u64, String)>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        // Bounded even if the test stops listening: 60 s of announcing at most.
+        for i in 0..6000u32 {
+            if *stop.borrow() {
+                return;
+            }
+            tick.tick().await;
+            let text = format!("load {i}");
+            let seq = announce(&http, &url, &text).await;
+            if tx.send((seq, text)).is_err() {
+                return;
+            }
+        }
+    });
+    (rx, task)
+}
+
+async fn take(
+    rx: &mut mpsc::UnboundedReceiver<(u64, String)>,
+    n: usize,
+    into: &mut Vec<(u64, String)>,
+) {
+    for _ in 0..n {
+        into.push(rx.recv().await.expect("the load keeps announcing"));
+    }
+}
+
+/// seq → message of every announce in a database file, after checking the file's integrity.
+fn announces_in(db: &Path) -> BTreeMap<u64, String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the database");
+    let verdict: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(verdict, "ok", "{}", db.display());
+    let mut stmt = conn
+        .prepare("SELECT seq, message FROM announcements ORDER BY seq")
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every file in `dir` with its bytes: what "untouched" means for a data directory. The lock
+/// file is left out: whoever takes the lock writes its pid there.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_file() && !p.ends_with("hub.lock"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).expect("read");
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_under_load_then_restore_continues_the_seq() {
+    let mut hub = TestHub::start().await;
+    hub.stop().await;
+    let config = hub.write_config();
+    let data = hub.data_dir().to_path_buf();
+    let backups = tempfile::tempdir().expect("dir");
+    let copy = backups.path().join("hub-backup.db");
+    let child = spawn_hub(&config);
+    wait_listening(&hub.url()).await;
+
+    // A second hub on the same data directory is refused by the lock, before it binds.
+    let second = hub_command(&config, &[], &[]).await;
+    assert_eq!(second.code, Some(1), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("already running on data_dir"),
+        "{}",
+        second.stderr
+    );
+
+    let (stop_load, stopped) = watch::channel(false);
+    let (mut rx, load) = start_load(hub.url(), stopped);
+    let mut sent = Vec::new();
+    take(&mut rx, 150, &mut sent).await;
+    let backup = hub_command(&config, &["backup", copy.to_str().expect("utf-8")], &[]).await;
+    let before_backup = sent.len();
+    while let Ok(more) = rx.try_recv() {
+        sent.push(more);
+    }
+    eprintln!(
+        "backup under load: {} ({} announces acknowledged while the command ran)",
+        backup.stdout.trim(),
+        sent.len() - before_backup
+    );
+    take(&mut rx, 100, &mut sent).await;
+    assert_eq!(backup.code, Some(0), "{}", backup.stderr);
+    assert_eq!(mode(&copy), 0o600);
+
+    let saved = announces_in(&copy);
+    let max = *saved.keys().last().expect("the backup holds announces");
+    assert!(
+        max >= 150,
+        "everything acknowledged before the backup is in it"
+    );
+    assert_eq!(
+        saved.keys().copied().collect::<Vec<_>>(),
+        (1..=max).collect::<Vec<_>>(),
+        "no gaps up to the backup's last seq"
+    );
+    let expected: BTreeMap<u64, String> = sent.iter().cloned().collect();
+    for (seq, message) in &saved {
+        assert_eq!(Some(message), expected.get(seq), "seq {seq}");
+    }
+
+    // Restore is refused while the hub holds the data directory, and touches nothing.
+    let before = snapshot(&data);
+    let refused = hub_command(&config, &["restore", copy.to_str().expect("utf-8")], &[]).await;
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("stop it first"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        before.keys().eq(snapshot(&data).keys()),
+        "no file added or removed"
+    );
+
+    stop_load.send(true).expect("stop the load");
+    load.await.expect("load task");
+    while let Ok(more) = rx.try_recv() {
+        sent.push(more);
+    }
+    sigterm(child).await;
+    let issued = sent.iter().map(|(seq, _)| *seq).max().expect("announced");
+    assert!(issued > max, "announces went on after the backup");
+
+    let restored = hub_command(&config, &["restore", copy.to_str().expect("utf-8")], &[]).await;
+    assert_eq!(restored.code, Some(0), "{}", restored.stderr);
+    assert!(
+        restored
+            .stdout
+            .contains(&format!("next announce gets seq {}", issued + 1)),
+        "{}",
+        restored.stdout
+    );
+    let db = data.join("hub.db");
+    assert_eq!(mode(&db), 0o600);
+    assert!(
+        !data.join("hub.db-wal").exists(),
+        "no stale WAL beside the restored file"
+    );
+    let aside: Vec<PathBuf> = std::fs::read_dir(&data)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("hub.db.before-restore-")
+                    && !n.contains("-wal")
+                    && !n.contains("-shm")
+            })
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "the old database is kept: {aside:?}");
+    assert_eq!(
+        announces_in(&aside[0]).keys().last().copied(),
+        Some(issued),
+        "the kept file still has every announce"
+    );
+    assert_eq!(
+        announces_in(&db),
+        saved,
+        "the restored database is the backup"
+    );
+
+    // The restored hub serves, and seqs continue after every seq ever issued.
+    let child = spawn_hub(&config);
+    wait_listening(&hub.url()).await;
+    let next = announce(&reqwest::Client::new(), &hub.url(), "after restore").await;
+    assert_eq!(next, issued + 1);
+    sigterm(child).await;
+}
+
+#[tokio::test]
+async fn restore_refuses_garbage_and_newer_schemas_and_leaves_the_database_alone() {
+    let mut hub = TestHub::start().await;
+    hub.announce_text("kept").await;
+    hub.stop().await;
+    let config = hub.write_config();
+    let data = hub.data_dir().to_path_buf();
+    let files = tempfile::tempdir().expect("dir");
+
+    let good = files.path().join("good.db");
+    let made = hub_command(&config, &["backup", good.to_str().expect("utf-8")], &[]).await;
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+
+    let garbage = files.path().join("garbage.db");
+    std::fs::write(&garbage, b"this is not a database, just words ".repeat(200)).expect("write");
+    let newer = files.path().join("newer.db");
+    std::fs::copy(&good, &newer).expect("copy");
+    let newest = hub::store::schema_version();
+    rusqlite::Connection::open(&newer)
+        .and_then(|c| c.pragma_update(None, "user_version", newest + 1))
+        .expect("bump user_version");
+
+    let before = snapshot(&data);
+    for (file, says) in [
+        (&garbage, "not a readable SQLite database"),
+        (&newer, "newer than this hub's"),
+        (&files.path().join("missing.db"), "no backup file"),
+    ] {
+        let out = hub_command(&config, &["restore", file.to_str().expect("utf-8")], &[]).await;
+        assert_eq!(out.code, Some(2), "{}: {}", file.display(), out.stderr);
+        assert!(
+            out.stderr.contains(says),
+            "{}: {}",
+            file.display(),
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+        let after = snapshot(&data);
+        assert!(
+            before.iter().eq(after.iter()),
+            "{}: the data directory is as it was",
+            file.display()
+        );
+    }
+
+    let nowhere = hub_command(&config, &["backup", "/nonexistent/dir/b.db"], &[]).await;
+    assert_eq!(nowhere.code, Some(2), "{}", nowhere.stderr);
+    assert!(
+        nowhere.stderr.contains("/nonexistent/dir"),
+        "{}",
+        nowhere.stderr
+    );
+    let empty = tempfile::tempdir().expect("dir");
+    let no_db = hub_command(
+        &config,
+        &["backup", good.to_str().expect("utf-8")],
+        &[("NTR_HUB__DATA_DIR", empty.path().to_str().expect("utf-8"))],
+    )
+    .await;
+    assert_eq!(no_db.code, Some(2), "{}", no_db.stderr);
+    assert!(no_db.stderr.contains("no database at"), "{}", no_db.stderr);
+}
+
+#[tokio::test]
+async fn check_config_masks_secrets_names_bad_keys_and_writes_nothing() {
+    let hub = TestHub::start().await;
+    let config = hub.write_config();
+    let ok = hub_command(&config, &["check-config"], &[]).await;
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    for secret in [ADMIN_TOKEN, RELAY_TOKEN, SECRET_KEY, password_hash()] {
+        assert!(
+            !ok.stdout.contains(secret),
+            "{secret} leaked: {}",
+            ok.stdout
+        );
+    }
+    assert!(
+        ok.stdout.contains(&format!(
+            "{}…({} chars)",
+            &ADMIN_TOKEN[..4],
+            ADMIN_TOKEN.len()
+        )),
+        "{}",
+        ok.stdout
+    );
+    assert!(ok.stdout.contains("a hub is running"), "{}", ok.stdout);
+
+    // A fresh data directory: secrets would be generated by a start, not by the check.
+    let fresh = tempfile::tempdir().expect("dir");
+    let data = fresh.path().join("data");
+    let env = [("NTR_HUB__DATA_DIR", data.to_str().expect("utf-8"))];
+    let empty = hub_command(&config, &["check-config"], &env).await;
+    assert_eq!(empty.code, Some(0), "{}", empty.stderr);
+    assert!(empty.stdout.contains("no database yet"), "{}", empty.stdout);
+    assert!(!data.exists(), "check-config created nothing");
+
+    let bad = hub.data_dir().join("bad.toml");
+    for (toml, key) in [
+        ("[hub]\nadmin_token = \"short\"\n", "hub.admin_token"),
+        ("[show]\nhour = 24\n", "show.hour"),
+        ("[hub]\nlisten_at = \"x\"\n", "listen_at"),
+    ] {
+        std::fs::write(&bad, toml).expect("write");
+        let out = hub_command(&bad, &["check-config"], &env).await;
+        assert_eq!(out.code, Some(2), "{toml}: {}", out.stderr);
+        assert!(out.stderr.contains(key), "{toml}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("short"),
+            "the bad value itself is not echoed: {}",
+            out.stderr
+        );
+    }
+}
