@@ -23,7 +23,7 @@ use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::lock::DataDirLock;
 use crate::metrics::Metrics;
-use crate::poller::Poller;
+use crate::poller::{PollIntervals, Poller};
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
@@ -53,6 +53,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] crate::soundcloud::SoundcloudError),
+    #[error(transparent)]
+    SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
 /// Credentials shown once, on the start that generated them.
@@ -80,10 +82,10 @@ impl Application {
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
-        let intervals = (
-            Duration::from_secs(config.soundcloud.poll_interval_seconds),
-            Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
-        );
+        let intervals = PollIntervals {
+            normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
+            live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+        };
         let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
@@ -96,22 +98,24 @@ impl Application {
             secrets_path: resolved.path.clone(),
         });
         let secure = config.hub.public_url.scheme() == "https";
+        let poller = Arc::new(poller);
+        let broadcaster = Broadcaster::start();
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
                 resolved.relay_tokens.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
-                resolved.secret_key.clone(),
+                &resolved.secret_key,
                 secure,
                 config.dashboard.session_hours,
-            )),
+            )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            broadcaster: Broadcaster::start(),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            broadcaster,
             playlist_cache: Arc::default(),
-            poller: Arc::new(poller),
+            poller,
             store,
             config: Arc::new(config),
         };

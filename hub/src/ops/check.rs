@@ -133,16 +133,18 @@ fn data_dir_state(dir: &Path) -> Result<String, OpsError> {
 
 fn show_line(config: &Config) -> String {
     let schedule = &config.schedule;
-    let week = schedule.week_containing(jiff::Timestamp::now());
     let zone = schedule
         .time_zone()
         .iana_name()
         .unwrap_or("the configured zone");
-    let start = week
-        .start
-        .to_zoned(schedule.time_zone().clone())
-        .strftime("%A %H:%M")
-        .to_string();
+    let start = match schedule.week_containing(jiff::Timestamp::now()) {
+        Ok(week) => week
+            .start
+            .to_zoned(schedule.time_zone().clone())
+            .strftime("%A %H:%M")
+            .to_string(),
+        Err(e) => e.to_string(),
+    };
     let sample = config.announce_template.render(&TrackFields {
         position: 1,
         title: "Title",

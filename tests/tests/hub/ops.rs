@@ -5,9 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, SECRET_KEY, TestHub, binary, password_hash, spawn_hub};
+use e2e::binaries::binary;
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, SECRET_KEY, TestHub, password_hash, spawn_hub};
+use e2e::wait;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
@@ -39,32 +41,18 @@ async fn hub_command(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Outc
     }
 }
 
-async fn wait_listening(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if reqwest::get(format!("{url}/health")).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("hub at {url} did not come up");
-}
-
 async fn sigterm(mut child: std::process::Child) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(exit) = child.try_wait().expect("wait") {
-            assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
-            return;
-        }
-        assert!(Instant::now() < deadline, "hub did not stop");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let exit = wait::until(Duration::from_secs(20), async || {
+        child.try_wait().expect("wait")
+    })
+    .await
+    .expect("the hub stops within 20 s of SIGTERM");
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
 }
 
 async fn announce(http: &reqwest::Client, url: &str, text: &str) -> u64 {
@@ -172,7 +160,7 @@ async fn backup_under_load_then_restore_continues_the_seq() {
     let backups = tempfile::tempdir().expect("dir");
     let copy = backups.path().join("hub-backup.db");
     let child = spawn_hub(&config);
-    wait_listening(&hub.url()).await;
+    wait::until_listening(hub.port, Duration::from_secs(20)).await;
 
     // A second hub on the same data directory is refused by the lock, before it binds.
     let second = hub_command(&config, &[], &[]).await;
@@ -280,7 +268,7 @@ async fn backup_under_load_then_restore_continues_the_seq() {
 
     // The restored hub serves, and seqs continue after every seq ever issued.
     let child = spawn_hub(&config);
-    wait_listening(&hub.url()).await;
+    wait::until_listening(hub.port, Duration::from_secs(20)).await;
     let next = announce(&reqwest::Client::new(), &hub.url(), "after restore").await;
     assert_eq!(next, issued + 1);
     sigterm(child).await;
