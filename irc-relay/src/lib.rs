@@ -15,9 +15,11 @@
 //! Modules, each with one job: [`config`] (the `[relay]`/`[irc]` sections), [`hub`] (the
 //! WebSocket subscription), `irc` (the IRC connection), [`line`] (the sanitiser: the only way
 //! to build a PRIVMSG), [`flood`] (token buckets), [`outbox`] (per-channel queues),
-//! [`commands`] (`!np`, `!song`, …), [`backoff`], [`shutdown`] and `relay` (the wiring).
+//! [`commands`] (`!np`, `!song`, …), [`backoff`], [`shutdown`], `relay` (the wiring) and
+//! [`check`] (`irc-relay check-config`).
 
 pub mod backoff;
+pub mod check;
 pub mod commands;
 pub mod config;
 pub mod flood;
