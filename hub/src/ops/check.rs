@@ -18,6 +18,15 @@ use crate::template::TrackFields;
 /// Checks what a start would and returns the summary to print.
 pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
     let inspection = secrets::inspect(config).map_err(|e| OpsError::Usage(e.to_string()))?;
+    if let Secret::Configured(key) | Secret::Stored(key) = &inspection.secret_key {
+        let secure = config.hub.public_url.scheme() == "https";
+        crate::auth::session::SessionKeys::new(
+            key.as_bytes(),
+            secure,
+            config.dashboard.session_hours,
+        )
+        .map_err(|e| OpsError::Usage(format!("dashboard.secret_key: {e}")))?;
+    }
     crate::soundcloud::SoundcloudClient::new(config.soundcloud.clone(), Default::default())
         .map_err(|e| OpsError::Io(e.to_string()))?;
     let data = data_dir_state(&config.hub.data_dir)?;

@@ -71,42 +71,67 @@ async fn announce(http: &reqwest::Client, url: &str, text: &str) -> u64 {
         .unwrap_or_else(|| panic!("no seq: {body}"))
 }
 
-/// Announces "load N" about every 10 ms until `stop` is set, sending each (seq, text) on.
-fn start_load(
-    url: String,
-    stop: watch::Receiver<bool>,
-) -> (
-    mpsc::UnboundedReceiver<(u64, String)>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        let mut tick = tokio::time::interval(Duration::from_millis(10));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        // Bounded even if the test stops listening: 60 s of announcing at most.
-        for i in 0..6000u32 {
-            if *stop.borrow() {
-                return;
-            }
-            tick.tick().await;
-            let text = format!("load {i}");
-            let seq = announce(&http, &url, &text).await;
-            if tx.send((seq, text)).is_err() {
-                return;
-            }
-        }
-    });
-    (rx, task)
+/// A task announcing "load N" about every 10 ms (~100 a second) until stopped, and every
+/// (seq, text) it got back.
+struct Load {
+    acked: mpsc::UnboundedReceiver<(u64, String)>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    sent: Vec<(u64, String)>,
 }
 
-async fn take(
-    rx: &mut mpsc::UnboundedReceiver<(u64, String)>,
-    n: usize,
-    into: &mut Vec<(u64, String)>,
-) {
-    for _ in 0..n {
-        into.push(rx.recv().await.expect("the load keeps announcing"));
+impl Load {
+    fn start(url: String) -> Load {
+        let (tx, acked) = mpsc::unbounded_channel();
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            // Bounded even if the test stops listening: 60 s of announcing at most.
+            for i in 0..6000u32 {
+                if *stopped.borrow() {
+                    return;
+                }
+                tick.tick().await;
+                let text = format!("load {i}");
+                let seq = announce(&http, &url, &text).await;
+                if tx.send((seq, text)).is_err() {
+                    return;
+                }
+            }
+        });
+        Load {
+            acked,
+            stop,
+            task,
+            sent: Vec::new(),
+        }
+    }
+
+    /// Waits for `n` more acknowledged announces.
+    async fn take(&mut self, n: usize) {
+        for _ in 0..n {
+            let acked = self.acked.recv().await.expect("the load keeps announcing");
+            self.sent.push(acked);
+        }
+    }
+
+    /// Collects what was acknowledged meanwhile; returns how many.
+    fn drain(&mut self) -> usize {
+        let before = self.sent.len();
+        while let Ok(acked) = self.acked.try_recv() {
+            self.sent.push(acked);
+        }
+        self.sent.len() - before
+    }
+
+    /// Stops announcing; returns every (seq, text) acknowledged.
+    async fn finish(mut self) -> Vec<(u64, String)> {
+        self.stop.send(true).expect("stop the load");
+        (&mut self.task).await.expect("load task");
+        self.drain();
+        self.sent
     }
 }
 
@@ -151,6 +176,71 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
+/// Takes a backup while `load` announces and checks it: private, intact, every announce up to
+/// its last seq with no gap, each as acknowledged. Returns its announces.
+async fn backup_during(load: &mut Load, config: &Path, copy: &Path) -> BTreeMap<u64, String> {
+    load.take(150).await;
+    let backup = hub_command(config, &["backup", copy.to_str().expect("utf-8")], &[]).await;
+    let meanwhile = load.drain();
+    eprintln!(
+        "backup under load: {} ({meanwhile} announces acknowledged while the command ran)",
+        backup.stdout.trim(),
+    );
+    load.take(100).await;
+    assert_eq!(backup.code, Some(0), "{}", backup.stderr);
+    assert_eq!(mode(copy), 0o600);
+
+    let saved = announces_in(copy);
+    let max = *saved.keys().last().expect("the backup holds announces");
+    assert!(
+        max >= 150,
+        "everything acknowledged before the backup is in it"
+    );
+    assert_eq!(
+        saved.keys().copied().collect::<Vec<_>>(),
+        (1..=max).collect::<Vec<_>>(),
+        "no gaps up to the backup's last seq"
+    );
+    let acked: BTreeMap<u64, String> = load.sent.iter().cloned().collect();
+    for (seq, message) in &saved {
+        assert_eq!(Some(message), acked.get(seq), "seq {seq}");
+    }
+    saved
+}
+
+/// After a restore: the backup is `hub.db` (0600, no stale WAL) and the replaced database,
+/// with every announce up to `issued`, is kept aside.
+fn assert_restored(data: &Path, saved: &BTreeMap<u64, String>, issued: u64) {
+    let db = data.join("hub.db");
+    assert_eq!(mode(&db), 0o600);
+    assert!(
+        !data.join("hub.db-wal").exists(),
+        "no stale WAL beside the restored file"
+    );
+    let aside: Vec<PathBuf> = std::fs::read_dir(data)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("hub.db.before-restore-")
+                    && !n.ends_with("-wal")
+                    && !n.ends_with("-shm")
+            })
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "the old database is kept: {aside:?}");
+    assert_eq!(
+        announces_in(&aside[0]).keys().last().copied(),
+        Some(issued),
+        "the kept file still has every announce"
+    );
+    assert_eq!(
+        &announces_in(&db),
+        saved,
+        "the restored database is the backup"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_under_load_then_restore_continues_the_seq() {
     let mut hub = TestHub::start().await;
@@ -159,6 +249,7 @@ async fn backup_under_load_then_restore_continues_the_seq() {
     let data = hub.data_dir().to_path_buf();
     let backups = tempfile::tempdir().expect("dir");
     let copy = backups.path().join("hub-backup.db");
+    let copy_arg = copy.to_str().expect("utf-8");
     let child = spawn_hub(&config);
     wait::until_listening(hub.port, Duration::from_secs(20)).await;
 
@@ -171,43 +262,12 @@ async fn backup_under_load_then_restore_continues_the_seq() {
         second.stderr
     );
 
-    let (stop_load, stopped) = watch::channel(false);
-    let (mut rx, load) = start_load(hub.url(), stopped);
-    let mut sent = Vec::new();
-    take(&mut rx, 150, &mut sent).await;
-    let backup = hub_command(&config, &["backup", copy.to_str().expect("utf-8")], &[]).await;
-    let before_backup = sent.len();
-    while let Ok(more) = rx.try_recv() {
-        sent.push(more);
-    }
-    eprintln!(
-        "backup under load: {} ({} announces acknowledged while the command ran)",
-        backup.stdout.trim(),
-        sent.len() - before_backup
-    );
-    take(&mut rx, 100, &mut sent).await;
-    assert_eq!(backup.code, Some(0), "{}", backup.stderr);
-    assert_eq!(mode(&copy), 0o600);
-
-    let saved = announces_in(&copy);
-    let max = *saved.keys().last().expect("the backup holds announces");
-    assert!(
-        max >= 150,
-        "everything acknowledged before the backup is in it"
-    );
-    assert_eq!(
-        saved.keys().copied().collect::<Vec<_>>(),
-        (1..=max).collect::<Vec<_>>(),
-        "no gaps up to the backup's last seq"
-    );
-    let expected: BTreeMap<u64, String> = sent.iter().cloned().collect();
-    for (seq, message) in &saved {
-        assert_eq!(Some(message), expected.get(seq), "seq {seq}");
-    }
+    let mut load = Load::start(hub.url());
+    let saved = backup_during(&mut load, &config, &copy).await;
 
     // Restore is refused while the hub holds the data directory, and touches nothing.
     let before = snapshot(&data);
-    let refused = hub_command(&config, &["restore", copy.to_str().expect("utf-8")], &[]).await;
+    let refused = hub_command(&config, &["restore", copy_arg], &[]).await;
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
         refused.stderr.contains("stop it first"),
@@ -219,52 +279,17 @@ async fn backup_under_load_then_restore_continues_the_seq() {
         "no file added or removed"
     );
 
-    stop_load.send(true).expect("stop the load");
-    load.await.expect("load task");
-    while let Ok(more) = rx.try_recv() {
-        sent.push(more);
-    }
+    let sent = load.finish().await;
     sigterm(child).await;
     let issued = sent.iter().map(|(seq, _)| *seq).max().expect("announced");
-    assert!(issued > max, "announces went on after the backup");
+    let backed_up = *saved.keys().last().expect("announces");
+    assert!(issued > backed_up, "announces went on after the backup");
 
-    let restored = hub_command(&config, &["restore", copy.to_str().expect("utf-8")], &[]).await;
+    let restored = hub_command(&config, &["restore", copy_arg], &[]).await;
     assert_eq!(restored.code, Some(0), "{}", restored.stderr);
-    assert!(
-        restored
-            .stdout
-            .contains(&format!("next announce gets seq {}", issued + 1)),
-        "{}",
-        restored.stdout
-    );
-    let db = data.join("hub.db");
-    assert_eq!(mode(&db), 0o600);
-    assert!(
-        !data.join("hub.db-wal").exists(),
-        "no stale WAL beside the restored file"
-    );
-    let aside: Vec<PathBuf> = std::fs::read_dir(&data)
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("hub.db.before-restore-")
-                    && !n.contains("-wal")
-                    && !n.contains("-shm")
-            })
-        })
-        .collect();
-    assert_eq!(aside.len(), 1, "the old database is kept: {aside:?}");
-    assert_eq!(
-        announces_in(&aside[0]).keys().last().copied(),
-        Some(issued),
-        "the kept file still has every announce"
-    );
-    assert_eq!(
-        announces_in(&db),
-        saved,
-        "the restored database is the backup"
-    );
+    let next_line = format!("next announce gets seq {}", issued + 1);
+    assert!(restored.stdout.contains(&next_line), "{}", restored.stdout);
+    assert_restored(&data, &saved, issued);
 
     // The restored hub serves, and seqs continue after every seq ever issued.
     let child = spawn_hub(&config);
