@@ -20,7 +20,6 @@ pub mod metrics;
 pub mod ops;
 pub mod poller;
 pub mod secrets;
-pub mod shutdown;
 pub mod soundcloud;
 pub mod startup;
 pub mod state;
@@ -28,3 +27,6 @@ pub mod store;
 pub mod template;
 pub mod week;
 pub mod ws;
+
+/// The stop signal every long-running task holds (shared with the relay).
+pub use ntr_common::shutdown;

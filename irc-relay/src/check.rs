@@ -52,7 +52,7 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
     row(
         "flood",
         format!(
-            "burst {}, then {} lines/s per target; up to {} lines queued per channel",
+            "burst {}, then {} a second per target; up to {} lines queued per channel",
             irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit
         ),
     );

@@ -411,4 +411,7 @@ async fn check_config_masks_secrets_names_bad_keys_and_writes_nothing() {
             out.stderr
         );
     }
+    let bad_log = hub_command(&config, &["check-config"], &[("RUST_LOG", "hub=loud=")]).await;
+    assert_eq!(bad_log.code, Some(2), "{}", bad_log.stderr);
+    assert!(bad_log.stderr.contains("RUST_LOG"), "{}", bad_log.stderr);
 }
