@@ -200,3 +200,58 @@ fn remove_with_side_files(path: &Path) -> Result<(), OpsError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::backup::backup;
+    use crate::store::Store;
+
+    fn announce(dir: &Path, n: usize) {
+        let conn = Connection::open(dir.join(DB_FILE)).expect("open");
+        for _ in 0..n {
+            conn.execute(
+                "INSERT INTO announcements (announced_at, message) VALUES (0, 'x')",
+                [],
+            )
+            .expect("insert");
+        }
+    }
+
+    #[test]
+    fn seqs_continue_after_the_replaced_database_and_a_fresh_dir_takes_the_backup() {
+        let live = tempfile::tempdir().expect("dir");
+        drop(Store::open(live.path()).expect("schema"));
+        announce(live.path(), 3);
+        let file = tempfile::tempdir().expect("dir");
+        let copy = file.path().join("b.db");
+        assert_eq!(
+            backup(live.path(), &copy).expect("backup").summary.last_seq,
+            Some(3)
+        );
+        announce(live.path(), 2);
+
+        let report = restore(live.path(), &copy).expect("restore");
+        assert_eq!(report.next_seq, 6, "seqs 4 and 5 were issued before");
+        assert_eq!(report.summary.announcements, 3);
+        assert!(report.warning.is_none());
+        let aside = report.kept_aside.expect("kept aside");
+        let kept: u64 = Connection::open(&aside)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM announcements", [], |r| r.get(0)))
+            .expect("the kept database opens");
+        assert_eq!(kept, 5);
+        let store = Store::open(live.path()).expect("the restored database opens");
+        drop(store);
+        announce(live.path(), 1);
+        let conn = Connection::open(live.path().join(DB_FILE)).expect("open");
+        let last: u64 = conn
+            .query_row("SELECT MAX(seq) FROM announcements", [], |r| r.get(0))
+            .expect("max");
+        assert_eq!(last, 6);
+
+        let fresh = tempfile::tempdir().expect("dir");
+        let report = restore(fresh.path(), &copy).expect("restore into an empty dir");
+        assert_eq!(report.next_seq, 4);
+        assert!(report.kept_aside.is_none());
+    }
+}
