@@ -8,6 +8,7 @@ mod drills;
 mod hardening;
 mod metrics;
 mod openapi;
+mod ops;
 mod poller;
 mod process;
 mod websocket;
