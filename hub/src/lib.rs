@@ -4,9 +4,8 @@
 //!
 //! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
 //! accept loop and its connection limits) → `openapi` (every route, documented) → `api` and
-//! `dashboard` (the handlers) → the domain
-//! modules they call (`announce`, `store`, `poller`, `soundcloud`, `week`, `broadcast`, `ws`,
-//! `web_url`).
+//! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
+//! `soundcloud`, `week`, `broadcast`, `ws`, `web_url`).
 
 pub mod announce;
 pub mod api;
