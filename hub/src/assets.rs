@@ -24,7 +24,7 @@ const FILES: &[(&str, &str, &str)] = &[
 ];
 
 /// The pages' style sheets and script, compiled into the binary.
-#[utoipa::path(get, path = "/static/{file}", tag = crate::dashboard::TAG,
+#[utoipa::path(get, path = "/static/{file}", tag = crate::dashboard::TAG, operation_id = "static_file",
     params(("file" = String, Path, description = "`pico.min.css`, `app.css` or `app.js`")),
     responses(
         (status = 200, description = "The file", content(

@@ -99,7 +99,7 @@ pub async fn count_statuses(State(state): State<AppState>, req: Request, next: N
 }
 
 /// The hub's metrics in Prometheus' text format.
-#[utoipa::path(get, path = "/metrics", tag = crate::openapi::OPS_TAG, responses(
+#[utoipa::path(get, path = "/metrics", tag = crate::openapi::OPS_TAG, operation_id = "metrics", responses(
     (status = 200, description = "Prometheus text format 0.0.4",
         content_type = "text/plain; version=0.0.4", body = String),
     (status = 500, description = "The metrics could not be encoded (logged)"),

@@ -104,7 +104,7 @@ pub struct Served(pub Arc<Document>);
 /// This document: OpenAPI 3.1, JSON.
 ///
 /// Generate a client from it with any OpenAPI 3.1 generator.
-#[utoipa::path(get, path = "/openapi.json", tag = OPS_TAG, responses(
+#[utoipa::path(get, path = "/openapi.json", tag = OPS_TAG, operation_id = "openapi", responses(
     (status = 200, description = "The OpenAPI document", body = Object),
 ))]
 async fn document(Extension(Served(doc)): Extension<Served>) -> Result<Response, ApiError> {

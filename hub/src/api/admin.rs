@@ -62,7 +62,7 @@ fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
 }
 
 /// Announce a track or a free text to every subscriber.
-#[utoipa::path(post, path = "/admin/announce", tag = TAG,
+#[utoipa::path(post, path = "/admin/announce", tag = TAG, operation_id = "announce",
     security(("bearer" = []), ("cookie" = [])),
     request_body = AnnounceBody,
     responses(

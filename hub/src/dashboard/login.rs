@@ -30,7 +30,7 @@ pub struct LoginPage {
 }
 
 /// The login form (HTML).
-#[utoipa::path(get, path = "/login", tag = super::TAG, responses(
+#[utoipa::path(get, path = "/login", tag = super::TAG, operation_id = "login_form", responses(
     (status = 200, description = "The form", content_type = HTML, body = String),
 ))]
 pub async fn form() -> LoginPage {
@@ -75,7 +75,7 @@ fn locked_page(locked: Locked) -> Response {
 ///
 /// At most 10 failed logins per client address in any 3 minutes; beyond that every login from
 /// that address is refused until the oldest failure is 3 minutes old.
-#[utoipa::path(post, path = "/login", tag = super::TAG,
+#[utoipa::path(post, path = "/login", tag = super::TAG, operation_id = "login",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Logged in: to `/dashboard`, with the session cookie",

@@ -135,7 +135,12 @@ async fn operations_declare_auth_and_errors() {
         doc["components"]["schemas"]["ErrorBody"]["required"],
         json!(["error"])
     );
+    let mut operation_ids = std::collections::BTreeSet::new();
     for (path, method, op) in spec.operations() {
+        // Client generators name their methods after these.
+        let id = op.operation_id.clone().expect("an operationId");
+        assert!(operation_ids.insert(id.clone()), "{id} twice");
+        assert!(op.summary.is_some(), "{method} {path} has no summary");
         let responses = &doc["paths"][&path][method.as_str().to_lowercase()]["responses"];
         let responses = responses.as_object().expect("responses object");
         if path.starts_with("/admin/") {
