@@ -15,7 +15,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
-use crate::template::AnnounceTemplate;
+use crate::template::{AnnounceTemplate, CorrectionTemplate};
 use crate::week::Schedule;
 
 /// Why the configuration cannot be used. Always names the offending key.
@@ -107,6 +107,7 @@ struct RawShow {
     hour: i64,
     duration_minutes: i64,
     announce_template: String,
+    correction_template: String,
 }
 
 impl Default for RawShow {
@@ -117,6 +118,7 @@ impl Default for RawShow {
             hour: 22,
             duration_minutes: 300,
             announce_template: AnnounceTemplate::DEFAULT.into(),
+            correction_template: CorrectionTemplate::DEFAULT.into(),
         }
     }
 }
@@ -153,6 +155,7 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     pub schedule: Schedule,
     pub announce_template: AnnounceTemplate,
+    pub correction_template: CorrectionTemplate,
     pub soundcloud: SoundcloudConfig,
 }
 
@@ -263,6 +266,8 @@ impl Config {
         )?;
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
             .map_err(|m| ConfigError::invalid("show.announce_template", m))?;
+        let correction_template = CorrectionTemplate::parse(&raw.show.correction_template)
+            .map_err(|m| ConfigError::invalid("show.correction_template", m))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
 
         Ok(Config {
@@ -278,6 +283,7 @@ impl Config {
             dashboard,
             schedule,
             announce_template,
+            correction_template,
             soundcloud,
         })
     }
@@ -472,6 +478,10 @@ mod tests {
             (
                 "[show]\nannounce_template = \"{nope}\"",
                 "show.announce_template",
+            ),
+            (
+                "[show]\ncorrection_template = \"Fix: {title}\"",
+                "show.correction_template",
             ),
             (
                 "[soundcloud]\napi_base = \"ftp://x\"",

@@ -24,5 +24,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod template;
+pub mod tracklist;
 pub mod week;
 pub mod ws;

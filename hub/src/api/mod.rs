@@ -4,6 +4,7 @@ pub mod admin;
 pub mod error;
 pub mod extract;
 pub mod public;
+pub mod tracklist;
 pub mod views;
 
 use axum::Router;
@@ -18,6 +19,8 @@ pub fn router() -> Router<AppState> {
         .route("/playlist/{position}", get(public::playlist_track))
         .route("/shows", get(public::shows))
         .route("/shows/{id}", get(public::show))
+        .route("/shows/{id}/tracklist", get(tracklist::tracklist))
+        .route("/admin/shows/{id}/mark", post(tracklist::mark))
         .route("/admin/announce", post(admin::announce_handler))
         .route("/admin/refresh", post(admin::refresh))
         .route("/admin/shows/{id}/tracks", post(admin::add_track))

@@ -9,8 +9,10 @@
 //! leaves either the old state or the new one.
 
 mod announcements;
+mod marks;
 mod meta;
 mod migrations;
+mod played;
 mod sessions;
 mod shows;
 
@@ -21,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use announcements::{Ack, Announcement, NewAnnouncement, Seq};
+pub use played::Played;
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};
 

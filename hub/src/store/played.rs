@@ -1,0 +1,94 @@
+//! What was played: the track announces of the log that still stand (not corrected), read for
+//! tracklists, the RSS feed and now-playing. Free-text announces are not tracks and are left out.
+
+use jiff::Timestamp;
+use rusqlite::{Row, params};
+
+use super::{Store, StoreError, Track, from_ms, to_ms};
+
+/// One track announce that was not corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Played {
+    pub seq: i64,
+    pub show_id: i64,
+    /// The track's position when it was announced.
+    pub position: u32,
+    /// The track as announced (a snapshot: later edits of the show do not change it).
+    pub track: Track,
+    pub announced_at: Timestamp,
+}
+
+const COLUMNS: &str = "seq, show_id, position, track, announced_at";
+const STANDING: &str = "show_id IS NOT NULL AND position IS NOT NULL AND track IS NOT NULL
+                        AND corrected_by IS NULL";
+
+/// A row whose track snapshot cannot be read (a hand-edited database) is skipped, not fatal.
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Option<Played>> {
+    let track: String = r.get(3)?;
+    let Ok(track) = serde_json::from_str(&track) else {
+        return Ok(None);
+    };
+    Ok(Some(Played {
+        seq: r.get(0)?,
+        show_id: r.get(1)?,
+        position: r.get(2)?,
+        track,
+        announced_at: from_ms(r.get(4)?),
+    }))
+}
+
+impl Store {
+    /// The standing track announces of one show, in announce order.
+    pub async fn played(&self, show_id: i64) -> Result<Vec<Played>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE show_id = ?1 AND {STANDING} ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([show_id], from_row)?;
+            Ok(rows
+                .filter_map(Result::transpose)
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// The standing track announces of the newest `limit` shows that have any, newest show
+    /// first, each show's announces in announce order.
+    pub async fn played_by_show(&self, limit: u32) -> Result<Vec<(i64, Vec<Played>)>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements
+                 JOIN shows ON shows.id = announcements.show_id
+                 WHERE {STANDING} AND show_id IN (
+                     SELECT s.id FROM shows s
+                     WHERE EXISTS (SELECT 1 FROM announcements WHERE {STANDING} AND show_id = s.id)
+                     ORDER BY s.week_start DESC LIMIT ?1)
+                 ORDER BY shows.week_start DESC, seq"
+            ))?;
+            let rows = stmt.query_map([limit], from_row)?;
+            let mut out: Vec<(i64, Vec<Played>)> = Vec::new();
+            for played in rows.filter_map(Result::transpose) {
+                let played = played?;
+                match out.last_mut() {
+                    Some((id, list)) if *id == played.show_id => list.push(played),
+                    _ => out.push((played.show_id, vec![played])),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The newest standing track announce made at or after `not_before`.
+    pub async fn last_played(&self, not_before: Timestamp) -> Result<Option<Played>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE {STANDING} AND announced_at >= ?1
+                 ORDER BY seq DESC LIMIT 1"
+            ))?;
+            let mut rows = stmt.query_map(params![to_ms(not_before)], from_row)?;
+            Ok(rows.next().transpose()?.flatten())
+        })
+        .await
+    }
+}
