@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod feeds;
 pub mod public;
 pub mod tracklist;
 pub mod views;
@@ -20,6 +21,10 @@ pub fn router() -> Router<AppState> {
         .route("/shows", get(public::shows))
         .route("/shows/{id}", get(public::show))
         .route("/shows/{id}/tracklist", get(tracklist::tracklist))
+        .route("/shows.rss", get(feeds::shows_rss))
+        .route("/schedule.ics", get(feeds::schedule_ics))
+        .route("/nowplaying.json", get(feeds::nowplaying_json))
+        .route("/nowplaying.txt", get(feeds::nowplaying_txt))
         .route("/admin/shows/{id}/mark", post(tracklist::mark))
         .route("/admin/announce", post(admin::announce_handler))
         .route("/admin/refresh", post(admin::refresh))

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use announcements::{Ack, Announcement, NewAnnouncement, Seq};
-pub use played::Played;
+pub use played::{Played, ShowPlayed};
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};
 

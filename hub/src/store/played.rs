@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use rusqlite::{Row, params};
 
 use super::{Store, StoreError, Track, from_ms, to_ms};
+use crate::week::Week;
 
 /// One track announce that was not corrected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,9 +19,19 @@ pub struct Played {
     pub announced_at: Timestamp,
 }
 
-const COLUMNS: &str = "seq, show_id, position, track, announced_at";
-const STANDING: &str = "show_id IS NOT NULL AND position IS NOT NULL AND track IS NOT NULL
-                        AND corrected_by IS NULL";
+/// A show with what was played in it, for feeds that list many shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShowPlayed {
+    pub id: i64,
+    pub week: Week,
+    pub mark: Option<Timestamp>,
+    pub played: Vec<Played>,
+}
+
+const COLUMNS: &str = "seq, announcements.show_id, position, track, announced_at";
+const STANDING: &str = "announcements.show_id IS NOT NULL AND announcements.position IS NOT NULL
+                        AND announcements.track IS NOT NULL
+                        AND announcements.corrected_by IS NULL";
 
 /// A row whose track snapshot cannot be read (a hand-edited database) is skipped, not fatal.
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Option<Played>> {
@@ -52,26 +63,38 @@ impl Store {
         .await
     }
 
-    /// The standing track announces of the newest `limit` shows that have any, newest show
-    /// first, each show's announces in announce order.
-    pub async fn played_by_show(&self, limit: u32) -> Result<Vec<(i64, Vec<Played>)>, StoreError> {
+    /// The newest `limit` shows that have standing track announces, newest first, each with
+    /// its announces in announce order and its mark.
+    pub async fn played_by_show(&self, limit: u32) -> Result<Vec<ShowPlayed>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements
+                "SELECT {COLUMNS}, shows.week_start, shows.week_end, show_marks.marked_at
+                 FROM announcements
                  JOIN shows ON shows.id = announcements.show_id
-                 WHERE {STANDING} AND show_id IN (
+                 LEFT JOIN show_marks ON show_marks.show_id = shows.id
+                 WHERE {STANDING} AND announcements.show_id IN (
                      SELECT s.id FROM shows s
                      WHERE EXISTS (SELECT 1 FROM announcements WHERE {STANDING} AND show_id = s.id)
                      ORDER BY s.week_start DESC LIMIT ?1)
                  ORDER BY shows.week_start DESC, seq"
             ))?;
-            let rows = stmt.query_map([limit], from_row)?;
-            let mut out: Vec<(i64, Vec<Played>)> = Vec::new();
-            for played in rows.filter_map(Result::transpose) {
-                let played = played?;
+            let mut rows = stmt.query([limit])?;
+            let mut out: Vec<ShowPlayed> = Vec::new();
+            while let Some(row) = rows.next()? {
+                let Some(played) = from_row(row)? else {
+                    continue;
+                };
                 match out.last_mut() {
-                    Some((id, list)) if *id == played.show_id => list.push(played),
-                    _ => out.push((played.show_id, vec![played])),
+                    Some(show) if show.id == played.show_id => show.played.push(played),
+                    _ => out.push(ShowPlayed {
+                        id: played.show_id,
+                        week: Week {
+                            start: from_ms(row.get(5)?),
+                            end: from_ms(row.get(6)?),
+                        },
+                        mark: row.get::<_, Option<i64>>(7)?.map(from_ms),
+                        played: vec![played],
+                    }),
                 }
             }
             Ok(out)

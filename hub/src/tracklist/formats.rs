@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Entry, Tracklist, TracklistError};
+use super::{Tracklist, TracklistError};
 use crate::line::AnnounceLine;
 
 /// CUE frames per second (CD audio sectors).
@@ -18,30 +18,11 @@ fn one_line(s: &str) -> String {
     AnnounceLine::sanitize(s).as_str().to_owned()
 }
 
-/// `MM:SS`, or `H:MM:SS` from an hour on: the chapter times YouTube and Mixcloud read.
-fn clock(offset: Duration) -> String {
-    let s = offset.as_secs();
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
-}
-
-fn artist_title(e: &Entry) -> String {
-    let (artist, title) = (one_line(&e.artist), one_line(&e.title));
-    if artist.is_empty() {
-        title
-    } else {
-        format!("{artist} - {title}")
-    }
-}
-
 /// `00:00 Artist - Title`, one line per track.
 pub fn text(list: &Tracklist) -> String {
     let mut out = String::new();
     for e in &list.entries {
-        let _ = writeln!(out, "{} {}", clock(e.offset), artist_title(e));
+        let _ = writeln!(out, "{} {}", e.clock(), e.label());
     }
     out
 }
@@ -192,7 +173,7 @@ pub fn markdown(list: &Tracklist) -> String {
             out,
             "| {} | {} | {} | {} |",
             e.position,
-            clock(e.offset),
+            e.clock(),
             title,
             md_text(&e.artist)
         );
@@ -202,6 +183,7 @@ pub fn markdown(list: &Tracklist) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Entry;
     use super::*;
 
     fn list(title: &str, artist: &str, url: &str, offset_ms: u64) -> Tracklist {
@@ -221,9 +203,10 @@ mod tests {
 
     #[test]
     fn clocks() {
-        assert_eq!(clock(Duration::from_millis(59_999)), "00:59");
-        assert_eq!(clock(Duration::from_secs(3599)), "59:59");
-        assert_eq!(clock(Duration::from_secs(3600 + 62)), "1:01:02");
+        let at = |ms| list("t", "a", "", ms).entries[0].clock();
+        assert_eq!(at(59_999), "00:59");
+        assert_eq!(at(3_599_000), "59:59");
+        assert_eq!(at(3_662_000), "1:01:02");
         assert_eq!(cue_index(Duration::from_millis(61_500)), "01:01:37");
         assert_eq!(cue_index(Duration::from_secs(125 * 60)), "125:00:00");
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::line::AnnounceLine;
 use crate::store::Played;
 
 /// One track of a tracklist.
@@ -24,6 +25,30 @@ pub struct Entry {
     /// From the recording's start; a track announced before the mark is at zero (it was
     /// already playing when the recording began).
     pub offset: Duration,
+}
+
+impl Entry {
+    /// The start as `MM:SS`, or `H:MM:SS` from an hour on: the chapter times YouTube and
+    /// Mixcloud read.
+    pub fn clock(&self) -> String {
+        let s = self.offset.as_secs();
+        if s >= 3600 {
+            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        } else {
+            format!("{:02}:{:02}", s / 60, s % 60)
+        }
+    }
+
+    /// `Artist - Title` on one line (just the title when there is no artist).
+    pub fn label(&self) -> String {
+        let artist = AnnounceLine::sanitize(&self.artist);
+        let title = AnnounceLine::sanitize(&self.title);
+        if artist.is_empty() {
+            title.as_str().to_owned()
+        } else {
+            format!("{} - {}", artist.as_str(), title.as_str())
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
