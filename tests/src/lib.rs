@@ -9,4 +9,5 @@ pub mod fake_hub;
 pub mod fake_soundcloud;
 pub mod hub;
 pub mod ircd;
+pub mod sse;
 pub mod wsclient;
