@@ -2,6 +2,7 @@
 //! of the last 30 minutes that was not corrected, with the current show and whether it is live.
 
 use jiff::{SignedDuration, Timestamp};
+use ntr_protocol::Seq;
 use serde::Serialize;
 
 use crate::line::AnnounceLine;
@@ -20,7 +21,7 @@ pub struct NowPlaying {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PlayingTrack {
-    pub seq: i64,
+    pub seq: Seq,
     pub title: String,
     pub artist: String,
     pub url: String,

@@ -103,7 +103,7 @@ fn compare(n: usize, floor: &Rounds, hub: &Rounds) -> Vec<Row> {
                 1_000.. => Row::new(
                     what,
                     measured,
-                    "≤ 1.15 × floor (SPEC states it for 10,000)",
+                    "≤ 1.15 × floor (stated for 10,000)",
                     ok,
                 ),
                 // A smoke size: the hub's fixed cost per announce (the SQLite write) weighs most.

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use ntr_protocol::Seq;
 
 use super::{ShowRows, local_time, two_shows};
 use crate::api::error::ApiError;
@@ -28,7 +29,7 @@ struct PublicPage {
     on_air: bool,
     next: NextShow,
     /// The newest seq when the page was drawn: the script's live stream resumes after it.
-    last_seq: i64,
+    last_seq: Seq,
     /// The show's IANA zone and how it is labelled, for times the script draws.
     tz: String,
     zone: String,

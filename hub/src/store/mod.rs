@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-pub use announcements::{Ack, Announcement, NewAnnouncement, Seq};
+pub use announcements::{Ack, Announcement, NewAnnouncement};
+pub use ntr_protocol::Seq;
 pub use played::{Played, ShowPlayed};
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};

@@ -2,6 +2,7 @@
 //! tracklists, the RSS feed and now-playing. Free-text announces are not tracks and are left out.
 
 use jiff::Timestamp;
+use ntr_protocol::Seq;
 use rusqlite::{Row, params};
 
 use super::{Store, StoreError, Track, from_ms, to_ms};
@@ -10,7 +11,7 @@ use crate::week::Week;
 /// One track announce that was not corrected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Played {
-    pub seq: i64,
+    pub seq: Seq,
     pub show_id: i64,
     /// The track's position when it was announced.
     pub position: u32,
@@ -40,7 +41,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Option<Played>> {
         return Ok(None);
     };
     Ok(Some(Played {
-        seq: r.get(0)?,
+        seq: Seq::new(r.get(0)?),
         show_id: r.get(1)?,
         position: r.get(2)?,
         track,

@@ -189,9 +189,9 @@ mod tests {
     use super::*;
     use crate::store::Track;
 
-    fn played(seq: i64, position: u32, id: Option<i64>, title: &str, at: &str) -> Played {
+    fn played(seq: u64, position: u32, id: Option<i64>, title: &str, at: &str) -> Played {
         Played {
-            seq,
+            seq: ntr_protocol::Seq::new(seq),
             show_id: 7,
             position,
             track: Track {
