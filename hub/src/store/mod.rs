@@ -42,6 +42,9 @@ pub enum StoreError {
     NoPosition { show_id: i64, position: u32 },
     #[error("{0}")]
     OutOfRange(String),
+    /// A correction that names an announce which may not be corrected.
+    #[error("{0}")]
+    Uncorrectable(String),
     #[error("the database worker stopped")]
     Worker,
 }

@@ -8,4 +8,5 @@ mod drills;
 mod feeds;
 mod poller;
 mod process;
+mod tracklist;
 mod websocket;
