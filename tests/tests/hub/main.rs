@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod browser;
 mod drills;
+mod events;
 mod feeds;
 mod poller;
 mod process;
