@@ -58,6 +58,8 @@ pub struct FirstStart {
     pub dashboard_url: String,
     pub username: String,
     pub password: String,
+    /// Where the password is kept, to note once it has been shown.
+    pub secrets_path: std::path::PathBuf,
 }
 
 pub struct Application {
@@ -85,6 +87,7 @@ impl Application {
             dashboard_url: format!("{}dashboard", public_base(&config)),
             username: config.dashboard.username.clone(),
             password,
+            secrets_path: resolved.path.clone(),
         });
         let secure = config.hub.public_url.scheme() == "https";
         let state = AppState {

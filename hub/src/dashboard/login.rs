@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
-use crate::auth::extract::same_origin;
+use crate::auth::extract::{cross_origin_hint, same_origin};
 use crate::auth::limiter::client_addr;
 use crate::auth::session::COOKIE_NAME;
 use crate::auth::{password, secret_eq};
@@ -75,11 +75,8 @@ pub async fn submit(
     if headers.contains_key(axum::http::header::ORIGIN)
         && !same_origin(&headers, &state.config.hub.public_url)
     {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Cross-origin login refused.",
-            String::new(),
-        );
+        let hint = cross_origin_hint(&state.config.hub.public_url);
+        return page(StatusCode::FORBIDDEN, &hint, String::new());
     }
     let Ok(Form(form)) = form else {
         return page(

@@ -20,20 +20,24 @@ fn run_with_config(toml: &str) -> (Option<i32>, String) {
 }
 
 /// Runs a command that should exit by itself; a hub that starts instead is killed and fails.
+/// Returns the exit code and what it printed (stdout, then stderr).
 fn output_within(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
     let mut child = cmd
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run hub");
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
-            let mut stderr = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+            let mut printed = String::new();
+            if let Some(mut out) = child.stdout.take() {
+                let _ = std::io::Read::read_to_string(&mut out, &mut printed);
             }
-            return (status.code(), stderr);
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut printed);
+            }
+            return (status.code(), printed);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -206,6 +210,65 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
         std::fs::read_to_string(&secrets_path).expect("secrets"),
         text
     );
+}
+
+/// A first start that fails after writing secrets.toml (its port is taken) must not swallow the
+/// password: the first start that serves prints it. `hub reset-password` prints a new one.
+#[tokio::test]
+async fn the_password_is_shown_by_the_first_start_that_serves_and_can_be_reset() {
+    let dir = tempfile::tempdir().expect("dir");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("occupy a port");
+    let busy_port = busy.local_addr().expect("addr").port();
+    let hub = |port: u16, args: &[&str]| {
+        let mut cmd = Command::new(binary("hub"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env("NTR_HUB__LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "NTR_SOUNDCLOUD__API_BASE",
+                format!("http://127.0.0.1:{}", free_port()),
+            )
+            .env(
+                "NTR_SOUNDCLOUD__WEB_BASE",
+                format!("http://127.0.0.1:{}", free_port()),
+            );
+        cmd
+    };
+    let (code, failed) = output_within(hub(busy_port, &[]), Duration::from_secs(20));
+    assert_ne!(code, Some(0), "the port is taken: {failed}");
+    assert!(
+        !failed.contains("Password:"),
+        "not served, not shown: {failed}"
+    );
+    drop(busy);
+
+    let port = free_port();
+    let mut cmd = hub(port, &[]);
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hub");
+    wait_for_health(port);
+    sigterm(&child);
+    let out = child.wait_with_output().expect("wait");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let password = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Password:  "))
+        .expect("the first serving start prints the password")
+        .to_owned();
+
+    let (code, reset) = output_within(hub(port, &["reset-password"]), Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{reset}");
+    let new = reset
+        .lines()
+        .find_map(|l| l.strip_prefix("Password:  "))
+        .expect("reset-password prints the new password")
+        .to_owned();
+    assert_ne!(new, password);
+    let secrets = std::fs::read_to_string(dir.path().join("data/secrets.toml")).expect("file");
+    assert!(secrets.contains(&format!("dashboard_password = \"{new}\"")));
 }
 
 #[tokio::test]
