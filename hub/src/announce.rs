@@ -5,7 +5,7 @@
 use ntr_protocol::Seq;
 
 use crate::line::AnnounceLine;
-use crate::state::AppState;
+use crate::state::{AppState, ShowError};
 use crate::store::{Announcement, NewAnnouncement, StoreError};
 use crate::template::TrackFields;
 
@@ -24,6 +24,8 @@ pub enum AnnounceRequest {
 pub enum AnnounceError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Show(#[from] ShowError),
     #[error("the text is empty once control characters are removed")]
     EmptyText,
 }

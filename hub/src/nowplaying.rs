@@ -6,8 +6,8 @@ use ntr_protocol::Seq;
 use serde::Serialize;
 
 use crate::line::AnnounceLine;
-use crate::state::AppState;
-use crate::store::{Played, StoreError};
+use crate::state::{AppState, ShowError};
+use crate::store::Played;
 
 /// An announce older than this no longer says what is playing (the show may be over).
 pub const RECENT: SignedDuration = SignedDuration::from_mins(30);
@@ -53,12 +53,12 @@ impl From<Played> for PlayingTrack {
 }
 
 impl NowPlaying {
-    pub async fn read(state: &AppState) -> Result<NowPlaying, StoreError> {
+    pub async fn read(state: &AppState) -> Result<NowPlaying, ShowError> {
         let now = Timestamp::now();
         let show = state.current_show().await?;
         let last = state.store.last_played(now - RECENT).await?;
         Ok(NowPlaying {
-            on_air: state.config.schedule.is_live(now),
+            on_air: state.config.schedule.on_air_week(now)?.is_some(),
             now_playing: last.map(PlayingTrack::from),
             show: ShowRef {
                 id: show.id,

@@ -101,9 +101,9 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
     let password_hash = match (&config.dashboard.password_hash, &password) {
         (Some(hash), _) => hash.clone(),
         (None, plain) => crate::auth::password::hash(plain.as_deref().unwrap_or_default())
-            .map_err(|message| SecretsError::Io {
+            .map_err(|e| SecretsError::Io {
                 path: path.clone(),
-                message,
+                message: e.to_string(),
             })?,
     };
     Ok(Resolved {
@@ -116,11 +116,14 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
     })
 }
 
-fn toml_from_str(text: &str) -> Result<SecretsFile, String> {
+fn toml_from_str(text: &str, path: &Path) -> Result<SecretsFile, SecretsError> {
     use figment::providers::{Format, Toml};
     figment::Figment::from(Toml::string(text))
         .extract()
-        .map_err(|e| e.to_string().replace('\n', "; "))
+        .map_err(|e| SecretsError::Io {
+            path: path.to_owned(),
+            message: e.to_string().replace('\n', "; "),
+        })
 }
 
 fn write_private(path: &Path, file: &SecretsFile) -> std::io::Result<()> {
@@ -201,7 +204,7 @@ fn read_file(path: &Path) -> Result<SecretsFile, SecretsError> {
         message,
     };
     match std::fs::read_to_string(path) {
-        Ok(text) => toml_from_str(&text).map_err(io_err),
+        Ok(text) => toml_from_str(&text, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SecretsFile::default()),
         Err(e) => Err(io_err(e.to_string())),
     }

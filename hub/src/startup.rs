@@ -22,7 +22,7 @@ use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::poller::Poller;
+use crate::poller::{PollIntervals, Poller};
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
@@ -50,6 +50,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] crate::soundcloud::SoundcloudError),
+    #[error(transparent)]
+    SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
 /// Credentials shown once, on the start that generated them.
@@ -74,10 +76,10 @@ impl Application {
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
-        let intervals = (
-            Duration::from_secs(config.soundcloud.poll_interval_seconds),
-            Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
-        );
+        let intervals = PollIntervals {
+            normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
+            live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+        };
         let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
@@ -96,10 +98,10 @@ impl Application {
                 resolved.relay_tokens.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
-                resolved.secret_key.clone(),
+                &resolved.secret_key,
                 secure,
                 config.dashboard.session_hours,
-            )),
+            )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
             broadcaster: Broadcaster::start(),

@@ -8,16 +8,47 @@ use crate::line::AnnounceLine;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    /// The placeholder at this index of the template's field list.
+    /// The placeholder at this index of the template's [`Fields`].
     Field(usize),
 }
 
-const TRACK_FIELDS: &[&str] = &["position", "title", "artist", "url"];
-const CORRECTION_FIELDS: &[&str] = &["message"];
+/// The placeholders a kind of template may use, and how an error message lists them.
+struct Fields {
+    names: &'static [&'static str],
+    listing: &'static str,
+}
+
+const TRACK_FIELDS: Fields = Fields {
+    names: &["position", "title", "artist", "url"],
+    listing: "{position}, {title}, {artist}, {url}",
+};
+/// Where `{url}` is in [`TRACK_FIELDS`].
+const URL: usize = 3;
+
+const CORRECTION_FIELDS: Fields = Fields {
+    names: &["message"],
+    listing: "{message}",
+};
+
+/// What may join `{url}` to the text before it, dropped with an empty url.
+const SEPARATORS: [char; 6] = [' ', '-', '–', '—', ':', '|'];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceTemplate {
     pieces: Vec<Piece>,
+}
+
+/// Why a template cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("`{{{0}` is not closed with `}}`")]
+    Unclosed(String),
+    #[error("unknown placeholder `{{{name}}}` (use {allowed})")]
+    UnknownPlaceholder { name: String, allowed: &'static str },
+    #[error("a lone `}}` (write `}}}}` for a literal brace)")]
+    LoneBrace,
+    #[error("must contain at least one of {0}")]
+    NoPlaceholder(&'static str),
 }
 
 /// What one announce line is made from.
@@ -32,20 +63,29 @@ impl AnnounceTemplate {
     pub const DEFAULT: &'static str = "Now Playing: Song #{position}: {title} by {artist} - {url}";
 
     /// Parses a template; `{{` and `}}` stand for literal braces.
-    pub fn parse(s: &str) -> Result<AnnounceTemplate, String> {
+    pub fn parse(s: &str) -> Result<AnnounceTemplate, TemplateError> {
         Ok(AnnounceTemplate {
-            pieces: parse_pieces(s, TRACK_FIELDS)?,
+            pieces: parse_pieces(s, &TRACK_FIELDS)?,
         })
     }
 
     pub fn render(&self, f: &TrackFields<'_>) -> AnnounceLine {
         let position = f.position.to_string();
         let values = [position.as_str(), f.title, f.artist, f.url];
-        let mut out = fill(&self.pieces, &values);
-        if f.url.is_empty() {
-            // A record that is not online would otherwise end in "by Artist - ".
-            let kept = out.trim_end_matches([' ', '-', '–', '—', ':', '|']).len();
-            out.truncate(kept);
+        let mut out = String::new();
+        for (i, piece) in self.pieces.iter().enumerate() {
+            match piece {
+                // A record that is not online would otherwise read "by Artist - ": an empty
+                // {url} drops the separator the template put right before it. Only that text
+                // is trimmed, never a field, so a title ending in " -" keeps it.
+                Piece::Text(t)
+                    if f.url.is_empty() && self.pieces.get(i + 1) == Some(&Piece::Field(URL)) =>
+                {
+                    out.push_str(t.trim_end_matches(SEPARATORS));
+                }
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field(n) => out.push_str(values.get(*n).copied().unwrap_or_default()),
+            }
         }
         AnnounceLine::sanitize(&out)
     }
@@ -61,39 +101,28 @@ impl CorrectionTemplate {
     pub const DEFAULT: &'static str = "Correction: {message}";
 
     /// Parses a template whose one placeholder is `{message}`; `{{` and `}}` are literal braces.
-    pub fn parse(s: &str) -> Result<CorrectionTemplate, String> {
+    pub fn parse(s: &str) -> Result<CorrectionTemplate, TemplateError> {
         Ok(CorrectionTemplate {
-            pieces: parse_pieces(s, CORRECTION_FIELDS)?,
+            pieces: parse_pieces(s, &CORRECTION_FIELDS)?,
         })
     }
 
     /// The correction's line around `message`, the line it would have been without it.
     pub fn render(&self, message: &AnnounceLine) -> AnnounceLine {
-        AnnounceLine::sanitize(&fill(&self.pieces, &[message.as_str()]))
-    }
-}
-
-fn fill(pieces: &[Piece], values: &[&str]) -> String {
-    let mut out = String::new();
-    for piece in pieces {
-        match piece {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Field(i) => out.push_str(values.get(*i).copied().unwrap_or_default()),
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field(_) => out.push_str(message.as_str()),
+            }
         }
+        AnnounceLine::sanitize(&out)
     }
-    out
 }
 
-/// Splits a template into text and the placeholders named in `fields`; at least one
-/// placeholder is required (a template without one would announce the same text every time).
-fn parse_pieces(s: &str, fields: &[&str]) -> Result<Vec<Piece>, String> {
-    let allowed = || {
-        fields
-            .iter()
-            .map(|f| format!("{{{f}}}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// Splits a template into text and the placeholders of `fields`; at least one placeholder is
+/// required (a template without one would announce the same text every time).
+fn parse_pieces(s: &str, fields: &Fields) -> Result<Vec<Piece>, TemplateError> {
     let mut pieces = Vec::new();
     let mut text = String::new();
     let mut chars = s.chars().peekable();
@@ -118,17 +147,20 @@ fn parse_pieces(s: &str, fields: &[&str]) -> Result<Vec<Piece>, String> {
                     name.push(c);
                 }
                 if !closed {
-                    return Err(format!("`{{{name}` is not closed with `}}`"));
+                    return Err(TemplateError::Unclosed(name));
                 }
-                let index = fields.iter().position(|f| *f == name).ok_or_else(|| {
-                    format!("unknown placeholder `{{{name}}}` (use {})", allowed())
-                })?;
+                let Some(index) = fields.names.iter().position(|f| *f == name) else {
+                    return Err(TemplateError::UnknownPlaceholder {
+                        name,
+                        allowed: fields.listing,
+                    });
+                };
                 if !text.is_empty() {
                     pieces.push(Piece::Text(std::mem::take(&mut text)));
                 }
                 pieces.push(Piece::Field(index));
             }
-            '}' => return Err("a lone `}` (write `}}` for a literal brace)".into()),
+            '}' => return Err(TemplateError::LoneBrace),
             c => text.push(c),
         }
     }
@@ -136,7 +168,7 @@ fn parse_pieces(s: &str, fields: &[&str]) -> Result<Vec<Piece>, String> {
         pieces.push(Piece::Text(text));
     }
     if !pieces.iter().any(|p| matches!(p, Piece::Field(_))) {
-        return Err(format!("must contain at least one of {}", allowed()));
+        return Err(TemplateError::NoPlaceholder(fields.listing));
     }
     Ok(pieces)
 }
@@ -185,11 +217,44 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_url_takes_only_its_own_separator_never_the_title() {
+        let line = |template: &str, title: &str| {
+            AnnounceTemplate::parse(template)
+                .expect("parses")
+                .render(&TrackFields {
+                    position: 1,
+                    title,
+                    artist: "Box",
+                    url: "",
+                })
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(line("{title} - {url}", "Intro -"), "Intro -");
+        assert_eq!(line("{title} | {url}", "Part 1:"), "Part 1:");
+        assert_eq!(line("{title} by {artist} - {url}", "Vinyl"), "Vinyl by Box");
+        assert_eq!(line("{title}{url}", "Outro |"), "Outro |");
+    }
+
+    #[test]
     fn rejects_bad_templates() {
-        assert!(AnnounceTemplate::parse("{nope}").is_err());
-        assert!(AnnounceTemplate::parse("plain text").is_err());
-        assert!(AnnounceTemplate::parse("a } b {title}").is_err());
-        assert!(AnnounceTemplate::parse("{title} {artist").is_err());
+        let err = |t: &str| AnnounceTemplate::parse(t).expect_err("refused");
+        assert_eq!(
+            err("{nope}").to_string(),
+            "unknown placeholder `{nope}` (use {position}, {title}, {artist}, {url})"
+        );
+        assert_eq!(
+            err("plain text").to_string(),
+            "must contain at least one of {position}, {title}, {artist}, {url}"
+        );
+        assert_eq!(
+            err("a } b {title}").to_string(),
+            "a lone `}` (write `}}` for a literal brace)"
+        );
+        assert_eq!(
+            err("{title} {artist").to_string(),
+            "`{artist` is not closed with `}`"
+        );
         assert_eq!(
             AnnounceTemplate::parse("{{x}} {title}")
                 .expect("escapes")
@@ -218,7 +283,12 @@ mod tests {
             "{fix} Now Playing: Song #2: Vinyl by Box"
         );
         assert!(CorrectionTemplate::parse("Correction!").is_err());
-        assert!(CorrectionTemplate::parse("{title}").is_err());
+        assert_eq!(
+            CorrectionTemplate::parse("{title}")
+                .expect_err("refused")
+                .to_string(),
+            "unknown placeholder `{title}` (use {message})"
+        );
         assert!(CorrectionTemplate::parse("{message").is_err());
     }
 }

@@ -261,8 +261,13 @@ impl TestHub {
     /// The start of the current week and of the one before, as the hub computes them.
     pub fn weeks(&self) -> (hub::week::Week, hub::week::Week) {
         let schedule = &self.state().config.schedule;
-        let current = schedule.week_containing(Timestamp::now());
-        (current, schedule.previous(current))
+        let current = schedule
+            .week_containing(Timestamp::now())
+            .expect("now is in the calendar");
+        (
+            current,
+            schedule.previous(current).expect("so is last week"),
+        )
     }
 }
 

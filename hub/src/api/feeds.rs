@@ -58,8 +58,9 @@ pub async fn shows_rss(State(state): State<AppState>) -> Result<Response, ApiErr
         .into_response())
 }
 
-pub async fn schedule_ics(State(state): State<AppState>) -> Response {
-    (
+pub async fn schedule_ics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let body = ics::calendar(&state.config, Timestamp::now())?;
+    Ok((
         [
             (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
             (
@@ -67,7 +68,7 @@ pub async fn schedule_ics(State(state): State<AppState>) -> Response {
                 "inline; filename=\"schedule.ics\"",
             ),
         ],
-        ics::calendar(&state.config, Timestamp::now()),
+        body,
     )
-        .into_response()
+        .into_response())
 }

@@ -18,6 +18,7 @@ use crate::feeds::safe_link;
 use crate::nowplaying::{NowPlaying, PlayingTrack};
 use crate::state::AppState;
 use crate::tracklist::Tracklist;
+use crate::week::OutOfCalendar;
 
 /// Past shows listed with their tracklists, besides the current one.
 const PAST_TRACKLISTS: u32 = 5;
@@ -85,11 +86,11 @@ fn countdown(from: Timestamp, to: Timestamp) -> String {
     }
 }
 
-fn next_show(state: &AppState, now: Timestamp) -> NextShow {
+fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar> {
     let schedule = &state.config.schedule;
     let tz = schedule.time_zone();
-    let live = schedule.is_live(now);
-    let starts = schedule.upcoming_starts(now, 2);
+    let live = schedule.on_air_week(now)?.is_some();
+    let starts = schedule.upcoming_starts(now, 2)?;
     let live_until = live
         .then(|| {
             starts
@@ -98,7 +99,7 @@ fn next_show(state: &AppState, now: Timestamp) -> NextShow {
         })
         .flatten();
     let next = starts.into_iter().find(|s| *s > now).unwrap_or(now);
-    NextShow {
+    Ok(NextShow {
         start: next.to_string(),
         live_until,
         live_minutes: schedule.live_window().as_mins(),
@@ -108,7 +109,7 @@ fn next_show(state: &AppState, now: Timestamp) -> NextShow {
             zone_label(tz)
         ),
         countdown: countdown(now, next),
-    }
+    })
 }
 
 fn now_view(state: &AppState, track: PlayingTrack) -> NowView {
@@ -166,7 +167,7 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
     Ok(PublicPage {
         now: playing.now_playing.map(|t| now_view(&state, t)),
         on_air: playing.on_air,
-        next: next_show(&state, now),
+        next: next_show(&state, now)?,
         last_seq: state.store.last_seq().await?,
         tz: tz.iana_name().unwrap_or("UTC").to_owned(),
         zone: zone_label(tz),

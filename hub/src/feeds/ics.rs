@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use super::absolute;
 use crate::config::Config;
+use crate::week::OutOfCalendar;
 
 /// How many show starts the calendar lists.
 pub const SHOWS: usize = 8;
@@ -17,7 +18,7 @@ fn utc(t: Timestamp) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-pub fn calendar(config: &Config, now: Timestamp) -> String {
+pub fn calendar(config: &Config, now: Timestamp) -> Result<String, OutOfCalendar> {
     let schedule = &config.schedule;
     let page = absolute(config, "/");
     let host = config.hub.public_url.host_str().unwrap_or("localhost");
@@ -25,7 +26,7 @@ pub fn calendar(config: &Config, now: Timestamp) -> String {
     let mut calendar = Calendar::new();
     calendar.name(&title);
     calendar.description("The next shows of the weekly live show");
-    for start in schedule.upcoming_starts(now, SHOWS) {
+    for start in schedule.upcoming_starts(now, SHOWS)? {
         let end = start + schedule.live_window();
         calendar.push(
             icalendar::Event::new()
@@ -39,5 +40,5 @@ pub fn calendar(config: &Config, now: Timestamp) -> String {
                 .done(),
         );
     }
-    calendar.done().to_string()
+    Ok(calendar.done().to_string())
 }

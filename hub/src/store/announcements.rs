@@ -9,7 +9,7 @@ use ntr_protocol::{Seq, ServerMessage};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, Track, from_ms, to_ms};
+use super::{Store, StoreError, Track, json, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 
 /// What the announce handler asks the log to record.
@@ -66,7 +66,6 @@ const COLUMNS: &str =
 pub const CORRECTABLE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
-    let track: Option<String> = r.get(4)?;
     Ok(Announcement {
         seq: Seq::new(r.get(0)?),
         // Stored lines were sanitised when written; sanitising again is a no-op that keeps the
@@ -74,8 +73,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
         message: AnnounceLine::sanitize(&r.get::<_, String>(1)?),
         show_id: r.get(2)?,
         position: r.get(3)?,
-        track: track.and_then(|t| serde_json::from_str(&t).ok()),
-        announced_at: from_ms(r.get(5)?),
+        track: json(r, 4)?,
+        announced_at: time(r, 5)?,
         corrects: r.get::<_, Option<u64>>(6)?.map(Seq::new),
         corrected_by: r.get::<_, Option<u64>>(7)?.map(Seq::new),
     })
@@ -90,15 +89,12 @@ impl Store {
         new: NewAnnouncement,
     ) -> Result<Announcement, StoreError> {
         self.call(move |c| {
-            let now = Timestamp::now();
+            let now = stored_now();
             let tx = c.transaction()?;
             if let Some(target) = new.corrects {
                 check_correctable(&tx, target, now)?;
             }
-            let track_json = new
-                .track
-                .as_ref()
-                .and_then(|t| serde_json::to_string(t).ok());
+            let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
             let seq: u64 = tx.query_row(
                 "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
@@ -125,7 +121,7 @@ impl Store {
                 show_id: new.show_id,
                 position: new.position,
                 track: new.track,
-                announced_at: from_ms(to_ms(now)),
+                announced_at: now,
                 corrects: new.corrects,
                 corrected_by: None,
             })
@@ -236,17 +232,17 @@ impl Store {
 
 /// Why `target` cannot be corrected at `now`, if it cannot.
 fn check_correctable(c: &Connection, target: Seq, now: Timestamp) -> Result<(), StoreError> {
-    let row: Option<(i64, Option<u64>)> = c
+    let row: Option<(Timestamp, Option<u64>)> = c
         .query_row(
             "SELECT announced_at, corrected_by FROM announcements WHERE seq = ?1",
             [target.get()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((time(r, 0)?, r.get(1)?)),
         )
         .optional()?;
     let reason = match row {
         None => format!("there is no announce with seq {target}"),
         Some((_, Some(by))) => format!("announce {target} was already corrected by {by}"),
-        Some((at, None)) if from_ms(at) < now - CORRECTABLE_FOR => {
+        Some((at, None)) if at < now - CORRECTABLE_FOR => {
             format!("announce {target} is more than 24 hours old")
         }
         Some(_) => return Ok(()),
@@ -262,7 +258,7 @@ fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {
     let rows = stmt.query_map([seq.get()], |r| {
         Ok(Ack {
             target: r.get(0)?,
-            acked_at: from_ms(r.get(1)?),
+            acked_at: time(r, 1)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

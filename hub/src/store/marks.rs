@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, optional_time, to_ms};
 
 impl Store {
     /// Sets (or moves) the mark of show `show_id`; `NoShow` if there is no such show.
@@ -33,14 +33,14 @@ impl Store {
     /// The mark of show `show_id`, if the DJ set one.
     pub async fn mark(&self, show_id: i64) -> Result<Option<Timestamp>, StoreError> {
         self.call(move |c| {
-            let ms: Option<i64> = c
+            let mark = c
                 .query_row(
                     "SELECT marked_at FROM show_marks WHERE show_id = ?1",
                     [show_id],
-                    |r| r.get(0),
+                    |r| optional_time(r, 0),
                 )
                 .optional()?;
-            Ok(ms.map(from_ms))
+            Ok(mark.flatten())
         })
         .await
     }

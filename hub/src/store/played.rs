@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 use rusqlite::{Row, params};
 
-use super::{Store, StoreError, Track, from_ms, to_ms};
+use super::{Store, StoreError, Track, json, optional_time, time, to_ms};
 use crate::week::Week;
 
 /// One track announce that was not corrected.
@@ -34,19 +34,20 @@ const STANDING: &str = "announcements.show_id IS NOT NULL AND announcements.posi
                         AND announcements.track IS NOT NULL
                         AND announcements.corrected_by IS NULL";
 
-/// A row whose track snapshot cannot be read (a hand-edited database) is skipped, not fatal.
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Option<Played>> {
-    let track: String = r.get(3)?;
-    let Ok(track) = serde_json::from_str(&track) else {
-        return Ok(None);
-    };
-    Ok(Some(Played {
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Played> {
+    // Only rows with a track are selected; a NULL here would be a corrupt row.
+    let track: Option<Track> = json(r, 3)?;
+    Ok(Played {
         seq: Seq::new(r.get(0)?),
         show_id: r.get(1)?,
         position: r.get(2)?,
-        track,
-        announced_at: from_ms(r.get(4)?),
-    }))
+        track: track.ok_or(rusqlite::Error::InvalidColumnType(
+            3,
+            "track".into(),
+            rusqlite::types::Type::Null,
+        ))?,
+        announced_at: time(r, 4)?,
+    })
 }
 
 impl Store {
@@ -57,9 +58,7 @@ impl Store {
                 "SELECT {COLUMNS} FROM announcements WHERE show_id = ?1 AND {STANDING} ORDER BY seq"
             ))?;
             let rows = stmt.query_map([show_id], from_row)?;
-            Ok(rows
-                .filter_map(Result::transpose)
-                .collect::<Result<_, _>>()?)
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -82,18 +81,16 @@ impl Store {
             let mut rows = stmt.query([limit])?;
             let mut out: Vec<ShowPlayed> = Vec::new();
             while let Some(row) = rows.next()? {
-                let Some(played) = from_row(row)? else {
-                    continue;
-                };
+                let played = from_row(row)?;
                 match out.last_mut() {
                     Some(show) if show.id == played.show_id => show.played.push(played),
                     _ => out.push(ShowPlayed {
                         id: played.show_id,
                         week: Week {
-                            start: from_ms(row.get(5)?),
-                            end: from_ms(row.get(6)?),
+                            start: time(row, 5)?,
+                            end: time(row, 6)?,
                         },
-                        mark: row.get::<_, Option<i64>>(7)?.map(from_ms),
+                        mark: optional_time(row, 7)?,
                         played: vec![played],
                     }),
                 }
@@ -111,7 +108,7 @@ impl Store {
                  ORDER BY seq DESC LIMIT 1"
             ))?;
             let mut rows = stmt.query_map(params![to_ms(not_before)], from_row)?;
-            Ok(rows.next().transpose()?.flatten())
+            Ok(rows.next().transpose()?)
         })
         .await
     }

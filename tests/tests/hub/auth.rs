@@ -289,3 +289,25 @@ async fn ten_failed_logins_then_429_and_spoofed_forwarding_does_not_help() {
             .contains("Too many failed attempts")
     );
 }
+
+#[tokio::test]
+async fn forty_concurrent_wrong_passwords_get_at_most_ten_password_checks() {
+    let hub = TestHub::start().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let req = hub
+            .http
+            .post(format!("{}/login", hub.url()))
+            .form(&[("username", USERNAME), ("password", "wrong")]);
+        attempts.spawn(async move { req.send().await.expect("login").status().as_u16() });
+    }
+    let statuses = attempts.join_all().await;
+    // A 401 is an answer after a password check, a 429 one refused before it.
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (10, 30),
+        "the limit counts attempts before the password is checked: {statuses:?}"
+    );
+}

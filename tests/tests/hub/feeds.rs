@@ -104,7 +104,13 @@ async fn rss_has_one_item_per_show_with_announces_newest_first() {
         .expect("current show");
     // A show without announces is left out.
     store
-        .show_for_week(hub.state().config.schedule.previous(previous_week))
+        .show_for_week(
+            hub.state()
+                .config
+                .schedule
+                .previous(previous_week)
+                .expect("in range"),
+        )
         .await
         .expect("older show");
     let p = add(
@@ -222,7 +228,7 @@ fn ics_is_right_across_the_2026_us_dst_change() {
     )))
     .expect("config");
     let now: Timestamp = "2026-10-10T12:00:00Z".parse().expect("time");
-    let ics = hub::feeds::ics::calendar(&config, now);
+    let ics = hub::feeds::ics::calendar(&config, now).expect("in range");
     let expected = wednesdays_22_new_york(now, 8);
     // DST ends on 2026-11-01: 22:00 New York is 02:00Z before and 03:00Z after.
     assert_eq!(expected[2].to_string(), "2026-10-29T02:00:00Z");
