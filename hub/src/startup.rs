@@ -92,6 +92,8 @@ impl Application {
             secrets_path: resolved.path.clone(),
         });
         let secure = config.hub.public_url.scheme() == "https";
+        let poller = Arc::new(poller);
+        let broadcaster = Broadcaster::start();
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
@@ -104,10 +106,10 @@ impl Application {
             )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            broadcaster: Broadcaster::start(),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            broadcaster,
             playlist_cache: Arc::default(),
-            poller: Arc::new(poller),
+            poller,
             store,
             config: Arc::new(config),
         };

@@ -7,6 +7,7 @@ mod browser;
 mod drills;
 mod events;
 mod feeds;
+mod metrics;
 mod poller;
 mod process;
 mod tracklist;

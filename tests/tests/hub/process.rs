@@ -5,8 +5,14 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use e2e::binaries::binary;
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{ADMIN_TOKEN, TestHub, binary, free_port, plus_hours, spawn_hub};
+use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours, spawn_hub};
+use e2e::net::free_port;
+use e2e::wait;
+
+/// How long a hub process may take to listen.
+const START: Duration = Duration::from_secs(20);
 
 fn run_with_config(toml: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("dir");
@@ -105,17 +111,6 @@ fn hash_password_prints_an_argon2id_hash() {
     assert!(hub::auth::password::verify("s3cret pass", &hash));
 }
 
-fn wait_for_health(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("hub did not listen on {port}");
-}
-
 fn sigterm(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -147,7 +142,7 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
             .expect("spawn hub")
     };
     let child = start();
-    wait_for_health(port);
+    wait::until_listening(port, START).await;
     let secrets_path = dir.path().join("data/secrets.toml");
     let text = std::fs::read_to_string(&secrets_path).expect("secrets.toml");
     #[cfg(unix)]
@@ -195,7 +190,7 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
 
     // The second start reuses the secrets and does not print the password again.
     let child = start();
-    wait_for_health(port);
+    wait::until_listening(port, START).await;
     let http = reqwest::Client::new(); // the pooled connection died with the first hub
     assert_eq!(
         announce(http.clone(), admin.clone()).await,
@@ -249,7 +244,7 @@ async fn the_password_is_shown_by_the_first_start_that_serves_and_can_be_reset()
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn hub");
-    wait_for_health(port);
+    wait::until_listening(port, START).await;
     sigterm(&child);
     let out = child.wait_with_output().expect("wait");
     let printed = String::from_utf8_lossy(&out.stdout);
@@ -297,7 +292,7 @@ async fn kill_9_mid_poll_leaves_a_consistent_database() {
 
     for (round, delay_ms) in [30u64, 80, 150, 250, 400].into_iter().enumerate() {
         let mut child = spawn_hub(&config);
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         child.kill().expect("kill -9");
         let _ = child.wait();
         let conn = rusqlite_check(&db);
@@ -310,7 +305,7 @@ async fn kill_9_mid_poll_leaves_a_consistent_database() {
     }
     // And the hub comes back on the same files.
     let mut child = spawn_hub(&config);
-    wait_for_health(hub.port);
+    wait::until_listening(hub.port, START).await;
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/admin/refresh", hub.url()))
