@@ -99,7 +99,13 @@
       // A free text, or a correction that withdrew a track: ask what stands now.
       refreshNowPlaying();
     }
-    if (frame.show_id !== null) { refreshTracklist(frame.show_id); }
+    if (frame.corrects !== null && frame.corrects !== undefined) {
+      // The corrected announce may belong to any listed show (a free-text correction names
+      // none): redraw them all; corrections are rare.
+      document.querySelectorAll("details.tracklist").forEach((d) => refreshTracklist(d.dataset.showId));
+    } else if (frame.show_id !== null) {
+      refreshTracklist(frame.show_id);
+    }
   }
 
   function connect() {

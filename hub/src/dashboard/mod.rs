@@ -66,7 +66,10 @@ impl ShowRows {
                     position: t.position,
                     title: t.title.clone(),
                     artist: t.artist.clone(),
-                    url: t.permalink_url.clone(),
+                    // Only http(s) becomes a link: a `javascript:` URL must never be clickable.
+                    url: crate::feeds::safe_link(&t.permalink_url)
+                        .unwrap_or_default()
+                        .to_owned(),
                     duration: t.duration_ms.map(format_duration).unwrap_or_default(),
                     seq: last.map(|(a, _)| a.seq.get()),
                     announced_at: last.map(|(a, _)| local_time(a.announced_at, tz, "%H:%M:%S")),

@@ -10,5 +10,6 @@ mod feeds;
 mod metrics;
 mod poller;
 mod process;
+mod public_page;
 mod tracklist;
 mod websocket;
