@@ -135,47 +135,44 @@ async fn rss_has_one_item_per_show_with_announces_newest_first() {
     let feed = feed_rs::parser::parse(body.as_bytes()).expect("a valid feed");
     assert_eq!(feed.feed_type, feed_rs::model::FeedType::RSS2);
     assert_eq!(feed.entries.len(), 2, "{body}");
-    let links: Vec<String> = feed
-        .entries
-        .iter()
-        .map(|e| e.links[0].href.clone())
-        .collect();
-    assert_eq!(
-        links,
-        [
-            format!("{}/shows/{}/tracklist", hub.url(), current.id),
-            format!("{}/shows/{}/tracklist", hub.url(), previous.id)
-        ]
+    check_items(
+        &hub,
+        &feed,
+        [(current.id, current_week), (previous.id, previous_week)],
     );
-    let title = |w: hub::week::Week| {
-        let tz = hub.state().config.schedule.time_zone().clone();
-        format!("Show of {}", w.end.to_zoned(tz).strftime("%Y-%m-%d"))
+}
+
+/// The items' links, titles and descriptions, newest show first.
+fn check_items(hub: &TestHub, feed: &feed_rs::model::Feed, shows: [(i64, hub::week::Week); 2]) {
+    let tz = hub.state().config.schedule.time_zone().clone();
+    for (entry, (id, week)) in feed.entries.iter().zip(shows) {
+        assert_eq!(
+            entry.links[0].href,
+            format!("{}/shows/{id}/tracklist", hub.url())
+        );
+        let title = format!(
+            "Show of {}",
+            week.end.to_zoned(tz.clone()).strftime("%Y-%m-%d")
+        );
+        assert_eq!(entry.title.as_ref().expect("title").content, title);
+        assert!(entry.published.is_some(), "pubDate");
+    }
+    let description = |i: usize| {
+        feed.entries[i]
+            .summary
+            .as_ref()
+            .expect("description")
+            .content
+            .clone()
     };
-    let titles: Vec<String> = feed
-        .entries
-        .iter()
-        .map(|e| e.title.as_ref().expect("title").content.clone())
-        .collect();
-    assert_eq!(titles, [title(current_week), title(previous_week)]);
-    let old = feed.entries[1]
-        .summary
-        .as_ref()
-        .expect("description")
-        .content
-        .clone();
+    let old = description(1);
     assert!(
         old.contains("00:00 <a href=\"https://x.test/o\">Art - Old &#60;b&#62;one&#60;/b&#62; ]]&#62; &#38; co</a>"),
         "titles are HTML-escaped inside the description: {old}"
     );
-    let new = feed.entries[0]
-        .summary
-        .as_ref()
-        .expect("description")
-        .content
-        .clone();
+    let new = description(0);
     assert!(new.contains("00:00 Band - New one<br>"), "{new}");
     assert!(!new.contains("javascript:"), "only http(s) links: {new}");
-    assert!(feed.entries[0].published.is_some(), "pubDate");
 }
 
 /// The next `n` starts of "Wednesday 22:00 New York" after `now`, computed with jiff alone.

@@ -71,8 +71,18 @@ fn cue_index(ms: i64) -> String {
     )
 }
 
-#[tokio::test]
-async fn every_format_of_a_marked_show_with_a_correction() {
+/// A show with a mark 75.5 s before its first announce, three standing track announces (the
+/// third a correction of a wrong one) and a repeat of the first.
+struct Marked {
+    hub: TestHub,
+    id: i64,
+    /// When tracks 1, 2 and 4 were announced.
+    at: [Timestamp; 3],
+    /// Their offsets from the mark, in milliseconds.
+    ms: [i64; 3],
+}
+
+async fn marked_show() -> Marked {
     let hub = TestHub::start().await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
@@ -94,11 +104,11 @@ async fn every_format_of_a_marked_show_with_a_correction() {
     );
     // Announced again later: still listed once, at its first announce.
     announce(&hub, json!({"show_id": id, "position": 1})).await;
-
-    let t1 = announced_at(&hub, &first["seq"]).await;
-    let t2 = announced_at(&hub, &second["seq"]).await;
-    let t4 = announced_at(&hub, &fix["seq"]).await;
-    let mark = t1 - SignedDuration::from_millis(75_500);
+    let mut at = [Timestamp::UNIX_EPOCH; 3];
+    for (slot, answer) in at.iter_mut().zip([&first, &second, &fix]) {
+        *slot = announced_at(&hub, &answer["seq"]).await;
+    }
+    let mark = at[0] - SignedDuration::from_millis(75_500);
     let (status, answer) = hub
         .post_admin(
             &format!("/admin/shows/{id}/mark"),
@@ -107,21 +117,29 @@ async fn every_format_of_a_marked_show_with_a_correction() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["mark"], mark.to_string());
-    let ms = |t: Timestamp| t.duration_since(mark).as_millis() as i64;
-    let (o1, o2, o4) = (ms(t1), ms(t2), ms(t4));
-    assert_eq!(o1, 75_500);
+    let ms = at.map(|t| t.duration_since(mark).as_millis() as i64);
+    assert_eq!(ms[0], 75_500);
+    Marked { hub, id, at, ms }
+}
 
+#[tokio::test]
+async fn text_chapters_from_the_mark() {
+    let Marked { hub, id, ms, .. } = marked_show().await;
     let (status, ctype, text) = get(&hub, &format!("/shows/{id}/tracklist")).await;
     assert_eq!((status, ctype.as_str()), (200, "text/plain; charset=utf-8"));
     assert_eq!(
         text,
         format!(
             "01:15 Alpha - One\n{} Beta | B - Two, \"2\"\n{} Gamma - Three *\n",
-            clock(o2),
-            clock(o4)
+            clock(ms[1]),
+            clock(ms[2])
         )
     );
+}
 
+#[tokio::test]
+async fn a_cue_sheet_in_frames() {
+    let Marked { hub, id, ms, .. } = marked_show().await;
     let (status, ctype, cue) = get(&hub, &format!("/shows/{id}/tracklist?format=cue")).await;
     assert_eq!(
         (status, ctype.as_str()),
@@ -136,14 +154,19 @@ async fn every_format_of_a_marked_show_with_a_correction() {
              \x20 TRACK 01 AUDIO\n    TITLE \"One\"\n    PERFORMER \"Alpha\"\n    REM URL \"https://x.test/1\"\n    INDEX 01 01:15:37\n\
              \x20 TRACK 02 AUDIO\n    TITLE \"Two, '2'\"\n    PERFORMER \"Beta | B\"\n    REM URL \"https://x.test/2\"\n    INDEX 01 {}\n\
              \x20 TRACK 03 AUDIO\n    TITLE \"Three *\"\n    PERFORMER \"Gamma\"\n    INDEX 01 {}\n",
-            cue_index(o2),
-            cue_index(o4)
+            cue_index(ms[1]),
+            cue_index(ms[2])
         )
     );
+}
 
+#[tokio::test]
+async fn csv_with_quoting() {
+    let Marked { hub, id, at, ms } = marked_show().await;
     let (status, ctype, csv) = get(&hub, &format!("/shows/{id}/tracklist?format=csv")).await;
     assert_eq!(status, 200);
     assert!(ctype.starts_with("text/csv; charset=utf-8"), "{ctype}");
+    let [t1, t2, t4] = at;
     assert_eq!(
         csv,
         format!(
@@ -151,11 +174,15 @@ async fn every_format_of_a_marked_show_with_a_correction() {
              1,One,Alpha,https://x.test/1,{t1},75\n\
              2,\"Two, \"\"2\"\"\",Beta | B,https://x.test/2,{t2},{}\n\
              4,Three *,Gamma,,{t4},{}\n",
-            o2 / 1000,
-            o4 / 1000
+            ms[1] / 1000,
+            ms[2] / 1000
         )
     );
+}
 
+#[tokio::test]
+async fn a_markdown_table_with_escaped_cells() {
+    let Marked { hub, id, ms, .. } = marked_show().await;
     let (status, ctype, md) = get(&hub, &format!("/shows/{id}/tracklist?format=md")).await;
     assert_eq!(
         (status, ctype.as_str()),
@@ -168,11 +195,15 @@ async fn every_format_of_a_marked_show_with_a_correction() {
              | 1 | 01:15 | [One](https://x.test/1) | Alpha |\n\
              | 2 | {} | [Two, \"2\"](https://x.test/2) | Beta \\| B |\n\
              | 4 | {} | Three \\* | Gamma |\n",
-            clock(o2),
-            clock(o4)
+            clock(ms[1]),
+            clock(ms[2])
         )
     );
+}
 
+#[tokio::test]
+async fn json_rows() {
+    let Marked { hub, id, at, ms } = marked_show().await;
     let (status, ctype, body) = get(&hub, &format!("/shows/{id}/tracklist?format=json")).await;
     assert_eq!((status, ctype.as_str()), (200, "application/json"));
     let rows: Value = serde_json::from_str(&body).expect("json");
@@ -180,11 +211,11 @@ async fn every_format_of_a_marked_show_with_a_correction() {
         rows,
         json!([
             {"position": 1, "title": "One", "artist": "Alpha", "url": "https://x.test/1",
-             "announced_at": t1.to_string(), "offset_seconds": 75},
+             "announced_at": at[0].to_string(), "offset_seconds": 75},
             {"position": 2, "title": "Two, \"2\"", "artist": "Beta | B", "url": "https://x.test/2",
-             "announced_at": t2.to_string(), "offset_seconds": o2 / 1000},
+             "announced_at": at[1].to_string(), "offset_seconds": ms[1] / 1000},
             {"position": 4, "title": "Three *", "artist": "Gamma", "url": "",
-             "announced_at": t4.to_string(), "offset_seconds": o4 / 1000},
+             "announced_at": at[2].to_string(), "offset_seconds": ms[2] / 1000},
         ])
     );
 }
