@@ -9,21 +9,24 @@
 //! `Last-Event-ID`; nobody else waits for it.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures_util::Stream;
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{Seq, SinceQuery};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Instant;
 
 use super::error::ApiError;
 use super::extract::ApiQuery;
 use crate::broadcast::Frame;
-use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::store::Announcement;
 use crate::ws::WsShutdown;
@@ -57,16 +60,21 @@ pub async fn events(
         Some(since) => replay(&state, since).await?,
         None => (Vec::new(), Seq::ZERO),
     };
+    let mut shutdown = shutdown;
     let feed = Feed {
         replay: replay.into_iter(),
         rx,
         last,
-        shutdown,
+        stop: Box::pin(async move { shutdown.wait().await }),
+        keep_alive: keep_alive(),
     };
-    let mut response = Sse::new(stream(feed))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-        .into_response();
+    let mut response = Body::from_stream(stream(feed)).into_response();
     let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -95,17 +103,19 @@ struct Feed {
     replay: std::vec::IntoIter<Announcement>,
     rx: broadcast::Receiver<Frame>,
     last: Seq,
-    shutdown: Shutdown,
+    /// Pinned once: a fresh shutdown future per event would register every listener with
+    /// the shutdown channel again on every announce.
+    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+    keep_alive: tokio::time::Interval,
 }
 
-fn announce_event(seq: Seq, json: &str) -> Event {
-    Event::default()
-        .event("announce")
-        .id(seq.to_string())
-        .data(json)
+/// One event on the wire. Written by hand rather than with axum's `Event`: the fields are
+/// fixed (a number and one line of JSON), and the bytes are all a listener costs per announce.
+fn announce_event(seq: Seq, json: &str) -> Bytes {
+    Bytes::from(format!("event: announce\nid: {seq}\ndata: {json}\n\n"))
 }
 
-fn stream(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
+fn stream(feed: Feed) -> impl Stream<Item = Result<Bytes, Infallible>> {
     futures_util::stream::unfold(feed, |mut feed| async move {
         if let Some(a) = feed.replay.next() {
             let event = announce_event(a.seq, &a.to_message().to_json());
@@ -124,8 +134,18 @@ fn stream(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
                     // Too far behind (or the hub is stopping): end; the client resumes.
                     Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
                 },
-                _ = feed.shutdown.wait() => return None,
+                _ = feed.keep_alive.tick() => {
+                    return Some((Ok(Bytes::from_static(b":\n\n")), feed));
+                }
+                _ = &mut feed.stop => return None,
             }
         }
     })
+}
+
+/// Ticks every [`KEEP_ALIVE`], first one interval from now; a slow reader skips missed ticks.
+fn keep_alive() -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
