@@ -59,6 +59,13 @@ enum Part {
     Poll,
     /// 8. /events (Server-Sent Events) fan-out against the WebSocket's, memory per listener.
     Events,
+    /// 2,000 subscribers joining and leaving while announcing once a second; RSS and open
+    /// files at start and end (not part of `all`: it runs for minutes).
+    Soak {
+        /// How long; with --quick, 15 s whatever this says.
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+    },
     /// Serve the bare floor (used by the fan-out part; runs until SIGTERM).
     FloorServer {
         #[arg(long)]
@@ -91,7 +98,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    match run(part, cli.quick, !cli.no_pin) {
+    if let Part::Soak { minutes } = part {
+        return finish(soak(minutes, cli.quick, !cli.no_pin));
+    }
+    finish(run(part, cli.quick, !cli.no_pin))
+}
+
+/// Exit code 0 when every target was met, 1 when one was missed, 2 when the bench failed.
+fn finish(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -99,6 +114,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The soak on its own: it takes minutes, so `all` leaves it out.
+fn soak(minutes: u32, quick: bool, pin: bool) -> anyhow::Result<bool> {
+    procs::raise_fd_limit();
+    let ctx = Ctx::new(quick, pin)?;
+    let rows = parts::soak::run(&ctx, minutes)?;
+    print!("{}", report::table(&rows));
+    Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
 }
 
 /// Runs the chosen parts and prints the table; true when every target was met.
@@ -154,6 +178,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Irc => "6. irc",
         Part::Poll => "7. poll",
         Part::Events => "8. events",
+        Part::Soak { .. } => "soak",
         Part::FloorServer { .. } => "floor-server",
     }
 }

@@ -2,9 +2,10 @@
 //! dashboard and a JSON API, and broadcasts each announce line to WebSocket subscribers such as
 //! the IRC relay.
 //!
-//! Reading order: `config` → `startup` (how the parts are built and wired) → `api` and
-//! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
-//! `soundcloud`, `week`, `broadcast`, `ws`).
+//! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
+//! accept loop and its connection limits) → `api` and `dashboard` (the handlers) → the domain
+//! modules they call (`announce`, `store`, `poller`, `soundcloud`, `week`, `broadcast`, `ws`,
+//! `web_url`).
 
 pub mod announce;
 pub mod api;
@@ -16,16 +17,22 @@ pub mod config;
 pub mod dashboard;
 pub mod feeds;
 pub mod line;
+pub mod lock;
 pub mod metrics;
 pub mod nowplaying;
+pub mod ops;
 pub mod poller;
 pub mod secrets;
-pub mod shutdown;
+pub mod server;
 pub mod soundcloud;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod template;
 pub mod tracklist;
+pub mod web_url;
 pub mod week;
 pub mod ws;
+
+/// The stop signal every long-running task holds (shared with the relay).
+pub use ntr_common::shutdown;

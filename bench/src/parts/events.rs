@@ -22,6 +22,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (n, rounds) in sizes {
         let setup = HubSetup::new(&ctx.rt, 0)?;
+        setup.trust_loopback()?;
         let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
         let (mut ws, mut sse, mut per) = (Vec::new(), Vec::new(), 0.0);
         for block in 1..=blocks {

@@ -14,10 +14,10 @@ use ntr_protocol::Seq;
 use super::{ShowRows, local_time, two_shows};
 use crate::api::error::ApiError;
 use crate::api::tracklist::{show_title, show_tracklist};
-use crate::feeds::safe_link;
 use crate::nowplaying::{NowPlaying, PlayingTrack};
 use crate::state::AppState;
 use crate::tracklist::Tracklist;
+use crate::web_url::WebUrl;
 use crate::week::OutOfCalendar;
 
 /// Past shows listed with their tracklists, besides the current one.
@@ -41,7 +41,7 @@ struct PublicPage {
 struct NowView {
     title: String,
     artist: String,
-    url: Option<String>,
+    url: Option<WebUrl>,
     at: String,
 }
 
@@ -66,7 +66,7 @@ struct TracklistView {
 struct LineView {
     time: String,
     label: String,
-    url: Option<String>,
+    url: Option<WebUrl>,
 }
 
 /// "New York" from "America/New_York": how a listener names the show's zone.
@@ -115,7 +115,7 @@ fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar
 fn now_view(state: &AppState, track: PlayingTrack) -> NowView {
     let tz = state.config.schedule.time_zone();
     NowView {
-        url: safe_link(&track.url).map(str::to_owned),
+        url: WebUrl::link(&track.url),
         title: track.title,
         artist: track.artist,
         at: format!(
@@ -135,7 +135,7 @@ fn tracklist_view(list: Tracklist) -> TracklistView {
             .map(|e| LineView {
                 time: e.clock(),
                 label: e.label(),
-                url: safe_link(&e.url).map(str::to_owned),
+                url: WebUrl::link(&e.url),
             })
             .collect(),
         title: list.title,

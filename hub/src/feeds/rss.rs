@@ -5,9 +5,10 @@ use askama::Template;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::{absolute, safe_link};
+use super::absolute;
 use crate::config::Config;
 use crate::tracklist::Tracklist;
+use crate::web_url::WebUrl;
 
 /// Most items a feed carries.
 pub const MAX_ITEMS: u32 = 50;
@@ -16,7 +17,7 @@ pub const MAX_ITEMS: u32 = 50;
 pub struct FeedLine {
     pub time: String,
     pub label: String,
-    pub url: Option<String>,
+    pub url: Option<WebUrl>,
 }
 
 #[derive(Template)]
@@ -40,7 +41,7 @@ fn item(config: &Config, list: &Tracklist) -> Result<rss::Item, askama::Error> {
             .map(|e| FeedLine {
                 time: e.clock(),
                 label: e.label(),
-                url: safe_link(&e.url).map(str::to_owned),
+                url: WebUrl::link(&e.url),
             })
             .collect(),
         formats: [
