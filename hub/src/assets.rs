@@ -21,6 +21,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/app.js"),
     ),
+    (
+        "public.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/public.css"),
+    ),
+    (
+        "public.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/public.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -3,6 +3,7 @@
 //! (buttons, connection status, toasts).
 
 mod login;
+mod public;
 
 use std::collections::HashMap;
 
@@ -23,7 +24,7 @@ use crate::web_url::WebUrl;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(public_page))
+        .route("/", get(public::page))
         .route("/dashboard", get(dashboard))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
@@ -120,19 +121,6 @@ async fn two_shows(state: &AppState, with_announcements: bool) -> Result<Vec<Sho
         out.push(ShowRows::new(state, show, heading, &announced));
     }
     Ok(out)
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "public.html")]
-struct PublicPage {
-    shows: Vec<ShowRows>,
-}
-
-async fn public_page(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(PublicPage {
-        shows: two_shows(&state, false).await?,
-    }
-    .into_response())
 }
 
 #[derive(Template, WebTemplate)]
