@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use ntr_protocol::{Announced, Show};
+use ntr_protocol::{Announced, Seq, Show};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -33,6 +33,9 @@ pub struct AnnounceBody {
     position: Option<i64>,
     /// A free line, announced as given (control characters removed).
     text: Option<String>,
+    /// The seq of an earlier announce (of the last 24 hours, not yet corrected) this one
+    /// corrects; the line gets the correction template around it.
+    corrects: Option<Seq>,
 }
 
 impl AnnounceBody {
@@ -70,8 +73,9 @@ fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
         (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`",
             body = ErrorBody),
         (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
-        (status = 422, description = "A body of the wrong shape: an unknown field, position 0, \
-            both `text` and `position`, neither, or an empty text", body = ErrorBody),
+        (status = 422, description = "A body of the wrong shape (an unknown field, position 0, \
+            both `text` and `position`, neither, an empty text), or a `corrects` that names no \
+            uncorrected announce of the last 24 hours", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]
@@ -80,12 +84,15 @@ pub async fn announce_handler(
     _admin: Admin,
     ApiJson(body): ApiJson<AnnounceBody>,
 ) -> Result<Json<Announced>, ApiError> {
+    let corrects = body.corrects;
     let request = body.into_request()?;
-    let a = announce(&state, request).await.map_err(|e| match e {
-        AnnounceError::Store(e) => ApiError::from(e),
-        AnnounceError::Show(e) => ApiError::from(e),
-        AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
-    })?;
+    let a = announce(&state, request, corrects)
+        .await
+        .map_err(|e| match e {
+            AnnounceError::Store(e) => ApiError::from(e),
+            AnnounceError::Show(e) => ApiError::from(e),
+            AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
+        })?;
     Ok(Json(Announced {
         status: "announced".into(),
         seq: a.seq,

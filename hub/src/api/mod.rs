@@ -5,9 +5,13 @@
 
 pub mod admin;
 pub mod error;
+pub mod events;
 pub mod extract;
+pub mod feeds;
+pub mod log;
 pub mod public;
 pub mod responses;
+pub mod tracklist;
 pub mod views;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -22,6 +26,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(public::playlist_track))
         .routes(routes!(public::shows))
         .routes(routes!(public::show))
+        .routes(routes!(tracklist::tracklist))
+        .routes(routes!(events::events))
+        .routes(routes!(feeds::shows_rss))
+        .routes(routes!(feeds::schedule_ics))
+        .routes(routes!(feeds::nowplaying_json))
+        .routes(routes!(feeds::nowplaying_txt))
+        .routes(routes!(tracklist::mark))
+        .routes(routes!(log::show_log))
         .routes(routes!(admin::announce_handler))
         .routes(routes!(admin::refresh))
         .routes(routes!(admin::add_track))

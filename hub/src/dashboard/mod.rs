@@ -3,6 +3,7 @@
 //! (buttons, connection status, toasts).
 
 mod login;
+mod public;
 
 use std::collections::HashMap;
 
@@ -28,7 +29,7 @@ pub const TAG: &str = "pages";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(public_page))
+        .routes(routes!(public::page))
         .routes(routes!(dashboard))
         .routes(routes!(login::form, login::submit))
         .routes(routes!(login::logout))
@@ -125,24 +126,6 @@ async fn two_shows(state: &AppState, with_announcements: bool) -> Result<Vec<Sho
         out.push(ShowRows::new(state, show, heading, &announced));
     }
     Ok(out)
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "public.html")]
-struct PublicPage {
-    shows: Vec<ShowRows>,
-}
-
-/// The public, read-only page: the current and the previous show (HTML).
-#[utoipa::path(get, path = "/", tag = TAG, responses(
-    (status = 200, description = "The page", content_type = HTML, body = String),
-    StorageFailed,
-))]
-async fn public_page(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(PublicPage {
-        shows: two_shows(&state, false).await?,
-    }
-    .into_response())
 }
 
 #[derive(Template, WebTemplate)]

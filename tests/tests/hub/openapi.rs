@@ -5,7 +5,39 @@
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{ADMIN_TOKEN, TestHub};
 use jiff::{Timestamp, ToSpan};
+use reqwest::Method;
 use serde_json::{Value, json};
+
+/// The routes the hub serves: each must be in the document.
+const SERVED: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/playlist"),
+    ("GET", "/playlist/{position}"),
+    ("GET", "/shows"),
+    ("GET", "/shows/{id}"),
+    ("GET", "/shows/{id}/tracklist"),
+    ("GET", "/events"),
+    ("GET", "/nowplaying.json"),
+    ("GET", "/nowplaying.txt"),
+    ("GET", "/shows.rss"),
+    ("GET", "/schedule.ics"),
+    ("POST", "/admin/announce"),
+    ("POST", "/admin/refresh"),
+    ("POST", "/admin/shows/{id}/tracks"),
+    ("DELETE", "/admin/shows/{id}/tracks/{position}"),
+    ("POST", "/admin/shows/{id}/tracks/{position}/move"),
+    ("POST", "/admin/shows/{id}/mark"),
+    ("GET", "/admin/shows/{id}/log"),
+    ("GET", "/"),
+    ("GET", "/dashboard"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/metrics"),
+    ("GET", "/static/{file}"),
+    ("GET", "/ws/announce"),
+    ("GET", "/openapi.json"),
+];
 
 /// The document as the hub serves it, raw and parsed by an independent OpenAPI 3.1 reader.
 async fn fetch_document(hub: &TestHub) -> (Value, oas3::Spec) {
@@ -53,71 +85,95 @@ fn concrete_path(template: &str, show_id: i64) -> String {
         .replace("{file}", "app.css")
 }
 
+/// Every documented operation, with the statuses it documents.
+fn operations(spec: &oas3::Spec) -> Vec<(String, Method, Vec<String>)> {
+    spec.operations()
+        .map(|(path, method, op)| {
+            let method = Method::from_bytes(method.as_str().as_bytes()).expect("method");
+            let statuses = op
+                .responses
+                .as_ref()
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default();
+            (path, method, statuses)
+        })
+        .collect()
+}
+
+/// Sends `method path` with the admin token; the status and, unless it is an event stream
+/// (which does not end), the body.
+async fn call(hub: &TestHub, method: &Method, path: &str) -> (u16, String) {
+    let resp = hub
+        .http
+        .request(method.clone(), format!("{}{path}", hub.url()))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    let streams = resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if streams {
+        return (status, String::new());
+    }
+    (status, resp.text().await.unwrap_or_default())
+}
+
 #[tokio::test]
 async fn every_documented_operation_is_served() {
     let (hub, show_id) = hub_with_show().await;
     let (_, spec) = fetch_document(&hub).await;
-    let operations: Vec<(String, oas3::spec::Operation, reqwest::Method)> = spec
-        .operations()
-        .map(|(path, method, op)| {
-            let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method");
-            (path, op.clone(), method)
-        })
-        .collect();
-    assert!(operations.len() >= 17, "{} operations", operations.len());
-    // The routes every hub has served since before this document existed: each must be in it.
-    for (method, path) in [
-        ("GET", "/health"),
-        ("GET", "/playlist"),
-        ("GET", "/playlist/{position}"),
-        ("GET", "/shows"),
-        ("GET", "/shows/{id}"),
-        ("POST", "/admin/announce"),
-        ("POST", "/admin/refresh"),
-        ("POST", "/admin/shows/{id}/tracks"),
-        ("DELETE", "/admin/shows/{id}/tracks/{position}"),
-        ("POST", "/admin/shows/{id}/tracks/{position}/move"),
-        ("GET", "/"),
-        ("GET", "/dashboard"),
-        ("GET", "/login"),
-        ("POST", "/login"),
-        ("POST", "/logout"),
-        ("GET", "/metrics"),
-        ("GET", "/static/{file}"),
-        ("GET", "/ws/announce"),
-        ("GET", "/openapi.json"),
-    ] {
+    let mut operations = operations(&spec);
+    for (method, path) in SERVED {
         assert!(
             operations
                 .iter()
-                .any(|(p, _, m)| p == path && m.as_str() == method),
+                .any(|(p, m, _)| p == path && m.as_str() == *method),
             "{method} {path} is not documented"
         );
     }
+    assert_eq!(operations.len(), SERVED.len(), "an operation missing above");
     // Deletions last, so the other operations still find track 1.
-    let mut ordered = operations;
-    ordered.sort_by_key(|(_, _, m)| *m == reqwest::Method::DELETE);
-    for (path, op, method) in &ordered {
-        let url = format!("{}{}", hub.url(), concrete_path(path, show_id));
-        let resp = hub
-            .http
-            .request(method.clone(), &url)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
+    operations.sort_by_key(|(_, m, _)| *m == Method::DELETE);
+    for (path, method, documented) in &operations {
+        let (status, body) = call(&hub, method, &concrete_path(path, show_id)).await;
         assert_ne!(status, 405, "{method} {path}: {body}");
         assert!(
             !(status == 404 && body.contains("no such endpoint")),
             "{method} {path} is documented but not served"
         );
-        let documented = op.responses.as_ref().expect("responses");
         assert!(
-            documented.contains_key(&status.to_string()),
+            documented.contains(&status.to_string()),
             "{method} {path} answered {status}, which its documentation does not list: {body}"
         );
+    }
+}
+
+/// Each `/admin/…` operation takes either credential and lists their failures; every JSON
+/// error is `ErrorBody`.
+fn check_operation(doc: &Value, path: &str, method: &str) {
+    let op = &doc["paths"][path][method];
+    let responses = op["responses"].as_object().expect("responses object");
+    if path.starts_with("/admin/") {
+        assert_eq!(
+            op["security"],
+            json!([{"bearer": []}, {"cookie": []}]),
+            "{method} {path}"
+        );
+        for status in ["401", "403"] {
+            assert!(responses.contains_key(status), "{method} {path}: {status}");
+        }
+    }
+    for (status, response) in responses {
+        let schema = &response["content"]["application/json"]["schema"];
+        if status.starts_with(['4', '5']) && !schema.is_null() {
+            assert_eq!(
+                schema["$ref"], "#/components/schemas/ErrorBody",
+                "{method} {path} {status}"
+            );
+        }
     }
 }
 
@@ -141,29 +197,7 @@ async fn operations_declare_auth_and_errors() {
         let id = op.operation_id.clone().expect("an operationId");
         assert!(operation_ids.insert(id.clone()), "{id} twice");
         assert!(op.summary.is_some(), "{method} {path} has no summary");
-        let responses = &doc["paths"][&path][method.as_str().to_lowercase()]["responses"];
-        let responses = responses.as_object().expect("responses object");
-        if path.starts_with("/admin/") {
-            let security = serde_json::to_value(&op.security).expect("security");
-            assert_eq!(
-                security,
-                json!([{"bearer": []}, {"cookie": []}]),
-                "{method} {path}"
-            );
-            for status in ["401", "403"] {
-                assert!(responses.contains_key(status), "{method} {path}: {status}");
-            }
-        }
-        // Every JSON error answer is the one error shape.
-        for (status, response) in responses {
-            let json_schema = &response["content"]["application/json"]["schema"];
-            if status.starts_with(['4', '5']) && !json_schema.is_null() {
-                assert_eq!(
-                    json_schema["$ref"], "#/components/schemas/ErrorBody",
-                    "{method} {path} {status}"
-                );
-            }
-        }
+        check_operation(&doc, &path, &method.as_str().to_lowercase());
     }
     // Each schema is itself valid JSON Schema (2020-12, the dialect of OpenAPI 3.1).
     let schemas = doc["components"]["schemas"].as_object().expect("schemas");
@@ -206,138 +240,230 @@ fn close_objects(value: &mut Value) {
     }
 }
 
-fn assert_matches(doc: &Value, method: &str, path: &str, status: u16, answer: &Value) {
-    let validator = validator(doc, method, path, status);
-    let errors: Vec<String> = validator
-        .iter_errors(answer)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{method} {path} {status}: {errors:?} in {answer}"
-    );
+/// A hub with a show, its document, and requests whose answers are checked against it.
+struct Checker {
+    hub: TestHub,
+    show_id: i64,
+    doc: Value,
 }
 
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.expect("a JSON answer"))
+impl Checker {
+    async fn start() -> Checker {
+        let (hub, show_id) = hub_with_show().await;
+        let (doc, _) = fetch_document(&hub).await;
+        Checker { hub, show_id, doc }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.hub
+            .http
+            .request(method, format!("{}{path}", self.hub.url()))
+    }
+
+    fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// Sends `req` (made for the operation `method documented`), expects `status`, and checks
+    /// the JSON answer against the document's schema for it.
+    async fn expect(
+        &self,
+        req: reqwest::RequestBuilder,
+        documented: (&str, &str),
+        status: u16,
+    ) -> Value {
+        let (method, path) = documented;
+        let resp = req.send().await.expect("request");
+        let got = resp.status().as_u16();
+        let answer: Value = resp.json().await.expect("a JSON answer");
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        let validator = validator(&self.doc, method, path, status);
+        let errors: Vec<String> = validator
+            .iter_errors(&answer)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {status}: {errors:?} in {answer}"
+        );
+        answer
+    }
 }
 
 #[tokio::test]
-async fn real_answers_match_their_schemas() {
-    let (hub, show_id) = hub_with_show().await;
-    let (doc, _) = fetch_document(&hub).await;
-    let url = hub.url();
-    let admin = |req: reqwest::RequestBuilder| req.bearer_auth(ADMIN_TOKEN);
-    let cases: Vec<(&str, &str, reqwest::RequestBuilder)> = vec![
-        ("get", "/health", hub.http.get(format!("{url}/health"))),
-        ("get", "/playlist", hub.http.get(format!("{url}/playlist"))),
+async fn public_answers_match_their_schemas() {
+    let c = Checker::start().await;
+    let id = c.show_id;
+    for (path, documented) in [
+        ("/health".to_string(), "/health"),
+        ("/playlist".into(), "/playlist"),
+        ("/playlist/2".into(), "/playlist/{position}"),
+        ("/shows".into(), "/shows"),
+        (format!("/shows/{id}"), "/shows/{id}"),
+        ("/nowplaying.json".into(), "/nowplaying.json"),
         (
-            "get",
-            "/playlist/{position}",
-            hub.http.get(format!("{url}/playlist/2")),
+            format!("/shows/{id}/tracklist?format=json"),
+            "/shows/{id}/tracklist",
         ),
-        ("get", "/shows", hub.http.get(format!("{url}/shows"))),
-        (
-            "get",
-            "/shows/{id}",
-            hub.http.get(format!("{url}/shows/{show_id}")),
-        ),
-        // Errors: each in the one error shape, under the status the document lists.
-        (
-            "get",
-            "/shows/{id}",
-            hub.http.get(format!("{url}/shows/999999")),
-        ),
-        ("get", "/shows/{id}", hub.http.get(format!("{url}/shows/x"))),
-        (
-            "get",
-            "/playlist/{position}",
-            hub.http.get(format!("{url}/playlist/9")),
-        ),
-        (
-            "get",
-            "/shows",
-            hub.http.get(format!("{url}/shows?limit=0")),
-        ),
-        (
-            "post",
-            "/admin/announce",
-            hub.http
-                .post(format!("{url}/admin/announce"))
-                .json(&json!({"position": 1})),
-        ),
-        (
-            "post",
-            "/admin/announce",
-            hub.http
-                .post(format!("{url}/admin/announce"))
-                .bearer_auth("wrong-token-0123456789abcdef"),
-        ),
-        (
-            "post",
-            "/admin/announce",
-            admin(hub.http.post(format!("{url}/admin/announce"))).json(&json!({"position": 0})),
-        ),
-        (
-            "post",
-            "/admin/announce",
-            admin(hub.http.post(format!("{url}/admin/announce"))).body("not json"),
-        ),
-        // Successes that change things.
-        (
-            "post",
-            "/admin/announce",
-            admin(hub.http.post(format!("{url}/admin/announce"))).json(&json!({"position": 1})),
-        ),
-        (
-            "post",
-            "/admin/announce",
-            admin(hub.http.post(format!("{url}/admin/announce"))).json(&json!({"text": "hello"})),
-        ),
-        (
-            "post",
-            "/admin/refresh",
-            admin(hub.http.post(format!("{url}/admin/refresh"))),
-        ),
-        (
-            "post",
-            "/admin/shows/{id}/tracks",
-            admin(hub.http.post(format!("{url}/admin/shows/{show_id}/tracks")))
-                .json(&json!({"title": "Windowlicker", "artist": "Aphex Twin"})),
-        ),
-        (
-            "post",
-            "/admin/shows/{id}/tracks/{position}/move",
-            admin(
-                hub.http
-                    .post(format!("{url}/admin/shows/{show_id}/tracks/3/move")),
-            )
-            .json(&json!({"to": 1})),
-        ),
-        (
-            "delete",
-            "/admin/shows/{id}/tracks/{position}",
-            admin(
-                hub.http
-                    .delete(format!("{url}/admin/shows/{show_id}/tracks/1")),
-            ),
-        ),
-    ];
-    let mut statuses = Vec::new();
-    for (method, path, req) in cases {
-        let (status, answer) = send(req).await;
-        assert_matches(&doc, method, path, status, &answer);
-        statuses.push(status);
+    ] {
+        c.expect(c.request(Method::GET, &path), ("get", documented), 200)
+            .await;
     }
-    assert_eq!(
-        statuses,
-        [
-            200, 200, 200, 200, 200, 404, 400, 404, 400, 401, 401, 422, 400, 200, 200, 200, 200,
-            200, 200
-        ]
-    );
+}
+
+#[tokio::test]
+async fn error_answers_match_their_schemas() {
+    let c = Checker::start().await;
+    let announce = ("post", "/admin/announce");
+    for (req, documented, status) in [
+        (
+            c.request(Method::GET, "/shows/999999"),
+            ("get", "/shows/{id}"),
+            404,
+        ),
+        (
+            c.request(Method::GET, "/shows/x"),
+            ("get", "/shows/{id}"),
+            400,
+        ),
+        (
+            c.request(Method::GET, "/playlist/9"),
+            ("get", "/playlist/{position}"),
+            404,
+        ),
+        (
+            c.request(Method::GET, "/shows?limit=0"),
+            ("get", "/shows"),
+            400,
+        ),
+        (
+            c.request(Method::POST, "/admin/announce")
+                .json(&json!({"position": 1})),
+            announce,
+            401,
+        ),
+        (
+            c.request(Method::POST, "/admin/announce")
+                .bearer_auth(e2e::hub::RELAY_TOKEN),
+            announce,
+            403,
+        ),
+        (
+            c.admin(Method::POST, "/admin/announce")
+                .json(&json!({"position": 0})),
+            announce,
+            422,
+        ),
+        (
+            c.admin(Method::POST, "/admin/announce").body("not json"),
+            announce,
+            400,
+        ),
+        (
+            c.request(Method::GET, "/shows/1/tracklist?format=xml"),
+            ("get", "/shows/{id}/tracklist"),
+            400,
+        ),
+    ] {
+        c.expect(req, documented, status).await;
+    }
+}
+
+#[tokio::test]
+async fn admin_answers_match_their_schemas() {
+    let c = Checker::start().await;
+    let id = c.show_id;
+    let announce = ("post", "/admin/announce");
+    let first = c
+        .expect(
+            c.admin(Method::POST, "/admin/announce")
+                .json(&json!({"position": 1})),
+            announce,
+            200,
+        )
+        .await;
+    let correction = json!({"position": 2, "corrects": first["seq"]});
+    c.expect(
+        c.admin(Method::POST, "/admin/announce").json(&correction),
+        announce,
+        200,
+    )
+    .await;
+    c.expect(
+        c.admin(Method::POST, "/admin/announce")
+            .json(&json!({"text": "hello"})),
+        announce,
+        200,
+    )
+    .await;
+    let nowplaying = c
+        .expect(
+            c.request(Method::GET, "/nowplaying.json"),
+            ("get", "/nowplaying.json"),
+            200,
+        )
+        .await;
+    assert_eq!(nowplaying["now_playing"]["position"], 2, "{nowplaying}");
+    let log = format!("/admin/shows/{id}/log");
+    let log = c
+        .expect(
+            c.admin(Method::GET, &log),
+            ("get", "/admin/shows/{id}/log"),
+            200,
+        )
+        .await;
+    assert_eq!(log[0]["corrected_by"], log[1]["seq"], "{log}");
+    let tracklist = format!("/shows/{id}/tracklist?format=json");
+    let tracklist = c
+        .expect(
+            c.request(Method::GET, &tracklist),
+            ("get", "/shows/{id}/tracklist"),
+            200,
+        )
+        .await;
+    assert_eq!(tracklist.as_array().map(Vec::len), Some(1), "{tracklist}");
+    let mark = format!("/admin/shows/{id}/mark");
+    c.expect(
+        c.admin(Method::POST, &mark).json(&json!({})),
+        ("post", "/admin/shows/{id}/mark"),
+        200,
+    )
+    .await;
+    c.expect(
+        c.admin(Method::POST, "/admin/refresh"),
+        ("post", "/admin/refresh"),
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn edit_answers_match_their_schemas() {
+    let c = Checker::start().await;
+    let id = c.show_id;
+    let tracks = format!("/admin/shows/{id}/tracks");
+    let record = json!({"title": "Windowlicker", "artist": "Aphex Twin"});
+    c.expect(
+        c.admin(Method::POST, &tracks).json(&record),
+        ("post", "/admin/shows/{id}/tracks"),
+        200,
+    )
+    .await;
+    let show = c
+        .expect(
+            c.admin(Method::POST, &format!("{tracks}/3/move"))
+                .json(&json!({"to": 1})),
+            ("post", "/admin/shows/{id}/tracks/{position}/move"),
+            200,
+        )
+        .await;
+    assert_eq!(show["tracks"][0]["title"], "Windowlicker");
+    c.expect(
+        c.admin(Method::DELETE, &format!("{tracks}/1")),
+        ("delete", "/admin/shows/{id}/tracks/{position}"),
+        200,
+    )
+    .await;
 }
 
 #[tokio::test]

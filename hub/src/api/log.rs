@@ -1,0 +1,70 @@
+//! `GET /admin/shows/{id}/log`: everything announced for a show, corrected announces included
+//! and marked, with where each landed — what the DJ's console lists as the show's log.
+
+use axum::Json;
+use axum::extract::State;
+use jiff::Timestamp;
+use ntr_protocol::Seq;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::ApiPath;
+use super::responses::{AdminAuthErrors, StorageFailed};
+use crate::auth::extract::Admin;
+use crate::state::AppState;
+use crate::store::Ack;
+
+/// One announce of a show's log.
+#[derive(Serialize, ToSchema)]
+pub struct LogEntry {
+    pub seq: Seq,
+    pub message: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub announced_at: Timestamp,
+    /// Null for a free text.
+    pub position: Option<u32>,
+    pub corrects: Option<Seq>,
+    /// Set when a later announce corrected this one: its track counts as not announced.
+    pub corrected_by: Option<Seq>,
+    pub acks: Vec<Ack>,
+}
+
+/// Everything announced for a show, oldest first: its track announces and the free texts of
+/// its live window, corrected ones included, each with where it landed.
+#[utoipa::path(get, path = "/admin/shows/{id}/log", tag = super::admin::TAG,
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = i64, Path, description = "The show's id")),
+    responses(
+        (status = 200, description = "The show's announces, oldest first", body = Vec<LogEntry>),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No show with that id", body = ErrorBody),
+        AdminAuthErrors, StorageFailed,
+    ),
+)]
+pub async fn show_log(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Vec<LogEntry>>, ApiError> {
+    let show = state.store.show(id).await?;
+    // The show airs when its week ends; free texts of that live window belong to it.
+    let live = (
+        show.week.end,
+        show.week.end + state.config.schedule.live_window(),
+    );
+    let log = state.store.show_log(id, live).await?;
+    Ok(Json(
+        log.into_iter()
+            .map(|(a, acks)| LogEntry {
+                seq: a.seq,
+                message: a.message.as_str().to_owned(),
+                announced_at: a.announced_at,
+                position: a.position,
+                corrects: a.corrects,
+                corrected_by: a.corrected_by,
+                acks,
+            })
+            .collect(),
+    ))
+}
