@@ -71,6 +71,7 @@ pub async fn announce(
         }
     };
     let announcement = state.broadcaster.announce(&state.store, new).await?;
+    state.targets.announced();
     state.metrics.announce();
     tracing::info!(
         seq = announcement.seq.get(),

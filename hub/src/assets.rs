@@ -21,6 +21,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/app.js"),
     ),
+    (
+        "targets.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/targets.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

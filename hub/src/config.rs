@@ -27,6 +27,8 @@ pub enum ConfigError {
     Invalid { key: &'static str, message: String },
     #[error("cannot read config file {path}: {message}")]
     File { path: PathBuf, message: String },
+    #[error(transparent)]
+    Target(#[from] crate::targets::config::TargetConfigError),
 }
 
 impl ConfigError {
@@ -49,6 +51,8 @@ struct RawConfig {
     show: RawShow,
     #[serde(default)]
     soundcloud: RawSoundcloud,
+    #[serde(default)]
+    targets: Vec<crate::targets::config::RawTarget>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +158,7 @@ pub struct Config {
     pub schedule: Schedule,
     pub announce_template: AnnounceTemplate,
     pub soundcloud: SoundcloudConfig,
+    pub targets: Vec<crate::targets::TargetConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +269,7 @@ impl Config {
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
             .map_err(|m| ConfigError::invalid("show.announce_template", m))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
+        let targets = crate::targets::config::validate(raw.targets, &[])?;
 
         Ok(Config {
             hub: HubConfig {
@@ -279,6 +285,7 @@ impl Config {
             schedule,
             announce_template,
             soundcloud,
+            targets,
         })
     }
 }

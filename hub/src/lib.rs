@@ -23,6 +23,7 @@ pub mod soundcloud;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod targets;
 pub mod template;
 pub mod week;
 pub mod ws;

@@ -122,6 +122,7 @@ pub async fn render(
     for (code, n) in statuses {
         let _ = writeln!(out, "ntr_http_responses_total{{code=\"{code}\"}} {n}");
     }
+    out.push_str(&state.targets.metrics_text());
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -38,6 +38,8 @@ pub struct Options {
     pub retry: RetryPolicy,
     /// Do not poll on a schedule (tests poll through `/admin/refresh` when they choose).
     pub no_scheduled_polls: bool,
+    /// How `[[targets]]` deliveries are timed (tests shorten the give-up time and backoff).
+    pub targets: crate::targets::Timings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] crate::soundcloud::SoundcloudError),
+    #[error(transparent)]
+    Targets(#[from] crate::targets::ClientError),
 }
 
 /// Credentials shown once, on the start that generated them.
@@ -104,6 +108,7 @@ impl Application {
             playlist_cache: Arc::default(),
             poller: Arc::new(poller),
             store,
+            targets: crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?,
             config: Arc::new(config),
         };
         Ok(Application {
@@ -129,6 +134,7 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
+        state.targets.spawn(&state, &shutdown);
         if !self.options.no_scheduled_polls {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }

@@ -20,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/shows/{id}", get(public::show))
         .route("/admin/announce", post(admin::announce_handler))
         .route("/admin/refresh", post(admin::refresh))
+        .route("/admin/deliveries", get(crate::targets::api::deliveries))
+        .route("/admin/targets", get(crate::targets::api::targets))
         .route("/admin/shows/{id}/tracks", post(admin::add_track))
         .route(
             "/admin/shows/{id}/tracks/{position}",

@@ -9,6 +9,7 @@
 //! leaves either the old state or the new one.
 
 mod announcements;
+mod deliveries;
 mod meta;
 mod migrations;
 mod sessions;
@@ -21,6 +22,9 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 pub use announcements::{Ack, Announcement, NewAnnouncement, Seq};
+pub use deliveries::{
+    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
+};
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};
 

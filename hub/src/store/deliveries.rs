@@ -1,0 +1,355 @@
+//! The delivery ledger of `[[targets]]`: one row per (announce, target) moving from `pending`
+//! to `sent` or `failed`, with the attempts made, the last error and the latency.
+//!
+//! Rows are made from the announcement log itself ([`Store::enqueue_deliveries`]), guided by a
+//! per-target cursor, in one transaction with the cursor's advance: an announce logged just
+//! before a crash still gets its row after the restart, and none gets two. A worker only ever
+//! changes its own target's rows, and a `sent` row is final: nothing here turns it back.
+
+use jiff::Timestamp;
+use ntr_protocol::{Announce, Seq, Track};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Store, StoreError, from_ms, to_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl DeliveryStatus {
+    fn parse(s: &str) -> DeliveryStatus {
+        match s {
+            "sent" => DeliveryStatus::Sent,
+            "failed" => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Pending,
+        }
+    }
+}
+
+/// A ledger row as `GET /admin/deliveries` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRow {
+    pub target: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub updated_at: Timestamp,
+}
+
+/// The next line a target's worker has to send.
+#[derive(Debug, Clone)]
+pub struct PendingDelivery {
+    pub announce: Announce,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub due_at: Timestamp,
+    pub give_up_at: Timestamp,
+}
+
+/// How an attempt ended, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Sent { latency_ms: i64 },
+    Retry { error: String, due_at: Timestamp },
+    Failed { error: String },
+}
+
+/// How the rows of one target are timed when they are made.
+#[derive(Debug, Clone, Copy)]
+pub struct Enqueue {
+    /// Announces made before this are past their give-up time already: no row.
+    pub not_before: Timestamp,
+    pub delay_ms: i64,
+    pub give_up_ms: i64,
+}
+
+/// A target's rows at a glance, for the dashboard's Targets panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSummary {
+    pub pending: u32,
+    pub failed: u32,
+    /// The most recently changed row and its seq.
+    pub last: Option<(Seq, DeliveryRow)>,
+}
+
+fn seq_param(seq: Seq) -> i64 {
+    // A seq issued by SQLite fits an i64; anything bigger matches no row.
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<DeliveryRow> {
+    Ok(DeliveryRow {
+        target,
+        status: DeliveryStatus::parse(&r.get::<_, String>(at)?),
+        attempts: r.get(at + 1)?,
+        last_error: r.get(at + 2)?,
+        latency_ms: r.get(at + 3)?,
+        updated_at: from_ms(r.get(at + 4)?),
+    })
+}
+
+const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
+
+impl Store {
+    /// Makes `pending` rows for `target` for every announce logged since its cursor (inside the
+    /// give-up window) and advances the cursor, in one transaction. A target seen for the first
+    /// time starts at the log's end: it delivers what is announced from now on. Returns how many
+    /// rows were made.
+    pub async fn enqueue_deliveries(
+        &self,
+        target: String,
+        e: Enqueue,
+    ) -> Result<usize, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO delivery_cursors (target, seq)
+                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements
+                 ON CONFLICT(target) DO NOTHING",
+                [&target],
+            )?;
+            let cursor: i64 = tx.query_row(
+                "SELECT seq FROM delivery_cursors WHERE target = ?1",
+                [&target],
+                |r| r.get(0),
+            )?;
+            let made = tx.execute(
+                "INSERT INTO deliveries (seq, target, status, due_at, give_up_at, updated_at)
+                 SELECT seq, ?1, 'pending', announced_at + ?3, announced_at + ?3 + ?4, ?5
+                 FROM announcements WHERE seq > ?2 AND announced_at >= ?6
+                 ON CONFLICT(seq, target) DO NOTHING",
+                params![
+                    target,
+                    cursor,
+                    e.delay_ms,
+                    e.give_up_ms,
+                    to_ms(Timestamp::now()),
+                    to_ms(e.not_before)
+                ],
+            )?;
+            tx.execute(
+                "UPDATE delivery_cursors
+                 SET seq = MAX(seq, (SELECT COALESCE(MAX(seq), 0) FROM announcements))
+                 WHERE target = ?1",
+                [&target],
+            )?;
+            tx.commit()?;
+            Ok(made)
+        })
+        .await
+    }
+
+    /// The pending row of `target` that is due first (by due time, then seq), with its announce.
+    pub async fn next_delivery(
+        &self,
+        target: String,
+    ) -> Result<Option<PendingDelivery>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.seq, d.attempts, d.last_error, d.due_at, d.give_up_at,
+                        a.message, a.show_id, a.position, a.track, a.announced_at
+                 FROM deliveries d JOIN announcements a ON a.seq = d.seq
+                 WHERE d.target = ?1 AND d.status = 'pending'
+                 ORDER BY d.due_at, d.seq LIMIT 1",
+            )?;
+            Ok(stmt.query_row([target], pending_from).optional()?)
+        })
+        .await
+    }
+
+    /// Counts an attempt before it is made, so a crash mid-request still shows it.
+    pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?3
+                 WHERE seq = ?1 AND target = ?2 AND status = 'pending' RETURNING attempts",
+                params![seq_param(seq), target, to_ms(Timestamp::now())],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Records how an attempt ended. Only a `pending` row changes: `sent` and `failed` are final.
+    pub async fn finish_delivery(
+        &self,
+        seq: Seq,
+        target: String,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let now = to_ms(Timestamp::now());
+            let seq = seq_param(seq);
+            let (sql, p): (&str, Vec<rusqlite::types::Value>) = match outcome {
+                DeliveryOutcome::Sent { latency_ms } => (
+                    "UPDATE deliveries SET status = 'sent', latency_ms = ?3, updated_at = ?4
+                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                    vec![latency_ms.into(), now.into()],
+                ),
+                DeliveryOutcome::Retry { error, due_at } => (
+                    "UPDATE deliveries SET last_error = ?3, due_at = ?4, updated_at = ?5
+                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                    vec![error.into(), to_ms(due_at).into(), now.into()],
+                ),
+                DeliveryOutcome::Failed { error } => (
+                    "UPDATE deliveries SET status = 'failed', last_error = ?3, updated_at = ?4
+                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                    vec![error.into(), now.into()],
+                ),
+            };
+            let mut all: Vec<rusqlite::types::Value> = vec![seq.into(), target.into()];
+            all.extend(p);
+            c.execute(sql, rusqlite::params_from_iter(all))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Every ledger row of `seq`, plus a `pending` placeholder for each of `enabled` that has
+    /// not made its row yet (its worker is about to); `None` when no such announce exists.
+    pub async fn deliveries(
+        &self,
+        seq: Seq,
+        enabled: Vec<String>,
+    ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
+        self.call(move |c| {
+            let seq = seq_param(seq);
+            let announced: Option<i64> = c
+                .query_row(
+                    "SELECT announced_at FROM announcements WHERE seq = ?1",
+                    [seq],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(announced_at) = announced else {
+                return Ok(None);
+            };
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT target, {ROW_COLUMNS} FROM deliveries WHERE seq = ?1 ORDER BY target"
+            ))?;
+            let mut rows = stmt
+                .query_map([seq], |r| row_from(r.get(0)?, r, 1))?
+                .collect::<Result<Vec<_>, _>>()?;
+            for target in enabled {
+                if !rows.iter().any(|r| r.target == target) && not_yet_made(c, &target, seq)? {
+                    rows.push(DeliveryRow {
+                        target,
+                        status: DeliveryStatus::Pending,
+                        attempts: 0,
+                        last_error: None,
+                        latency_ms: None,
+                        updated_at: from_ms(announced_at),
+                    });
+                }
+            }
+            rows.sort_by(|a, b| a.target.cmp(&b.target));
+            Ok(Some(rows))
+        })
+        .await
+    }
+
+    /// Per target: pending and failed rows changed since `since`, and the latest row.
+    pub async fn delivery_summary(
+        &self,
+        target: String,
+        since: Timestamp,
+    ) -> Result<TargetSummary, StoreError> {
+        self.call(move |c| {
+            let (pending, failed) = c.query_row(
+                "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0)
+                 FROM deliveries WHERE target = ?1 AND updated_at >= ?2",
+                params![target, to_ms(since)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let last = c
+                .query_row(
+                    &format!(
+                        "SELECT seq, {ROW_COLUMNS} FROM deliveries WHERE target = ?1
+                         ORDER BY updated_at DESC, seq DESC LIMIT 1"
+                    ),
+                    [&target],
+                    |r| {
+                        let seq: i64 = r.get(0)?;
+                        Ok((seq, row_from(target.clone(), r, 1)?))
+                    },
+                )
+                .optional()?
+                .and_then(|(seq, row)| Seq::try_from(seq).ok().map(|s| (s, row)));
+            Ok(TargetSummary {
+                pending,
+                failed,
+                last,
+            })
+        })
+        .await
+    }
+
+    /// Rows not sent (yet) that carry an error, changed since `since`, newest first: what the
+    /// dashboard marks next to the tracks.
+    pub async fn delivery_problems(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(Seq, DeliveryRow)>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT seq, target, {ROW_COLUMNS} FROM deliveries
+                 WHERE status != 'sent' AND last_error IS NOT NULL AND updated_at >= ?1
+                 ORDER BY updated_at DESC LIMIT 200"
+            ))?;
+            let rows = stmt.query_map([to_ms(since)], |r| {
+                Ok((r.get::<_, i64>(0)?, row_from(r.get(1)?, r, 2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, row) = row?;
+                if let Ok(seq) = Seq::try_from(seq) {
+                    out.push((seq, row));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// Whether `target`'s worker has yet to make rows up to `seq` (its cursor is behind).
+fn not_yet_made(c: &Connection, target: &str, seq: i64) -> rusqlite::Result<bool> {
+    let cursor: Option<i64> = c
+        .query_row(
+            "SELECT seq FROM delivery_cursors WHERE target = ?1",
+            [target],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(cursor.is_some_and(|cursor| cursor < seq))
+}
+
+fn pending_from(r: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
+    let seq: i64 = r.get(0)?;
+    let seq = Seq::try_from(seq).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+    })?;
+    let track: Option<String> = r.get(8)?;
+    Ok(PendingDelivery {
+        announce: Announce {
+            seq,
+            // Stored lines were sanitised when written.
+            message: r.get(5)?,
+            show_id: r.get(6)?,
+            position: r.get(7)?,
+            track: track.and_then(|t| serde_json::from_str::<Track>(&t).ok()),
+            announced_at: from_ms(r.get(9)?),
+            corrects: None,
+        },
+        attempts: r.get(1)?,
+        last_error: r.get(2)?,
+        due_at: from_ms(r.get(3)?),
+        give_up_at: from_ms(r.get(4)?),
+    })
+}

@@ -1,0 +1,219 @@
+//! Targets beyond WebSocket subscribers: the hub itself delivers every announce to each
+//! configured `[[targets]]` entry — a Discord webhook, a signed generic webhook, a Matrix room,
+//! an Icecast stream title — through a persistent ledger, so each line reaches each target
+//! once, survives restarts (kill -9 included), and the DJ sees where it landed.
+//!
+//! Reading order: `config` (what a target is) → `worker` (the delivery loop, one task per
+//! target) → `attempt` (how an answer becomes sent / retry / failed) → one module per kind →
+//! `api` (`/admin/deliveries`, `/admin/targets`, the dashboard's panel). The ledger itself is
+//! `store::deliveries`.
+
+pub mod api;
+pub mod attempt;
+pub mod config;
+pub mod discord;
+pub mod icecast;
+pub mod matrix;
+pub mod webhook;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::watch;
+
+use crate::shutdown::Shutdown;
+use crate::state::AppState;
+pub use config::{TargetConfig, TargetKind};
+
+/// How deliveries are timed. Not configuration: tests shorten these through the start-up
+/// options.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    /// A line not sent this long after it was due (announce + `delay_seconds`) fails.
+    pub give_up_after: Duration,
+    /// One request's whole budget; a hung target counts as a failed attempt after it.
+    pub request_timeout: Duration,
+    /// The first retry's wait; doubled each retry, plus up to 50% jitter, capped at `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            give_up_after: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timings {
+    /// The wait before retry number `retry` (0 for the first): exponential with jitter.
+    pub fn retry_delay(&self, retry: u32) -> Duration {
+        let exp = self.retry_base.saturating_mul(1u32 << retry.min(16));
+        let jitter = exp.mul_f64(rand::rng().random_range(0.0..0.5));
+        (exp + jitter).min(self.retry_max)
+    }
+}
+
+/// What `/metrics` counts per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Sent,
+    Failed,
+    Retried,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 3] = [Outcome::Sent, Outcome::Failed, Outcome::Retried];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Sent => "sent",
+            Outcome::Failed => "failed",
+            Outcome::Retried => "retried",
+        }
+    }
+}
+
+/// The configured targets and what the rest of the hub needs of them: a poke when an announce
+/// was logged, counters for `/metrics`. Cheap to clone.
+#[derive(Clone)]
+pub struct Targets {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    configs: Vec<TargetConfig>,
+    timings: Timings,
+    http: reqwest::Client,
+    /// Bumped after every announce; each worker watches it.
+    wake: watch::Sender<u64>,
+    counters: Mutex<BTreeMap<(String, Outcome), u64>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the targets' HTTP client: {0}")]
+pub struct ClientError(String);
+
+impl Targets {
+    pub fn new(configs: Vec<TargetConfig>, timings: Timings) -> Result<Targets, ClientError> {
+        let counters = configs
+            .iter()
+            .flat_map(|t| Outcome::ALL.map(|o| ((t.name.clone(), o), 0)))
+            .collect();
+        let timeout = timings.request_timeout;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A redirect is a misconfigured URL: following one would turn a POST into a GET
+            // or carry credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ntr-hub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError(e.to_string()))?;
+        Ok(Targets {
+            inner: Arc::new(Inner {
+                configs,
+                timings,
+                http,
+                wake: watch::channel(0).0,
+                counters: Mutex::new(counters),
+            }),
+        })
+    }
+
+    pub fn configs(&self) -> &[TargetConfig] {
+        &self.inner.configs
+    }
+
+    /// Names of the targets that deliver (enabled ones).
+    pub fn enabled_names(&self) -> Vec<String> {
+        self.inner
+            .configs
+            .iter()
+            .filter(|t| t.enabled)
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// Called once an announce is in the log: wakes every worker. Never waits.
+    pub fn announced(&self) {
+        self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Starts one worker task per enabled target; they stop at `shutdown`.
+    pub fn spawn(&self, state: &AppState, shutdown: &Shutdown) {
+        for target in &self.inner.configs {
+            if !target.enabled {
+                tracing::info!(target_name = %target.name, "target disabled: nothing is sent to it");
+                continue;
+            }
+            let worker = worker::Worker {
+                state: state.clone(),
+                target: target.clone(),
+                http: self.inner.http.clone(),
+                timings: self.inner.timings.clone(),
+                wake: self.inner.wake.subscribe(),
+                shutdown: shutdown.clone(),
+                pause_until: None,
+            };
+            tokio::spawn(worker.run());
+        }
+    }
+
+    fn count(&self, target: &str, outcome: Outcome) {
+        let mut map = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *map.entry((target.to_owned(), outcome)).or_default() += 1;
+    }
+
+    /// `announce_deliveries_total{target,outcome}` in Prometheus' text format.
+    pub fn metrics_text(&self) -> String {
+        let map = self
+            .inner
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut out = String::from(
+            "# HELP announce_deliveries_total Delivery attempts to targets by outcome.\n\
+             # TYPE announce_deliveries_total counter\n",
+        );
+        for ((target, outcome), n) in map.iter() {
+            let _ = writeln!(
+                out,
+                "announce_deliveries_total{{target=\"{target}\",outcome=\"{}\"}} {n}",
+                outcome.label()
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_and_are_capped() {
+        let t = Timings {
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_secs(1),
+            ..Timings::default()
+        };
+        let first = t.retry_delay(0);
+        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(150));
+        let third = t.retry_delay(2);
+        assert!(third >= Duration::from_millis(400) && third <= Duration::from_millis(600));
+        assert_eq!(t.retry_delay(30), Duration::from_secs(1));
+    }
+}
