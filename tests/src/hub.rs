@@ -12,6 +12,7 @@ use hub::shutdown::{self, Trigger};
 use hub::soundcloud::RetryPolicy;
 use hub::startup::{Application, Options};
 use hub::state::AppState;
+use hub::targets::Timings;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -76,7 +77,19 @@ pub struct TestHub {
     dir: TempDir,
     schedule: TestSchedule,
     extra_toml: String,
+    target_timings: Timings,
     running: Option<(Trigger, tokio::task::JoinHandle<()>, AppState)>,
+}
+
+/// Delivery timings for `[[targets]]` in tests: quick retries, a short request timeout and a
+/// give-up time a test can wait out.
+pub fn test_target_timings() -> Timings {
+    Timings {
+        give_up_after: std::time::Duration::from_secs(30),
+        request_timeout: std::time::Duration::from_secs(2),
+        retry_base: std::time::Duration::from_millis(100),
+        retry_max: std::time::Duration::from_millis(500),
+    }
 }
 
 impl TestHub {
@@ -86,6 +99,15 @@ impl TestHub {
 
     /// `extra_toml` is appended to the generated config (later keys win in sections it adds).
     pub async fn start_with(schedule: TestSchedule, extra_toml: &str) -> TestHub {
+        Self::start_with_timings(schedule, extra_toml, test_target_timings()).await
+    }
+
+    /// Like [`TestHub::start_with`], with the targets' delivery timings chosen by the test.
+    pub async fn start_with_timings(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        target_timings: Timings,
+    ) -> TestHub {
         let soundcloud = FakeSoundcloud::start().await;
         let mut hub = TestHub {
             soundcloud,
@@ -98,6 +120,7 @@ impl TestHub {
             dir: tempfile::tempdir().expect("temp dir"),
             schedule,
             extra_toml: extra_toml.into(),
+            target_timings,
             running: None,
         };
         hub.launch().await;
@@ -151,6 +174,7 @@ impl TestHub {
                 timeout: std::time::Duration::from_secs(2),
             },
             no_scheduled_polls: true,
+            targets: self.target_timings.clone(),
         };
         let app = Application::build(config, options)
             .await

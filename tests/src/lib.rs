@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod fake_hub;
 pub mod fake_soundcloud;
+pub mod fake_target;
 pub mod hub;
 pub mod ircd;
 pub mod wsclient;
