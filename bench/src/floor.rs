@@ -1,4 +1,4 @@
-//! `ntr-bench floor-server --port P`: the bare floor SPEC.md compares the hub with. An axum 0.8
+//! `ntr-bench floor-server --port P`: the bare floor the performance targets compare the hub with. An axum 0.8
 //! WebSocket server with one `tokio::sync::broadcast` channel and one forwarding task per
 //! socket, nothing else: no auth, no log, no store. `POST /trigger` broadcasts its body as one
 //! text frame and answers at once; `GET /count` says how many sockets are subscribed (used only

@@ -22,7 +22,7 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn json(&self) -> Result<serde_json::Value> {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).context("response body is not JSON")
     }
 }

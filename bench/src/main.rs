@@ -1,4 +1,4 @@
-//! `ntr-bench`: measures the performance targets of SPEC.md against the release binaries (`hub`,
+//! `ntr-bench`: measures the product's performance targets against the release binaries (`hub`,
 //! `irc-relay`, found next to this executable), each started as its own process, over
 //! 127.0.0.1, and prints one table: what | measured | target | result.
 //!
@@ -24,7 +24,10 @@ use crate::parts::{Ctx, progress};
 use crate::report::Row;
 
 #[derive(Parser)]
-#[command(name = "ntr-bench", about = "Measures the SPEC.md performance targets")]
+#[command(
+    name = "ntr-bench",
+    about = "Measures the announce hub's performance targets"
+)]
 struct Cli {
     /// A small smoke version (200 subscribers, 50 announces, short windows): under 30 s.
     #[arg(long, global = true)]

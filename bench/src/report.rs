@@ -61,7 +61,7 @@ impl Row {
 
 /// Renders the rows as one Markdown-style table (readable in a terminal, pasteable in docs).
 pub fn table(rows: &[Row]) -> String {
-    let header = ["what", "measured", "target (SPEC.md)", "result"];
+    let header = ["what", "measured", "target", "result"];
     let cells: Vec<[&str; 4]> = rows
         .iter()
         .map(|r| {
@@ -131,7 +131,7 @@ pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-/// A byte count in MB (10^6) or KB (10^3), as the SPEC writes its targets.
+/// A byte count in MB (10^6) or KB (10^3), as the targets are written.
 pub fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours};
+use ntr_protocol::{Announce, Announced, Seq, ServerMessage};
 use tokio::runtime::Runtime;
 
 use crate::http::Http;
@@ -77,7 +78,7 @@ fn wait_first_poll(addr: SocketAddr) -> Result<()> {
     let mut http = Http::new(addr);
     let deadline = std::time::Instant::now() + START_LIMIT;
     while std::time::Instant::now() < deadline {
-        let health = http.get("/health")?.json()?;
+        let health: serde_json::Value = http.get("/health")?.json()?;
         if !health["last_poll"]["at"].is_null() {
             return Ok(());
         }
@@ -88,7 +89,7 @@ fn wait_first_poll(addr: SocketAddr) -> Result<()> {
 
 /// The subscriber count `/health` reports.
 pub fn hub_subscribers(http: &mut Http) -> Result<u64> {
-    let health = http.get("/health")?.json()?;
+    let health: serde_json::Value = http.get("/health")?.json()?;
     health["subscribers"]
         .as_u64()
         .context("/health has no subscribers count")
@@ -218,8 +219,8 @@ impl Server {
                     String::from_utf8_lossy(&r.body)
                 );
             }
-            let seq = r.json()?["seq"].as_u64().context("announce without seq")?;
-            self.next_seq = seq + 1;
+            let announced: Announced = r.json()?;
+            self.next_seq = announced.seq.get() + 1;
             // Let this one reach everybody before measuring.
             std::thread::sleep(Duration::from_millis(300));
             return Ok(());
@@ -256,9 +257,7 @@ impl Server {
             );
         }
         if self.kind == Kind::Hub {
-            let got = response.json()?["seq"]
-                .as_u64()
-                .context("announce without seq")?;
+            let got = response.json::<Announced>()?.seq.get();
             if got != seq {
                 bail!("the hub gave seq {got}, expected {seq}: is something else announcing?");
             }
@@ -267,11 +266,17 @@ impl Server {
     }
 }
 
-/// The floor's frame: the hub's announce frame for a free text, byte for byte in shape (serde
-/// writes the keys in sorted order), so both servers move and clients parse the same bytes.
+/// The floor's frame: the hub's announce frame for a free text, built from the same protocol
+/// type, so both servers move and clients parse the same bytes.
 pub fn floor_frame(seq: u64, text: &str) -> String {
-    format!(
-        "{{\"announced_at\":\"2026-01-01T00:00:00.123Z\",\"message\":{},\"position\":null,\"seq\":{seq},\"show_id\":null,\"track\":null,\"type\":\"announce\"}}",
-        serde_json::Value::from(text)
-    )
+    ServerMessage::Announce(Box::new(Announce {
+        seq: Seq::new(seq),
+        message: text.to_string(),
+        show_id: None,
+        position: None,
+        track: None,
+        announced_at: jiff::Timestamp::constant(1_767_225_600, 123_000_000),
+        corrects: None,
+    }))
+    .to_json()
 }

@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use serde_json::json;
+use ntr_protocol::{Seq, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::shutdown::Shutdown;
 use crate::store::{Announcement, NewAnnouncement, Store, StoreError};
 
-/// How many messages a subscriber may fall behind before it is dropped (SPEC: more than 64).
+/// How many messages a subscriber may fall behind before it is dropped (the protocol allows 64 queued).
 pub const QUEUE_LIMIT: usize = 64;
 const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -29,7 +29,7 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct Frame {
     /// The announce seq, for de-duplicating against a replay; `None` for status and ack frames.
-    pub seq: Option<i64>,
+    pub seq: Option<Seq>,
     pub text: Utf8Bytes,
 }
 
@@ -115,8 +115,8 @@ impl Broadcaster {
         let _order = self.inner.announcing.lock().await;
         let announcement = store.record_announcement(new).await?;
         let frame = Frame {
-            seq: Some(announcement.seq.get()),
-            text: announce_json(&announcement).into(),
+            seq: Some(announcement.seq),
+            text: announcement.to_message().to_json().into(),
         };
         if self.inner.publish.send(frame.clone()).is_err() {
             // The publisher task is gone (runtime shutting down): send directly.
@@ -126,11 +126,14 @@ impl Broadcaster {
     }
 
     /// Tells dashboards that an announce landed somewhere.
-    pub fn ack(&self, seq: i64, target: &str) {
-        let text = json!({"type": "ack", "seq": seq, "target": target}).to_string();
+    pub fn ack(&self, seq: Seq, target: &str) {
+        let message = ServerMessage::Ack {
+            seq,
+            target: target.to_string(),
+        };
         let _ = self.inner.acks.send(Frame {
             seq: None,
-            text: text.into(),
+            text: message.to_json().into(),
         });
     }
 
@@ -149,27 +152,13 @@ impl Broadcaster {
                 last_sent = now;
                 let _ = self.inner.tx.send(Frame {
                     seq: None,
-                    text: status_json(now).into(),
+                    text: status_message(now).to_json().into(),
                 });
             }
         }
     }
 }
 
-pub fn status_json(subscribers: usize) -> String {
-    json!({"type": "status", "subscribers": subscribers}).to_string()
-}
-
-/// The wire form of an announce (SPEC.md, WebSocket protocol).
-pub fn announce_json(a: &Announcement) -> String {
-    json!({
-        "type": "announce",
-        "seq": a.seq,
-        "message": a.message,
-        "show_id": a.show_id,
-        "position": a.position,
-        "track": a.track,
-        "announced_at": a.announced_at,
-    })
-    .to_string()
+pub fn status_message(subscribers: usize) -> ServerMessage {
+    ServerMessage::Status { subscribers }
 }

@@ -12,15 +12,19 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
+use ntr_protocol::{
+    ClientMessage, Seq, SinceQuery,
+    close::{BAD_AUTH, GOING_AWAY, TOO_SLOW},
+};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, timeout};
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::api::error::ApiError;
 use crate::api::extract::ApiQuery;
 use crate::auth::Role;
 use crate::auth::extract::{Credentials, credentials, same_origin};
-use crate::broadcast::{Frame, announce_json, status_json};
+use crate::broadcast::{Frame, status_message};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
 
@@ -33,22 +37,6 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const BUFFER_SIZE: usize = 4 * 1024;
 const MAX_INCOMING: usize = 16 * 1024;
 
-pub const CLOSE_BAD_AUTH: u16 = 4001;
-pub const CLOSE_TOO_SLOW: u16 = 4008;
-pub const CLOSE_GOING_AWAY: u16 = 1001;
-
-#[derive(Deserialize)]
-pub struct WsQuery {
-    since: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum ClientMessage {
-    Subscribe { token: String },
-    Ack { seq: i64, target: String },
-}
-
 /// The shutdown signal handed to each socket task.
 #[derive(Clone)]
 pub struct WsShutdown(pub Shutdown);
@@ -56,7 +44,7 @@ pub struct WsShutdown(pub Shutdown);
 pub async fn announce_socket(
     State(state): State<AppState>,
     axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,
-    ApiQuery(query): ApiQuery<WsQuery>,
+    ApiQuery(query): ApiQuery<SinceQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     auth: WsAuth,
 ) -> Response {
@@ -104,7 +92,7 @@ impl FromRequestParts<AppState> for WsAuth {
 async fn serve(
     socket: WebSocket,
     state: AppState,
-    since: Option<i64>,
+    since: Option<Seq>,
     auth: WsAuth,
     shutdown: Shutdown,
 ) {
@@ -116,7 +104,7 @@ async fn serve(
             None => {
                 let _ = timeout(
                     SEND_TIMEOUT,
-                    sink.send(close(CLOSE_BAD_AUTH, "bad or missing token")),
+                    sink.send(close(BAD_AUTH, "bad or missing token")),
                 )
                 .await;
                 return;
@@ -131,22 +119,17 @@ async fn serve(
             Ok(seq) => seq,
             Err(()) => return,
         },
-        None => 0,
+        None => Seq::ZERO,
     };
-    if send(
-        &mut sink,
-        status_json(state.broadcaster.subscribers()).into(),
-    )
-    .await
-    .is_err()
-    {
+    let status = status_message(state.broadcaster.subscribers()).to_json();
+    if send(&mut sink, status.into()).await.is_err() {
         return;
     }
 
     // Incoming frames (acks, pongs, close) are read by a task of their own, so a broadcast
     // wake-up only polls what it needs: the channel, and timers that are already armed.
     let pong = Arc::new(AtomicBool::new(false));
-    let mut reader = AbortOnDrop(tokio::spawn(read_loop(
+    let mut reader = AbortOnDropHandle::new(tokio::spawn(read_loop(
         stream,
         state.clone(),
         Arc::clone(&pong),
@@ -169,7 +152,7 @@ async fn serve(
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
-                    let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_TOO_SLOW, "too slow: more than 64 messages behind"))).await;
+                    let _ = timeout(SEND_TIMEOUT, sink.send(close(TOO_SLOW, ntr_protocol::close::describe(TOO_SLOW)))).await;
                     return;
                 }
                 Err(RecvError::Closed) => return,
@@ -197,21 +180,12 @@ async fn serve(
                 }
                 awaiting_pong = false;
             }
-            _ = &mut reader.0 => return, // the client closed, or its stream failed
+            _ = &mut reader => return, // the client closed, or its stream failed
             _ = &mut stop => {
-                let _ = timeout(SEND_TIMEOUT, sink.send(close(CLOSE_GOING_AWAY, "hub shutting down"))).await;
+                let _ = timeout(SEND_TIMEOUT, sink.send(close(GOING_AWAY, "hub shutting down"))).await;
                 return;
             }
         }
-    }
-}
-
-/// Aborts the reader task when the connection's writer ends, however it ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -234,7 +208,7 @@ async fn read_loop(
 /// Sends the logged announcements after `since` from the replay window and returns the seq up
 /// to which live frames are duplicates: the last one replayed, or, when there was nothing to
 /// replay, the log's end (a `since` from another database must not silence the live stream).
-async fn replay(sink: &mut Sink, state: &AppState, since: i64) -> Result<i64, ()> {
+async fn replay(sink: &mut Sink, state: &AppState, since: Seq) -> Result<Seq, ()> {
     let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
     let read = async {
         let end = state.store.last_seq().await?;
@@ -249,8 +223,8 @@ async fn replay(sink: &mut Sink, state: &AppState, since: i64) -> Result<i64, ()
         .map_err(|e| tracing::error!(error = %e, "cannot read the replay"))?;
     let mut last = since.min(end);
     for a in &missed {
-        send(sink, Utf8Bytes::from(announce_json(a))).await?;
-        last = a.seq.get();
+        send(sink, Utf8Bytes::from(a.to_message().to_json())).await?;
+        last = a.seq;
     }
     Ok(last)
 }
@@ -322,7 +296,7 @@ async fn handle_text(state: &AppState, text: &str) {
             }
             match state.store.record_ack(seq, target.clone()).await {
                 Ok(true) => {
-                    tracing::info!(seq, target = %target, "delivered");
+                    tracing::info!(%seq, target = %target, "delivered");
                     state.metrics.ack();
                     state.broadcaster.ack(seq, &target);
                 }
@@ -331,6 +305,11 @@ async fn handle_text(state: &AppState, text: &str) {
             }
         }
         // A repeated subscribe, or anything unknown, is ignored: older plugins send extras.
-        Ok(ClientMessage::Subscribe { .. }) | Err(_) => {}
+        Ok(
+            ClientMessage::Subscribe { .. }
+            | ClientMessage::RelayStatus(_)
+            | ClientMessage::Unknown,
+        )
+        | Err(_) => {}
     }
 }

@@ -1,4 +1,4 @@
-//! A minimal in-test hub speaking SPEC.md's `/ws/announce` protocol, for the one relay test the
+//! A minimal in-test hub speaking the `/ws/announce` protocol (`ntr-protocol`), for the one relay test the
 //! real hub cannot serve: a hub that replays more than it was asked for
 //! ([`FakeHub::replay_overlap`]), so the relay's own "skip what was seen" rule is exercised.
 //! Every other relay test runs against the real hub ([`crate::hub::TestHub`]).
@@ -17,7 +17,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use ntr_protocol::{Announce, ClientMessage, Seq, ServerMessage};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -109,16 +110,16 @@ impl FakeHub {
         let mut inner = self.shared.lock();
         let seq = inner.next_seq;
         inner.next_seq += 1;
-        let json = json!({
-            "type": "announce",
-            "seq": seq,
-            "message": text,
-            "show_id": null,
-            "position": null,
-            "track": null,
-            "announced_at": jiff::Timestamp::now().to_string(),
-        })
-        .to_string();
+        let json = ServerMessage::Announce(Box::new(Announce {
+            seq: Seq::new(seq),
+            message: text.to_string(),
+            show_id: None,
+            position: None,
+            track: None,
+            announced_at: jiff::Timestamp::now(),
+            corrects: None,
+        }))
+        .to_json();
         inner.log.push(Logged {
             seq,
             json: json.clone(),
@@ -245,7 +246,7 @@ async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u6
         let last = inner.next_seq - 1;
         (replay, live, last)
     };
-    let status = json!({"type": "status", "subscribers": 1}).to_string();
+    let status = ServerMessage::Status { subscribers: 1 }.to_json();
     if socket.send(Message::Text(status.into())).await.is_err() {
         return;
     }
@@ -274,11 +275,8 @@ async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u6
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if let Ok(value) = serde_json::from_str::<Value>(text.as_str())
-                        && value["type"] == "ack"
-                        && let (Some(seq), Some(target)) = (value["seq"].as_u64(), value["target"].as_str())
-                    {
-                        shared.lock().acks.push((seq, target.to_string()));
+                    if let Ok(ClientMessage::Ack { seq, target }) = serde_json::from_str(text.as_str()) {
+                        shared.lock().acks.push((seq.get(), target));
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,

@@ -162,7 +162,12 @@ impl FakeTarget {
     }
 
     /// Waits until `done` holds for the fake's state, or panics after `limit`.
-    pub async fn wait_until(&self, limit: Duration, what: &str, done: impl Fn(&FakeTarget) -> bool) {
+    pub async fn wait_until(
+        &self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&FakeTarget) -> bool,
+    ) {
         let deadline = Instant::now() + limit;
         loop {
             let notified = self.changed.notified();
@@ -170,7 +175,10 @@ impl FakeTarget {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("{what}: not within {limit:?}; received {:?}", self.received());
+                panic!(
+                    "{what}: not within {limit:?}; received {:?}",
+                    self.received()
+                );
             }
         }
     }
@@ -226,17 +234,25 @@ impl FakeTarget {
             Reply::Status(code) => {
                 self.record(headers.clone(), body.clone(), Some(code));
                 let status = StatusCode::from_u16(code).expect("scripted status");
-                Some((status, axum::Json(json!({"message": "scripted failure", "code": 0}))).into_response())
+                Some(
+                    (
+                        status,
+                        axum::Json(json!({"message": "scripted failure", "code": 0})),
+                    )
+                        .into_response(),
+                )
             }
             Reply::RateLimited(secs) => {
                 self.record(headers.clone(), body.clone(), Some(429));
                 let body = json!({"message": "You are being rate limited.", "retry_after": secs, "global": false});
-                Some((
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [("retry-after", format!("{}", secs.ceil() as u64))],
-                    axum::Json(body),
+                Some(
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", format!("{}", secs.ceil() as u64))],
+                        axum::Json(body),
+                    )
+                        .into_response(),
                 )
-                    .into_response())
             }
             Reply::Hang => {
                 self.record(headers.clone(), body.clone(), None);
@@ -271,10 +287,16 @@ async fn discord(
         return r;
     }
     let (status, answer) = if id != DISCORD_ID || token != DISCORD_TOKEN {
-        (401, json!({"message": "Invalid Webhook Token", "code": 50027}))
+        (
+            401,
+            json!({"message": "Invalid Webhook Token", "code": 50027}),
+        )
     } else {
         match json["content"].as_str() {
-            None => (400, json!({"message": "Cannot send an empty message", "code": 50006})),
+            None => (
+                400,
+                json!({"message": "Cannot send an empty message", "code": 50006}),
+            ),
             Some(c) if c.chars().count() > DISCORD_MAX_CHARS => (
                 400,
                 json!({"content": ["Must be 2000 or fewer in length."]}),
@@ -286,7 +308,11 @@ async fn discord(
     let code = StatusCode::from_u16(status).expect("status");
     if status == 204 {
         // Discord's bucket: 5 per 2 s; the hub may pause on the last one.
-        return (code, [("x-ratelimit-limit", "5"), ("x-ratelimit-remaining", "4")]).into_response();
+        return (
+            code,
+            [("x-ratelimit-limit", "5"), ("x-ratelimit-remaining", "4")],
+        )
+            .into_response();
     }
     (code, axum::Json(answer)).into_response()
 }
@@ -306,7 +332,9 @@ async fn webhook(State(fake): State<FakeTarget>, headers: HeaderMap, body: Bytes
     };
     let status = if signed_ok { 200 } else { 401 };
     fake.record(headers, json, Some(status));
-    StatusCode::from_u16(status).expect("status").into_response()
+    StatusCode::from_u16(status)
+        .expect("status")
+        .into_response()
 }
 
 /// `sha256=<hex>` of the body, computed here independently of the hub's code.

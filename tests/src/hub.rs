@@ -14,6 +14,7 @@ use hub::startup::{Application, Options};
 use hub::state::AppState;
 use hub::targets::Timings;
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use ntr_protocol::Seq;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -272,9 +273,10 @@ impl TestHub {
     pub async fn acks(&self) -> Vec<(u64, String)> {
         let last = self.state().store.last_seq().await.expect("last seq");
         let mut out = Vec::new();
-        for seq in 1..=last {
-            for ack in self.state().store.acks(seq).await.expect("acks") {
-                out.push((seq as u64, ack.target));
+        for seq in 1..=last.get() {
+            let acks = self.state().store.acks(Seq::new(seq)).await.expect("acks");
+            for ack in acks {
+                out.push((seq, ack.target));
             }
         }
         out

@@ -178,7 +178,7 @@ impl Path<'_> {
             if r.status != 200 {
                 bail!("announce answered {}", r.status);
             }
-            let seq = r.json()?["seq"].as_u64().context("announce without seq")?;
+            let seq = r.json::<ntr_protocol::Announced>()?.seq.get();
             let (_, at) = observer
                 .wait_line(Duration::from_secs(10), |l| {
                     command(l) == "PRIVMSG" && l.ends_with(&text)

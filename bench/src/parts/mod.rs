@@ -102,9 +102,9 @@ impl Rounds {
 /// The pause between rounds, so each one starts from idle.
 pub const GAP: Duration = Duration::from_millis(50);
 
-/// The figures SPEC.md gives for the seed's design, for context (not measured here).
+/// The figures the targets give for the seed's design, for context (not measured here).
 pub fn seed_rows() -> Vec<Row> {
-    let t = "(seed design, SPEC.md; not measured)";
+    let t = "(seed design; not measured)";
     vec![
         Row::info("seed: fan-out to 10,000, last arrival", "~230 ms", t),
         Row::info(
@@ -120,7 +120,7 @@ pub fn seed_rows() -> Vec<Row> {
             t,
         ),
         Row::info(
-            "SPEC floor: fan-out to 10,000",
+            "floor (targets): fan-out to 10,000",
             "~160 ms (one core each)",
             t,
         ),

@@ -16,3 +16,14 @@ pub fn describe(code: u16) -> &'static str {
         _ => "closed by the hub",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Old bot plugins match on these numbers: they must never change.
+    #[test]
+    fn codes_are_the_published_ones() {
+        assert_eq!((GOING_AWAY, BAD_AUTH, TOO_SLOW), (1001, 4001, 4008));
+    }
+}

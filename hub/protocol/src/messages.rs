@@ -16,7 +16,7 @@ use crate::seq::Seq;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// A line to post.
-    Announce(Announce),
+    Announce(Box<Announce>),
     /// The number of relays and token subscribers changed (at most one a second).
     Status { subscribers: usize },
     /// Announce `seq` landed at `target` (a channel or a delivery target); dashboards only.
@@ -99,7 +99,8 @@ mod tests {
     #[test]
     fn announce_wire_shape() {
         let value: serde_json::Value =
-            serde_json::from_str(&ServerMessage::Announce(announce()).to_json()).expect("json");
+            serde_json::from_str(&ServerMessage::Announce(Box::new(announce())).to_json())
+                .expect("json");
         assert_eq!(
             value,
             json!({"type": "announce", "seq": 42, "message": "Now Playing: x", "show_id": null,
@@ -111,7 +112,7 @@ mod tests {
     #[test]
     fn round_trips_and_tolerates_unknown_types() {
         for message in [
-            ServerMessage::Announce(announce()),
+            ServerMessage::Announce(Box::new(announce())),
             ServerMessage::Status { subscribers: 2 },
             ServerMessage::Ack {
                 seq: Seq::new(1),

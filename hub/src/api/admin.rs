@@ -3,12 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
+use ntr_protocol::Announced;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath};
-use super::views::ShowView;
+use super::views::show_view;
 use crate::announce::{AnnounceError, AnnounceRequest, announce};
 use crate::auth::extract::Admin;
 use crate::state::AppState;
@@ -52,18 +53,18 @@ pub async fn announce_handler(
     State(state): State<AppState>,
     _admin: Admin,
     ApiJson(body): ApiJson<AnnounceBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Announced>, ApiError> {
     let request = body.into_request()?;
     let a = announce(&state, request).await.map_err(|e| match e {
         AnnounceError::Store(e) => ApiError::from(e),
         AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
     })?;
-    Ok(Json(json!({
-        "status": "announced",
-        "seq": a.seq,
-        "message": a.message,
-        "subscribers": state.broadcaster.subscribers(),
-    })))
+    Ok(Json(Announced {
+        status: "announced".into(),
+        seq: a.seq,
+        message: a.message.as_str().to_string(),
+        subscribers: state.broadcaster.subscribers(),
+    }))
 }
 
 pub async fn refresh(State(state): State<AppState>, _admin: Admin) -> Json<Value> {
@@ -85,7 +86,7 @@ pub async fn add_track(
     _admin: Admin,
     ApiPath(show_id): ApiPath<i64>,
     ApiJson(body): ApiJson<AddTrackBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ntr_protocol::Show>, ApiError> {
     let position = body
         .position
         .map(|p| position_value("position", p))
@@ -123,7 +124,7 @@ pub async fn add_track(
         }
     };
     let show = state.store.add_track(show_id, track, position).await?;
-    Ok(Json(json!(ShowView::new(&state, &show))))
+    Ok(Json(show_view(&state, &show)))
 }
 
 fn check_soundcloud_url(url: &str, state: &AppState) -> Result<(), ApiError> {
@@ -147,9 +148,9 @@ pub async fn remove_track(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ntr_protocol::Show>, ApiError> {
     let show = state.store.remove_track(show_id, position).await?;
-    Ok(Json(json!(ShowView::new(&state, &show))))
+    Ok(Json(show_view(&state, &show)))
 }
 
 #[derive(Deserialize)]
@@ -163,8 +164,8 @@ pub async fn move_track(
     _admin: Admin,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
     ApiJson(body): ApiJson<MoveBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ntr_protocol::Show>, ApiError> {
     let to = position_value("to", body.to)?;
     let show = state.store.move_track(show_id, position, to).await?;
-    Ok(Json(json!(ShowView::new(&state, &show))))
+    Ok(Json(show_view(&state, &show)))
 }

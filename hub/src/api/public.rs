@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
-use super::views::{HealthView, ShowSummaryView, ShowView};
+use super::views::{HealthView, show_view, summary_view};
 use crate::state::{AppState, CachedPlaylist};
 
 pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
@@ -44,7 +44,7 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
         None => {
             let show = state.store.show_for_week(week).await?;
             let body = bytes::Bytes::from(
-                serde_json::to_vec(&ShowView::new(&state, &show))
+                serde_json::to_vec(&show_view(&state, &show))
                     .map_err(|e| ApiError::Internal(e.to_string()))?,
             );
             if let Ok(mut slot) = state.playlist_cache.lock() {
@@ -104,10 +104,8 @@ pub async fn shows(
     // Make sure this week's show exists, so the list always starts with it.
     state.current_show().await?;
     let shows = state.store.shows(limit as u32).await?;
-    let views: Vec<ShowSummaryView> = shows
-        .iter()
-        .map(|s| ShowSummaryView::new(&state, s))
-        .collect();
+    let views: Vec<ntr_protocol::ShowSummary> =
+        shows.iter().map(|s| summary_view(&state, s)).collect();
     Ok(Json(views).into_response())
 }
 
@@ -116,5 +114,5 @@ pub async fn show(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let show = state.store.show(id).await?;
-    Ok(Json(ShowView::new(&state, &show)).into_response())
+    Ok(Json(show_view(&state, &show)).into_response())
 }

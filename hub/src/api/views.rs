@@ -1,51 +1,31 @@
-//! The JSON shapes of SPEC.md, built from store types. Kept apart from the handlers so the
-//! dashboard, the WebSocket and the API serialise a show the same way.
+//! The JSON answers built from store types (the shapes themselves are `ntr_protocol`'s). Kept
+//! apart from the handlers so the dashboard, the WebSocket and the API serialise a show the
+//! same way.
 
-use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::state::AppState;
-use crate::store::{Show, ShowSummary, Track};
+use crate::store::{Show, ShowSummary};
 
-#[derive(Serialize)]
-pub struct ShowView<'a> {
-    pub id: i64,
-    pub week_start: Timestamp,
-    pub week_end: Timestamp,
-    pub on_air: bool,
-    pub tracks: &'a [Track],
-}
-
-impl<'a> ShowView<'a> {
-    pub fn new(state: &AppState, show: &'a Show) -> Self {
-        ShowView {
-            id: show.id,
-            week_start: show.week.start,
-            week_end: show.week.end,
-            on_air: state.is_on_air(show.week),
-            tracks: &show.tracks,
-        }
+/// A show with its tracks, as `/playlist`, `/shows/{id}` and the edit endpoints answer.
+pub fn show_view(state: &AppState, show: &Show) -> ntr_protocol::Show {
+    ntr_protocol::Show {
+        id: show.id,
+        week_start: show.week.start,
+        week_end: show.week.end,
+        on_air: state.is_on_air(show.week),
+        tracks: show.tracks.clone(),
     }
 }
 
-#[derive(Serialize)]
-pub struct ShowSummaryView {
-    pub id: i64,
-    pub week_start: Timestamp,
-    pub week_end: Timestamp,
-    pub on_air: bool,
-    pub track_count: u32,
-}
-
-impl ShowSummaryView {
-    pub fn new(state: &AppState, s: &ShowSummary) -> Self {
-        ShowSummaryView {
-            id: s.id,
-            week_start: s.week.start,
-            week_end: s.week.end,
-            on_air: state.is_on_air(s.week),
-            track_count: s.track_count,
-        }
+/// A show without its tracks, as `/shows` lists it.
+pub fn summary_view(state: &AppState, s: &ShowSummary) -> ntr_protocol::ShowSummary {
+    ntr_protocol::ShowSummary {
+        id: s.id,
+        week_start: s.week.start,
+        week_end: s.week.end,
+        on_air: state.is_on_air(s.week),
+        track_count: s.track_count,
     }
 }
 

@@ -43,7 +43,7 @@ pub struct TrackRow {
     pub artist: String,
     pub url: String,
     pub duration: String,
-    pub seq: Option<i64>,
+    pub seq: Option<u64>,
     pub announced_at: Option<String>,
     pub targets: Vec<String>,
 }

@@ -5,23 +5,12 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
+use ntr_protocol::{Seq, ServerMessage};
 use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, Track, from_ms, to_ms};
 use crate::line::AnnounceLine;
-
-/// A sequence number issued by the log: persistent and strictly increasing across restarts.
-/// Only the store creates one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Seq(i64);
-
-impl Seq {
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
 
 /// What the announce handler asks the log to record.
 #[derive(Debug, Clone)]
@@ -49,12 +38,27 @@ pub struct Ack {
     pub acked_at: Timestamp,
 }
 
+impl Announcement {
+    /// The wire form: what subscribers get live and on a replay.
+    pub fn to_message(&self) -> ServerMessage {
+        ServerMessage::Announce(Box::new(ntr_protocol::Announce {
+            seq: self.seq,
+            message: self.message.as_str().to_string(),
+            show_id: self.show_id,
+            position: self.position,
+            track: self.track.clone(),
+            announced_at: self.announced_at,
+            corrects: None,
+        }))
+    }
+}
+
 const COLUMNS: &str = "seq, message, show_id, position, track, announced_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
     let track: Option<String> = r.get(4)?;
     Ok(Announcement {
-        seq: Seq(r.get(0)?),
+        seq: Seq::new(r.get(0)?),
         // Stored lines were sanitised when written; sanitising again is a no-op that keeps the
         // type's promise even for a database edited by hand.
         message: AnnounceLine::sanitize(&r.get::<_, String>(1)?),
@@ -77,7 +81,7 @@ impl Store {
                 .track
                 .as_ref()
                 .and_then(|t| serde_json::to_string(t).ok());
-            let seq: i64 = c.query_row(
+            let seq: u64 = c.query_row(
                 "INSERT INTO announcements (announced_at, message, show_id, position, track)
                  VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
                 params![
@@ -90,7 +94,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             Ok(Announcement {
-                seq: Seq(seq),
+                seq: Seq::new(seq),
                 message: new.message,
                 show_id: new.show_id,
                 position: new.position,
@@ -104,7 +108,7 @@ impl Store {
     /// Announcements with `seq > after` made at or after `not_before`, oldest first.
     pub async fn announcements_since(
         &self,
-        after: i64,
+        after: Seq,
         not_before: Timestamp,
     ) -> Result<Vec<Announcement>, StoreError> {
         self.call(move |c| {
@@ -112,7 +116,7 @@ impl Store {
                 "SELECT {COLUMNS} FROM announcements
                  WHERE seq > ?1 AND announced_at >= ?2 ORDER BY seq LIMIT 10000"
             ))?;
-            let rows = stmt.query_map(params![after, to_ms(not_before)], from_row)?;
+            let rows = stmt.query_map(params![after.get(), to_ms(not_before)], from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -143,31 +147,31 @@ impl Store {
     }
 
     /// Records that a subscriber delivered `seq` to `target`. Unknown seqs are ignored (false).
-    pub async fn record_ack(&self, seq: i64, target: String) -> Result<bool, StoreError> {
+    pub async fn record_ack(&self, seq: Seq, target: String) -> Result<bool, StoreError> {
         self.call(move |c| {
             let n = c.execute(
                 "INSERT INTO acks (seq, target, acked_at)
                  SELECT seq, ?2, ?3 FROM announcements WHERE seq = ?1
                  ON CONFLICT(seq, target) DO NOTHING",
-                params![seq, target, to_ms(Timestamp::now())],
+                params![seq.get(), target, to_ms(Timestamp::now())],
             )?;
             Ok(n > 0)
         })
         .await
     }
 
-    pub async fn acks(&self, seq: i64) -> Result<Vec<Ack>, StoreError> {
-        self.call(move |c| acks_of(c, Seq(seq))).await
+    pub async fn acks(&self, seq: Seq) -> Result<Vec<Ack>, StoreError> {
+        self.call(move |c| acks_of(c, seq)).await
     }
 
     /// The highest seq issued so far (0 before the first announce).
-    pub async fn last_seq(&self) -> Result<i64, StoreError> {
+    pub async fn last_seq(&self) -> Result<Seq, StoreError> {
         self.call(|c| {
-            Ok(
+            let seq: u64 =
                 c.query_row("SELECT COALESCE(MAX(seq), 0) FROM announcements", [], |r| {
                     r.get(0)
-                })?,
-            )
+                })?;
+            Ok(Seq::new(seq))
         })
         .await
     }
@@ -176,7 +180,7 @@ impl Store {
 fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {
     let mut stmt =
         c.prepare_cached("SELECT target, acked_at FROM acks WHERE seq = ?1 ORDER BY acked_at")?;
-    let rows = stmt.query_map([seq.0], |r| {
+    let rows = stmt.query_map([seq.get()], |r| {
         Ok(Ack {
             target: r.get(0)?,
             acked_at: from_ms(r.get(1)?),

@@ -78,11 +78,6 @@ pub struct TargetSummary {
     pub last: Option<(Seq, DeliveryRow)>,
 }
 
-fn seq_param(seq: Seq) -> i64 {
-    // A seq issued by SQLite fits an i64; anything bigger matches no row.
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
 fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<DeliveryRow> {
     Ok(DeliveryRow {
         target,
@@ -169,7 +164,7 @@ impl Store {
             Ok(c.query_row(
                 "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?3
                  WHERE seq = ?1 AND target = ?2 AND status = 'pending' RETURNING attempts",
-                params![seq_param(seq), target, to_ms(Timestamp::now())],
+                params![seq.get(), target, to_ms(Timestamp::now())],
                 |r| r.get(0),
             )?)
         })
@@ -185,27 +180,24 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.call(move |c| {
             let now = to_ms(Timestamp::now());
-            let seq = seq_param(seq);
-            let (sql, p): (&str, Vec<rusqlite::types::Value>) = match outcome {
-                DeliveryOutcome::Sent { latency_ms } => (
+            let seq = seq.get();
+            match outcome {
+                DeliveryOutcome::Sent { latency_ms } => c.execute(
                     "UPDATE deliveries SET status = 'sent', latency_ms = ?3, updated_at = ?4
                      WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    vec![latency_ms.into(), now.into()],
+                    params![seq, target, latency_ms, now],
                 ),
-                DeliveryOutcome::Retry { error, due_at } => (
+                DeliveryOutcome::Retry { error, due_at } => c.execute(
                     "UPDATE deliveries SET last_error = ?3, due_at = ?4, updated_at = ?5
                      WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    vec![error.into(), to_ms(due_at).into(), now.into()],
+                    params![seq, target, error, to_ms(due_at), now],
                 ),
-                DeliveryOutcome::Failed { error } => (
+                DeliveryOutcome::Failed { error } => c.execute(
                     "UPDATE deliveries SET status = 'failed', last_error = ?3, updated_at = ?4
                      WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    vec![error.into(), now.into()],
+                    params![seq, target, error, now],
                 ),
-            };
-            let mut all: Vec<rusqlite::types::Value> = vec![seq.into(), target.into()];
-            all.extend(p);
-            c.execute(sql, rusqlite::params_from_iter(all))?;
+            }?;
             Ok(())
         })
         .await
@@ -219,7 +211,7 @@ impl Store {
         enabled: Vec<String>,
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
         self.call(move |c| {
-            let seq = seq_param(seq);
+            let seq = seq.get();
             let announced: Option<i64> = c
                 .query_row(
                     "SELECT announced_at FROM announcements WHERE seq = ?1",
@@ -274,13 +266,9 @@ impl Store {
                          ORDER BY updated_at DESC, seq DESC LIMIT 1"
                     ),
                     [&target],
-                    |r| {
-                        let seq: i64 = r.get(0)?;
-                        Ok((seq, row_from(target.clone(), r, 1)?))
-                    },
+                    |r| Ok((Seq::new(r.get(0)?), row_from(target.clone(), r, 1)?)),
                 )
-                .optional()?
-                .and_then(|(seq, row)| Seq::try_from(seq).ok().map(|s| (s, row)));
+                .optional()?;
             Ok(TargetSummary {
                 pending,
                 failed,
@@ -303,24 +291,17 @@ impl Store {
                  ORDER BY updated_at DESC LIMIT 200"
             ))?;
             let rows = stmt.query_map([to_ms(since)], |r| {
-                Ok((r.get::<_, i64>(0)?, row_from(r.get(1)?, r, 2)?))
+                Ok((Seq::new(r.get(0)?), row_from(r.get(1)?, r, 2)?))
             })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (seq, row) = row?;
-                if let Ok(seq) = Seq::try_from(seq) {
-                    out.push((seq, row));
-                }
-            }
-            Ok(out)
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
 }
 
 /// Whether `target`'s worker has yet to make rows up to `seq` (its cursor is behind).
-fn not_yet_made(c: &Connection, target: &str, seq: i64) -> rusqlite::Result<bool> {
-    let cursor: Option<i64> = c
+fn not_yet_made(c: &Connection, target: &str, seq: u64) -> rusqlite::Result<bool> {
+    let cursor: Option<u64> = c
         .query_row(
             "SELECT seq FROM delivery_cursors WHERE target = ?1",
             [target],
@@ -331,10 +312,7 @@ fn not_yet_made(c: &Connection, target: &str, seq: i64) -> rusqlite::Result<bool
 }
 
 fn pending_from(r: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
-    let seq: i64 = r.get(0)?;
-    let seq = Seq::try_from(seq).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
-    })?;
+    let seq = Seq::new(r.get(0)?);
     let track: Option<String> = r.get(8)?;
     Ok(PendingDelivery {
         announce: Announce {

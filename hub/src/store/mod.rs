@@ -21,10 +21,11 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-pub use announcements::{Ack, Announcement, NewAnnouncement, Seq};
+pub use announcements::{Ack, Announcement, NewAnnouncement};
 pub use deliveries::{
     DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
 };
+pub use ntr_protocol::Seq;
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};
 

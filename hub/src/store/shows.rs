@@ -34,19 +34,8 @@ pub struct Like {
     pub track: TrackInfo,
 }
 
-/// A track at its position in a show: the JSON shape of SPEC.md.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Track {
-    pub position: u32,
-    pub id: Option<i64>,
-    pub title: String,
-    pub artist: String,
-    pub permalink_url: String,
-    pub artwork_url: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub license: Option<String>,
-    pub liked_at: Option<Timestamp>,
-}
+/// A track at its position in a show: the wire shape clients read.
+pub use ntr_protocol::Track;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Show {

@@ -20,7 +20,7 @@ pub async fn send(
     announce: &Announce,
     timeout: Duration,
 ) -> Attempt {
-    let body = ServerMessage::Announce(announce.clone()).to_json();
+    let body = ServerMessage::Announce(Box::new(announce.clone())).to_json();
     let mut request = http
         .post(target.url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json")

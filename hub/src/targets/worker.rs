@@ -232,7 +232,6 @@ impl Worker {
 
     /// A sent line is an ack with the target's name, exactly like a relay's.
     async fn ack(&self, seq: ntr_protocol::Seq) {
-        let Ok(seq) = i64::try_from(seq) else { return };
         let name = &self.target.name;
         match self.state.store.record_ack(seq, name.clone()).await {
             Ok(true) => {

@@ -188,7 +188,10 @@ async fn bad_requests_get_clear_json_errors() {
         );
     }
     // Nothing above was announced.
-    assert_eq!(hub.state().store.last_seq().await.expect("seq"), 0);
+    assert_eq!(
+        hub.state().store.last_seq().await.expect("seq"),
+        ntr_protocol::Seq::ZERO
+    );
 }
 
 #[tokio::test]

@@ -363,7 +363,7 @@ async fn shutdown_closes_websockets_with_1001() {
     loop {
         match wsclient::next(&mut ws, T).await {
             Event::Json(v) if v["type"] == "status" => {}
-            Event::Closed(code) => break assert_eq!(code, Some(1001)),
+            Event::Closed(code) => break assert_eq!(code, Some(ntr_protocol::close::GOING_AWAY)),
             other => panic!("expected a 1001 close, got {other:?}"),
         }
     }

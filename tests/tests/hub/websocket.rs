@@ -6,6 +6,7 @@ use std::time::Duration;
 use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub};
 use e2e::wsclient::{self, Event, bearer, connect, next, next_of, send_json};
 use futures_util::StreamExt;
+use ntr_protocol::close;
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(10);
@@ -50,13 +51,16 @@ async fn bad_credentials_are_refused() {
     let mut ws = connect(&hub.url(), "", &[]).await.expect("upgrade");
     send_json(&mut ws, json!({"type": "subscribe", "token": "wrong"})).await;
     match next(&mut ws, T).await {
-        Event::Closed(code) => assert_eq!(code, Some(4001)),
+        Event::Closed(code) => assert_eq!(code, Some(close::BAD_AUTH)),
         other => panic!("expected a 4001 close, got {other:?}"),
     }
     // Not JSON at all: the same.
     let mut ws = connect(&hub.url(), "", &[]).await.expect("upgrade");
     ws.send_text("hello?").await;
-    assert!(matches!(next(&mut ws, T).await, Event::Closed(Some(4001))));
+    assert!(matches!(
+        next(&mut ws, T).await,
+        Event::Closed(Some(close::BAD_AUTH))
+    ));
 }
 
 trait SendText {
@@ -77,7 +81,7 @@ async fn silent_first_message_clients_are_closed_after_10_seconds() {
     let hub = TestHub::start().await;
     let mut ws = connect(&hub.url(), "", &[]).await.expect("upgrade");
     match next(&mut ws, Duration::from_secs(15)).await {
-        Event::Closed(code) => assert_eq!(code, Some(4001)),
+        Event::Closed(code) => assert_eq!(code, Some(close::BAD_AUTH)),
         other => panic!("expected a 4001 close, got {other:?}"),
     }
 }
@@ -281,5 +285,5 @@ async fn a_stalled_subscriber_is_closed_with_4008_and_slows_nobody() {
             _ => break,
         }
     }
-    assert_eq!(code, Some(4008), "after {read} messages");
+    assert_eq!(code, Some(close::TOO_SLOW), "after {read} messages");
 }
