@@ -90,6 +90,9 @@ impl Application {
             username: config.dashboard.username.clone(),
             password,
         });
+        let targets =
+            crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
+        targets.init(&store).await?;
         let secure = config.hub.public_url.scheme() == "https";
         let state = AppState {
             tokens: Arc::new(Tokens::new(
@@ -108,7 +111,7 @@ impl Application {
             playlist_cache: Arc::default(),
             poller: Arc::new(poller),
             store,
-            targets: crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?,
+            targets,
             config: Arc::new(config),
         };
         Ok(Application {

@@ -9,5 +9,7 @@ pub mod fake_hub;
 pub mod fake_soundcloud;
 pub mod fake_target;
 pub mod hub;
+pub mod icecast;
 pub mod ircd;
+pub mod synapse;
 pub mod wsclient;

@@ -92,10 +92,24 @@ fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<Delivery
 const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
 
 impl Store {
+    /// Gives a target seen for the first time its cursor at the log's end: it delivers what is
+    /// announced from now on, not the whole history. Run before the hub serves, so no announce
+    /// can slip in between.
+    pub async fn init_delivery_cursor(&self, target: String) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO delivery_cursors (target, seq)
+                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements",
+                [&target],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Makes `pending` rows for `target` for every announce logged since its cursor (inside the
-    /// give-up window) and advances the cursor, in one transaction. A target seen for the first
-    /// time starts at the log's end: it delivers what is announced from now on. Returns how many
-    /// rows were made.
+    /// give-up window) and advances the cursor, in one transaction. Returns how many rows were
+    /// made.
     pub async fn enqueue_deliveries(
         &self,
         target: String,
@@ -104,9 +118,8 @@ impl Store {
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
-                "INSERT INTO delivery_cursors (target, seq)
-                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements
-                 ON CONFLICT(target) DO NOTHING",
+                "INSERT OR IGNORE INTO delivery_cursors (target, seq)
+                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements",
                 [&target],
             )?;
             let cursor: i64 = tx.query_row(
@@ -140,7 +153,8 @@ impl Store {
         .await
     }
 
-    /// The pending row of `target` that is due first (by due time, then seq), with its announce.
+    /// The oldest pending row of `target`, with its announce: a target's lines go out in
+    /// announce order, so a line being retried holds back the later ones of that target.
     pub async fn next_delivery(
         &self,
         target: String,
@@ -151,7 +165,7 @@ impl Store {
                         a.message, a.show_id, a.position, a.track, a.announced_at
                  FROM deliveries d JOIN announcements a ON a.seq = d.seq
                  WHERE d.target = ?1 AND d.status = 'pending'
-                 ORDER BY d.due_at, d.seq LIMIT 1",
+                 ORDER BY d.seq LIMIT 1",
             )?;
             Ok(stmt.query_row([target], pending_from).optional()?)
         })
@@ -330,4 +344,152 @@ fn pending_from(r: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
         due_at: from_ms(r.get(3)?),
         give_up_at: from_ms(r.get(4)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::AnnounceLine;
+    use crate::store::NewAnnouncement;
+
+    async fn announce(store: &Store, text: &str) -> Seq {
+        store
+            .record_announcement(NewAnnouncement {
+                message: AnnounceLine::sanitize(text),
+                show_id: None,
+                position: None,
+                track: None,
+            })
+            .await
+            .expect("announce")
+            .seq
+    }
+
+    fn timing() -> Enqueue {
+        Enqueue {
+            not_before: Timestamp::UNIX_EPOCH,
+            delay_ms: 0,
+            give_up_ms: 300_000,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_target_starts_at_the_end_of_the_log_and_rows_are_made_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        let old = announce(&store, "before the target existed").await;
+        store.init_delivery_cursor("t".into()).await.expect("init");
+        let new = announce(&store, "after").await;
+        assert_eq!(
+            store
+                .enqueue_deliveries("t".into(), timing())
+                .await
+                .expect("enqueue"),
+            1
+        );
+        assert_eq!(
+            store
+                .enqueue_deliveries("t".into(), timing())
+                .await
+                .expect("again"),
+            0
+        );
+        let next = store
+            .next_delivery("t".into())
+            .await
+            .expect("next")
+            .expect("a row");
+        assert_eq!(next.announce.seq, new);
+        assert_eq!(next.announce.message, "after");
+        assert_eq!(
+            store.deliveries(old, vec!["t".into()]).await.expect("rows"),
+            Some(vec![])
+        );
+        assert_eq!(
+            store.deliveries(Seq::new(99), vec![]).await.expect("rows"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_row_goes_from_pending_to_sent_and_stays_sent() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        store.init_delivery_cursor("t".into()).await.expect("init");
+        let seq = announce(&store, "line").await;
+        // Not made yet: shown as pending for an enabled target.
+        let rows = store
+            .deliveries(seq, vec!["t".into()])
+            .await
+            .expect("rows")
+            .expect("seq");
+        assert_eq!(rows[0].status, DeliveryStatus::Pending);
+        store
+            .enqueue_deliveries("t".into(), timing())
+            .await
+            .expect("enqueue");
+
+        assert_eq!(
+            store.begin_attempt(seq, "t".into()).await.expect("attempt"),
+            1
+        );
+        let later = Timestamp::now() + jiff::SignedDuration::from_secs(60);
+        let retry = DeliveryOutcome::Retry {
+            error: "503 Service Unavailable".into(),
+            due_at: later,
+        };
+        store
+            .finish_delivery(seq, "t".into(), retry)
+            .await
+            .expect("retry");
+        let next = store
+            .next_delivery("t".into())
+            .await
+            .expect("next")
+            .expect("pending");
+        assert_eq!(next.due_at.as_millisecond(), later.as_millisecond());
+        assert_eq!(next.last_error.as_deref(), Some("503 Service Unavailable"));
+
+        assert_eq!(
+            store.begin_attempt(seq, "t".into()).await.expect("attempt"),
+            2
+        );
+        let sent = DeliveryOutcome::Sent { latency_ms: 12 };
+        store
+            .finish_delivery(seq, "t".into(), sent)
+            .await
+            .expect("sent");
+        let failed = DeliveryOutcome::Failed {
+            error: "late".into(),
+        };
+        store
+            .finish_delivery(seq, "t".into(), failed)
+            .await
+            .expect("ignored");
+        assert!(
+            store
+                .next_delivery("t".into())
+                .await
+                .expect("next")
+                .is_none()
+        );
+        let rows = store
+            .deliveries(seq, vec![])
+            .await
+            .expect("rows")
+            .expect("seq");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].status, DeliveryStatus::Sent);
+        assert_eq!(rows[0].attempts, 2);
+        assert_eq!(rows[0].latency_ms, Some(12));
+        let summary = store
+            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+            .await
+            .expect("summary");
+        assert_eq!((summary.pending, summary.failed), (0, 0));
+        assert_eq!(
+            summary.last.map(|(s, r)| (s, r.status)),
+            Some((seq, DeliveryStatus::Sent))
+        );
+    }
 }

@@ -80,7 +80,7 @@ const STEPS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (seq, target)
     );
-    CREATE INDEX deliveries_pending ON deliveries (target, due_at, seq) WHERE status = 'pending';
+    CREATE INDEX deliveries_pending ON deliveries (target, seq) WHERE status = 'pending';
     CREATE INDEX deliveries_updated ON deliveries (target, updated_at);
     CREATE TABLE delivery_cursors (
         target TEXT PRIMARY KEY,

@@ -143,6 +143,15 @@ impl Targets {
             .collect()
     }
 
+    /// Sets up the ledger of targets new to this database (see
+    /// [`crate::store::Store::init_delivery_cursor`]); run before the hub serves.
+    pub async fn init(&self, store: &crate::store::Store) -> Result<(), crate::store::StoreError> {
+        for target in self.inner.configs.iter().filter(|t| t.enabled) {
+            store.init_delivery_cursor(target.name.clone()).await?;
+        }
+        Ok(())
+    }
+
     /// Called once an announce is in the log: wakes every worker. Never waits.
     pub fn announced(&self) {
         self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));

@@ -1,5 +1,5 @@
 //! One delivery worker per enabled target: it makes the target's ledger rows from the
-//! announcement log, then sends them one at a time, oldest due first, until shutdown.
+//! announcement log, then sends them one at a time, oldest first, until shutdown.
 //!
 //! A worker waits only on its own target: the announce path merely pokes it (a `watch`
 //! channel) after the line is logged and queued for the WebSocket fan-out, and each worker has
