@@ -8,13 +8,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use e2e::binaries::try_binary;
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours};
+use e2e::net::try_free_port;
 use ntr_protocol::{Announce, Announced, Seq, ServerMessage};
 use tokio::runtime::Runtime;
 
 use crate::http::Http;
-use crate::procs::{Proc, binary, free_port};
+use crate::procs::Proc;
 use crate::subscribers::{Fleet, Round};
 
 const START_LIMIT: Duration = Duration::from_secs(20);
@@ -62,7 +64,7 @@ impl HubSetup {
         let config = self.config.to_string_lossy().into_owned();
         let mut hub = Proc::spawn(
             "hub",
-            &binary("hub")?,
+            &try_binary("hub")?,
             &["--config", &config],
             self.dir().join("hub.log"),
             cpu,
@@ -97,7 +99,7 @@ pub fn hub_subscribers(http: &mut Http) -> Result<u64> {
 
 /// Starts `ntr-bench floor-server` and waits until it answers.
 pub fn start_floor(cpu: Option<usize>, log_dir: &std::path::Path) -> Result<(Proc, SocketAddr)> {
-    let port = free_port()?;
+    let port = try_free_port()?;
     let own = std::env::current_exe().context("own executable")?;
     let mut floor = Proc::spawn(
         "floor-server",
@@ -179,16 +181,28 @@ impl Server {
 
     /// Waits until the server counts at least `n` subscribers.
     pub fn wait_count(&mut self, n: u64) -> Result<()> {
+        self.wait_count_until(|count| count >= n, &format!("at least {n}"))
+    }
+
+    /// Waits until the server counts at most `n` subscribers (the others have left).
+    pub fn wait_count_at_most(&mut self, n: u64) -> Result<()> {
+        self.wait_count_until(|count| count <= n, &format!("at most {n}"))
+    }
+
+    fn wait_count_until(&mut self, done: impl Fn(u64) -> bool, expected: &str) -> Result<()> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut last = 0;
         while std::time::Instant::now() < deadline {
             last = self.count()?;
-            if last >= n {
+            if done(last) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        bail!("{} counts {last} subscribers, expected {n}", self.label())
+        bail!(
+            "{} counts {last} subscribers, expected {expected}",
+            self.label()
+        )
     }
 
     fn count(&mut self) -> Result<u64> {
@@ -207,26 +221,32 @@ impl Server {
     /// An announce nobody measures; for the hub it also learns the next seq.
     pub fn warm_up(&mut self, fleet: &Fleet, text: &str) -> Result<()> {
         if self.kind == Kind::Hub {
-            let r = self.http.post(
-                "/admin/announce",
-                Some(ADMIN_TOKEN),
-                serde_json::json!({ "text": text }).to_string().as_bytes(),
-            )?;
-            if r.status != 200 {
-                bail!(
-                    "announce answered {}: {}",
-                    r.status,
-                    String::from_utf8_lossy(&r.body)
-                );
-            }
-            let announced: Announced = r.json()?;
-            self.next_seq = announced.seq.get() + 1;
+            self.announce_text(text)?;
             // Let this one reach everybody before measuring.
             std::thread::sleep(Duration::from_millis(300));
             return Ok(());
         }
         self.announce(fleet, text, Duration::from_secs(10))
             .map(|_| ())
+    }
+
+    /// An announce of `text` that nobody times (the hub only); the next seq follows it.
+    pub fn announce_text(&mut self, text: &str) -> Result<Announced> {
+        let r = self.http.post(
+            "/admin/announce",
+            Some(ADMIN_TOKEN),
+            serde_json::json!({ "text": text }).to_string().as_bytes(),
+        )?;
+        if r.status != 200 {
+            bail!(
+                "announce answered {}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        let announced: Announced = r.json()?;
+        self.next_seq = announced.seq.get() + 1;
+        Ok(announced)
     }
 
     /// One measured announce of `text` to `fleet`.

@@ -28,6 +28,9 @@ enum Command {
     Serve,
     /// Read a password on stdin and print its argon2id hash for `dashboard.password_hash`.
     HashPassword,
+    /// Generate a new dashboard password, save it in data_dir/secrets.toml and print it
+    /// (restart a running hub to use it).
+    ResetPassword,
 }
 
 pub fn main() -> ExitCode {
@@ -44,6 +47,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::HashPassword => hash_password(),
+        Command::ResetPassword => reset_password(cli.config),
         Command::Serve => serve(cli.config),
     }
 }
@@ -70,6 +74,28 @@ fn hash_password() -> ExitCode {
     }
 }
 
+fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hub: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::secrets::reset_password(&config) {
+        Ok(password) => {
+            println!("Username:  {}", config.dashboard.username);
+            println!("Password:  {password}");
+            println!("(restart the hub for the new password to take effect)");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hub: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn serve(config_path: Option<PathBuf>) -> ExitCode {
     let config = match Config::load(config_path.as_deref()) {
         Ok(c) => c,
@@ -78,11 +104,10 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(e) = ntr_common::logging::init() {
+        eprintln!("hub: configuration error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -112,14 +137,18 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
                     .join(crate::secrets::FILE_NAME)
                     .display()
             );
+            if let Err(e) = crate::secrets::mark_password_shown(&first.secrets_path) {
+                tracing::warn!(error = %e, "cannot note that the password was shown; it will be shown again");
+            }
         }
+        let shutdown = match stop_on_signal() {
+            Ok(shutdown) => shutdown,
+            Err(e) => {
+                eprintln!("hub: cannot install the signal handlers: {e}");
+                return ExitCode::from(1);
+            }
+        };
         tracing::info!(%addr, "hub listening");
-        let (trigger, shutdown) = shutdown::channel();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            trigger.fire();
-        });
         match app.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -130,24 +159,13 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
     })
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+/// The stop signal, fired by the first SIGTERM or SIGINT.
+fn stop_on_signal() -> std::io::Result<shutdown::Shutdown> {
+    let signal = ntr_common::shutdown::os_signal()?;
+    let (trigger, shutdown) = shutdown::channel();
+    tokio::spawn(async move {
+        signal.await;
+        trigger.fire();
+    });
+    Ok(shutdown)
 }

@@ -22,7 +22,7 @@ use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::poller::Poller;
+use crate::poller::{PollIntervals, Poller};
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
@@ -54,6 +54,8 @@ pub enum StartupError {
     Http(#[from] crate::soundcloud::SoundcloudError),
     #[error(transparent)]
     Targets(#[from] crate::targets::ClientError),
+    #[error(transparent)]
+    SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
 /// Credentials shown once, on the start that generated them.
@@ -62,6 +64,8 @@ pub struct FirstStart {
     pub dashboard_url: String,
     pub username: String,
     pub password: String,
+    /// Where the password is kept, to note once it has been shown.
+    pub secrets_path: std::path::PathBuf,
 }
 
 pub struct Application {
@@ -76,10 +80,10 @@ impl Application {
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
-        let intervals = (
-            Duration::from_secs(config.soundcloud.poll_interval_seconds),
-            Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
-        );
+        let intervals = PollIntervals {
+            normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
+            live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+        };
         let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
@@ -89,27 +93,30 @@ impl Application {
             dashboard_url: format!("{}dashboard", public_base(&config)),
             username: config.dashboard.username.clone(),
             password,
+            secrets_path: resolved.path.clone(),
         });
         let targets =
             crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
         targets.init(&store).await?;
         let secure = config.hub.public_url.scheme() == "https";
+        let poller = Arc::new(poller);
+        let broadcaster = Broadcaster::start();
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
                 resolved.relay_tokens.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
-                resolved.secret_key.clone(),
+                &resolved.secret_key,
                 secure,
                 config.dashboard.session_hours,
-            )),
+            )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            broadcaster: Broadcaster::start(),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            broadcaster,
             playlist_cache: Arc::default(),
-            poller: Arc::new(poller),
+            poller,
             store,
             targets,
             config: Arc::new(config),

@@ -23,7 +23,7 @@ use tokio_util::task::AbortOnDropHandle;
 use crate::api::error::ApiError;
 use crate::api::extract::ApiQuery;
 use crate::auth::Role;
-use crate::auth::extract::{Credentials, credentials, same_origin};
+use crate::auth::extract::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::broadcast::{Frame, status_message};
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
@@ -81,9 +81,9 @@ impl FromRequestParts<AppState> for WsAuth {
             {
                 Ok(WsAuth::Authenticated { acks: true })
             }
-            Credentials::Session(_) => Err(ApiError::Forbidden(
-                "cross-origin WebSocket refused (Origin must match public_url)".into(),
-            )),
+            Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
+                &state.config.hub.public_url,
+            ))),
             Credentials::None => Ok(WsAuth::FirstMessage),
         }
     }

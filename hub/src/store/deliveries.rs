@@ -11,7 +11,7 @@ use ntr_protocol::{Announce, Seq, Track};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, json, time, to_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -85,7 +85,7 @@ fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<Delivery
         attempts: r.get(at + 1)?,
         last_error: r.get(at + 2)?,
         latency_ms: r.get(at + 3)?,
-        updated_at: from_ms(r.get(at + 4)?),
+        updated_at: time(r, at + 4)?,
     })
 }
 
@@ -226,11 +226,11 @@ impl Store {
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
         self.call(move |c| {
             let seq = seq.get();
-            let announced: Option<i64> = c
+            let announced = c
                 .query_row(
                     "SELECT announced_at FROM announcements WHERE seq = ?1",
                     [seq],
-                    |r| r.get(0),
+                    |r| time(r, 0),
                 )
                 .optional()?;
             let Some(announced_at) = announced else {
@@ -250,7 +250,7 @@ impl Store {
                         attempts: 0,
                         last_error: None,
                         latency_ms: None,
-                        updated_at: from_ms(announced_at),
+                        updated_at: announced_at,
                     });
                 }
             }
@@ -327,7 +327,6 @@ fn not_yet_made(c: &Connection, target: &str, seq: u64) -> rusqlite::Result<bool
 
 fn pending_from(r: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
     let seq = Seq::new(r.get(0)?);
-    let track: Option<String> = r.get(8)?;
     Ok(PendingDelivery {
         announce: Announce {
             seq,
@@ -335,14 +334,14 @@ fn pending_from(r: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
             message: r.get(5)?,
             show_id: r.get(6)?,
             position: r.get(7)?,
-            track: track.and_then(|t| serde_json::from_str::<Track>(&t).ok()),
-            announced_at: from_ms(r.get(9)?),
+            track: json::<Track>(r, 8)?,
+            announced_at: time(r, 9)?,
             corrects: None,
         },
         attempts: r.get(1)?,
         last_error: r.get(2)?,
-        due_at: from_ms(r.get(3)?),
-        give_up_at: from_ms(r.get(4)?),
+        due_at: time(r, 3)?,
+        give_up_at: time(r, 4)?,
     })
 }
 

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, optional_time, time, to_ms};
 use crate::week::Week;
 
 /// A track as the store knows it, independent of any show.
@@ -32,6 +32,13 @@ pub struct TrackInfo {
 pub struct Like {
     pub liked_at: Timestamp,
     pub track: TrackInfo,
+}
+
+/// Every like a complete poll found in one week, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekLikes {
+    pub week: Week,
+    pub likes: Vec<Like>,
 }
 
 /// A track at its position in a show: the wire shape clients read.
@@ -83,8 +90,8 @@ impl Store {
                 Ok(ShowSummary {
                     id: r.get(0)?,
                     week: Week {
-                        start: from_ms(r.get(1)?),
-                        end: from_ms(r.get(2)?),
+                        start: time(r, 1)?,
+                        end: time(r, 2)?,
                     },
                     track_count: r.get(3)?,
                 })
@@ -96,13 +103,13 @@ impl Store {
 
     /// Replaces the likes of each given week with the ones a complete poll found, in one
     /// transaction. Returns whether any show changed.
-    pub async fn apply_likes(&self, weeks: Vec<(Week, Vec<Like>)>) -> Result<bool, StoreError> {
+    pub async fn apply_likes(&self, weeks: Vec<WeekLikes>) -> Result<bool, StoreError> {
         let result = self
             .call(move |c| {
                 let tx = c.transaction()?;
                 let mut changed = false;
-                for (week, likes) in &weeks {
-                    changed |= merge_week(&tx, *week, likes)?;
+                for w in &weeks {
+                    changed |= merge_week(&tx, w.week, &w.likes)?;
                 }
                 tx.commit()?;
                 Ok(changed)
@@ -115,16 +122,17 @@ impl Store {
         result
     }
 
-    /// Adds a track by hand, appended or inserted before `position`.
+    /// Adds a track by hand, appended or inserted before `position`. A track the show already
+    /// has (a like, or one the DJ removed) becomes a manual entry at the new place: the DJ chose
+    /// it, so it stays when its like later disappears from SoundCloud.
     pub async fn add_track(
         &self,
         show_id: i64,
         track: TrackInfo,
         position: Option<u32>,
     ) -> Result<Show, StoreError> {
-        let result = self.call(move |c| {
-            let tx = c.transaction()?;
-            let order = ordered_entries(&tx, show_id)?;
+        self.edit_show(show_id, move |tx| {
+            let order = ordered_entries(tx, show_id)?;
             let len = order.len() as u32;
             let index = match position {
                 None => order.len(),
@@ -136,65 +144,68 @@ impl Store {
                     )));
                 }
             };
-            let track_id = upsert_track(&tx, &track)?;
+            let track_id = upsert_track(tx, &track)?;
             let mut others: Vec<Entry> = order.into_iter().filter(|e| e.track_id != track_id).collect();
             let index = index.min(others.len());
-            let key = key_at(&tx, show_id, &mut others, index)?;
+            let key = key_at(tx, show_id, &mut others, index)?;
             tx.execute(
                 "INSERT INTO show_tracks (show_id, track_id, source, liked_at, added_at, sort_key, removed)
                  VALUES (?1, ?2, 'manual', NULL, ?3, ?4, 0)
-                 ON CONFLICT(show_id, track_id) DO UPDATE SET removed = 0, sort_key = excluded.sort_key",
+                 ON CONFLICT(show_id, track_id) DO UPDATE SET
+                     source = 'manual', liked_at = NULL, added_at = excluded.added_at,
+                     removed = 0, sort_key = excluded.sort_key",
                 params![show_id, track_id, to_ms(Timestamp::now()), key],
             )?;
-            tx.commit()?;
-            load_show(c, show_id)
+            Ok(())
         })
-        .await;
-        if result.is_ok() {
-            self.shows_changed();
-        }
-        result
+        .await
     }
 
     /// Removes the track at `position`; it stays out after later polls.
     pub async fn remove_track(&self, show_id: i64, position: u32) -> Result<Show, StoreError> {
-        let result = self
-            .call(move |c| {
-                let tx = c.transaction()?;
-                let entry = entry_at(&tx, show_id, position)?;
-                tx.execute(
-                    "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
-                    params![show_id, entry.track_id],
-                )?;
-                tx.commit()?;
-                load_show(c, show_id)
-            })
-            .await;
-        if result.is_ok() {
-            self.shows_changed();
-        }
-        result
+        self.edit_show(show_id, move |tx| {
+            let entry = entry_at(tx, show_id, position)?;
+            tx.execute(
+                "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
+                params![show_id, entry.track_id],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     /// Moves the track at `from` to position `to`; the order stays after later polls.
     pub async fn move_track(&self, show_id: i64, from: u32, to: u32) -> Result<Show, StoreError> {
+        self.edit_show(show_id, move |tx| {
+            let mut order = ordered_entries(tx, show_id)?;
+            let len = order.len() as u32;
+            let from_index = position_index(show_id, from, len)?;
+            if !(1..=len).contains(&to) {
+                return Err(StoreError::OutOfRange(format!(
+                    "`to` must be between 1 and {len} for show {show_id}"
+                )));
+            }
+            let moved = order.remove(from_index);
+            let key = key_at(tx, show_id, &mut order, (to - 1) as usize)?;
+            tx.execute(
+                "UPDATE show_tracks SET sort_key = ?3 WHERE show_id = ?1 AND track_id = ?2",
+                params![show_id, moved.track_id, key],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs one manual edit of a show as a transaction and answers the show as it now is;
+    /// readers of the show (the cached `/playlist`) learn that it changed.
+    async fn edit_show<F>(&self, show_id: i64, edit: F) -> Result<Show, StoreError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError> + Send + 'static,
+    {
         let result = self
             .call(move |c| {
                 let tx = c.transaction()?;
-                let mut order = ordered_entries(&tx, show_id)?;
-                let len = order.len() as u32;
-                let from_index = position_index(show_id, from, len)?;
-                if !(1..=len).contains(&to) {
-                    return Err(StoreError::OutOfRange(format!(
-                        "`to` must be between 1 and {len} for show {show_id}"
-                    )));
-                }
-                let moved = order.remove(from_index);
-                let key = key_at(&tx, show_id, &mut order, (to - 1) as usize)?;
-                tx.execute(
-                    "UPDATE show_tracks SET sort_key = ?3 WHERE show_id = ?1 AND track_id = ?2",
-                    params![show_id, moved.track_id, key],
-                )?;
+                edit(&tx)?;
                 tx.commit()?;
                 load_show(c, show_id)
             })
@@ -234,8 +245,8 @@ fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
             [id],
             |r| {
                 Ok(Week {
-                    start: from_ms(r.get(0)?),
-                    end: from_ms(r.get(1)?),
+                    start: time(r, 0)?,
+                    end: time(r, 1)?,
                 })
             },
         )
@@ -258,7 +269,7 @@ fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
             artwork_url: r.get(4)?,
             duration_ms: r.get(5)?,
             license: r.get(6)?,
-            liked_at: r.get::<_, Option<i64>>(7)?.map(from_ms),
+            liked_at: optional_time(r, 7)?,
         })
     })?;
     let mut tracks = rows.collect::<Result<Vec<_>, _>>()?;

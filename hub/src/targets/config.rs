@@ -419,7 +419,8 @@ impl Block {
             .format
             .take()
             .unwrap_or_else(|| DEFAULT_ICECAST_FORMAT.into());
-        let format = AnnounceTemplate::parse(&format_text).map_err(|m| self.err("format", m))?;
+        let format =
+            AnnounceTemplate::parse(&format_text).map_err(|e| self.err("format", e.to_string()))?;
         Ok(IcecastTarget {
             url,
             mount,

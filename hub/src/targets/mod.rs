@@ -17,12 +17,15 @@ pub mod matrix;
 pub mod webhook;
 mod worker;
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, prometheus_text,
+};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::shutdown::Shutdown;
@@ -37,7 +40,8 @@ pub struct Timings {
     pub give_up_after: Duration,
     /// One request's whole budget; a hung target counts as a failed attempt after it.
     pub request_timeout: Duration,
-    /// The first retry's wait; doubled each retry, plus up to 50% jitter, capped at `retry_max`.
+    /// The first retry's step; doubled each retry up to `retry_max`, the wait a random point in
+    /// the upper half of the step.
     pub retry_base: Duration,
     pub retry_max: Duration,
 }
@@ -54,16 +58,15 @@ impl Default for Timings {
 }
 
 impl Timings {
-    /// The wait before retry number `retry` (0 for the first): exponential with jitter.
+    /// The wait before retry number `retry` (0 for the first): the shared exponential
+    /// backoff with jitter.
     pub fn retry_delay(&self, retry: u32) -> Duration {
-        let exp = self.retry_base.saturating_mul(1u32 << retry.min(16));
-        let jitter = exp.mul_f64(rand::rng().random_range(0.0..0.5));
-        (exp + jitter).min(self.retry_max)
+        ntr_common::backoff::delay(self.retry_base, self.retry_max, retry)
     }
 }
 
 /// What `/metrics` counts per target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Sent,
     Failed,
@@ -82,6 +85,19 @@ impl Outcome {
     }
 }
 
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        std::fmt::Write::write_str(encoder, self.label())
+    }
+}
+
+/// The labels of `announce_deliveries_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DeliveryLabels {
+    target: String,
+    outcome: Outcome,
+}
+
 /// The configured targets and what the rest of the hub needs of them: a poke when an announce
 /// was logged, counters for `/metrics`. Cheap to clone.
 #[derive(Clone)]
@@ -95,7 +111,9 @@ struct Inner {
     http: reqwest::Client,
     /// Bumped after every announce; each worker watches it.
     wake: watch::Sender<u64>,
-    counters: Mutex<BTreeMap<(String, Outcome), u64>>,
+    /// `announce_deliveries_total`, in a registry of its own: the name has no `ntr_` prefix.
+    registry: Registry,
+    deliveries: Family<DeliveryLabels, Counter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,10 +122,22 @@ pub struct ClientError(String);
 
 impl Targets {
     pub fn new(configs: Vec<TargetConfig>, timings: Timings) -> Result<Targets, ClientError> {
-        let counters = configs
-            .iter()
-            .flat_map(|t| Outcome::ALL.map(|o| ((t.name.clone(), o), 0)))
-            .collect();
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        // Every series exists from the start, so a dashboard sees 0 rather than nothing.
+        for t in &configs {
+            for outcome in Outcome::ALL {
+                let _ = deliveries.get_or_create(&DeliveryLabels {
+                    target: t.name.clone(),
+                    outcome,
+                });
+            }
+        }
+        let mut registry = Registry::default();
+        registry.register(
+            "announce_deliveries",
+            "Delivery attempts to targets by outcome",
+            deliveries.clone(),
+        );
         let timeout = timings.request_timeout;
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -124,7 +154,8 @@ impl Targets {
                 timings,
                 http,
                 wake: watch::channel(0).0,
-                counters: Mutex::new(counters),
+                registry,
+                deliveries,
             }),
         })
     }
@@ -178,33 +209,16 @@ impl Targets {
     }
 
     fn count(&self, target: &str, outcome: Outcome) {
-        let mut map = self
-            .inner
-            .counters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *map.entry((target.to_owned(), outcome)).or_default() += 1;
+        let labels = DeliveryLabels {
+            target: target.to_owned(),
+            outcome,
+        };
+        self.inner.deliveries.get_or_create(&labels).inc();
     }
 
-    /// `announce_deliveries_total{target,outcome}` in Prometheus' text format.
-    pub fn metrics_text(&self) -> String {
-        let map = self
-            .inner
-            .counters
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let mut out = String::from(
-            "# HELP announce_deliveries_total Delivery attempts to targets by outcome.\n\
-             # TYPE announce_deliveries_total counter\n",
-        );
-        for ((target, outcome), n) in map.iter() {
-            let _ = writeln!(
-                out,
-                "announce_deliveries_total{{target=\"{target}\",outcome=\"{}\"}} {n}",
-                outcome.label()
-            );
-        }
-        out
+    /// Appends `announce_deliveries_total{target,outcome}` in Prometheus' text format.
+    pub fn encode_metrics(&self, out: &mut String) -> std::fmt::Result {
+        prometheus_text::encode(out, &self.inner.registry)
     }
 }
 
@@ -220,9 +234,9 @@ mod tests {
             ..Timings::default()
         };
         let first = t.retry_delay(0);
-        assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(150));
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
         let third = t.retry_delay(2);
-        assert!(third >= Duration::from_millis(400) && third <= Duration::from_millis(600));
-        assert_eq!(t.retry_delay(30), Duration::from_secs(1));
+        assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+        assert!(t.retry_delay(30) <= Duration::from_secs(1));
     }
 }
