@@ -20,7 +20,8 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::ircd::free_port;
+use crate::binaries::system_program;
+use crate::net::free_port;
 
 pub const ADMIN_USER: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "icecast-admin-password";
@@ -32,15 +33,8 @@ const FRAME_HEADER: [u8; 4] = [0xFF, 0xFB, 0x90, 0xC4];
 const FRAME_LEN: usize = 417;
 const FRAMES_PER_SECOND: f64 = 44_100.0 / 1152.0;
 
-fn binary() -> Option<PathBuf> {
-    ["/usr/bin/icecast2", "/usr/sbin/icecast2"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-}
-
 fn require_binary() -> Option<PathBuf> {
-    match binary() {
+    match system_program(&["icecast2"], &["/usr/bin", "/usr/sbin"]) {
         Some(b) => Some(b),
         None if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("icecast2 is not installed but CI=true: scripts/test installs it")

@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-use crate::ircd::free_port;
+use crate::net::free_port;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const SHARED_SECRET: &str = "registration-shared-secret-for-tests";

@@ -5,8 +5,10 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use e2e::binaries::binary;
 use e2e::fake_target::{DISCORD_ID, DISCORD_TOKEN, FakeTarget};
-use e2e::hub::{TestHub, TestSchedule, binary, free_port, login};
+use e2e::hub::{TestHub, TestSchedule, login};
+use e2e::net::free_port;
 use serde_json::{Value, json};
 
 use crate::support::{

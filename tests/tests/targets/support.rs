@@ -4,7 +4,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use e2e::hub::{TestHub, binary};
+use e2e::binaries::binary;
+use e2e::hub::TestHub;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
