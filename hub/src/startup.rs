@@ -11,7 +11,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
 use tower_cookies::CookieManagerLayer;
 
@@ -21,14 +20,18 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
+use crate::lock::DataDirLock;
 use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
+use crate::server::Server;
+use crate::server::deadline::Timeouts;
+use crate::server::limits::{self, ConnectionLimits};
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::ws::WsShutdown;
-use crate::{api, assets, dashboard, metrics, secrets, ws};
+use crate::{api, assets, dashboard, metrics, secrets, server, ws};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -38,12 +41,16 @@ pub struct Options {
     pub retry: RetryPolicy,
     /// Do not poll on a schedule (tests poll through `/admin/refresh` when they choose).
     pub no_scheduled_polls: bool,
+    /// Request head and keep-alive idle limits (tests shorten them to see them act).
+    pub timeouts: Timeouts,
     /// How `[[targets]]` deliveries are timed (tests shorten the give-up time and backoff).
     pub targets: crate::targets::Timings,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
     #[error(transparent)]
     Secrets(#[from] secrets::SecretsError),
     #[error(transparent)]
@@ -73,10 +80,13 @@ pub struct Application {
     state: AppState,
     first_start: Option<FirstStart>,
     options: Options,
+    /// Held until `run` returns: no second hub or restore touches the data directory meanwhile.
+    _lock: DataDirLock,
 }
 
 impl Application {
     pub async fn build(config: Config, options: Options) -> Result<Application, StartupError> {
+        let lock = DataDirLock::acquire(&config.hub.data_dir)?;
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
@@ -126,6 +136,7 @@ impl Application {
             state,
             first_start,
             options,
+            _lock: lock,
         })
     }
 
@@ -149,21 +160,18 @@ impl Application {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
-        let app = router(state, shutdown.clone());
-        let mut stop = shutdown;
-        // Announce frames are small and latency is the point: without TCP_NODELAY, Nagle holds
-        // a frame until the peer's delayed ACK (up to 40 ms) whenever one is still in flight.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.wait().await })
-        .await
+        let hub = &state.config.hub;
+        let server = Server {
+            limits: ConnectionLimits::new(
+                limits::PER_ADDRESS,
+                hub.max_connections,
+                &hub.trusted_proxies,
+            ),
+            timeouts: self.options.timeouts,
+            router: router(state.clone(), shutdown.clone()),
+        };
+        server.run(self.listener, shutdown).await;
+        Ok(())
     }
 }
 
@@ -196,7 +204,8 @@ fn public_base(config: &Config) -> String {
 
 /// The one router: API, pages, WebSocket, static assets, metrics.
 pub fn router(state: AppState, shutdown: Shutdown) -> Router {
-    Router::new()
+    let https = state.config.hub.public_url.scheme() == "https";
+    let router = Router::new()
         .merge(api::router())
         .merge(dashboard::router())
         .route("/ws/announce", axum::routing::get(ws::announce_socket))
@@ -215,7 +224,8 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
-        .with_state(state)
+        .with_state(state);
+    server::headers::apply(router, https)
 }
 
 async fn method_not_allowed() -> Response {

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use hub::config::Config;
+use hub::server::deadline::Timeouts;
 use hub::shutdown::{self, Trigger};
 use hub::soundcloud::RetryPolicy;
 use hub::startup::{Application, Options};
@@ -72,6 +73,7 @@ pub struct TestHub {
     dir: TempDir,
     schedule: TestSchedule,
     extra_toml: String,
+    timeouts: Timeouts,
     target_timings: Timings,
     running: Option<(Trigger, tokio::task::JoinHandle<()>, AppState)>,
 }
@@ -94,13 +96,31 @@ impl TestHub {
 
     /// `extra_toml` is appended to the generated config (later keys win in sections it adds).
     pub async fn start_with(schedule: TestSchedule, extra_toml: &str) -> TestHub {
-        Self::start_with_timings(schedule, extra_toml, test_target_timings()).await
+        Self::start_tuned(schedule, extra_toml, Timeouts::default()).await
+    }
+
+    /// Like [`TestHub::start_with`], with request head and idle limits of the test's choosing.
+    pub async fn start_tuned(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        timeouts: Timeouts,
+    ) -> TestHub {
+        Self::start_full(schedule, extra_toml, timeouts, test_target_timings()).await
     }
 
     /// Like [`TestHub::start_with`], with the targets' delivery timings chosen by the test.
     pub async fn start_with_timings(
         schedule: TestSchedule,
         extra_toml: &str,
+        target_timings: Timings,
+    ) -> TestHub {
+        Self::start_full(schedule, extra_toml, Timeouts::default(), target_timings).await
+    }
+
+    async fn start_full(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        timeouts: Timeouts,
         target_timings: Timings,
     ) -> TestHub {
         let soundcloud = FakeSoundcloud::start().await;
@@ -115,6 +135,7 @@ impl TestHub {
             dir: tempfile::tempdir().expect("temp dir"),
             schedule,
             extra_toml: extra_toml.into(),
+            timeouts,
             target_timings,
             running: None,
         };
@@ -169,6 +190,7 @@ impl TestHub {
                 timeout: std::time::Duration::from_secs(2),
             },
             no_scheduled_polls: true,
+            timeouts: self.timeouts,
             targets: self.target_timings.clone(),
         };
         let app = Application::build(config, options)
@@ -189,9 +211,14 @@ impl TestHub {
 
     /// Stops the hub gracefully (WebSockets get 1001) and waits until it has.
     pub async fn stop(&mut self) {
-        if let Some((trigger, task, _)) = self.running.take() {
+        if let Some((trigger, mut task, _)) = self.running.take() {
             trigger.fire();
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+            let limit = std::time::Duration::from_secs(10);
+            if tokio::time::timeout(limit, &mut task).await.is_err() {
+                // Dropping the hub releases its data directory's lock for the next start.
+                task.abort();
+                let _ = task.await;
+            }
         }
     }
 
