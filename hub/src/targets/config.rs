@@ -527,8 +527,14 @@ mod tests {
             "https://example.org/announce?***"
         );
         let debug = format!("{targets:?}");
+        let summary = crate::targets::summary(&targets);
+        assert!(
+            summary.ends_with("stream (icecast, http://127.0.0.1:8010 mount /live.mp3, disabled)"),
+            "{summary}"
+        );
         for secret in ["s3cr3t-token", "hmac-key", "syt_token", "hackme", "key=abc"] {
             assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+            assert!(!summary.contains(secret), "{secret} leaked into {summary}");
             assert!(!targets.iter().any(|t| t.kind.endpoint().contains(secret)));
         }
     }

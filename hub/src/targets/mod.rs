@@ -32,6 +32,26 @@ use crate::shutdown::Shutdown;
 use crate::state::AppState;
 pub use config::{TargetConfig, TargetKind};
 
+/// One line about the configured targets, secrets left out: `discord (discord,
+/// https://discord.com/…/webhooks/ID/***); stream (icecast, …, disabled)`.
+pub fn summary(targets: &[TargetConfig]) -> String {
+    targets
+        .iter()
+        .map(|t| {
+            let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
+            if t.delay_seconds > 0 {
+                line.push_str(&format!(", {} s delay", t.delay_seconds));
+            }
+            if !t.enabled {
+                line.push_str(", disabled");
+            }
+            line.push(')');
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// How deliveries are timed. Not configuration: tests shorten these through the start-up
 /// options.
 #[derive(Debug, Clone)]
