@@ -411,7 +411,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_row_goes_from_pending_to_sent_and_stays_sent() {
+    async fn a_pending_row_keeps_its_error_and_next_try() {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(dir.path()).expect("store");
         store.init_delivery_cursor("t".into()).await.expect("init");
@@ -448,7 +448,19 @@ mod tests {
             .expect("pending");
         assert_eq!(next.due_at.as_millisecond(), later.as_millisecond());
         assert_eq!(next.last_error.as_deref(), Some("503 Service Unavailable"));
+    }
 
+    #[tokio::test]
+    async fn a_sent_row_is_final() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        store.init_delivery_cursor("t".into()).await.expect("init");
+        let seq = announce(&store, "line").await;
+        store
+            .enqueue_deliveries("t".into(), timing())
+            .await
+            .expect("enqueue");
+        store.begin_attempt(seq, "t".into()).await.expect("attempt");
         assert_eq!(
             store.begin_attempt(seq, "t".into()).await.expect("attempt"),
             2

@@ -112,33 +112,38 @@ async fn deliveries_answers_one_object_per_target_and_404_for_an_unknown_seq() {
     assert!(discord.delivered().len() == 1);
 
     assert_eq!(deliveries(&hub, seq + 100).await.0, 404);
-    for query in ["", "?seq=abc", "?seq=-1"] {
-        let resp = hub
-            .admin(
-                hub.http
-                    .get(format!("{}/admin/deliveries{query}", hub.url())),
-            )
-            .send()
-            .await
-            .expect("GET");
-        assert_eq!(resp.status(), 400, "{query}");
-    }
-    let anonymous = hub
-        .http
-        .get(format!("{}/admin/deliveries?seq={seq}", hub.url()))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(anonymous.status(), 401);
     let (cookie, _) = login(&hub.http, &hub.url()).await;
-    let with_session = hub
-        .http
-        .get(format!("{}/admin/deliveries?seq={seq}", hub.url()))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(with_session.status(), 200);
+    let path = format!("/admin/deliveries?seq={seq}");
+    for (path, auth, status) in [
+        ("/admin/deliveries", Auth::Admin, 400),
+        ("/admin/deliveries?seq=abc", Auth::Admin, 400),
+        ("/admin/deliveries?seq=-1", Auth::Admin, 400),
+        (path.as_str(), Auth::None, 401),
+        (path.as_str(), Auth::Cookie(&cookie), 200),
+    ] {
+        assert_eq!(get(&hub, path, auth).await.0, status, "{path}");
+    }
+}
+
+/// How a test request authenticates.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    None,
+    Admin,
+    Cookie(&'a str),
+}
+
+/// `GET path` on the hub: the status and the body.
+async fn get(hub: &TestHub, path: &str, auth: Auth<'_>) -> (u16, String) {
+    let req = hub.http.get(format!("{}{path}", hub.url()));
+    let req = match auth {
+        Auth::None => req,
+        Auth::Admin => hub.admin(req),
+        Auth::Cookie(c) => req.header("cookie", c),
+    };
+    let resp = req.send().await.expect("GET");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
 }
 
 #[tokio::test]
@@ -159,14 +164,8 @@ async fn a_failing_target_shows_its_error_on_the_dashboard() {
     wait_status(&hub, seq, "hook", "sent", T).await;
 
     let (cookie, _) = login(&hub.http, &hub.url()).await;
-    let resp = hub
-        .http
-        .get(format!("{}/admin/targets", hub.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("GET /admin/targets");
-    let targets: Value = resp.json().await.expect("json");
+    let (_, body) = get(&hub, "/admin/targets", Auth::Cookie(&cookie)).await;
+    let targets: Value = serde_json::from_str(&body).expect("json");
     let discord_view = &targets[0];
     assert_eq!(discord_view["name"], "discord");
     assert_eq!(discord_view["failed"], 1);
@@ -179,16 +178,7 @@ async fn a_failing_target_shows_its_error_on_the_dashboard() {
     assert_eq!(targets[1]["last"]["status"], "sent");
     assert_eq!(targets[1]["problems"], json!([]));
 
-    let page = hub
-        .http
-        .get(format!("{}/dashboard", hub.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("GET /dashboard")
-        .text()
-        .await
-        .expect("html");
+    let (_, page) = get(&hub, "/dashboard", Auth::Cookie(&cookie)).await;
     assert!(page.contains("id=\"targets\""), "the panel is rendered");
     assert!(
         page.contains(&format!(
@@ -205,7 +195,6 @@ async fn secrets_never_reach_answers_metrics_or_the_log() {
     let discord = FakeTarget::discord().await;
     let token = "wrong-token-the-log-must-not-show";
     let wrong = discord.url().replace(DISCORD_TOKEN, token);
-    let closed = free_port();
     let secrets = [
         token,
         "hmac-secret-never-shown",
@@ -213,20 +202,7 @@ async fn secrets_never_reach_answers_metrics_or_the_log() {
         "matrix-token-never-shown",
         "icecast-password-never-shown",
     ];
-    let toml = format!(
-        "{}{}[[targets]]\nname = \"matrix\"\nkind = \"matrix\"\nhomeserver = \"http://127.0.0.1:{closed}\"\n\
-         room_id = \"!room:localhost\"\naccess_token = \"{}\"\n\
-         [[targets]]\nname = \"stream\"\nkind = \"icecast\"\nurl = \"http://127.0.0.1:{closed}\"\n\
-         mount = \"/live.mp3\"\npassword = \"{}\"\n",
-        discord_toml("discord", &wrong),
-        webhook_toml(
-            "hook",
-            &format!("http://127.0.0.1:{closed}/hook?key={}", secrets[2]),
-            Some(secrets[1])
-        ),
-        secrets[3],
-        secrets[4],
-    );
+    let toml = every_kind_toml(&wrong, free_port(), &secrets);
     let mut template = TestHub::start_with(TestSchedule::default(), &toml).await;
     template.stop().await;
     let config = template.write_config();
@@ -248,17 +224,7 @@ async fn secrets_never_reach_answers_metrics_or_the_log() {
         "/metrics".into(),
         "/dashboard".into(),
     ] {
-        let body = hub
-            .http
-            .get(format!("{}{path}", hub.url()))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("GET")
-            .text()
-            .await
-            .expect("body");
-        seen.push_str(&body);
+        seen.push_str(&get(&hub, &path, Auth::Cookie(&cookie)).await.1);
     }
     stop(&mut child).await;
     let log_text = std::fs::read_to_string(&log).expect("read the log");
@@ -278,4 +244,23 @@ async fn secrets_never_reach_answers_metrics_or_the_log() {
         log_text.contains(&format!("/…/webhooks/{DISCORD_ID}/***")),
         "the Discord URL is logged redacted: {log_text}"
     );
+}
+
+/// One target of each kind, holding `secrets` (token, HMAC secret, URL key, access token,
+/// password); every one but Discord points at a closed port.
+fn every_kind_toml(discord_url: &str, closed: u16, secrets: &[&str; 5]) -> String {
+    format!(
+        "{}{}[[targets]]\nname = \"matrix\"\nkind = \"matrix\"\nhomeserver = \"http://127.0.0.1:{closed}\"\n\
+         room_id = \"!room:localhost\"\naccess_token = \"{}\"\n\
+         [[targets]]\nname = \"stream\"\nkind = \"icecast\"\nurl = \"http://127.0.0.1:{closed}\"\n\
+         mount = \"/live.mp3\"\npassword = \"{}\"\n",
+        discord_toml("discord", discord_url),
+        webhook_toml(
+            "hook",
+            &format!("http://127.0.0.1:{closed}/hook?key={}", secrets[2]),
+            Some(secrets[1])
+        ),
+        secrets[3],
+        secrets[4],
+    )
 }
