@@ -53,9 +53,9 @@ impl Announcement {
     }
 }
 
-const COLUMNS: &str = "seq, message, show_id, position, track, announced_at";
+pub(super) const COLUMNS: &str = "seq, message, show_id, position, track, announced_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
     Ok(Announcement {
         seq: Seq::new(r.get(0)?),
         // Stored lines were sanitised when written; sanitising again is a no-op that keeps the

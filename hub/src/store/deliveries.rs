@@ -7,11 +7,12 @@
 //! changes its own target's rows, and a `sent` row is final: nothing here turns it back.
 
 use jiff::Timestamp;
-use ntr_protocol::{Announce, Seq, Track};
+use ntr_protocol::Seq;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, json, time, to_ms};
+use super::announcements::{COLUMNS, from_row};
+use super::{Announcement, Store, StoreError, time, to_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,7 +52,7 @@ pub struct DeliveryRow {
 /// The next line a target's worker has to send.
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {
-    pub announce: Announce,
+    pub announce: Announcement,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub due_at: Timestamp,
@@ -167,13 +168,34 @@ impl Store {
     ) -> Result<Option<PendingDelivery>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT d.seq, d.attempts, d.last_error, d.due_at, d.give_up_at,
-                        a.message, a.show_id, a.position, a.track, a.announced_at
-                 FROM deliveries d JOIN announcements a ON a.seq = d.seq
-                 WHERE d.target = ?1 AND d.status = 'pending'
-                 ORDER BY d.seq LIMIT 1",
+                "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
+                 WHERE target = ?1 AND status = 'pending' ORDER BY seq LIMIT 1",
             )?;
-            Ok(stmt.query_row([target], pending_from).optional()?)
+            let Some((seq, attempts, last_error, due_at, give_up_at)) = stmt
+                .query_row([target], |r| {
+                    Ok((
+                        r.get::<_, u64>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        time(r, 3)?,
+                        time(r, 4)?,
+                    ))
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE seq = ?1"
+            ))?;
+            let announce = stmt.query_row([seq], from_row)?;
+            Ok(Some(PendingDelivery {
+                announce,
+                attempts,
+                last_error,
+                due_at,
+                give_up_at,
+            }))
         })
         .await
     }
@@ -338,26 +360,6 @@ fn not_yet_made(c: &Connection, target: &str, seq: u64) -> rusqlite::Result<bool
     Ok(cursor.is_some_and(|cursor| cursor < seq))
 }
 
-fn pending_from(r: &Row<'_>) -> rusqlite::Result<PendingDelivery> {
-    let seq = Seq::new(r.get(0)?);
-    Ok(PendingDelivery {
-        announce: Announce {
-            seq,
-            // Stored lines were sanitised when written.
-            message: r.get(5)?,
-            show_id: r.get(6)?,
-            position: r.get(7)?,
-            track: json::<Track>(r, 8)?,
-            announced_at: time(r, 9)?,
-            corrects: None,
-        },
-        attempts: r.get(1)?,
-        last_error: r.get(2)?,
-        due_at: time(r, 3)?,
-        give_up_at: time(r, 4)?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,7 +414,7 @@ mod tests {
             .expect("next")
             .expect("a row");
         assert_eq!(next.announce.seq, new);
-        assert_eq!(next.announce.message, "after");
+        assert_eq!(next.announce.message.as_str(), "after");
         assert_eq!(
             store.deliveries(old, vec!["t".into()]).await.expect("rows"),
             Some(vec![])

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ntr_protocol::Announce;
+use crate::store::Announcement;
 use reqwest::header::HeaderMap;
 use serde_json::json;
 
@@ -20,11 +20,11 @@ pub const MAX_CONTENT_CHARS: usize = 2000;
 pub async fn send(
     http: &reqwest::Client,
     target: &DiscordTarget,
-    announce: &Announce,
+    announce: &Announcement,
     timeout: Duration,
 ) -> Attempt {
     let body = json!({
-        "content": content(&announce.message),
+        "content": content(announce.message.as_str()),
         // A track called "@everyone" must not ping a whole server.
         "allowed_mentions": {"parse": []},
     });

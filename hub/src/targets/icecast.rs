@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ntr_protocol::Announce;
+use crate::store::Announcement;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
@@ -29,7 +29,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 pub async fn send(
     http: &reqwest::Client,
     target: &IcecastTarget,
-    announce: &Announce,
+    announce: &Announcement,
     timeout: Duration,
 ) -> Attempt {
     let Some(url) = metadata_url(target, &title(target, announce)) else {
@@ -53,7 +53,7 @@ fn judge(answer: Answer) -> Attempt {
 }
 
 /// The stream title for an announce.
-pub fn title(target: &IcecastTarget, announce: &Announce) -> String {
+pub fn title(target: &IcecastTarget, announce: &Announcement) -> String {
     match (&announce.track, announce.position) {
         (Some(track), Some(position)) => target
             .format
@@ -65,7 +65,7 @@ pub fn title(target: &IcecastTarget, announce: &Announce) -> String {
             })
             .as_str()
             .to_owned(),
-        _ => announce.message.clone(),
+        _ => announce.message.as_str().to_owned(),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ntr_protocol::Announce;
+use crate::store::Announcement;
 use serde_json::json;
 use url::Url;
 
@@ -17,7 +17,7 @@ use super::config::MatrixTarget;
 pub async fn send(
     http: &reqwest::Client,
     target: &MatrixTarget,
-    announce: &Announce,
+    announce: &Announcement,
     timeout: Duration,
 ) -> Attempt {
     let Some(url) = send_url(target, &format!("announce-{}", announce.seq)) else {
@@ -28,7 +28,7 @@ pub async fn send(
     let request = http
         .put(url)
         .bearer_auth(target.access_token.expose())
-        .json(&json!({"msgtype": "m.notice", "body": announce.message}));
+        .json(&json!({"msgtype": "m.notice", "body": announce.message.as_str()}));
     attempt::send(request, timeout, judge).await
 }
 

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::store::Announcement;
 use hmac::{Hmac, KeyInit, Mac};
-use ntr_protocol::{Announce, ServerMessage};
 use sha2::Sha256;
 
 use super::attempt::{self, Attempt};
@@ -17,10 +17,11 @@ pub const SIGNATURE_HEADER: &str = "x-announce-signature";
 pub async fn send(
     http: &reqwest::Client,
     target: &WebhookTarget,
-    announce: &Announce,
+    announce: &Announcement,
     timeout: Duration,
 ) -> Attempt {
-    let body = ServerMessage::Announce(Box::new(announce.clone())).to_json();
+    // The very frame `/ws/announce` sends, so receivers parse one shape.
+    let body = announce.to_message().to_json();
     let mut request = http
         .post(target.url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
