@@ -129,6 +129,7 @@ struct DashboardPage {
     shows: Vec<ShowRows>,
     poll_ok: bool,
     poll_text: String,
+    targets: Vec<crate::targets::api::TargetView>,
 }
 
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
@@ -147,6 +148,7 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         shows: two_shows(&state, true).await?,
         poll_ok,
         poll_text,
+        targets: crate::targets::api::views(&state).await?,
     }
     .into_response())
 }
