@@ -31,11 +31,17 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/public.js"),
     ),
+    (
+        "targets.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/targets.js"),
+    ),
 ];
 
 /// The pages' style sheets and script, compiled into the binary.
 #[utoipa::path(get, path = "/static/{file}", tag = crate::dashboard::TAG, operation_id = "static_file",
-    params(("file" = String, Path, description = "`pico.min.css`, `app.css` or `app.js`")),
+    params(("file" = String, Path, description = "`pico.min.css`, `app.css`, `app.js`, \
+        `public.css`, `public.js` or `targets.js`")),
     responses(
         (status = 200, description = "The file", content(
             (String = "text/css; charset=utf-8"),
@@ -55,5 +61,25 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FILES;
+
+    /// The file list is written out in the OpenAPI document; a new file must join it.
+    #[test]
+    fn the_document_names_every_file() {
+        let doc = serde_json::to_value(crate::openapi::routes().into_openapi()).expect("json");
+        let described = doc["paths"]["/static/{file}"]["get"]["parameters"][0]["description"]
+            .as_str()
+            .expect("a description");
+        for (name, _, _) in FILES {
+            assert!(
+                described.contains(&format!("`{name}`")),
+                "{name}: {described}"
+            );
+        }
     }
 }

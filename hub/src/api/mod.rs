@@ -36,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(log::show_log))
         .routes(routes!(admin::announce_handler))
         .routes(routes!(admin::refresh))
+        .routes(routes!(crate::targets::api::deliveries))
+        .routes(routes!(crate::targets::api::targets))
         .routes(routes!(admin::add_track))
         .routes(routes!(admin::remove_track))
         .routes(routes!(admin::move_track))

@@ -134,6 +134,7 @@ struct DashboardPage {
     shows: Vec<ShowRows>,
     poll_ok: bool,
     poll_text: String,
+    targets: Vec<crate::targets::api::TargetView>,
 }
 
 /// The DJ's page: both shows with an Announce button per track (HTML).
@@ -162,6 +163,7 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         shows: two_shows(&state, true).await?,
         poll_ok,
         poll_text,
+        targets: crate::targets::api::views(&state).await?,
     }
     .into_response())
 }

@@ -3,7 +3,7 @@
 //! errors) match the schemas it gives for them, with no field left undocumented.
 
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{ADMIN_TOKEN, TestHub};
+use e2e::hub::{ADMIN_TOKEN, TestHub, TestSchedule};
 use jiff::{Timestamp, ToSpan};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -28,6 +28,8 @@ const SERVED: &[(&str, &str)] = &[
     ("POST", "/admin/shows/{id}/tracks/{position}/move"),
     ("POST", "/admin/shows/{id}/mark"),
     ("GET", "/admin/shows/{id}/log"),
+    ("GET", "/admin/deliveries"),
+    ("GET", "/admin/targets"),
     ("GET", "/"),
     ("GET", "/dashboard"),
     ("GET", "/login"),
@@ -56,9 +58,14 @@ async fn fetch_document(hub: &TestHub) -> (Value, oas3::Spec) {
     (serde_json::from_str(&text).expect("json"), spec)
 }
 
-/// A hub with a current show of two liked tracks, and that show's id.
+/// A webhook target that cannot be reached (nothing listens on the discard port), so its
+/// deliveries stay pending with an error.
+const DEAD_TARGET: &str =
+    "[[targets]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n";
+
+/// A hub with a delivery target and a current show of two liked tracks, and that show's id.
 async fn hub_with_show() -> (TestHub, i64) {
-    let hub = TestHub::start().await;
+    let hub = TestHub::start_with(TestSchedule::default(), DEAD_TARGET).await;
     let now = Timestamp::now();
     hub.soundcloud.set_likes(vec![
         FakeLike {
@@ -79,8 +86,11 @@ async fn hub_with_show() -> (TestHub, i64) {
 
 /// A value for each path parameter, so that a request reaches its handler.
 fn concrete_path(template: &str, show_id: i64) -> String {
-    template
-        .replace("{id}", &show_id.to_string())
+    let path = match template {
+        "/admin/deliveries" => "/admin/deliveries?seq=1",
+        other => other,
+    };
+    path.replace("{id}", &show_id.to_string())
         .replace("{position}", "1")
         .replace("{file}", "app.css")
 }
@@ -433,6 +443,34 @@ async fn admin_answers_match_their_schemas() {
         c.admin(Method::POST, "/admin/refresh"),
         ("post", "/admin/refresh"),
         200,
+    )
+    .await;
+    check_targets(&c, &first).await;
+}
+
+/// The dead target's ledger row of `announced`, and the target's own view.
+async fn check_targets(c: &Checker, announced: &Value) {
+    let deliveries = format!("/admin/deliveries?seq={}", announced["seq"]);
+    let rows = c
+        .expect(
+            c.admin(Method::GET, &deliveries),
+            ("get", "/admin/deliveries"),
+            200,
+        )
+        .await;
+    assert_eq!(rows[0]["target"], "hook", "{rows}");
+    let targets = c
+        .expect(
+            c.admin(Method::GET, "/admin/targets"),
+            ("get", "/admin/targets"),
+            200,
+        )
+        .await;
+    assert_eq!(targets[0]["kind"], "webhook", "{targets}");
+    c.expect(
+        c.admin(Method::GET, "/admin/deliveries?seq=999"),
+        ("get", "/admin/deliveries"),
+        404,
     )
     .await;
 }
