@@ -24,7 +24,10 @@ use crate::parts::{Ctx, progress};
 use crate::report::Row;
 
 #[derive(Parser)]
-#[command(name = "ntr-bench", about = "Measures the announce hub's performance targets")]
+#[command(
+    name = "ntr-bench",
+    about = "Measures the announce hub's performance targets"
+)]
 struct Cli {
     /// A small smoke version (200 subscribers, 50 announces, short windows): under 30 s.
     #[arg(long, global = true)]

@@ -17,6 +17,7 @@ pub mod dashboard;
 pub mod line;
 pub mod metrics;
 pub mod poller;
+pub mod relays;
 pub mod secrets;
 pub mod shutdown;
 pub mod soundcloud;

@@ -11,6 +11,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::relays::{RelayConfig, RelayName};
 
 pub const FILE_NAME: &str = "secrets.toml";
 
@@ -27,7 +28,8 @@ struct SecretsFile {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub admin_token: String,
-    pub relay_tokens: Vec<String>,
+    /// The configured relays, or, when none is configured, `relay-1` with the file's token.
+    pub relays: Vec<RelayConfig>,
     pub password_hash: String,
     pub secret_key: Vec<u8>,
     /// Set when this start generated the dashboard password: it is shown once, then only the
@@ -77,8 +79,11 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         &mut file.admin_token,
         random_token,
     );
-    let relay_tokens = match config.hub.relay_tokens.as_slice() {
-        [] => vec![pick(None, &mut file.relay_token, random_token)],
+    let relays = match config.hub.relays.as_slice() {
+        [] => vec![RelayConfig {
+            name: RelayName::numbered(1),
+            token: pick(None, &mut file.relay_token, random_token),
+        }],
         configured => configured.to_vec(),
     };
     let password_generated =
@@ -108,7 +113,7 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
     };
     Ok(Resolved {
         admin_token,
-        relay_tokens,
+        relays,
         password_hash,
         secret_key,
         new_password: password.filter(|_| password_generated),
@@ -188,19 +193,21 @@ mod tests {
             first.new_password.is_some(),
             "the first start shows the password"
         );
-        assert_eq!(first.relay_tokens.len(), 1);
+        assert_eq!(first.relays.len(), 1);
+        assert_eq!(first.relays[0].name.as_str(), "relay-1");
         assert_eq!(first.secret_key.len(), 43);
 
         let again = resolve(&config(dir.path(), "")).expect("second start");
         assert_eq!(again.new_password, None, "shown only once");
         assert_eq!(again.admin_token, first.admin_token);
-        assert_eq!(again.relay_tokens, first.relay_tokens);
+        assert_eq!(again.relays[0].token, first.relays[0].token);
         assert_eq!(again.secret_key, first.secret_key);
 
         let set = "admin_token = \"configured-admin-token-123\"\nrelay_tokens = [\"configured-relay-token-123\"]\n";
         let configured = resolve(&config(dir.path(), set)).expect("configured");
         assert_eq!(configured.admin_token, "configured-admin-token-123");
-        assert_eq!(configured.relay_tokens, ["configured-relay-token-123"]);
+        assert_eq!(configured.relays[0].token, "configured-relay-token-123");
+        assert_eq!(configured.relays[0].name.as_str(), "relay-1");
         assert_eq!(
             configured.secret_key, first.secret_key,
             "unset values still come from the file"

@@ -23,12 +23,13 @@ use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::poller::Poller;
+use crate::relays::Relays;
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::ws::WsShutdown;
-use crate::{api, assets, dashboard, metrics, secrets, ws};
+use crate::{api, assets, dashboard, metrics, relays, secrets, ws};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -87,10 +88,12 @@ impl Application {
             password,
         });
         let secure = config.hub.public_url.scheme() == "https";
+        let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
+        let relays = Relays::load(names, &store).await?;
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
-                resolved.relay_tokens.clone(),
+                resolved.relays.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
                 resolved.secret_key.clone(),
@@ -100,6 +103,7 @@ impl Application {
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
             broadcaster: Broadcaster::start(),
+            relays,
             metrics: Arc::new(Metrics::default()),
             playlist_cache: Arc::default(),
             poller: Arc::new(poller),
@@ -133,6 +137,18 @@ impl Application {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+        let relays = state.relays.clone();
+        tokio::spawn(relays::run_flusher(
+            relays.clone(),
+            state.store.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(relays::frames::run_frames(
+            relays.clone(),
+            state.broadcaster.clone(),
+            shutdown.clone(),
+        ));
+        let store = state.store.clone();
         let app = router(state, shutdown.clone());
         let mut stop = shutdown;
         // Announce frames are small and latency is the point: without TCP_NODELAY, Nagle holds
@@ -147,7 +163,12 @@ impl Application {
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { stop.wait().await })
-        .await
+        .await?;
+        // Sockets that were still writing when the server stopped moved cursors too.
+        if let Err(e) = relays.flush(&store).await {
+            tracing::warn!(error = %e, "cannot save relay cursors at shutdown");
+        }
+        Ok(())
     }
 }
 
@@ -183,6 +204,7 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
     Router::new()
         .merge(api::router())
         .merge(dashboard::router())
+        .merge(relays::router())
         .route("/ws/announce", axum::routing::get(ws::announce_socket))
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/static/{file}", axum::routing::get(assets::serve))

@@ -100,12 +100,7 @@ fn compare(n: usize, floor: &Rounds, hub: &Rounds) -> Vec<Row> {
                     "last arrival ≤ 1.15 × floor (p50 of rounds)",
                     ok,
                 ),
-                1_000.. => Row::new(
-                    what,
-                    measured,
-                    "≤ 1.15 × floor (stated for 10,000)",
-                    ok,
-                ),
+                1_000.. => Row::new(what, measured, "≤ 1.15 × floor (stated for 10,000)", ok),
                 // A smoke size: the hub's fixed cost per announce (the SQLite write) weighs most.
                 _ => Row::info(what, measured, "(smoke size; the target is for 10,000)"),
             }

@@ -65,6 +65,15 @@ const STEPS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
+    // 2: per relay name, the highest seq it acked (or, for one that never acks, was sent), so a
+    // relay that reconnects without `?since=` resumes where it was.
+    "
+    CREATE TABLE relay_cursors (
+        name       TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL          -- ms since the epoch
+    );
+    ",
 ];
 
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {
