@@ -197,6 +197,17 @@ impl TestHub {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET path` with the admin token.
+    pub async fn get_json_admin(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .admin(self.http.get(format!("{}{path}", self.url())))
+            .send()
+            .await
+            .expect("GET");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post_admin(&self, path: &str, body: Value) -> (u16, Value) {
         let resp = self
             .admin(self.http.post(format!("{}{path}", self.url())))

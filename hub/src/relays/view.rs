@@ -24,7 +24,8 @@ pub(super) fn info(entry: &Entry) -> RelayInfo {
         connected: newest.is_some(),
         connected_since: newest.map(|c| c.since),
         address: newest.map(|c| c.address.to_string()),
-        cursor: entry.cursor,
+        // What a restart would resume from: a written cursor is shown once it is saved.
+        cursor: entry.persisted,
         status: entry.status.clone(),
         last_ack: entry.last_ack.clone(),
     }

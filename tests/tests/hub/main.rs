@@ -7,4 +7,5 @@ mod browser;
 mod drills;
 mod poller;
 mod process;
+mod relays;
 mod websocket;

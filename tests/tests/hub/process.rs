@@ -56,6 +56,16 @@ fn configuration_errors_exit_2_with_one_line_naming_the_key() {
         ),
         ("[show]\nday = 7\n", "day"),
         ("not toml at all [", "TOML"),
+        (
+            "[[hub.relays]]\nname = \"a\"\ntoken = \"same-token-0123456\"\n\
+             [[hub.relays]]\nname = \"b\"\ntoken = \"same-token-0123456\"\n",
+            "hub.relays",
+        ),
+        (
+            "[hub]\nrelay_tokens = [\"numbered-token-0123\"]\n\
+             [[hub.relays]]\nname = \"relay-1\"\ntoken = \"named-token-012345\"\n",
+            "relay-1",
+        ),
     ];
     for (toml, key) in cases {
         let (code, stderr) = run_with_config(toml);
