@@ -102,6 +102,17 @@ impl Schedule {
         self.on_air_week(now).is_some()
     }
 
+    /// The live window `[start, end)` that `now` is in, else the next one.
+    pub fn live_window(&self, now: Timestamp) -> (Timestamp, Timestamp) {
+        let current = self.week_containing(now);
+        let start = if now < current.start + self.live {
+            current.start
+        } else {
+            current.end
+        };
+        (start, start + self.live)
+    }
+
     /// The show people mean by "the current show": the on-air one during the live window
     /// (the DJ is playing it), otherwise the week being collected now.
     pub fn current_show_week(&self, now: Timestamp) -> Week {
@@ -187,6 +198,18 @@ mod tests {
         let just_before = start - SignedDuration::from_nanos(1);
         assert_eq!(s.week_containing(just_before).end, start);
         assert_eq!(s.previous(s.week_containing(start)).end, start);
+    }
+
+    #[test]
+    fn live_window_is_the_current_or_the_next_one() {
+        let s = Schedule::from_config("UTC", "wednesday", 22, 300).expect("schedule");
+        let start: Timestamp = "2026-03-11T22:00:00Z".parse().expect("time");
+        let five_hours = SignedDuration::from_hours(5);
+        assert_eq!(s.live_window(start), (start, start + five_hours));
+        let inside = start + SignedDuration::from_hours(4);
+        assert_eq!(s.live_window(inside), (start, start + five_hours));
+        let next = start + SignedDuration::from_hours(7 * 24);
+        assert_eq!(s.live_window(start + five_hours), (next, next + five_hours));
     }
 
     #[test]

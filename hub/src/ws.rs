@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{
-    ClientMessage, Seq, SinceQuery,
+    ClientMessage, Seq, ServerMessage, SinceQuery,
     close::{BAD_AUTH, GOING_AWAY, TOO_SLOW},
 };
 use tokio::sync::broadcast::error::RecvError;
@@ -197,6 +197,15 @@ impl Socket {
         let status = status_message(self.state.broadcaster.subscribers()).to_json();
         if out.text(status.into()).await.is_err() {
             return;
+        }
+        // A dashboard that (re)connects starts from the relays' state now, not the last change.
+        if who.kind() != SubscriberKind::Relay {
+            let relays = ServerMessage::Relays {
+                relays: self.state.relays.infos(),
+            };
+            if out.text(relays.to_json().into()).await.is_err() {
+                return;
+            }
         }
         // Incoming frames (acks, status, pongs, close) are read by a task of their own, so a
         // broadcast wake-up only polls what it needs: the channel, and timers already armed.

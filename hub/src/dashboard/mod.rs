@@ -17,6 +17,7 @@ use jiff::tz::TimeZone;
 
 use crate::api::error::ApiError;
 use crate::auth::extract::DjSession;
+use crate::relays::panel::RelaysPanel;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
 
@@ -139,6 +140,7 @@ struct DashboardPage {
     shows: Vec<ShowRows>,
     poll_ok: bool,
     poll_text: String,
+    relays: RelaysPanel,
 }
 
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
@@ -153,10 +155,18 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
             }
         }
     };
+    let now = Timestamp::now();
+    let relays = RelaysPanel::new(
+        &state.relays.infos(),
+        now,
+        state.config.schedule.live_window(now),
+        tz,
+    );
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
         poll_ok,
         poll_text,
+        relays,
     }
     .into_response())
 }

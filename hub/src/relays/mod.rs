@@ -19,6 +19,7 @@ mod flush;
 pub mod frames;
 pub mod log_limit;
 mod name;
+pub mod panel;
 mod view;
 
 use std::collections::HashMap;
