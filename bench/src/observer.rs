@@ -1,12 +1,13 @@
 //! A blocking IRC client that joins one channel and reads what is said there. It runs on the
 //! coordinator thread, so a line is stamped when that thread reads it, with no runtime between
-//! the socket and the clock.
+//! the socket and the clock. Lines are parsed with `irc-proto` after the stamp.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use irc_proto::{Command, Message, Response};
 
 pub struct Observer {
     reader: BufReader<TcpStream>,
@@ -23,9 +24,13 @@ impl Observer {
         observer.send(&format!(
             "NICK {nick}\r\nUSER {nick} 0 * :bench observer\r\n"
         ))?;
-        observer.wait_line(Duration::from_secs(10), |l| command(l) == "001")?;
+        observer.wait_message(Duration::from_secs(10), |m| {
+            is_response(m, Response::RPL_WELCOME)
+        })?;
         observer.send(&format!("JOIN {channel}\r\n"))?;
-        observer.wait_line(Duration::from_secs(10), |l| command(l) == "366")?;
+        observer.wait_message(Duration::from_secs(10), |m| {
+            is_response(m, Response::RPL_ENDOFNAMES)
+        })?;
         Ok(observer)
     }
 
@@ -34,12 +39,13 @@ impl Observer {
         Ok(())
     }
 
-    /// Reads lines (answering PINGs) until one matches; returns it and when it was read.
-    pub fn wait_line(
+    /// Reads messages (answering PINGs) until one matches; returns it and when its line was
+    /// read.
+    pub fn wait_message(
         &mut self,
         limit: Duration,
-        mut matches: impl FnMut(&str) -> bool,
-    ) -> Result<(String, Instant)> {
+        mut matches: impl FnMut(&Message) -> bool,
+    ) -> Result<(Message, Instant)> {
         let deadline = Instant::now() + limit;
         let mut line = String::new();
         loop {
@@ -53,36 +59,39 @@ impl Observer {
                 bail!("the IRC server closed the connection");
             }
             let at = Instant::now();
-            let text = line.trim_end();
-            if let Some(token) = text.strip_prefix("PING ") {
-                let pong = format!("PONG {token}\r\n");
-                self.send(&pong)?;
+            let message: Message = line
+                .parse()
+                .with_context(|| format!("not an IRC line: {line:?}"))?;
+            if let Command::PING(token, _) = &message.command {
+                self.send(&format!("PONG :{token}\r\n"))?;
                 continue;
             }
-            if matches(text) {
-                return Ok((text.to_string(), at));
+            if matches(&message) {
+                return Ok((message, at));
             }
         }
     }
 }
 
-/// The command (or numeric) of a raw IRC line.
-pub fn command(line: &str) -> &str {
-    let rest = match line.strip_prefix(':') {
-        Some(rest) => rest.split_once(' ').map_or("", |(_, r)| r),
-        None => line,
-    };
-    rest.split(' ').next().unwrap_or("")
+/// Whether `message` is the numeric reply `response`.
+fn is_response(message: &Message, response: Response) -> bool {
+    matches!(&message.command, Command::Response(r, _) if *r == response)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::command;
+    use super::*;
 
     #[test]
-    fn finds_the_command() {
-        assert_eq!(command(":irc.test 001 bench :Welcome"), "001");
-        assert_eq!(command(":bot!u@h PRIVMSG #c :hi"), "PRIVMSG");
-        assert_eq!(command("PING :x"), "PING");
+    fn recognises_the_replies_it_waits_for() {
+        let welcome: Message = ":irc.test 001 bench :Welcome\r\n".parse().expect("IRC");
+        assert!(is_response(&welcome, Response::RPL_WELCOME));
+        assert!(!is_response(&welcome, Response::RPL_ENDOFNAMES));
+        let said: Message = ":bot!u@h PRIVMSG #c :hi: there\r\n".parse().expect("IRC");
+        assert_eq!(said.source_nickname(), Some("bot"));
+        assert_eq!(
+            said.command,
+            Command::PRIVMSG("#c".into(), "hi: there".into())
+        );
     }
 }

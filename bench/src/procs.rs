@@ -1,6 +1,5 @@
-//! The processes under test: finding the release binaries next to `ntr-bench`, starting them
-//! (optionally pinned to one CPU), waiting until they answer, reading their RSS, stopping them
-//! with SIGTERM. Also the CPU pinning of the bench's own threads and the file-descriptor limit.
+//! The processes under test (found with `e2e::binaries`): starting them (optionally pinned to
+//! one CPU), waiting until they answer, reading their RSS, stopping them with SIGTERM. Also the CPU pinning of the bench's own threads and the file-descriptor limit.
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
@@ -88,26 +87,6 @@ pub fn raise_fd_limit() -> u64 {
         }
         lim.rlim_cur
     }
-}
-
-/// Where the release binaries are: the folder `ntr-bench` itself runs from.
-pub fn binary(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("own executable path")?;
-    let dir = exe.parent().context("own executable has no folder")?;
-    let path = dir.join(name);
-    if !path.exists() {
-        bail!(
-            "{} is missing: run `cargo build --release --workspace --bins` first",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-/// A port that was free a moment ago.
-pub fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("bind a free port")?;
-    Ok(l.local_addr()?.port())
 }
 
 /// A child process under test. Dropping it kills it.

@@ -8,13 +8,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use e2e::binaries::try_binary;
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours};
+use e2e::net::try_free_port;
 use ntr_protocol::{Announce, Announced, Seq, ServerMessage};
 use tokio::runtime::Runtime;
 
 use crate::http::Http;
-use crate::procs::{Proc, binary, free_port};
+use crate::procs::Proc;
 use crate::subscribers::{Fleet, Round};
 
 const START_LIMIT: Duration = Duration::from_secs(20);
@@ -62,7 +64,7 @@ impl HubSetup {
         let config = self.config.to_string_lossy().into_owned();
         let mut hub = Proc::spawn(
             "hub",
-            &binary("hub")?,
+            &try_binary("hub")?,
             &["--config", &config],
             self.dir().join("hub.log"),
             cpu,
@@ -97,7 +99,7 @@ pub fn hub_subscribers(http: &mut Http) -> Result<u64> {
 
 /// Starts `ntr-bench floor-server` and waits until it answers.
 pub fn start_floor(cpu: Option<usize>, log_dir: &std::path::Path) -> Result<(Proc, SocketAddr)> {
-    let port = free_port()?;
+    let port = try_free_port()?;
     let own = std::env::current_exe().context("own executable")?;
     let mut floor = Proc::spawn(
         "floor-server",

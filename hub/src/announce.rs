@@ -2,7 +2,7 @@
 //! with a fresh seq, and handing it to the broadcaster.
 
 use crate::line::AnnounceLine;
-use crate::state::AppState;
+use crate::state::{AppState, ShowError};
 use crate::store::{Announcement, NewAnnouncement, StoreError};
 use crate::template::TrackFields;
 
@@ -21,6 +21,8 @@ pub enum AnnounceRequest {
 pub enum AnnounceError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Show(#[from] ShowError),
     #[error("the text is empty once control characters are removed")]
     EmptyText,
 }

@@ -28,6 +28,9 @@ enum Command {
     Serve,
     /// Read a password on stdin and print its argon2id hash for `dashboard.password_hash`.
     HashPassword,
+    /// Generate a new dashboard password, save it in data_dir/secrets.toml and print it
+    /// (restart a running hub to use it).
+    ResetPassword,
 }
 
 pub fn main() -> ExitCode {
@@ -44,6 +47,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::HashPassword => hash_password(),
+        Command::ResetPassword => reset_password(cli.config),
         Command::Serve => serve(cli.config),
     }
 }
@@ -61,6 +65,28 @@ fn hash_password() -> ExitCode {
     match crate::auth::password::hash(password) {
         Ok(hash) => {
             println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hub: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
+    let config = match Config::load(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hub: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match crate::secrets::reset_password(&config) {
+        Ok(password) => {
+            println!("Username:  {}", config.dashboard.username);
+            println!("Password:  {password}");
+            println!("(restart the hub for the new password to take effect)");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -112,6 +138,9 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
                     .join(crate::secrets::FILE_NAME)
                     .display()
             );
+            if let Err(e) = crate::secrets::mark_password_shown(&first.secrets_path) {
+                tracing::warn!(error = %e, "cannot note that the password was shown; it will be shown again");
+            }
         }
         tracing::info!(%addr, "hub listening");
         let (trigger, shutdown) = shutdown::channel();

@@ -271,7 +271,7 @@ impl Config {
             raw.show.duration_minutes,
         )?;
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
-            .map_err(|m| ConfigError::invalid("show.announce_template", m))?;
+            .map_err(|e| ConfigError::invalid("show.announce_template", e.to_string()))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
 
         Ok(Config {
@@ -307,17 +307,17 @@ fn validate_dashboard(raw: RawDashboard) -> Result<DashboardConfig, ConfigError>
             ));
         }
         (Some(hash), None) => {
-            crate::auth::password::check_hash_format(&hash).map_err(|m| {
+            crate::auth::password::check_hash_format(&hash).map_err(|e| {
                 ConfigError::invalid(
                     "dashboard.password_hash",
-                    format!("{m} (make one with `hub hash-password`)"),
+                    format!("{e} (make one with `hub hash-password`)"),
                 )
             })?;
             Some(hash)
         }
         (None, Some(plain)) => Some(
             crate::auth::password::hash(&plain)
-                .map_err(|m| ConfigError::invalid("dashboard.password", m))?,
+                .map_err(|e| ConfigError::invalid("dashboard.password", e.to_string()))?,
         ),
         (None, None) => None,
     };

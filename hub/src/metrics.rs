@@ -1,132 +1,192 @@
-//! Counters for `GET /metrics`, in Prometheus' text format: announces, acks, subscribers,
-//! polls and their latency, and HTTP responses by status.
+//! `GET /metrics` in Prometheus' text format (0.0.4), encoded by `prometheus-client`.
+//!
+//! The hub's own counters (announces, acks, HTTP responses by status) live in the registry and
+//! are bumped through the small methods of [`Metrics`]. Values that other parts already keep
+//! (open subscribers, polls, SoundCloud requests, the last poll) are read by a collector at
+//! scrape time, so they cannot drift from their source.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fmt;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::{Registry, Unit};
 
+use crate::broadcast::Broadcaster;
+use crate::poller::Poller;
 use crate::state::AppState;
 
-#[derive(Default)]
+/// Every metric name starts with this (`ntr_announces_total`, …).
+const PREFIX: &str = "ntr";
+
+/// The label set of `ntr_http_responses_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    code: u16,
+}
+
+/// The hub's metrics registry and handles to the counters it bumps.
 pub struct Metrics {
-    announces: AtomicU64,
-    acks: AtomicU64,
-    statuses: Mutex<BTreeMap<u16, u64>>,
+    registry: Registry,
+    announces: Counter,
+    acks: Counter,
+    responses: Family<StatusLabel, Counter>,
 }
 
 impl Metrics {
+    /// A registry with the hub's counters, plus a collector that reads `poller` and
+    /// `broadcaster` on every scrape.
+    pub fn new(poller: Arc<Poller>, broadcaster: Broadcaster) -> Metrics {
+        let mut registry = Registry::with_prefix(PREFIX);
+        let announces = Counter::default();
+        registry.register("announces", "Announcements broadcast", announces.clone());
+        let acks = Counter::default();
+        registry.register("acks", "Deliveries acknowledged by relays", acks.clone());
+        let responses = Family::<StatusLabel, Counter>::default();
+        registry.register(
+            "http_responses",
+            "HTTP responses by status",
+            responses.clone(),
+        );
+        registry.register_collector(Box::new(Live {
+            poller,
+            broadcaster,
+        }));
+        Metrics {
+            registry,
+            announces,
+            acks,
+            responses,
+        }
+    }
+
     pub fn announce(&self) {
-        self.announces.fetch_add(1, Ordering::Relaxed);
+        self.announces.inc();
     }
 
     pub fn ack(&self) {
-        self.acks.fetch_add(1, Ordering::Relaxed);
+        self.acks.inc();
     }
 
-    fn status(&self, code: u16) {
-        let mut map = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry(code).or_default() += 1;
+    fn response(&self, status: StatusCode) {
+        let label = StatusLabel {
+            code: status.as_u16(),
+        };
+        self.responses.get_or_create(&label).inc();
+    }
+
+    /// The exposition text of every metric.
+    pub fn encode(&self) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &self.registry)?;
+        Ok(out)
     }
 }
 
 /// Middleware counting every response by status code.
 pub async fn count_statuses(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let response = next.run(req).await;
-    state.metrics.status(response.status().as_u16());
+    state.metrics.response(response.status());
     response
 }
 
-pub async fn render(
-    State(state): State<AppState>,
-) -> ([(axum::http::HeaderName, &'static str); 1], String) {
-    let m = &state.metrics;
-    let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
-    };
-    metric(
-        "ntr_announces_total",
-        "counter",
-        "Announcements broadcast.",
-        m.announces.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "ntr_acks_total",
-        "counter",
-        "Deliveries acknowledged by relays.",
-        m.acks.load(Ordering::Relaxed).to_string(),
-    );
-    metric(
-        "ntr_subscribers",
-        "gauge",
-        "Connected /ws/announce subscribers.",
-        state.broadcaster.subscribers().to_string(),
-    );
-    metric(
-        "ntr_soundcloud_requests_total",
-        "counter",
-        "Requests sent to SoundCloud.",
-        state.poller.client().requests().to_string(),
-    );
-    let poll = state.poller.last_status();
-    let p = poll.as_ref();
-    metric(
-        "ntr_last_poll_ok",
-        "gauge",
-        "1 if the last SoundCloud poll succeeded.",
-        u8::from(p.is_some_and(|p| p.ok)).to_string(),
-    );
-    metric(
-        "ntr_last_poll_timestamp_seconds",
-        "gauge",
-        "When the last poll ran.",
-        p.map_or(0, |p| p.at.as_second()).to_string(),
-    );
-    metric(
-        "ntr_last_poll_duration_seconds",
-        "gauge",
-        "How long the last poll took.",
-        p.map_or(0.0, |p| p.duration_ms as f64 / 1000.0).to_string(),
-    );
-    metric(
-        "ntr_last_poll_tracks",
-        "gauge",
-        "Likes seen by the last poll.",
-        p.map_or(0, |p| p.tracks).to_string(),
-    );
-    metric(
-        "ntr_polls_total",
-        "counter",
-        "Polls run since start.",
-        state.poller.polls().0.to_string(),
-    );
-    metric(
-        "ntr_polls_failed_total",
-        "counter",
-        "Polls that failed since start.",
-        state.poller.polls().1.to_string(),
-    );
-    let _ = writeln!(
-        out,
-        "# HELP ntr_http_responses_total HTTP responses by status.\n# TYPE ntr_http_responses_total counter"
-    );
-    let statuses = m.statuses.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for (code, n) in statuses {
-        let _ = writeln!(out, "ntr_http_responses_total{{code=\"{code}\"}} {n}");
+pub async fn render(State(state): State<AppState>) -> Response {
+    match state.metrics.encode() {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        out,
-    )
+}
+
+/// The values the poller and the broadcaster keep, read at scrape time.
+struct Live {
+    poller: Arc<Poller>,
+    broadcaster: Broadcaster,
+}
+
+impl fmt::Debug for Live {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+impl Collector for Live {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let mut put = |name: &str, help: &str, unit: Option<Unit>, metric: &dyn EncodeMetric| {
+            let descriptor =
+                encoder.encode_descriptor(name, help, unit.as_ref(), metric.metric_type())?;
+            metric.encode(descriptor)
+        };
+        let subscribers = ConstGauge::new(self.broadcaster.subscribers());
+        put(
+            "subscribers",
+            "Connected /ws/announce subscribers.",
+            None,
+            &subscribers,
+        )?;
+        let requests = ConstCounter::new(self.poller.client().requests());
+        put(
+            "soundcloud_requests",
+            "Requests sent to SoundCloud.",
+            None,
+            &requests,
+        )?;
+        let (polls, failed) = self.poller.polls();
+        put(
+            "polls",
+            "Polls run since start.",
+            None,
+            &ConstCounter::new(polls),
+        )?;
+        put(
+            "polls_failed",
+            "Polls that failed since start.",
+            None,
+            &ConstCounter::new(failed),
+        )?;
+        let last = self.poller.last_status();
+        let last = last.as_ref();
+        let ok = ConstGauge::new(i64::from(last.is_some_and(|p| p.ok)));
+        put(
+            "last_poll_ok",
+            "1 if the last SoundCloud poll succeeded.",
+            None,
+            &ok,
+        )?;
+        let at = ConstGauge::new(last.map_or(0, |p| p.at.as_second()));
+        put(
+            "last_poll_timestamp",
+            "When the last poll ran (Unix time).",
+            Some(Unit::Seconds),
+            &at,
+        )?;
+        let took = ConstGauge::new(last.map_or(0.0, |p| p.duration_ms as f64 / 1000.0));
+        put(
+            "last_poll_duration",
+            "How long the last poll took.",
+            Some(Unit::Seconds),
+            &took,
+        )?;
+        let tracks = ConstGauge::new(last.map_or(0, |p| p.tracks));
+        put(
+            "last_poll_tracks",
+            "Likes seen by the last poll.",
+            None,
+            &tracks,
+        )
+    }
 }

@@ -13,9 +13,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::shutdown::Shutdown;
-use crate::soundcloud::SoundcloudClient;
-use crate::store::{Like, Store};
-use crate::week::{Schedule, Week};
+use crate::soundcloud::{Learnt, SoundcloudClient, SoundcloudError};
+use crate::store::{Like, Store, StoreError, WeekLikes};
+use crate::week::{OutOfCalendar, Schedule, Week};
 
 /// The outcome of the last poll, as `/health` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +31,25 @@ pub struct PollStatus {
     pub duration_ms: u64,
 }
 
+/// Why a poll failed; its text is the `error` of the outcome.
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    #[error(transparent)]
+    Calendar(#[from] OutOfCalendar),
+    #[error(transparent)]
+    Fetch(#[from] SoundcloudError),
+    #[error("cannot save the playlist: {0}")]
+    Save(#[from] StoreError),
+}
+
+/// How long to wait between scheduled polls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollIntervals {
+    pub normal: Duration,
+    /// During the live window.
+    pub live: Duration,
+}
+
 const META_STATUS: &str = "last_poll";
 const META_CLIENT_ID: &str = "soundcloud_client_id";
 const META_USER_ID: &str = "soundcloud_user_id";
@@ -42,7 +61,7 @@ pub struct Poller {
     last: RwLock<Option<PollStatus>>,
     /// Polls never overlap: a refresh during a scheduled poll waits for it, then polls again.
     running: tokio::sync::Mutex<()>,
-    intervals: (Duration, Duration),
+    intervals: PollIntervals,
     polls: std::sync::atomic::AtomicU64,
     failed: std::sync::atomic::AtomicU64,
 }
@@ -52,7 +71,7 @@ impl Poller {
         client: SoundcloudClient,
         store: Store,
         schedule: Schedule,
-        intervals: (Duration, Duration),
+        intervals: PollIntervals,
     ) -> Poller {
         // Remembered facts save a scrape and a resolve on every restart; a read error only
         // costs those requests, so it is not fatal.
@@ -65,7 +84,7 @@ impl Poller {
             .ok()
             .flatten()
             .and_then(|s| s.strip_prefix(&user_prefix)?.parse().ok());
-        client.remember(client_id, user_id);
+        client.remember(Learnt { client_id, user_id });
         let last = store
             .meta(META_STATUS)
             .await
@@ -102,31 +121,15 @@ impl Poller {
     pub async fn poll_now(&self) -> PollStatus {
         let _running = self.running.lock().await;
         let started = std::time::Instant::now();
-        let before = self.client.requests();
         let now = Timestamp::now();
-        let current = self.schedule.week_containing(now);
-        let previous = self.schedule.previous(current);
-
-        let result = match self.client.likes_since(previous.start).await {
-            Ok(fetch) => {
-                let weeks = bucket(&self.schedule, [previous, current], fetch.likes);
-                let tracks = weeks.iter().map(|(_, l)| l.len() as u32).sum();
-                match self.store.apply_likes(weeks).await {
-                    Ok(changed) => {
-                        tracing::debug!(changed, "playlist saved");
-                        Ok(tracks)
-                    }
-                    Err(e) => Err(format!("cannot save the playlist: {e}")),
-                }
-            }
-            Err(e) => Err(e.to_string()),
-        };
+        let mut requests = 0;
+        let result = self.fetch_and_save(now, &mut requests).await;
         let status = PollStatus {
             at: now,
             ok: result.is_ok(),
             tracks: *result.as_ref().unwrap_or(&0),
-            error: result.err(),
-            requests: self.client.requests() - before,
+            error: result.err().map(|e| e.to_string()),
+            requests,
             duration_ms: started.elapsed().as_millis() as u64,
         };
         self.polls
@@ -147,15 +150,37 @@ impl Poller {
         status
     }
 
+    /// Fetches the likes of the previous and the current week and saves them; returns how many
+    /// there were. `requests` gets the SoundCloud requests this fetch sent, and only those.
+    async fn fetch_and_save(&self, now: Timestamp, requests: &mut u32) -> Result<u32, PollError> {
+        let current = self.schedule.week_containing(now)?;
+        let previous = self.schedule.previous(current)?;
+        let fetch = self.client.likes_since(previous.start).await;
+        *requests = fetch.requests;
+        let weeks = bucket([previous, current], fetch.likes?);
+        let tracks = weeks.iter().map(|w| w.likes.len() as u32).sum();
+        let changed = self.store.apply_likes(weeks).await?;
+        tracing::debug!(changed, "playlist saved");
+        Ok(tracks)
+    }
+
     async fn remember(&self, status: &PollStatus) {
         if let Ok(mut last) = self.last.write() {
             *last = Some(status.clone());
         }
-        let (client_id, user_id) = self.client.learnt();
-        let mut writes = vec![(META_STATUS, serde_json::to_string(status).ok())];
-        writes.push((META_CLIENT_ID, client_id));
+        let learnt = self.client.learnt();
+        let status_json = serde_json::to_string(status)
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot serialise the poll outcome"))
+            .ok();
         let user = self.client.user();
-        writes.push((META_USER_ID, user_id.map(|id| format!("{user}:{id}"))));
+        let writes = [
+            (META_STATUS, status_json),
+            (META_CLIENT_ID, learnt.client_id),
+            (
+                META_USER_ID,
+                learnt.user_id.map(|id| format!("{user}:{id}")),
+            ),
+        ];
         for (key, value) in writes {
             if let Some(value) = value
                 && let Err(e) = self.store.set_meta(key, value).await
@@ -180,14 +205,18 @@ impl Poller {
     /// The normal or live interval, but never past the next week start, so the faster live
     /// polling begins with the show rather than up to an hour into it.
     fn next_wait(&self, now: Timestamp) -> Duration {
-        let (normal, live) = self.intervals;
-        let interval = if self.schedule.is_live(now) {
+        let PollIntervals { normal, live } = self.intervals;
+        // Off the calendar there is no week to wait for; every poll reports that error.
+        let Ok(week) = self.schedule.week_containing(now) else {
+            return normal;
+        };
+        let interval = if self.schedule.is_live_in(week, now) {
             live
         } else {
             normal
         };
-        let next_start = self.schedule.week_containing(now).end;
-        let until_start = next_start
+        let until_start = week
+            .end
             .duration_since(now)
             .unsigned_abs()
             .saturating_add(Duration::from_secs(1));
@@ -197,12 +226,17 @@ impl Poller {
 
 /// Groups likes (newest first) into the given weeks, oldest like first within each week —
 /// position 1 is the week's first like. Likes outside those weeks are dropped.
-fn bucket(schedule: &Schedule, weeks: [Week; 2], likes: Vec<Like>) -> Vec<(Week, Vec<Like>)> {
-    let mut out: Vec<(Week, Vec<Like>)> = weeks.iter().map(|w| (*w, Vec::new())).collect();
+fn bucket(weeks: [Week; 2], likes: Vec<Like>) -> Vec<WeekLikes> {
+    let mut out: Vec<WeekLikes> = weeks
+        .iter()
+        .map(|w| WeekLikes {
+            week: *w,
+            likes: Vec::new(),
+        })
+        .collect();
     for like in likes.into_iter().rev() {
-        let week = schedule.week_containing(like.liked_at);
-        if let Some((_, list)) = out.iter_mut().find(|(w, _)| *w == week) {
-            list.push(like);
+        if let Some(w) = out.iter_mut().find(|w| w.week.contains(like.liked_at)) {
+            w.likes.push(like);
         }
     }
     out

@@ -21,6 +21,10 @@ struct SecretsFile {
     admin_token: Option<String>,
     relay_token: Option<String>,
     dashboard_password: Option<String>,
+    /// Whether a start that really served has printed the generated password. Until then every
+    /// start prints it: a first start that fails after writing this file (port busy) must not
+    /// swallow the only copy the DJ would ever see.
+    password_shown: Option<bool>,
     secret_key: Option<String>,
 }
 
@@ -32,8 +36,8 @@ pub struct Resolved {
     pub relays: Vec<RelayConfig>,
     pub password_hash: String,
     pub secret_key: Vec<u8>,
-    /// Set when this start generated the dashboard password: it is shown once, then only the
-    /// file has it.
+    /// The generated dashboard password while no serving start has shown it yet; after
+    /// [`mark_password_shown`] only the file has it.
     pub new_password: Option<String>,
     pub path: PathBuf,
 }
@@ -42,6 +46,11 @@ pub struct Resolved {
 pub enum SecretsError {
     #[error("cannot use {path}: {message}")]
     Io { path: PathBuf, message: String },
+    #[error(
+        "the dashboard password is set in the configuration (dashboard.password or \
+         dashboard.password_hash), not in {path}: change it there (`hub hash-password` makes a hash)"
+    )]
+    Configured { path: PathBuf },
 }
 
 /// Reads `data_dir/secrets.toml`, generates whatever is missing and still needed, and writes the
@@ -53,14 +62,7 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         path: path.clone(),
         message: e.to_string(),
     };
-    let mut file = match std::fs::read_to_string(&path) {
-        Ok(text) => toml_from_str(&text).map_err(|message| SecretsError::Io {
-            path: path.clone(),
-            message,
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => SecretsFile::default(),
-        Err(e) => return Err(io_err(e)),
-    };
+    let mut file = read_file(&path)?;
 
     // Each secret: the configured value, else the file's, else a fresh one saved to the file.
     let mut changed = false;
@@ -86,8 +88,6 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         }],
         configured => configured.to_vec(),
     };
-    let password_generated =
-        config.dashboard.password_hash.is_none() && file.dashboard_password.is_none();
     let password = config
         .dashboard
         .password_hash
@@ -106,9 +106,9 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
     let password_hash = match (&config.dashboard.password_hash, &password) {
         (Some(hash), _) => hash.clone(),
         (None, plain) => crate::auth::password::hash(plain.as_deref().unwrap_or_default())
-            .map_err(|message| SecretsError::Io {
+            .map_err(|e| SecretsError::Io {
                 path: path.clone(),
-                message,
+                message: e.to_string(),
             })?,
     };
     Ok(Resolved {
@@ -116,16 +116,19 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         relays,
         password_hash,
         secret_key,
-        new_password: password.filter(|_| password_generated),
+        new_password: password.filter(|_| file.password_shown != Some(true)),
         path,
     })
 }
 
-fn toml_from_str(text: &str) -> Result<SecretsFile, String> {
+fn toml_from_str(text: &str, path: &Path) -> Result<SecretsFile, SecretsError> {
     use figment::providers::{Format, Toml};
     figment::Figment::from(Toml::string(text))
         .extract()
-        .map_err(|e| e.to_string().replace('\n', "; "))
+        .map_err(|e| SecretsError::Io {
+            path: path.to_owned(),
+            message: e.to_string().replace('\n', "; "),
+        })
 }
 
 fn write_private(path: &Path, file: &SecretsFile) -> std::io::Result<()> {
@@ -137,11 +140,18 @@ fn write_private(path: &Path, file: &SecretsFile) -> std::io::Result<()> {
         ("admin_token", &file.admin_token),
         ("relay_token", &file.relay_token),
         ("dashboard_password", &file.dashboard_password),
+        (
+            "password_shown",
+            &file.password_shown.map(|b| b.to_string()),
+        ),
         ("secret_key", &file.secret_key),
     ] {
         if let Some(v) = value {
             // Generated values are base64url/alphanumeric, so plain quoting is exact.
-            text.push_str(&format!("{key} = \"{v}\"\n"));
+            match key {
+                "password_shown" => text.push_str(&format!("{key} = {v}\n")),
+                _ => text.push_str(&format!("{key} = \"{v}\"\n")),
+            }
         }
     }
     let tmp = path.with_extension("toml.tmp");
@@ -156,6 +166,53 @@ fn write_private(path: &Path, file: &SecretsFile) -> std::io::Result<()> {
     out.write_all(text.as_bytes())?;
     out.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+/// Records that a serving start has printed the generated password, so later starts stay quiet.
+pub fn mark_password_shown(path: &Path) -> Result<(), SecretsError> {
+    update_file(path, |file| file.password_shown = Some(true))
+}
+
+/// `hub reset-password`: a new generated dashboard password, saved to the secrets file and
+/// returned for printing. Refused when the config sets the password: the file would not win.
+pub fn reset_password(config: &Config) -> Result<String, SecretsError> {
+    let path = config.hub.data_dir.join(FILE_NAME);
+    if config.dashboard.password_hash.is_some() {
+        return Err(SecretsError::Configured { path });
+    }
+    let password = random_password();
+    std::fs::create_dir_all(&config.hub.data_dir).map_err(|e| SecretsError::Io {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    update_file(&path, |file| {
+        file.dashboard_password = Some(password.clone());
+        file.password_shown = Some(true);
+    })?;
+    Ok(password)
+}
+
+/// Reads the secrets file (empty when missing), applies `change` and writes it back privately.
+fn update_file(path: &Path, change: impl FnOnce(&mut SecretsFile)) -> Result<(), SecretsError> {
+    let mut file = read_file(path)?;
+    change(&mut file);
+    write_private(path, &file).map_err(|e| SecretsError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The secrets file's contents; empty when there is none yet.
+fn read_file(path: &Path) -> Result<SecretsFile, SecretsError> {
+    let io_err = |message: String| SecretsError::Io {
+        path: path.to_path_buf(),
+        message,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml_from_str(&text, path),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SecretsFile::default()),
+        Err(e) => Err(io_err(e.to_string())),
+    }
 }
 
 /// 256 random bits, base64url: long enough for a bearer token or an HMAC key.
@@ -197,8 +254,14 @@ mod tests {
         assert_eq!(first.relays[0].name.as_str(), "relay-1");
         assert_eq!(first.secret_key.len(), 43);
 
+        let unserved = resolve(&config(dir.path(), "")).expect("a start after one that failed");
+        assert_eq!(
+            unserved.new_password, first.new_password,
+            "until a start has served, each start shows the same password"
+        );
+        mark_password_shown(&first.path).expect("mark shown");
         let again = resolve(&config(dir.path(), "")).expect("second start");
-        assert_eq!(again.new_password, None, "shown only once");
+        assert_eq!(again.new_password, None, "shown only once it has served");
         assert_eq!(again.admin_token, first.admin_token);
         assert_eq!(again.relays[0].token, first.relays[0].token);
         assert_eq!(again.secret_key, first.secret_key);
@@ -212,5 +275,21 @@ mod tests {
             configured.secret_key, first.secret_key,
             "unset values still come from the file"
         );
+    }
+
+    #[test]
+    fn reset_password_replaces_the_generated_one_and_refuses_a_configured_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = resolve(&config(dir.path(), "")).expect("first start");
+        let new = reset_password(&config(dir.path(), "")).expect("reset");
+        assert_ne!(Some(&new), first.new_password.as_ref());
+        let after = resolve(&config(dir.path(), "")).expect("start after reset");
+        assert_eq!(after.new_password, None, "reset printed it already");
+        assert!(crate::auth::password::verify(&new, &after.password_hash));
+        assert_eq!(after.admin_token, first.admin_token, "other secrets kept");
+
+        let pinned = config(dir.path(), "[dashboard]\npassword = \"set-in-config\"\n");
+        let err = reset_password(&pinned).expect_err("configured password");
+        assert!(err.to_string().contains("dashboard.password"), "{err}");
     }
 }

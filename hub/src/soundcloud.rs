@@ -5,8 +5,8 @@
 //! Failures are typed ([`SoundcloudError`]) and never partial: a fetch either returns every like
 //! it was asked for or an error, so the caller can keep the last good playlist.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -74,11 +74,19 @@ impl RetryPolicy {
     }
 }
 
-/// The likes a fetch found, newest first, and what it cost.
+/// What a fetch of likes found (newest first) or why it failed, and the requests it sent
+/// either way, counted by the fetch itself so requests of concurrent work are not included.
 #[derive(Debug)]
 pub struct LikesFetch {
-    pub likes: Vec<Like>,
+    pub likes: Result<Vec<Like>, SoundcloudError>,
     pub requests: u32,
+}
+
+/// What the client has learnt from SoundCloud, worth keeping across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Learnt {
+    pub client_id: Option<String>,
+    pub user_id: Option<i64>,
 }
 
 const MAX_PAGES: u32 = 100;
@@ -116,36 +124,49 @@ impl SoundcloudClient {
         &self.config.user
     }
 
-    /// Requests sent since the client was made (for `/metrics` and the poll outcome).
+    /// Requests sent since the client was made, by everything that uses it (for `/metrics`).
     pub fn requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
     }
 
     /// The client_id and user id learnt so far, to persist across restarts.
-    pub fn learnt(&self) -> (Option<String>, Option<i64>) {
-        (lock(&self.client_id).clone(), *lock(&self.user_id))
+    pub fn learnt(&self) -> Learnt {
+        Learnt {
+            client_id: lock(&self.client_id).clone(),
+            user_id: *lock(&self.user_id),
+        }
     }
 
     /// Seeds what an earlier run learnt; a configured client_id wins over a remembered one.
-    pub fn remember(&self, client_id: Option<String>, user_id: Option<i64>) {
+    pub fn remember(&self, learnt: Learnt) {
         let mut id = lock(&self.client_id);
         if id.is_none() {
-            *id = client_id;
+            *id = learnt.client_id;
         }
-        *lock(&self.user_id) = user_id;
+        *lock(&self.user_id) = learnt.user_id;
     }
 
-    /// Every like made at or after `since`, newest first.
-    pub async fn likes_since(&self, since: Timestamp) -> Result<LikesFetch, SoundcloudError> {
-        let before = self.requests();
-        let user_id = self.user_id().await?;
+    /// Every like made at or after `since`, newest first, and the requests that took.
+    pub async fn likes_since(&self, since: Timestamp) -> LikesFetch {
+        let mut requests = 0;
+        let likes = self.fetch_likes(since, &mut requests).await;
+        LikesFetch { likes, requests }
+    }
+
+    /// `sent` counts every request this fetch makes, whether or not it succeeds.
+    async fn fetch_likes(
+        &self,
+        since: Timestamp,
+        sent: &mut u32,
+    ) -> Result<Vec<Like>, SoundcloudError> {
+        let user_id = self.user_id(sent).await?;
         let mut url = self.api_url(&format!("users/{user_id}/track_likes"))?;
         url.query_pairs_mut()
             .append_pair("limit", &PAGE_SIZE.to_string())
             .append_pair("linked_partitioning", "1");
         let mut likes = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page: LikesPage = self.get_json(url.clone(), "the likes").await?;
+            let page: LikesPage = self.get_json(url.clone(), "the likes", sent).await?;
             let mut reached_older = false;
             for item in page.collection {
                 if item.created_at < since {
@@ -166,12 +187,7 @@ impl SoundcloudClient {
                         message: e.to_string(),
                     })?;
                 }
-                _ => {
-                    return Ok(LikesFetch {
-                        likes,
-                        requests: self.requests() - before,
-                    });
-                }
+                _ => return Ok(likes),
             }
         }
         Err(SoundcloudError::TooManyPages(MAX_PAGES))
@@ -181,14 +197,14 @@ impl SoundcloudClient {
     pub async fn resolve_track(&self, page_url: &str) -> Result<TrackInfo, SoundcloudError> {
         let mut url = self.api_url("resolve")?;
         url.query_pairs_mut().append_pair("url", page_url);
-        let resolved: ResolvedTrack = self.get_json(url, "the track URL").await?;
+        let resolved: ResolvedTrack = self.get_json(url, "the track URL", &mut 0).await?;
         if resolved.kind.as_deref() != Some("track") {
             return Err(SoundcloudError::NotFound(format!("track at {page_url}")));
         }
         Ok(resolved.track.into_info())
     }
 
-    async fn user_id(&self) -> Result<i64, SoundcloudError> {
+    async fn user_id(&self, sent: &mut u32) -> Result<i64, SoundcloudError> {
         if let Some(id) = *lock(&self.user_id) {
             return Ok(id);
         }
@@ -199,7 +215,7 @@ impl SoundcloudClient {
             self.config.user
         );
         url.query_pairs_mut().append_pair("url", &profile);
-        let user: ResolvedUser = self.get_json(url, "the user profile").await?;
+        let user: ResolvedUser = self.get_json(url, "the user profile", sent).await?;
         *lock(&self.user_id) = Some(user.id);
         Ok(user.id)
     }
@@ -212,17 +228,19 @@ impl SoundcloudClient {
         })
     }
 
-    /// GETs an api-v2 URL with the client_id, handling auth refresh and backoff.
+    /// GETs an api-v2 URL with the client_id, handling auth refresh and backoff; every request
+    /// sent, retries and scrapes included, is added to `sent`.
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         url: Url,
         what: &'static str,
+        sent: &mut u32,
     ) -> Result<T, SoundcloudError> {
         let mut rescraped = false;
         let mut retries = 0;
         loop {
-            let client_id = self.client_id().await?;
-            let result = self.send(with_client_id(&url, &client_id)).await;
+            let client_id = self.client_id(sent).await?;
+            let result = self.send(with_client_id(&url, &client_id), sent).await;
             let (status, retry_after) = match result {
                 Ok(resp) if resp.status().is_success() => {
                     let body = resp
@@ -247,7 +265,7 @@ impl SoundcloudClient {
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN if !rescraped => {
                     tracing::info!(%status, "SoundCloud refused the client_id; scraping a fresh one");
                     rescraped = true;
-                    let fresh = self.scrape_client_id().await?;
+                    let fresh = self.scrape_client_id(sent).await?;
                     *lock(&self.client_id) = Some(fresh);
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -281,8 +299,9 @@ impl SoundcloudClient {
         }
     }
 
-    async fn send(&self, url: Url) -> Result<reqwest::Response, SoundcloudError> {
+    async fn send(&self, url: Url, sent: &mut u32) -> Result<reqwest::Response, SoundcloudError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        *sent += 1;
         self.http
             .get(url)
             .send()
@@ -290,23 +309,23 @@ impl SoundcloudClient {
             .map_err(|e| SoundcloudError::Network(describe(&e)))
     }
 
-    async fn client_id(&self) -> Result<String, SoundcloudError> {
+    async fn client_id(&self, sent: &mut u32) -> Result<String, SoundcloudError> {
         if let Some(id) = lock(&self.client_id).clone() {
             return Ok(id);
         }
-        let id = self.scrape_client_id().await?;
+        let id = self.scrape_client_id(sent).await?;
         *lock(&self.client_id) = Some(id.clone());
         Ok(id)
     }
 
     /// Follows the home page's `<script src>` assets, last to first, looking for a client_id.
-    async fn scrape_client_id(&self) -> Result<String, SoundcloudError> {
+    async fn scrape_client_id(&self, sent: &mut u32) -> Result<String, SoundcloudError> {
         let home = self.config.web_base.clone();
-        let html = self.fetch_text(home.clone(), "the home page").await?;
+        let html = self.fetch_text(home.clone(), "the home page", sent).await?;
         for src in script_sources(&html).into_iter().rev() {
             let Ok(asset) = home.join(&src) else { continue };
             // One unreachable asset should not hide a client_id in another.
-            match self.fetch_text(asset, "a script").await {
+            match self.fetch_text(asset, "a script", sent).await {
                 Ok(js) => {
                     if let Some(id) = find_client_id(&js) {
                         return Ok(id);
@@ -318,8 +337,13 @@ impl SoundcloudClient {
         Err(SoundcloudError::NoClientId(home.to_string()))
     }
 
-    async fn fetch_text(&self, url: Url, what: &'static str) -> Result<String, SoundcloudError> {
-        let resp = self.send(url).await?;
+    async fn fetch_text(
+        &self,
+        url: Url,
+        what: &'static str,
+        sent: &mut u32,
+    ) -> Result<String, SoundcloudError> {
+        let resp = self.send(url, sent).await?;
         if !resp.status().is_success() {
             return Err(SoundcloudError::Status {
                 status: resp.status().as_u16(),
@@ -373,14 +397,20 @@ fn with_client_id(url: &Url, client_id: &str) -> Url {
     out
 }
 
+/// `<script … src="…">`. A literal that does not compile is a programming error, which the
+/// unit tests catch by forcing every regex.
+static SCRIPT_SRC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)<script[^>]*\ssrc\s*=\s*["']([^"']+)["']"#).expect("valid regex literal")
+});
+
+/// `client_id`, then `:` or `=`, then a quoted 32-character id.
+static CLIENT_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"client_id\s*[:=]\s*["']([A-Za-z0-9]{32})["']"#).expect("valid regex literal")
+});
+
 fn script_sources(html: &str) -> Vec<String> {
-    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let Some(re) =
-        RE.get_or_init(|| Regex::new(r#"(?i)<script[^>]*\ssrc\s*=\s*["']([^"']+)["']"#).ok())
-    else {
-        return Vec::new();
-    };
-    re.captures_iter(html)
+    SCRIPT_SRC
+        .captures_iter(html)
         .filter_map(|c| c.get(1).map(|m| m.as_str().to_owned()))
         .collect()
 }
@@ -388,11 +418,8 @@ fn script_sources(html: &str) -> Vec<String> {
 /// Finds `client_id` followed by `:` or `=` and a quoted 32-character id (the bundle switched
 /// from `client_id="…"` to `client_id:"…"` in 2026; both are accepted).
 pub fn find_client_id(js: &str) -> Option<String> {
-    static RE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let re = RE
-        .get_or_init(|| Regex::new(r#"client_id\s*[:=]\s*["']([A-Za-z0-9]{32})["']"#).ok())
-        .as_ref()?;
-    re.captures(js)
+    CLIENT_ID
+        .captures(js)
         .and_then(|c| c.get(1))
         .map(|m| m.as_str().to_owned())
 }
@@ -460,6 +487,12 @@ struct ResolvedTrack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_literals_compile() {
+        LazyLock::force(&SCRIPT_SRC);
+        LazyLock::force(&CLIENT_ID);
+    }
 
     #[test]
     fn finds_both_client_id_forms() {

@@ -22,7 +22,7 @@ use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::poller::Poller;
+use crate::poller::{PollIntervals, Poller};
 use crate::relays::Relays;
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
@@ -51,6 +51,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] crate::soundcloud::SoundcloudError),
+    #[error(transparent)]
+    SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
 /// Credentials shown once, on the start that generated them.
@@ -59,6 +61,8 @@ pub struct FirstStart {
     pub dashboard_url: String,
     pub username: String,
     pub password: String,
+    /// Where the password is kept, to note once it has been shown.
+    pub secrets_path: std::path::PathBuf,
 }
 
 pub struct Application {
@@ -73,10 +77,10 @@ impl Application {
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
-        let intervals = (
-            Duration::from_secs(config.soundcloud.poll_interval_seconds),
-            Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
-        );
+        let intervals = PollIntervals {
+            normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
+            live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+        };
         let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
@@ -86,27 +90,30 @@ impl Application {
             dashboard_url: format!("{}dashboard", public_base(&config)),
             username: config.dashboard.username.clone(),
             password,
+            secrets_path: resolved.path.clone(),
         });
         let secure = config.hub.public_url.scheme() == "https";
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
         let relays = Relays::load(names, &store).await?;
+        let poller = Arc::new(poller);
+        let broadcaster = Broadcaster::start();
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
                 resolved.relays.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
-                resolved.secret_key.clone(),
+                &resolved.secret_key,
                 secure,
                 config.dashboard.session_hours,
-            )),
+            )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            broadcaster: Broadcaster::start(),
+            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            broadcaster,
             relays,
-            metrics: Arc::new(Metrics::default()),
             playlist_cache: Arc::default(),
-            poller: Arc::new(poller),
+            poller,
             store,
             config: Arc::new(config),
         };

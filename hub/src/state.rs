@@ -13,7 +13,7 @@ use crate::metrics::Metrics;
 use crate::poller::Poller;
 use crate::relays::Relays;
 use crate::store::{Show, Store, StoreError};
-use crate::week::Week;
+use crate::week::{OutOfCalendar, Week};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -43,22 +43,30 @@ pub struct CachedPlaylist {
     pub body: bytes::Bytes,
 }
 
+/// Why the current or previous show cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Calendar(#[from] OutOfCalendar),
+}
+
 impl AppState {
     /// The current show: the on-air one during the live window, else this week's.
-    pub async fn current_show(&self) -> Result<Show, StoreError> {
-        let week = self.config.schedule.current_show_week(Timestamp::now());
-        self.store.show_for_week(week).await
+    pub async fn current_show(&self) -> Result<Show, ShowError> {
+        let week = self.config.schedule.current_show_week(Timestamp::now())?;
+        Ok(self.store.show_for_week(week).await?)
     }
 
     /// The show before the current one.
-    pub async fn previous_show(&self) -> Result<Show, StoreError> {
-        let week = self.config.schedule.current_show_week(Timestamp::now());
-        self.store
-            .show_for_week(self.config.schedule.previous(week))
-            .await
+    pub async fn previous_show(&self) -> Result<Show, ShowError> {
+        let schedule = &self.config.schedule;
+        let week = schedule.previous(schedule.current_show_week(Timestamp::now())?)?;
+        Ok(self.store.show_for_week(week).await?)
     }
 
     pub fn is_on_air(&self, week: Week) -> bool {
-        self.config.schedule.on_air_week(Timestamp::now()) == Some(week)
+        self.config.schedule.is_on_air(week, Timestamp::now())
     }
 }

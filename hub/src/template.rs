@@ -13,9 +13,25 @@ enum Piece {
     Url,
 }
 
+/// What may join `{url}` to the text before it, dropped with an empty url.
+const SEPARATORS: [char; 6] = [' ', '-', '–', '—', ':', '|'];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceTemplate {
     pieces: Vec<Piece>,
+}
+
+/// Why a template cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("`{{{0}` is not closed with `}}`")]
+    Unclosed(String),
+    #[error("unknown placeholder `{{{0}}}` (use {{position}}, {{title}}, {{artist}}, {{url}})")]
+    UnknownPlaceholder(String),
+    #[error("a lone `}}` (write `}}}}` for a literal brace)")]
+    LoneBrace,
+    #[error("must contain at least one of {{position}}, {{title}}, {{artist}}, {{url}}")]
+    NoPlaceholder,
 }
 
 /// What one announce line is made from.
@@ -30,7 +46,7 @@ impl AnnounceTemplate {
     pub const DEFAULT: &'static str = "Now Playing: Song #{position}: {title} by {artist} - {url}";
 
     /// Parses a template; `{{` and `}}` stand for literal braces.
-    pub fn parse(s: &str) -> Result<AnnounceTemplate, String> {
+    pub fn parse(s: &str) -> Result<AnnounceTemplate, TemplateError> {
         let mut pieces = Vec::new();
         let mut text = String::new();
         let mut chars = s.chars().peekable();
@@ -55,25 +71,21 @@ impl AnnounceTemplate {
                         name.push(c);
                     }
                     if !closed {
-                        return Err(format!("`{{{name}` is not closed with `}}`"));
+                        return Err(TemplateError::Unclosed(name));
                     }
                     let piece = match name.as_str() {
                         "position" => Piece::Position,
                         "title" => Piece::Title,
                         "artist" => Piece::Artist,
                         "url" => Piece::Url,
-                        other => {
-                            return Err(format!(
-                                "unknown placeholder `{{{other}}}` (use {{position}}, {{title}}, {{artist}}, {{url}})"
-                            ));
-                        }
+                        _ => return Err(TemplateError::UnknownPlaceholder(name)),
                     };
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
                     }
                     pieces.push(piece);
                 }
-                '}' => return Err("a lone `}` (write `}}` for a literal brace)".into()),
+                '}' => return Err(TemplateError::LoneBrace),
                 c => text.push(c),
             }
         }
@@ -81,26 +93,29 @@ impl AnnounceTemplate {
             pieces.push(Piece::Text(text));
         }
         if !pieces.iter().any(|p| !matches!(p, Piece::Text(_))) {
-            return Err("must contain at least one of {position}, {title}, {artist}, {url}".into());
+            return Err(TemplateError::NoPlaceholder);
         }
         Ok(AnnounceTemplate { pieces })
     }
 
     pub fn render(&self, f: &TrackFields<'_>) -> AnnounceLine {
         let mut out = String::new();
-        for piece in &self.pieces {
+        for (i, piece) in self.pieces.iter().enumerate() {
             match piece {
+                // A record that is not online would otherwise read "by Artist - ": an empty
+                // {url} drops the separator the template put right before it. Only that text
+                // is trimmed, never a field, so a title ending in " -" keeps it.
+                Piece::Text(t)
+                    if f.url.is_empty() && self.pieces.get(i + 1) == Some(&Piece::Url) =>
+                {
+                    out.push_str(t.trim_end_matches(SEPARATORS));
+                }
                 Piece::Text(t) => out.push_str(t),
                 Piece::Position => out.push_str(&f.position.to_string()),
                 Piece::Title => out.push_str(f.title),
                 Piece::Artist => out.push_str(f.artist),
                 Piece::Url => out.push_str(f.url),
             }
-        }
-        if f.url.is_empty() {
-            // A record that is not online would otherwise end in "by Artist - ".
-            let kept = out.trim_end_matches([' ', '-', '–', '—', ':', '|']).len();
-            out.truncate(kept);
         }
         AnnounceLine::sanitize(&out)
     }
@@ -150,11 +165,41 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_url_takes_only_its_own_separator_never_the_title() {
+        let line = |template: &str, title: &str| {
+            AnnounceTemplate::parse(template)
+                .expect("parses")
+                .render(&TrackFields {
+                    position: 1,
+                    title,
+                    artist: "Box",
+                    url: "",
+                })
+                .as_str()
+                .to_owned()
+        };
+        assert_eq!(line("{title} - {url}", "Intro -"), "Intro -");
+        assert_eq!(line("{title} | {url}", "Part 1:"), "Part 1:");
+        assert_eq!(line("{title} by {artist} - {url}", "Vinyl"), "Vinyl by Box");
+        assert_eq!(line("{title}{url}", "Outro |"), "Outro |");
+    }
+
+    #[test]
     fn rejects_bad_templates() {
-        assert!(AnnounceTemplate::parse("{nope}").is_err());
-        assert!(AnnounceTemplate::parse("plain text").is_err());
-        assert!(AnnounceTemplate::parse("a } b {title}").is_err());
-        assert!(AnnounceTemplate::parse("{title} {artist").is_err());
+        let err = |t: &str| AnnounceTemplate::parse(t).expect_err("refused");
+        assert_eq!(
+            err("{nope}").to_string(),
+            "unknown placeholder `{nope}` (use {position}, {title}, {artist}, {url})"
+        );
+        assert_eq!(err("plain text"), TemplateError::NoPlaceholder);
+        assert_eq!(
+            err("a } b {title}").to_string(),
+            "a lone `}` (write `}}` for a literal brace)"
+        );
+        assert_eq!(
+            err("{title} {artist").to_string(),
+            "`{artist` is not closed with `}`"
+        );
         assert_eq!(
             AnnounceTemplate::parse("{{x}} {title}")
                 .expect("escapes")

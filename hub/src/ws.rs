@@ -26,7 +26,7 @@ use tokio_util::task::AbortOnDropHandle;
 use crate::api::error::ApiError;
 use crate::api::extract::ApiQuery;
 use crate::auth::Role;
-use crate::auth::extract::{Credentials, credentials, same_origin};
+use crate::auth::extract::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::auth::limiter::client_addr;
 use crate::broadcast::{Frame, SubscriberKind, Subscription, status_message};
 use crate::relays::log_limit::Verdict;
@@ -123,9 +123,9 @@ impl FromRequestParts<AppState> for WsAuth {
             {
                 Ok(WsAuth::Authenticated(Subscriber::Dashboard))
             }
-            Credentials::Session(_) => Err(ApiError::Forbidden(
-                "cross-origin WebSocket refused (Origin must match public_url)".into(),
-            )),
+            Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
+                &state.config.hub.public_url,
+            ))),
             Credentials::None => Ok(WsAuth::FirstMessage),
         }
     }

@@ -1,262 +1,325 @@
-//! A real headless Chromium driven through chromedriver's W3C WebDriver HTTP API (a few JSON
-//! calls with reqwest, so no browser-automation crate is needed). Debian's `chromium` and
-//! `chromium-driver` packages provide both; scripts/test installs them.
+//! A real headless Chromium for the dashboard tests: Debian's `chromium` driven through its
+//! `chromedriver` with the `fantoccini` WebDriver client, plus the waits, viewport sizes and
+//! screenshots those tests need.
 //!
-//! Without them a test prints SKIPPED and returns, except under `CI=true`, where it fails.
+//! Without the packages a test prints SKIPPED and returns, except under `CI=true`, where it
+//! fails (`scripts/test` installs them).
 
-use std::path::{Path, PathBuf};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use axum::http::Method;
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-/// The W3C element reference key.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+use crate::binaries::require_program;
+use crate::net::free_port;
+use crate::wait;
 
-fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in names {
-        for dir in std::env::split_paths(&path).chain([
-            PathBuf::from("/usr/bin"),
-            PathBuf::from("/usr/lib/chromium"),
-        ]) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
+/// A page's viewport in CSS pixels; `mobile` emulates a phone's browser (overlay scrollbars,
+/// the page's `<meta name="viewport">` honoured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewport {
+    pub width: u32,
+    pub height: u32,
+    pub mobile: bool,
 }
 
-/// A chromedriver process plus one browser session; both end on drop.
+/// A phone's viewport.
+pub const PHONE: Viewport = Viewport {
+    width: 375,
+    height: 812,
+    mobile: true,
+};
+/// A laptop's viewport.
+pub const DESKTOP: Viewport = Viewport {
+    width: 1280,
+    height: 800,
+    mobile: false,
+};
+
+/// How long [`Browser::find`] and the other one-step helpers wait for an element.
+const FIND: Duration = Duration::from_secs(10);
+/// How long chromedriver may take to listen.
+const DRIVER_START: Duration = Duration::from_secs(20);
+/// Where Debian puts the binaries besides `PATH`.
+const DIRS: &[&str] = &["/usr/bin", "/usr/lib/chromium"];
+
+/// Chromium's flags: headless, as root, and quiet on the network (nothing but the page under
+/// test is fetched).
+const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+];
+
+/// A DevTools protocol method, run through chromedriver's own `goog/cdp/execute` endpoint (the
+/// WebDriver standard has no viewport emulation).
+#[derive(Debug)]
+struct DevTools {
+    method: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        // Without a session chromedriver answers "invalid session id", which the caller sees.
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or("none")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        let body = json!({"cmd": self.method, "params": self.params});
+        (Method::POST, Some(body.to_string()))
+    }
+}
+
+/// chromedriver in a process group of its own, with the Chromium it starts: dropping it kills
+/// the group, so no browser outlives a test, even one that panicked.
+struct DriverProcess(Child);
+
+impl DriverProcess {
+    fn spawn(driver: PathBuf, port: u16) -> DriverProcess {
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", driver.display()));
+        DriverProcess(child)
+    }
+}
+
+impl Drop for DriverProcess {
+    fn drop(&mut self) {
+        if let Ok(group) = i32::try_from(self.0.id()) {
+            // SAFETY: signals the process group this value created (its leader is our child),
+            // which holds chromedriver and the browsers it started.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// One browser session. Fields drop in order: the session, then the processes, then the
+/// profile folder they used.
 pub struct Browser {
-    driver: Child,
-    base: String,
-    session: String,
-    http: reqwest::Client,
-    /// Chromium's profile; deleted with the browser.
+    client: Client,
+    _driver: DriverProcess,
     _profile: tempfile::TempDir,
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium with a fresh profile, or `None` (with a
-    /// SKIPPED line) when they are not installed and this is not CI.
+    /// Starts chromedriver and a headless Chromium with a fresh profile and a [`PHONE`]'s
+    /// viewport, or `None` (with a SKIPPED line) when they are not installed and this is not CI.
     pub async fn start() -> Option<Browser> {
-        let (Some(chromium), Some(driver)) = (
-            find_program(&["chromium", "chromium-browser"]),
-            find_program(&["chromedriver"]),
-        ) else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!(
-                    "chromium and chromedriver are required under CI=true (scripts/test installs them)"
-                );
-            }
-            eprintln!("SKIPPED: chromium/chromedriver not installed (scripts/test installs them)");
-            return None;
-        };
-        let port = crate::hub::free_port();
-        let driver = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("http client");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = http
-                .get(format!("{base}/status"))
-                .send()
-                .await
-                .ok()
-                .map(|r| r.status().is_success())
-                .unwrap_or(false);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let profile = tempfile::tempdir().expect("profile dir");
-        let args = vec![
-            "--headless".to_string(),
-            "--no-sandbox".into(),
-            "--disable-gpu".into(),
-            "--disable-dev-shm-usage".into(),
-            "--disable-background-networking".into(),
-            "--disable-component-update".into(),
-            "--disable-sync".into(),
-            "--no-first-run".into(),
-            "--disable-quic".into(),
-            "--window-size=375,812".into(),
-            format!("--user-data-dir={}", profile.path().display()),
-        ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args},
-            "unhandledPromptBehavior": "ignore",
-        }}});
-        let resp: Value = http
-            .post(format!("{base}/session"))
-            .json(&caps)
-            .send()
+        let chromium = require_program(&["chromium", "chromium-browser"], DIRS, "chromium")?;
+        let driver = require_program(&["chromedriver"], DIRS, "chromium-driver")?;
+        let port = free_port();
+        let driver = DriverProcess::spawn(driver, port);
+        wait::until_listening(port, DRIVER_START).await;
+        let profile = tempfile::tempdir().expect("a profile folder for Chromium");
+        let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
+        args.push(format!(
+            "--window-size={},{}",
+            DESKTOP.width, DESKTOP.height
+        ));
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium, "args": args}),
+        );
+        capabilities.insert("unhandledPromptBehavior".into(), json!("ignore"));
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("session json");
-        let session = resp["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {resp}"))
-            .to_owned();
-        Some(Browser {
-            driver,
-            base,
-            session,
-            http,
+            .expect("a chromedriver session");
+        let browser = Browser {
+            client,
+            _driver: driver,
             _profile: profile,
-        })
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut req = self.http.request(method, url);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp: Value = req
-            .send()
-            .await
-            .expect("webdriver call")
-            .json()
-            .await
-            .expect("webdriver json");
-        if let Some(err) = resp["value"].get("error") {
-            panic!("webdriver {path}: {err} {}", resp["value"]["message"]);
-        }
-        resp["value"].clone()
+        };
+        browser.set_viewport(PHONE).await;
+        Some(browser)
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await;
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
     pub async fn current_url(&self) -> String {
-        self.call(reqwest::Method::GET, "/url", None)
+        self.client.current_url().await.expect("current URL").into()
+    }
+
+    /// The first element matching `css`, waiting up to 10 s for it to appear.
+    pub async fn find(&self, css: &str) -> Element {
+        self.wait_for_selector(css, FIND).await
+    }
+
+    /// Waits until an element matches `css`; panics after `limit`.
+    pub async fn wait_for_selector(&self, css: &str, limit: Duration) -> Element {
+        self.client
+            .wait()
+            .at_most(limit)
+            .every(Duration::from_millis(50))
+            .for_element(Locator::Css(css))
             .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+            .unwrap_or_else(|e| panic!("no element matches {css} within {limit:?}: {e}"))
     }
 
-    /// The first element matching a CSS selector, waiting up to 10 s for it to appear.
-    pub async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let url = format!("{}/session/{}/element", self.base, self.session);
-            let resp: Value = self
-                .http
-                .post(url)
-                .json(&json!({"using": "css selector", "value": css}))
-                .send()
-                .await
-                .expect("find")
-                .json()
-                .await
-                .expect("find json");
-            if let Some(id) = resp["value"][ELEMENT].as_str() {
-                return id.to_owned();
+    /// Waits until an element matching `css` has `needle` in its text; returns that text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str, limit: Duration) -> String {
+        let found = wait::until(limit, async || {
+            for element in self.client.find_all(Locator::Css(css)).await.ok()? {
+                if let Ok(text) = element.text().await
+                    && text.contains(needle)
+                {
+                    return Some(text);
+                }
             }
-            assert!(Instant::now() < deadline, "no element {css}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| panic!("no {css} shows {needle:?} within {limit:?}"))
     }
 
-    pub async fn type_into(&self, css: &str, text: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({"text": text})),
-        )
+    /// Waits until `script` (a function body, e.g. `return location.pathname === '/x'`)
+    /// returns `true`; panics after `limit`.
+    pub async fn wait_for_script(&self, script: &str, limit: Duration) {
+        let done = wait::until(limit, async || {
+            let value = self.client.execute(script, vec![]).await.ok()?;
+            (value == Value::Bool(true)).then_some(())
+        })
         .await;
+        assert!(done.is_some(), "{script:?} was not true within {limit:?}");
     }
 
     pub async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-
-    pub async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+        self.find(css)
             .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    /// Runs a script in the page and returns its value.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.find(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    /// The rendered text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    /// Runs `script` (a function body) in the page and returns its value.
     pub async fn eval(&self, script: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": []})),
-        )
-        .await
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
     }
 
-    /// Polls `script` until it returns `true`, up to `limit`.
-    pub async fn wait_for(&self, script: &str, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if self.eval(script).await == Value::Bool(true) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
+    /// Makes the page's viewport `viewport` (CSS pixels, one device pixel each), the way
+    /// DevTools' device mode does: resizing the window instead would leave the height to
+    /// headless Chromium's virtual screen and toolbar.
+    pub async fn set_viewport(&self, viewport: Viewport) {
+        let command = DevTools {
+            method: "Emulation.setDeviceMetricsOverride",
+            params: json!({
+                "width": viewport.width,
+                "height": viewport.height,
+                "deviceScaleFactor": 1,
+                "mobile": viewport.mobile,
+            }),
+        };
+        self.client
+            .issue_cmd(command)
+            .await
+            .unwrap_or_else(|e| panic!("set the viewport to {viewport:?}: {e}"));
+        // What a screenshot covers is what the page is laid out in.
+        let png = self.client.screenshot().await.expect("a screenshot");
+        assert_eq!(
+            png_size(&png),
+            Some((viewport.width, viewport.height)),
+            "the viewport after {viewport:?}"
+        );
     }
 
-    /// Saves a PNG of the page (for a failing test to leave behind).
-    pub async fn screenshot(&self, path: &Path) {
-        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        if let Some(data) = b64.as_str() {
-            use base64::Engine;
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) {
-                let _ = std::fs::write(path, bytes);
+    /// Saves a PNG of the viewport as `name.png` in [`screenshot_dir`] and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("the screenshot folder");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write the screenshot");
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    /// Runs `steps`; if they panic, saves a screenshot named `name` (its path is printed) and
+    /// lets the panic go on.
+    pub async fn or_screenshot<T>(&self, name: &str, steps: impl Future<Output = T>) -> T {
+        match AssertUnwindSafe(steps).catch_unwind().await {
+            Ok(value) => value,
+            Err(panic) => {
+                self.screenshot(name).await;
+                std::panic::resume_unwind(panic)
             }
         }
     }
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // End the session first so chromedriver closes Chromium, then stop the driver. Drop
-        // cannot await, so this is one blocking HTTP/1.1 request by hand.
-        use std::io::{Read, Write};
-        let addr = self.base.trim_start_matches("http://").to_owned();
-        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let _ = write!(
-                s,
-                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
-                self.session
-            );
-            let _ = s.read_to_end(&mut Vec::new());
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+/// A PNG's width and height (from its header), `None` if `png` is not a PNG.
+pub fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    let header = png.strip_prefix(b"\x89PNG\r\n\x1a\n")?;
+    // The first chunk is IHDR: length (4), type (4), then width and height (4 each).
+    let field = |at: usize| Some(u32::from_be_bytes(header.get(at..at + 4)?.try_into().ok()?));
+    (header.get(4..8)? == b"IHDR").then_some(())?;
+    Some((field(8)?, field(12)?))
+}
+
+/// Where screenshots go: `$CARGO_TARGET_DIR/screenshots`, else `ntr-screenshots` in the
+/// system's temp folder.
+pub fn screenshot_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) => PathBuf::from(target).join("screenshots"),
+        None => std::env::temp_dir().join("ntr-screenshots"),
     }
 }

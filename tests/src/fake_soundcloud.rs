@@ -28,6 +28,8 @@ pub enum Fault {
     Status(u16),
     Garbage,
     Slow(Duration),
+    /// Waits until the test releases the gate, to hold a request while something else runs.
+    Hold(Arc<tokio::sync::Notify>),
 }
 
 /// One like as SoundCloud lists it.
@@ -201,6 +203,7 @@ async fn gate(
         }
         Some(Fault::Garbage) => return Some("{\"collection\": [ oops".into_response()),
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Hold(gate)) => gate.notified().await,
         None => {}
     }
     let client_id = query

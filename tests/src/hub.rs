@@ -17,7 +17,9 @@ use ntr_protocol::Seq;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use crate::binaries::binary;
 use crate::fake_soundcloud::{self, FakeSoundcloud};
+use crate::net::free_port;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 pub const RELAY_TOKEN: &str = "test-relay-token-0123456789abcdef";
@@ -29,14 +31,6 @@ pub const SECRET_KEY: &str = "test-secret-key-that-is-at-least-32-bytes";
 pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| hub::auth::password::hash(PASSWORD).expect("hash the test password"))
-}
-
-/// A port that was free a moment ago (the hub binds it right after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A weekly schedule (UTC) whose current week started `ago` before now; the live window is
@@ -272,8 +266,13 @@ impl TestHub {
     /// The start of the current week and of the one before, as the hub computes them.
     pub fn weeks(&self) -> (hub::week::Week, hub::week::Week) {
         let schedule = &self.state().config.schedule;
-        let current = schedule.week_containing(Timestamp::now());
-        (current, schedule.previous(current))
+        let current = schedule
+            .week_containing(Timestamp::now())
+            .expect("now is in the calendar");
+        (
+            current,
+            schedule.previous(current).expect("so is last week"),
+        )
     }
 }
 
@@ -319,20 +318,4 @@ pub fn spawn_hub(config: &Path) -> std::process::Child {
 /// `t` plus `hours` — shorthand for placing likes inside a week.
 pub fn plus_hours(t: Timestamp, hours: i64) -> Timestamp {
     t.checked_add(hours.hours()).expect("timestamp in range")
-}
-
-/// Where `cargo build` put a workspace binary: next to the test binary's `deps/` folder.
-pub fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile dir");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build the binaries first (`cargo build --workspace --bins`, as scripts/test does)",
-        path.display()
-    );
-    path
 }

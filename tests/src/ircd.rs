@@ -8,13 +8,13 @@
 //! returns `None` after printing why (tests then return early), except under `CI=true`, where
 //! a missing server is a failure: `scripts/test` installs it.
 
-use std::net::TcpListener as StdTcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use irc_proto::{Command, Message, Response};
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -22,45 +22,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::binaries::require_program;
+use crate::net::free_port;
+
 /// How long ngircd may take to listen after start (it needs ~0.3 s).
 const START_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The ngircd binary: `/usr/sbin/ngircd`, else the first `ngircd` on `PATH`.
-pub fn ngircd_binary() -> Option<PathBuf> {
-    let sbin = PathBuf::from("/usr/sbin/ngircd");
-    if sbin.is_file() {
-        return Some(sbin);
-    }
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("ngircd"))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// `None` (with a SKIPPED line) when ngircd is missing outside CI; panics under `CI=true`.
-fn require_ngircd() -> Option<PathBuf> {
-    match ngircd_binary() {
-        Some(binary) => Some(binary),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "ngircd is not installed but CI=true: the relay tests must run (scripts/test installs it)"
-            )
-        }
-        None => {
-            eprintln!("SKIPPED: ngircd not installed (scripts/test installs it)");
-            None
-        }
-    }
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    StdTcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding 127.0.0.1:0 to find a free port")
-}
+/// How long an observer may take to register and to join.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Files of a throwaway CA and a `localhost`/`127.0.0.1` server certificate it signed.
 #[derive(Debug, Clone)]
@@ -76,7 +44,7 @@ impl TestCa {
     /// certificate (CaUsedAsEndEntity), hence the two levels.
     pub fn generate(dir: &Path) -> TestCa {
         let run = |args: &[&str]| {
-            let output = Command::new("openssl")
+            let output = std::process::Command::new("openssl")
                 .args(args)
                 .current_dir(dir)
                 .output()
@@ -187,7 +155,7 @@ impl Ircd {
     }
 
     async fn launch(tls: bool) -> Option<Ircd> {
-        let binary = require_ngircd()?;
+        let binary = require_program(&["ngircd"], &["/usr/sbin"], "ngircd")?;
         let dir = tempfile::tempdir().expect("temp dir for ngircd");
         std::fs::create_dir(dir.path().join("include")).expect("include dir");
         let tls = tls.then(|| (free_port(), TestCa::generate(dir.path())));
@@ -255,7 +223,7 @@ impl Ircd {
             .append(true)
             .open(self.dir.path().join("ngircd.log"))
             .expect("ngircd log file");
-        let child = Command::new(&self.binary)
+        let child = std::process::Command::new(&self.binary)
             .arg("-n")
             .arg("-f")
             .arg(self.config_path())
@@ -297,11 +265,6 @@ impl Ircd {
         self.stop();
         self.spawn().await;
     }
-
-    /// Kills the server and starts it again on the same ports.
-    pub async fn restart(&mut self) {
-        self.start_again().await;
-    }
 }
 
 impl Drop for Ircd {
@@ -322,13 +285,28 @@ pub struct Privmsg {
     pub at: Instant,
 }
 
+impl Privmsg {
+    fn of(raw: &[u8], message: &Message, at: Instant) -> Option<Privmsg> {
+        let Command::PRIVMSG(target, text) = &message.command else {
+            return None;
+        };
+        Some(Privmsg {
+            raw: raw.to_vec(),
+            from: message.source_nickname().unwrap_or_default().to_string(),
+            target: target.clone(),
+            text: text.clone(),
+            at,
+        })
+    }
+}
+
 /// A raw IRC client that joins one channel and reports what arrives there.
 pub struct Observer {
     nick: String,
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
-    /// Every line read so far except PINGs (for QUIT/JOIN assertions).
-    pub seen: Vec<String>,
+    /// Every message read so far except PINGs (for QUIT/JOIN assertions).
+    pub seen: Vec<Message>,
 }
 
 impl Observer {
@@ -349,12 +327,12 @@ impl Observer {
             .send(&format!("NICK {nick}\r\nUSER {nick} 0 * :observer\r\n"))
             .await;
         observer
-            .read_until(Duration::from_secs(10), |line| command_of(line) == "001")
+            .read_until(JOIN_TIMEOUT, |m| is_response(m, Response::RPL_WELCOME))
             .await
             .expect("observer registered");
         observer.send(&format!("JOIN {channel}\r\n")).await;
         observer
-            .read_until(Duration::from_secs(10), |line| command_of(line) == "366")
+            .read_until(JOIN_TIMEOUT, |m| is_response(m, Response::RPL_ENDOFNAMES))
             .await
             .expect("observer joined");
         observer
@@ -377,40 +355,40 @@ impl Observer {
         self.send(&format!("PRIVMSG {target} :{text}\r\n")).await;
     }
 
-    /// The next line (raw bytes, `\r\n` included), answering PINGs on the way.
-    pub async fn next_line(&mut self, timeout: Duration) -> Option<Vec<u8>> {
-        let deadline = Instant::now() + timeout;
+    /// The next line (raw bytes, `\r\n` included) and its message, answering PINGs on the way;
+    /// `None` at the deadline or when the server closed the connection.
+    async fn next_message(&mut self, deadline: Instant) -> Option<(Vec<u8>, Message)> {
         loop {
             let mut raw = Vec::new();
             let read = tokio::time::timeout_at(deadline, self.reader.read_until(b'\n', &mut raw));
             match read.await {
-                Err(_) | Ok(Err(_)) => return None,
-                Ok(Ok(0)) => return None,
-                Ok(Ok(_)) => {}
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return None,
             }
-            let line = String::from_utf8_lossy(&raw).trim_end().to_string();
-            if let Some(token) = line.strip_prefix("PING ") {
-                self.send(&format!("PONG {token}\r\n")).await;
+            let line = String::from_utf8_lossy(&raw);
+            let message: Message = line
+                .parse()
+                .unwrap_or_else(|e| panic!("the server sent a line that is not IRC: {e}"));
+            if let Command::PING(token, _) = &message.command {
+                self.send(&format!("PONG :{token}\r\n")).await;
                 continue;
             }
-            self.seen.push(line);
-            return Some(raw);
+            self.seen.push(message.clone());
+            return Some((raw, message));
         }
     }
 
-    /// Reads until a line matches; returns it.
+    /// Reads until a message matches; returns it.
     pub async fn read_until(
         &mut self,
         timeout: Duration,
-        mut matches: impl FnMut(&str) -> bool,
-    ) -> Option<String> {
+        mut matches: impl FnMut(&Message) -> bool,
+    ) -> Option<Message> {
         let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let raw = self.next_line(left).await?;
-            let line = String::from_utf8_lossy(&raw).trim_end().to_string();
-            if matches(&line) {
-                return Some(line);
+            let (_, message) = self.next_message(deadline).await?;
+            if matches(&message) {
+                return Some(message);
             }
         }
     }
@@ -419,9 +397,8 @@ impl Observer {
     pub async fn wait_for_privmsg(&mut self, timeout: Duration) -> Option<Privmsg> {
         let deadline = Instant::now() + timeout;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let raw = self.next_line(left).await?;
-            if let Some(privmsg) = parse_privmsg(&raw) {
+            let (raw, message) = self.next_message(deadline).await?;
+            if let Some(privmsg) = Privmsg::of(&raw, &message, Instant::now()) {
                 return Some(privmsg);
             }
         }
@@ -440,61 +417,55 @@ impl Observer {
         out
     }
 
+    /// The next PRIVMSG from a nick starting with `nick` (`ntrbot` also matches its fallback
+    /// `ntrbot_`); panics with what was seen if none comes within `timeout`.
+    pub async fn next_privmsg_from(&mut self, nick: &str, timeout: Duration) -> Privmsg {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.wait_for_privmsg(left).await {
+                Some(p) if p.from.starts_with(nick) => return p,
+                Some(_) => continue,
+                None => panic!(
+                    "no line from {nick} within {timeout:?}; saw {:?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// The PRIVMSGs from a nick starting with `nick` among those that arrive within `window`.
+    pub async fn privmsgs_from(&mut self, nick: &str, window: Duration) -> Vec<Privmsg> {
+        let mut lines = self.privmsgs_during(window).await;
+        lines.retain(|p| p.from.starts_with(nick));
+        lines
+    }
+
     /// The nicks in `channel` (NAMES), without status prefixes.
     pub async fn names(&mut self, channel: &str) -> Vec<String> {
         self.send(&format!("NAMES {channel}\r\n")).await;
         let mut names = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(raw) = self.next_line(left).await else {
-                return names;
-            };
-            let line = String::from_utf8_lossy(&raw).trim_end().to_string();
-            match command_of(&line) {
-                "353" => {
-                    if let Some((_, list)) = line[1..].split_once(" :") {
-                        names.extend(
-                            list.split_whitespace()
-                                .map(|n| n.trim_start_matches(['@', '+']).to_string()),
-                        );
-                    }
+        while let Some((_, message)) = self.next_message(deadline).await {
+            match &message.command {
+                Command::Response(Response::RPL_NAMREPLY, args) => {
+                    let list = args.last().map_or("", String::as_str);
+                    names.extend(
+                        list.split_whitespace()
+                            .map(|n| n.trim_start_matches(['@', '+']).to_string()),
+                    );
                 }
-                "366" => return names,
+                Command::Response(Response::RPL_ENDOFNAMES, _) => break,
                 _ => {}
             }
         }
+        names
     }
 }
 
-/// The command (or numeric) of a raw line.
-pub fn command_of(line: &str) -> &str {
-    let rest = if line.starts_with(':') {
-        line.split_once(' ').map_or("", |(_, rest)| rest)
-    } else {
-        line
-    };
-    rest.split(' ').next().unwrap_or("")
-}
-
-/// Parses `:nick!user@host PRIVMSG target :text\r\n`.
-pub fn parse_privmsg(raw: &[u8]) -> Option<Privmsg> {
-    let line = std::str::from_utf8(raw).ok()?;
-    let line = line
-        .strip_suffix("\r\n")
-        .or_else(|| line.strip_suffix('\n'))?;
-    let rest = line.strip_prefix(':')?;
-    let (prefix, rest) = rest.split_once(' ')?;
-    let rest = rest.strip_prefix("PRIVMSG ")?;
-    let (target, text) = rest.split_once(' ')?;
-    let text = text.strip_prefix(':').unwrap_or(text);
-    Some(Privmsg {
-        raw: raw.to_vec(),
-        from: prefix.split('!').next().unwrap_or(prefix).to_string(),
-        target: target.to_string(),
-        text: text.to_string(),
-        at: Instant::now(),
-    })
+/// Whether `message` is the numeric reply `response`.
+fn is_response(message: &Message, response: Response) -> bool {
+    matches!(&message.command, Command::Response(r, _) if *r == response)
 }
 
 /// A TCP forwarder in front of a server. While closed it accepts and at once drops every

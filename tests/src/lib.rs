@@ -1,12 +1,16 @@
 //! Test support shared by the end-to-end tests in `tests/tests/`: a fake SoundCloud, a hub started
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
-//! and a headless Chromium for the dashboard.
+//! a headless Chromium for the dashboard, and the small pieces they share: free ports, finding
+//! binaries, and waiting for a condition with a deadline.
 //!
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
+pub mod binaries;
 pub mod browser;
 pub mod fake_hub;
 pub mod fake_soundcloud;
 pub mod hub;
 pub mod ircd;
+pub mod net;
+pub mod wait;
 pub mod wsclient;

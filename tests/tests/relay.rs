@@ -1,6 +1,7 @@
 //! The relay against real parts: a real ngircd per test, the real hub in-process
 //! ([`TestHub`], with a fake SoundCloud behind it), the relay library in-process with its real
-//! reconnect loops, and an observer IRC client reading exactly what listeners read.
+//! reconnect loops, and an observer IRC client reading exactly what listeners read. A
+//! [`Fixture`] starts them all, so each test reads as its scenario.
 //!
 //! One test keeps an in-test hub ([`FakeHub`]): a hub that replays more than asked for, which
 //! the real hub never does, so the relay's own "skip what was seen" rule is still exercised.
@@ -8,12 +9,15 @@
 //! Everything binds 127.0.0.1; every wait is bounded. Backoff is shortened (0.05 s → 0.5 s) so
 //! reconnect scenarios take well under a second.
 
+use std::path::Path;
 use std::time::Duration;
 
 use e2e::fake_hub::FakeHub;
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{TestHub, plus_hours};
 use e2e::ircd::{Gate, Ircd, Observer, Privmsg, ScriptedPeer};
+use e2e::wait;
+use irc_proto::Command;
 use irc_relay::{Config, Relay, RelayHandle};
 use serde_json::json;
 
@@ -21,6 +25,8 @@ const CHANNEL: &str = "#ntr";
 const BOT: &str = "ntrbot";
 const SECOND: Duration = Duration::from_secs(1);
 const READY: Duration = Duration::from_secs(10);
+/// How long a line the bot should post may take to arrive.
+const LINE: Duration = Duration::from_secs(5);
 
 /// A relay config for the hub at `hub_url` and an IRC server on 127.0.0.1:`port`, plus
 /// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`.
@@ -45,11 +51,6 @@ fn config_at(hub_url: &str, token: &str, port: u16, irc_extra: &str, relay_extra
     Config::from_toml(&toml).expect("test config is valid")
 }
 
-/// A relay config for the real `hub`.
-fn config(hub: &TestHub, port: u16, irc_extra: &str, relay_extra: &str) -> Config {
-    config_at(&hub.url(), &hub.relay_token(), port, irc_extra, relay_extra)
-}
-
 async fn ready(relay: &RelayHandle) {
     relay
         .wait_ready(1, READY)
@@ -57,89 +58,230 @@ async fn ready(relay: &RelayHandle) {
         .unwrap_or_else(|status| panic!("relay not ready: {status:?}"));
 }
 
-/// The bot's PRIVMSGs among the next ones within `window`.
-async fn bot_lines(observer: &mut Observer, window: Duration) -> Vec<Privmsg> {
-    observer
-        .privmsgs_during(window)
+/// Waits until the relay noticed the hub going away.
+async fn wait_hub_lost(relay: &RelayHandle) {
+    relay
+        .wait_for(READY, |s| !s.hub_connected)
         .await
-        .into_iter()
-        .filter(|p| p.from.starts_with(BOT))
-        .collect()
+        .expect("relay noticed the hub going away");
+}
+
+/// Waits until the relay is subscribed again and has seen `seq`.
+async fn wait_caught_up(relay: &RelayHandle, seq: u64) {
+    relay
+        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(seq))
+        .await
+        .expect("relay resubscribed and caught up");
 }
 
 fn texts(lines: &[Privmsg]) -> Vec<&str> {
     lines.iter().map(|l| l.text.as_str()).collect()
 }
 
-async fn next_bot_line(observer: &mut Observer, timeout: Duration) -> Privmsg {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match observer.wait_for_privmsg(left).await {
-            Some(p) if p.from.starts_with(BOT) => return p,
-            Some(_) => continue,
-            None => panic!(
-                "no line from the bot within {timeout:?}; saw {:?}",
-                observer.seen
-            ),
-        }
-    }
-}
-
-/// Waits until the real hub has recorded the relay's ack of `seq` for the channel.
-async fn wait_for_ack(hub: &TestHub, seq: u64) {
-    for _ in 0..250 {
-        if hub
-            .acks()
-            .await
-            .iter()
-            .any(|(s, t)| *s == seq && t == CHANNEL)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no ack for {seq}; acks: {:?}", hub.acks().await);
-}
-
-/// Gives the current show these `(title, artist, url)` tracks, position 1 first: the fake
-/// SoundCloud lists them as likes of this week, and the hub polls it.
-async fn set_show(hub: &TestHub, tracks: &[(&str, &str, &str)]) {
-    let (current, _) = hub.weeks();
-    let likes = tracks
+/// Whether the hub has recorded an ack of `seq` for the channel.
+async fn acked(hub: &TestHub, seq: u64) -> bool {
+    hub.acks()
+        .await
         .iter()
-        .zip(1..)
-        .map(|((title, artist, url), n)| {
-            let mut t = track(n, title, artist);
-            t["permalink_url"] = json!(url);
-            FakeLike {
-                created_at: plus_hours(current.start, n),
-                track: Some(t),
-            }
-        })
-        .collect();
-    hub.soundcloud.set_likes(likes);
-    let outcome = hub.refresh().await;
-    assert_eq!(outcome["status"], "ok", "{outcome}");
-    let (_, show) = hub.get_json("/playlist").await;
-    assert_eq!(
-        show["tracks"].as_array().map(Vec::len),
-        Some(tracks.len()),
-        "{show}"
-    );
+        .any(|(s, t)| *s == seq && t == CHANNEL)
 }
 
-/// `POST /admin/announce {"position": N}` (the DJ's Announce button); returns the seq and the
-/// line the hub broadcast.
-async fn announce_position(hub: &TestHub, position: u32) -> (u64, String) {
-    let (status, body) = hub
-        .post_admin("/admin/announce", json!({ "position": position }))
-        .await;
-    assert_eq!(status, 200, "announce: {body}");
-    (
-        body["seq"].as_u64().expect("seq"),
-        body["message"].as_str().expect("message").to_owned(),
-    )
+/// What varies between scenarios; the rest of the set-up is the same for every test.
+#[derive(Default)]
+struct Setup<'a> {
+    /// Lines under the relay config's `[irc]`.
+    irc_extra: &'a str,
+    /// Lines under the relay config's `[relay]`.
+    relay_extra: &'a str,
+    /// ngircd gets a TLS port too, and the relay uses it, trusting the test CA.
+    tls: bool,
+    /// The observer's nick (`listener` when empty).
+    observer: &'a str,
+}
+
+impl<'a> Setup<'a> {
+    /// The default set-up with `extra` under the relay config's `[irc]`.
+    fn irc(irc_extra: &'a str) -> Setup<'a> {
+        Setup {
+            irc_extra,
+            ..Setup::default()
+        }
+    }
+
+    /// The default set-up with `extra` under the relay config's `[relay]`.
+    fn relay(relay_extra: &'a str) -> Setup<'a> {
+        Setup {
+            relay_extra,
+            ..Setup::default()
+        }
+    }
+
+    /// The default set-up with an observer named `nick`.
+    fn observer(nick: &'a str) -> Setup<'a> {
+        Setup {
+            observer: nick,
+            ..Setup::default()
+        }
+    }
+}
+
+/// One scenario's world: a real ngircd, the real hub, an observer in the channel, and a relay
+/// that is ready (registered, joined, subscribed). The relay reaches the hub and ngircd
+/// through gates, so a test decides when it may reconnect after either goes away.
+struct Fixture {
+    ircd: Ircd,
+    hub: TestHub,
+    hub_gate: Gate,
+    irc_gate: Gate,
+    observer: Observer,
+    relay: RelayHandle,
+}
+
+impl Fixture {
+    /// `None` when ngircd is not installed (outside CI).
+    async fn start() -> Option<Fixture> {
+        Self::start_with(Setup::default()).await
+    }
+
+    async fn start_with(setup: Setup<'_>) -> Option<Fixture> {
+        let (fixture, ()) = Self::start_after(setup, async |_| ()).await?;
+        Some(fixture)
+    }
+
+    /// Like [`Fixture::start_with`], running `before` against the hub before the relay starts;
+    /// returns what `before` returned.
+    async fn start_after<T>(
+        setup: Setup<'_>,
+        before: impl AsyncFnOnce(&TestHub) -> T,
+    ) -> Option<(Fixture, T)> {
+        let ircd = if setup.tls {
+            Ircd::start_tls().await?
+        } else {
+            Ircd::start().await?
+        };
+        let hub = TestHub::start().await;
+        let earlier = before(&hub).await;
+        let hub_gate = Gate::start(hub.port).await;
+        let irc_gate = Gate::start(ircd.tls_port().unwrap_or(ircd.port())).await;
+        let nick = match setup.observer {
+            "" => "listener",
+            nick => nick,
+        };
+        let observer = Observer::join(ircd.port(), nick, CHANNEL).await;
+        let hub_url = format!("http://127.0.0.1:{}", hub_gate.port());
+        let mut config = config_at(
+            &hub_url,
+            &hub.relay_token(),
+            irc_gate.port(),
+            setup.irc_extra,
+            setup.relay_extra,
+        );
+        if setup.tls {
+            config.irc.tls = true;
+            config.irc.server = "localhost".into();
+            config.irc.ca_file = ircd.ca_file().map(Path::to_path_buf);
+        }
+        let relay = Relay::start(config);
+        ready(&relay).await;
+        let fixture = Fixture {
+            ircd,
+            hub,
+            hub_gate,
+            irc_gate,
+            observer,
+            relay,
+        };
+        Some((fixture, earlier))
+    }
+
+    /// The hub's URL as the relay sees it (through the gate), and so as its answers link it.
+    fn hub_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.hub_gate.port())
+    }
+
+    /// The observer's next line from the bot.
+    async fn next_bot_line(&mut self) -> Privmsg {
+        self.observer.next_privmsg_from(BOT, LINE).await
+    }
+
+    /// The bot's lines among those the observer reads within `window`.
+    async fn bot_lines(&mut self, window: Duration) -> Vec<Privmsg> {
+        self.observer.privmsgs_from(BOT, window).await
+    }
+
+    /// Says `command` in the channel and returns the bot's answer there.
+    async fn ask(&mut self, command: &str) -> String {
+        self.observer.say(CHANNEL, command).await;
+        let reply = self.next_bot_line().await;
+        assert_eq!(reply.target, CHANNEL, "answers in the channel");
+        reply.text
+    }
+
+    /// Waits until the hub has recorded the relay's ack of `seq` for the channel.
+    async fn wait_for_ack(&self, seq: u64) {
+        let done = wait::until(LINE, async || acked(&self.hub, seq).await.then_some(())).await;
+        assert!(
+            done.is_some(),
+            "no ack for {seq}; acks: {:?}",
+            self.hub.acks().await
+        );
+    }
+
+    /// Asserts that the hub has no ack of `seq`.
+    async fn assert_not_acked(&self, seq: u64, why: &str) {
+        let acks = self.hub.acks().await;
+        assert!(!acks.iter().any(|(s, _)| *s == seq), "{why}: {acks:?}");
+    }
+
+    /// Gives the current show these `(title, artist, url)` tracks, position 1 first: the fake
+    /// SoundCloud lists them as likes of this week, and the hub polls it.
+    async fn set_show(&self, tracks: &[(&str, &str, &str)]) {
+        let hub = &self.hub;
+        let (current, _) = hub.weeks();
+        let likes = tracks
+            .iter()
+            .zip(1..)
+            .map(|((title, artist, url), n)| {
+                let mut t = track(n, title, artist);
+                t["permalink_url"] = json!(url);
+                FakeLike {
+                    created_at: plus_hours(current.start, n),
+                    track: Some(t),
+                }
+            })
+            .collect();
+        hub.soundcloud.set_likes(likes);
+        let outcome = hub.refresh().await;
+        assert_eq!(outcome["status"], "ok", "{outcome}");
+        let (_, show) = hub.get_json("/playlist").await;
+        assert_eq!(
+            show["tracks"].as_array().map(Vec::len),
+            Some(tracks.len()),
+            "{show}"
+        );
+    }
+
+    /// `POST /admin/announce {"position": N}` (the DJ's Announce button); returns the seq and
+    /// the line the hub broadcast.
+    async fn announce_position(&self, position: u32) -> (u64, String) {
+        let (status, body) = self
+            .hub
+            .post_admin("/admin/announce", json!({ "position": position }))
+            .await;
+        assert_eq!(status, 200, "announce: {body}");
+        (
+            body["seq"].as_u64().expect("seq"),
+            body["message"].as_str().expect("message").to_owned(),
+        )
+    }
+
+    /// Restarts the hub with its gate closed and waits until the relay noticed: the relay
+    /// stays away (announces meanwhile reach it only by replay) until the test opens the gate.
+    async fn restart_hub_keeping_the_relay_out(&mut self) {
+        self.hub_gate.set_open(false);
+        self.hub.restart().await;
+        wait_hub_lost(&self.relay).await;
+    }
 }
 
 /// The whole path with nothing faked but SoundCloud: the DJ's announce of track 1 reaches a
@@ -147,66 +289,59 @@ async fn announce_position(hub: &TestHub, position: u32) -> (u64, String) {
 /// relay's ack.
 #[tokio::test]
 async fn announce_reaches_the_channel_byte_exact_and_is_acked() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start().await else {
         return;
     };
-    let hub = TestHub::start().await;
     let title = "Café Olé: \"live\" – 日本 🎵";
     let url = "https://soundcloud.com/los-ninos/cafe-ole?a=1&b=2";
-    set_show(&hub, &[(title, "Los Niños", url)]).await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
-    ready(&relay).await;
-    let (_, health) = hub.get_json("/health").await;
+    f.set_show(&[(title, "Los Niños", url)]).await;
+    let (_, health) = f.hub.get_json("/health").await;
     assert_eq!(
         health["subscribers"], 1,
         "the relay is subscribed: {health}"
     );
 
-    let (seq, message) = announce_position(&hub, 1).await;
+    let (seq, message) = f.announce_position(1).await;
     let expected = format!("Now Playing: Song #1: {title} by Los Niños - {url}");
     assert_eq!(message, expected, "the hub's line");
-    let line = next_bot_line(&mut observer, 5 * SECOND).await;
+    let line = f.next_bot_line().await;
     assert_eq!(line.target, CHANNEL);
     assert_eq!(line.text, expected, "text arrives byte for byte");
     assert!(line.raw.ends_with(b"\r\n"));
-    wait_for_ack(&hub, seq).await;
-    assert_eq!(hub.acks().await, [(seq, CHANNEL.to_string())], "one ack");
+    f.wait_for_ack(seq).await;
+    assert_eq!(f.hub.acks().await, [(seq, CHANNEL.to_string())], "one ack");
 
     // Shutdown says goodbye with a QUIT message.
-    relay.shutdown().await;
-    let quit = observer
-        .read_until(5 * SECOND, |l| {
-            l.contains(" QUIT ") && l.starts_with(&format!(":{BOT}!"))
+    f.relay.shutdown().await;
+    let quit = f
+        .observer
+        .read_until(LINE, |m| {
+            matches!(m.command, Command::QUIT(_)) && m.source_nickname() == Some(BOT)
         })
         .await
         .expect("bot QUIT seen");
-    assert!(quit.contains(irc_relay::QUIT_MESSAGE), "{quit}");
+    let Command::QUIT(Some(reason)) = &quit.command else {
+        panic!("a QUIT without a message: {quit:?}");
+    };
+    assert!(reason.contains(irc_relay::QUIT_MESSAGE), "{reason}");
 }
 
 #[tokio::test]
 async fn hostile_title_arrives_as_one_line_within_512_bytes_and_the_bot_stays() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start().await else {
         return;
     };
-    let hub = TestHub::start().await;
     // As SoundCloud would send it: the hub stores titles as given.
     let title = format!(
         "Evil\r\nQUIT :x\0\x02bold\x03 {}",
         "ünïcødé 日本語 ".repeat(40)
     );
     assert!(title.len() > 600);
-    set_show(
-        &hub,
-        &[(&title, "Artist\nJOIN #other", "https://soundcloud.com/a/b")],
-    )
-    .await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
-    ready(&relay).await;
+    f.set_show(&[(&title, "Artist\nJOIN #other", "https://soundcloud.com/a/b")])
+        .await;
 
-    let (seq, _) = announce_position(&hub, 1).await;
-    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    let (seq, _) = f.announce_position(1).await;
+    let lines = f.bot_lines(2 * SECOND).await;
     assert_eq!(lines.len(), 1, "exactly one line: {lines:?}");
     let line = &lines[0];
     assert!(line.raw.len() <= 512, "{} bytes", line.raw.len());
@@ -225,12 +360,12 @@ async fn hostile_title_arrives_as_one_line_within_512_bytes_and_the_bot_stays() 
     );
     assert!(line.text.ends_with('…'));
     assert!(!line.text.chars().any(char::is_control));
-    wait_for_ack(&hub, seq).await;
+    f.wait_for_ack(seq).await;
 
     // `!song 1` reads the title from the hub's JSON API, where it is stored as SoundCloud sent
     // it: the relay's own sanitiser is all that stands between it and IRC.
-    observer.say(CHANNEL, "!song 1").await;
-    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    f.observer.say(CHANNEL, "!song 1").await;
+    let lines = f.bot_lines(2 * SECOND).await;
     assert_eq!(lines.len(), 1, "exactly one answer: {lines:?}");
     let answer = &lines[0];
     assert!(answer.raw.len() <= 512, "{} bytes", answer.raw.len());
@@ -243,51 +378,40 @@ async fn hostile_title_arrives_as_one_line_within_512_bytes_and_the_bot_stays() 
     assert!(!answer.text.chars().any(char::is_control));
 
     assert!(
-        !observer
-            .seen
-            .iter()
-            .any(|l| l.contains(" QUIT ") || l.contains(" JOIN #other")),
+        !f.observer.seen.iter().any(|m| match &m.command {
+            Command::QUIT(_) => true,
+            Command::JOIN(channel, ..) => channel == "#other",
+            _ => false,
+        }),
         "nobody quit, nothing else joined: {:?}",
-        observer.seen
+        f.observer.seen
     );
-    let names = observer.names(CHANNEL).await;
+    let names = f.observer.names(CHANNEL).await;
     assert!(
         names.iter().any(|n| n == BOT),
         "bot still in channel: {names:?}"
     );
-    assert_eq!(relay.status().joined, [CHANNEL.to_string()]);
+    assert_eq!(f.relay.status().joined, [CHANNEL.to_string()]);
     // And it still works.
-    hub.announce_text("still here").await;
-    assert_eq!(
-        next_bot_line(&mut observer, 5 * SECOND).await.text,
-        "still here"
-    );
-    relay.shutdown().await;
+    f.hub.announce_text("still here").await;
+    assert_eq!(f.next_bot_line().await.text, "still here");
+    f.relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn flood_control_spaces_a_burst_of_ten() {
-    let Some(ircd) = Ircd::start().await else {
+    // Burst 4, then 5 lines/s: lines 5..10 should come 200 ms apart.
+    let Some(mut f) = Fixture::start_with(Setup::irc("flood_lines_per_second = 5.0")).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    // Burst 4, then 5 lines/s: lines 5..10 should come 200 ms apart.
-    let relay = Relay::start(config(
-        &hub,
-        ircd.port(),
-        "flood_lines_per_second = 5.0",
-        "",
-    ));
-    ready(&relay).await;
 
     let mut seqs = Vec::new();
     for i in 1..=10 {
-        seqs.push(hub.announce_text(&format!("line {i}")).await);
+        seqs.push(f.hub.announce_text(&format!("line {i}")).await);
     }
     let mut lines = Vec::new();
     while lines.len() < 10 {
-        lines.push(next_bot_line(&mut observer, 5 * SECOND).await);
+        lines.push(f.next_bot_line().await);
     }
     let expected: Vec<_> = (1..=10).map(|i| format!("line {i}")).collect();
     assert_eq!(texts(&lines), expected, "all lines, in order");
@@ -315,63 +439,45 @@ async fn flood_control_spaces_a_burst_of_ten() {
         "the burst of 4 goes at once: {burst:?}"
     );
     assert!(
-        observer
+        f.observer
             .privmsgs_during(Duration::from_millis(300))
             .await
             .is_empty()
     );
     // Every line was acked, and the hub's ack frames echoed back to the relay did not disturb it.
     for seq in &seqs {
-        wait_for_ack(&hub, *seq).await;
+        f.wait_for_ack(*seq).await;
     }
-    assert_eq!(relay.status().last_seq, seqs.last().copied());
-    relay.shutdown().await;
+    assert_eq!(f.relay.status().last_seq, seqs.last().copied());
+    f.relay.shutdown().await;
 }
 
-/// Hub restart: the relay reaches the hub through a gate, so the test decides when it may
-/// reconnect and can announce while the relay is away. Those announces reach the relay only
-/// through the real hub's `?since=` replay; nothing from before is posted again.
+/// Hub restart: the gate decides when the relay may reconnect, so the test can announce while
+/// the relay is away. Those announces reach the relay only through the real hub's `?since=`
+/// replay; nothing from before is posted again.
 #[tokio::test]
 async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start().await else {
         return;
     };
-    let mut hub = TestHub::start().await;
-    let gate = Gate::start(hub.port).await;
-    let hub_url = format!("http://127.0.0.1:{}", gate.port());
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config_at(&hub_url, &hub.relay_token(), ircd.port(), "", ""));
-    ready(&relay).await;
+    let first = f.hub.announce_text("before the restart").await;
+    assert_eq!(f.next_bot_line().await.text, "before the restart");
+    f.wait_for_ack(first).await;
 
-    let first = hub.announce_text("before the restart").await;
-    assert_eq!(
-        next_bot_line(&mut observer, 5 * SECOND).await.text,
-        "before the restart"
-    );
-    wait_for_ack(&hub, first).await;
-
-    gate.set_open(false);
-    hub.restart().await;
-    relay
-        .wait_for(READY, |s| !s.hub_connected)
-        .await
-        .expect("relay noticed the hub going away");
+    f.restart_hub_keeping_the_relay_out().await;
     let missed = [
-        hub.announce_text("missed 1").await,
-        hub.announce_text("missed 2").await,
+        f.hub.announce_text("missed 1").await,
+        f.hub.announce_text("missed 2").await,
     ];
     assert!(
-        !relay.status().hub_connected,
+        !f.relay.status().hub_connected,
         "announced while the relay was away"
     );
-    gate.set_open(true);
-    relay
-        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(missed[1]))
-        .await
-        .expect("relay resubscribed and caught up");
-    let after = hub.announce_text("after the restart").await;
+    f.hub_gate.set_open(true);
+    wait_caught_up(&f.relay, missed[1]).await;
+    let after = f.hub.announce_text("after the restart").await;
 
-    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    let lines = f.bot_lines(2 * SECOND).await;
     assert_eq!(
         texts(&lines),
         ["missed 1", "missed 2", "after the restart"],
@@ -379,9 +485,9 @@ async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
     );
     assert!(first < missed[0] && missed[0] < missed[1] && missed[1] < after);
     for seq in [missed[0], missed[1], after] {
-        wait_for_ack(&hub, seq).await;
+        f.wait_for_ack(seq).await;
     }
-    let acks = hub.acks().await;
+    let acks = f.hub.acks().await;
     for seq in [first, missed[0], missed[1], after] {
         assert_eq!(
             acks.iter().filter(|(s, _)| *s == seq).count(),
@@ -389,7 +495,7 @@ async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
             "one ack for {seq}: {acks:?}"
         );
     }
-    relay.shutdown().await;
+    f.relay.shutdown().await;
 }
 
 /// The hub comes back with a new, empty database (a fresh deployment) while the relay keeps
@@ -397,25 +503,18 @@ async fn hub_restart_resumes_with_no_loss_and_no_duplicate() {
 /// them instead of staying silent until they pass the old numbers.
 #[tokio::test]
 async fn a_hub_with_a_new_database_is_followed() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start().await else {
         return;
     };
-    let mut hub = TestHub::start().await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
-    ready(&relay).await;
     let mut old = 0;
     for text in ["old 1", "old 2", "old 3"] {
-        old = hub.announce_text(text).await;
-        assert_eq!(next_bot_line(&mut observer, 5 * SECOND).await.text, text);
+        old = f.hub.announce_text(text).await;
+        assert_eq!(f.next_bot_line().await.text, text);
     }
 
-    hub.stop().await;
-    relay
-        .wait_for(READY, |s| !s.hub_connected)
-        .await
-        .expect("relay noticed the hub going away");
-    for entry in std::fs::read_dir(hub.data_dir()).expect("data dir") {
+    f.hub.stop().await;
+    wait_hub_lost(&f.relay).await;
+    for entry in std::fs::read_dir(f.hub.data_dir()).expect("data dir") {
         let path = entry.expect("entry").path();
         if path
             .file_name()
@@ -424,25 +523,25 @@ async fn a_hub_with_a_new_database_is_followed() {
             std::fs::remove_file(&path).expect("remove the database");
         }
     }
-    hub.restart().await;
-    relay
+    f.hub.restart().await;
+    f.relay
         .wait_for(READY, |s| s.hub_connected)
         .await
         .expect("relay resubscribed");
     let new = [
-        hub.announce_text("new 1").await,
-        hub.announce_text("new 2").await,
+        f.hub.announce_text("new 1").await,
+        f.hub.announce_text("new 2").await,
     ];
     assert!(
         new[0] <= old,
         "the new database numbers from 1 again: {new:?}"
     );
-    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    let lines = f.bot_lines(2 * SECOND).await;
     assert_eq!(texts(&lines), ["new 1", "new 2"]);
     for seq in new {
-        wait_for_ack(&hub, seq).await;
+        f.wait_for_ack(seq).await;
     }
-    relay.shutdown().await;
+    f.relay.shutdown().await;
 }
 
 /// The real hub replays exactly what was asked for; a hub that errs on the side of replaying
@@ -465,33 +564,22 @@ async fn an_over_replaying_hub_gets_nothing_posted_twice() {
 
     let first = hub.announce_text("before the restart");
     assert_eq!(
-        next_bot_line(&mut observer, 5 * SECOND).await.text,
+        observer.next_privmsg_from(BOT, LINE).await.text,
         "before the restart"
     );
-
-    for _ in 0..250 {
-        if !hub.acks().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let acked = wait::until(LINE, async || (!hub.acks().is_empty()).then_some(())).await;
+    assert!(acked.is_some(), "the first line was acked");
 
     // The restarted hub replays more than asked for: the relay must skip what it has seen.
     hub.replay_overlap(5);
     hub.stop().await;
-    relay
-        .wait_for(READY, |s| !s.hub_connected)
-        .await
-        .expect("relay noticed the hub going away");
+    wait_hub_lost(&relay).await;
     let during = hub.announce_text("while the hub was down");
     hub.restart().await;
-    relay
-        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(during))
-        .await
-        .expect("relay resubscribed and caught up");
+    wait_caught_up(&relay, during).await;
     let after = hub.announce_text("after the restart");
 
-    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    let lines = observer.privmsgs_from(BOT, 2 * SECOND).await;
     assert_eq!(
         texts(&lines),
         ["while the hub was down", "after the restart"]
@@ -514,100 +602,77 @@ async fn an_over_replaying_hub_gets_nothing_posted_twice() {
     relay.shutdown().await;
 }
 
+/// ngircd restarts while announces keep coming: the gate lets the relay back in only once the
+/// observer is in the channel again, to see the queued line.
 #[tokio::test]
 async fn ircd_restart_rejoins_and_delivers_queued_lines_within_the_window() {
-    let Some(mut ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start_with(Setup::relay("replay_window_seconds = 2")).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    // The relay reaches ngircd through a gate, so the test decides when it may reconnect:
-    // after the observer is back in the channel to see the queued line.
-    let gate = Gate::start(ircd.port()).await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(&hub, gate.port(), "", "replay_window_seconds = 2"));
-    ready(&relay).await;
-    hub.announce_text("first").await;
-    assert_eq!(next_bot_line(&mut observer, 5 * SECOND).await.text, "first");
+    f.hub.announce_text("first").await;
+    assert_eq!(f.next_bot_line().await.text, "first");
 
-    gate.set_open(false);
-    ircd.stop();
-    relay
+    f.irc_gate.set_open(false);
+    f.ircd.stop();
+    f.relay
         .wait_for(READY, |s| !s.irc_registered)
         .await
         .expect("relay noticed IRC going away");
-    let stale = hub
+    let stale = f
+        .hub
         .announce_text("stale: queued longer than the window")
         .await;
+    // Let the first queued line outlive the two-second window.
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    let queued = hub.announce_text("queued while IRC was down").await;
+    let queued = f.hub.announce_text("queued while IRC was down").await;
     assert!(
-        relay.status().hub_connected,
+        f.relay.status().hub_connected,
         "the hub side stayed up meanwhile"
     );
-    ircd.start_again().await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    gate.set_open(true);
-    ready(&relay).await;
+    f.ircd.start_again().await;
+    f.observer = Observer::join(f.ircd.port(), "listener", CHANNEL).await;
+    f.irc_gate.set_open(true);
+    ready(&f.relay).await;
 
-    let lines = bot_lines(&mut observer, 2 * SECOND).await;
+    let lines = f.bot_lines(2 * SECOND).await;
     assert_eq!(texts(&lines), ["queued while IRC was down"]);
-    let joins = observer
+    let joins = f
+        .observer
         .seen
         .iter()
-        .filter(|l| l.starts_with(&format!(":{BOT}!")) && l.contains(" JOIN "))
+        .filter(|m| matches!(m.command, Command::JOIN(..)) && m.source_nickname() == Some(BOT))
         .count();
-    assert_eq!(joins, 1, "rejoined once: {:?}", observer.seen);
-    wait_for_ack(&hub, queued).await;
-    assert!(
-        !hub.acks().await.iter().any(|(s, _)| *s == stale),
-        "the expired line is not acked"
-    );
-    relay.shutdown().await;
+    assert_eq!(joins, 1, "rejoined once: {:?}", f.observer.seen);
+    f.wait_for_ack(queued).await;
+    f.assert_not_acked(stale, "the expired line is not acked")
+        .await;
+    f.relay.shutdown().await;
 }
 
 /// The relay's own replay window, against the real hub's replay: an announce that waited in
 /// the hub's log longer than the relay's window is skipped, a fresh one is posted.
 #[tokio::test]
 async fn announces_older_than_the_replay_window_are_not_posted() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start_with(Setup::relay("replay_window_seconds = 1")).await else {
         return;
     };
-    let mut hub = TestHub::start().await;
-    let gate = Gate::start(hub.port).await;
-    let hub_url = format!("http://127.0.0.1:{}", gate.port());
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config_at(
-        &hub_url,
-        &hub.relay_token(),
-        ircd.port(),
-        "",
-        "replay_window_seconds = 1",
-    ));
-    ready(&relay).await;
-    let seen = hub.announce_text("seen").await;
-    assert_eq!(next_bot_line(&mut observer, 5 * SECOND).await.text, "seen");
+    let seen = f.hub.announce_text("seen").await;
+    assert_eq!(f.next_bot_line().await.text, "seen");
 
-    gate.set_open(false);
-    hub.restart().await;
-    relay
-        .wait_for(READY, |s| !s.hub_connected)
-        .await
-        .expect("relay noticed the hub going away");
-    let old = hub.announce_text("older than the window").await;
+    f.restart_hub_keeping_the_relay_out().await;
+    let old = f.hub.announce_text("older than the window").await;
+    // Let it outlive the one-second window.
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let fresh = hub.announce_text("fresh").await;
-    gate.set_open(true);
+    let fresh = f.hub.announce_text("fresh").await;
+    f.hub_gate.set_open(true);
     // The hub (window 300 s) replays both; the relay sees both and posts only the fresh one.
-    relay
-        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(fresh))
-        .await
-        .expect("relay resubscribed and caught up");
-    let lines = bot_lines(&mut observer, SECOND).await;
+    wait_caught_up(&f.relay, fresh).await;
+    let lines = f.bot_lines(SECOND).await;
     assert_eq!(texts(&lines), ["fresh"]);
-    wait_for_ack(&hub, fresh).await;
+    f.wait_for_ack(fresh).await;
     assert!(seen < old && old < fresh);
-    assert!(!hub.acks().await.iter().any(|(s, _)| *s == old));
-    relay.shutdown().await;
+    f.assert_not_acked(old, "the old line is not posted").await;
+    f.relay.shutdown().await;
 }
 
 /// A hub restart before the relay has seen any announce (no seq to resume from): what the DJ
@@ -615,184 +680,132 @@ async fn announces_older_than_the_replay_window_are_not_posted() {
 /// first subscribed is still not its to post.
 #[tokio::test]
 async fn hub_restart_before_the_first_announce_loses_nothing() {
-    let Some(ircd) = Ircd::start().await else {
+    let before_relay =
+        async |hub: &TestHub| hub.announce_text("from before the relay started").await;
+    let Some((mut f, before)) = Fixture::start_after(Setup::default(), before_relay).await else {
         return;
     };
-    let mut hub = TestHub::start().await;
-    let before = hub.announce_text("from before the relay started").await;
-    let gate = Gate::start(hub.port).await;
-    let hub_url = format!("http://127.0.0.1:{}", gate.port());
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config_at(&hub_url, &hub.relay_token(), ircd.port(), "", ""));
-    ready(&relay).await;
-    assert_eq!(relay.status().last_seq, None, "started live");
+    assert_eq!(f.relay.status().last_seq, None, "started live");
 
-    gate.set_open(false);
-    hub.restart().await;
-    relay
-        .wait_for(READY, |s| !s.hub_connected)
-        .await
-        .expect("relay noticed the hub going away");
-    let missed = hub.announce_text("while the relay was away").await;
-    gate.set_open(true);
-    relay
-        .wait_for(READY, |s| s.hub_connected && s.last_seq == Some(missed))
-        .await
-        .expect("relay resubscribed and caught up");
-    let lines = bot_lines(&mut observer, SECOND).await;
+    f.restart_hub_keeping_the_relay_out().await;
+    let missed = f.hub.announce_text("while the relay was away").await;
+    f.hub_gate.set_open(true);
+    wait_caught_up(&f.relay, missed).await;
+    let lines = f.bot_lines(SECOND).await;
     assert_eq!(texts(&lines), ["while the relay was away"]);
-    wait_for_ack(&hub, missed).await;
-    assert!(!hub.acks().await.iter().any(|(s, _)| *s == before));
-    relay.shutdown().await;
-}
-
-/// Says `command` in the channel and returns the bot's answer there.
-async fn ask(observer: &mut Observer, command: &str) -> String {
-    observer.say(CHANNEL, command).await;
-    let reply = next_bot_line(observer, 5 * SECOND).await;
-    assert_eq!(reply.target, CHANNEL, "answers in the channel");
-    reply.text
+    f.wait_for_ack(missed).await;
+    f.assert_not_acked(before, "not the relay's to post").await;
+    f.relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn commands_answer_in_the_channel() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start_with(Setup::irc("command_cooldown_seconds = 0")).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    set_show(
-        &hub,
-        &[
-            (
-                "Midnight Drive",
-                "Synth Rider",
-                "https://soundcloud.com/synth-rider/midnight-drive",
-            ),
-            (
-                "Café Olé",
-                "Los Niños",
-                "https://soundcloud.com/los-ninos/cafe-ole",
-            ),
-            (
-                "Third Stone",
-                "The Rats",
-                "https://soundcloud.com/the-rats/third-stone",
-            ),
-        ],
-    )
+    f.set_show(&[
+        (
+            "Midnight Drive",
+            "Synth Rider",
+            "https://soundcloud.com/synth-rider/midnight-drive",
+        ),
+        (
+            "Café Olé",
+            "Los Niños",
+            "https://soundcloud.com/los-ninos/cafe-ole",
+        ),
+        (
+            "Third Stone",
+            "The Rats",
+            "https://soundcloud.com/the-rats/third-stone",
+        ),
+    ])
     .await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(
-        &hub,
-        ircd.port(),
-        "command_cooldown_seconds = 0",
-        "",
-    ));
-    ready(&relay).await;
 
-    assert_eq!(
-        ask(&mut observer, "!np").await,
-        "Nothing has been announced yet."
-    );
+    assert_eq!(f.ask("!np").await, "Nothing has been announced yet.");
     let announce = "Now Playing: Song #1: Midnight Drive by Synth Rider - https://soundcloud.com/synth-rider/midnight-drive";
-    let (_, message) = announce_position(&hub, 1).await;
+    let (_, message) = f.announce_position(1).await;
     assert_eq!(message, announce);
+    assert_eq!(f.next_bot_line().await.text, announce);
+    assert_eq!(f.ask("!np").await, announce);
     assert_eq!(
-        next_bot_line(&mut observer, 5 * SECOND).await.text,
-        announce
-    );
-    assert_eq!(ask(&mut observer, "!np").await, announce);
-    assert_eq!(
-        ask(&mut observer, "!song 2").await,
+        f.ask("!song 2").await,
         "Song #2: Café Olé by Los Niños - https://soundcloud.com/los-ninos/cafe-ole"
     );
     assert_eq!(
-        ask(&mut observer, "!song 99").await,
+        f.ask("!song 99").await,
         "No song #99 in this week's show (it has 3 tracks)."
     );
     assert_eq!(
-        ask(&mut observer, "!song abc").await,
+        f.ask("!song abc").await,
         "Usage: !song N, where N is the track number (e.g. !song 3)."
     );
     assert_eq!(
-        ask(&mut observer, "!playlist").await,
-        format!("This week's show has 3 tracks: {}/", hub.url())
+        f.ask("!playlist").await,
+        format!("This week's show has 3 tracks: {}/", f.hub_url())
     );
-    let help = ask(&mut observer, "!help").await;
+    let help = f.ask("!help").await;
     for command in ["!np", "!song N", "!playlist", "!help"] {
         assert!(help.contains(command), "{help}");
     }
     // The DJ removes a track: the answers follow the hub, they are not cached.
-    let (_, show) = hub.get_json("/playlist").await;
+    let (_, show) = f.hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("show id");
-    let resp = hub
+    let resp = f
+        .hub
         .admin(
-            hub.http
-                .delete(format!("{}/admin/shows/{id}/tracks/3", hub.url())),
+            f.hub
+                .http
+                .delete(format!("{}/admin/shows/{id}/tracks/3", f.hub.url())),
         )
         .send()
         .await
         .expect("DELETE track");
     assert_eq!(resp.status(), 200);
     assert_eq!(
-        ask(&mut observer, "!song 3").await,
+        f.ask("!song 3").await,
         "No song #3 in this week's show (it has 2 tracks)."
     );
     // Chat and unknown commands get no answer.
-    observer.say(CHANNEL, "hello everyone").await;
-    observer.say(CHANNEL, "!unknown").await;
-    assert!(
-        bot_lines(&mut observer, Duration::from_millis(500))
-            .await
-            .is_empty()
-    );
-    relay.shutdown().await;
+    f.observer.say(CHANNEL, "hello everyone").await;
+    f.observer.say(CHANNEL, "!unknown").await;
+    assert!(f.bot_lines(Duration::from_millis(500)).await.is_empty());
+    f.relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_empty_show_gets_a_helpful_answer() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start_with(Setup::irc("command_cooldown_seconds = 0")).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(
-        &hub,
-        ircd.port(),
-        "command_cooldown_seconds = 0",
-        "",
-    ));
-    ready(&relay).await;
     assert_eq!(
-        ask(&mut observer, "!song 1").await,
+        f.ask("!song 1").await,
         "This week's show has no tracks yet."
     );
     assert_eq!(
-        ask(&mut observer, "!playlist").await,
-        format!("This week's show has no tracks yet: {}/", hub.url())
+        f.ask("!playlist").await,
+        format!("This week's show has no tracks yet: {}/", f.hub_url())
     );
-    relay.shutdown().await;
+    f.relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn one_answer_per_user_per_three_seconds() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start_with(Setup::observer("alice")).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    let mut alice = Observer::join(ircd.port(), "alice", CHANNEL).await;
-    let mut bob = Observer::join(ircd.port(), "bob", CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
-    ready(&relay).await;
+    let alice = &mut f.observer;
+    let mut bob = Observer::join(f.ircd.port(), "bob", CHANNEL).await;
 
     let start = tokio::time::Instant::now();
     alice.say(CHANNEL, "!help").await;
-    next_bot_line(&mut alice, 5 * SECOND).await;
+    alice.next_privmsg_from(BOT, LINE).await;
     alice.say(CHANNEL, "!np").await;
     alice.say(CHANNEL, "!playlist").await;
     // Bob is another user: answered at once. Alice's two commands within 3 s are not.
     bob.say(CHANNEL, "!np").await;
-    let seen_by_bob: Vec<_> = bot_lines(&mut bob, Duration::from_millis(1200))
+    let seen_by_bob: Vec<_> = bob
+        .privmsgs_from(BOT, Duration::from_millis(1200))
         .await
         .into_iter()
         .map(|l| l.text)
@@ -804,7 +817,7 @@ async fn one_answer_per_user_per_three_seconds() {
     );
     assert!(seen_by_bob[0].starts_with("Commands:"));
     assert_eq!(seen_by_bob[1], "Nothing has been announced yet.");
-    let seen_by_alice = bot_lines(&mut alice, Duration::from_millis(100)).await;
+    let seen_by_alice = alice.privmsgs_from(BOT, Duration::from_millis(100)).await;
     assert_eq!(
         seen_by_alice.len(),
         1,
@@ -814,41 +827,46 @@ async fn one_answer_per_user_per_three_seconds() {
     tokio::time::sleep_until(start + Duration::from_millis(3300)).await;
     alice.say(CHANNEL, "!np").await;
     assert_eq!(
-        next_bot_line(&mut alice, 5 * SECOND).await.text,
+        alice.next_privmsg_from(BOT, LINE).await.text,
         "Nothing has been announced yet."
     );
-    relay.shutdown().await;
+    f.relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn taken_nickname_falls_back_to_an_alternative() {
-    let Some(ircd) = Ircd::start().await else {
+    let Some(mut f) = Fixture::start_with(Setup::observer(BOT)).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    let mut squatter = Observer::join(ircd.port(), BOT, CHANNEL).await;
-    let relay = Relay::start(config(&hub, ircd.port(), "", ""));
-    let status = relay.wait_ready(1, READY).await.expect("ready");
-    assert_eq!(status.nickname.as_deref(), Some("ntrbot_"));
-    hub.announce_text("from the alternative nick").await;
-    let line = next_bot_line(&mut squatter, 5 * SECOND).await;
+    assert_eq!(f.relay.status().nickname.as_deref(), Some("ntrbot_"));
+    f.hub.announce_text("from the alternative nick").await;
+    let line = f.next_bot_line().await;
     assert_eq!(line.from, "ntrbot_");
     assert_eq!(line.text, "from the alternative nick");
-    relay.shutdown().await;
+    f.relay.shutdown().await;
 }
 
+/// The fixture's relay trusts the test CA; a relay that does not must refuse the server.
 #[tokio::test]
 async fn tls_with_the_test_ca() {
-    let Some(ircd) = Ircd::start_tls().await else {
+    let setup = Setup {
+        tls: true,
+        ..Setup::default()
+    };
+    let Some(mut f) = Fixture::start_with(setup).await else {
         return;
     };
-    let hub = TestHub::start().await;
-    let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let tls_port = ircd.tls_port().expect("tls port");
-    let ca = ircd.ca_file().expect("ca").display().to_string();
+    f.hub.announce_text("over TLS").await;
+    assert_eq!(f.next_bot_line().await.text, "over TLS");
 
     // Certificate verification is on by default: without the test CA the relay must refuse.
-    let mut untrusted = config(&hub, tls_port, "", "");
+    let mut untrusted = config_at(
+        &f.hub_url(),
+        &f.hub.relay_token(),
+        f.irc_gate.port(),
+        "",
+        "",
+    );
     untrusted.irc.tls = true;
     untrusted.irc.server = "localhost".into();
     let refused = Relay::start(untrusted);
@@ -860,18 +878,7 @@ async fn tls_with_the_test_ca() {
         "connected to a server whose certificate is not trusted"
     );
     refused.shutdown().await;
-
-    let mut trusted = config(&hub, tls_port, &format!("ca_file = \"{ca}\""), "");
-    trusted.irc.tls = true;
-    trusted.irc.server = "localhost".into();
-    let relay = Relay::start(trusted);
-    ready(&relay).await;
-    hub.announce_text("over TLS").await;
-    assert_eq!(
-        next_bot_line(&mut observer, 5 * SECOND).await.text,
-        "over TLS"
-    );
-    relay.shutdown().await;
+    f.relay.shutdown().await;
 }
 
 /// Neither ngircd nor any IRC server in Debian's archive here offers SASL (Debian's `ergo`
@@ -881,7 +888,13 @@ async fn tls_with_the_test_ca() {
 async fn sasl_plain_against_a_scripted_server() {
     let hub = TestHub::start().await;
     let peer = ScriptedPeer::bind().await;
-    let relay = Relay::start(config(&hub, peer.port(), "sasl_password = \"s3cret\"", ""));
+    let relay = Relay::start(config_at(
+        &hub.url(),
+        &hub.relay_token(),
+        peer.port(),
+        "sasl_password = \"s3cret\"",
+        "",
+    ));
     let mut client = peer.accept(5 * SECOND).await;
     let t = 5 * SECOND;
 

@@ -5,13 +5,15 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use e2e::binaries::try_binary;
 use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN};
 use e2e::ircd::Ircd;
+use irc_proto::Command;
 
 use super::{Ctx, progress};
 use crate::http::Http;
-use crate::observer::{Observer, command};
-use crate::procs::{Proc, binary};
+use crate::observer::Observer;
+use crate::procs::Proc;
 use crate::report::{Row, Summary, ms};
 use crate::servers::{HubSetup, hub_subscribers};
 use crate::subscribers::Fleet;
@@ -50,15 +52,15 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     )?;
     let relay = Proc::spawn(
         "irc-relay",
-        &binary("irc-relay")?,
+        &try_binary("irc-relay")?,
         &["--config", &relay_config.to_string_lossy()],
         setup.dir().join("relay.log"),
         None,
     )?;
     let mut http = Http::new(setup.addr());
     observer
-        .wait_line(Duration::from_secs(20), |l| {
-            command(l) == "JOIN" && l.starts_with(&format!(":{NICK}!"))
+        .wait_message(Duration::from_secs(20), |m| {
+            matches!(m.command, Command::JOIN(..)) && m.source_nickname() == Some(NICK)
         })
         .with_context(|| format!("the relay did not join {CHANNEL}:\n{}", relay.log_tail()))?;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -180,9 +182,10 @@ impl Path<'_> {
             }
             let seq = r.json::<ntr_protocol::Announced>()?.seq.get();
             let (_, at) = observer
-                .wait_line(Duration::from_secs(10), |l| {
-                    command(l) == "PRIVMSG" && l.ends_with(&text)
-                })
+                .wait_message(
+                    Duration::from_secs(10),
+                    |m| matches!(&m.command, Command::PRIVMSG(_, said) if *said == text),
+                )
                 .with_context(|| format!("line {i} never reached IRC:\n{}", relay.log_tail()))?;
             line_after = Some(at - t0);
             learned = Some(seq + 1);

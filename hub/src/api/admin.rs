@@ -57,6 +57,7 @@ pub async fn announce_handler(
     let request = body.into_request()?;
     let a = announce(&state, request).await.map_err(|e| match e {
         AnnounceError::Store(e) => ApiError::from(e),
+        AnnounceError::Show(e) => ApiError::from(e),
         AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
     })?;
     Ok(Json(Announced {

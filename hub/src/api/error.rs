@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::soundcloud::SoundcloudError;
+use crate::state::ShowError;
 use crate::store::StoreError;
+use crate::week::OutOfCalendar;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -67,6 +69,21 @@ impl From<StoreError> for ApiError {
             }
             StoreError::OutOfRange(m) => ApiError::Unprocessable(m),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<OutOfCalendar> for ApiError {
+    fn from(e: OutOfCalendar) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<ShowError> for ApiError {
+    fn from(e: ShowError) -> Self {
+        match e {
+            ShowError::Store(e) => e.into(),
+            ShowError::Calendar(e) => e.into(),
         }
     }
 }

@@ -64,15 +64,40 @@ pub async fn session(parts: &mut Parts, state: &AppState) -> Result<Option<Sessi
     Ok(state.store.live_session(id).await?)
 }
 
-/// Whether the request's `Origin` (or, lacking one, `Referer`) is `public_url`'s origin.
+/// Whether the request's `Origin` (or, lacking one, `Referer`) is `public_url`'s origin or the
+/// origin the request was addressed to (its `Host` with `public_url`'s scheme). The second
+/// lets a DJ who typed `http://localhost:8000` log in to a hub whose `public_url` says
+/// `127.0.0.1`: a cross-site page cannot make a browser send a `Host` that matches its own
+/// `Origin` unless it really is this server.
 pub fn same_origin(headers: &HeaderMap, public_url: &Url) -> bool {
-    let expected = public_url.origin();
-    let claimed = headers
+    let Some(claimed) = headers
         .get(header::ORIGIN)
         .or_else(|| headers.get(header::REFERER))
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| Url::parse(v).ok());
-    claimed.is_some_and(|u| u.origin() == expected)
+        .and_then(|v| Url::parse(v).ok())
+        .map(|u| u.origin())
+    else {
+        return false;
+    };
+    if claimed == public_url.origin() {
+        return true;
+    }
+    let addressed = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|host| Url::parse(&format!("{}://{host}", public_url.scheme())).ok())
+        .map(|u| u.origin());
+    addressed.is_some_and(|o| o == claimed)
+}
+
+/// What a DJ who met a cross-origin refusal should do instead.
+pub fn cross_origin_hint(public_url: &Url) -> String {
+    format!(
+        "cross-origin request refused: open the dashboard at {}",
+        public_url
+            .join("dashboard")
+            .unwrap_or_else(|_| public_url.clone())
+    )
 }
 
 impl FromRequestParts<AppState> for Admin {
@@ -89,9 +114,9 @@ impl FromRequestParts<AppState> for Admin {
                 if safe || same_origin(&parts.headers, &state.config.hub.public_url) {
                     Ok(Admin)
                 } else {
-                    Err(ApiError::Forbidden(
-                        "cross-origin request refused (Origin must match public_url)".into(),
-                    ))
+                    Err(ApiError::Forbidden(cross_origin_hint(
+                        &state.config.hub.public_url,
+                    )))
                 }
             }
             Credentials::None => Err(ApiError::Unauthorized(

@@ -14,35 +14,49 @@ pub const COOKIE_NAME: &str = "ntr_session";
 
 type HmacSha256 = Hmac<Sha256>;
 
-#[derive(Debug)]
+/// The key HMAC-SHA256 refused (it takes keys of any length, so this only guards an API that
+/// is fallible in general).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the dashboard secret key cannot key HMAC-SHA256")]
+pub struct InvalidSessionKey;
+
 pub struct SessionKeys {
-    key: Vec<u8>,
+    /// Keyed once; every signature starts from a clone, so no later step can fail.
+    mac: HmacSha256,
     secure: bool,
     lifetime: SignedDuration,
 }
 
+/// Leaves the key out: a debug print must not leak it.
+impl std::fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionKeys")
+            .field("secure", &self.secure)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SessionKeys {
-    pub fn new(key: Vec<u8>, secure: bool, session_hours: u32) -> SessionKeys {
-        SessionKeys {
-            key,
+    pub fn new(
+        key: &[u8],
+        secure: bool,
+        session_hours: u32,
+    ) -> Result<SessionKeys, InvalidSessionKey> {
+        Ok(SessionKeys {
+            mac: HmacSha256::new_from_slice(key).map_err(|_| InvalidSessionKey)?,
             secure,
             lifetime: SignedDuration::from_hours(i64::from(session_hours)),
-        }
+        })
     }
 
     pub fn expires_at(&self, now: Timestamp) -> Timestamp {
         now + self.lifetime
     }
 
-    fn mac(&self) -> HmacSha256 {
-        // HMAC accepts keys of any length, so this cannot fail; the fallback keeps it total.
-        HmacSha256::new_from_slice(&self.key)
-            .unwrap_or_else(|_| HmacSha256::new_from_slice(&[0u8; 32]).expect("fixed-size key"))
-    }
-
     /// The cookie value for a session id.
     pub fn sign(&self, session_id: &str) -> String {
-        let mut mac = self.mac();
+        let mut mac = self.mac.clone();
         mac.update(session_id.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{session_id}.{tag}")
@@ -52,7 +66,7 @@ impl SessionKeys {
     pub fn verify(&self, value: &str) -> Option<String> {
         let (id, tag) = value.rsplit_once('.')?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        let mut mac = self.mac();
+        let mut mac = self.mac.clone();
         mac.update(id.as_bytes());
         mac.verify_slice(&tag).ok()?;
         Some(id.to_owned())
@@ -89,13 +103,14 @@ mod tests {
 
     #[test]
     fn sign_and_verify() {
-        let keys = SessionKeys::new(vec![7; 32], false, 24);
+        let keys = SessionKeys::new(&[7; 32], false, 24).expect("key");
         let v = keys.sign("abc");
         assert_eq!(keys.verify(&v).as_deref(), Some("abc"));
         assert_eq!(keys.verify(&v.replacen("abc", "abd", 1)), None);
         assert_eq!(keys.verify("abc"), None);
         assert_eq!(keys.verify("abc.!!!"), None);
-        let other = SessionKeys::new(vec![8; 32], false, 24);
+        let other = SessionKeys::new(&[8; 32], false, 24).expect("key");
         assert_eq!(other.verify(&v), None);
+        assert!(!format!("{keys:?}").contains('7'), "no key in debug output");
     }
 }

@@ -1,5 +1,5 @@
 //! `GET/POST /login` and `POST /logout`. A successful login always starts a fresh session id;
-//! failures are throttled per client address.
+//! attempts are throttled per client address, counted before the password is checked.
 
 use std::net::SocketAddr;
 
@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use tower_cookies::Cookies;
 
-use crate::auth::extract::same_origin;
-use crate::auth::limiter::client_addr;
+use crate::auth::extract::{cross_origin_hint, same_origin};
+use crate::auth::limiter::{Locked, client_addr};
 use crate::auth::session::COOKIE_NAME;
 use crate::auth::{password, secret_eq};
 use crate::secrets::random_token;
@@ -53,6 +53,17 @@ fn page(status: StatusCode, error: &str, username: String) -> Response {
         .into_response()
 }
 
+fn locked_page(locked: Locked) -> Response {
+    page(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!(
+            "Too many failed attempts from your address. Try again in {} s.",
+            locked.retry_after.as_secs().max(1)
+        ),
+        String::new(),
+    )
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -61,25 +72,13 @@ pub async fn submit(
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let addr = client_addr(peer, &headers, &state.config.hub.trusted_proxies);
-    if let Err(wait) = state.login_limiter.check(addr) {
-        return page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed attempts from your address. Try again in {} s.",
-                wait.as_secs().max(1)
-            ),
-            String::new(),
-        );
-    }
     // A browser always sends Origin on a form POST; a foreign one is a login-CSRF attempt.
+    // Refused before the limiter, so a foreign page cannot use up the DJ's attempts.
     if headers.contains_key(axum::http::header::ORIGIN)
         && !same_origin(&headers, &state.config.hub.public_url)
     {
-        return page(
-            StatusCode::FORBIDDEN,
-            "Cross-origin login refused.",
-            String::new(),
-        );
+        let hint = cross_origin_hint(&state.config.hub.public_url);
+        return page(StatusCode::FORBIDDEN, &hint, String::new());
     }
     let Ok(Form(form)) = form else {
         return page(
@@ -88,17 +87,30 @@ pub async fn submit(
             String::new(),
         );
     };
+    // Counted before the password is checked: see `auth::limiter`.
+    let attempt = match state.login_limiter.try_attempt(addr) {
+        Ok(attempt) => attempt,
+        Err(locked) => return locked_page(locked),
+    };
     let expected_user = state.config.dashboard.username.clone();
     let hash = state.password_hash.clone();
     let password = form.password;
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers. The hash is
     // checked even for a wrong username so timing does not reveal which one was wrong.
     let user_ok = secret_eq(&form.username, &expected_user);
-    let password_ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let password_ok =
+        match tokio::task::spawn_blocking(move || password::verify(&password, &hash)).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                tracing::error!(error = %e, "the password check did not finish");
+                return page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The hub cannot check passwords right now; try again.",
+                    String::new(),
+                );
+            }
+        };
     if !(user_ok && password_ok) {
-        state.login_limiter.record_failure(addr);
         tracing::info!(%addr, "failed login");
         return page(
             StatusCode::UNAUTHORIZED,
@@ -106,8 +118,12 @@ pub async fn submit(
             form.username,
         );
     }
-    state.login_limiter.record_success(addr);
+    state.login_limiter.succeeded(attempt);
+    start_session(&state, &cookies, expected_user).await
+}
 
+/// Replaces any session the browser had with a fresh one and sends it to the dashboard.
+async fn start_session(state: &AppState, cookies: &Cookies, username: String) -> Response {
     // A fresh id on every login: a session id planted before login is never promoted.
     if let Some(old) = cookies
         .get(COOKIE_NAME)
@@ -120,7 +136,7 @@ pub async fn submit(
     let expires = state.sessions.expires_at(Timestamp::now());
     if let Err(e) = state
         .store
-        .create_session(id.clone(), expected_user, expires)
+        .create_session(id.clone(), username, expires)
         .await
     {
         tracing::error!(error = %e, "cannot create a session");

@@ -156,12 +156,8 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         }
     };
     let now = Timestamp::now();
-    let relays = RelaysPanel::new(
-        &state.relays.infos(),
-        now,
-        state.config.schedule.live_window(now),
-        tz,
-    );
+    let live = state.config.schedule.live_window(now)?;
+    let relays = RelaysPanel::new(&state.relays.infos(), now, live, tz);
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
         poll_ok,

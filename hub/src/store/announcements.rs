@@ -9,7 +9,7 @@ use ntr_protocol::{Seq, ServerMessage};
 use rusqlite::{Connection, Row, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, Track, from_ms, to_ms};
+use super::{Store, StoreError, Track, json, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 
 /// What the announce handler asks the log to record.
@@ -56,7 +56,6 @@ impl Announcement {
 const COLUMNS: &str = "seq, message, show_id, position, track, announced_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
-    let track: Option<String> = r.get(4)?;
     Ok(Announcement {
         seq: Seq::new(r.get(0)?),
         // Stored lines were sanitised when written; sanitising again is a no-op that keeps the
@@ -64,8 +63,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
         message: AnnounceLine::sanitize(&r.get::<_, String>(1)?),
         show_id: r.get(2)?,
         position: r.get(3)?,
-        track: track.and_then(|t| serde_json::from_str(&t).ok()),
-        announced_at: from_ms(r.get(5)?),
+        track: json(r, 4)?,
+        announced_at: time(r, 5)?,
     })
 }
 
@@ -76,11 +75,8 @@ impl Store {
         new: NewAnnouncement,
     ) -> Result<Announcement, StoreError> {
         self.call(move |c| {
-            let now = Timestamp::now();
-            let track_json = new
-                .track
-                .as_ref()
-                .and_then(|t| serde_json::to_string(t).ok());
+            let now = stored_now();
+            let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
             let seq: u64 = c.query_row(
                 "INSERT INTO announcements (announced_at, message, show_id, position, track)
                  VALUES (?1, ?2, ?3, ?4, ?5) RETURNING seq",
@@ -99,7 +95,7 @@ impl Store {
                 show_id: new.show_id,
                 position: new.position,
                 track: new.track,
-                announced_at: from_ms(to_ms(now)),
+                announced_at: now,
             })
         })
         .await
@@ -183,7 +179,7 @@ fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {
     let rows = stmt.query_map([seq.get()], |r| {
         Ok(Ack {
             target: r.get(0)?,
-            acked_at: from_ms(r.get(1)?),
+            acked_at: time(r, 1)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)

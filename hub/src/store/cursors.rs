@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, time, to_ms};
 
 /// Raises `name`'s cursor to `seq` if that is higher and `seq` was issued here.
 fn raise(tx: &Transaction<'_>, name: &str, seq: Seq, now: Timestamp) -> Result<(), StoreError> {
@@ -49,18 +49,18 @@ impl Store {
     ) -> Result<Option<Timestamp>, StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let announced: Option<i64> = tx
+            let announced: Option<Timestamp> = tx
                 .query_row(
                     "SELECT announced_at FROM announcements WHERE seq = ?1",
                     [seq.get()],
-                    |r| r.get(0),
+                    |r| time(r, 0),
                 )
                 .optional()?;
             if announced.is_some() {
                 raise(&tx, &name, seq, Timestamp::now())?;
             }
             tx.commit()?;
-            Ok(announced.map(from_ms))
+            Ok(announced)
         })
         .await
     }

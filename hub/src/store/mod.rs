@@ -19,19 +19,27 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
+use rusqlite::{Connection, Row};
+use serde::de::DeserializeOwned;
 
 pub use announcements::{Ack, Announcement, NewAnnouncement};
 pub use ntr_protocol::Seq;
 pub use sessions::SessionRow;
-pub use shows::{Like, Show, ShowSummary, Track, TrackInfo};
+pub use shows::{Like, Show, ShowSummary, Track, TrackInfo, WeekLikes};
 
 pub const DB_FILE: &str = "hub.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
+    /// A stored value that cannot be what the hub wrote: a time out of range, broken JSON.
+    #[error("corrupt row in the database: column {column}: {message}")]
+    Corrupt { column: usize, message: String },
+    #[error("cannot encode a value for the database: {0}")]
+    Encode(#[from] serde_json::Error),
     #[error("cannot open the database at {path}: {message}")]
     Open { path: PathBuf, message: String },
     #[error("no show with id {0}")]
@@ -42,6 +50,18 @@ pub enum StoreError {
     OutOfRange(String),
     #[error("the database worker stopped")]
     Worker,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::FromSqlConversionFailure(column, _, cause) => StoreError::Corrupt {
+                column,
+                message: cause.to_string(),
+            },
+            other => StoreError::Sqlite(other),
+        }
+    }
 }
 
 /// A handle to the database; cheap to clone.
@@ -102,10 +122,92 @@ impl Store {
 }
 
 /// Milliseconds since the epoch: how instants are stored, so they sort and compare as integers.
-fn to_ms(t: jiff::Timestamp) -> i64 {
+fn to_ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn from_ms(ms: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+/// Now, cut to whole milliseconds as the database keeps it, so a time handed back before it is
+/// read again equals the stored one.
+fn stored_now() -> Timestamp {
+    let now = Timestamp::now();
+    // Less than a millisecond back from the present cannot leave jiff's range.
+    now - SignedDuration::from_nanos(i64::from(now.subsec_nanosecond() % 1_000_000))
+}
+
+/// A stored instant. Milliseconds outside [`Timestamp`]'s range are a corrupt row, never
+/// silently the epoch.
+struct StoredTime(Timestamp);
+
+impl FromSql for StoredTime {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let ms = i64::column_result(value)?;
+        Timestamp::from_millisecond(ms)
+            .map(StoredTime)
+            .map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+/// The instant in column `idx`.
+fn time(r: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
+    Ok(r.get::<_, StoredTime>(idx)?.0)
+}
+
+/// The instant in column `idx`, which may be NULL.
+fn optional_time(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+    Ok(r.get::<_, Option<StoredTime>>(idx)?.map(|t| t.0))
+}
+
+/// The JSON value in column `idx`, which may be NULL; JSON that does not parse is a corrupt row.
+fn json<T: DeserializeOwned>(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>> {
+    r.get::<_, Option<String>>(idx)?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with(sql: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .conn
+            .lock()
+            .expect("lock")
+            .execute_batch(sql)
+            .expect("seed");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_time_out_of_range_is_a_corrupt_row_not_the_epoch() {
+        let (_dir, store) = store_with(&format!(
+            "INSERT INTO sessions (id, username, created_at, expires_at) VALUES ('s', 'dj', 0, {});",
+            i64::MAX
+        ));
+        let read = store.live_session("s".into()).await;
+        assert!(
+            matches!(read, Err(StoreError::Corrupt { column: 2, .. })),
+            "{read:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_track_that_is_not_json_is_a_corrupt_row_not_a_missing_track() {
+        let (_dir, store) = store_with(
+            "INSERT INTO announcements (announced_at, message, show_id, position, track)
+             VALUES (1, 'Now Playing', 1, 1, '{not json');",
+        );
+        let read = store
+            .announcements_since(Seq::ZERO, Timestamp::UNIX_EPOCH)
+            .await;
+        assert!(
+            matches!(read, Err(StoreError::Corrupt { column: 4, .. })),
+            "{read:?}"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, time, to_ms};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRow {
@@ -48,7 +48,7 @@ impl Store {
                     Ok(SessionRow {
                         id: r.get(0)?,
                         username: r.get(1)?,
-                        expires_at: from_ms(r.get(2)?),
+                        expires_at: time(r, 2)?,
                     })
                 },
             )

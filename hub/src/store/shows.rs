@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, from_ms, to_ms};
+use super::{Store, StoreError, optional_time, time, to_ms};
 use crate::week::Week;
 
 /// A track as the store knows it, independent of any show.
@@ -32,6 +32,13 @@ pub struct TrackInfo {
 pub struct Like {
     pub liked_at: Timestamp,
     pub track: TrackInfo,
+}
+
+/// Every like a complete poll found in one week, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekLikes {
+    pub week: Week,
+    pub likes: Vec<Like>,
 }
 
 /// A track at its position in a show: the wire shape clients read.
@@ -83,8 +90,8 @@ impl Store {
                 Ok(ShowSummary {
                     id: r.get(0)?,
                     week: Week {
-                        start: from_ms(r.get(1)?),
-                        end: from_ms(r.get(2)?),
+                        start: time(r, 1)?,
+                        end: time(r, 2)?,
                     },
                     track_count: r.get(3)?,
                 })
@@ -96,13 +103,13 @@ impl Store {
 
     /// Replaces the likes of each given week with the ones a complete poll found, in one
     /// transaction. Returns whether any show changed.
-    pub async fn apply_likes(&self, weeks: Vec<(Week, Vec<Like>)>) -> Result<bool, StoreError> {
+    pub async fn apply_likes(&self, weeks: Vec<WeekLikes>) -> Result<bool, StoreError> {
         let result = self
             .call(move |c| {
                 let tx = c.transaction()?;
                 let mut changed = false;
-                for (week, likes) in &weeks {
-                    changed |= merge_week(&tx, *week, likes)?;
+                for w in &weeks {
+                    changed |= merge_week(&tx, w.week, &w.likes)?;
                 }
                 tx.commit()?;
                 Ok(changed)
@@ -115,7 +122,9 @@ impl Store {
         result
     }
 
-    /// Adds a track by hand, appended or inserted before `position`.
+    /// Adds a track by hand, appended or inserted before `position`. A track the show already
+    /// has (a like, or one the DJ removed) becomes a manual entry at the new place: the DJ chose
+    /// it, so it stays when its like later disappears from SoundCloud.
     pub async fn add_track(
         &self,
         show_id: i64,
@@ -143,7 +152,9 @@ impl Store {
             tx.execute(
                 "INSERT INTO show_tracks (show_id, track_id, source, liked_at, added_at, sort_key, removed)
                  VALUES (?1, ?2, 'manual', NULL, ?3, ?4, 0)
-                 ON CONFLICT(show_id, track_id) DO UPDATE SET removed = 0, sort_key = excluded.sort_key",
+                 ON CONFLICT(show_id, track_id) DO UPDATE SET
+                     source = 'manual', liked_at = NULL, added_at = excluded.added_at,
+                     removed = 0, sort_key = excluded.sort_key",
                 params![show_id, track_id, to_ms(Timestamp::now()), key],
             )?;
             tx.commit()?;
@@ -234,8 +245,8 @@ fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
             [id],
             |r| {
                 Ok(Week {
-                    start: from_ms(r.get(0)?),
-                    end: from_ms(r.get(1)?),
+                    start: time(r, 0)?,
+                    end: time(r, 1)?,
                 })
             },
         )
@@ -258,7 +269,7 @@ fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
             artwork_url: r.get(4)?,
             duration_ms: r.get(5)?,
             license: r.get(6)?,
-            liked_at: r.get::<_, Option<i64>>(7)?.map(from_ms),
+            liked_at: optional_time(r, 7)?,
         })
     })?;
     let mut tracks = rows.collect::<Result<Vec<_>, _>>()?;

@@ -149,6 +149,52 @@ async fn cookie_posts_must_be_same_origin() {
     assert_eq!(cross_login.status(), 403);
 }
 
+/// A DJ who typed `http://localhost:PORT` logs in and announces although `public_url` says
+/// 127.0.0.1: the origin the request was addressed to counts as same-origin. A foreign origin
+/// is still refused, with a 403 that says where to open the dashboard.
+#[tokio::test]
+async fn login_and_announce_work_at_the_local_name_the_dj_typed() {
+    let hub = TestHub::start().await;
+    let local = hub.url().replacen("127.0.0.1", "localhost", 1);
+    let typed = hub
+        .http
+        .post(format!("{local}/login"))
+        .header("origin", &local)
+        .form(&[("username", USERNAME), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("login at localhost");
+    assert_eq!(typed.status(), 303, "login at localhost succeeds");
+    let cookie = typed.headers()["set-cookie"].to_str().expect("cookie");
+    let cookie = cookie.split(';').next().expect("pair").to_owned();
+    let announce = |origin: &'static str| {
+        let (http, local, cookie) = (hub.http.clone(), local.clone(), cookie.clone());
+        async move {
+            let origin = if origin == "self" {
+                local.clone()
+            } else {
+                origin.to_owned()
+            };
+            http.post(format!("{local}/admin/announce"))
+                .header("cookie", cookie)
+                .header("origin", origin)
+                .json(&json!({"text": "from localhost"}))
+                .send()
+                .await
+                .expect("announce")
+        }
+    };
+    assert_eq!(announce("self").await.status(), 200);
+    let refused = announce("https://evil.example").await;
+    assert_eq!(refused.status(), 403);
+    let body: serde_json::Value = refused.json().await.expect("json error");
+    let hint = body["error"].as_str().expect("error text");
+    assert!(
+        hint.contains(&format!("{}/dashboard", hub.url())),
+        "the 403 says where to go: {hint}"
+    );
+}
+
 #[tokio::test]
 async fn forged_tampered_expired_and_logged_out_cookies_are_refused() {
     let hub = TestHub::start().await;
@@ -241,5 +287,27 @@ async fn ten_failed_logins_then_429_and_spoofed_forwarding_does_not_help() {
             .await
             .expect("html")
             .contains("Too many failed attempts")
+    );
+}
+
+#[tokio::test]
+async fn forty_concurrent_wrong_passwords_get_at_most_ten_password_checks() {
+    let hub = TestHub::start().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let req = hub
+            .http
+            .post(format!("{}/login", hub.url()))
+            .form(&[("username", USERNAME), ("password", "wrong")]);
+        attempts.spawn(async move { req.send().await.expect("login").status().as_u16() });
+    }
+    let statuses = attempts.join_all().await;
+    // A 401 is an answer after a password check, a 429 one refused before it.
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (10, 30),
+        "the limit counts attempts before the password is checked: {statuses:?}"
     );
 }

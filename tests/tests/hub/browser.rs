@@ -1,25 +1,25 @@
 //! The DJ's path in a real headless Chromium: log in through the form, see the playlist, click
 //! Announce, and check that a relay-token subscriber received the exact line and that the page
-//! shows the track as announced and where it landed. A screenshot is left in the test's temp
-//! dir on failure.
+//! shows the track as announced and where it landed. The dashboard is then saved as a PNG at a
+//! phone's and at a laptop's width, in `e2e::browser::screenshot_dir()`; a failing step leaves
+//! a screenshot there too (its path is printed).
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::browser::Browser;
+use e2e::browser::{Browser, DESKTOP, PHONE, png_size};
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{PASSWORD, RELAY_TOKEN, TestHub, USERNAME, plus_hours};
 use e2e::wsclient::{bearer, next_of, send_json};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(15);
+const FIRST_ROW: &str = "section.show tr[data-position='1']";
 
 #[tokio::test]
 async fn dj_logs_in_and_announces_from_the_dashboard() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let browser = Arc::new(browser);
     let hub = TestHub::start().await;
     let (current, _) = hub.weeks();
     hub.soundcloud.set_likes(vec![
@@ -35,49 +35,10 @@ async fn dj_logs_in_and_announces_from_the_dashboard() {
     assert_eq!(hub.refresh().await["poll"]["ok"], true);
     let mut relay = bearer(&hub.url(), "", RELAY_TOKEN).await;
 
-    // Outside the hub's temp dir, which is deleted when the test fails.
-    let shot = std::env::temp_dir().join(format!("ntr-dashboard-failure-{}.png", hub.port));
-    let url = hub.url();
-    let b = Arc::clone(&browser);
-    let run = tokio::spawn(async move {
-        b.goto(&format!("{url}/dashboard")).await;
-        assert!(
-            b.current_url().await.ends_with("/login"),
-            "no session: the login form"
-        );
-        b.type_into("input[name=username]", USERNAME).await;
-        b.type_into("input[name=password]", PASSWORD).await;
-        b.click("form[action='/login'] button[type=submit]").await;
-        assert!(
-            b.wait_for("return location.pathname === '/dashboard'", T)
-                .await,
-            "logged in"
-        );
-        // Server-rendered: the titles are in the HTML, escaped, before any script runs.
-        let row = b.text("section.show tr[data-position='1']").await;
-        assert!(
-            row.contains("First <b>Light</b>") && row.contains("Dawn & Dusk"),
-            "{row}"
-        );
-        assert!(
-            b.wait_for(
-                "return document.getElementById('conn').classList.contains('up')",
-                T
-            )
-            .await,
-            "live dot"
-        );
-        b.click("section.show tr[data-position='1'] button.announce")
-            .await;
-    });
-    let outcome = run.await;
-    if outcome.is_err() {
-        browser.screenshot(&shot).await;
-        panic!(
-            "browser steps failed (screenshot: {}): {outcome:?}",
-            shot.display()
-        );
-    }
+    let failure = format!("dashboard-failure-{}", hub.port);
+    browser
+        .or_screenshot(&failure, log_in_and_announce(&browser, &hub.url()))
+        .await;
 
     let m = next_of(&mut relay, "announce", T).await;
     let expected = "Now Playing: Song #1: First <b>Light</b> by Dawn & Dusk - https://soundcloud.com/dawn-&-dusk/track-1";
@@ -89,23 +50,55 @@ async fn dj_logs_in_and_announces_from_the_dashboard() {
     )
     .await;
 
-    let shown = browser
-        .wait_for(
-            "const l = document.querySelector(\"section.show tr[data-position='1'] .landed\"); \
-             return !!l && l.closest('tr').classList.contains('announced') && l.textContent.includes('Announced') && l.textContent.includes('#ntr');",
-            T,
-        )
+    browser
+        .or_screenshot(&failure, async {
+            let landed = browser
+                .wait_for_text(&format!("{FIRST_ROW}.announced .landed"), "#ntr", T)
+                .await;
+            assert!(landed.contains("Announced"), "{landed}");
+            let toast = browser.text("#toasts .toast").await;
+            assert!(toast.contains("Now Playing: Song #1"), "{toast}");
+            // Row 2 is untouched.
+            let untouched = browser
+                .eval("return document.querySelector(\"tr[data-position='2']\").classList.contains('announced')")
+                .await;
+            assert_eq!(untouched, json!(false));
+        })
         .await;
-    if !shown {
-        browser.screenshot(&shot).await;
-        panic!(
-            "the page does not show the announce and its ack (screenshot: {})",
-            shot.display()
+
+    for (viewport, name) in [(PHONE, "dashboard-375"), (DESKTOP, "dashboard-1280")] {
+        browser.set_viewport(viewport).await;
+        let png = std::fs::read(browser.screenshot(name).await).expect("read the screenshot");
+        assert_eq!(
+            png_size(&png),
+            Some((viewport.width, viewport.height)),
+            "{name}: a PNG of the whole viewport"
         );
     }
-    let toast = browser.text("#toasts .toast").await;
-    assert!(toast.contains("Now Playing: Song #1"), "{toast}");
-    // Row 2 is untouched.
-    let untouched = browser.eval("return document.querySelector(\"tr[data-position='2']\").classList.contains('announced')").await;
-    assert_eq!(untouched, json!(false));
+}
+
+/// From the login form to a click on track 1's Announce button.
+async fn log_in_and_announce(browser: &Browser, url: &str) {
+    browser.goto(&format!("{url}/dashboard")).await;
+    assert!(
+        browser.current_url().await.ends_with("/login"),
+        "no session: the login form"
+    );
+    browser.type_into("input[name=username]", USERNAME).await;
+    browser.type_into("input[name=password]", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_script("return location.pathname === '/dashboard'", T)
+        .await;
+    // Server-rendered: the titles are in the HTML, escaped, before any script runs.
+    let row = browser.text(FIRST_ROW).await;
+    assert!(
+        row.contains("First <b>Light</b>") && row.contains("Dawn & Dusk"),
+        "{row}"
+    );
+    // The live dot: the page's WebSocket is open.
+    browser.wait_for_selector("#conn.up", T).await;
+    browser.click(&format!("{FIRST_ROW} button.announce")).await;
 }

@@ -416,3 +416,82 @@ async fn a_restart_keeps_shows_announcements_and_seq() {
         hub.soundcloud.requests()
     );
 }
+
+#[tokio::test]
+async fn a_removed_like_added_again_by_url_survives_the_like_disappearing() {
+    let hub = hub_with_two_weeks().await;
+    let (_, show) = hub.get_json("/playlist").await;
+    let id = show["id"].as_i64().expect("id");
+    let delete = hub
+        .admin(
+            hub.http
+                .delete(format!("{}/admin/shows/{id}/tracks/2", hub.url())),
+        )
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(delete.status(), 200);
+    let (status, body) = hub
+        .post_admin(
+            &format!("/admin/shows/{id}/tracks"),
+            json!({"url": "https://soundcloud.com/artist-2/track-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(titles(&body), ["Track 1", "Track 3", "Resolved 2"]);
+    assert_eq!(
+        body["tracks"][2]["liked_at"],
+        Value::Null,
+        "now an added track"
+    );
+
+    // The DJ unlikes track 2 on SoundCloud: their manual add stays.
+    let (current, previous) = hub.weeks();
+    hub.soundcloud.set_likes(vec![
+        like(plus_hours(current.start, 1), 1),
+        like(plus_hours(current.start, 30), 3),
+        like(plus_hours(previous.start, 5), 11),
+    ]);
+    assert_eq!(hub.refresh().await["poll"]["ok"], true);
+    let (_, show) = hub.get_json("/playlist").await;
+    assert_eq!(titles(&show), ["Track 1", "Track 3", "Resolved 2"]);
+}
+
+#[tokio::test]
+async fn a_poll_counts_only_its_own_requests_while_tracks_are_resolved() {
+    let hub = hub_with_two_weeks().await;
+    let (_, show) = hub.get_json("/playlist").await;
+    let id = show["id"].as_i64().expect("id");
+    hub.soundcloud.clear_requests();
+    // The poll's single request is held until the DJ has added tracks by URL.
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    hub.soundcloud.push_faults([Fault::Hold(gate.clone())]);
+    let poll = {
+        let req = hub.admin(hub.http.post(format!("{}/admin/refresh", hub.url())));
+        tokio::spawn(async move { req.json(&json!({})).send().await.expect("refresh") })
+    };
+    let started = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while hub.soundcloud.requests().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(started.is_ok(), "the poll reached SoundCloud");
+    for n in 0..3 {
+        let (status, body) = hub
+            .post_admin(
+                &format!("/admin/shows/{id}/tracks"),
+                json!({"url": format!("https://soundcloud.com/someone/track-{}", 500 + n)}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    gate.notify_one();
+    let outcome: Value = poll.await.expect("poll task").json().await.expect("json");
+    assert_eq!(outcome["poll"]["ok"], true, "{outcome}");
+    assert_eq!(
+        outcome["poll"]["requests"], 1,
+        "the three resolves are not the poll's: {outcome}"
+    );
+    assert_eq!(hub.soundcloud.requests().len(), 4);
+}

@@ -5,8 +5,14 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use e2e::binaries::binary;
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{ADMIN_TOKEN, TestHub, binary, free_port, plus_hours, spawn_hub};
+use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours, spawn_hub};
+use e2e::net::free_port;
+use e2e::wait;
+
+/// How long a hub process may take to listen.
+const START: Duration = Duration::from_secs(20);
 
 fn run_with_config(toml: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("dir");
@@ -20,20 +26,24 @@ fn run_with_config(toml: &str) -> (Option<i32>, String) {
 }
 
 /// Runs a command that should exit by itself; a hub that starts instead is killed and fails.
+/// Returns the exit code and what it printed (stdout, then stderr).
 fn output_within(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
     let mut child = cmd
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run hub");
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
-            let mut stderr = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+            let mut printed = String::new();
+            if let Some(mut out) = child.stdout.take() {
+                let _ = std::io::Read::read_to_string(&mut out, &mut printed);
             }
-            return (status.code(), stderr);
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut printed);
+            }
+            return (status.code(), printed);
         }
         if Instant::now() > deadline {
             let _ = child.kill();
@@ -111,17 +121,6 @@ fn hash_password_prints_an_argon2id_hash() {
     assert!(hub::auth::password::verify("s3cret pass", &hash));
 }
 
-fn wait_for_health(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("hub did not listen on {port}");
-}
-
 fn sigterm(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -153,7 +152,7 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
             .expect("spawn hub")
     };
     let child = start();
-    wait_for_health(port);
+    wait::until_listening(port, START).await;
     let secrets_path = dir.path().join("data/secrets.toml");
     let text = std::fs::read_to_string(&secrets_path).expect("secrets.toml");
     #[cfg(unix)]
@@ -201,7 +200,7 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
 
     // The second start reuses the secrets and does not print the password again.
     let child = start();
-    wait_for_health(port);
+    wait::until_listening(port, START).await;
     let http = reqwest::Client::new(); // the pooled connection died with the first hub
     assert_eq!(
         announce(http.clone(), admin.clone()).await,
@@ -216,6 +215,65 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
         std::fs::read_to_string(&secrets_path).expect("secrets"),
         text
     );
+}
+
+/// A first start that fails after writing secrets.toml (its port is taken) must not swallow the
+/// password: the first start that serves prints it. `hub reset-password` prints a new one.
+#[tokio::test]
+async fn the_password_is_shown_by_the_first_start_that_serves_and_can_be_reset() {
+    let dir = tempfile::tempdir().expect("dir");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("occupy a port");
+    let busy_port = busy.local_addr().expect("addr").port();
+    let hub = |port: u16, args: &[&str]| {
+        let mut cmd = Command::new(binary("hub"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env("NTR_HUB__LISTEN", format!("127.0.0.1:{port}"))
+            .env(
+                "NTR_SOUNDCLOUD__API_BASE",
+                format!("http://127.0.0.1:{}", free_port()),
+            )
+            .env(
+                "NTR_SOUNDCLOUD__WEB_BASE",
+                format!("http://127.0.0.1:{}", free_port()),
+            );
+        cmd
+    };
+    let (code, failed) = output_within(hub(busy_port, &[]), Duration::from_secs(20));
+    assert_ne!(code, Some(0), "the port is taken: {failed}");
+    assert!(
+        !failed.contains("Password:"),
+        "not served, not shown: {failed}"
+    );
+    drop(busy);
+
+    let port = free_port();
+    let mut cmd = hub(port, &[]);
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn hub");
+    wait::until_listening(port, START).await;
+    sigterm(&child);
+    let out = child.wait_with_output().expect("wait");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let password = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Password:  "))
+        .expect("the first serving start prints the password")
+        .to_owned();
+
+    let (code, reset) = output_within(hub(port, &["reset-password"]), Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{reset}");
+    let new = reset
+        .lines()
+        .find_map(|l| l.strip_prefix("Password:  "))
+        .expect("reset-password prints the new password")
+        .to_owned();
+    assert_ne!(new, password);
+    let secrets = std::fs::read_to_string(dir.path().join("data/secrets.toml")).expect("file");
+    assert!(secrets.contains(&format!("dashboard_password = \"{new}\"")));
 }
 
 #[tokio::test]
@@ -244,7 +302,7 @@ async fn kill_9_mid_poll_leaves_a_consistent_database() {
 
     for (round, delay_ms) in [30u64, 80, 150, 250, 400].into_iter().enumerate() {
         let mut child = spawn_hub(&config);
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         child.kill().expect("kill -9");
         let _ = child.wait();
         let conn = rusqlite_check(&db);
@@ -257,7 +315,7 @@ async fn kill_9_mid_poll_leaves_a_consistent_database() {
     }
     // And the hub comes back on the same files.
     let mut child = spawn_hub(&config);
-    wait_for_health(hub.port);
+    wait::until_listening(hub.port, START).await;
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/admin/refresh", hub.url()))
