@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, TestSchedule};
+use e2e::browser::{Browser, DESKTOP, PHONE, png_size};
+use e2e::hub::{ADMIN_TOKEN, PASSWORD, RELAY_TOKEN, TestHub, TestSchedule, USERNAME};
 use e2e::wsclient::{Event, Ws, bearer, connect, next, next_of, send_json};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -287,4 +288,120 @@ async fn a_wrong_first_message_token_is_closed_with_4001_after_a_second() {
             sent.elapsed()
         );
     }
+}
+
+/// The dashboard's relay panel in Chromium, during the live window: the banner shows while no
+/// relay is in its channel and goes once one is; the cards follow `relays` frames. Screenshots
+/// at a phone's and a laptop's width.
+#[tokio::test]
+async fn the_dashboard_shows_each_relay_and_a_banner_when_irc_is_out_of_reach() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let live = TestSchedule {
+        ago: jiff::SignedDuration::from_mins(10),
+        live_minutes: 60,
+    };
+    let extra = format!("[[hub.relays]]\nname = \"ntrbot\"\ntoken = \"{NAMED_TOKEN}\"\n");
+    let hub = TestHub::start_with(live, &extra).await;
+    let failure = format!("relays-failure-{}", hub.port);
+    let banner_shown = "return !document.getElementById('relay-banner').hidden";
+    let banner_hidden = "return document.getElementById('relay-banner').hidden";
+
+    browser
+        .or_screenshot(&failure, async {
+            log_in(&browser, &hub.url()).await;
+            // Server-rendered: nobody is connected yet.
+            let text = browser.text("#relay-banner").await;
+            assert!(text.contains("No relay is connected"), "{text}");
+            assert_eq!(browser.eval(banner_shown).await, json!(true));
+        })
+        .await;
+
+    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    send_json(&mut relay, status_frame("connected", &["#ntr"], None)).await;
+    let mut plugin = old_plugin(&hub).await;
+    next_of(&mut plugin, "status", T).await;
+    let seq = hub.announce_text("Now Playing: the panel").await;
+    next_of(&mut relay, "announce", T).await;
+    send_json(
+        &mut relay,
+        json!({"type": "ack", "seq": seq, "target": "#ntr"}),
+    )
+    .await;
+
+    browser
+        .or_screenshot(&failure, async {
+            browser.wait_for_script(banner_hidden, T).await;
+            let card = browser
+                .wait_for_text("article.relay[data-name='ntrbot']", "#ntr at", T)
+                .await;
+            assert!(
+                card.contains("connected") && card.contains("irc.example:6697"),
+                "{card}"
+            );
+            let plugin_card = browser
+                .wait_for_text("article.relay[data-name='relay-1']", "older bot plugin", T)
+                .await;
+            assert!(plugin_card.contains("connected since"), "{plugin_card}");
+        })
+        .await;
+    for (viewport, name) in [(PHONE, "relays-375"), (DESKTOP, "relays-1280")] {
+        browser.set_viewport(viewport).await;
+        browser
+            .eval("document.getElementById('relays').scrollIntoView()")
+            .await;
+        let png = std::fs::read(browser.screenshot(name).await).expect("read the screenshot");
+        assert_eq!(png_size(&png), Some((viewport.width, viewport.height)));
+    }
+
+    // IRC goes away: the banner names the bot and the channel it last posted to.
+    drop(plugin);
+    send_json(
+        &mut relay,
+        status_frame(
+            "disconnected",
+            &[],
+            Some("connection refused by irc.example:6697"),
+        ),
+    )
+    .await;
+    browser
+        .or_screenshot(&failure, async {
+            browser.wait_for_script(banner_shown, T).await;
+            let text = browser.text("#relay-banner").await;
+            assert!(
+                text.contains("ntrbot is not in #ntr — announces will not reach IRC"),
+                "{text}"
+            );
+            browser
+                .wait_for_text(
+                    "article.relay[data-name='ntrbot'] .error",
+                    "connection refused",
+                    T,
+                )
+                .await;
+        })
+        .await;
+    for (viewport, name) in [
+        (PHONE, "relays-banner-375"),
+        (DESKTOP, "relays-banner-1280"),
+    ] {
+        browser.set_viewport(viewport).await;
+        browser.eval("window.scrollTo(0, 0)").await;
+        browser.screenshot(name).await;
+    }
+}
+
+async fn log_in(browser: &Browser, url: &str) {
+    browser.goto(&format!("{url}/login")).await;
+    browser.type_into("input[name=username]", USERNAME).await;
+    browser.type_into("input[name=password]", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_script("return location.pathname === '/dashboard'", T)
+        .await;
+    browser.wait_for_selector("#conn.up", T).await;
 }
