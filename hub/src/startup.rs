@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
 use crate::relays::Relays;
+use crate::relays::metrics::RelayMetrics;
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
@@ -97,6 +98,8 @@ impl Application {
         let relays = Relays::load(names, &store).await?;
         let poller = Arc::new(poller);
         let broadcaster = Broadcaster::start();
+        let mut metrics = Metrics::new(Arc::clone(&poller), broadcaster.clone());
+        metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
@@ -109,7 +112,7 @@ impl Application {
             )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            metrics: Arc::new(metrics),
             broadcaster,
             relays,
             playlist_cache: Arc::default(),

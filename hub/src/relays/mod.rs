@@ -18,6 +18,7 @@ mod api;
 mod flush;
 pub mod frames;
 pub mod log_limit;
+pub mod metrics;
 mod name;
 pub mod panel;
 mod view;

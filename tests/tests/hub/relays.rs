@@ -142,6 +142,23 @@ async fn admin_relays_lists_every_configured_relay_with_what_it_reported() {
     assert_eq!(acked["last_ack"]["seq"], seq);
     assert_eq!(acked["last_ack"]["target"], "#ntr");
     assert!(acked["last_ack"]["lag_ms"].as_u64().is_some());
+    let metrics = hub
+        .http
+        .get(format!("{}/metrics", hub.url()))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "ntr_relay_connected{relay=\"ntrbot\"} 1".to_string(),
+        "ntr_relay_connected{relay=\"relay-1\"} 0".to_string(),
+        "ntr_relay_delivering{relay=\"ntrbot\"} 1".to_string(),
+        format!("ntr_relay_cursor{{relay=\"ntrbot\"}} {seq}"),
+    ] {
+        assert!(metrics.lines().any(|l| l.starts_with(&line)), "{line} in {metrics}");
+    }
 
     send_json(
         &mut relay,
