@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
@@ -63,6 +64,7 @@ struct RawHub {
     relays: Vec<RawRelay>,
     trusted_proxies: Vec<String>,
     replay_window_seconds: u64,
+    max_connections: usize,
 }
 
 /// One `[[hub.relays]]` block.
@@ -83,7 +85,8 @@ impl Default for RawHub {
             relay_tokens: Vec::new(),
             relays: Vec::new(),
             trusted_proxies: Vec::new(),
-            replay_window_seconds: 300,
+            replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
+            max_connections: 20_000,
         }
     }
 }
@@ -178,6 +181,8 @@ pub struct HubConfig {
     pub relays: Vec<RelayConfig>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
+    /// Open connections the hub accepts at once, authenticated WebSockets not counted.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -221,48 +226,14 @@ impl Config {
 
     /// The embedded defaults alone (tests and the no-config start use this through `load`).
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
-        let raw: RawConfig = figment.extract().map_err(figment_error)?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(ntr_common::config_error::one_line(e)))?;
         Self::validate(raw)
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
-        let listen: SocketAddr = raw.hub.listen.parse().map_err(|_| {
-            ConfigError::invalid(
-                "hub.listen",
-                format!("`{}` is not an address like 127.0.0.1:8000", raw.hub.listen),
-            )
-        })?;
-        let public_url = match raw.hub.public_url {
-            Some(s) => parse_http_url("hub.public_url", &s)?,
-            None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
-        };
-        let admin_token = non_empty(raw.hub.admin_token);
-        if let Some(t) = &admin_token {
-            check_token("hub.admin_token", t)?;
-        }
-        let relays = validate_relays(raw.hub.relays, raw.hub.relay_tokens, admin_token.as_deref())?;
-        let trusted_proxies = raw
-            .hub
-            .trusted_proxies
-            .iter()
-            .map(|s| {
-                s.parse::<IpAddr>()
-                    .map(|ip| ip.to_canonical())
-                    .map_err(|_| {
-                        ConfigError::invalid(
-                            "hub.trusted_proxies",
-                            format!("`{s}` is not an IP address"),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if raw.hub.replay_window_seconds == 0 {
-            return Err(ConfigError::invalid(
-                "hub.replay_window_seconds",
-                "must be at least 1",
-            ));
-        }
-
+        let hub = validate_hub(raw.hub)?;
         let dashboard = validate_dashboard(raw.dashboard)?;
         let schedule = Schedule::from_config(
             &raw.show.timezone,
@@ -273,23 +244,68 @@ impl Config {
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
             .map_err(|e| ConfigError::invalid("show.announce_template", e.to_string()))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
-
         Ok(Config {
-            hub: HubConfig {
-                listen,
-                public_url,
-                data_dir: raw.hub.data_dir,
-                admin_token,
-                relays,
-                trusted_proxies,
-                replay_window_seconds: raw.hub.replay_window_seconds,
-            },
+            hub,
             dashboard,
             schedule,
             announce_template,
             soundcloud,
         })
     }
+}
+
+fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        ConfigError::invalid(
+            "hub.listen",
+            format!("`{}` is not an address like 127.0.0.1:8000", raw.listen),
+        )
+    })?;
+    let public_url = match raw.public_url {
+        Some(s) => parse_http_url("hub.public_url", &s)?,
+        None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
+    };
+    let admin_token = non_empty(raw.admin_token);
+    if let Some(t) = &admin_token {
+        check_token("hub.admin_token", t)?;
+    }
+    let relays = validate_relays(raw.relays, raw.relay_tokens, admin_token.as_deref())?;
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| {
+                    ConfigError::invalid(
+                        "hub.trusted_proxies",
+                        format!("`{s}` is not an IP address"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if raw.replay_window_seconds == 0 {
+        return Err(ConfigError::invalid(
+            "hub.replay_window_seconds",
+            "must be at least 1",
+        ));
+    }
+    if raw.max_connections == 0 {
+        return Err(ConfigError::invalid(
+            "hub.max_connections",
+            "must be at least 1",
+        ));
+    }
+    Ok(HubConfig {
+        listen,
+        public_url,
+        data_dir: raw.data_dir,
+        admin_token,
+        relays,
+        trusted_proxies,
+        replay_window_seconds: raw.replay_window_seconds,
+        max_connections: raw.max_connections,
+    })
 }
 
 fn validate_dashboard(raw: RawDashboard) -> Result<DashboardConfig, ConfigError> {
@@ -398,6 +414,7 @@ fn parse_http_url(key: &'static str, s: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// The shared token rules, worded with the key.
 fn check_token(key: &'static str, token: &str) -> Result<(), ConfigError> {
     ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
 }
@@ -462,25 +479,6 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-/// Figment's messages are good but multi-line and prefixed with its profile name; the operator
-/// wants one line that names the key as they wrote it.
-fn figment_error(err: figment::Error) -> ConfigError {
-    let parts: Vec<String> = err
-        .into_iter()
-        .map(|e| {
-            // TOML syntax errors come with a multi-line source excerpt; keep only the words.
-            e.to_string()
-                .replace("for key \"default.", "for key \"")
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    ConfigError::Parse(parts.join("; "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +496,7 @@ mod tests {
         assert_eq!(c.dashboard.username, "dj");
         assert_eq!(c.soundcloud.user, "nicktherat");
         assert!(c.hub.admin_token.is_none());
+        assert_eq!(c.hub.max_connections, 20_000);
     }
 
     #[test]
@@ -518,6 +517,10 @@ mod tests {
                 "dashboard.secret_key",
             ),
             ("[hub]\nadmin_token = \"abc\"", "hub.admin_token"),
+            (
+                "[hub]\nrelay_tokens = [\"0123456789abcdef 1\"]",
+                "hub.relay_tokens",
+            ),
             (
                 "[dashboard]\npassword_hash = \"nope\"",
                 "dashboard.password_hash",
@@ -547,6 +550,7 @@ mod tests {
                 "channel",
             ),
             ("[hub]\nrelay_tokens = [\"short\"]", "hub.relay_tokens"),
+            ("[hub]\nmax_connections = 0", "hub.max_connections"),
         ];
         for (toml, key) in cases {
             let err = load(toml).expect_err(toml).to_string();

@@ -2,9 +2,10 @@
 //! dashboard and a JSON API, and broadcasts each announce line to WebSocket subscribers such as
 //! the IRC relay.
 //!
-//! Reading order: `config` → `startup` (how the parts are built and wired) → `api` and
-//! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
-//! `soundcloud`, `week`, `broadcast`, `ws`).
+//! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
+//! accept loop and its connection limits) → `api` and `dashboard` (the handlers) → the domain
+//! modules they call (`announce`, `store`, `poller`, `soundcloud`, `week`, `broadcast`, `ws`,
+//! `web_url`).
 
 pub mod announce;
 pub mod api;
@@ -19,11 +20,15 @@ pub mod metrics;
 pub mod poller;
 pub mod relays;
 pub mod secrets;
-pub mod shutdown;
+pub mod server;
 pub mod soundcloud;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod template;
+pub mod web_url;
 pub mod week;
 pub mod ws;
+
+/// The stop signal every long-running task holds (shared with the relay).
+pub use ntr_common::shutdown;

@@ -10,7 +10,6 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rand::Rng;
 use regex::Regex;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -18,6 +17,7 @@ use url::Url;
 
 use crate::config::SoundcloudConfig;
 use crate::store::{Like, TrackInfo};
+use crate::web_url::WebUrl;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SoundcloudError {
@@ -48,7 +48,8 @@ pub enum SoundcloudError {
 pub struct RetryPolicy {
     /// Tries per request for 429, 5xx and network errors (at least 1).
     pub attempts: u32,
-    /// First backoff; doubled each retry, plus up to 50% jitter.
+    /// The first retry waits between half of this and this; each further retry doubles it
+    /// (the shared backoff rule), unless SoundCloud sends `Retry-After`.
     pub base: Duration,
     pub max: Duration,
     /// Per-request timeout, so a hung SoundCloud cannot stall the poller.
@@ -67,10 +68,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// SoundCloud's `Retry-After` when it sent one, else the shared backoff; never above `max`.
     fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << retry.min(16));
-        let jitter = exp.mul_f64(rand::rng().random_range(0.0..0.5));
-        retry_after.unwrap_or(exp + jitter).min(self.max)
+        retry_after
+            .unwrap_or_else(|| ntr_common::backoff::delay(self.base, self.max, retry))
+            .min(self.max)
     }
 }
 
@@ -463,12 +465,25 @@ impl ScTrack {
             soundcloud_id: Some(self.id),
             title: self.title,
             artist: self.user.username,
-            permalink_url: self.permalink_url,
+            permalink_url: web_link(self.id, &self.permalink_url),
             artwork_url: self.artwork_url,
             duration_ms: self.duration,
             license: self.license,
         }
     }
+}
+
+/// SoundCloud's link for a track, if it is a web link at all; the track is kept either way.
+fn web_link(id: i64, text: &str) -> Option<WebUrl> {
+    let link = WebUrl::link(text);
+    if link.is_none() && !text.is_empty() {
+        tracing::warn!(
+            track = id,
+            url = text,
+            "SoundCloud sent a track link that is not http(s); keeping the track without it"
+        );
+    }
+    link
 }
 
 #[derive(Deserialize)]

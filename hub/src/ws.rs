@@ -31,6 +31,7 @@ use crate::auth::limiter::client_addr;
 use crate::broadcast::{Frame, SubscriberKind, Subscription, status_message};
 use crate::relays::log_limit::Verdict;
 use crate::relays::{RelayConnection, RelayName};
+use crate::server::limits::ConnectionSlot;
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
 
@@ -109,7 +110,9 @@ impl Subscriber {
 pub enum WsAuth {
     Authenticated(Subscriber),
     /// No credentials on the upgrade: the first message must be a subscribe with a token.
-    FirstMessage,
+    /// Until it comes, the socket keeps its connection's place under the per-address and
+    /// global caps; a WebSocket that has authenticated counts against neither.
+    FirstMessage(Option<ConnectionSlot>),
 }
 
 impl FromRequestParts<AppState> for WsAuth {
@@ -126,7 +129,7 @@ impl FromRequestParts<AppState> for WsAuth {
             Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
                 &state.config.hub.public_url,
             ))),
-            Credentials::None => Ok(WsAuth::FirstMessage),
+            Credentials::None => Ok(WsAuth::FirstMessage(ConnectionSlot::of(parts))),
         }
     }
 }
@@ -172,41 +175,26 @@ impl Socket {
         let mut out = Outgoing { sink, relay: None };
         let who = match auth {
             WsAuth::Authenticated(who) => who,
-            WsAuth::FirstMessage => match first_message_auth(&mut stream, &self.state).await {
-                Ok(who) => who,
-                Err(failure) => return self.refuse(&mut out, failure, opened).await,
-            },
+            WsAuth::FirstMessage(slot) => {
+                match first_message_auth(&mut stream, &self.state).await {
+                    Ok(who) => {
+                        drop(slot);
+                        who
+                    }
+                    // The slot is kept until the close: a refused plugin still counts under the caps.
+                    Err(failure) => return self.refuse(&mut out, failure, opened).await,
+                }
+            }
         };
         if let Subscriber::Relay(name) = &who {
             out.relay = self.state.relays.connect(name, self.address).map(Arc::new);
         }
         // Subscribe before replaying, so nothing published meanwhile is missed; the replay's
-        // last seq then filters out what would arrive twice. A relay without `?since=` resumes
-        // from its cursor; the admin token and dashboards have none.
+        // last seq then filters out what would arrive twice.
         let sub = self.state.broadcaster.subscribe(who.kind());
-        let since = self
-            .since
-            .or_else(|| out.relay.as_ref().and_then(|r| r.cursor()));
-        let last_seq = match since {
-            Some(since) => match replay(&mut out, &self.state, since).await {
-                Ok(seq) => seq,
-                Err(()) => return,
-            },
-            None => Seq::ZERO,
-        };
-        let status = status_message(self.state.broadcaster.subscribers()).to_json();
-        if out.text(status.into()).await.is_err() {
+        let Ok(last_seq) = self.greet(&mut out, &who).await else {
             return;
-        }
-        // A dashboard that (re)connects starts from the relays' state now, not the last change.
-        if who.kind() != SubscriberKind::Relay {
-            let relays = ServerMessage::Relays {
-                relays: self.state.relays.infos(),
-            };
-            if out.text(relays.to_json().into()).await.is_err() {
-                return;
-            }
-        }
+        };
         // Incoming frames (acks, status, pongs, close) are read by a task of their own, so a
         // broadcast wake-up only polls what it needs: the channel, and timers already armed.
         let pong = Arc::new(AtomicBool::new(false));
@@ -223,6 +211,29 @@ impl Socket {
             pong,
         };
         live.run(reader, self.shutdown).await;
+    }
+
+    /// What a subscriber gets before the live stream: the replay (after `?since=`, or for a
+    /// relay without it, after its cursor; the admin token and dashboards have none), the
+    /// subscriber count, and for dashboards the relays' state now. Answers the seq up to which
+    /// live announces would be duplicates.
+    async fn greet(&self, out: &mut Outgoing, who: &Subscriber) -> Result<Seq, ()> {
+        let since = self
+            .since
+            .or_else(|| out.relay.as_ref().and_then(|r| r.cursor()));
+        let last_seq = match since {
+            Some(since) => replay(out, &self.state, since).await?,
+            None => Seq::ZERO,
+        };
+        let status = status_message(self.state.broadcaster.subscribers()).to_json();
+        out.text(status.into()).await?;
+        if who.kind() != SubscriberKind::Relay {
+            let relays = ServerMessage::Relays {
+                relays: self.state.relays.infos(),
+            };
+            out.text(relays.to_json().into()).await?;
+        }
+        Ok(last_seq)
     }
 
     /// A first-message login that failed: logged (a few times a minute per address at most),

@@ -20,6 +20,7 @@ use crate::auth::extract::DjSession;
 use crate::relays::panel::RelaysPanel;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
+use crate::web_url::WebUrl;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,7 +43,8 @@ pub struct TrackRow {
     pub position: u32,
     pub title: String,
     pub artist: String,
-    pub url: String,
+    /// Only an http(s) link is ever rendered as one.
+    pub url: Option<WebUrl>,
     pub duration: String,
     pub seq: Option<u64>,
     pub announced_at: Option<String>,
@@ -66,7 +68,7 @@ impl ShowRows {
                     position: t.position,
                     title: t.title.clone(),
                     artist: t.artist.clone(),
-                    url: t.permalink_url.clone(),
+                    url: WebUrl::link(&t.permalink_url),
                     duration: t.duration_ms.map(format_duration).unwrap_or_default(),
                     seq: last.map(|(a, _)| a.seq.get()),
                     announced_at: last.map(|(a, _)| local_time(a.announced_at, tz, "%H:%M:%S")),

@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod browser;
 mod drills;
+mod hardening;
 mod metrics;
 mod poller;
 mod process;

@@ -157,7 +157,10 @@ async fn admin_relays_lists_every_configured_relay_with_what_it_reported() {
         "ntr_relay_delivering{relay=\"ntrbot\"} 1".to_string(),
         format!("ntr_relay_cursor{{relay=\"ntrbot\"}} {seq}"),
     ] {
-        assert!(metrics.lines().any(|l| l.starts_with(&line)), "{line} in {metrics}");
+        assert!(
+            metrics.lines().any(|l| l.starts_with(&line)),
+            "{line} in {metrics}"
+        );
     }
 
     send_json(
