@@ -20,16 +20,18 @@ use irc::client::ClientStream;
 use irc::client::prelude::{Client, Command as IrcCommand, Message, Prefix, Response};
 use ntr_common::backoff::Backoff;
 use ntr_common::shutdown::Shutdown;
+use ntr_protocol::IrcState;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::commands::{self, Answerer, Command, Cooldown};
 use crate::config::Config;
+use crate::connect_error;
 use crate::handoff::{Ack, Post};
 use crate::line::{self, IrcLine};
 use crate::outbox::{Addressed, Outbox, Pending};
 use crate::reconnect::{Ended, Link};
-use crate::sasl::Sasl;
+use crate::sasl::{Sasl, Step};
 use crate::status::Status;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,6 +127,11 @@ impl IrcSide {
     }
 
     fn accept(&mut self, input: Input) {
+        self.take(input);
+        self.report_queue();
+    }
+
+    fn take(&mut self, input: Input) {
         match input {
             Input::Post(post) => self.queue_announce(post),
             Input::Reply(reply) => {
@@ -152,10 +159,18 @@ impl IrcSide {
         self.last_announce = Some(post.message);
     }
 
+    /// Tells the status how many lines wait, when that changed.
+    fn report_queue(&self) {
+        let queued = self.outbox.total();
+        self.status
+            .send_if_modified(|s| std::mem::replace(&mut s.queued, queued) != queued);
+    }
+
     /// Connects, taking in lines meanwhile.
     async fn connect(&mut self) -> Result<Client, Ended> {
         let irc = &self.config.irc;
         tracing::info!(server = %irc.server, port = irc.port, tls = irc.tls, "connecting to IRC");
+        self.status.send_modify(|s| s.irc = IrcState::Connecting);
         let connect = tokio::time::timeout(
             CONNECT_TIMEOUT,
             Client::from_config(client_config(&self.config)),
@@ -165,8 +180,14 @@ impl IrcSide {
             tokio::select! {
                 _ = self.shutdown.wait() => return Err(Ended::Shutdown),
                 result = &mut connect => return match result {
-                    Err(_) => Err(Ended::lost("connect timed out")),
-                    Ok(result) => Ok(result?),
+                    Err(_) => Err(Ended::lost(format!(
+                        "no answer from {}:{} within {} s",
+                        self.config.irc.server,
+                        self.config.irc.port,
+                        CONNECT_TIMEOUT.as_secs()
+                    ))),
+                    Ok(Err(e)) => Err(Ended::Lost(connect_error::explain(&e, &self.config.irc))),
+                    Ok(Ok(client)) => Ok(client),
                 },
                 input = self.inbox.recv() => self.accept(input),
             }
@@ -221,10 +242,14 @@ impl Link for IrcSide {
         }
     }
 
-    fn disconnected(&mut self) {
+    fn disconnected(&mut self, end: &Ended) {
         self.status.send_modify(|s| {
+            s.irc = IrcState::Disconnected;
             s.irc_registered = false;
             s.joined.clear();
+            if let Ended::Lost(reason) = end {
+                s.irc_error = Some(reason.clone());
+            }
         });
     }
 
@@ -347,12 +372,17 @@ impl<'a> Connection<'a> {
 
     fn on_message(&mut self, message: Message) -> Result<(), Ended> {
         if let Some(sasl) = &mut self.sasl
-            && let Some(answer) = sasl.answer(&message.command)
+            && let Some(step) = sasl.answer(&message.command)
         {
-            for command in answer {
-                self.client.send(command)?;
-            }
-            return Ok(());
+            return match step {
+                Step::Send(commands) => {
+                    for command in commands {
+                        self.client.send(command)?;
+                    }
+                    Ok(())
+                }
+                Step::Refused(reason) => Err(Ended::Lost(reason)),
+            };
         }
         let source = message.source_nickname();
         let mine = source.is_some_and(|nick| self.me.is(nick));
@@ -401,7 +431,9 @@ impl<'a> Connection<'a> {
         tracing::info!(nick = %self.me.nick, "registered on IRC");
         let nick = self.me.nick.clone();
         self.side.status.send_modify(|s| {
+            s.irc = IrcState::Connected;
             s.irc_registered = true;
+            s.irc_error = None;
             s.nickname = Some(nick);
         });
     }
@@ -472,6 +504,7 @@ impl<'a> Connection<'a> {
                 let _ = self.side.acks.try_send(Ack { seq, target });
             }
         }
+        self.side.report_queue();
         Ok(())
     }
 

@@ -22,6 +22,7 @@
 
 pub mod commands;
 pub mod config;
+mod connect_error;
 pub mod flood;
 mod handoff;
 pub mod hub;
@@ -30,6 +31,7 @@ pub mod line;
 pub mod outbox;
 mod reconnect;
 mod relay;
+mod report;
 mod resume;
 mod sasl;
 mod status;
