@@ -5,6 +5,7 @@
 
 use std::error::Error as _;
 use std::io;
+use std::time::Duration;
 
 use rustls::CertificateError;
 
@@ -20,6 +21,20 @@ pub(crate) fn explain(error: &irc::error::Error, irc: &IrcConfig) -> String {
             format!("`{}` is not a valid name for a TLS server", irc.server)
         }
         other => format!("cannot connect to {at}: {other}"),
+    }
+}
+
+/// No connection (or no TLS handshake) within `limit`. A plaintext port that waits for the
+/// client to speak first looks exactly like this to a TLS client, so that is named too.
+pub(crate) fn timed_out(irc: &IrcConfig, limit: Duration) -> String {
+    let at = format!("{}:{}", irc.server, irc.port);
+    let secs = limit.as_secs();
+    if irc.tls {
+        format!(
+            "no TLS handshake with {at} within {secs} s (a firewall? or is it a plaintext port? then set tls = false)"
+        )
+    } else {
+        format!("no answer from {at} within {secs} s (a firewall, or the wrong host?)")
     }
 }
 
@@ -136,6 +151,16 @@ mod tests {
         );
         let eof = irc::error::Error::Io(io::ErrorKind::UnexpectedEof.into());
         assert_eq!(explain(&eof, &irc(true, None)), text);
+    }
+
+    #[test]
+    fn a_timeout_with_tls_mentions_the_plaintext_port() {
+        let text = timed_out(&irc(true, None), Duration::from_secs(30));
+        assert!(
+            text.contains("within 30 s") && text.contains("set tls = false"),
+            "{text}"
+        );
+        assert!(!timed_out(&irc(false, None), Duration::from_secs(30)).contains("tls"));
     }
 
     #[test]

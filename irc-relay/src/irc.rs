@@ -1,10 +1,11 @@
 //! The IRC side: one connection at a time, kept up by the [`reconnect`](crate::reconnect)
 //! loop independently of the hub.
 //!
-//! The `irc` crate gives us a connected socket, PING answers, NickServ IDENTIFY, the
-//! alternative nicknames and the auto-join. It has no flood control, no reconnect and no SASL,
-//! so those are here: flood control through the [`Outbox`], the reconnect loop, SASL in
-//! [`crate::sasl`]; and a PRIVMSG leaves only as an [`IrcLine`].
+//! The `irc` crate gives us a connected socket, PING answers, the alternative nicknames and
+//! the auto-join. It has no flood control, no reconnect, no SASL and a NickServ IDENTIFY that
+//! many servers do not understand, so those are here: flood control through the [`Outbox`],
+//! the reconnect loop, SASL in [`crate::sasl`], IDENTIFY in [`crate::nickserv`]; and a PRIVMSG
+//! leaves only as an [`IrcLine`].
 //!
 //! [`IrcSide`] holds what outlives a connection (the outbox, the last announce, the command
 //! cooldown), so lines that arrive while the server is down wait for the next connection
@@ -29,6 +30,7 @@ use crate::config::Config;
 use crate::connect_error;
 use crate::handoff::{Ack, Post};
 use crate::line::{self, IrcLine};
+use crate::nickserv;
 use crate::outbox::{Addressed, Outbox, Pending};
 use crate::reconnect::{Ended, Link};
 use crate::sasl::{Sasl, Step};
@@ -180,11 +182,9 @@ impl IrcSide {
             tokio::select! {
                 _ = self.shutdown.wait() => return Err(Ended::Shutdown),
                 result = &mut connect => return match result {
-                    Err(_) => Err(Ended::lost(format!(
-                        "no answer from {}:{} within {} s",
-                        self.config.irc.server,
-                        self.config.irc.port,
-                        CONNECT_TIMEOUT.as_secs()
+                    Err(_) => Err(Ended::Lost(connect_error::timed_out(
+                        &self.config.irc,
+                        CONNECT_TIMEOUT,
                     ))),
                     Ok(Err(e)) => Err(Ended::Lost(connect_error::explain(&e, &self.config.irc))),
                     Ok(Ok(client)) => Ok(client),
@@ -387,7 +387,11 @@ impl<'a> Connection<'a> {
         let source = message.source_nickname();
         let mine = source.is_some_and(|nick| self.me.is(nick));
         match &message.command {
-            IrcCommand::Response(Response::RPL_WELCOME, args) => self.welcomed(args.first()),
+            IrcCommand::Response(Response::RPL_WELCOME, args) => {
+                self.welcomed(args.first());
+                self.identify()?;
+            }
+            IrcCommand::NOTICE(_, text) => self.on_notice(source, text),
             IrcCommand::JOIN(channel, _, _) if mine => self.joined(channel, &message.prefix),
             IrcCommand::PART(channel, _) if mine => self.left(channel),
             IrcCommand::KICK(channel, nick, reason) if self.me.is(nick) => {
@@ -436,6 +440,24 @@ impl<'a> Connection<'a> {
             s.irc_error = None;
             s.nickname = Some(nick);
         });
+    }
+
+    /// NickServ IDENTIFY, when configured and SASL is not (SASL already logged us in).
+    fn identify(&mut self) -> Result<(), Ended> {
+        let irc = &self.side.config.irc;
+        if let (Some(password), None) = (&irc.nickserv_password, &irc.sasl_password) {
+            self.client
+                .send(nickserv::identify(&irc.nickname, password))?;
+        }
+        Ok(())
+    }
+
+    fn on_notice(&mut self, source: Option<&str>, text: &str) {
+        let account = &self.side.config.irc.nickname;
+        if let Some(error) = nickserv::refusal(source, text, account) {
+            tracing::error!(account = %account, "{error}");
+            self.side.status.send_modify(|s| s.irc_error = Some(error));
+        }
     }
 
     fn joined(&mut self, channel: &str, prefix: &Option<Prefix>) {
@@ -537,7 +559,6 @@ fn client_config(config: &Config) -> irc::client::data::Config {
             .ca_file
             .as_ref()
             .map(|path| path.to_string_lossy().into_owned()),
-        nick_password: irc.nickserv_password.clone(),
         // The crate joins these after the MOTD, and again on every connection.
         channels: irc.channels.clone(),
         encoding: Some("UTF-8".into()),
@@ -578,7 +599,7 @@ mod tests {
         assert_eq!(irc.use_tls, Some(false));
         assert_eq!(irc.port, Some(6667));
         assert_eq!(irc.alt_nicks, ["ntrbot_", "ntrbot__"]);
-        assert_eq!(irc.nick_password.as_deref(), Some("pw"));
+        assert_eq!(irc.nick_password, None, "the relay identifies by itself");
         assert_eq!(irc.channels, ["#ntr"]);
     }
 }

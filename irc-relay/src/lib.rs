@@ -28,6 +28,7 @@ mod handoff;
 pub mod hub;
 mod irc;
 pub mod line;
+mod nickserv;
 pub mod outbox;
 mod reconnect;
 mod relay;

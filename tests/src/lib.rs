@@ -1,5 +1,6 @@
 //! Test support shared by the end-to-end tests in `tests/tests/`: a fake SoundCloud, a hub started
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
+//! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ,
 //! a headless Chromium for the dashboard, and the small pieces they share: free ports, finding
 //! binaries, and waiting for a condition with a deadline.
 //!
@@ -12,5 +13,6 @@ pub mod fake_soundcloud;
 pub mod hub;
 pub mod ircd;
 pub mod net;
+pub mod services;
 pub mod wait;
 pub mod wsclient;
