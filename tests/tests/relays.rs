@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use e2e::binaries::binary;
-use e2e::hub::{TestHub, TestSchedule};
+use e2e::browser::Browser;
+use e2e::hub::{PASSWORD, TestHub, TestSchedule, USERNAME};
 use e2e::ircd::{Ircd, Observer, Privmsg, ScriptedPeer};
 use e2e::net::free_port;
 use e2e::services::{CountingProxy, Services};
@@ -322,4 +323,65 @@ async fn kill_9_of_the_relay_loses_nothing_and_posts_nothing_twice() {
     relay_info(&hub, "caught up", |r| r["cursor"] == missed[2]).await;
     let _ = relay.kill();
     let _ = relay.wait();
+}
+
+/// The DJ's dashboard in Chromium during the live window: while the relay is in the channel
+/// there is no banner; stop the IRC server and the red banner appears within seconds; start
+/// it again and the banner goes once the relay is back in the channel.
+#[tokio::test]
+async fn the_banner_follows_the_irc_server_in_chromium() {
+    let (Some(mut ircd), Some(browser)) = (Ircd::start().await, Browser::start().await) else {
+        return;
+    };
+    let live = TestSchedule {
+        ago: jiff::SignedDuration::from_mins(10),
+        live_minutes: 60,
+    };
+    let hub = hub_on(live).await;
+    let relay = start_relay(&hub, ircd.port(), "");
+    relay.wait_ready(1, READY).await.expect("relay ready");
+    let failure = format!("banner-failure-{}", hub.port);
+    let shown = "return !document.getElementById('relay-banner').hidden";
+    let hidden = "return document.getElementById('relay-banner').hidden";
+    browser
+        .or_screenshot(&failure, async {
+            log_in(&browser, &hub.url()).await;
+            browser.wait_for_script(hidden, READY).await;
+        })
+        .await;
+
+    ircd.stop();
+    let stopped = Instant::now();
+    browser
+        .or_screenshot(&failure, browser.wait_for_script(shown, READY))
+        .await;
+    let appeared = stopped.elapsed();
+    let text = browser.text("#relay-banner").await;
+    assert!(
+        text.contains("ntrbot is not on IRC — announces will not reach IRC"),
+        "{text}"
+    );
+
+    ircd.start_again().await;
+    let started = Instant::now();
+    browser
+        .or_screenshot(&failure, browser.wait_for_script(hidden, READY))
+        .await;
+    let went = started.elapsed();
+    eprintln!(
+        "banner drill: shown {appeared:?} after the ircd stopped, gone {went:?} after it started"
+    );
+    relay.shutdown().await;
+}
+
+async fn log_in(browser: &Browser, url: &str) {
+    browser.goto(&format!("{url}/login")).await;
+    browser.type_into("input[name=username]", USERNAME).await;
+    browser.type_into("input[name=password]", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_script("return location.pathname === '/dashboard'", READY)
+        .await;
 }
