@@ -7,6 +7,7 @@ mod browser;
 mod drills;
 mod hardening;
 mod metrics;
+mod ops;
 mod poller;
 mod process;
 mod relays;
