@@ -136,7 +136,8 @@ pub enum Secret {
 #[derive(Debug, Clone)]
 pub struct Inspection {
     pub admin_token: Secret,
-    pub relay_tokens: Vec<Secret>,
+    /// Each relay's name and token (`relay-1` with the file's token when none is configured).
+    pub relays: Vec<(RelayName, Secret)>,
     pub dashboard_password: Secret,
     pub secret_key: Secret,
     pub path: PathBuf,
@@ -152,9 +153,12 @@ pub fn inspect(config: &Config) -> Result<Inspection, SecretsError> {
         (None, Some(v)) => Secret::Stored(v.clone()),
         (None, None) => Secret::ToGenerate,
     };
-    let relay_tokens = match config.hub.relay_tokens.as_slice() {
-        [] => vec![pick(None, &file.relay_token)],
-        configured => configured.iter().map(|t| pick(Some(t), &None)).collect(),
+    let relays = match config.hub.relays.as_slice() {
+        [] => vec![(RelayName::numbered(1), pick(None, &file.relay_token))],
+        configured => configured
+            .iter()
+            .map(|r| (r.name.clone(), pick(Some(&r.token), &None)))
+            .collect(),
     };
     let secret_key = config
         .dashboard
@@ -163,7 +167,7 @@ pub fn inspect(config: &Config) -> Result<Inspection, SecretsError> {
         .map(|k| String::from_utf8_lossy(k).into_owned());
     Ok(Inspection {
         admin_token: pick(config.hub.admin_token.as_deref(), &file.admin_token),
-        relay_tokens,
+        relays,
         dashboard_password: pick(
             config.dashboard.password_hash.as_deref(),
             &file.dashboard_password,
@@ -334,7 +338,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let fresh = inspect(&config(dir.path(), "")).expect("inspect");
         assert_eq!(fresh.admin_token, Secret::ToGenerate);
-        assert_eq!(fresh.relay_tokens, [Secret::ToGenerate]);
+        assert_eq!(fresh.relays, [(RelayName::numbered(1), Secret::ToGenerate)]);
         assert_eq!(fresh.dashboard_password, Secret::ToGenerate);
         assert_eq!(fresh.secret_key, Secret::ToGenerate);
         assert!(!fresh.path.exists(), "inspecting wrote nothing");
@@ -343,8 +347,11 @@ mod tests {
         let after = inspect(&config(dir.path(), "")).expect("inspect");
         assert_eq!(after.admin_token, Secret::Stored(resolved.admin_token));
         assert_eq!(
-            after.relay_tokens,
-            [Secret::Stored(resolved.relay_tokens[0].clone())]
+            after.relays,
+            [(
+                RelayName::numbered(1),
+                Secret::Stored(resolved.relays[0].token.clone())
+            )]
         );
         assert_eq!(
             after.secret_key,
