@@ -90,7 +90,7 @@ async fn exactly_these_announces(ws: &mut Ws, n: usize) -> Vec<u64> {
 }
 
 #[tokio::test]
-async fn admin_relays_lists_every_configured_relay_with_what_it_reported() {
+async fn admin_relays_needs_the_admin_token_and_lists_every_configured_relay() {
     let hub = hub_with_named_relay().await;
     let unauthenticated = hub.get_json("/admin/relays").await.0;
     assert_eq!(unauthenticated, 401);
@@ -111,12 +111,18 @@ async fn admin_relays_lists_every_configured_relay_with_what_it_reported() {
             .iter()
             .all(|r| r["connected"] == false && r["status"].is_null())
     );
+}
 
+#[tokio::test]
+async fn a_relays_status_ack_and_error_show_on_admin_relays_and_in_metrics() {
+    let hub = hub_with_named_relay().await;
     let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
     send_json(&mut relay, status_frame("connected", &["#ntr"], None)).await;
     let shown = wait_relay(&hub, "ntrbot", "status shown", |r| !r["status"].is_null()).await;
-    assert_eq!(shown["connected"], true);
-    assert_eq!(shown["address"], "127.0.0.1");
+    assert_eq!(
+        (shown["connected"].as_bool(), shown["address"].as_str()),
+        (Some(true), Some("127.0.0.1"))
+    );
     assert!(
         shown["connected_since"]
             .as_str()
@@ -142,6 +148,31 @@ async fn admin_relays_lists_every_configured_relay_with_what_it_reported() {
     assert_eq!(acked["last_ack"]["seq"], seq);
     assert_eq!(acked["last_ack"]["target"], "#ntr");
     assert!(acked["last_ack"]["lag_ms"].as_u64().is_some());
+    assert_metrics(
+        &hub,
+        &[
+            "ntr_relay_connected{relay=\"ntrbot\"} 1".to_string(),
+            "ntr_relay_connected{relay=\"relay-1\"} 0".to_string(),
+            "ntr_relay_delivering{relay=\"ntrbot\"} 1".to_string(),
+            format!("ntr_relay_cursor{{relay=\"ntrbot\"}} {seq}"),
+        ],
+    )
+    .await;
+
+    let error = Some("SASL failed for ntrbot");
+    send_json(&mut relay, status_frame("disconnected", &[], error)).await;
+    let failed = wait_relay(&hub, "ntrbot", "error shown", |r| {
+        !r["status"]["error"].is_null()
+    })
+    .await;
+    assert_eq!(failed["status"]["error"], "SASL failed for ntrbot");
+    relay.close(None).await.expect("close");
+    let gone = wait_relay(&hub, "ntrbot", "disconnected", |r| r["connected"] == false).await;
+    assert_eq!(gone["cursor"], seq, "the cursor outlives the connection");
+}
+
+/// Each of `lines` starts a line of `/metrics`.
+async fn assert_metrics(hub: &TestHub, lines: &[String]) {
     let metrics = hub
         .http
         .get(format!("{}/metrics", hub.url()))
@@ -151,31 +182,12 @@ async fn admin_relays_lists_every_configured_relay_with_what_it_reported() {
         .text()
         .await
         .expect("text");
-    for line in [
-        "ntr_relay_connected{relay=\"ntrbot\"} 1".to_string(),
-        "ntr_relay_connected{relay=\"relay-1\"} 0".to_string(),
-        "ntr_relay_delivering{relay=\"ntrbot\"} 1".to_string(),
-        format!("ntr_relay_cursor{{relay=\"ntrbot\"}} {seq}"),
-    ] {
+    for line in lines {
         assert!(
-            metrics.lines().any(|l| l.starts_with(&line)),
+            metrics.lines().any(|l| l.starts_with(line.as_str())),
             "{line} in {metrics}"
         );
     }
-
-    send_json(
-        &mut relay,
-        status_frame("disconnected", &[], Some("SASL failed for ntrbot")),
-    )
-    .await;
-    let failed = wait_relay(&hub, "ntrbot", "error shown", |r| {
-        !r["status"]["error"].is_null()
-    })
-    .await;
-    assert_eq!(failed["status"]["error"], "SASL failed for ntrbot");
-    relay.close(None).await.expect("close");
-    let gone = wait_relay(&hub, "ntrbot", "disconnected", |r| r["connected"] == false).await;
-    assert_eq!(gone["cursor"], seq, "the cursor outlives the connection");
 }
 
 #[tokio::test]
@@ -310,6 +322,9 @@ async fn a_wrong_first_message_token_is_closed_with_4001_after_a_second() {
     }
 }
 
+const BANNER_SHOWN: &str = "return !document.getElementById('relay-banner').hidden";
+const BANNER_HIDDEN: &str = "return document.getElementById('relay-banner').hidden";
+
 /// The dashboard's relay panel in Chromium, during the live window: the banner shows while no
 /// relay is in its channel and goes once one is; the cards follow `relays` frames. Screenshots
 /// at a phone's and a laptop's width.
@@ -325,91 +340,81 @@ async fn the_dashboard_shows_each_relay_and_a_banner_when_irc_is_out_of_reach() 
     let extra = format!("[[hub.relays]]\nname = \"ntrbot\"\ntoken = \"{NAMED_TOKEN}\"\n");
     let hub = TestHub::start_with(live, &extra).await;
     let failure = format!("relays-failure-{}", hub.port);
-    let banner_shown = "return !document.getElementById('relay-banner').hidden";
-    let banner_hidden = "return document.getElementById('relay-banner').hidden";
-
     browser
         .or_screenshot(&failure, async {
             log_in(&browser, &hub.url()).await;
             // Server-rendered: nobody is connected yet.
             let text = browser.text("#relay-banner").await;
             assert!(text.contains("No relay is connected"), "{text}");
-            assert_eq!(browser.eval(banner_shown).await, json!(true));
+            assert_eq!(browser.eval(BANNER_SHOWN).await, json!(true));
         })
         .await;
 
-    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
-    send_json(&mut relay, status_frame("connected", &["#ntr"], None)).await;
-    let mut plugin = old_plugin(&hub).await;
-    next_of(&mut plugin, "status", T).await;
-    let seq = hub.announce_text("Now Playing: the panel").await;
-    next_of(&mut relay, "announce", T).await;
-    send_json(
-        &mut relay,
-        json!({"type": "ack", "seq": seq, "target": "#ntr"}),
-    )
-    .await;
-
+    let (mut relay, plugin) = relay_and_old_plugin(&hub).await;
     browser
-        .or_screenshot(&failure, async {
-            browser.wait_for_script(banner_hidden, T).await;
-            let card = browser
-                .wait_for_text("article.relay[data-name='ntrbot']", "#ntr at", T)
-                .await;
-            assert!(
-                card.contains("connected") && card.contains("irc.example:6697"),
-                "{card}"
-            );
-            let plugin_card = browser
-                .wait_for_text("article.relay[data-name='relay-1']", "older bot plugin", T)
-                .await;
-            assert!(plugin_card.contains("connected since"), "{plugin_card}");
-        })
+        .or_screenshot(&failure, cards_show_both(&browser))
         .await;
-    for (viewport, name) in [(PHONE, "relays-375"), (DESKTOP, "relays-1280")] {
-        browser.set_viewport(viewport).await;
-        browser
-            .eval("document.getElementById('relays').scrollIntoView()")
-            .await;
-        let png = std::fs::read(browser.screenshot(name).await).expect("read the screenshot");
-        assert_eq!(png_size(&png), Some((viewport.width, viewport.height)));
-    }
+    screenshots(&browser, "#relays", ["relays-375", "relays-1280"]).await;
 
     // IRC goes away: the banner names the bot and the channel it last posted to.
     drop(plugin);
-    send_json(
-        &mut relay,
-        status_frame(
-            "disconnected",
-            &[],
-            Some("connection refused by irc.example:6697"),
-        ),
-    )
-    .await;
+    let refused = Some("connection refused by irc.example:6697");
+    send_json(&mut relay, status_frame("disconnected", &[], refused)).await;
     browser
         .or_screenshot(&failure, async {
-            browser.wait_for_script(banner_shown, T).await;
+            browser.wait_for_script(BANNER_SHOWN, T).await;
             let text = browser.text("#relay-banner").await;
-            assert!(
-                text.contains("ntrbot is not in #ntr — announces will not reach IRC"),
-                "{text}"
-            );
-            browser
-                .wait_for_text(
-                    "article.relay[data-name='ntrbot'] .error",
-                    "connection refused",
-                    T,
-                )
-                .await;
+            let expected = "ntrbot is not in #ntr — announces will not reach IRC";
+            assert!(text.contains(expected), "{text}");
+            let error = "article.relay[data-name='ntrbot'] .error";
+            browser.wait_for_text(error, "connection refused", T).await;
         })
         .await;
-    for (viewport, name) in [
-        (PHONE, "relays-banner-375"),
-        (DESKTOP, "relays-banner-1280"),
-    ] {
+    screenshots(
+        &browser,
+        "body",
+        ["relays-banner-375", "relays-banner-1280"],
+    )
+    .await;
+}
+
+/// `ntrbot` reporting it is in `#ntr` and acking one line, and an old plugin as `relay-1`.
+async fn relay_and_old_plugin(hub: &TestHub) -> (Ws, Ws) {
+    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    send_json(&mut relay, status_frame("connected", &["#ntr"], None)).await;
+    let mut plugin = old_plugin(hub).await;
+    next_of(&mut plugin, "status", T).await;
+    let seq = hub.announce_text("Now Playing: the panel").await;
+    next_of(&mut relay, "announce", T).await;
+    let ack = json!({"type": "ack", "seq": seq, "target": "#ntr"});
+    send_json(&mut relay, ack).await;
+    (relay, plugin)
+}
+
+/// No banner; the relay's card with its IRC details and ack, the plugin's without details.
+async fn cards_show_both(browser: &Browser) {
+    browser.wait_for_script(BANNER_HIDDEN, T).await;
+    let card = browser
+        .wait_for_text("article.relay[data-name='ntrbot']", "#ntr at", T)
+        .await;
+    assert!(
+        card.contains("connected") && card.contains("irc.example:6697"),
+        "{card}"
+    );
+    let plugin_card = browser
+        .wait_for_text("article.relay[data-name='relay-1']", "older bot plugin", T)
+        .await;
+    assert!(plugin_card.contains("connected since"), "{plugin_card}");
+}
+
+/// Screenshots at a phone's and a laptop's width, with `css` scrolled into view.
+async fn screenshots(browser: &Browser, css: &str, names: [&str; 2]) {
+    for (viewport, name) in [PHONE, DESKTOP].into_iter().zip(names) {
         browser.set_viewport(viewport).await;
-        browser.eval("window.scrollTo(0, 0)").await;
-        browser.screenshot(name).await;
+        let scroll = format!("document.querySelector({css:?}).scrollIntoView()");
+        browser.eval(&scroll).await;
+        let png = std::fs::read(browser.screenshot(name).await).expect("read the screenshot");
+        assert_eq!(png_size(&png), Some((viewport.width, viewport.height)));
     }
 }
 
