@@ -131,8 +131,35 @@ impl Schedule {
         }
     }
 
+    /// How long a show is live after its start (`duration_minutes`).
+    pub fn live_window(&self) -> SignedDuration {
+        self.live
+    }
+
+    /// The next `count` show starts: the one on air at `now` if it is inside a live window,
+    /// then the following week starts.
+    pub fn upcoming_starts(
+        &self,
+        now: Timestamp,
+        count: usize,
+    ) -> Result<Vec<Timestamp>, OutOfCalendar> {
+        let mut week = self.week_containing(now)?;
+        let mut starts = Vec::with_capacity(count);
+        if self.is_live_in(week, now) {
+            starts.push(week.start);
+        }
+        while starts.len() < count {
+            starts.push(week.end);
+            week = self.week_containing(week.end)?;
+        }
+        Ok(starts)
+    }
+
     /// The live window `[start, end)` that `now` is in, else the next one.
-    pub fn live_window(&self, now: Timestamp) -> Result<(Timestamp, Timestamp), OutOfCalendar> {
+    pub fn live_window_around(
+        &self,
+        now: Timestamp,
+    ) -> Result<(Timestamp, Timestamp), OutOfCalendar> {
         let current = self.week_containing(now)?;
         let start = if self.is_live_in(current, now) {
             current.start
@@ -242,12 +269,15 @@ mod tests {
         let s = Schedule::from_config("UTC", "wednesday", 22, 300).expect("schedule");
         let start: Timestamp = "2026-03-11T22:00:00Z".parse().expect("time");
         let five_hours = SignedDuration::from_hours(5);
-        assert_eq!(s.live_window(start), Ok((start, start + five_hours)));
+        assert_eq!(s.live_window_around(start), Ok((start, start + five_hours)));
         let inside = start + SignedDuration::from_hours(4);
-        assert_eq!(s.live_window(inside), Ok((start, start + five_hours)));
+        assert_eq!(
+            s.live_window_around(inside),
+            Ok((start, start + five_hours))
+        );
         let next = start + SignedDuration::from_hours(7 * 24);
         assert_eq!(
-            s.live_window(start + five_hours),
+            s.live_window_around(start + five_hours),
             Ok((next, next + five_hours))
         );
     }
@@ -272,6 +302,29 @@ mod tests {
         assert!(
             !s.is_on_air(week(&s, start), last_live),
             "the week being collected"
+        );
+    }
+
+    #[test]
+    fn upcoming_starts_keep_the_local_hour_across_dst() {
+        let s = ny_wed_22();
+        let starts = s
+            .upcoming_starts(ts("2026-10-20T12:00:00Z"), 3)
+            .expect("in range");
+        assert_eq!(
+            starts,
+            [
+                ts("2026-10-22T02:00:00Z"),
+                ts("2026-10-29T02:00:00Z"),
+                ts("2026-11-05T03:00:00Z")
+            ]
+        );
+        let live = s
+            .upcoming_starts(ts("2026-10-22T03:00:00Z"), 2)
+            .expect("in range");
+        assert_eq!(
+            live,
+            [ts("2026-10-22T02:00:00Z"), ts("2026-10-29T02:00:00Z")]
         );
     }
 

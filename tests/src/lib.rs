@@ -14,5 +14,6 @@ pub mod hub;
 pub mod ircd;
 pub mod net;
 pub mod services;
+pub mod sse;
 pub mod wait;
 pub mod wsclient;

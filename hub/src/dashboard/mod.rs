@@ -3,6 +3,7 @@
 //! (buttons, connection status, toasts).
 
 mod login;
+mod public;
 
 use std::collections::HashMap;
 
@@ -24,7 +25,7 @@ use crate::web_url::WebUrl;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(public_page))
+        .route("/", get(public::page))
         .route("/dashboard", get(dashboard))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", axum::routing::post(login::logout))
@@ -124,19 +125,6 @@ async fn two_shows(state: &AppState, with_announcements: bool) -> Result<Vec<Sho
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "public.html")]
-struct PublicPage {
-    shows: Vec<ShowRows>,
-}
-
-async fn public_page(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(PublicPage {
-        shows: two_shows(&state, false).await?,
-    }
-    .into_response())
-}
-
-#[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     shows: Vec<ShowRows>,
@@ -158,7 +146,7 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         }
     };
     let now = Timestamp::now();
-    let live = state.config.schedule.live_window(now)?;
+    let live = state.config.schedule.live_window_around(now)?;
     let relays = RelaysPanel::new(&state.relays.infos(), now, live, tz);
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,

@@ -22,6 +22,7 @@ async fn announce(store: &Store) -> Seq {
         show_id: None,
         position: None,
         track: None,
+        corrects: None,
     };
     store.record_announcement(new).await.expect("announce").seq
 }

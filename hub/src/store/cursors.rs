@@ -93,6 +93,7 @@ mod tests {
             show_id: None,
             position: None,
             track: None,
+            corrects: None,
         };
         store.record_announcement(new).await.expect("announce").seq
     }

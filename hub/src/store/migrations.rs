@@ -65,7 +65,17 @@ const STEPS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
-    // 2: per relay name, the highest seq it acked (or, for one that never acks, was sent), so a
+    // 2: corrections (which announce corrects which) and the show's "recording started" mark.
+    "
+    ALTER TABLE announcements ADD COLUMN corrects INTEGER REFERENCES announcements(seq);
+    ALTER TABLE announcements ADD COLUMN corrected_by INTEGER REFERENCES announcements(seq);
+    CREATE INDEX announcements_time ON announcements (announced_at);
+    CREATE TABLE show_marks (
+        show_id   INTEGER PRIMARY KEY REFERENCES shows(id),
+        marked_at INTEGER NOT NULL             -- ms since the epoch
+    );
+    ",
+    // 3: per relay name, the highest seq it acked (or, for one that never acks, was sent), so a
     // relay that reconnects without `?since=` resumes where it was.
     "
     CREATE TABLE relay_cursors (

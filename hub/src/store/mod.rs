@@ -10,8 +10,10 @@
 
 mod announcements;
 mod cursors;
+mod marks;
 mod meta;
 mod migrations;
+mod played;
 mod sessions;
 mod shows;
 
@@ -27,6 +29,7 @@ use serde::de::DeserializeOwned;
 pub use announcements::{Ack, Announcement, NewAnnouncement};
 pub use migrations::schema_version;
 pub use ntr_protocol::Seq;
+pub use played::{Played, ShowPlayed};
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo, WeekLikes};
 
@@ -49,6 +52,9 @@ pub enum StoreError {
     NoPosition { show_id: i64, position: u32 },
     #[error("{0}")]
     OutOfRange(String),
+    /// A correction that names an announce which may not be corrected.
+    #[error("{0}")]
+    Uncorrectable(String),
     #[error("the database worker stopped")]
     Worker,
 }
@@ -228,6 +234,7 @@ mod tests {
                 show_id: None,
                 position: None,
                 track: None,
+                corrects: None,
             };
             store.record_announcement(new).await.expect("announce");
         }
