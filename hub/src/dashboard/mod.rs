@@ -18,6 +18,7 @@ use jiff::tz::TimeZone;
 
 use crate::api::error::ApiError;
 use crate::auth::extract::DjSession;
+use crate::relays::panel::RelaysPanel;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
 use crate::web_url::WebUrl;
@@ -130,6 +131,7 @@ struct DashboardPage {
     poll_ok: bool,
     poll_text: String,
     targets: Vec<crate::targets::api::TargetView>,
+    relays: RelaysPanel,
 }
 
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
@@ -144,11 +146,15 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
             }
         }
     };
+    let now = Timestamp::now();
+    let live = state.config.schedule.live_window_around(now)?;
+    let relays = RelaysPanel::new(&state.relays.infos(), now, live, tz);
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
         poll_ok,
         poll_text,
         targets: crate::targets::api::views(&state).await?,
+        relays,
     }
     .into_response())
 }
