@@ -155,6 +155,8 @@
     ws.onmessage = (ev) => {
       let m;
       try { m = JSON.parse(ev.data); } catch (_) { return; }
+      // Other panels (relays.js) read the same socket through this event.
+      document.dispatchEvent(new CustomEvent("ntr:message", { detail: m }));
       if (m.type === "status") {
         connText.textContent = "live · " + m.subscribers + " subscriber" + (m.subscribers === 1 ? "" : "s");
       } else if (m.type === "announce" && m.show_id !== null) {

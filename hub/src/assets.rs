@@ -36,6 +36,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/targets.js"),
     ),
+    (
+        "relays.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/relays.css"),
+    ),
+    (
+        "relays.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/relays.js"),
+    ),
 ];
 
 /// The pages' style sheets and script, compiled into the binary.

@@ -5,7 +5,8 @@
 //! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
 //! accept loop and its connection limits) → `openapi` (every route, documented) → `api` and
 //! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
-//! `soundcloud`, `week`, `broadcast`, `ws`, `web_url`).
+//! `soundcloud`, `week`, `broadcast`, `ws`, `relays` (named relays: cursors, reported states,
+//! the dashboard panel), `web_url`).
 
 pub mod announce;
 pub mod api;
@@ -23,6 +24,7 @@ pub mod nowplaying;
 pub mod openapi;
 pub mod ops;
 pub mod poller;
+pub mod relays;
 pub mod secrets;
 pub mod server;
 pub mod soundcloud;

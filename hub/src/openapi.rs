@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::session::COOKIE_NAME;
 use crate::state::AppState;
-use crate::{api, assets, dashboard, metrics, ws};
+use crate::{api, assets, dashboard, metrics, relays, ws};
 
 /// The security scheme of `Authorization: Bearer <admin token>`. (`security(…)` in the
 /// handlers' attributes takes only literals, so they spell these two names out.)
@@ -91,6 +91,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(dashboard::router())
+        .merge(relays::router())
         .routes(routes!(ws::announce_socket))
         .routes(routes!(metrics::render))
         .routes(routes!(assets::serve))

@@ -20,6 +20,7 @@ use crate::api::error::ApiError;
 use crate::api::responses::StorageFailed;
 use crate::auth::extract::DjSession;
 use crate::openapi::HTML;
+use crate::relays::panel::RelaysPanel;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
 use crate::web_url::WebUrl;
@@ -135,6 +136,7 @@ struct DashboardPage {
     poll_ok: bool,
     poll_text: String,
     targets: Vec<crate::targets::api::TargetView>,
+    relays: RelaysPanel,
 }
 
 /// The DJ's page: both shows with an Announce button per track (HTML).
@@ -159,11 +161,15 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
             }
         }
     };
+    let now = Timestamp::now();
+    let live = state.config.schedule.live_window_around(now)?;
+    let relays = RelaysPanel::new(&state.relays.infos(), now, live, tz);
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
         poll_ok,
         poll_text,
         targets: crate::targets::api::views(&state).await?,
+        relays,
     }
     .into_response())
 }

@@ -3,7 +3,10 @@
 //! errors) match the schemas it gives for them, with no field left undocumented.
 
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{ADMIN_TOKEN, TestHub, TestSchedule};
+use std::time::{Duration, Instant};
+
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, TestSchedule};
+use e2e::wsclient::{bearer, send_json};
 use jiff::{Timestamp, ToSpan};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -30,6 +33,7 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/admin/shows/{id}/log"),
     ("GET", "/admin/deliveries"),
     ("GET", "/admin/targets"),
+    ("GET", "/admin/relays"),
     ("GET", "/"),
     ("GET", "/dashboard"),
     ("GET", "/login"),
@@ -502,6 +506,43 @@ async fn edit_answers_match_their_schemas() {
         200,
     )
     .await;
+}
+
+/// `/admin/relays` with a connected relay that reported its state and acked an announce, so
+/// that every nested object is in the answer checked.
+#[tokio::test]
+async fn relays_answer_matches_its_schema() {
+    let c = Checker::start().await;
+    let mut relay = bearer(&c.hub.url(), "", RELAY_TOKEN).await;
+    let status = json!({"type": "relay_status", "irc": "connected", "server": "irc.example:6697",
+        "nick": "ntrbot", "channels": ["#ntr"], "queued": 0, "version": "0.2.0"});
+    send_json(&mut relay, status).await;
+    let seq = c.hub.announce_text("hello").await;
+    send_json(
+        &mut relay,
+        json!({"type": "ack", "seq": seq, "target": "#ntr"}),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let relays = c
+            .expect(
+                c.admin(Method::GET, "/admin/relays"),
+                ("get", "/admin/relays"),
+                200,
+            )
+            .await;
+        let relay = &relays[0];
+        if !relay["status"].is_null() && !relay["last_ack"].is_null() {
+            assert_eq!(relay["connected"], true, "{relay}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay's state never showed: {relay}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
