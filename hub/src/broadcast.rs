@@ -40,8 +40,9 @@ pub struct Broadcaster {
 
 struct Inner {
     tx: broadcast::Sender<Frame>,
-    /// Where relays' acks go: only dashboards (admin or session subscribers) want them, and
-    /// sending each ack to every relay would cost one frame per subscriber per channel.
+    /// Where relays' acks and "show changed" frames go: only dashboards (admin or session
+    /// subscribers) want them, and sending each to every relay would cost one frame per
+    /// subscriber per channel.
     acks: broadcast::Sender<Frame>,
     /// Announce frames queue here for the publisher task, in seq order: waking 10,000 receivers
     /// takes milliseconds, and the announcer should not wait for it.
@@ -135,6 +136,33 @@ impl Broadcaster {
             seq: None,
             text: message.to_json().into(),
         });
+    }
+
+    /// Tells dashboards that show `show_id`'s playlist changed, so they redraw it.
+    pub fn show_changed(&self, show_id: i64) {
+        let message = ServerMessage::ShowChanged { show_id };
+        let _ = self.inner.acks.send(Frame {
+            seq: None,
+            text: message.to_json().into(),
+        });
+    }
+
+    /// Passes the store's show changes (edits, polls) on as `show_changed` frames until
+    /// shutdown.
+    pub async fn run_show_changes(self, mut changes: broadcast::Receiver<i64>, mut shutdown: Shutdown) {
+        loop {
+            let change = tokio::select! {
+                change = changes.recv() => change,
+                _ = shutdown.wait() => return,
+            };
+            match change {
+                Ok(show_id) => self.show_changed(show_id),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "show changes were dropped; open dashboards may be stale until their next change");
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
     }
 
     /// Sends `{"type":"status"}` when the subscriber count has changed, at most once a second.

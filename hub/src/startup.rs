@@ -140,6 +140,12 @@ impl Application {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+        tokio::spawn(
+            state
+                .broadcaster
+                .clone()
+                .run_show_changes(state.store.show_changes(), shutdown.clone()),
+        );
         let app = router(state, shutdown.clone());
         let mut stop = shutdown;
         // Announce frames are small and latency is the point: without TCP_NODELAY, Nagle holds
@@ -192,7 +198,7 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
         .merge(dashboard::router())
         .route("/ws/announce", axum::routing::get(ws::announce_socket))
         .route("/metrics", axum::routing::get(metrics::render))
-        .route("/static/{file}", axum::routing::get(assets::serve))
+        .route("/static/{*file}", axum::routing::get(assets::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(WsShutdown(shutdown)))
