@@ -29,7 +29,7 @@
   }
 
   function formError(form, text) {
-    const box = form.closest("details").querySelector(".form-error");
+    const box = form.querySelector(".form-error");
     box.textContent = text || "";
     box.hidden = !text;
   }
@@ -134,16 +134,18 @@
     if (to <= last) { move(showIdOf(row), from, to, ev.target.classList[0]); }
   });
 
-  // --- drag and drop (mouse only: phones use the arrows) -------------------------------------
+  // --- drag and drop (not on touch screens: there a long press would start a drag while the
+  // DJ scrolls; phones use the arrows) ------------------------------------------------------
 
-  const fineMouse = window.matchMedia("(hover: hover) and (pointer: fine)");
+  const touchScreen = window.matchMedia("(pointer: coarse)");
   let dragged = null;
 
   function armDragging() {
     document.querySelectorAll("table.tracks tbody tr[data-position]").forEach((row) => {
-      row.draggable = fineMouse.matches;
+      row.draggable = !touchScreen.matches;
     });
   }
+  touchScreen.addEventListener("change", armDragging);
   armDragging();
   document.addEventListener("ntr:swapped", armDragging);
 

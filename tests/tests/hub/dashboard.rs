@@ -1,37 +1,61 @@
-//! The DJ's console in a real headless Chromium, at a phone's and a laptop's size.
+//! The DJ's console in a real headless Chromium, at a phone's (375×812) and a laptop's
+//! (1280×800) size: logging in at `http://localhost:PORT` while `public_url` says 127.0.0.1,
+//! announcing the next track with one tap, correcting it, editing the playlist (remove, undo,
+//! move by button, keyboard and drag, add by SoundCloud link) while a second session sees every
+//! change without a reload, honest delivery toasts, one clock, and a layout that fits a phone.
+//! Each state is saved as a PNG in `e2e::browser::screenshot_dir()` (paths are printed).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::browser::{Browser, DESKTOP, PHONE, Viewport};
-use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{PASSWORD, TestHub, TestSchedule, USERNAME, plus_hours};
+use e2e::fake_soundcloud::{Fault, FakeLike, track};
+use e2e::hub::{PASSWORD, RELAY_TOKEN, TestHub, TestSchedule, USERNAME, plus_hours};
+use e2e::wsclient::{Ws, bearer, next_of};
+use jiff::Timestamp;
+use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(15);
+const ZONE: &str = "America/New_York";
+const NAMES: [&str; 5] = ["Aurora", "Basalt", "Cinder", "Delta Blues", "Ember"];
 
-/// A hub whose current show has five liked tracks.
-async fn hub_with_tracks(schedule: TestSchedule) -> TestHub {
+/// The titles of the current show's rows, in order, as a script expression.
+const TITLES: &str = "Array.from(document.querySelectorAll('section.show[data-primary] tbody tr')).map(r => r.dataset.title)";
+
+/// A hub in New York time whose current show has five liked tracks.
+async fn hub_with_tracks() -> TestHub {
+    let schedule = TestSchedule {
+        timezone: ZONE,
+        ..TestSchedule::default()
+    };
     let hub = TestHub::start_with(schedule, "").await;
     let (current, _) = hub.weeks();
-    let names = ["Aurora", "Basalt", "Cinder", "Delta Blues", "Ember"];
     hub.soundcloud.set_likes(
-        names
+        NAMES
             .iter()
             .enumerate()
-            .map(|(i, name)| FakeLike {
-                created_at: plus_hours(current.start, i as i64 + 1),
-                track: Some(track(i as i64 + 1, name, &format!("Artist {}", i + 1))),
-            })
+            .map(|(i, name)| like(&hub, i as i64 + 1, name))
             .collect(),
     );
     assert_eq!(hub.refresh().await["poll"]["ok"], true);
+    let _ = current;
     hub
 }
 
-/// Logs in through the form at `http://localhost:PORT` (the hub's public_url says 127.0.0.1).
+fn like(hub: &TestHub, n: i64, title: &str) -> FakeLike {
+    let (current, _) = hub.weeks();
+    FakeLike {
+        created_at: plus_hours(current.start, n),
+        track: Some(track(n, title, &format!("Artist {n}"))),
+    }
+}
+
+/// Logs in through the form at `http://localhost:PORT` (the hub's public_url says 127.0.0.1),
+/// and waits for the live connection.
 async fn log_in(browser: &Browser, hub: &TestHub) {
     browser
         .goto(&format!("http://localhost:{}/dashboard", hub.port))
         .await;
+    assert!(browser.current_url().await.ends_with("/login"));
     browser.type_into("input[name=username]", USERNAME).await;
     browser.type_into("input[name=password]", PASSWORD).await;
     browser
@@ -41,6 +65,8 @@ async fn log_in(browser: &Browser, hub: &TestHub) {
         .wait_for_script("return location.pathname === '/dashboard'", T)
         .await;
     browser.wait_for_selector("#conn.up", T).await;
+    // Set once: still there later means the page was never reloaded.
+    browser.eval("window.__sameDocument = true; return true").await;
 }
 
 async fn shot(browser: &Browser, viewport: Viewport, name: &str) {
@@ -48,21 +74,388 @@ async fn shot(browser: &Browser, viewport: Viewport, name: &str) {
     browser.screenshot(name).await;
 }
 
+async fn titles(browser: &Browser) -> Vec<String> {
+    let value = browser.eval(&format!("return {TITLES}")).await;
+    serde_json::from_value(value).expect("titles")
+}
+
+/// Waits until the current show's titles are `want`, without a reload.
+async fn wait_for_titles(browser: &Browser, want: &[&str]) {
+    let want = serde_json::to_string(want).expect("json");
+    browser
+        .wait_for_script(
+            &format!("return window.__sameDocument === true && JSON.stringify({TITLES}) === {want:?}"),
+            T,
+        )
+        .await;
+}
+
+/// The first visible button a toast covers, if any (none should be).
+const COVERED_BY_TOAST: &str = r#"
+const buttons = Array.from(document.querySelectorAll('button'))
+  .filter(b => !b.closest('#toasts') && !b.closest('dialog') && b.getClientRects().length);
+for (const b of buttons) {
+  const r = b.getBoundingClientRect();
+  if (r.bottom < 0 || r.top > innerHeight) continue;
+  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  if (top && top.closest('#toasts')) return b.outerHTML;
+}
+return null;"#;
+
+/// Layout rules at a phone's width: no sideways scrolling, a one-line header, no clipped
+/// button, no button under a toast (checked at the top and scrolled down).
+async fn check_phone_layout(browser: &Browser, state: &str) {
+    let fits = browser
+        .eval("return document.documentElement.scrollWidth <= innerWidth")
+        .await;
+    assert_eq!(fits, json!(true), "{state}: the page scrolls sideways");
+    let header = browser
+        .eval(
+            "const boxes = Array.from(document.querySelectorAll('header nav li')).map(li => li.getBoundingClientRect()); \
+             const logout = document.querySelector('.logout').getBoundingClientRect(); \
+             return Math.max(...boxes.map(b => b.top)) < Math.min(...boxes.map(b => b.bottom)) && logout.height < 2.2 * parseFloat(getComputedStyle(document.querySelector('.logout')).lineHeight)",
+        )
+        .await;
+    assert_eq!(header, json!(true), "{state}: the header takes more than one line");
+    let clipped = browser
+        .eval(
+            "return Array.from(document.querySelectorAll('button')).filter(b => b.getClientRects().length && !b.closest('dialog') && \
+             (b.scrollWidth > b.clientWidth + 1 || b.getBoundingClientRect().right > innerWidth + 0.5)).map(b => b.textContent.trim())",
+        )
+        .await;
+    assert_eq!(clipped, json!([]), "{state}: clipped buttons");
+    for scroll in [0, 400] {
+        browser
+            .eval(&format!("window.scrollTo(0, {scroll}); return true"))
+            .await;
+        let covered = browser.eval(COVERED_BY_TOAST).await;
+        assert_eq!(covered, Value::Null, "{state}: a toast covers a button");
+    }
+    browser.eval("window.scrollTo(0, 0); return true").await;
+}
+
+/// Every time the dashboard shows is labelled with the show's zone.
+async fn check_times_labelled(browser: &Browser) {
+    let unlabelled = browser
+        .eval("return Array.from(document.querySelectorAll('#dash time')).map(t => t.textContent.trim()).filter(t => !t.endsWith(' New York'))")
+        .await;
+    assert_eq!(unlabelled, json!([]), "times not labelled with the show's zone");
+}
+
+/// "HH:MM" now on the show's clock, and a minute ago (a check may straddle a minute).
+fn new_york_minutes() -> [String; 2] {
+    let tz = jiff::tz::TimeZoneDatabase::bundled()
+        .get(ZONE)
+        .expect("zone");
+    let now = Timestamp::now();
+    [now, now - jiff::SignedDuration::from_secs(60)]
+        .map(|t| t.to_zoned(tz.clone()).strftime("%H:%M").to_string())
+}
+
+/// Taps `css` and returns the line the token subscriber got, and how long it took.
+async fn tap_to_line(browser: &Browser, css: &str, relay: &mut Ws) -> (Value, Duration) {
+    let started = Instant::now();
+    browser.click(css).await;
+    let line = next_of(relay, "announce", T).await;
+    (line, started.elapsed())
+}
+
 #[tokio::test]
-async fn look() {
+async fn phone_announces_next_with_one_tap_corrects_it_and_is_told_where_it_went() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    let hub = hub_with_tracks(TestSchedule {
-        timezone: "America/New_York",
-        ..TestSchedule::default()
-    })
-    .await;
-    log_in(&browser, &hub).await;
-    shot(&browser, PHONE, "look-375").await;
+    let hub = hub_with_tracks().await;
+    let failure = format!("dash-phone-failure-{}", hub.port);
+    browser
+        .or_screenshot(&failure, phone_session(&browser, &hub))
+        .await;
+}
+
+async fn phone_session(browser: &Browser, hub: &TestHub) {
+    log_in(browser, hub).await;
+    check_times_labelled(browser).await;
+    check_phone_layout(browser, "fresh").await;
+    let hints = browser
+        .eval("return Array.from(document.querySelectorAll('.key-hint')).filter(k => k.getClientRects().length).length")
+        .await;
+    assert_eq!(hints, json!(0), "keyboard hints are hidden on a touch screen");
+    shot(browser, PHONE, "dash-375-fresh").await;
+
+    // No bot listens: the toast says so plainly.
     browser.click("#announce-next").await;
-    browser.wait_for_selector("#toasts .toast", T).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    shot(&browser, PHONE, "look-375-announced").await;
-    shot(&browser, DESKTOP, "look-1280-announced").await;
+    let toast = browser
+        .wait_for_text("#toasts .toast", "Song #1", T)
+        .await;
+    assert!(
+        toast.contains("No bot is connected — nothing reached IRC"),
+        "{toast}"
+    );
+    browser
+        .wait_for_text("#announce-next", "Announce next: #2 Basalt", T)
+        .await;
+    check_phone_layout(browser, "no bot").await;
+    shot(browser, PHONE, "dash-375-no-bot").await;
+
+    // A bot: the toast names it, and the line reaches it.
+    let mut relay = bearer(&hub.url(), "", RELAY_TOKEN).await;
+    browser
+        .wait_for_script("return (window.NTR.relays || []).some(r => r.connected)", T)
+        .await;
+    let mut latencies = Vec::new();
+    let (line, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
+    latencies.push(took);
+    assert_eq!(line["position"], 2);
+    assert!(line["message"].as_str().unwrap_or_default().contains("Basalt"));
+    let toast = browser
+        .wait_for_text("#toasts .toast", "Song #2", T)
+        .await;
+    assert!(toast.contains("→ relay-1"), "{toast}");
+    assert!(!toast.contains("No bot"), "{toast}");
+    browser
+        .wait_for_selector("section.show[data-primary] tr.now[data-position='2']", T)
+        .await;
+    check_phone_layout(browser, "announced").await;
+    shot(browser, PHONE, "dash-375-announced").await;
+
+    // Correct #2 with #4 from the console's Correct button.
+    browser.click("#now-next button.correct").await;
+    browser.wait_for_selector("#correct-dialog[open]", T).await;
+    browser
+        .click("#correct-form select option[value='4']")
+        .await;
+    shot(browser, PHONE, "dash-375-correct-dialog").await;
+    let started = Instant::now();
+    browser
+        .click("#correct-form button[type=submit]")
+        .await;
+    let correction = next_of(&mut relay, "announce", T).await;
+    latencies.push(started.elapsed());
+    assert_eq!(correction["corrects"], line["seq"]);
+    assert_eq!(correction["position"], 4);
+    let message = correction["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Correction: ") && message.contains("Delta Blues"),
+        "{message}"
+    );
+    // The wrong one counts as not announced again; #4 is on air; the log marks the correction.
+    browser
+        .wait_for_selector("section.show[data-primary] tr.now[data-position='4']", T)
+        .await;
+    let row2 = browser
+        .eval("return document.querySelector(\"section.show[data-primary] tr[data-position='2']\").classList.contains('announced')")
+        .await;
+    assert_eq!(row2, json!(false), "the corrected track counts as not announced");
+    let corrected = browser
+        .text(&format!("ol.log li.corrected[data-seq='{}']", line["seq"]))
+        .await;
+    assert!(corrected.contains("corrected"), "{corrected}");
+    check_times_labelled(browser).await;
+    check_phone_layout(browser, "corrected").await;
+    shot(browser, PHONE, "dash-375-corrected").await;
+
+    // A time the page draws after a click is on the show's clock too.
+    browser.click("#refresh").await;
+    let status = browser
+        .wait_for_text("#poll-status", "ok", T)
+        .await;
+    assert!(status.contains(" New York"), "{status}");
+    assert!(
+        new_york_minutes().iter().any(|m| status.contains(m.as_str())),
+        "{status} is not New York time ({:?})",
+        new_york_minutes()
+    );
+
+    // Two more taps for the latency figure.
+    for _ in 0..2 {
+        let (_, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
+        latencies.push(took);
+    }
+    latencies.sort();
+    eprintln!(
+        "tap-to-line latency (click → token subscriber has the line), {} taps: min {:?}, median {:?}, max {:?}",
+        latencies.len(),
+        latencies[0],
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
+    shot(browser, DESKTOP, "dash-1280-after-show").await;
+}
+
+#[tokio::test]
+async fn laptop_edits_the_playlist_and_a_second_session_sees_each_change_live() {
+    let Some(laptop) = Browser::start().await else {
+        return;
+    };
+    let Some(phone) = Browser::start().await else {
+        return;
+    };
+    let hub = hub_with_tracks().await;
+    laptop.set_viewport(DESKTOP).await;
+    log_in(&laptop, &hub).await;
+    log_in(&phone, &hub).await;
+    let failure = format!("dash-edit-failure-{}", hub.port);
+    phone
+        .or_screenshot(
+            &format!("{failure}-phone"),
+            laptop.or_screenshot(&failure, edit_session(&laptop, &phone, &hub)),
+        )
+        .await;
+}
+
+async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
+    let both = [laptop, phone];
+    shot(laptop, DESKTOP, "dash-1280-fresh").await;
+
+    // Remove #3, then undo: it comes back at #3 (on both).
+    laptop
+        .click("section.show[data-primary] tr[data-position='3'] button.remove")
+        .await;
+    for b in both {
+        wait_for_titles(b, &["Aurora", "Basalt", "Delta Blues", "Ember"]).await;
+    }
+    let toast = laptop.wait_for_text("#toasts .toast", "Removed #3", T).await;
+    assert!(toast.contains("Cinder"), "{toast}");
+    shot(laptop, DESKTOP, "dash-1280-removed-undo").await;
+    check_phone_layout(phone, "removed").await;
+    laptop.click("#toasts .toast .toast-actions button").await;
+    for b in both {
+        browser_wait_position_url(b, 3, "/track-3").await;
+    }
+
+    // Move #5 up with the ↑ button, and #1 down with Alt+↓ on the keyboard.
+    laptop
+        .click("section.show[data-primary] tr[data-position='5'] button.move-up")
+        .await;
+    browser_wait_position_url(phone, 4, "/track-5").await;
+    laptop
+        .find("section.show[data-primary] tr[data-position='1'] button.move-down")
+        .await
+        .send_keys("\u{E00A}\u{E015}")
+        .await
+        .expect("Alt+ArrowDown");
+    browser_wait_position_url(phone, 2, "/track-1").await;
+    // The focus followed the moved row.
+    let focused = laptop
+        .eval("return document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.position")
+        .await;
+    assert_eq!(focused, json!("2"), "focus follows the row moved by keyboard");
+
+    // Drag #4 onto #1 (HTML5 drag and drop, with a mouse).
+    let dragged = laptop.eval(DRAG_4_ONTO_1).await;
+    assert_eq!(dragged, json!(true));
+    browser_wait_position_url(phone, 1, "/track-5").await;
+
+    // Add one by its SoundCloud link; a bad link and SoundCloud being down are told in place.
+    add_by_url(laptop, "https://example.com/not-soundcloud").await;
+    let error = laptop
+        .wait_for_text(".add-track .form-error", "Not added", T)
+        .await;
+    assert!(error.contains("SoundCloud"), "{error}");
+    hub.soundcloud
+        .push_faults([Fault::Status(503), Fault::Status(503), Fault::Status(503)]);
+    add_by_url(laptop, "https://soundcloud.com/someone/track-9").await;
+    let error = laptop
+        .wait_for_text(".add-track .form-error", "Not added", T)
+        .await;
+    assert!(error.contains("503") || error.contains("SoundCloud"), "{error}");
+    shot(laptop, DESKTOP, "dash-1280-add-error").await;
+    add_by_url(laptop, "https://soundcloud.com/someone/track-9").await;
+    for b in both {
+        b.wait_for_text("section.show[data-primary] tr[data-position='6']", "Resolved 9", T)
+            .await;
+    }
+
+    // A script's edit and a poll that changed the show show up too, without a reload.
+    let show_id = primary_show_id(laptop).await;
+    let (status, _) = hub
+        .post_admin(
+            &format!("/admin/shows/{show_id}/tracks"),
+            json!({"title": "Scripted", "artist": "Cron", "position": 1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for b in both {
+        b.wait_for_text("section.show[data-primary] tr[data-position='1']", "Scripted", T)
+            .await;
+    }
+    let mut likes: Vec<FakeLike> = (1..=5).map(|n| like(hub, n, NAMES[n as usize - 1])).collect();
+    likes.push(like(hub, 6, "Fresh Like"));
+    hub.soundcloud.set_likes(likes);
+    assert_eq!(hub.refresh().await["poll"]["ok"], true);
+    for b in both {
+        b.wait_for_text("section.show[data-primary] tbody", "Fresh Like", T)
+            .await;
+        let same = b.eval("return window.__sameDocument === true").await;
+        assert_eq!(same, json!(true), "no reload");
+    }
+    // n on a keyboard announces the next track, as the hint beside the button says.
+    let hint = laptop
+        .eval("return document.querySelector('#announce-next .key-hint').getClientRects().length > 0")
+        .await;
+    assert_eq!(hint, json!(true), "the laptop shows the n hint");
+    laptop
+        .eval("document.activeElement && document.activeElement.blur(); return true")
+        .await;
+    laptop
+        .find("body")
+        .await
+        .send_keys("n")
+        .await
+        .expect("press n");
+    laptop.wait_for_text("#toasts .toast", "Song #1", T).await;
+    phone
+        .wait_for_selector("section.show[data-primary] tr.now[data-position='1']", T)
+        .await;
+    check_phone_layout(phone, "edited").await;
+    shot(phone, PHONE, "dash-375-edited").await;
+    shot(laptop, DESKTOP, "dash-1280-edited").await;
+    eprintln!("titles after the edits: {:?}", titles(laptop).await);
+}
+
+/// A drag of row 4 onto row 1, as a mouse would make it (WebDriver cannot drive HTML5 drag
+/// and drop in Chromium, so the events are dispatched as the browser would).
+const DRAG_4_ONTO_1: &str = r#"
+const rows = document.querySelectorAll('section.show[data-primary] tbody tr');
+const from = rows[3], to = rows[0];
+if (!from.draggable) return 'rows are not draggable with a mouse';
+const dt = new DataTransfer();
+const fire = (el, type) => el.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
+fire(from, 'dragstart'); fire(to, 'dragover'); fire(to, 'drop'); fire(from, 'dragend');
+return true;"#;
+
+async fn add_by_url(browser: &Browser, url: &str) {
+    let details = "section.show[data-primary] details.add-track";
+    let open = browser
+        .eval(&format!("return document.querySelector('{details}').open"))
+        .await;
+    if open != json!(true) {
+        browser.click(&format!("{details} summary")).await;
+    }
+    let input = browser.find(&format!("{details} form.add-url input[name=url]")).await;
+    input.clear().await.expect("clear");
+    input.send_keys(url).await.expect("type the link");
+    browser
+        .click(&format!("{details} form.add-url button[type=submit]"))
+        .await;
+}
+
+async fn primary_show_id(browser: &Browser) -> i64 {
+    let id = browser
+        .eval("return Number(document.querySelector('section.show[data-primary]').dataset.showId)")
+        .await;
+    id.as_i64().expect("show id")
+}
+
+/// Waits until the current show's row `position` is the track whose link ends with `suffix`.
+async fn browser_wait_position_url(browser: &Browser, position: u32, suffix: &str) {
+    browser
+        .wait_for_script(
+            &format!(
+                "const r = document.querySelector(\"section.show[data-primary] tr[data-position='{position}']\"); \
+                 return window.__sameDocument === true && !!r && r.dataset.url.endsWith('{suffix}')"
+            ),
+            T,
+        )
+        .await;
 }
