@@ -104,11 +104,10 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    if let Err(e) = ntr_common::logging::init() {
+        eprintln!("hub: configuration error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -142,13 +141,14 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
                 tracing::warn!(error = %e, "cannot note that the password was shown; it will be shown again");
             }
         }
+        let shutdown = match stop_on_signal() {
+            Ok(shutdown) => shutdown,
+            Err(e) => {
+                eprintln!("hub: cannot install the signal handlers: {e}");
+                return ExitCode::from(1);
+            }
+        };
         tracing::info!(%addr, "hub listening");
-        let (trigger, shutdown) = shutdown::channel();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            trigger.fire();
-        });
         match app.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -159,24 +159,13 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
     })
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+/// The stop signal, fired by the first SIGTERM or SIGINT.
+fn stop_on_signal() -> std::io::Result<shutdown::Shutdown> {
+    let signal = ntr_common::shutdown::os_signal()?;
+    let (trigger, shutdown) = shutdown::channel();
+    tokio::spawn(async move {
+        signal.await;
+        trigger.fire();
+    });
+    Ok(shutdown)
 }

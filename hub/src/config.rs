@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
@@ -72,7 +73,7 @@ impl Default for RawHub {
             admin_token: None,
             relay_tokens: Vec::new(),
             trusted_proxies: Vec::new(),
-            replay_window_seconds: 300,
+            replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
         }
     }
 }
@@ -186,8 +187,6 @@ pub struct SoundcloudConfig {
     pub live_poll_interval_seconds: u64,
 }
 
-/// Tokens shorter than this are refused: they guard announcing to a live channel.
-const MIN_TOKEN_LEN: usize = 16;
 const MIN_SECRET_KEY_LEN: usize = 32;
 
 impl Config {
@@ -210,50 +209,14 @@ impl Config {
 
     /// The embedded defaults alone (tests and the no-config start use this through `load`).
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
-        let raw: RawConfig = figment.extract().map_err(figment_error)?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(ntr_common::config_error::one_line(e)))?;
         Self::validate(raw)
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
-        let listen: SocketAddr = raw.hub.listen.parse().map_err(|_| {
-            ConfigError::invalid(
-                "hub.listen",
-                format!("`{}` is not an address like 127.0.0.1:8000", raw.hub.listen),
-            )
-        })?;
-        let public_url = match raw.hub.public_url {
-            Some(s) => parse_http_url("hub.public_url", &s)?,
-            None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
-        };
-        let admin_token = non_empty(raw.hub.admin_token);
-        if let Some(t) = &admin_token {
-            check_token("hub.admin_token", t)?;
-        }
-        for t in &raw.hub.relay_tokens {
-            check_token("hub.relay_tokens", t)?;
-        }
-        let trusted_proxies = raw
-            .hub
-            .trusted_proxies
-            .iter()
-            .map(|s| {
-                s.parse::<IpAddr>()
-                    .map(|ip| ip.to_canonical())
-                    .map_err(|_| {
-                        ConfigError::invalid(
-                            "hub.trusted_proxies",
-                            format!("`{s}` is not an IP address"),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if raw.hub.replay_window_seconds == 0 {
-            return Err(ConfigError::invalid(
-                "hub.replay_window_seconds",
-                "must be at least 1",
-            ));
-        }
-
+        let hub = validate_hub(raw.hub)?;
         let dashboard = validate_dashboard(raw.dashboard)?;
         let schedule = Schedule::from_config(
             &raw.show.timezone,
@@ -264,23 +227,63 @@ impl Config {
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
             .map_err(|e| ConfigError::invalid("show.announce_template", e.to_string()))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
-
         Ok(Config {
-            hub: HubConfig {
-                listen,
-                public_url,
-                data_dir: raw.hub.data_dir,
-                admin_token,
-                relay_tokens: raw.hub.relay_tokens,
-                trusted_proxies,
-                replay_window_seconds: raw.hub.replay_window_seconds,
-            },
+            hub,
             dashboard,
             schedule,
             announce_template,
             soundcloud,
         })
     }
+}
+
+fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        ConfigError::invalid(
+            "hub.listen",
+            format!("`{}` is not an address like 127.0.0.1:8000", raw.listen),
+        )
+    })?;
+    let public_url = match raw.public_url {
+        Some(s) => parse_http_url("hub.public_url", &s)?,
+        None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
+    };
+    let admin_token = non_empty(raw.admin_token);
+    if let Some(t) = &admin_token {
+        check_token("hub.admin_token", t)?;
+    }
+    for t in &raw.relay_tokens {
+        check_token("hub.relay_tokens", t)?;
+    }
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| {
+                    ConfigError::invalid(
+                        "hub.trusted_proxies",
+                        format!("`{s}` is not an IP address"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if raw.replay_window_seconds == 0 {
+        return Err(ConfigError::invalid(
+            "hub.replay_window_seconds",
+            "must be at least 1",
+        ));
+    }
+    Ok(HubConfig {
+        listen,
+        public_url,
+        data_dir: raw.data_dir,
+        admin_token,
+        relay_tokens: raw.relay_tokens,
+        trusted_proxies,
+        replay_window_seconds: raw.replay_window_seconds,
+    })
 }
 
 fn validate_dashboard(raw: RawDashboard) -> Result<DashboardConfig, ConfigError> {
@@ -389,43 +392,13 @@ fn parse_http_url(key: &'static str, s: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// The shared token rules, worded with the key.
 fn check_token(key: &'static str, token: &str) -> Result<(), ConfigError> {
-    if token.len() < MIN_TOKEN_LEN {
-        return Err(ConfigError::invalid(
-            key,
-            format!("tokens must be at least {MIN_TOKEN_LEN} characters"),
-        ));
-    }
-    if !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(
-            key,
-            "tokens must be printable ASCII without spaces",
-        ));
-    }
-    Ok(())
+    ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
-}
-
-/// Figment's messages are good but multi-line and prefixed with its profile name; the operator
-/// wants one line that names the key as they wrote it.
-fn figment_error(err: figment::Error) -> ConfigError {
-    let parts: Vec<String> = err
-        .into_iter()
-        .map(|e| {
-            // TOML syntax errors come with a multi-line source excerpt; keep only the words.
-            e.to_string()
-                .replace("for key \"default.", "for key \"")
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
-    ConfigError::Parse(parts.join("; "))
 }
 
 #[cfg(test)]
@@ -465,6 +438,10 @@ mod tests {
                 "dashboard.secret_key",
             ),
             ("[hub]\nadmin_token = \"abc\"", "hub.admin_token"),
+            (
+                "[hub]\nrelay_tokens = [\"0123456789abcdef 1\"]",
+                "hub.relay_tokens",
+            ),
             (
                 "[dashboard]\npassword_hash = \"nope\"",
                 "dashboard.password_hash",

@@ -18,7 +18,6 @@ pub mod line;
 pub mod metrics;
 pub mod poller;
 pub mod secrets;
-pub mod shutdown;
 pub mod soundcloud;
 pub mod startup;
 pub mod state;
@@ -26,3 +25,6 @@ pub mod store;
 pub mod template;
 pub mod week;
 pub mod ws;
+
+/// The stop signal every long-running task holds (shared with the relay).
+pub use ntr_common::shutdown;

@@ -10,7 +10,6 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rand::Rng;
 use regex::Regex;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -48,7 +47,8 @@ pub enum SoundcloudError {
 pub struct RetryPolicy {
     /// Tries per request for 429, 5xx and network errors (at least 1).
     pub attempts: u32,
-    /// First backoff; doubled each retry, plus up to 50% jitter.
+    /// The first retry waits between half of this and this; each further retry doubles it
+    /// (the shared backoff rule), unless SoundCloud sends `Retry-After`.
     pub base: Duration,
     pub max: Duration,
     /// Per-request timeout, so a hung SoundCloud cannot stall the poller.
@@ -67,10 +67,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// SoundCloud's `Retry-After` when it sent one, else the shared backoff; never above `max`.
     fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << retry.min(16));
-        let jitter = exp.mul_f64(rand::rng().random_range(0.0..0.5));
-        retry_after.unwrap_or(exp + jitter).min(self.max)
+        retry_after
+            .unwrap_or_else(|| ntr_common::backoff::delay(self.base, self.max, retry))
+            .min(self.max)
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Deserialize;
+use ntr_protocol::{Show, Track};
 use tokio::time::Instant;
 use url::Url;
 
@@ -19,8 +19,10 @@ const COOLDOWN_PRUNE_AT: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     NowPlaying,
-    /// `Err` holds nothing: a bad argument gets the usage line.
-    Song(Result<u32, ()>),
+    /// `!song N` with a track number (1 or more).
+    Song(u32),
+    /// `!song` without a usable number: the answer is the usage line.
+    SongUsage,
     Playlist,
     Help,
 }
@@ -33,13 +35,13 @@ pub fn parse(text: &str, prefix: &str) -> Option<Command> {
     let name = words.next()?.to_ascii_lowercase();
     match name.as_str() {
         "np" | "nowplaying" => Some(Command::NowPlaying),
-        "song" | "track" => Some(Command::Song(
+        "song" | "track" => Some(
             words
                 .next()
                 .and_then(|n| n.trim_start_matches('#').parse::<u32>().ok())
                 .filter(|n| *n > 0)
-                .ok_or(()),
-        )),
+                .map_or(Command::SongUsage, Command::Song),
+        ),
         "playlist" | "show" => Some(Command::Playlist),
         "help" | "commands" => Some(Command::Help),
         _ => None,
@@ -77,24 +79,6 @@ impl Cooldown {
             }
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct Track {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    artist: String,
-    #[serde(default)]
-    permalink_url: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Show {
-    #[serde(default)]
-    tracks: Vec<serde_json::Value>,
-    #[serde(default)]
-    on_air: bool,
 }
 
 /// Answers commands from the hub's HTTP API.
@@ -135,10 +119,10 @@ impl Answerer {
                 "Commands: {p}np (now playing), {p}song N (track N of this week's show), \
                  {p}playlist (track count and link), {p}help"
             ),
-            Command::Song(Err(())) => {
+            Command::SongUsage => {
                 format!("Usage: {p}song N, where N is the track number (e.g. {p}song 3).")
             }
-            Command::Song(Ok(n)) => self.song(n).await,
+            Command::Song(n) => self.song(n).await,
             Command::Playlist => self.playlist().await,
         }
     }
@@ -246,15 +230,15 @@ mod tests {
     fn parses_commands_with_prefix() {
         assert_eq!(parse("!np", "!"), Some(Command::NowPlaying));
         assert_eq!(parse("  !NP please", "!"), Some(Command::NowPlaying));
-        assert_eq!(parse("!song 2", "!"), Some(Command::Song(Ok(2))));
-        assert_eq!(parse("!song #2", "!"), Some(Command::Song(Ok(2))));
-        assert_eq!(parse("!song abc", "!"), Some(Command::Song(Err(()))));
-        assert_eq!(parse("!song", "!"), Some(Command::Song(Err(()))));
-        assert_eq!(parse("!song 0", "!"), Some(Command::Song(Err(()))));
-        assert_eq!(parse("!song -1", "!"), Some(Command::Song(Err(()))));
+        assert_eq!(parse("!song 2", "!"), Some(Command::Song(2)));
+        assert_eq!(parse("!song #2", "!"), Some(Command::Song(2)));
+        assert_eq!(parse("!song abc", "!"), Some(Command::SongUsage));
+        assert_eq!(parse("!song", "!"), Some(Command::SongUsage));
+        assert_eq!(parse("!song 0", "!"), Some(Command::SongUsage));
+        assert_eq!(parse("!song -1", "!"), Some(Command::SongUsage));
         assert_eq!(
             parse("!song 99999999999999999999", "!"),
-            Some(Command::Song(Err(())))
+            Some(Command::SongUsage)
         );
         assert_eq!(parse("!playlist", "!"), Some(Command::Playlist));
         assert_eq!(parse("!help", "!"), Some(Command::Help));
@@ -292,7 +276,7 @@ mod tests {
         );
         assert!(
             answerer
-                .answer(Command::Song(Err(())), None)
+                .answer(Command::SongUsage, None)
                 .await
                 .starts_with("Usage: !song N")
         );

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use ntr_common::config_error::one_line;
+use ntr_protocol::{DEFAULT_REPLAY_WINDOW_SECONDS, check_token};
 use serde::Deserialize;
 use url::Url;
 
@@ -85,6 +87,16 @@ pub enum ConfigError {
     Parse(String),
 }
 
+/// The file as the relay reads it: its own two sections, each strict about its keys; every
+/// other section belongs to the hub.
+#[derive(Debug, Default, Deserialize)]
+struct RawConfig {
+    #[serde(default)]
+    relay: RawRelay,
+    #[serde(default)]
+    irc: RawIrc,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRelay {
@@ -116,7 +128,6 @@ struct RawIrc {
 }
 
 pub const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8000";
-pub const DEFAULT_REPLAY_WINDOW_SECONDS: u64 = 300;
 
 impl Config {
     /// Reads `path` (when given) and then the `NTR_` environment on top of it.
@@ -140,68 +151,14 @@ impl Config {
     }
 
     fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
-        // A TOML syntax error hides every section; report it instead of "token is missing".
-        if let Err(e) = figment.extract::<figment::value::Dict>() {
-            return Err(ConfigError::Parse(one_line(&e, "")));
-        }
-        let relay: RawRelay = section(figment, "relay")?;
-        let irc: RawIrc = section(figment, "irc")?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(one_line(e)))?;
         Ok(Config {
-            relay: relay.validate()?,
-            irc: irc.validate()?,
+            relay: raw.relay.validate()?,
+            irc: raw.irc.validate()?,
         })
     }
-}
-
-fn section<T: for<'de> Deserialize<'de> + Default>(
-    figment: &Figment,
-    name: &str,
-) -> Result<T, ConfigError> {
-    if !figment.contains(name) {
-        return Ok(T::default());
-    }
-    figment
-        .extract_inner::<T>(name)
-        .map_err(|e| ConfigError::Parse(one_line(&e, name)))
-}
-
-/// figment's Display can span several lines, and `extract_inner` appends the section after
-/// the field (`["port", "irc"]`); rebuild it as "irc.port: invalid type … (from FILE)".
-fn one_line(error: &figment::Error, section: &str) -> String {
-    let mut parts: Vec<&str> = error.path.iter().map(String::as_str).collect();
-    if parts.last() == Some(&section) {
-        parts.pop();
-    }
-    if parts.first() == Some(&section) {
-        parts.remove(0);
-    }
-    if let figment::error::Kind::UnknownField(field, _) = &error.kind
-        && parts.last() != Some(&field.as_str())
-    {
-        parts.push(field);
-    }
-    if !section.is_empty() {
-        parts.insert(0, section);
-    }
-    let key = parts.join(".");
-    let kind = match &error.kind {
-        figment::error::Kind::UnknownField(field, _) => format!("unknown key `{field}`"),
-        other => other.to_string(),
-    };
-    let source = error
-        .metadata
-        .as_ref()
-        .map(|m| match &m.source {
-            Some(source) => format!(" (from {source})"),
-            None => format!(" (from {})", m.name),
-        })
-        .unwrap_or_default();
-    let text = if key.is_empty() {
-        format!("{kind}{source}")
-    } else {
-        format!("{key}: {kind}{source}")
-    };
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn missing(section: &'static str, field: &'static str) -> ConfigError {
@@ -248,12 +205,7 @@ impl RawRelay {
             self.hub_url.as_deref().unwrap_or(DEFAULT_HUB_URL),
         )?;
         let token = non_empty(self.token).ok_or_else(|| missing("relay", "token"))?;
-        if token.chars().any(|c| c.is_control() || c == ' ') {
-            return Err(invalid(
-                "relay.token",
-                "must not contain spaces or control characters",
-            ));
-        }
+        check_token(&token).map_err(|e| invalid("relay.token", e.to_string()))?;
         let public_url = match non_empty(self.public_url) {
             Some(url) => http_url("relay.public_url", &url)?,
             None => hub_url.clone(),
@@ -315,99 +267,118 @@ fn valid_channel(channel: &str) -> bool {
 
 impl RawIrc {
     fn validate(self) -> Result<IrcConfig, ConfigError> {
-        let server = non_empty(self.server).ok_or_else(|| missing("irc", "server"))?;
-        if server.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("irc.server", "must be a host name or address"));
-        }
         let tls = self.tls.unwrap_or(true);
-        let port = self.port.unwrap_or(if tls { 6697 } else { 6667 });
-        if port == 0 {
-            return Err(invalid("irc.port", "must be between 1 and 65535"));
-        }
-        let ca_file = match self.ca_file {
-            Some(path) if path.as_os_str().is_empty() => None,
-            Some(path) if !path.is_file() => {
-                return Err(invalid(
-                    "irc.ca_file",
-                    format!("{} is not a readable file", path.display()),
-                ));
-            }
-            other => other,
-        };
-        let nickname = non_empty(self.nickname).ok_or_else(|| missing("irc", "nickname"))?;
-        if !valid_nick(&nickname) {
-            return Err(invalid(
-                "irc.nickname",
-                format!("`{nickname}` is not a valid IRC nickname"),
-            ));
-        }
-        let alt_nicknames = match self.alt_nicknames {
-            Some(alts) => alts,
-            None => vec![format!("{nickname}_"), format!("{nickname}__")],
-        };
-        if let Some(bad) = alt_nicknames.iter().find(|n| !valid_nick(n)) {
-            return Err(invalid(
-                "irc.alt_nicknames",
-                format!("`{bad}` is not a valid IRC nickname"),
-            ));
-        }
-        let channels = self.channels.unwrap_or_default();
-        if channels.is_empty() {
-            return Err(missing("irc", "channels"));
-        }
-        if let Some(bad) = channels.iter().find(|c| !valid_channel(c)) {
-            return Err(invalid(
-                "irc.channels",
-                format!("`{bad}` is not a channel name (it must start with # or &)"),
-            ));
-        }
-        let command_prefix = self.command_prefix.unwrap_or_else(|| "!".to_string());
-        if command_prefix.is_empty()
-            || command_prefix
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(invalid(
-                "irc.command_prefix",
-                "must be non-empty and contain no spaces",
-            ));
-        }
-        let command_cooldown = seconds(
-            "irc.command_cooldown_seconds",
-            self.command_cooldown_seconds.unwrap_or(3.0),
-        )?;
-        let flood_burst = self.flood_burst.unwrap_or(4);
-        if flood_burst == 0 {
-            return Err(invalid("irc.flood_burst", "must be at least 1"));
-        }
-        let flood_lines_per_second = self.flood_lines_per_second.unwrap_or(1.0);
-        if !(flood_lines_per_second.is_finite() && flood_lines_per_second > 0.0) {
-            return Err(invalid(
-                "irc.flood_lines_per_second",
-                "must be a number greater than 0",
-            ));
-        }
-        let queue_limit = self.queue_limit.unwrap_or(100);
-        if queue_limit == 0 {
-            return Err(invalid("irc.queue_limit", "must be at least 1"));
-        }
+        let nickname = nickname(self.nickname)?;
         Ok(IrcConfig {
-            server,
-            port,
+            server: server(self.server)?,
+            port: port(self.port, tls)?,
             tls,
-            ca_file,
+            ca_file: ca_file(self.ca_file)?,
+            alt_nicknames: alt_nicknames(self.alt_nicknames, &nickname)?,
             nickname,
-            alt_nicknames,
-            channels,
+            channels: channels(self.channels)?,
             sasl_password: non_empty(self.sasl_password),
             nickserv_password: non_empty(self.nickserv_password),
-            command_prefix,
-            command_cooldown,
-            flood_burst,
-            flood_lines_per_second,
-            queue_limit,
+            command_prefix: command_prefix(self.command_prefix)?,
+            command_cooldown: seconds(
+                "irc.command_cooldown_seconds",
+                self.command_cooldown_seconds.unwrap_or(3.0),
+            )?,
+            flood_burst: at_least_one("irc.flood_burst", self.flood_burst.unwrap_or(4))?,
+            flood_lines_per_second: rate(self.flood_lines_per_second.unwrap_or(1.0))?,
+            queue_limit: at_least_one("irc.queue_limit", self.queue_limit.unwrap_or(100))?,
         })
     }
+}
+
+fn server(value: Option<String>) -> Result<String, ConfigError> {
+    let server = non_empty(value).ok_or_else(|| missing("irc", "server"))?;
+    if server.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("irc.server", "must be a host name or address"));
+    }
+    Ok(server)
+}
+
+fn port(value: Option<u16>, tls: bool) -> Result<u16, ConfigError> {
+    match value.unwrap_or(if tls { 6697 } else { 6667 }) {
+        0 => Err(invalid("irc.port", "must be between 1 and 65535")),
+        port => Ok(port),
+    }
+}
+
+fn ca_file(value: Option<PathBuf>) -> Result<Option<PathBuf>, ConfigError> {
+    match value {
+        Some(path) if path.as_os_str().is_empty() => Ok(None),
+        Some(path) if !path.is_file() => Err(invalid(
+            "irc.ca_file",
+            format!("{} is not a readable file", path.display()),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn nickname(value: Option<String>) -> Result<String, ConfigError> {
+    let nickname = non_empty(value).ok_or_else(|| missing("irc", "nickname"))?;
+    if !valid_nick(&nickname) {
+        return Err(invalid(
+            "irc.nickname",
+            format!("`{nickname}` is not a valid IRC nickname"),
+        ));
+    }
+    Ok(nickname)
+}
+
+fn alt_nicknames(value: Option<Vec<String>>, nickname: &str) -> Result<Vec<String>, ConfigError> {
+    let alts = value.unwrap_or_else(|| vec![format!("{nickname}_"), format!("{nickname}__")]);
+    if let Some(bad) = alts.iter().find(|n| !valid_nick(n)) {
+        return Err(invalid(
+            "irc.alt_nicknames",
+            format!("`{bad}` is not a valid IRC nickname"),
+        ));
+    }
+    Ok(alts)
+}
+
+fn channels(value: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
+    let channels = value.unwrap_or_default();
+    if channels.is_empty() {
+        return Err(missing("irc", "channels"));
+    }
+    if let Some(bad) = channels.iter().find(|c| !valid_channel(c)) {
+        return Err(invalid(
+            "irc.channels",
+            format!("`{bad}` is not a channel name (it must start with # or &)"),
+        ));
+    }
+    Ok(channels)
+}
+
+fn command_prefix(value: Option<String>) -> Result<String, ConfigError> {
+    let prefix = value.unwrap_or_else(|| "!".to_string());
+    if prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(
+            "irc.command_prefix",
+            "must be non-empty and contain no spaces",
+        ));
+    }
+    Ok(prefix)
+}
+
+fn at_least_one<T: PartialOrd + From<u8>>(key: &str, value: T) -> Result<T, ConfigError> {
+    if value < T::from(1) {
+        return Err(invalid(key, "must be at least 1"));
+    }
+    Ok(value)
+}
+
+fn rate(lines_per_second: f64) -> Result<f64, ConfigError> {
+    if !(lines_per_second.is_finite() && lines_per_second > 0.0) {
+        return Err(invalid(
+            "irc.flood_lines_per_second",
+            "must be a number greater than 0",
+        ));
+    }
+    Ok(lines_per_second)
 }
 
 #[cfg(test)]
@@ -416,7 +387,7 @@ mod tests {
 
     const MINIMAL: &str = r##"
         [relay]
-        token = "t0k"
+        token = "t0ken-0123456789"
         [irc]
         server = "irc.example.org"
         nickname = "ntrbot"
@@ -464,7 +435,7 @@ mod tests {
 
     #[test]
     fn missing_token_names_key_and_env_var() {
-        let toml = MINIMAL.replace("token = \"t0k\"", "");
+        let toml = MINIMAL.replace("token = \"t0ken-0123456789\"", "");
         let err = Config::from_toml(&toml).expect_err("missing").to_string();
         assert!(err.contains("relay.token"), "{err}");
         assert!(err.contains("NTR_RELAY__TOKEN"), "{err}");
@@ -486,6 +457,8 @@ mod tests {
             ("[\"#ntr\"]", "[]", "irc.channels"),
             ("\"ntrbot\"", "\"ntr bot\"", "irc.nickname"),
             ("[relay]", "[relay]\nhub_url = \"ftp://x\"", "relay.hub_url"),
+            ("t0ken-0123456789", "short", "relay.token"),
+            ("t0ken-0123456789", "t0ken 0123456789", "relay.token"),
             (
                 "[irc]",
                 "[irc]\nflood_lines_per_second = 0.0",

@@ -1,33 +1,36 @@
-//! The IRC side: one connection at a time, in its own reconnect loop.
+//! The IRC side: one connection at a time, kept up by the [`reconnect`](crate::reconnect)
+//! loop independently of the hub.
 //!
 //! The `irc` crate gives us a connected socket, PING answers, NickServ IDENTIFY, the
-//! alternative nicknames and the auto-join; everything else is here (see STACK-NOTES): the
-//! reconnect loop, SASL PLAIN by hand, flood control through the [`Outbox`], and the rule that
-//! a PRIVMSG leaves only as an [`IrcLine`].
+//! alternative nicknames and the auto-join. It has no flood control, no reconnect and no SASL,
+//! so those are here: flood control through the [`Outbox`], the reconnect loop, SASL in
+//! [`crate::sasl`]; and a PRIVMSG leaves only as an [`IrcLine`].
 //!
-//! The outbox and the last announce live outside a connection, so lines that arrive while the
-//! server is down wait for the next connection (until their replay window ends).
+//! [`IrcSide`] holds what outlives a connection (the outbox, the last announce, the command
+//! cooldown), so lines that arrive while the server is down wait for the next connection
+//! (until their replay window ends). [`Connection`] holds one connection and what we know of
+//! ourselves on it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use futures_util::StreamExt;
+use irc::client::ClientStream;
 use irc::client::prelude::{Client, Command as IrcCommand, Message, Prefix, Response};
-use irc::client::{ClientStream, Sender};
-use irc::proto::CapSubCommand;
+use ntr_common::backoff::Backoff;
+use ntr_common::shutdown::Shutdown;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::backoff::Backoff;
 use crate::commands::{self, Answerer, Command, Cooldown};
 use crate::config::Config;
-use crate::hub::{Ack, Announce};
+use crate::handoff::{Ack, Post};
 use crate::line::{self, IrcLine};
-use crate::outbox::{Outbox, Pending};
-use crate::relay::Status;
-use crate::shutdown::Shutdown;
+use crate::outbox::{Addressed, Outbox, Pending};
+use crate::reconnect::{Ended, Link};
+use crate::sasl::Sasl;
+use crate::status::Status;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// From TCP connect to RPL_WELCOME; a server that never finishes registration is dead to us.
@@ -37,8 +40,13 @@ const REPLY_LIFETIME: Duration = Duration::from_secs(30);
 /// How long QUIT may take to reach the server on shutdown.
 const QUIT_GRACE: Duration = Duration::from_secs(2);
 pub const QUIT_MESSAGE: &str = "Relay shutting down";
-/// SASL splits its base64 payload into lines of this many bytes (IRCv3 sasl-3.1).
-const SASL_CHUNK: usize = 400;
+const REALNAME: &str = "Now Playing relay";
+
+impl From<irc::error::Error> for Ended {
+    fn from(error: irc::error::Error) -> Ended {
+        Ended::Lost(error.to_string())
+    }
+}
 
 /// A command answer ready to go out.
 #[derive(Debug)]
@@ -47,415 +55,144 @@ struct Reply {
     text: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-enum SessionEnd {
-    #[error("shutting down")]
-    Shutdown,
-    #[error(transparent)]
-    Irc(#[from] irc::error::Error),
-    #[error("{0}")]
-    Lost(String),
+/// Lines to queue: announces from the hub side and command answers from their tasks.
+enum Input {
+    Post(Post),
+    Reply(Reply),
 }
 
-/// State that survives reconnects.
-struct Carry {
+struct Inbox {
+    posts: mpsc::Receiver<Post>,
+    replies: mpsc::Receiver<Reply>,
+    /// Cloned into each command's task; holding it keeps `replies` open.
+    reply_tx: mpsc::Sender<Reply>,
+}
+
+impl Inbox {
+    /// The next line to queue; never completes once the hub side is gone and no answer is due.
+    async fn recv(&mut self) -> Input {
+        tokio::select! {
+            Some(post) = self.posts.recv() => Input::Post(post),
+            Some(reply) = self.replies.recv() => Input::Reply(reply),
+            else => std::future::pending().await,
+        }
+    }
+}
+
+/// The IRC side's state across connections.
+pub(crate) struct IrcSide {
+    config: Arc<Config>,
+    inbox: Inbox,
     outbox: Outbox,
+    /// The last announce, for `!np`.
     last_announce: Option<String>,
     cooldown: Cooldown,
+    answerer: Answerer,
+    acks: mpsc::Sender<Ack>,
+    status: watch::Sender<Status>,
+    shutdown: Shutdown,
 }
 
-impl Carry {
-    fn accept_announce(&mut self, channels: &[String], announce: Announce) {
-        self.last_announce = Some(announce.message.clone());
-        for channel in channels {
+impl IrcSide {
+    pub(crate) fn new(
+        config: Arc<Config>,
+        posts: mpsc::Receiver<Post>,
+        acks: mpsc::Sender<Ack>,
+        status: watch::Sender<Status>,
+        shutdown: Shutdown,
+    ) -> IrcSide {
+        let (irc, relay) = (&config.irc, &config.relay);
+        let (reply_tx, replies) = mpsc::channel(64);
+        IrcSide {
+            inbox: Inbox {
+                posts,
+                replies,
+                reply_tx,
+            },
+            outbox: Outbox::new(irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit),
+            last_announce: None,
+            cooldown: Cooldown::new(irc.command_cooldown),
+            answerer: Answerer::new(
+                relay.hub_url.clone(),
+                relay.public_url.clone(),
+                irc.command_prefix.clone(),
+            ),
+            config,
+            acks,
+            status,
+            shutdown,
+        }
+    }
+
+    fn accept(&mut self, input: Input) {
+        match input {
+            Input::Post(post) => self.queue_announce(post),
+            Input::Reply(reply) => {
+                let pending = Pending {
+                    text: reply.text,
+                    seq: None,
+                    expires: Instant::now() + REPLY_LIFETIME,
+                };
+                self.outbox.push(&reply.target, pending);
+            }
+        }
+    }
+
+    fn queue_announce(&mut self, post: Post) {
+        for channel in &self.config.irc.channels {
             let pending = Pending {
-                text: announce.message.clone(),
-                seq: Some(announce.seq),
-                expires: announce.expires,
+                text: post.message.clone(),
+                seq: Some(post.seq),
+                expires: post.expires,
             };
             if let Some(dropped) = self.outbox.push(channel, pending) {
                 tracing::warn!(channel, seq = ?dropped.seq, "queue full; dropped the oldest line");
             }
         }
+        self.last_announce = Some(post.message);
     }
 
-    fn accept_reply(&mut self, reply: Reply) {
-        let pending = Pending {
-            text: reply.text,
-            seq: None,
-            expires: Instant::now() + REPLY_LIFETIME,
-        };
-        self.outbox.push(&reply.target, pending);
-    }
-}
-
-/// What we know of ourselves on the current connection.
-struct Session {
-    sender: Sender,
-    nick: String,
-    /// `user` and `host` as the server shows them, once it has.
-    user_host: Option<(String, String)>,
-    registered: bool,
-    joined: HashSet<String>,
-    sasl_done: bool,
-}
-
-impl Session {
-    fn prefix_len(&self) -> usize {
-        match &self.user_host {
-            Some((user, host)) => line::prefix_len(&self.nick, user, host),
-            None => line::estimated_prefix_len(&self.nick),
-        }
-    }
-
-    fn is_me(&self, nick: &str) -> bool {
-        nick.eq_ignore_ascii_case(&self.nick)
-    }
-}
-
-pub(crate) struct IrcTask {
-    pub config: Arc<Config>,
-    pub announces: mpsc::Receiver<Announce>,
-    pub acks: mpsc::Sender<Ack>,
-    pub status: Arc<watch::Sender<Status>>,
-    pub shutdown: Shutdown,
-}
-
-impl IrcTask {
-    pub async fn run(mut self) {
+    /// Connects, taking in lines meanwhile.
+    async fn connect(&mut self) -> Result<Client, Ended> {
         let irc = &self.config.irc;
-        let relay = &self.config.relay;
-        let mut backoff = Backoff::new(relay.reconnect_initial, relay.reconnect_max);
-        let mut carry = Carry {
-            outbox: Outbox::new(irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit),
-            last_announce: None,
-            cooldown: Cooldown::new(irc.command_cooldown),
-        };
-        let answerer = Answerer::new(
-            relay.hub_url.clone(),
-            relay.public_url.clone(),
-            irc.command_prefix.clone(),
+        tracing::info!(server = %irc.server, port = irc.port, tls = irc.tls, "connecting to IRC");
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            Client::from_config(client_config(&self.config)),
         );
-        let (reply_tx, mut reply_rx) = mpsc::channel::<Reply>(64);
-
-        loop {
-            let end = self
-                .connection(
-                    &mut carry,
-                    &mut backoff,
-                    &answerer,
-                    &reply_tx,
-                    &mut reply_rx,
-                )
-                .await;
-            self.status.send_modify(|s| {
-                s.irc_registered = false;
-                s.joined.clear();
-            });
-            match end {
-                SessionEnd::Shutdown => return,
-                other => tracing::warn!(reason = %other, "IRC connection failed or lost"),
-            }
-            let delay = backoff.next_delay();
-            tracing::info!(?delay, "reconnecting to IRC");
-            let wake = Instant::now() + delay;
-            // Keep taking announces while waiting, so the hub side never blocks on us.
-            loop {
-                tokio::select! {
-                    _ = self.shutdown.recv() => return,
-                    _ = tokio::time::sleep_until(wake) => break,
-                    Some(a) = self.announces.recv() => carry.accept_announce(&self.config.irc.channels, a),
-                    Some(r) = reply_rx.recv() => carry.accept_reply(r),
-                }
-            }
-        }
-    }
-
-    /// Connects, registers and serves one connection until it ends.
-    async fn connection(
-        &mut self,
-        carry: &mut Carry,
-        backoff: &mut Backoff,
-        answerer: &Answerer,
-        reply_tx: &mpsc::Sender<Reply>,
-        reply_rx: &mut mpsc::Receiver<Reply>,
-    ) -> SessionEnd {
-        let irc_config = client_config(&self.config);
-        tracing::info!(
-            server = %self.config.irc.server,
-            port = self.config.irc.port,
-            tls = self.config.irc.tls,
-            "connecting to IRC"
-        );
-        let connect = tokio::time::timeout(CONNECT_TIMEOUT, Client::from_config(irc_config));
         tokio::pin!(connect);
-        let mut client = loop {
-            tokio::select! {
-                _ = self.shutdown.recv() => return SessionEnd::Shutdown,
-                result = &mut connect => match result {
-                    Err(_) => return SessionEnd::Lost("connect timed out".into()),
-                    Ok(Err(e)) => return SessionEnd::Irc(e),
-                    Ok(Ok(client)) => break client,
-                },
-                Some(a) = self.announces.recv() => carry.accept_announce(&self.config.irc.channels, a),
-                Some(r) = reply_rx.recv() => carry.accept_reply(r),
-            }
-        };
-        let mut stream = match client.stream() {
-            Ok(stream) => stream,
-            Err(e) => return SessionEnd::Irc(e),
-        };
-        let mut session = Session {
-            sender: client.sender(),
-            nick: self.config.irc.nickname.clone(),
-            user_host: None,
-            registered: false,
-            joined: HashSet::new(),
-            sasl_done: self.config.irc.sasl_password.is_none(),
-        };
-        if let Err(e) = self.register(&client) {
-            return SessionEnd::Irc(e);
-        }
-        let end = self
-            .serve(
-                &mut stream,
-                &mut session,
-                carry,
-                backoff,
-                answerer,
-                reply_tx,
-                reply_rx,
-            )
-            .await;
-        if let SessionEnd::Shutdown = end {
-            quit(&mut stream, &session.sender).await;
-        }
-        end
-    }
-
-    /// NICK/USER, preceded by `CAP REQ :sasl` when SASL is configured. `identify()` would send
-    /// `CAP END` first and so skip SASL (see STACK-NOTES).
-    fn register(&self, client: &Client) -> Result<(), irc::error::Error> {
-        if self.config.irc.sasl_password.is_none() {
-            return client.identify();
-        }
-        client.send(IrcCommand::CAP(
-            None,
-            CapSubCommand::REQ,
-            None,
-            Some("sasl".into()),
-        ))?;
-        client.send(IrcCommand::NICK(self.config.irc.nickname.clone()))?;
-        client.send(IrcCommand::USER(
-            self.config.irc.nickname.clone(),
-            "0".into(),
-            REALNAME.into(),
-        ))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn serve(
-        &mut self,
-        stream: &mut ClientStream,
-        session: &mut Session,
-        carry: &mut Carry,
-        backoff: &mut Backoff,
-        answerer: &Answerer,
-        reply_tx: &mpsc::Sender<Reply>,
-        reply_rx: &mut mpsc::Receiver<Reply>,
-    ) -> SessionEnd {
-        let registration_deadline = Instant::now() + REGISTRATION_TIMEOUT;
         loop {
-            let due = carry.outbox.next_due(Instant::now(), &session.joined);
             tokio::select! {
-                _ = self.shutdown.recv() => return SessionEnd::Shutdown,
-                message = stream.next() => match message {
-                    None => return SessionEnd::Lost("server closed the connection".into()),
-                    Some(Err(e)) => return SessionEnd::Irc(e),
-                    Some(Ok(message)) => {
-                        if let Err(e) = self.handle(message, session, carry, backoff, answerer, reply_tx) {
-                            return e;
-                        }
-                    }
+                _ = self.shutdown.wait() => return Err(Ended::Shutdown),
+                result = &mut connect => return match result {
+                    Err(_) => Err(Ended::lost("connect timed out")),
+                    Ok(result) => Ok(result?),
                 },
-                Some(a) = self.announces.recv() => carry.accept_announce(&self.config.irc.channels, a),
-                Some(r) = reply_rx.recv() => carry.accept_reply(r),
-                _ = sleep_until_some(due) => {
-                    if let Err(e) = self.flush(session, carry) {
-                        return e;
-                    }
-                }
-                _ = tokio::time::sleep_until(registration_deadline), if !session.registered => {
-                    return SessionEnd::Lost("registration timed out".into());
-                }
+                input = self.inbox.recv() => self.accept(input),
             }
         }
     }
 
-    /// Sends every line the flood control lets through now.
-    fn flush(&self, session: &Session, carry: &mut Carry) -> Result<(), SessionEnd> {
-        let (due, expired) = carry.outbox.take_due(Instant::now(), &session.joined);
-        for (target, line) in expired {
-            tracing::warn!(target, seq = ?line.seq, "dropped a line older than the replay window");
+    /// Answers `command` from `nick` in `channel`, unless the user is cooling down. The answer
+    /// may need the hub's API, so it is made in a task of its own and comes back as a reply.
+    fn answer(&mut self, nick: &str, channel: String, command: Command) {
+        if !self.cooldown.allow(nick, Instant::now()) {
+            tracing::debug!(nick, ?command, "command ignored (cooldown)");
+            return;
         }
-        let prefix_len = session.prefix_len();
-        for (target, pending) in due {
-            let Some(line) = IrcLine::privmsg(&target, &pending.text, prefix_len) else {
-                tracing::warn!(target, seq = ?pending.seq, "nothing printable left to post");
-                continue;
+        tracing::info!(nick, %channel, ?command, "command");
+        let answerer = self.answerer.clone();
+        let last = self.last_announce.clone();
+        let reply_tx = self.inbox.reply_tx.clone();
+        tokio::spawn(async move {
+            let text = answerer.answer(command, last).await;
+            let reply = Reply {
+                target: channel,
+                text,
             };
-            session.sender.send(line.into_command())?;
-            self.status.send_modify(|s| s.lines_sent += 1);
-            if let Some(seq) = pending.seq {
-                tracing::info!(target, seq, "posted");
-                // Acks are informational; if the hub side is backed up, skip it.
-                let _ = self.acks.try_send(Ack { seq, target });
-            }
-        }
-        Ok(())
-    }
-
-    fn handle(
-        &mut self,
-        message: Message,
-        session: &mut Session,
-        carry: &mut Carry,
-        backoff: &mut Backoff,
-        answerer: &Answerer,
-        reply_tx: &mpsc::Sender<Reply>,
-    ) -> Result<(), SessionEnd> {
-        let source = message.source_nickname().map(str::to_string);
-        match &message.command {
-            IrcCommand::Response(Response::RPL_WELCOME, args) => {
-                if let Some(nick) = args.first() {
-                    session.nick = nick.clone();
-                }
-                session.registered = true;
-                backoff.connected();
-                tracing::info!(nick = %session.nick, "registered on IRC");
-                let nick = session.nick.clone();
-                self.status.send_modify(|s| {
-                    s.irc_registered = true;
-                    s.nickname = Some(nick);
-                });
-            }
-            IrcCommand::JOIN(channel, _, _)
-                if source.as_deref().is_some_and(|n| session.is_me(n)) =>
-            {
-                // The echo of our own JOIN shows the prefix the server puts on our lines.
-                if let Some(Prefix::Nickname(_, user, host)) = &message.prefix
-                    && !user.is_empty()
-                    && !host.is_empty()
-                {
-                    session.user_host = Some((user.clone(), host.clone()));
-                }
-                let channel = self.configured(channel);
-                tracing::info!(%channel, "joined");
-                session.joined.insert(channel.clone());
-                self.status.send_modify(|s| {
-                    if !s.joined.contains(&channel) {
-                        s.joined.push(channel);
-                    }
-                });
-            }
-            IrcCommand::PART(channel, _) if source.as_deref().is_some_and(|n| session.is_me(n)) => {
-                self.left(session, channel);
-            }
-            IrcCommand::KICK(channel, nick, reason) if session.is_me(nick) => {
-                tracing::warn!(%channel, ?reason, "kicked from channel; not rejoining until reconnect");
-                self.left(session, channel);
-            }
-            IrcCommand::NICK(new) if source.as_deref().is_some_and(|n| session.is_me(n)) => {
-                session.nick = new.clone();
-                let nick = new.clone();
-                self.status.send_modify(|s| s.nickname = Some(nick));
-            }
-            IrcCommand::CHGHOST(user, host)
-                if source.as_deref().is_some_and(|n| session.is_me(n)) =>
-            {
-                session.user_host = Some((user.clone(), host.clone()));
-            }
-            // "<nick> <host> :is now your displayed host" (cloaks applied after identifying).
-            IrcCommand::Response(Response::RPL_HOSTHIDDEN, args) => {
-                if let (Some(host), Some((user, _))) = (args.get(1), session.user_host.clone()) {
-                    session.user_host = Some((user, host.clone()));
-                }
-            }
-            IrcCommand::Response(Response::ERR_BANNEDFROMCHAN, args)
-            | IrcCommand::Response(Response::ERR_INVITEONLYCHAN, args)
-            | IrcCommand::Response(Response::ERR_BADCHANNELKEY, args)
-            | IrcCommand::Response(Response::ERR_CHANNELISFULL, args)
-            | IrcCommand::Response(Response::ERR_CANNOTSENDTOCHAN, args) => {
-                tracing::warn!(?args, "the server refused a channel operation");
-            }
-            IrcCommand::CAP(_, CapSubCommand::ACK, a, b) if mentions_sasl(a, b) => {
-                session
-                    .sender
-                    .send(IrcCommand::AUTHENTICATE("PLAIN".into()))?;
-            }
-            IrcCommand::CAP(_, CapSubCommand::NAK, a, b) if mentions_sasl(a, b) => {
-                tracing::error!("the server does not offer SASL; continuing without it");
-                self.end_sasl(session)?;
-            }
-            IrcCommand::AUTHENTICATE(data) if data == "+" && !session.sasl_done => {
-                let password = self.config.irc.sasl_password.clone().unwrap_or_default();
-                for chunk in sasl_plain_payload(&self.config.irc.nickname, &password) {
-                    session.sender.send(IrcCommand::AUTHENTICATE(chunk))?;
-                }
-            }
-            IrcCommand::Response(Response::RPL_SASLSUCCESS, _) => {
-                tracing::info!("SASL authentication succeeded");
-                self.end_sasl(session)?;
-            }
-            IrcCommand::Response(
-                code @ (Response::ERR_SASLFAIL
-                | Response::ERR_SASLTOOLONG
-                | Response::ERR_SASLABORT
-                | Response::ERR_SASLALREADY
-                | Response::ERR_NICKLOCKED),
-                args,
-            ) => {
-                tracing::error!(
-                    ?code,
-                    ?args,
-                    "SASL authentication failed; continuing unauthenticated"
-                );
-                self.end_sasl(session)?;
-            }
-            IrcCommand::ERROR(reason) => {
-                tracing::warn!(%reason, "server sent ERROR");
-            }
-            IrcCommand::PRIVMSG(target, text) => {
-                let channel = self.configured(target);
-                if session.joined.contains(&channel)
-                    && let (Some(nick), Some(command)) = (
-                        source.as_deref(),
-                        commands::parse(text, &self.config.irc.command_prefix),
-                    )
-                {
-                    self.command(nick, channel, command, carry, answerer, reply_tx);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn end_sasl(&self, session: &mut Session) -> Result<(), SessionEnd> {
-        if !session.sasl_done {
-            session.sasl_done = true;
-            session
-                .sender
-                .send(IrcCommand::CAP(None, CapSubCommand::END, None, None))?;
-        }
-        Ok(())
-    }
-
-    fn left(&self, session: &mut Session, channel: &str) {
-        let channel = self.configured(channel);
-        session.joined.remove(&channel);
-        self.status
-            .send_modify(|s| s.joined.retain(|c| *c != channel));
+            // A closed channel means the relay is shutting down; the answer is moot.
+            let _ = reply_tx.send(reply).await;
+        });
     }
 
     /// The configured spelling of `channel` (servers may echo another case).
@@ -468,38 +205,290 @@ impl IrcTask {
             .cloned()
             .unwrap_or_else(|| channel.to_string())
     }
+}
 
-    fn command(
-        &self,
-        nick: &str,
-        channel: String,
-        command: Command,
-        carry: &mut Carry,
-        answerer: &Answerer,
-        reply_tx: &mpsc::Sender<Reply>,
-    ) {
-        if !carry.cooldown.allow(nick, Instant::now()) {
-            tracing::debug!(nick, ?command, "command ignored (cooldown)");
-            return;
+impl Link for IrcSide {
+    const PEER: &'static str = "IRC";
+
+    async fn connect_and_serve(&mut self, backoff: &mut Backoff) -> Ended {
+        let client = match self.connect().await {
+            Ok(client) => client,
+            Err(end) => return end,
+        };
+        match Connection::register(self, backoff, client) {
+            Ok(connection) => connection.serve().await,
+            Err(end) => end,
         }
-        tracing::info!(nick, %channel, ?command, "command");
-        let answerer = answerer.clone();
-        let last = carry.last_announce.clone();
-        let reply_tx = reply_tx.clone();
-        tokio::spawn(async move {
-            let text = answerer.answer(command, last).await;
-            // A closed channel means the relay is shutting down; the answer is moot.
-            let _ = reply_tx
-                .send(Reply {
-                    target: channel,
-                    text,
-                })
-                .await;
+    }
+
+    fn disconnected(&mut self) {
+        self.status.send_modify(|s| {
+            s.irc_registered = false;
+            s.joined.clear();
         });
+    }
+
+    async fn meanwhile(&mut self) {
+        let input = self.inbox.recv().await;
+        self.accept(input);
     }
 }
 
-const REALNAME: &str = "Now Playing relay";
+/// `user@host` as the server shows it on our lines.
+struct UserHost {
+    user: String,
+    host: String,
+}
+
+/// What we know of ourselves on the current connection.
+struct Me {
+    nick: String,
+    /// Known once the server has shown it.
+    user_host: Option<UserHost>,
+    registered: bool,
+    joined: HashSet<String>,
+}
+
+impl Me {
+    fn prefix_len(&self) -> usize {
+        match &self.user_host {
+            Some(shown) => line::prefix_len(&self.nick, &shown.user, &shown.host),
+            None => line::estimated_prefix_len(&self.nick),
+        }
+    }
+
+    fn is(&self, nick: &str) -> bool {
+        nick.eq_ignore_ascii_case(&self.nick)
+    }
+}
+
+/// One IRC connection, from registration to QUIT.
+struct Connection<'a> {
+    side: &'a mut IrcSide,
+    backoff: &'a mut Backoff,
+    client: Client,
+    stream: ClientStream,
+    me: Me,
+    /// `None` without a SASL password.
+    sasl: Option<Sasl>,
+}
+
+impl<'a> Connection<'a> {
+    /// Starts registration on a connected client: NICK/USER, preceded by `CAP REQ :sasl` when
+    /// SASL is configured.
+    fn register(
+        side: &'a mut IrcSide,
+        backoff: &'a mut Backoff,
+        mut client: Client,
+    ) -> Result<Connection<'a>, Ended> {
+        let stream = client.stream()?;
+        let config = Arc::clone(&side.config);
+        let irc = &config.irc;
+        let sasl = match &irc.sasl_password {
+            Some(password) => {
+                for command in Sasl::registration(&irc.nickname, REALNAME) {
+                    client.send(command)?;
+                }
+                Some(Sasl::new(&irc.nickname, password))
+            }
+            None => {
+                client.identify()?;
+                None
+            }
+        };
+        let me = Me {
+            nick: irc.nickname.clone(),
+            user_host: None,
+            registered: false,
+            joined: HashSet::new(),
+        };
+        Ok(Connection {
+            side,
+            backoff,
+            client,
+            stream,
+            me,
+            sasl,
+        })
+    }
+
+    /// Serves the connection until it ends; on shutdown, says QUIT.
+    async fn serve(mut self) -> Ended {
+        let deadline = Instant::now() + REGISTRATION_TIMEOUT;
+        let end = loop {
+            if let Err(end) = self.step(deadline).await {
+                break end;
+            }
+        };
+        if let Ended::Shutdown = end {
+            self.quit().await;
+        }
+        end
+    }
+
+    async fn step(&mut self, registration_deadline: Instant) -> Result<(), Ended> {
+        let due = self.side.outbox.next_due(Instant::now(), &self.me.joined);
+        tokio::select! {
+            _ = self.side.shutdown.wait() => Err(Ended::Shutdown),
+            message = self.stream.next() => match message {
+                None => Err(Ended::lost("the server closed the connection")),
+                Some(message) => self.on_message(message?),
+            },
+            input = self.side.inbox.recv() => {
+                self.side.accept(input);
+                Ok(())
+            }
+            _ = sleep_until_some(due) => self.flush(),
+            _ = tokio::time::sleep_until(registration_deadline), if !self.me.registered => {
+                Err(Ended::lost("registration timed out"))
+            }
+        }
+    }
+
+    fn on_message(&mut self, message: Message) -> Result<(), Ended> {
+        if let Some(sasl) = &mut self.sasl
+            && let Some(answer) = sasl.answer(&message.command)
+        {
+            for command in answer {
+                self.client.send(command)?;
+            }
+            return Ok(());
+        }
+        let source = message.source_nickname();
+        let mine = source.is_some_and(|nick| self.me.is(nick));
+        match &message.command {
+            IrcCommand::Response(Response::RPL_WELCOME, args) => self.welcomed(args.first()),
+            IrcCommand::JOIN(channel, _, _) if mine => self.joined(channel, &message.prefix),
+            IrcCommand::PART(channel, _) if mine => self.left(channel),
+            IrcCommand::KICK(channel, nick, reason) if self.me.is(nick) => {
+                tracing::warn!(%channel, ?reason, "kicked from channel; not rejoining until reconnect");
+                self.left(channel);
+            }
+            IrcCommand::NICK(new) if mine => self.renamed(new),
+            IrcCommand::CHGHOST(user, host) if mine => {
+                self.me.user_host = Some(UserHost {
+                    user: user.clone(),
+                    host: host.clone(),
+                });
+            }
+            // "<nick> <host> :is now your displayed host" (cloaks applied after identifying).
+            IrcCommand::Response(Response::RPL_HOSTHIDDEN, args) => {
+                if let (Some(host), Some(shown)) = (args.get(1), &mut self.me.user_host) {
+                    shown.host = host.clone();
+                }
+            }
+            IrcCommand::Response(
+                code @ (Response::ERR_BANNEDFROMCHAN
+                | Response::ERR_INVITEONLYCHAN
+                | Response::ERR_BADCHANNELKEY
+                | Response::ERR_CHANNELISFULL
+                | Response::ERR_CANNOTSENDTOCHAN),
+                args,
+            ) => tracing::warn!(?code, ?args, "the server refused a channel operation"),
+            IrcCommand::ERROR(reason) => tracing::warn!(%reason, "the server sent ERROR"),
+            IrcCommand::PRIVMSG(target, text) => self.on_privmsg(source, target, text),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn welcomed(&mut self, nick: Option<&String>) {
+        if let Some(nick) = nick {
+            self.me.nick = nick.clone();
+        }
+        self.me.registered = true;
+        self.backoff.connected();
+        tracing::info!(nick = %self.me.nick, "registered on IRC");
+        let nick = self.me.nick.clone();
+        self.side.status.send_modify(|s| {
+            s.irc_registered = true;
+            s.nickname = Some(nick);
+        });
+    }
+
+    fn joined(&mut self, channel: &str, prefix: &Option<Prefix>) {
+        // The echo of our own JOIN shows the prefix the server puts on our lines.
+        if let Some(Prefix::Nickname(_, user, host)) = prefix
+            && !user.is_empty()
+            && !host.is_empty()
+        {
+            self.me.user_host = Some(UserHost {
+                user: user.clone(),
+                host: host.clone(),
+            });
+        }
+        let channel = self.side.configured(channel);
+        tracing::info!(%channel, "joined");
+        self.me.joined.insert(channel.clone());
+        self.side.status.send_modify(|s| {
+            if !s.joined.contains(&channel) {
+                s.joined.push(channel);
+            }
+        });
+    }
+
+    fn left(&mut self, channel: &str) {
+        let channel = self.side.configured(channel);
+        self.me.joined.remove(&channel);
+        self.side
+            .status
+            .send_modify(|s| s.joined.retain(|c| *c != channel));
+    }
+
+    fn renamed(&mut self, nick: &str) {
+        self.me.nick = nick.to_string();
+        let nick = nick.to_string();
+        self.side.status.send_modify(|s| s.nickname = Some(nick));
+    }
+
+    fn on_privmsg(&mut self, source: Option<&str>, target: &str, text: &str) {
+        let channel = self.side.configured(target);
+        if !self.me.joined.contains(&channel) {
+            return;
+        }
+        let command = commands::parse(text, &self.side.config.irc.command_prefix);
+        if let (Some(nick), Some(command)) = (source, command) {
+            self.side.answer(nick, channel, command);
+        }
+    }
+
+    /// Sends every line the flood control lets through now.
+    fn flush(&mut self) -> Result<(), Ended> {
+        let taken = self.side.outbox.take_due(Instant::now(), &self.me.joined);
+        for Addressed { target, line } in taken.expired {
+            tracing::warn!(target, seq = ?line.seq, "dropped a line older than the replay window");
+        }
+        let prefix_len = self.me.prefix_len();
+        for Addressed { target, line } in taken.due {
+            let Some(privmsg) = IrcLine::privmsg(&target, &line.text, prefix_len) else {
+                tracing::warn!(target, seq = ?line.seq, "nothing printable left to post");
+                continue;
+            };
+            self.client.send(privmsg.into_command())?;
+            self.side.status.send_modify(|s| s.lines_sent += 1);
+            if let Some(seq) = line.seq {
+                tracing::info!(target, %seq, "posted");
+                // Acks are informational; if the hub side is backed up, skip it.
+                let _ = self.side.acks.try_send(Ack { seq, target });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends QUIT and keeps polling the stream so it is written, until the server closes the
+    /// connection or the grace period ends.
+    async fn quit(&mut self) {
+        if self.client.send_quit(QUIT_MESSAGE).is_err() {
+            return;
+        }
+        let stream = &mut self.stream;
+        let _ = tokio::time::timeout(QUIT_GRACE, async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+        tracing::info!("quit IRC");
+    }
+}
 
 fn client_config(config: &Config) -> irc::client::data::Config {
     let irc = &config.irc;
@@ -526,43 +515,6 @@ fn client_config(config: &Config) -> irc::client::data::Config {
     }
 }
 
-fn mentions_sasl(a: &Option<String>, b: &Option<String>) -> bool {
-    [a, b].into_iter().flatten().any(|caps| {
-        caps.split_whitespace()
-            .any(|c| c.eq_ignore_ascii_case("sasl"))
-    })
-}
-
-/// `AUTHENTICATE` arguments for SASL PLAIN with `account` as both authzid and authcid.
-pub fn sasl_plain_payload(account: &str, password: &str) -> Vec<String> {
-    let raw = format!("{account}\0{account}\0{password}");
-    let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-    let mut chunks: Vec<String> = encoded
-        .as_bytes()
-        .chunks(SASL_CHUNK)
-        // base64 is ASCII, so every chunk is valid UTF-8.
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    // A payload that ends exactly on a chunk boundary is terminated by "+".
-    if encoded.len() % SASL_CHUNK == 0 {
-        chunks.push("+".into());
-    }
-    chunks
-}
-
-/// Sends QUIT and keeps polling the stream so it is written, until the server closes the
-/// connection or the grace period ends.
-async fn quit(stream: &mut ClientStream, sender: &Sender) {
-    if sender.send_quit(QUIT_MESSAGE).is_err() {
-        return;
-    }
-    let _ = tokio::time::timeout(QUIT_GRACE, async {
-        while let Some(Ok(_)) = stream.next().await {}
-    })
-    .await;
-    tracing::info!("quit IRC");
-}
-
 async fn sleep_until_some(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -575,30 +527,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sasl_plain_payload_is_base64_of_account_account_password() {
-        assert_eq!(
-            sasl_plain_payload("ntrbot", "s3cret"),
-            vec!["bnRyYm90AG50cmJvdABzM2NyZXQ=".to_string()]
-        );
-    }
-
-    #[test]
-    fn long_sasl_payload_is_chunked_and_terminated() {
-        // 3 · 100 raw bytes → exactly 400 base64 bytes → one chunk plus "+".
-        let chunks = sasl_plain_payload(&"a".repeat(100), &"b".repeat(98));
-        assert_eq!(chunks.len(), 2);
-        assert_eq!(chunks[0].len(), 400);
-        assert_eq!(chunks[1], "+");
-        let chunks = sasl_plain_payload(&"a".repeat(200), "pw");
-        assert!(chunks.len() == 2 && chunks[0].len() == 400 && chunks[1] != "+");
-    }
-
-    #[test]
     fn client_config_maps_tls_and_nicks() {
         let config = Config::from_toml(
             r##"
             [relay]
-            token = "t"
+            token = "0123456789abcdef"
             [irc]
             server = "127.0.0.1"
             tls = false

@@ -12,22 +12,30 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules, each with one job: [`config`] (the `[relay]`/`[irc]` sections), [`hub`] (the
-//! WebSocket subscription), `irc` (the IRC connection), [`line`] (the sanitiser: the only way
-//! to build a PRIVMSG), [`flood`] (token buckets), [`outbox`] (per-channel queues),
-//! [`commands`] (`!np`, `!song`, …), [`backoff`], [`shutdown`] and `relay` (the wiring).
+//! Reading order: `relay` (the wiring) starts two sides, each kept up by the one `reconnect`
+//! loop: [`hub`] (the WebSocket subscription, with `resume` deciding what is new) and `irc`
+//! (the IRC connection, with `sasl`). They share only `handoff` (the announces to post and the
+//! acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]` sections), [`line`]
+//! (the sanitiser: the only way to build a PRIVMSG), [`flood`] (token buckets), [`outbox`]
+//! (per-channel queues) and [`commands`] (`!np`, `!song`, …). The wire protocol is
+//! `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s.
 
-pub mod backoff;
 pub mod commands;
 pub mod config;
 pub mod flood;
+mod handoff;
 pub mod hub;
 mod irc;
 pub mod line;
 pub mod outbox;
+mod reconnect;
 mod relay;
-pub mod shutdown;
+mod resume;
+mod sasl;
+mod status;
 
 pub use config::{Config, ConfigError};
-pub use irc::{QUIT_MESSAGE, sasl_plain_payload};
-pub use relay::{Relay, RelayHandle, Status, run};
+pub use irc::QUIT_MESSAGE;
+pub use relay::{Relay, RelayHandle, run};
+pub use sasl::plain_payload as sasl_plain_payload;
+pub use status::Status;

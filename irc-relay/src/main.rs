@@ -1,15 +1,14 @@
 //! `irc-relay --config PATH`: the binary. Parses the flag, sets up logging (`RUST_LOG`) and
 //! runs the relay until SIGINT or SIGTERM.
 //!
-//! A configuration error is one line on stderr and exit code 2, so scripts and service
-//! managers can tell "fix the file" from a crash.
+//! A configuration error (a bad file or a bad `RUST_LOG`) is one line on stderr and exit code
+//! 2, so scripts and service managers can tell "fix the file" from a crash.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 /// Posts the hub's announcements into IRC channels.
 #[derive(Debug, Parser)]
@@ -29,14 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only on a terminal; journald and log files get plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    if let Err(e) = ntr_common::logging::init() {
+        eprintln!("irc-relay: config error: {e}");
+        return ExitCode::from(2);
+    }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -49,21 +44,11 @@ fn main() -> ExitCode {
 fn serve(config: irc_relay::Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let signal = shutdown_signal()?;
-        irc_relay::run(config, signal).await;
+        let signal = ntr_common::shutdown::os_signal().context("installing signal handlers")?;
+        irc_relay::run(config, async {
+            signal.await;
+        })
+        .await;
         Ok(())
-    })
-}
-
-/// Completes on SIGINT or SIGTERM.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-        }
     })
 }

@@ -7,6 +7,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use ntr_protocol::Seq;
 use tokio::time::Instant;
 
 use crate::flood::TokenBucket;
@@ -16,13 +17,26 @@ use crate::flood::TokenBucket;
 pub struct Pending {
     pub text: String,
     /// The announce this line delivers, acked to the hub once sent; `None` for replies.
-    pub seq: Option<u64>,
+    pub seq: Option<Seq>,
     /// Not sent after this.
     pub expires: Instant,
 }
 
 /// A line with its target.
-pub type Addressed = (String, Pending);
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addressed {
+    pub target: String,
+    pub line: Pending,
+}
+
+/// What [`Outbox::take_due`] took out.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// Lines that may be sent now.
+    pub due: Vec<Addressed>,
+    /// Lines past their deadline, dropped.
+    pub expired: Vec<Addressed>,
+}
 
 #[derive(Debug)]
 struct TargetQueue {
@@ -77,29 +91,30 @@ impl Outbox {
     }
 
     /// Takes every line that may go out now to one of `open` targets, and drops expired lines
-    /// everywhere. Returns `(sendable, expired)`.
-    pub fn take_due(
-        &mut self,
-        now: Instant,
-        open: &HashSet<String>,
-    ) -> (Vec<Addressed>, Vec<Addressed>) {
-        let mut due = Vec::new();
-        let mut expired = Vec::new();
+    /// everywhere.
+    pub fn take_due(&mut self, now: Instant, open: &HashSet<String>) -> Taken {
+        let mut taken = Taken::default();
         for (target, queue) in &mut self.queues {
             let (keep, old): (VecDeque<_>, VecDeque<_>) =
                 queue.lines.drain(..).partition(|line| line.expires > now);
             queue.lines = keep;
-            expired.extend(old.into_iter().map(|line| (target.clone(), line)));
+            taken.expired.extend(old.into_iter().map(|line| Addressed {
+                target: target.clone(),
+                line,
+            }));
             if !open.contains(target) {
                 continue;
             }
             while !queue.lines.is_empty() && queue.bucket.try_take(now) {
                 if let Some(line) = queue.lines.pop_front() {
-                    due.push((target.clone(), line));
+                    taken.due.push(Addressed {
+                        target: target.clone(),
+                        line,
+                    });
                 }
             }
         }
-        (due, expired)
+        taken
     }
 
     /// Lines waiting for `target`.
@@ -140,9 +155,9 @@ mod tests {
         let mut sent: Vec<(String, Duration)> = Vec::new();
         while sent.len() < 20 {
             let now = Instant::now();
-            let (due, expired) = outbox.take_due(now, &open);
-            assert!(expired.is_empty());
-            sent.extend(due.into_iter().map(|(_, l)| (l.text, now - start)));
+            let taken = outbox.take_due(now, &open);
+            assert!(taken.expired.is_empty());
+            sent.extend(taken.due.into_iter().map(|a| (a.line.text, now - start)));
             if let Some(at) = outbox.next_due(Instant::now(), &open) {
                 tokio::time::sleep_until(at).await;
             }
@@ -172,15 +187,15 @@ mod tests {
         outbox.push("#a", line("new", Duration::from_secs(60)));
         let none = HashSet::new();
         assert_eq!(outbox.next_due(Instant::now(), &none), None);
-        let (due, expired) = outbox.take_due(Instant::now(), &none);
-        assert!(due.is_empty() && expired.is_empty());
+        let taken = outbox.take_due(Instant::now(), &none);
+        assert!(taken.due.is_empty() && taken.expired.is_empty());
 
         tokio::time::advance(Duration::from_secs(30)).await;
-        let (due, expired) = outbox.take_due(Instant::now(), &open(&["#a"]));
-        assert_eq!(expired.len(), 1);
-        assert_eq!(expired[0].1.text, "old");
-        assert_eq!(due.len(), 1);
-        assert_eq!(due[0].1.text, "new");
+        let taken = outbox.take_due(Instant::now(), &open(&["#a"]));
+        assert_eq!(taken.expired.len(), 1);
+        assert_eq!(taken.expired[0].line.text, "old");
+        assert_eq!(taken.due.len(), 1);
+        assert_eq!(taken.due[0].line.text, "new");
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,44 +1,33 @@
-//! Wiring: starts the hub task and the IRC task with the channels between them, and stops
-//! them on the shutdown signal.
+//! Wiring: starts the hub side and the IRC side with the channels between them, each in its
+//! own [`reconnect`](crate::reconnect) loop, and stops them on the shutdown signal.
 //!
-//! The two tasks reconnect independently: the hub task feeds announces into the IRC task,
-//! which queues them while IRC is down and sends acks back once a line is posted.
+//! The two sides reconnect independently: the hub side feeds announces to the IRC side, which
+//! queues them while IRC is down and sends acks back once a line is posted.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ntr_common::backoff::Backoff;
+use ntr_common::shutdown::{self, Trigger};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::hub::HubTask;
-use crate::irc::IrcTask;
-use crate::shutdown::{self, ShutdownTrigger};
+use crate::hub::HubSide;
+use crate::irc::IrcSide;
+use crate::reconnect;
+use crate::status::Status;
 
-/// A snapshot of what the relay is doing, for logs, health checks and tests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Status {
-    /// Subscribed to the hub's WebSocket right now.
-    pub hub_connected: bool,
-    /// The highest announce sequence number seen.
-    pub last_seq: Option<u64>,
-    /// Registered on the IRC server right now.
-    pub irc_registered: bool,
-    /// The nickname the server gave us (may be an alternative).
-    pub nickname: Option<String>,
-    /// Channels joined on the current connection.
-    pub joined: Vec<String>,
-    /// PRIVMSG lines sent since start (announces and replies).
-    pub lines_sent: u64,
-}
+/// Announces and acks that may wait between the two sides.
+const HANDOFF_CAPACITY: usize = 256;
 
 /// Entry point for embedding the relay (tests start it in-process).
 pub struct Relay;
 
 /// A running relay.
 pub struct RelayHandle {
-    trigger: ShutdownTrigger,
+    trigger: Trigger,
     status: watch::Receiver<Status>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -50,27 +39,33 @@ impl Relay {
         let config = Arc::new(config);
         let (trigger, shutdown) = shutdown::channel();
         let (status_tx, status_rx) = watch::channel(Status::default());
-        let status_tx = Arc::new(status_tx);
-        let (announce_tx, announce_rx) = mpsc::channel(256);
-        let (ack_tx, ack_rx) = mpsc::channel(256);
-        let hub = HubTask {
-            config: Arc::clone(&config),
-            announces: announce_tx,
-            acks: ack_rx,
-            status: Arc::clone(&status_tx),
-            shutdown: shutdown.clone(),
-        };
-        let irc = IrcTask {
-            config,
-            announces: announce_rx,
-            acks: ack_tx,
-            status: status_tx,
-            shutdown,
-        };
+        let (post_tx, post_rx) = mpsc::channel(HANDOFF_CAPACITY);
+        let (ack_tx, ack_rx) = mpsc::channel(HANDOFF_CAPACITY);
+        let relay = &config.relay;
+        let backoff = Backoff::new(relay.reconnect_initial, relay.reconnect_max);
+        let mut hub = HubSide::new(
+            Arc::clone(&config),
+            post_tx,
+            ack_rx,
+            status_tx.clone(),
+            shutdown.clone(),
+        );
+        let mut irc = IrcSide::new(
+            Arc::clone(&config),
+            post_rx,
+            ack_tx,
+            status_tx,
+            shutdown.clone(),
+        );
+        let (hub_backoff, hub_shutdown) = (backoff.clone(), shutdown.clone());
+        let tasks = vec![
+            tokio::spawn(async move { reconnect::run(&mut hub, hub_backoff, hub_shutdown).await }),
+            tokio::spawn(async move { reconnect::run(&mut irc, backoff, shutdown).await }),
+        ];
         RelayHandle {
             trigger,
             status: status_rx,
-            tasks: vec![tokio::spawn(hub.run()), tokio::spawn(irc.run())],
+            tasks,
         }
     }
 }
@@ -111,9 +106,9 @@ impl RelayHandle {
         .await
     }
 
-    /// Stops the relay: QUIT on IRC, close frame to the hub, then waits for both tasks.
+    /// Stops the relay: QUIT on IRC, close frame to the hub, then waits for both sides.
     pub async fn shutdown(self) {
-        self.trigger.trigger();
+        self.trigger.fire();
         for task in self.tasks {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "relay task failed");

@@ -14,7 +14,7 @@ listen = "127.0.0.1:8000"
 
 [relay]
 hub_url = "http://127.0.0.1:9"
-token = "t0ken"
+token = "t0ken-0123456789"
 reconnect_initial_seconds = 0.05
 reconnect_max_seconds = 0.2
 
@@ -27,7 +27,8 @@ channels = ["#ntr"]
 "##;
 
 /// Runs the binary with `toml` as its config file and the given extra environment, with every
-/// inherited `NTR_` variable removed so the host cannot change the outcome.
+/// inherited `NTR_` variable (and `RUST_LOG`, `NO_COLOR`) removed so the host cannot change the
+/// outcome.
 fn run_with(toml: &str, env: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.toml");
@@ -41,6 +42,7 @@ fn command(path: &Path, env: &[(&str, &str)]) -> Command {
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("NTR_")) {
         command.env_remove(key);
     }
+    command.env_remove("RUST_LOG").env_remove("NO_COLOR");
     command.envs(env.iter().copied());
     command
 }
@@ -68,7 +70,7 @@ fn unknown_key_in_irc_section() {
 
 #[test]
 fn missing_token() {
-    let toml = VALID.replace("token = \"t0ken\"", "");
+    let toml = VALID.replace("token = \"t0ken-0123456789\"", "");
     let output = run_with(&toml, &[]);
     assert_config_error(&output, "relay.token");
     assert!(String::from_utf8_lossy(&output.stderr).contains("NTR_RELAY__TOKEN"));
@@ -92,6 +94,20 @@ fn bad_environment_override_names_the_key() {
 }
 
 #[test]
+fn short_token() {
+    let toml = VALID.replace("t0ken-0123456789", "t0ken");
+    assert_config_error(&run_with(&toml, &[]), "relay.token");
+}
+
+#[test]
+fn bad_log_filter_is_a_config_error() {
+    assert_config_error(
+        &run_with(VALID, &[("RUST_LOG", "irc_relay=loud")]),
+        "RUST_LOG",
+    );
+}
+
+#[test]
 fn toml_syntax_error() {
     let output = run_with("[relay\ntoken = ", &[]);
     assert_eq!(output.status.code(), Some(2));
@@ -111,11 +127,11 @@ fn missing_config_file() {
 fn environment_completes_the_file() {
     // The file lacks the token; NTR_RELAY__TOKEN supplies it, so the relay starts (and is
     // then stopped by SIGTERM below, exit 0).
-    let toml = VALID.replace("token = \"t0ken\"", "");
+    let toml = VALID.replace("token = \"t0ken-0123456789\"", "");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("config.toml");
     std::fs::write(&path, toml).expect("write");
-    let child = command(&path, &[("NTR_RELAY__TOKEN", "from-env")])
+    let child = command(&path, &[("NTR_RELAY__TOKEN", "from-env-0123456789")])
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -163,4 +179,6 @@ fn assert_sigterm_exits_zero(mut child: std::process::Child) {
     }
     assert_eq!(exit.code(), Some(0), "stderr: {stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
+    // stderr is a pipe here, not a terminal: plain text, no colour codes.
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }

@@ -134,9 +134,8 @@ impl Store {
         track: TrackInfo,
         position: Option<u32>,
     ) -> Result<Show, StoreError> {
-        let result = self.call(move |c| {
-            let tx = c.transaction()?;
-            let order = ordered_entries(&tx, show_id)?;
+        self.edit_show(show_id, move |tx| {
+            let order = ordered_entries(tx, show_id)?;
             let len = order.len() as u32;
             let index = match position {
                 None => order.len(),
@@ -148,10 +147,10 @@ impl Store {
                     )));
                 }
             };
-            let track_id = upsert_track(&tx, &track)?;
+            let track_id = upsert_track(tx, &track)?;
             let mut others: Vec<Entry> = order.into_iter().filter(|e| e.track_id != track_id).collect();
             let index = index.min(others.len());
-            let key = key_at(&tx, show_id, &mut others, index)?;
+            let key = key_at(tx, show_id, &mut others, index)?;
             tx.execute(
                 "INSERT INTO show_tracks (show_id, track_id, source, liked_at, added_at, sort_key, removed)
                  VALUES (?1, ?2, 'manual', NULL, ?3, ?4, 0)
@@ -160,55 +159,56 @@ impl Store {
                      removed = 0, sort_key = excluded.sort_key",
                 params![show_id, track_id, to_ms(Timestamp::now()), key],
             )?;
-            tx.commit()?;
-            load_show(c, show_id)
+            Ok(())
         })
-        .await;
-        if result.is_ok() {
-            self.show_changed(show_id);
-        }
-        result
+        .await
     }
 
     /// Removes the track at `position`; it stays out after later polls.
     pub async fn remove_track(&self, show_id: i64, position: u32) -> Result<Show, StoreError> {
-        let result = self
-            .call(move |c| {
-                let tx = c.transaction()?;
-                let entry = entry_at(&tx, show_id, position)?;
-                tx.execute(
-                    "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
-                    params![show_id, entry.track_id],
-                )?;
-                tx.commit()?;
-                load_show(c, show_id)
-            })
-            .await;
-        if result.is_ok() {
-            self.show_changed(show_id);
-        }
-        result
+        self.edit_show(show_id, move |tx| {
+            let entry = entry_at(tx, show_id, position)?;
+            tx.execute(
+                "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
+                params![show_id, entry.track_id],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     /// Moves the track at `from` to position `to`; the order stays after later polls.
     pub async fn move_track(&self, show_id: i64, from: u32, to: u32) -> Result<Show, StoreError> {
+        self.edit_show(show_id, move |tx| {
+            let mut order = ordered_entries(tx, show_id)?;
+            let len = order.len() as u32;
+            let from_index = position_index(show_id, from, len)?;
+            if !(1..=len).contains(&to) {
+                return Err(StoreError::OutOfRange(format!(
+                    "`to` must be between 1 and {len} for show {show_id}"
+                )));
+            }
+            let moved = order.remove(from_index);
+            let key = key_at(tx, show_id, &mut order, (to - 1) as usize)?;
+            tx.execute(
+                "UPDATE show_tracks SET sort_key = ?3 WHERE show_id = ?1 AND track_id = ?2",
+                params![show_id, moved.track_id, key],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs one manual edit of a show as a transaction and answers the show as it now is;
+    /// readers of the show (the cached `/playlist`) learn that it changed.
+    async fn edit_show<F>(&self, show_id: i64, edit: F) -> Result<Show, StoreError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<(), StoreError> + Send + 'static,
+    {
         let result = self
             .call(move |c| {
                 let tx = c.transaction()?;
-                let mut order = ordered_entries(&tx, show_id)?;
-                let len = order.len() as u32;
-                let from_index = position_index(show_id, from, len)?;
-                if !(1..=len).contains(&to) {
-                    return Err(StoreError::OutOfRange(format!(
-                        "`to` must be between 1 and {len} for show {show_id}"
-                    )));
-                }
-                let moved = order.remove(from_index);
-                let key = key_at(&tx, show_id, &mut order, (to - 1) as usize)?;
-                tx.execute(
-                    "UPDATE show_tracks SET sort_key = ?3 WHERE show_id = ?1 AND track_id = ?2",
-                    params![show_id, moved.track_id, key],
-                )?;
+                edit(&tx)?;
                 tx.commit()?;
                 load_show(c, show_id)
             })

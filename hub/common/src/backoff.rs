@@ -1,14 +1,34 @@
-//! Exponential reconnect delays with jitter, shared by the hub and IRC reconnect loops.
+//! Exponential delays with jitter: the relay's reconnect loops (hub and IRC) and the hub's
+//! SoundCloud retries all wait by this one rule.
 //!
-//! Jitter keeps many relays (or a relay and its own two loops) from reconnecting in lockstep
-//! after a server restart. The delay only starts over once a connection has stayed up for a
-//! while: a server that accepts and at once drops us (a ban, a bad token) must not be hammered
-//! at the initial rate.
+//! Step `n` is `initial · 2^n`, capped at `max`; the delay is a uniformly random point in the
+//! upper half of the step (never less than half of it, so delays still grow). Jitter keeps
+//! many clients (or one relay's two loops) from retrying in lockstep after a server restart.
+//!
+//! [`Backoff`] also remembers when a connection came up: the delay starts over only once a
+//! connection has stayed up for a while, so a server that accepts and at once drops us (a ban,
+//! a bad token) is not hammered at the initial rate.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng;
+use tokio::time::Instant;
 
+/// The delay before retry number `attempt` (0 for the first retry).
+pub fn delay(initial: Duration, max: Duration, attempt: u32) -> Duration {
+    let max = max.max(initial);
+    let factor = 2u32.saturating_pow(attempt.min(31));
+    let step = initial.saturating_mul(factor).min(max);
+    let half = step / 2;
+    let jitter_ms = u64::try_from(half.as_millis()).unwrap_or(u64::MAX).max(1);
+    let jitter = Duration::from_millis(rand::rng().random_range(0..=jitter_ms));
+    half.saturating_add(jitter).min(max)
+}
+
+/// A connection that lasted this long counts as having worked.
+pub const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+/// The delays of one reconnect loop.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     initial: Duration,
@@ -17,9 +37,6 @@ pub struct Backoff {
     stable_after: Duration,
     connected_at: Option<Instant>,
 }
-
-/// A connection that lasted this long counts as having worked.
-pub const STABLE_AFTER: Duration = Duration::from_secs(30);
 
 impl Backoff {
     pub fn new(initial: Duration, max: Duration) -> Backoff {
@@ -43,25 +60,16 @@ impl Backoff {
         self.connected_at = Some(Instant::now());
     }
 
-    /// The delay before the next attempt: `initial · 2^attempt` capped at `max`, then a
-    /// uniformly random point in its upper half (never less than half the step, so the delay
-    /// still grows).
+    /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
         if let Some(at) = self.connected_at.take()
             && at.elapsed() >= self.stable_after
         {
             self.attempt = 0;
         }
-        let step = self.current_step();
+        let delay = delay(self.initial, self.max, self.attempt);
         self.attempt = self.attempt.saturating_add(1);
-        let half = step / 2;
-        let jitter = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
-        (half + Duration::from_millis(jitter)).min(self.max)
-    }
-
-    fn current_step(&self) -> Duration {
-        let factor = 2u32.saturating_pow(self.attempt.min(31));
-        self.initial.saturating_mul(factor).min(self.max)
+        delay
     }
 }
 
@@ -85,24 +93,35 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_that_lasted_starts_over() {
+    fn the_free_function_follows_the_same_steps() {
+        let (initial, max) = (Duration::from_millis(100), Duration::from_secs(1));
+        for (attempt, step_ms) in [(0, 100), (1, 200), (3, 800), (4, 1000), (40, 1000)] {
+            let step = Duration::from_millis(step_ms);
+            let d = delay(initial, max, attempt);
+            assert!(d >= step / 2 && d <= step, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_lasted_starts_over() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10))
-            .with_stable_after(Duration::from_millis(20));
+            .with_stable_after(Duration::from_secs(5));
         for _ in 0..10 {
             backoff.next_delay();
         }
         backoff.connected();
-        std::thread::sleep(Duration::from_millis(30));
+        tokio::time::advance(Duration::from_secs(6)).await;
         assert!(backoff.next_delay() <= Duration::from_millis(100));
     }
 
-    #[test]
-    fn a_connection_dropped_at_once_keeps_growing() {
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_dropped_at_once_keeps_growing() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
         for _ in 0..5 {
             backoff.next_delay();
         }
         backoff.connected();
+        tokio::time::advance(Duration::from_secs(1)).await;
         // Attempt 5: step 3.2 s, so at least 1.6 s.
         assert!(backoff.next_delay() >= Duration::from_millis(1600));
     }
@@ -113,5 +132,6 @@ mod tests {
         for _ in 0..1000 {
             assert!(backoff.next_delay() <= Duration::from_secs(60));
         }
+        assert!(delay(Duration::MAX, Duration::MAX, u32::MAX) <= Duration::MAX);
     }
 }

@@ -1,0 +1,117 @@
+//! A figment error as the one line an operator reads: the key as they wrote it in the file
+//! (`irc.port`, `hub.listen_addr`), what is wrong, and where the value came from.
+//!
+//! figment's own `Display` spans several lines for TOML syntax errors, prefixes keys with its
+//! profile name (`default.`) and words unknown keys as "unknown field"; both binaries print
+//! config errors as their whole diagnostic, so they rebuild it here.
+
+use figment::error::Kind;
+
+/// Every error in `error` (figment may collect several), each on one line, joined by "; ".
+pub fn one_line(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| describe(&e))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `KEY: WHAT (from SOURCE)`, or `WHAT (from SOURCE)` when no key is involved (a syntax error).
+fn describe(error: &figment::Error) -> String {
+    let mut parts: Vec<&str> = error.path.iter().map(String::as_str).collect();
+    if let Kind::UnknownField(field, _) = &error.kind
+        && parts.last() != Some(&field.as_str())
+    {
+        parts.push(field);
+    }
+    let key = parts.join(".");
+    let what = match &error.kind {
+        Kind::UnknownField(field, _) => format!("unknown key `{field}`"),
+        other => other.to_string(),
+    };
+    let source = match &error.metadata {
+        Some(metadata) => match &metadata.source {
+            Some(source) => format!(" (from {source})"),
+            None => format!(" (from {})", metadata.name),
+        },
+        None => String::new(),
+    };
+    let text = if key.is_empty() {
+        format!("{what}{source}")
+    } else {
+        format!("{key}: {what}{source}")
+    };
+    words(&text)
+}
+
+/// Collapses line breaks and runs of spaces, and drops the source excerpt a TOML syntax error
+/// carries (`1 | [relay` and the `^` marker lines).
+fn words(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('|') && !line.contains(" | "))
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        irc: Option<Irc>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Irc {
+        port: Option<u16>,
+        nickname: Option<String>,
+    }
+
+    fn error(toml: &str) -> String {
+        let err = Figment::from(Toml::string(toml))
+            .extract::<Raw>()
+            .expect_err(toml);
+        one_line(err)
+    }
+
+    #[test]
+    fn a_valid_file_parses() {
+        let raw: Raw = Figment::from(Toml::string("[irc]\nport = 6667\nnickname = \"b\""))
+            .extract()
+            .expect("valid");
+        let irc = raw.irc.expect("irc");
+        assert_eq!((irc.port, irc.nickname.as_deref()), (Some(6667), Some("b")));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = error("[irc]\nport = \"six\"");
+        assert!(err.starts_with("irc.port: invalid type"), "{err}");
+        assert!(!err.contains("default."), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_section() {
+        let err = error("[irc]\nnick_name = \"x\"");
+        assert!(
+            err.starts_with("irc.nick_name: unknown key `nick_name`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_one_line() {
+        let err = error("[irc\nport = 1");
+        assert!(err.contains("TOML"), "{err}");
+        assert!(!err.contains('\n') && !err.contains(" | "), "{err:?}");
+    }
+}
