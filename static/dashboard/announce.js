@@ -107,12 +107,13 @@
   });
 
   const refresh = document.getElementById("refresh");
-  const status = document.getElementById("poll-status");
   refresh.addEventListener("click", async () => {
     NTR.busy(refresh, true);
     try {
       const p = (await NTR.api("POST", "/admin/refresh", {})).poll;
       const at = NTR.clock(p.at);
+      // Looked up now: a redraw of the show may have replaced it since the page loaded.
+      const status = document.getElementById("poll-status");
       status.className = p.ok ? "ok" : "bad";
       status.textContent = p.ok ? "Last poll " + at + ": ok, " + p.tracks + " tracks"
         : "Last poll " + at + " failed: " + p.error;

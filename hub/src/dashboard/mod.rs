@@ -101,8 +101,7 @@ async fn public_page(State(state): State<AppState>) -> Result<Response, ApiError
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     shows: Vec<ShowRows>,
-    poll_ok: bool,
-    poll_text: String,
+    poll: PollLine,
     /// The show's IANA zone and its label, for the times the script draws.
     tz: String,
     zone: String,
@@ -110,22 +109,41 @@ struct DashboardPage {
     last_seq: u64,
 }
 
-async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
-    let clock = Clock::new(state.config.schedule.time_zone());
-    let (poll_ok, poll_text) = match state.poller.last_status() {
-        None => (false, "Not polled yet".to_string()),
-        Some(p) => {
-            let at = clock.time(p.at);
-            match p.error {
-                None => (true, format!("Last poll {at}: ok, {} tracks", p.tracks)),
-                Some(e) => (false, format!("Last poll {at} failed: {e}")),
+/// The last poll's outcome, as the dashboard says it.
+pub struct PollLine {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl PollLine {
+    fn new(state: &AppState, clock: &Clock) -> PollLine {
+        match state.poller.last_status() {
+            None => PollLine {
+                ok: false,
+                text: "Not polled yet".into(),
+            },
+            Some(p) => {
+                let at = clock.time(p.at);
+                match p.error {
+                    None => PollLine {
+                        ok: true,
+                        text: format!("Last poll {at}: ok, {} tracks", p.tracks),
+                    },
+                    Some(e) => PollLine {
+                        ok: false,
+                        text: format!("Last poll {at} failed: {e}"),
+                    },
+                }
             }
         }
-    };
+    }
+}
+
+async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
+    let clock = Clock::new(state.config.schedule.time_zone());
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
-        poll_ok,
-        poll_text,
+        poll: PollLine::new(&state, &clock),
         tz: clock.iana().to_string(),
         zone: clock.label().to_string(),
         last_seq: state.store.last_seq().await?.get(),
@@ -134,11 +152,13 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
 }
 
 /// One show's section of the dashboard, as the page draws it: what the script swaps in when
-/// the show changed (an edit in another tab, a script, a poll, an announce).
+/// the show changed (an edit in another tab, a script, a poll, an announce). The show the DJ
+/// announces from brings the console's now/next and the poll line along.
 #[derive(Template, WebTemplate)]
 #[template(path = "dash_fragment.html")]
 struct ShowFragment {
     show: ShowRows,
+    poll: Option<PollLine>,
 }
 
 async fn show_fragment(
@@ -155,7 +175,9 @@ async fn show_fragment(
         Slot::Other
     };
     let show = show_rows(&state, &show, slot, true).await?;
-    let mut response = ShowFragment { show }.into_response();
+    let clock = Clock::new(state.config.schedule.time_zone());
+    let poll = show.primary.then(|| PollLine::new(&state, &clock));
+    let mut response = ShowFragment { show, poll }.into_response();
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
