@@ -10,7 +10,11 @@ const JS: &str = "text/javascript; charset=utf-8";
 
 /// (path under `/static/`, content type, body).
 const FILES: &[(&str, &str, &str)] = &[
-    ("pico.min.css", CSS, include_str!("../../static/pico.min.css")),
+    (
+        "pico.min.css",
+        CSS,
+        include_str!("../../static/pico.min.css"),
+    ),
     ("app.css", CSS, include_str!("../../static/app.css")),
     (
         "favicon.svg",

@@ -149,7 +149,11 @@ impl Broadcaster {
 
     /// Passes the store's show changes (edits, polls) on as `show_changed` frames until
     /// shutdown.
-    pub async fn run_show_changes(self, mut changes: broadcast::Receiver<i64>, mut shutdown: Shutdown) {
+    pub async fn run_show_changes(
+        self,
+        mut changes: broadcast::Receiver<i64>,
+        mut shutdown: Shutdown,
+    ) {
         loop {
             let change = tokio::select! {
                 change = changes.recv() => change,
@@ -158,7 +162,10 @@ impl Broadcaster {
             match change {
                 Ok(show_id) => self.show_changed(show_id),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "show changes were dropped; open dashboards may be stale until their next change");
+                    tracing::warn!(
+                        missed,
+                        "show changes were dropped; open dashboards may be stale until their next change"
+                    );
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }

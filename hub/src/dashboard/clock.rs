@@ -83,9 +83,6 @@ mod tests {
         assert_eq!(clock.time(t), "22:41:07 New York");
         assert_eq!(clock.day_time(t), "Wed Mar 18, 22:41");
         assert_eq!(zone_label("UTC"), "UTC");
-        assert_eq!(
-            zone_label("America/Argentina/Buenos_Aires"),
-            "Buenos Aires"
-        );
+        assert_eq!(zone_label("America/Argentina/Buenos_Aires"), "Buenos Aires");
     }
 }

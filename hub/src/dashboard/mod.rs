@@ -62,7 +62,10 @@ async fn show_rows(
 }
 
 /// The show's announces with their acks, oldest first.
-async fn show_log(state: &AppState, show: &Show) -> Result<Vec<(Announcement, Vec<Ack>)>, ApiError> {
+async fn show_log(
+    state: &AppState,
+    show: &Show,
+) -> Result<Vec<(Announcement, Vec<Ack>)>, ApiError> {
     let mut log: Vec<_> = state
         .store
         .show_announcements(show.id)

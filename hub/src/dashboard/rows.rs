@@ -86,11 +86,7 @@ pub struct ShowContext<'a> {
 
 impl ShowRows {
     pub fn new(show: &Show, cx: &ShowContext<'_>) -> ShowRows {
-        let mut tracks: Vec<TrackRow> = show
-            .tracks
-            .iter()
-            .map(|t| track_row(t, cx))
-            .collect();
+        let mut tracks: Vec<TrackRow> = show.tracks.iter().map(|t| track_row(t, cx)).collect();
         mark_now_and_next(&mut tracks);
         ShowRows {
             id: show.id,
@@ -100,7 +96,11 @@ impl ShowRows {
             ended: cx.ended,
             primary: cx.slot == Slot::Current,
             tracks,
-            log: cx.log.iter().map(|(a, acks)| log_row(a, acks, cx)).collect(),
+            log: cx
+                .log
+                .iter()
+                .map(|(a, acks)| log_row(a, acks, cx))
+                .collect(),
         }
     }
 

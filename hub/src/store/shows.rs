@@ -311,11 +311,7 @@ fn upsert_track(c: &Connection, t: &TrackInfo) -> Result<i64, StoreError> {
 }
 
 /// Merges a week's likes into its show; returns the show's id if its tracks changed.
-fn merge_week(
-    tx: &Transaction<'_>,
-    week: Week,
-    likes: &[Like],
-) -> Result<Option<i64>, StoreError> {
+fn merge_week(tx: &Transaction<'_>, week: Week, likes: &[Like]) -> Result<Option<i64>, StoreError> {
     let show_id = ensure_show(tx, week)?;
     let mut seen = HashSet::new();
     let mut changed = false;

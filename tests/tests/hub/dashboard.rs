@@ -8,9 +8,11 @@
 use std::time::{Duration, Instant};
 
 use e2e::browser::{Browser, DESKTOP, PHONE, Viewport};
-use e2e::fake_soundcloud::{Fault, FakeLike, track};
-use e2e::hub::{PASSWORD, RELAY_TOKEN, TestHub, TestSchedule, USERNAME, plus_hours};
-use e2e::wsclient::{Ws, bearer, next_of};
+use e2e::fake_soundcloud::{FakeLike, Fault, track};
+use e2e::hub::{
+    ADMIN_TOKEN, PASSWORD, RELAY_TOKEN, TestHub, TestSchedule, USERNAME, login, plus_hours,
+};
+use e2e::wsclient::{Event, Ws, bearer, next, next_of};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -28,7 +30,6 @@ async fn hub_with_tracks() -> TestHub {
         ..TestSchedule::default()
     };
     let hub = TestHub::start_with(schedule, "").await;
-    let (current, _) = hub.weeks();
     hub.soundcloud.set_likes(
         NAMES
             .iter()
@@ -37,7 +38,6 @@ async fn hub_with_tracks() -> TestHub {
             .collect(),
     );
     assert_eq!(hub.refresh().await["poll"]["ok"], true);
-    let _ = current;
     hub
 }
 
@@ -66,7 +66,9 @@ async fn log_in(browser: &Browser, hub: &TestHub) {
         .await;
     browser.wait_for_selector("#conn.up", T).await;
     // Set once: still there later means the page was never reloaded.
-    browser.eval("window.__sameDocument = true; return true").await;
+    browser
+        .eval("window.__sameDocument = true; return true")
+        .await;
 }
 
 async fn shot(browser: &Browser, viewport: Viewport, name: &str) {
@@ -84,7 +86,9 @@ async fn wait_for_titles(browser: &Browser, want: &[&str]) {
     let want = serde_json::to_string(want).expect("json");
     browser
         .wait_for_script(
-            &format!("return window.__sameDocument === true && JSON.stringify({TITLES}) === {want:?}"),
+            &format!(
+                "return window.__sameDocument === true && JSON.stringify({TITLES}) === {want:?}"
+            ),
             T,
         )
         .await;
@@ -116,7 +120,11 @@ async fn check_phone_layout(browser: &Browser, state: &str) {
              return Math.max(...boxes.map(b => b.top)) < Math.min(...boxes.map(b => b.bottom)) && logout.height < 2.2 * parseFloat(getComputedStyle(document.querySelector('.logout')).lineHeight)",
         )
         .await;
-    assert_eq!(header, json!(true), "{state}: the header takes more than one line");
+    assert_eq!(
+        header,
+        json!(true),
+        "{state}: the header takes more than one line"
+    );
     let clipped = browser
         .eval(
             "return Array.from(document.querySelectorAll('button')).filter(b => b.getClientRects().length && !b.closest('dialog') && \
@@ -139,7 +147,11 @@ async fn check_times_labelled(browser: &Browser) {
     let unlabelled = browser
         .eval("return Array.from(document.querySelectorAll('#dash time')).map(t => t.textContent.trim()).filter(t => !t.endsWith(' New York'))")
         .await;
-    assert_eq!(unlabelled, json!([]), "times not labelled with the show's zone");
+    assert_eq!(
+        unlabelled,
+        json!([]),
+        "times not labelled with the show's zone"
+    );
 }
 
 /// "HH:MM" now on the show's clock, and a minute ago (a check may straddle a minute).
@@ -179,14 +191,16 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     let hints = browser
         .eval("return Array.from(document.querySelectorAll('.key-hint')).filter(k => k.getClientRects().length).length")
         .await;
-    assert_eq!(hints, json!(0), "keyboard hints are hidden on a touch screen");
+    assert_eq!(
+        hints,
+        json!(0),
+        "keyboard hints are hidden on a touch screen"
+    );
     shot(browser, PHONE, "dash-375-fresh").await;
 
     // No bot listens: the toast says so plainly.
     browser.click("#announce-next").await;
-    let toast = browser
-        .wait_for_text("#toasts .toast", "Song #1", T)
-        .await;
+    let toast = browser.wait_for_text("#toasts .toast", "Song #1", T).await;
     assert!(
         toast.contains("No bot is connected — nothing reached IRC"),
         "{toast}"
@@ -206,10 +220,13 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     let (line, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
     latencies.push(took);
     assert_eq!(line["position"], 2);
-    assert!(line["message"].as_str().unwrap_or_default().contains("Basalt"));
-    let toast = browser
-        .wait_for_text("#toasts .toast", "Song #2", T)
-        .await;
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Basalt")
+    );
+    let toast = browser.wait_for_text("#toasts .toast", "Song #2", T).await;
     assert!(toast.contains("→ relay-1"), "{toast}");
     assert!(!toast.contains("No bot"), "{toast}");
     browser
@@ -226,9 +243,7 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         .await;
     shot(browser, PHONE, "dash-375-correct-dialog").await;
     let started = Instant::now();
-    browser
-        .click("#correct-form button[type=submit]")
-        .await;
+    browser.click("#correct-form button[type=submit]").await;
     let correction = next_of(&mut relay, "announce", T).await;
     latencies.push(started.elapsed());
     assert_eq!(correction["corrects"], line["seq"]);
@@ -245,7 +260,11 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     let row2 = browser
         .eval("return document.querySelector(\"section.show[data-primary] tr[data-position='2']\").classList.contains('announced')")
         .await;
-    assert_eq!(row2, json!(false), "the corrected track counts as not announced");
+    assert_eq!(
+        row2,
+        json!(false),
+        "the corrected track counts as not announced"
+    );
     let corrected = browser
         .text(&format!("ol.log li.corrected[data-seq='{}']", line["seq"]))
         .await;
@@ -256,12 +275,12 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
 
     // A time the page draws after a click is on the show's clock too.
     browser.click("#refresh").await;
-    let status = browser
-        .wait_for_text("#poll-status", "ok", T)
-        .await;
+    let status = browser.wait_for_text("#poll-status", "ok", T).await;
     assert!(status.contains(" New York"), "{status}");
     assert!(
-        new_york_minutes().iter().any(|m| status.contains(m.as_str())),
+        new_york_minutes()
+            .iter()
+            .any(|m| status.contains(m.as_str())),
         "{status} is not New York time ({:?})",
         new_york_minutes()
     );
@@ -314,7 +333,9 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     for b in both {
         wait_for_titles(b, &["Aurora", "Basalt", "Delta Blues", "Ember"]).await;
     }
-    let toast = laptop.wait_for_text("#toasts .toast", "Removed #3", T).await;
+    let toast = laptop
+        .wait_for_text("#toasts .toast", "Removed #3", T)
+        .await;
     assert!(toast.contains("Cinder"), "{toast}");
     shot(laptop, DESKTOP, "dash-1280-removed-undo").await;
     check_phone_layout(phone, "removed").await;
@@ -339,7 +360,11 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     let focused = laptop
         .eval("return document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.position")
         .await;
-    assert_eq!(focused, json!("2"), "focus follows the row moved by keyboard");
+    assert_eq!(
+        focused,
+        json!("2"),
+        "focus follows the row moved by keyboard"
+    );
 
     // Drag #4 onto #1 (HTML5 drag and drop, with a mouse).
     let dragged = laptop.eval(DRAG_4_ONTO_1).await;
@@ -358,12 +383,19 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     let error = laptop
         .wait_for_text(".add-track .form-error", "Not added", T)
         .await;
-    assert!(error.contains("503") || error.contains("SoundCloud"), "{error}");
+    assert!(
+        error.contains("503") || error.contains("SoundCloud"),
+        "{error}"
+    );
     shot(laptop, DESKTOP, "dash-1280-add-error").await;
     add_by_url(laptop, "https://soundcloud.com/someone/track-9").await;
     for b in both {
-        b.wait_for_text("section.show[data-primary] tr[data-position='6']", "Resolved 9", T)
-            .await;
+        b.wait_for_text(
+            "section.show[data-primary] tr[data-position='6']",
+            "Resolved 9",
+            T,
+        )
+        .await;
     }
 
     // A script's edit and a poll that changed the show show up too, without a reload.
@@ -376,10 +408,16 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
         .await;
     assert_eq!(status, 200);
     for b in both {
-        b.wait_for_text("section.show[data-primary] tr[data-position='1']", "Scripted", T)
-            .await;
+        b.wait_for_text(
+            "section.show[data-primary] tr[data-position='1']",
+            "Scripted",
+            T,
+        )
+        .await;
     }
-    let mut likes: Vec<FakeLike> = (1..=5).map(|n| like(hub, n, NAMES[n as usize - 1])).collect();
+    let mut likes: Vec<FakeLike> = (1..=5)
+        .map(|n| like(hub, n, NAMES[n as usize - 1]))
+        .collect();
     likes.push(like(hub, 6, "Fresh Like"));
     hub.soundcloud.set_likes(likes);
     assert_eq!(hub.refresh().await["poll"]["ok"], true);
@@ -391,7 +429,9 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     }
     // n on a keyboard announces the next track, as the hint beside the button says.
     let hint = laptop
-        .eval("return document.querySelector('#announce-next .key-hint').getClientRects().length > 0")
+        .eval(
+            "return document.querySelector('#announce-next .key-hint').getClientRects().length > 0",
+        )
         .await;
     assert_eq!(hint, json!(true), "the laptop shows the n hint");
     laptop
@@ -432,7 +472,9 @@ async fn add_by_url(browser: &Browser, url: &str) {
     if open != json!(true) {
         browser.click(&format!("{details} summary")).await;
     }
-    let input = browser.find(&format!("{details} form.add-url input[name=url]")).await;
+    let input = browser
+        .find(&format!("{details} form.add-url input[name=url]"))
+        .await;
     input.clear().await.expect("clear");
     input.send_keys(url).await.expect("type the link");
     browser
@@ -458,4 +500,102 @@ async fn browser_wait_position_url(browser: &Browser, position: u32, suffix: &st
             T,
         )
         .await;
+}
+
+/// The next `show_changed` frame's show id, skipping others.
+async fn next_show_changed(ws: &mut Ws) -> i64 {
+    next_of(ws, "show_changed", T).await["show_id"]
+        .as_i64()
+        .expect("show_id")
+}
+
+#[tokio::test]
+async fn edits_and_polls_tell_dashboards_which_show_changed_and_relays_hear_nothing_of_it() {
+    let hub = hub_with_tracks().await;
+    let (_, show) = hub.get_json("/playlist").await;
+    let id = show["id"].as_i64().expect("show id");
+    let mut dashboard = bearer(&hub.url(), "", ADMIN_TOKEN).await;
+    let mut relay = bearer(&hub.url(), "", RELAY_TOKEN).await;
+
+    let edits = [
+        (
+            format!("/admin/shows/{id}/tracks"),
+            json!({"title": "T", "artist": "A"}),
+        ),
+        (format!("/admin/shows/{id}/tracks/6/move"), json!({"to": 1})),
+    ];
+    for (path, body) in edits {
+        let (status, answer) = hub.post_admin(&path, body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        assert_eq!(next_show_changed(&mut dashboard).await, id, "{path}");
+    }
+    let removed = hub
+        .admin(
+            hub.http
+                .delete(format!("{}/admin/shows/{id}/tracks/1", hub.url())),
+        )
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(removed.status(), 200);
+    assert_eq!(next_show_changed(&mut dashboard).await, id, "remove");
+
+    // A poll that finds a new like changes the show; one that finds nothing new does not.
+    let mut likes: Vec<FakeLike> = (1..=5)
+        .map(|n| like(&hub, n, NAMES[n as usize - 1]))
+        .collect();
+    likes.push(like(&hub, 6, "New Like"));
+    hub.soundcloud.set_likes(likes);
+    assert_eq!(hub.refresh().await["poll"]["ok"], true);
+    assert_eq!(next_show_changed(&mut dashboard).await, id, "poll");
+    assert_eq!(hub.refresh().await["poll"]["ok"], true);
+    hub.announce_text("marker").await;
+    let after = next_of(&mut dashboard, "announce", T).await;
+    assert_eq!(
+        after["message"], "marker",
+        "no show_changed for an unchanged poll"
+    );
+
+    // Relays get the announce and nothing about shows.
+    loop {
+        match next(&mut relay, T).await {
+            Event::Json(m) if m["type"] == "announce" => break,
+            Event::Json(m) => assert_ne!(m["type"], "show_changed", "{m}"),
+            other => panic!("relay: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_show_fragment_is_the_dashboard_section_behind_a_session() {
+    let hub = hub_with_tracks().await;
+    let (_, show) = hub.get_json("/playlist").await;
+    let id = show["id"].as_i64().expect("show id");
+    let path = format!("{}/dashboard/shows/{id}", hub.url());
+    let anonymous = hub.http.get(&path).send().await.expect("GET");
+    assert_eq!(anonymous.status(), 303, "no session: to the login form");
+
+    let (cookie, _) = login(&hub.http, &hub.url()).await;
+    let get = |path: String| {
+        let req = hub.http.get(path).header("cookie", &cookie);
+        async move { req.send().await.expect("GET") }
+    };
+    let resp = get(path).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers().get("cache-control").map(|v| v.as_bytes()),
+        Some(&b"no-store"[..])
+    );
+    let html = resp.text().await.expect("body");
+    for part in [
+        "id=\"now-next\"",
+        &format!("id=\"show-{id}-rows\""),
+        &format!("id=\"show-{id}-log\""),
+        "Announce next: #1 Aurora",
+        "Delta Blues",
+    ] {
+        assert!(html.contains(part), "{part} in the fragment");
+    }
+    let missing = get(format!("{}/dashboard/shows/999999", hub.url())).await;
+    assert_eq!(missing.status(), 404);
 }
