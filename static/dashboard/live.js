@@ -16,9 +16,13 @@
   const dirty = new Set();
   const listeners = {};
 
-  // Other scripts react to frames (toasts follow acks, relay names): NTR.on("ack", fn).
+  // Other scripts react to frames (toasts follow acks, relay names): NTR.on("ack", fn), or,
+  // for panels that do not depend on these helpers, the "ntr:message" event with the frame.
   NTR.on = function (type, fn) { (listeners[type] = listeners[type] || []).push(fn); };
-  function emit(type, frame) { (listeners[type] || []).forEach((fn) => fn(frame)); }
+  function emit(type, frame) {
+    (listeners[type] || []).forEach((fn) => fn(frame));
+    document.dispatchEvent(new CustomEvent("ntr:message", { detail: frame }));
+  }
 
   // What had the focus, so a swap does not drop a keyboard user back to the top.
   function focusKey() {
