@@ -113,6 +113,17 @@
     emit(m.type, m);
   }
 
+  // The relays' state until the next `relays` frame (frames come only when it changes): the
+  // announce toasts name the bots from it.
+  async function loadRelays() {
+    try {
+      const relays = await NTR.api("GET", "/admin/relays");
+      if (Array.isArray(relays)) { NTR.relays = relays; }
+    } catch (e) {
+      console.warn("relay states unavailable:", e.message);
+    }
+  }
+
   function setConn(up, text) {
     conn.classList.toggle("up", up);
     connText.textContent = text;
@@ -129,6 +140,7 @@
       // Changes while we were away carried no seq to replay: read the shows again.
       if (opened) { NTR.refreshAll(); }
       opened = true;
+      loadRelays();
     };
     ws.onmessage = (ev) => {
       let m;
