@@ -109,16 +109,20 @@
       if (s) { NTR.refreshShow(s); }
     } else if (m.type === "relays") {
       NTR.relays = m.relays;
+      relayFrames += 1;
     }
     emit(m.type, m);
   }
 
   // The relays' state until the next `relays` frame (frames come only when it changes): the
   // announce toasts name the bots from it.
+  let relayFrames = 0;
   async function loadRelays() {
+    const before = relayFrames;
     try {
       const relays = await NTR.api("GET", "/admin/relays");
-      if (Array.isArray(relays)) { NTR.relays = relays; }
+      // A frame that came meanwhile is newer than this answer.
+      if (Array.isArray(relays) && relayFrames === before) { NTR.relays = relays; }
     } catch (e) {
       console.warn("relay states unavailable:", e.message);
     }
