@@ -57,6 +57,13 @@ enum Part {
     Irc,
     /// 7. SoundCloud requests of an unchanged poll.
     Poll,
+    /// 2,000 subscribers joining and leaving while announcing once a second; RSS and open
+    /// files at start and end (not part of `all`: it runs for minutes).
+    Soak {
+        /// How long; with --quick, 15 s whatever this says.
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+    },
     /// Serve the bare floor (used by the fan-out part; runs until SIGTERM).
     FloorServer {
         #[arg(long)]
@@ -88,7 +95,15 @@ fn main() -> ExitCode {
             }
         };
     }
-    match run(part, cli.quick, !cli.no_pin) {
+    if let Part::Soak { minutes } = part {
+        return finish(soak(minutes, cli.quick, !cli.no_pin));
+    }
+    finish(run(part, cli.quick, !cli.no_pin))
+}
+
+/// Exit code 0 when every target was met, 1 when one was missed, 2 when the bench failed.
+fn finish(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
@@ -96,6 +111,15 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The soak on its own: it takes minutes, so `all` leaves it out.
+fn soak(minutes: u32, quick: bool, pin: bool) -> anyhow::Result<bool> {
+    procs::raise_fd_limit();
+    let ctx = Ctx::new(quick, pin)?;
+    let rows = parts::soak::run(&ctx, minutes)?;
+    print!("{}", report::table(&rows));
+    Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
 }
 
 /// Runs the chosen parts and prints the table; true when every target was met.
@@ -150,6 +174,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Playlist => "5. playlist",
         Part::Irc => "6. irc",
         Part::Poll => "7. poll",
+        Part::Soak { .. } => "soak",
         Part::FloorServer { .. } => "floor-server",
     }
 }

@@ -181,16 +181,28 @@ impl Server {
 
     /// Waits until the server counts at least `n` subscribers.
     pub fn wait_count(&mut self, n: u64) -> Result<()> {
+        self.wait_count_until(|count| count >= n, &format!("at least {n}"))
+    }
+
+    /// Waits until the server counts at most `n` subscribers (the others have left).
+    pub fn wait_count_at_most(&mut self, n: u64) -> Result<()> {
+        self.wait_count_until(|count| count <= n, &format!("at most {n}"))
+    }
+
+    fn wait_count_until(&mut self, done: impl Fn(u64) -> bool, expected: &str) -> Result<()> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut last = 0;
         while std::time::Instant::now() < deadline {
             last = self.count()?;
-            if last >= n {
+            if done(last) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        bail!("{} counts {last} subscribers, expected {n}", self.label())
+        bail!(
+            "{} counts {last} subscribers, expected {expected}",
+            self.label()
+        )
     }
 
     fn count(&mut self) -> Result<u64> {
@@ -209,26 +221,32 @@ impl Server {
     /// An announce nobody measures; for the hub it also learns the next seq.
     pub fn warm_up(&mut self, fleet: &Fleet, text: &str) -> Result<()> {
         if self.kind == Kind::Hub {
-            let r = self.http.post(
-                "/admin/announce",
-                Some(ADMIN_TOKEN),
-                serde_json::json!({ "text": text }).to_string().as_bytes(),
-            )?;
-            if r.status != 200 {
-                bail!(
-                    "announce answered {}: {}",
-                    r.status,
-                    String::from_utf8_lossy(&r.body)
-                );
-            }
-            let announced: Announced = r.json()?;
-            self.next_seq = announced.seq.get() + 1;
+            self.announce_text(text)?;
             // Let this one reach everybody before measuring.
             std::thread::sleep(Duration::from_millis(300));
             return Ok(());
         }
         self.announce(fleet, text, Duration::from_secs(10))
             .map(|_| ())
+    }
+
+    /// An announce of `text` that nobody times (the hub only); the next seq follows it.
+    pub fn announce_text(&mut self, text: &str) -> Result<Announced> {
+        let r = self.http.post(
+            "/admin/announce",
+            Some(ADMIN_TOKEN),
+            serde_json::json!({ "text": text }).to_string().as_bytes(),
+        )?;
+        if r.status != 200 {
+            bail!(
+                "announce answered {}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        let announced: Announced = r.json()?;
+        self.next_seq = announced.seq.get() + 1;
+        Ok(announced)
     }
 
     /// One measured announce of `text` to `fleet`.

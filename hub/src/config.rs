@@ -62,6 +62,7 @@ struct RawHub {
     relay_tokens: Vec<String>,
     trusted_proxies: Vec<String>,
     replay_window_seconds: u64,
+    max_connections: usize,
 }
 
 impl Default for RawHub {
@@ -74,6 +75,7 @@ impl Default for RawHub {
             relay_tokens: Vec::new(),
             trusted_proxies: Vec::new(),
             replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
+            max_connections: 20_000,
         }
     }
 }
@@ -166,6 +168,8 @@ pub struct HubConfig {
     pub relay_tokens: Vec<String>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
+    /// Open connections the hub accepts at once, authenticated WebSockets not counted.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +279,12 @@ fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
             "must be at least 1",
         ));
     }
+    if raw.max_connections == 0 {
+        return Err(ConfigError::invalid(
+            "hub.max_connections",
+            "must be at least 1",
+        ));
+    }
     Ok(HubConfig {
         listen,
         public_url,
@@ -283,6 +293,7 @@ fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
         relay_tokens: raw.relay_tokens,
         trusted_proxies,
         replay_window_seconds: raw.replay_window_seconds,
+        max_connections: raw.max_connections,
     })
 }
 
@@ -418,6 +429,7 @@ mod tests {
         assert_eq!(c.dashboard.username, "dj");
         assert_eq!(c.soundcloud.user, "nicktherat");
         assert!(c.hub.admin_token.is_none());
+        assert_eq!(c.hub.max_connections, 20_000);
     }
 
     #[test]
@@ -458,6 +470,7 @@ mod tests {
                 "[hub]\nreplay_window_seconds = -1",
                 "hub.replay_window_seconds",
             ),
+            ("[hub]\nmax_connections = 0", "hub.max_connections"),
         ];
         for (toml, key) in cases {
             let err = load(toml).expect_err(toml).to_string();

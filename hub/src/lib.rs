@@ -2,9 +2,10 @@
 //! dashboard and a JSON API, and broadcasts each announce line to WebSocket subscribers such as
 //! the IRC relay.
 //!
-//! Reading order: `config` → `startup` (how the parts are built and wired) → `api` and
-//! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
-//! `soundcloud`, `week`, `broadcast`, `ws`).
+//! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
+//! accept loop and its connection limits) → `api` and `dashboard` (the handlers) → the domain
+//! modules they call (`announce`, `store`, `poller`, `soundcloud`, `week`, `broadcast`, `ws`,
+//! `web_url`).
 
 pub mod announce;
 pub mod api;
@@ -18,11 +19,13 @@ pub mod line;
 pub mod metrics;
 pub mod poller;
 pub mod secrets;
+pub mod server;
 pub mod soundcloud;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod template;
+pub mod web_url;
 pub mod week;
 pub mod ws;
 

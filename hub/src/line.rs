@@ -85,3 +85,71 @@ mod tests {
         assert!(line.as_str().chars().all(|c| c == 'é'));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any character, with the troublesome ones (controls, IRC formatting, separators, spaces,
+    /// multi-byte) far more often than uniform sampling would give them.
+    fn nasty_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => any::<char>(),
+            2 => prop::char::range('\0', '\x1f'),
+            1 => prop::char::range('\x7f', '\u{9f}'),
+            2 => prop::sample::select(vec![' ', ' ', '\t', '\u{2028}', '\u{2029}', '\u{feff}']),
+            2 => prop::sample::select(vec!['a', 'é', '日', '🎵', '0', ',']),
+        ]
+    }
+
+    /// Up to 4,800 characters, so the length cut is reached often: a random run repeated
+    /// (generating thousands of independent characters per case would make the test slow).
+    fn text() -> impl Strategy<Value = String> {
+        (prop::collection::vec(nasty_char(), 0..300), 1..16usize)
+            .prop_map(|(v, n)| v.into_iter().collect::<String>().repeat(n))
+    }
+
+    /// What the sanitiser promises to keep: the printable characters, tabs as spaces, runs of
+    /// spaces as one, no space at either end; written independently of the implementation.
+    fn cleaned(input: &str) -> String {
+        let kept: String = input
+            .chars()
+            .map(|c| if c == '\t' { ' ' } else { c })
+            .filter(|c| !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+            .collect();
+        kept.split(' ')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_becomes_one_clean_line(input in text()) {
+            // Valid UTF-8 holds by type: the line is a `String` built from whole characters.
+            let line = AnnounceLine::sanitize(&input);
+            let out = line.as_str();
+            prop_assert!(out.len() <= MAX_LINE_BYTES);
+            prop_assert!(
+                !out.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')),
+                "control, formatting or separator left in {out:?}"
+            );
+            prop_assert!(!out.contains("  ") && out.trim() == out);
+        }
+
+        #[test]
+        fn the_line_is_a_prefix_of_the_cleaned_input(input in text()) {
+            let out = AnnounceLine::sanitize(&input);
+            let clean = cleaned(&input);
+            if clean.len() <= MAX_LINE_BYTES {
+                prop_assert_eq!(out.as_str(), clean.as_str());
+            } else {
+                prop_assert!(clean.starts_with(out.as_str()));
+                // Cut only for want of room: a character (up to 4 bytes) and a trailing space.
+                prop_assert!(out.as_str().len() >= MAX_LINE_BYTES - 5);
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::config::SoundcloudConfig;
 use crate::store::{Like, TrackInfo};
+use crate::web_url::WebUrl;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SoundcloudError {
@@ -464,12 +465,25 @@ impl ScTrack {
             soundcloud_id: Some(self.id),
             title: self.title,
             artist: self.user.username,
-            permalink_url: self.permalink_url,
+            permalink_url: web_link(self.id, &self.permalink_url),
             artwork_url: self.artwork_url,
             duration_ms: self.duration,
             license: self.license,
         }
     }
+}
+
+/// SoundCloud's link for a track, if it is a web link at all; the track is kept either way.
+fn web_link(id: i64, text: &str) -> Option<WebUrl> {
+    let link = WebUrl::link(text);
+    if link.is_none() && !text.is_empty() {
+        tracing::warn!(
+            track = id,
+            url = text,
+            "SoundCloud sent a track link that is not http(s); keeping the track without it"
+        );
+    }
+    link
 }
 
 #[derive(Deserialize)]

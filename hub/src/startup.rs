@@ -11,7 +11,6 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
 use tokio::net::{TcpListener, TcpSocket};
 use tower_cookies::CookieManagerLayer;
 
@@ -23,12 +22,15 @@ use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
+use crate::server::Server;
+use crate::server::deadline::Timeouts;
+use crate::server::limits::{self, ConnectionLimits};
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::ws::WsShutdown;
-use crate::{api, assets, dashboard, metrics, secrets, ws};
+use crate::{api, assets, dashboard, metrics, secrets, server, ws};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -38,6 +40,8 @@ pub struct Options {
     pub retry: RetryPolicy,
     /// Do not poll on a schedule (tests poll through `/admin/refresh` when they choose).
     pub no_scheduled_polls: bool,
+    /// Request head and keep-alive idle limits (tests shorten them to see them act).
+    pub timeouts: Timeouts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,21 +150,18 @@ impl Application {
                 .clone()
                 .run_show_changes(state.store.show_changes(), shutdown.clone()),
         );
-        let app = router(state, shutdown.clone());
-        let mut stop = shutdown;
-        // Announce frames are small and latency is the point: without TCP_NODELAY, Nagle holds
-        // a frame until the peer's delayed ACK (up to 40 ms) whenever one is still in flight.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.wait().await })
-        .await
+        let hub = &state.config.hub;
+        let server = Server {
+            limits: ConnectionLimits::new(
+                limits::PER_ADDRESS,
+                hub.max_connections,
+                &hub.trusted_proxies,
+            ),
+            timeouts: self.options.timeouts,
+            router: router(state.clone(), shutdown.clone()),
+        };
+        server.run(self.listener, shutdown).await;
+        Ok(())
     }
 }
 
@@ -193,7 +194,8 @@ fn public_base(config: &Config) -> String {
 
 /// The one router: API, pages, WebSocket, static assets, metrics.
 pub fn router(state: AppState, shutdown: Shutdown) -> Router {
-    Router::new()
+    let https = state.config.hub.public_url.scheme() == "https";
+    let router = Router::new()
         .merge(api::router())
         .merge(dashboard::router())
         .route("/ws/announce", axum::routing::get(ws::announce_socket))
@@ -212,7 +214,8 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
-        .with_state(state)
+        .with_state(state);
+    server::headers::apply(router, https)
 }
 
 async fn method_not_allowed() -> Response {

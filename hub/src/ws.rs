@@ -25,6 +25,7 @@ use crate::api::extract::ApiQuery;
 use crate::auth::Role;
 use crate::auth::extract::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::broadcast::{Frame, status_message};
+use crate::server::limits::ConnectionSlot;
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
 
@@ -65,7 +66,9 @@ pub enum WsAuth {
     /// `acks`: whether this subscriber is a dashboard (admin or session) that wants ack frames.
     Authenticated { acks: bool },
     /// No credentials on the upgrade: the first message must be a subscribe with a token.
-    FirstMessage,
+    /// Until it comes, the socket keeps its connection's place under the per-address and
+    /// global caps; a WebSocket that has authenticated counts against neither.
+    FirstMessage(Option<ConnectionSlot>),
 }
 
 impl FromRequestParts<AppState> for WsAuth {
@@ -84,7 +87,7 @@ impl FromRequestParts<AppState> for WsAuth {
             Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
                 &state.config.hub.public_url,
             ))),
-            Credentials::None => Ok(WsAuth::FirstMessage),
+            Credentials::None => Ok(WsAuth::FirstMessage(ConnectionSlot::of(parts))),
         }
     }
 }
@@ -99,8 +102,11 @@ async fn serve(
     let (mut sink, mut stream) = socket.split();
     let wants_acks = match auth {
         WsAuth::Authenticated { acks } => acks,
-        WsAuth::FirstMessage => match first_message_auth(&mut stream, &state).await {
-            Some(role) => role == Role::Admin,
+        WsAuth::FirstMessage(slot) => match first_message_auth(&mut stream, &state).await {
+            Some(role) => {
+                drop(slot);
+                role == Role::Admin
+            }
             None => {
                 let _ = timeout(
                     SEND_TIMEOUT,

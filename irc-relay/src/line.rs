@@ -306,3 +306,81 @@ mod tests {
         assert_eq!(estimated_prefix_len("nick"), 1 + 4 + 1 + 10 + 1 + 63);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any character, with controls, mIRC formatting and colour digits, separators, spaces and
+    /// multi-byte characters far more often than uniform sampling would give them.
+    fn nasty_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => any::<char>(),
+            2 => prop::char::range('\0', '\x1f'),
+            1 => prop::char::range('\x7f', '\u{9f}'),
+            2 => prop::sample::select(vec!['\x02', '\x03', '\x04', '\x0f', '\x16', '\x1d', '\x1f']),
+            2 => prop::sample::select(vec!['0', '4', '9', 'F', ',', ' ', ' ', '\u{2028}', '\u{2029}']),
+            2 => prop::sample::select(vec!['a', 'é', '日', '🎵', '\r', '\n']),
+        ]
+    }
+
+    /// Up to ~2,000 characters: a random run repeated, so the 512-byte cut is reached often.
+    fn text() -> impl Strategy<Value = String> {
+        (prop::collection::vec(nasty_char(), 0..200), 1..10usize)
+            .prop_map(|(v, n)| v.into_iter().collect::<String>().repeat(n))
+    }
+
+    /// A nick, user and host as a server could show them (user may carry the `~`).
+    fn prefix() -> impl Strategy<Value = (String, String, String)> {
+        (
+            "[a-zA-Z][a-zA-Z0-9_-]{0,29}",
+            "~?[a-z]{1,10}",
+            "[a-z0-9.-]{1,63}",
+        )
+    }
+
+    /// Whether `sub`'s characters all occur in `full`, in order.
+    fn is_subsequence(sub: &str, full: &str) -> bool {
+        let mut rest = full.chars();
+        sub.chars().all(|c| rest.any(|d| d == c))
+    }
+
+    proptest! {
+        #[test]
+        fn sanitising_only_removes_and_leaves_no_control_or_formatting(input in text()) {
+            let clean = sanitize(&input);
+            prop_assert!(
+                !clean.chars().any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')),
+                "control or formatting left in {clean:?}"
+            );
+            prop_assert!(is_subsequence(&clean, &input));
+        }
+
+        #[test]
+        fn a_privmsg_is_one_line_of_at_most_512_bytes_with_the_real_prefix(
+            input in text(),
+            (nick, user, host) in prefix(),
+            channel in "#[a-z0-9_-]{1,30}",
+        ) {
+            let prefix = prefix_len(&nick, &user, &host);
+            let clean = sanitize(&input);
+            let Some(line) = IrcLine::privmsg(&channel, &input, prefix) else {
+                prop_assert!(clean.trim().is_empty(), "refused printable text {clean:?}");
+                return Ok(());
+            };
+            let wire = format!(":{nick}!{user}@{host} PRIVMSG {channel} :{}\r\n", line.text());
+            prop_assert!(wire.len() <= MAX_LINE, "{} bytes", wire.len());
+            prop_assert_eq!(wire.len(), line.relayed_len(prefix));
+            prop_assert_eq!(wire.matches(['\r', '\n']).count(), 2, "one line: {:?}", wire);
+            // Valid UTF-8 holds by type; what matters is that the cut fell between characters.
+            match line.text().strip_suffix(ELLIPSIS) {
+                Some(kept) if line.text() != clean => {
+                    prop_assert!(clean.starts_with(kept), "{kept:?} is not a prefix of {clean:?}");
+                }
+                _ => prop_assert_eq!(line.text(), clean.as_str()),
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use figment::Figment;
 use figment::providers::{Format, Toml};
 use hub::config::Config;
+use hub::server::deadline::Timeouts;
 use hub::shutdown::{self, Trigger};
 use hub::soundcloud::RetryPolicy;
 use hub::startup::{Application, Options};
@@ -79,6 +80,7 @@ pub struct TestHub {
     dir: TempDir,
     schedule: TestSchedule,
     extra_toml: String,
+    timeouts: Timeouts,
     running: Option<(Trigger, tokio::task::JoinHandle<()>, AppState)>,
 }
 
@@ -89,6 +91,15 @@ impl TestHub {
 
     /// `extra_toml` is appended to the generated config (later keys win in sections it adds).
     pub async fn start_with(schedule: TestSchedule, extra_toml: &str) -> TestHub {
+        Self::start_tuned(schedule, extra_toml, Timeouts::default()).await
+    }
+
+    /// Like [`TestHub::start_with`], with request head and idle limits of the test's choosing.
+    pub async fn start_tuned(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        timeouts: Timeouts,
+    ) -> TestHub {
         let soundcloud = FakeSoundcloud::start().await;
         let mut hub = TestHub {
             soundcloud,
@@ -101,6 +112,7 @@ impl TestHub {
             dir: tempfile::tempdir().expect("temp dir"),
             schedule,
             extra_toml: extra_toml.into(),
+            timeouts,
             running: None,
         };
         hub.launch().await;
@@ -154,6 +166,7 @@ impl TestHub {
                 timeout: std::time::Duration::from_secs(2),
             },
             no_scheduled_polls: true,
+            timeouts: self.timeouts,
         };
         let app = Application::build(config, options)
             .await

@@ -7,6 +7,7 @@ pub mod irc;
 pub mod memory;
 pub mod playlist;
 pub mod poll;
+pub mod soak;
 pub mod stalled;
 
 use std::time::Duration;

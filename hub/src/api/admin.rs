@@ -14,6 +14,7 @@ use crate::announce::{AnnounceError, AnnounceRequest, announce};
 use crate::auth::extract::Admin;
 use crate::state::AppState;
 use crate::store::TrackInfo;
+use crate::web_url::WebUrl;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,10 +93,16 @@ pub async fn add_track(
         .position
         .map(|p| position_value("position", p))
         .transpose()?;
-    let url = body.url.as_deref().map(str::trim).unwrap_or_default();
-    let track = match (body.title, body.artist) {
+    // Only an http(s) link is ever stored: the public page renders it as an `href`.
+    let link = match body.url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) => {
+            Some(WebUrl::parse(url).map_err(|e| ApiError::Unprocessable(format!("url: {e}")))?)
+        }
+    };
+    let track = match (body.title, body.artist, link) {
         // A record that is not on SoundCloud: taken as given.
-        (Some(title), Some(artist)) => {
+        (Some(title), Some(artist), link) => {
             if title.trim().is_empty() || artist.trim().is_empty() {
                 return Err(ApiError::Unprocessable(
                     "title and artist must not be empty".into(),
@@ -105,17 +112,17 @@ pub async fn add_track(
                 soundcloud_id: None,
                 title,
                 artist,
-                permalink_url: url.to_owned(),
+                permalink_url: link,
                 artwork_url: None,
                 duration_ms: None,
                 license: None,
             }
         }
-        (None, None) if !url.is_empty() => {
-            check_soundcloud_url(url, &state)?;
+        (None, None, Some(link)) => {
+            check_soundcloud_url(&link, &state)?;
             // Check the show exists before spending a SoundCloud request on it.
             state.store.show(show_id).await?;
-            state.poller.client().resolve_track(url).await?
+            state.poller.client().resolve_track(link.as_str()).await?
         }
         _ => {
             return Err(ApiError::Unprocessable(
@@ -128,9 +135,8 @@ pub async fn add_track(
     Ok(Json(show_view(&state, &show)))
 }
 
-fn check_soundcloud_url(url: &str, state: &AppState) -> Result<(), ApiError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|_| ApiError::Unprocessable(format!("`{url}` is not a URL")))?;
+fn check_soundcloud_url(url: &WebUrl, state: &AppState) -> Result<(), ApiError> {
+    let parsed = url.url();
     let web = &state.config.soundcloud.web_base;
     let same_site = parsed.host_str() == web.host_str()
         || parsed

@@ -7,6 +7,7 @@ use ntr_protocol::Track;
 
 use super::clock::Clock;
 use crate::store::{Ack, Announcement, Show};
+use crate::web_url::WebUrl;
 
 /// Which of the listed shows this is, for its heading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +36,8 @@ pub struct TrackRow {
     pub position: u32,
     pub title: String,
     pub artist: String,
-    pub url: String,
+    /// Only an http(s) link is ever rendered as one.
+    pub url: Option<WebUrl>,
     pub duration: String,
     /// A SoundCloud track (re-added by its URL), not a record typed in by hand.
     pub soundcloud: bool,
@@ -141,7 +143,7 @@ fn track_row(t: &Track, cx: &ShowContext<'_>) -> TrackRow {
         position: t.position,
         title: t.title.clone(),
         artist: t.artist.clone(),
-        url: t.permalink_url.clone(),
+        url: WebUrl::link(&t.permalink_url),
         duration: t.duration_ms.map(format_duration).unwrap_or_default(),
         soundcloud: t.id.is_some(),
         seq: last.map(|(a, _)| a.seq.get()),
@@ -216,7 +218,7 @@ mod tests {
             position,
             title: format!("t{position}"),
             artist: String::new(),
-            url: String::new(),
+            url: None,
             duration: String::new(),
             soundcloud: true,
             seq,

@@ -85,6 +85,7 @@ impl Store {
             message,
         };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        make_private(&path).map_err(|e| open_err(e.to_string()))?;
         let mut conn = Connection::open(&path).map_err(|e| open_err(e.to_string()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -136,6 +137,38 @@ impl Store {
         .await
         .map_err(|_| StoreError::Worker)?
     }
+}
+
+/// Creates the database file readable by the hub's user alone (sessions live in it), or
+/// tightens one an older hub left readable to others. SQLite gives its `-wal` and `-shm`
+/// files the database file's mode, so they follow; existing ones are tightened here too.
+fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // Without truncation: an existing database is opened, not emptied.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            match std::fs::metadata(file) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Milliseconds since the epoch: how instants are stored, so they sort and compare as integers.
@@ -226,5 +259,44 @@ mod tests {
             matches!(read, Err(StoreError::Corrupt { column: 4, .. })),
             "{read:?}"
         );
+    }
+}
+
+/// File modes are a unix notion.
+#[cfg(all(test, unix))]
+mod file_mode_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_files_are_private() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("open");
+        store
+            .last_seq()
+            .await
+            .expect("a query creates the -shm file");
+        for name in [DB_FILE, "hub.db-wal", "hub.db-shm"] {
+            assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_database_left_readable_by_others_is_tightened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(DB_FILE);
+        std::fs::write(&path, b"").expect("create");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        Store::open(dir.path()).expect("open");
+        assert_eq!(mode(&path), 0o600);
     }
 }

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, optional_time, time, to_ms};
+use crate::web_url::WebUrl;
 use crate::week::Week;
 
 /// A track as the store knows it, independent of any show.
@@ -21,7 +22,8 @@ pub struct TrackInfo {
     pub soundcloud_id: Option<i64>,
     pub title: String,
     pub artist: String,
-    pub permalink_url: String,
+    /// The track's page; `None` for a record without one (stored as an empty string).
+    pub permalink_url: Option<WebUrl>,
     pub artwork_url: Option<String>,
     pub duration_ms: Option<i64>,
     pub license: Option<String>,
@@ -268,7 +270,10 @@ fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
             id: r.get(0)?,
             title: r.get(1)?,
             artist: r.get(2)?,
-            permalink_url: r.get(3)?,
+            // Rows written before links were checked may hold any scheme.
+            permalink_url: WebUrl::link(&r.get::<_, String>(3)?)
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
             artwork_url: r.get(4)?,
             duration_ms: r.get(5)?,
             license: r.get(6)?,
@@ -301,7 +306,7 @@ fn upsert_track(c: &Connection, t: &TrackInfo) -> Result<i64, StoreError> {
             t.soundcloud_id,
             t.title,
             t.artist,
-            t.permalink_url,
+            t.permalink_url.as_ref().map_or("", WebUrl::as_str),
             t.artwork_url,
             t.duration_ms,
             t.license

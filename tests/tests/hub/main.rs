@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod dashboard;
 mod drills;
+mod hardening;
 mod metrics;
 mod poller;
 mod process;
