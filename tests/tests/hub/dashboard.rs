@@ -58,9 +58,7 @@ async fn log_in(browser: &Browser, hub: &TestHub) {
     assert!(browser.current_url().await.ends_with("/login"));
     browser.type_into("input[name=username]", USERNAME).await;
     browser.type_into("input[name=password]", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
+    click(browser, "form[action='/login'] button[type=submit]").await;
     browser
         .wait_for_script("return location.pathname === '/dashboard'", T)
         .await;
@@ -94,14 +92,19 @@ async fn wait_for_titles(browser: &Browser, want: &[&str]) {
         .await;
 }
 
-/// The first visible button a toast covers, if any (none should be).
+/// The first visible button a toast covers, if any (none should be). Rows scrolled under the
+/// sticky console are hidden by the console as a whole, on purpose; every other button, and the
+/// console's own, must be clear of toasts.
 const COVERED_BY_TOAST: &str = r#"
+const console_ = document.getElementById('console').getBoundingClientRect();
 const buttons = Array.from(document.querySelectorAll('button'))
   .filter(b => !b.closest('#toasts') && !b.closest('dialog') && b.getClientRects().length);
 for (const b of buttons) {
   const r = b.getBoundingClientRect();
-  if (r.bottom < 0 || r.top > innerHeight) continue;
-  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+  if (y < 0 || y > innerHeight) continue;
+  if (!b.closest('#console') && y < console_.bottom) continue;
+  const top = document.elementFromPoint(x, y);
   if (top && top.closest('#toasts')) return b.outerHTML;
 }
 return null;"#;
@@ -167,7 +170,7 @@ fn new_york_minutes() -> [String; 2] {
 /// Taps `css` and returns the line the token subscriber got, and how long it took.
 async fn tap_to_line(browser: &Browser, css: &str, relay: &mut Ws) -> (Value, Duration) {
     let started = Instant::now();
-    browser.click(css).await;
+    click(browser, css).await;
     let line = next_of(relay, "announce", T).await;
     (line, started.elapsed())
 }
@@ -199,7 +202,7 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     shot(browser, PHONE, "dash-375-fresh").await;
 
     // No bot listens: the toast says so plainly.
-    browser.click("#announce-next").await;
+    click(browser, "#announce-next").await;
     let toast = browser.wait_for_text("#toasts .toast", "Song #1", T).await;
     assert!(
         toast.contains("No bot is connected — nothing reached IRC"),
@@ -236,14 +239,12 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     shot(browser, PHONE, "dash-375-announced").await;
 
     // Correct #2 with #4 from the console's Correct button.
-    browser.click("#now-next button.correct").await;
+    click(browser, "#now-next button.correct").await;
     browser.wait_for_selector("#correct-dialog[open]", T).await;
-    browser
-        .click("#correct-form select option[value='4']")
-        .await;
+    click(browser, "#correct-form select option[value='4']").await;
     shot(browser, PHONE, "dash-375-correct-dialog").await;
     let started = Instant::now();
-    browser.click("#correct-form button[type=submit]").await;
+    click(browser, "#correct-form button[type=submit]").await;
     let correction = next_of(&mut relay, "announce", T).await;
     latencies.push(started.elapsed());
     assert_eq!(correction["corrects"], line["seq"]);
@@ -274,7 +275,7 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     shot(browser, PHONE, "dash-375-corrected").await;
 
     // A time the page draws after a click is on the show's clock too.
-    browser.click("#refresh").await;
+    click(browser, "#refresh").await;
     let status = browser.wait_for_text("#poll-status", "ok", T).await;
     assert!(status.contains(" New York"), "{status}");
     assert!(
@@ -309,7 +310,7 @@ async fn laptop_edits_the_playlist_and_a_second_session_sees_each_change_live() 
     let Some(phone) = Browser::start().await else {
         return;
     };
-    let hub = hub_with_tracks().await;
+    let mut hub = hub_with_tracks().await;
     laptop.set_viewport(DESKTOP).await;
     log_in(&laptop, &hub).await;
     log_in(&phone, &hub).await;
@@ -320,6 +321,29 @@ async fn laptop_edits_the_playlist_and_a_second_session_sees_each_change_live() 
             laptop.or_screenshot(&failure, edit_session(&laptop, &phone, &hub)),
         )
         .await;
+
+    // The hub restarts; what is announced before the page is back shows once it reconnects.
+    hub.stop().await;
+    phone.wait_for_text("#conn-text", "offline", T).await;
+    hub.restart().await;
+    let show_id = primary_show_id(&phone).await;
+    let (status, _) = hub
+        .post_admin(
+            "/admin/announce",
+            json!({"show_id": show_id, "position": 3}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    phone
+        .or_screenshot(&format!("{failure}-reconnect"), async {
+            phone.wait_for_selector("#conn.up", T).await;
+            phone
+                .wait_for_selector("section.show[data-primary] tr.now[data-position='3']", T)
+                .await;
+            let same = phone.eval("return window.__sameDocument === true").await;
+            assert_eq!(same, json!(true), "caught up without a reload");
+        })
+        .await;
 }
 
 async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
@@ -327,9 +351,11 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     shot(laptop, DESKTOP, "dash-1280-fresh").await;
 
     // Remove #3, then undo: it comes back at #3 (on both).
-    laptop
-        .click("section.show[data-primary] tr[data-position='3'] button.remove")
-        .await;
+    click(
+        laptop,
+        "section.show[data-primary] tr[data-position='3'] button.remove",
+    )
+    .await;
     for b in both {
         wait_for_titles(b, &["Aurora", "Basalt", "Delta Blues", "Ember"]).await;
     }
@@ -339,22 +365,24 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     assert!(toast.contains("Cinder"), "{toast}");
     shot(laptop, DESKTOP, "dash-1280-removed-undo").await;
     check_phone_layout(phone, "removed").await;
-    laptop.click("#toasts .toast .toast-actions button").await;
+    click(laptop, "#toasts .toast .toast-actions button").await;
     for b in both {
         browser_wait_position_url(b, 3, "/track-3").await;
     }
 
     // Move #5 up with the ↑ button, and #1 down with Alt+↓ on the keyboard.
-    laptop
-        .click("section.show[data-primary] tr[data-position='5'] button.move-up")
-        .await;
+    click(
+        laptop,
+        "section.show[data-primary] tr[data-position='5'] button.move-up",
+    )
+    .await;
     browser_wait_position_url(phone, 4, "/track-5").await;
-    laptop
-        .find("section.show[data-primary] tr[data-position='1'] button.move-down")
-        .await
-        .send_keys("\u{E00A}\u{E015}")
-        .await
-        .expect("Alt+ArrowDown");
+    send_keys(
+        laptop,
+        "section.show[data-primary] tr[data-position='1'] button.move-down",
+        "\u{E00A}\u{E015}",
+    )
+    .await;
     browser_wait_position_url(phone, 2, "/track-1").await;
     // The focus followed the moved row.
     let focused = laptop
@@ -437,12 +465,7 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     laptop
         .eval("document.activeElement && document.activeElement.blur(); return true")
         .await;
-    laptop
-        .find("body")
-        .await
-        .send_keys("n")
-        .await
-        .expect("press n");
+    send_keys(laptop, "body", "n").await;
     laptop.wait_for_text("#toasts .toast", "Song #1", T).await;
     phone
         .wait_for_selector("section.show[data-primary] tr.now[data-position='1']", T)
@@ -470,16 +493,18 @@ async fn add_by_url(browser: &Browser, url: &str) {
         .eval(&format!("return document.querySelector('{details}').open"))
         .await;
     if open != json!(true) {
-        browser.click(&format!("{details} summary")).await;
+        click(browser, &format!("{details} summary")).await;
     }
     let input = browser
         .find(&format!("{details} form.add-url input[name=url]"))
         .await;
     input.clear().await.expect("clear");
     input.send_keys(url).await.expect("type the link");
-    browser
-        .click(&format!("{details} form.add-url button[type=submit]"))
-        .await;
+    click(
+        browser,
+        &format!("{details} form.add-url button[type=submit]"),
+    )
+    .await;
 }
 
 async fn primary_show_id(browser: &Browser) -> i64 {
@@ -598,4 +623,27 @@ async fn the_show_fragment_is_the_dashboard_section_behind_a_session() {
     }
     let missing = get(format!("{}/dashboard/shows/999999", hub.url())).await;
     assert_eq!(missing.status(), 404);
+}
+
+/// Types `keys` into the element matching `css`, finding it again if a redraw replaced it
+/// between the find and the keys (the page redraws a show whenever it changes).
+async fn send_keys(browser: &Browser, css: &str, keys: &str) {
+    for _ in 0..20 {
+        if browser.find(css).await.send_keys(keys).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not type into {css}");
+}
+
+/// Clicks the element matching `css`, finding it again if a redraw replaced it meanwhile.
+async fn click(browser: &Browser, css: &str) {
+    for _ in 0..20 {
+        if browser.find(css).await.click().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("could not click {css}");
 }
