@@ -1,6 +1,7 @@
 //! The `hub` command line: `hub [--config PATH]` serves, `hub hash-password` prints an argon2id
-//! hash of a password read on stdin. Exit codes: 0 after a clean stop, 2 for a configuration
-//! error, 1 for anything else.
+//! hash of a password read on stdin, `backup`, `restore` and `check-config` are the operator
+//! commands of [`crate::ops`]. Exit codes: 0 after a clean stop, 2 for a configuration error or
+//! an operator's mistake, 1 for anything else.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -31,6 +32,19 @@ enum Command {
     /// Generate a new dashboard password, save it in data_dir/secrets.toml and print it
     /// (restart a running hub to use it).
     ResetPassword,
+    /// Copy the live database to PATH (mode 0600) while the hub keeps serving.
+    Backup {
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+    /// Put a backup in place of data_dir/hub.db (the hub must be stopped; the old file is kept).
+    Restore {
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+    /// Check the configuration as a start would, print a summary with secrets masked, and exit
+    /// 0 (fine) or 2 (the error names the key).
+    CheckConfig,
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +62,9 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::HashPassword => hash_password(),
         Command::ResetPassword => reset_password(cli.config),
+        Command::Backup { path } => backup(cli.config, &path),
+        Command::Restore { path } => restore(cli.config, &path),
+        Command::CheckConfig => check_config(cli.config),
         Command::Serve => serve(cli.config),
     }
 }
@@ -93,6 +110,88 @@ fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
             eprintln!("hub: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Loads the configuration for a command that is not `serve`; the error is printed already.
+fn load_or_exit(config_path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
+    Config::load(config_path).map_err(|e| {
+        eprintln!("hub: configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Prints an operator command's error and turns it into its exit code.
+fn ops_failed(e: &crate::ops::OpsError) -> ExitCode {
+    eprintln!("hub: {e}");
+    ExitCode::from(e.exit_code())
+}
+
+fn backup(config_path: Option<PathBuf>, path: &std::path::Path) -> ExitCode {
+    let config = match load_or_exit(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match crate::ops::backup::backup(&config.hub.data_dir, path) {
+        Ok(r) => {
+            println!(
+                "backed up {} announces (last seq {}, schema {}) to {}: {} bytes in {} ms",
+                r.summary.announcements,
+                r.summary.last_seq.unwrap_or(0),
+                r.summary.schema_version,
+                r.path.display(),
+                r.bytes,
+                r.elapsed.as_millis()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => ops_failed(&e),
+    }
+}
+
+fn restore(config_path: Option<PathBuf>, path: &std::path::Path) -> ExitCode {
+    let config = match load_or_exit(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match crate::ops::restore::restore(&config.hub.data_dir, path) {
+        Ok(r) => {
+            println!(
+                "restored {} ({} announces, schema {}) as {}",
+                path.display(),
+                r.summary.announcements,
+                r.summary.schema_version,
+                r.database.display()
+            );
+            if let Some(aside) = &r.kept_aside {
+                println!("the previous database is kept as {}", aside.display());
+            }
+            println!("the next announce gets seq {}; start the hub", r.next_seq);
+            if let Some(warning) = &r.warning {
+                eprintln!("hub: warning: {warning}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => ops_failed(&e),
+    }
+}
+
+fn check_config(config_path: Option<PathBuf>) -> ExitCode {
+    let config = match load_or_exit(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // A start refuses a bad RUST_LOG as a configuration error; so does the check.
+    if let Err(e) = ntr_common::logging::init() {
+        eprintln!("hub: configuration error: {e}");
+        return ExitCode::from(2);
+    }
+    match crate::ops::check::check(&config, config_path.as_deref()) {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => ops_failed(&e),
     }
 }
 

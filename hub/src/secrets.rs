@@ -116,6 +116,58 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
     })
 }
 
+/// A secret as a start would find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    /// Set in the configuration file or an `NTR_` variable (for the password: its hash).
+    Configured(String),
+    /// Kept in `secrets.toml`.
+    Stored(String),
+    /// Missing: the next start generates it and saves it in `secrets.toml`.
+    ToGenerate,
+}
+
+/// Every secret a start would use, read without generating or writing anything.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub admin_token: Secret,
+    pub relay_tokens: Vec<Secret>,
+    pub dashboard_password: Secret,
+    pub secret_key: Secret,
+    pub path: PathBuf,
+}
+
+/// `hub check-config`: what [`resolve`] would pick, with the same precedence, leaving the
+/// secrets file as it is.
+pub fn inspect(config: &Config) -> Result<Inspection, SecretsError> {
+    let path = config.hub.data_dir.join(FILE_NAME);
+    let file = read_file(&path)?;
+    let pick = |configured: Option<&str>, stored: &Option<String>| match (configured, stored) {
+        (Some(v), _) => Secret::Configured(v.to_owned()),
+        (None, Some(v)) => Secret::Stored(v.clone()),
+        (None, None) => Secret::ToGenerate,
+    };
+    let relay_tokens = match config.hub.relay_tokens.as_slice() {
+        [] => vec![pick(None, &file.relay_token)],
+        configured => configured.iter().map(|t| pick(Some(t), &None)).collect(),
+    };
+    let secret_key = config
+        .dashboard
+        .secret_key
+        .as_ref()
+        .map(|k| String::from_utf8_lossy(k).into_owned());
+    Ok(Inspection {
+        admin_token: pick(config.hub.admin_token.as_deref(), &file.admin_token),
+        relay_tokens,
+        dashboard_password: pick(
+            config.dashboard.password_hash.as_deref(),
+            &file.dashboard_password,
+        ),
+        secret_key: pick(secret_key.as_deref(), &file.secret_key),
+        path,
+    })
+}
+
 fn toml_from_str(text: &str, path: &Path) -> Result<SecretsFile, SecretsError> {
     use figment::providers::{Format, Toml};
     figment::Figment::from(Toml::string(text))
@@ -267,6 +319,38 @@ mod tests {
         assert_eq!(
             configured.secret_key, first.secret_key,
             "unset values still come from the file"
+        );
+    }
+
+    #[test]
+    fn inspect_agrees_with_resolve_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let fresh = inspect(&config(dir.path(), "")).expect("inspect");
+        assert_eq!(fresh.admin_token, Secret::ToGenerate);
+        assert_eq!(fresh.relay_tokens, [Secret::ToGenerate]);
+        assert_eq!(fresh.dashboard_password, Secret::ToGenerate);
+        assert_eq!(fresh.secret_key, Secret::ToGenerate);
+        assert!(!fresh.path.exists(), "inspecting wrote nothing");
+
+        let resolved = resolve(&config(dir.path(), "")).expect("start");
+        let after = inspect(&config(dir.path(), "")).expect("inspect");
+        assert_eq!(after.admin_token, Secret::Stored(resolved.admin_token));
+        assert_eq!(
+            after.relay_tokens,
+            [Secret::Stored(resolved.relay_tokens[0].clone())]
+        );
+        assert_eq!(
+            after.secret_key,
+            Secret::Stored(String::from_utf8(resolved.secret_key).expect("utf-8"))
+        );
+        let password = resolved.new_password.expect("generated password");
+        assert_eq!(after.dashboard_password, Secret::Stored(password));
+
+        let set = "admin_token = \"configured-admin-token-123\"\n";
+        let configured = inspect(&config(dir.path(), set)).expect("inspect");
+        assert_eq!(
+            configured.admin_token,
+            Secret::Configured("configured-admin-token-123".into())
         );
     }
 

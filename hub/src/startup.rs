@@ -20,6 +20,7 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
+use crate::lock::DataDirLock;
 use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
 use crate::server::Server;
@@ -47,6 +48,8 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
     Secrets(#[from] secrets::SecretsError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -73,10 +76,13 @@ pub struct Application {
     state: AppState,
     first_start: Option<FirstStart>,
     options: Options,
+    /// Held until `run` returns: no second hub or restore touches the data directory meanwhile.
+    _lock: DataDirLock,
 }
 
 impl Application {
     pub async fn build(config: Config, options: Options) -> Result<Application, StartupError> {
+        let lock = DataDirLock::acquire(&config.hub.data_dir)?;
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
         let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
@@ -122,6 +128,7 @@ impl Application {
             state,
             first_start,
             options,
+            _lock: lock,
         })
     }
 

@@ -18,8 +18,10 @@
 //! acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]` sections), [`line`]
 //! (the sanitiser: the only way to build a PRIVMSG), [`flood`] (token buckets), [`outbox`]
 //! (per-channel queues) and [`commands`] (`!np`, `!song`, …). The wire protocol is
-//! `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s.
+//! `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s. [`check`] is
+//! `irc-relay check-config`'s summary.
 
+pub mod check;
 pub mod commands;
 pub mod config;
 pub mod flood;

@@ -1,5 +1,6 @@
 //! `irc-relay --config PATH`: the binary. Parses the flag, sets up logging (`RUST_LOG`) and
-//! runs the relay until SIGINT or SIGTERM.
+//! runs the relay until SIGINT or SIGTERM. `irc-relay --config PATH check-config` only loads the
+//! configuration and prints a summary with secrets masked.
 //!
 //! A configuration error (a bad file or a bad `RUST_LOG`) is one line on stderr and exit code
 //! 2, so scripts and service managers can tell "fix the file" from a crash.
@@ -15,8 +16,17 @@ use clap::Parser;
 #[command(name = "irc-relay", version)]
 struct Args {
     /// TOML file with [relay] and [irc] sections (NTR_… environment variables override it).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Load the configuration as a start would, print a summary with secrets masked, and exit
+    /// 0 (fine) or 2 (the error names the key).
+    CheckConfig,
 }
 
 fn main() -> ExitCode {
@@ -31,6 +41,13 @@ fn main() -> ExitCode {
     if let Err(e) = ntr_common::logging::init() {
         eprintln!("irc-relay: config error: {e}");
         return ExitCode::from(2);
+    }
+    if let Some(Command::CheckConfig) = args.command {
+        print!(
+            "{}",
+            irc_relay::check::summary(&config, args.config.as_deref())
+        );
+        return ExitCode::SUCCESS;
     }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,

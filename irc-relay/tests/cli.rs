@@ -182,3 +182,45 @@ fn assert_sigterm_exits_zero(mut child: std::process::Child) {
     // stderr is a pipe here, not a terminal: plain text, no colour codes.
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
+
+#[test]
+fn check_config_prints_a_masked_summary_and_exits_0() {
+    let token = "relay-token-0123456789abcdefghij";
+    let toml = VALID.replace(
+        "token = \"t0ken-0123456789\"",
+        &format!("token = \"{token}\""),
+    ) + "sasl_password = \"sasl-secret-value\"\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).expect("write");
+    let output = command(&path, &[])
+        .arg("check-config")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("configuration OK"), "{stdout}");
+    assert!(!stdout.contains(token), "the token leaked: {stdout}");
+    assert!(!stdout.contains("sasl-secret-value"), "{stdout}");
+    assert!(stdout.contains("rela…(32 chars)"), "{stdout}");
+    assert!(stdout.contains("#ntr"), "{stdout}");
+}
+
+#[test]
+fn check_config_names_the_bad_key_and_exits_2() {
+    let toml = VALID.replace("[\"#ntr\"]", "[\"ntr\"]");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).expect("write");
+    let output = command(&path, &[])
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert_config_error(&output, "irc.channels");
+    assert!(output.stdout.is_empty(), "no summary for a bad config");
+}

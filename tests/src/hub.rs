@@ -186,9 +186,14 @@ impl TestHub {
 
     /// Stops the hub gracefully (WebSockets get 1001) and waits until it has.
     pub async fn stop(&mut self) {
-        if let Some((trigger, task, _)) = self.running.take() {
+        if let Some((trigger, mut task, _)) = self.running.take() {
             trigger.fire();
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+            let limit = std::time::Duration::from_secs(10);
+            if tokio::time::timeout(limit, &mut task).await.is_err() {
+                // Dropping the hub releases its data directory's lock for the next start.
+                task.abort();
+                let _ = task.await;
+            }
         }
     }
 

@@ -67,6 +67,12 @@ const STEPS: &[&str] = &[
     ",
 ];
 
+/// The `user_version` this binary brings a database to; a file with a higher one was written by
+/// a newer hub.
+pub fn schema_version() -> i64 {
+    STEPS.len() as i64
+}
+
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in STEPS.iter().enumerate().skip(current.max(0) as usize) {

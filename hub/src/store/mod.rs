@@ -24,6 +24,7 @@ use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 
 pub use announcements::{Ack, Announcement, NewAnnouncement};
+pub use migrations::schema_version;
 pub use ntr_protocol::Seq;
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo, WeekLikes};
@@ -231,6 +232,28 @@ mod tests {
             .execute_batch(sql)
             .expect("seed");
         (dir, store)
+    }
+
+    /// Each announce is its own transaction; SQLite must be able to checkpoint after it, or the
+    /// WAL file grows for as long as the hub runs (it did: ~12 KB per announce).
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_while_announcing() {
+        let (dir, store) = store_with("");
+        for n in 0..2_000 {
+            let new = NewAnnouncement {
+                message: crate::line::AnnounceLine::sanitize(&format!("line {n}")),
+                show_id: None,
+                position: None,
+                track: None,
+            };
+            store.record_announcement(new).await.expect("announce");
+        }
+        let wal = std::fs::metadata(dir.path().join(format!("{DB_FILE}-wal")))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        // SQLite checkpoints every 1,000 pages (~4 MB) and then reuses the file.
+        assert!(wal < 8_000_000, "the WAL grew to {wal} bytes");
+        assert_eq!(store.last_seq().await.expect("seq").get(), 2_000);
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ mod dashboard;
 mod drills;
 mod hardening;
 mod metrics;
+mod ops;
 mod poller;
 mod process;
 mod websocket;

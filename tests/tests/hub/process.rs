@@ -188,7 +188,13 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
         "{printed}"
     );
 
-    // The second start reuses the secrets and does not print the password again.
+    // The second start reuses the secrets and does not print the password again. The file is
+    // read after the first hub stopped: it notes `password_shown` once the password is printed.
+    let after_first = std::fs::read_to_string(&secrets_path).expect("secrets");
+    assert!(
+        after_first.contains("password_shown = true"),
+        "{after_first}"
+    );
     let child = start();
     wait::until_listening(port, START).await;
     let http = reqwest::Client::new(); // the pooled connection died with the first hub
@@ -203,7 +209,7 @@ async fn first_start_without_config_generates_and_keeps_secrets() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains(&password));
     assert_eq!(
         std::fs::read_to_string(&secrets_path).expect("secrets"),
-        text
+        after_first
     );
 }
 
