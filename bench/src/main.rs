@@ -57,6 +57,8 @@ enum Part {
     Irc,
     /// 7. SoundCloud requests of an unchanged poll.
     Poll,
+    /// 8. /events (Server-Sent Events) fan-out against the WebSocket's, memory per listener.
+    Events,
     /// 2,000 subscribers joining and leaving while announcing once a second; RSS and open
     /// files at start and end (not part of `all`: it runs for minutes).
     Soak {
@@ -73,7 +75,7 @@ enum Part {
 
 type PartFn = fn(&Ctx) -> anyhow::Result<Vec<Row>>;
 
-const PARTS: [(Part, PartFn); 7] = [
+const PARTS: [(Part, PartFn); 8] = [
     (Part::Announce, parts::announce::run),
     (Part::Fanout, parts::fanout::run),
     (Part::Stalled, parts::stalled::run),
@@ -81,6 +83,7 @@ const PARTS: [(Part, PartFn); 7] = [
     (Part::Playlist, parts::playlist::run),
     (Part::Irc, parts::irc::run),
     (Part::Poll, parts::poll::run),
+    (Part::Events, parts::events::run),
 ];
 
 fn main() -> ExitCode {
@@ -174,6 +177,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Playlist => "5. playlist",
         Part::Irc => "6. irc",
         Part::Poll => "7. poll",
+        Part::Events => "8. events",
         Part::Soak { .. } => "soak",
         Part::FloorServer { .. } => "floor-server",
     }

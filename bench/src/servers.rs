@@ -55,6 +55,18 @@ impl HubSetup {
         SocketAddr::from(([127, 0, 0, 1], self.test_hub.port))
     }
 
+    /// Lists 127.0.0.1 in `trusted_proxies`, which exempts it from the per-address connection
+    /// cap: the bench's thousands of plain HTTP clients (event streams) all come from it.
+    pub fn trust_loopback(&self) -> Result<()> {
+        let text = std::fs::read_to_string(&self.config)?;
+        let patched = text.replacen("[hub]\n", "[hub]\ntrusted_proxies = [\"127.0.0.1\"]\n", 1);
+        if patched == text {
+            bail!("no [hub] section in {}", self.config.display());
+        }
+        std::fs::write(&self.config, patched)?;
+        Ok(())
+    }
+
     pub fn dir(&self) -> PathBuf {
         self.test_hub.data_dir().to_path_buf()
     }

@@ -5,12 +5,14 @@
 //! Each task stamps an announce the moment its frame is read, before anything else, into a
 //! shared board of atomics; the coordinator thread sends the trigger and collects the stamps.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
@@ -166,6 +168,28 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// Opens `n` Server-Sent Event streams (`GET /events`) on the hub at `addr`. Each reader
+    /// is a raw socket task: the client's cost stays as small as a WebSocket subscriber's.
+    pub fn listen(rt: &Runtime, addr: SocketAddr, n: usize) -> Result<Fleet> {
+        let board = Arc::new(Board::new(n));
+        let connect_all = futures_util::stream::iter(0..n)
+            .map(|idx| {
+                let board = Arc::clone(&board);
+                let handle = rt.handle().clone();
+                async move {
+                    let stream = open_events(addr).await?;
+                    Ok::<_, anyhow::Error>(handle.spawn(listener(idx, stream, board)))
+                }
+            })
+            .buffer_unordered(CONNECT_PARALLELISM)
+            .collect::<Vec<_>>();
+        let results = rt
+            .block_on(async { tokio::time::timeout(CONNECT_LIMIT, connect_all).await })
+            .with_context(|| format!("opening {n} event streams took over {CONNECT_LIMIT:?}"))?;
+        let tasks = results.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok(Fleet { board, tasks })
+    }
+
     pub fn len(&self) -> usize {
         self.tasks.len()
     }
@@ -253,6 +277,53 @@ async fn subscriber(
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(_) => {}
         }
+    }
+    board.ended.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Sends `GET /events` and reads the answer's head; the stream's body follows on the socket.
+async fn open_events(addr: SocketAddr) -> Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    stream
+        .write_all(b"GET /events HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n")
+        .await?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 || head.len() > 4096 {
+            bail!("/events closed before its head");
+        }
+        head.push(byte[0]);
+    }
+    if !head.starts_with(b"HTTP/1.1 200") {
+        bail!("/events answered {}", String::from_utf8_lossy(&head));
+    }
+    Ok(stream)
+}
+
+/// Reads an event stream, recording each `data:` line that is an announce. The chunked
+/// framing's size lines are not `data:` lines, so a line scan needs no HTTP parser.
+async fn listener(idx: usize, mut stream: TcpStream, board: Arc<Board>) {
+    let mut last = 0;
+    let mut buf = vec![0u8; 4 * 1024];
+    let mut pending: Vec<u8> = Vec::new();
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        pending.extend_from_slice(&buf[..n]);
+        let Some(end) = pending.iter().rposition(|b| *b == b'\n') else {
+            continue;
+        };
+        for line in pending[..end].split(|b| *b == b'\n') {
+            if let Some(data) = line.strip_prefix(b"data: ")
+                && let Some(seq) = std::str::from_utf8(data).ok().and_then(announce_seq)
+            {
+                board.record(idx, seq, &mut last);
+            }
+        }
+        pending.drain(..=end);
     }
     board.ended.fetch_add(1, Ordering::Relaxed);
 }

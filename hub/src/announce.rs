@@ -1,5 +1,8 @@
 //! Announcing: turning "track 3 of show 7" or a free text into one sanitised line, logging it
-//! with a fresh seq, and handing it to the broadcaster.
+//! with a fresh seq, and handing it to the broadcaster. A correction is the same line written
+//! with `show.correction_template` around it, naming the announce it corrects.
+
+use ntr_protocol::Seq;
 
 use crate::line::AnnounceLine;
 use crate::state::{AppState, ShowError};
@@ -27,22 +30,50 @@ pub enum AnnounceError {
     EmptyText,
 }
 
+/// Announces `request`; with `corrects`, as a correction of that earlier announce (which the
+/// log then marks as corrected, in the same transaction that checks it may be corrected).
 pub async fn announce(
     state: &AppState,
     request: AnnounceRequest,
+    corrects: Option<Seq>,
 ) -> Result<Announcement, AnnounceError> {
-    let new = match request {
+    let mut new = compose(state, request).await?;
+    if let Some(seq) = corrects {
+        new.message = state.config.correction_template.render(&new.message);
+        new.corrects = Some(seq);
+    }
+    let announcement = state.broadcaster.announce(&state.store, new).await?;
+    state.metrics.announce();
+    tracing::info!(
+        seq = announcement.seq.get(),
+        subscribers = state.broadcaster.subscribers(),
+        show_id = announcement.show_id,
+        position = announcement.position,
+        corrects = announcement.corrects.map(Seq::get),
+        message = announcement.message.as_str(),
+        "announced"
+    );
+    Ok(announcement)
+}
+
+/// The normal line for `request`, with the show and track it names.
+async fn compose(
+    state: &AppState,
+    request: AnnounceRequest,
+) -> Result<NewAnnouncement, AnnounceError> {
+    match request {
         AnnounceRequest::Text(text) => {
             let message = AnnounceLine::sanitize(&text);
             if message.is_empty() {
                 return Err(AnnounceError::EmptyText);
             }
-            NewAnnouncement {
+            Ok(NewAnnouncement {
                 message,
                 show_id: None,
                 position: None,
                 track: None,
-            }
+                corrects: None,
+            })
         }
         AnnounceRequest::Track { show_id, position } => {
             let show = match show_id {
@@ -64,23 +95,13 @@ pub async fn announce(
                 artist: &track.artist,
                 url: &track.permalink_url,
             });
-            NewAnnouncement {
+            Ok(NewAnnouncement {
                 message,
                 show_id: Some(show.id),
                 position: Some(position),
                 track: Some(track),
-            }
+                corrects: None,
+            })
         }
-    };
-    let announcement = state.broadcaster.announce(&state.store, new).await?;
-    state.metrics.announce();
-    tracing::info!(
-        seq = announcement.seq.get(),
-        subscribers = state.broadcaster.subscribers(),
-        show_id = announcement.show_id,
-        position = announcement.position,
-        message = announcement.message.as_str(),
-        "announced"
-    );
-    Ok(announcement)
+    }
 }

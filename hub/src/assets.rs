@@ -46,6 +46,16 @@ const FILES: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../../static/dashboard/correct.js"),
     ),
+    (
+        "public.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/public.css"),
+    ),
+    (
+        "public.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/public.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

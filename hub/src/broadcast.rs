@@ -106,6 +106,13 @@ impl Broadcaster {
         }
     }
 
+    /// The announce stream for public listeners (`/events`): the same frames as subscribers
+    /// get, with the same lag rule, but not counted, since the count says how many bots
+    /// carry a line.
+    pub fn listen(&self) -> broadcast::Receiver<Frame> {
+        self.inner.tx.subscribe()
+    }
+
     /// Writes the announcement to the log (which issues its seq), then queues it for everyone.
     /// Returns before the subscribers have been woken, let alone written to.
     pub async fn announce(

@@ -16,7 +16,7 @@ use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
-use crate::template::AnnounceTemplate;
+use crate::template::{AnnounceTemplate, CorrectionTemplate};
 use crate::week::Schedule;
 
 /// Why the configuration cannot be used. Always names the offending key.
@@ -110,6 +110,7 @@ struct RawShow {
     hour: i64,
     duration_minutes: i64,
     announce_template: String,
+    correction_template: String,
 }
 
 impl Default for RawShow {
@@ -120,6 +121,7 @@ impl Default for RawShow {
             hour: 22,
             duration_minutes: 300,
             announce_template: AnnounceTemplate::DEFAULT.into(),
+            correction_template: CorrectionTemplate::DEFAULT.into(),
         }
     }
 }
@@ -156,6 +158,7 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     pub schedule: Schedule,
     pub announce_template: AnnounceTemplate,
+    pub correction_template: CorrectionTemplate,
     pub soundcloud: SoundcloudConfig,
 }
 
@@ -230,12 +233,15 @@ impl Config {
         )?;
         let announce_template = AnnounceTemplate::parse(&raw.show.announce_template)
             .map_err(|e| ConfigError::invalid("show.announce_template", e.to_string()))?;
+        let correction_template = CorrectionTemplate::parse(&raw.show.correction_template)
+            .map_err(|e| ConfigError::invalid("show.correction_template", e.to_string()))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
         Ok(Config {
             hub,
             dashboard,
             schedule,
             announce_template,
+            correction_template,
             soundcloud,
         })
     }
@@ -461,6 +467,10 @@ mod tests {
             (
                 "[show]\nannounce_template = \"{nope}\"",
                 "show.announce_template",
+            ),
+            (
+                "[show]\ncorrection_template = \"Fix: {title}\"",
+                "show.correction_template",
             ),
             (
                 "[soundcloud]\napi_base = \"ftp://x\"",

@@ -1,17 +1,34 @@
-//! `show.announce_template`: the text of an announce line with `{position}`, `{title}`,
-//! `{artist}` and `{url}` placeholders, parsed once at start-up so a typo in a placeholder is a
-//! config error rather than a broken line in the middle of a show.
+//! The announce line templates, parsed once at start-up so a typo in a placeholder is a config
+//! error rather than a broken line in the middle of a show: `show.announce_template` with
+//! `{position}`, `{title}`, `{artist}` and `{url}`, and `show.correction_template` with
+//! `{message}` (the line the correction would have been without it).
 
 use crate::line::AnnounceLine;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Piece {
     Text(String),
-    Position,
-    Title,
-    Artist,
-    Url,
+    /// The placeholder at this index of the template's [`Fields`].
+    Field(usize),
 }
+
+/// The placeholders a kind of template may use, and how an error message lists them.
+struct Fields {
+    names: &'static [&'static str],
+    listing: &'static str,
+}
+
+const TRACK_FIELDS: Fields = Fields {
+    names: &["position", "title", "artist", "url"],
+    listing: "{position}, {title}, {artist}, {url}",
+};
+/// Where `{url}` is in [`TRACK_FIELDS`].
+const URL: usize = 3;
+
+const CORRECTION_FIELDS: Fields = Fields {
+    names: &["message"],
+    listing: "{message}",
+};
 
 /// What may join `{url}` to the text before it, dropped with an empty url.
 const SEPARATORS: [char; 6] = [' ', '-', '–', '—', ':', '|'];
@@ -26,12 +43,12 @@ pub struct AnnounceTemplate {
 pub enum TemplateError {
     #[error("`{{{0}` is not closed with `}}`")]
     Unclosed(String),
-    #[error("unknown placeholder `{{{0}}}` (use {{position}}, {{title}}, {{artist}}, {{url}})")]
-    UnknownPlaceholder(String),
+    #[error("unknown placeholder `{{{name}}}` (use {allowed})")]
+    UnknownPlaceholder { name: String, allowed: &'static str },
     #[error("a lone `}}` (write `}}}}` for a literal brace)")]
     LoneBrace,
-    #[error("must contain at least one of {{position}}, {{title}}, {{artist}}, {{url}}")]
-    NoPlaceholder,
+    #[error("must contain at least one of {0}")]
+    NoPlaceholder(&'static str),
 }
 
 /// What one announce line is made from.
@@ -47,58 +64,14 @@ impl AnnounceTemplate {
 
     /// Parses a template; `{{` and `}}` stand for literal braces.
     pub fn parse(s: &str) -> Result<AnnounceTemplate, TemplateError> {
-        let mut pieces = Vec::new();
-        let mut text = String::new();
-        let mut chars = s.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    text.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    text.push('}');
-                }
-                '{' => {
-                    let mut name = String::new();
-                    let mut closed = false;
-                    for c in chars.by_ref() {
-                        if c == '}' {
-                            closed = true;
-                            break;
-                        }
-                        name.push(c);
-                    }
-                    if !closed {
-                        return Err(TemplateError::Unclosed(name));
-                    }
-                    let piece = match name.as_str() {
-                        "position" => Piece::Position,
-                        "title" => Piece::Title,
-                        "artist" => Piece::Artist,
-                        "url" => Piece::Url,
-                        _ => return Err(TemplateError::UnknownPlaceholder(name)),
-                    };
-                    if !text.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut text)));
-                    }
-                    pieces.push(piece);
-                }
-                '}' => return Err(TemplateError::LoneBrace),
-                c => text.push(c),
-            }
-        }
-        if !text.is_empty() {
-            pieces.push(Piece::Text(text));
-        }
-        if !pieces.iter().any(|p| !matches!(p, Piece::Text(_))) {
-            return Err(TemplateError::NoPlaceholder);
-        }
-        Ok(AnnounceTemplate { pieces })
+        Ok(AnnounceTemplate {
+            pieces: parse_pieces(s, &TRACK_FIELDS)?,
+        })
     }
 
     pub fn render(&self, f: &TrackFields<'_>) -> AnnounceLine {
+        let position = f.position.to_string();
+        let values = [position.as_str(), f.title, f.artist, f.url];
         let mut out = String::new();
         for (i, piece) in self.pieces.iter().enumerate() {
             match piece {
@@ -106,19 +79,98 @@ impl AnnounceTemplate {
                 // {url} drops the separator the template put right before it. Only that text
                 // is trimmed, never a field, so a title ending in " -" keeps it.
                 Piece::Text(t)
-                    if f.url.is_empty() && self.pieces.get(i + 1) == Some(&Piece::Url) =>
+                    if f.url.is_empty() && self.pieces.get(i + 1) == Some(&Piece::Field(URL)) =>
                 {
                     out.push_str(t.trim_end_matches(SEPARATORS));
                 }
                 Piece::Text(t) => out.push_str(t),
-                Piece::Position => out.push_str(&f.position.to_string()),
-                Piece::Title => out.push_str(f.title),
-                Piece::Artist => out.push_str(f.artist),
-                Piece::Url => out.push_str(f.url),
+                Piece::Field(n) => out.push_str(values.get(*n).copied().unwrap_or_default()),
             }
         }
         AnnounceLine::sanitize(&out)
     }
+}
+
+/// `show.correction_template`: how a correction's line is written around the normal one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectionTemplate {
+    pieces: Vec<Piece>,
+}
+
+impl CorrectionTemplate {
+    pub const DEFAULT: &'static str = "Correction: {message}";
+
+    /// Parses a template whose one placeholder is `{message}`; `{{` and `}}` are literal braces.
+    pub fn parse(s: &str) -> Result<CorrectionTemplate, TemplateError> {
+        Ok(CorrectionTemplate {
+            pieces: parse_pieces(s, &CORRECTION_FIELDS)?,
+        })
+    }
+
+    /// The correction's line around `message`, the line it would have been without it.
+    pub fn render(&self, message: &AnnounceLine) -> AnnounceLine {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field(_) => out.push_str(message.as_str()),
+            }
+        }
+        AnnounceLine::sanitize(&out)
+    }
+}
+
+/// Splits a template into text and the placeholders of `fields`; at least one placeholder is
+/// required (a template without one would announce the same text every time).
+fn parse_pieces(s: &str, fields: &Fields) -> Result<Vec<Piece>, TemplateError> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
+                if !closed {
+                    return Err(TemplateError::Unclosed(name));
+                }
+                let Some(index) = fields.names.iter().position(|f| *f == name) else {
+                    return Err(TemplateError::UnknownPlaceholder {
+                        name,
+                        allowed: fields.listing,
+                    });
+                };
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                pieces.push(Piece::Field(index));
+            }
+            '}' => return Err(TemplateError::LoneBrace),
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    if !pieces.iter().any(|p| matches!(p, Piece::Field(_))) {
+        return Err(TemplateError::NoPlaceholder(fields.listing));
+    }
+    Ok(pieces)
 }
 
 #[cfg(test)]
@@ -191,7 +243,10 @@ mod tests {
             err("{nope}").to_string(),
             "unknown placeholder `{nope}` (use {position}, {title}, {artist}, {url})"
         );
-        assert_eq!(err("plain text"), TemplateError::NoPlaceholder);
+        assert_eq!(
+            err("plain text").to_string(),
+            "must contain at least one of {position}, {title}, {artist}, {url}"
+        );
         assert_eq!(
             err("a } b {title}").to_string(),
             "a lone `}` (write `}}` for a literal brace)"
@@ -212,5 +267,28 @@ mod tests {
                 .as_str(),
             "{x} t"
         );
+    }
+
+    #[test]
+    fn correction_wraps_the_normal_line() {
+        let t = CorrectionTemplate::parse(CorrectionTemplate::DEFAULT).expect("default parses");
+        let line = AnnounceLine::sanitize("Now Playing: Song #2: Vinyl by Box");
+        assert_eq!(
+            t.render(&line).as_str(),
+            "Correction: Now Playing: Song #2: Vinyl by Box"
+        );
+        let braces = CorrectionTemplate::parse("{{fix}} {message}").expect("escapes");
+        assert_eq!(
+            braces.render(&line).as_str(),
+            "{fix} Now Playing: Song #2: Vinyl by Box"
+        );
+        assert!(CorrectionTemplate::parse("Correction!").is_err());
+        assert_eq!(
+            CorrectionTemplate::parse("{title}")
+                .expect_err("refused")
+                .to_string(),
+            "unknown placeholder `{title}` (use {message})"
+        );
+        assert!(CorrectionTemplate::parse("{message").is_err());
     }
 }

@@ -131,6 +131,30 @@ impl Schedule {
         }
     }
 
+    /// How long a show is live after its start (`duration_minutes`).
+    pub fn live_window(&self) -> SignedDuration {
+        self.live
+    }
+
+    /// The next `count` show starts: the one on air at `now` if it is inside a live window,
+    /// then the following week starts.
+    pub fn upcoming_starts(
+        &self,
+        now: Timestamp,
+        count: usize,
+    ) -> Result<Vec<Timestamp>, OutOfCalendar> {
+        let mut week = self.week_containing(now)?;
+        let mut starts = Vec::with_capacity(count);
+        if self.is_live_in(week, now) {
+            starts.push(week.start);
+        }
+        while starts.len() < count {
+            starts.push(week.end);
+            week = self.week_containing(week.end)?;
+        }
+        Ok(starts)
+    }
+
     /// The show people mean by "the current show": the on-air one during the live window
     /// (the DJ is playing it), otherwise the week being collected now.
     pub fn current_show_week(&self, now: Timestamp) -> Result<Week, OutOfCalendar> {
@@ -243,6 +267,29 @@ mod tests {
         assert!(
             !s.is_on_air(week(&s, start), last_live),
             "the week being collected"
+        );
+    }
+
+    #[test]
+    fn upcoming_starts_keep_the_local_hour_across_dst() {
+        let s = ny_wed_22();
+        let starts = s
+            .upcoming_starts(ts("2026-10-20T12:00:00Z"), 3)
+            .expect("in range");
+        assert_eq!(
+            starts,
+            [
+                ts("2026-10-22T02:00:00Z"),
+                ts("2026-10-29T02:00:00Z"),
+                ts("2026-11-05T03:00:00Z")
+            ]
+        );
+        let live = s
+            .upcoming_starts(ts("2026-10-22T03:00:00Z"), 2)
+            .expect("in range");
+        assert_eq!(
+            live,
+            [ts("2026-10-22T02:00:00Z"), ts("2026-10-29T02:00:00Z")]
         );
     }
 

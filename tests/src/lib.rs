@@ -12,5 +12,6 @@ pub mod fake_soundcloud;
 pub mod hub;
 pub mod ircd;
 pub mod net;
+pub mod sse;
 pub mod wait;
 pub mod wsclient;

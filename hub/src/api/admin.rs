@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use ntr_protocol::Announced;
+use ntr_protocol::{Announced, Seq};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -22,6 +22,8 @@ pub struct AnnounceBody {
     show_id: Option<i64>,
     position: Option<i64>,
     text: Option<String>,
+    /// The seq of an earlier announce this one corrects.
+    corrects: Option<Seq>,
 }
 
 impl AnnounceBody {
@@ -55,12 +57,15 @@ pub async fn announce_handler(
     _admin: Admin,
     ApiJson(body): ApiJson<AnnounceBody>,
 ) -> Result<Json<Announced>, ApiError> {
+    let corrects = body.corrects;
     let request = body.into_request()?;
-    let a = announce(&state, request).await.map_err(|e| match e {
-        AnnounceError::Store(e) => ApiError::from(e),
-        AnnounceError::Show(e) => ApiError::from(e),
-        AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
-    })?;
+    let a = announce(&state, request, corrects)
+        .await
+        .map_err(|e| match e {
+            AnnounceError::Store(e) => ApiError::from(e),
+            AnnounceError::Show(e) => ApiError::from(e),
+            AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
+        })?;
     Ok(Json(Announced {
         status: "announced".into(),
         seq: a.seq,

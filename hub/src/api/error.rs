@@ -67,7 +67,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoShow(_) | StoreError::NoPosition { .. } => {
                 ApiError::NotFound(e.to_string())
             }
-            StoreError::OutOfRange(m) => ApiError::Unprocessable(m),
+            StoreError::OutOfRange(m) | StoreError::Uncorrectable(m) => ApiError::Unprocessable(m),
             other => ApiError::Internal(other.to_string()),
         }
     }

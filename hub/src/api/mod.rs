@@ -2,8 +2,12 @@
 
 pub mod admin;
 pub mod error;
+pub mod events;
 pub mod extract;
+pub mod feeds;
+pub mod log;
 pub mod public;
+pub mod tracklist;
 pub mod views;
 
 use axum::Router;
@@ -18,6 +22,14 @@ pub fn router() -> Router<AppState> {
         .route("/playlist/{position}", get(public::playlist_track))
         .route("/shows", get(public::shows))
         .route("/shows/{id}", get(public::show))
+        .route("/shows/{id}/tracklist", get(tracklist::tracklist))
+        .route("/events", get(events::events))
+        .route("/shows.rss", get(feeds::shows_rss))
+        .route("/schedule.ics", get(feeds::schedule_ics))
+        .route("/nowplaying.json", get(feeds::nowplaying_json))
+        .route("/nowplaying.txt", get(feeds::nowplaying_txt))
+        .route("/admin/shows/{id}/mark", post(tracklist::mark))
+        .route("/admin/shows/{id}/log", get(log::show_log))
         .route("/admin/announce", post(admin::announce_handler))
         .route("/admin/refresh", post(admin::refresh))
         .route("/admin/shows/{id}/tracks", post(admin::add_track))

@@ -4,6 +4,7 @@
 
 mod clock;
 mod login;
+mod public;
 mod rows;
 
 use askama::Template;
@@ -27,7 +28,7 @@ use rows::ShowContext;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(public_page))
+        .route("/", get(public::page))
         .route("/dashboard", get(dashboard))
         .route("/dashboard/shows/{id}", get(show_fragment))
         .route("/login", get(login::form).post(login::submit))
@@ -85,19 +86,6 @@ pub async fn two_shows(state: &AppState, with_log: bool) -> Result<Vec<ShowRows>
         show_rows(state, &current, Slot::Current, with_log).await?,
         show_rows(state, &previous, Slot::Previous, with_log).await?,
     ])
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "public.html")]
-struct PublicPage {
-    shows: Vec<ShowRows>,
-}
-
-async fn public_page(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(PublicPage {
-        shows: two_shows(&state, false).await?,
-    }
-    .into_response())
 }
 
 #[derive(Template, WebTemplate)]

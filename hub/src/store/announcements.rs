@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use ntr_protocol::{Seq, ServerMessage};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, Track, json, stored_now, time, to_ms};
@@ -19,6 +19,8 @@ pub struct NewAnnouncement {
     pub show_id: Option<i64>,
     pub position: Option<u32>,
     pub track: Option<Track>,
+    /// The earlier announce this one corrects.
+    pub corrects: Option<Seq>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +31,10 @@ pub struct Announcement {
     pub position: Option<u32>,
     pub track: Option<Track>,
     pub announced_at: Timestamp,
+    /// The earlier announce this one corrects.
+    pub corrects: Option<Seq>,
+    /// The later announce that corrected this one: its track counts as not announced.
+    pub corrected_by: Option<Seq>,
 }
 
 /// Where an announce landed, as a relay reported it.
@@ -48,12 +54,16 @@ impl Announcement {
             position: self.position,
             track: self.track.clone(),
             announced_at: self.announced_at,
-            corrects: None,
+            corrects: self.corrects,
         }))
     }
 }
 
-const COLUMNS: &str = "seq, message, show_id, position, track, announced_at";
+const COLUMNS: &str =
+    "seq, message, show_id, position, track, announced_at, corrects, corrected_by";
+
+/// How long after an announce it may still be corrected.
+pub const CORRECTABLE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
     Ok(Announcement {
@@ -65,37 +75,53 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
         position: r.get(3)?,
         track: json(r, 4)?,
         announced_at: time(r, 5)?,
+        corrects: r.get::<_, Option<u64>>(6)?.map(Seq::new),
+        corrected_by: r.get::<_, Option<u64>>(7)?.map(Seq::new),
     })
 }
 
 impl Store {
-    /// Appends to the log and returns the entry with its new seq.
+    /// Appends to the log and returns the entry with its new seq. A correction is checked
+    /// (its target exists, is under 24 hours old and not corrected yet) and its target marked
+    /// corrected in the same transaction, so two corrections of one announce cannot both land.
     pub async fn record_announcement(
         &self,
         new: NewAnnouncement,
     ) -> Result<Announcement, StoreError> {
         self.call(move |c| {
             let now = stored_now();
+            let tx = c.transaction()?;
+            if let Some(target) = new.corrects {
+                check_correctable(&tx, target, now)?;
+            }
             let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
-            // `execute` steps the statement to its end; `INSERT … RETURNING` read with
-            // `query_row` never does, and then SQLite never checkpoints the WAL, which grew by
+            // `execute` steps the statement to its end; an `INSERT … RETURNING` read with
+            // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
             // ~12 KB per announce for as long as the hub ran.
-            c.execute(
-                "INSERT INTO announcements (announced_at, message, show_id, position, track)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            tx.execute(
+                "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     to_ms(now),
                     new.message.as_str(),
                     new.show_id,
                     new.position,
-                    track_json
+                    track_json,
+                    new.corrects.map(Seq::get),
                 ],
             )?;
             // `seq` is the table's INTEGER PRIMARY KEY, so it is the row id just issued.
-            let seq = u64::try_from(c.last_insert_rowid()).map_err(|_| StoreError::Corrupt {
+            let seq = u64::try_from(tx.last_insert_rowid()).map_err(|_| StoreError::Corrupt {
                 column: 0,
                 message: "the announcement log issued a negative seq".into(),
             })?;
+            if let Some(target) = new.corrects {
+                tx.execute(
+                    "UPDATE announcements SET corrected_by = ?1 WHERE seq = ?2",
+                    params![seq, target.get()],
+                )?;
+            }
+            tx.commit()?;
             Ok(Announcement {
                 seq: Seq::new(seq),
                 message: new.message,
@@ -103,6 +129,8 @@ impl Store {
                 position: new.position,
                 track: new.track,
                 announced_at: now,
+                corrects: new.corrects,
+                corrected_by: None,
             })
         })
         .await
@@ -125,7 +153,8 @@ impl Store {
         .await
     }
 
-    /// The last announcement of each position of a show, with its acks.
+    /// The last announcement of each position of a show that was not corrected, with its acks:
+    /// a position whose announces were all corrected counts as not announced.
     pub async fn show_announcements(
         &self,
         show_id: i64,
@@ -133,7 +162,8 @@ impl Store {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM announcements
-                 WHERE seq IN (SELECT MAX(seq) FROM announcements WHERE show_id = ?1 GROUP BY position)"
+                 WHERE seq IN (SELECT MAX(seq) FROM announcements
+                               WHERE show_id = ?1 AND corrected_by IS NULL GROUP BY position)"
             ))?;
             let rows = stmt.query_map([show_id], from_row)?;
             let mut out = HashMap::new();
@@ -143,6 +173,33 @@ impl Store {
                     let acks = acks_of(c, a.seq)?;
                     out.insert(p, (a, acks));
                 }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// A show's log, oldest first, corrected announces included: its track announces, and the
+    /// free texts announced inside `window` (its live window), each with its acks.
+    pub async fn show_log(
+        &self,
+        show_id: i64,
+        window: (Timestamp, Timestamp),
+    ) -> Result<Vec<(Announcement, Vec<Ack>)>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements
+                 WHERE show_id = ?1
+                    OR (show_id IS NULL AND announced_at >= ?2 AND announced_at < ?3)
+                 ORDER BY seq LIMIT 10000"
+            ))?;
+            let rows =
+                stmt.query_map(params![show_id, to_ms(window.0), to_ms(window.1)], from_row)?;
+            let mut out = Vec::new();
+            for a in rows {
+                let a = a?;
+                let acks = acks_of(c, a.seq)?;
+                out.push((a, acks));
             }
             Ok(out)
         })
@@ -178,6 +235,28 @@ impl Store {
         })
         .await
     }
+}
+
+/// Why `target` cannot be corrected at `now`, if it cannot.
+fn check_correctable(c: &Connection, target: Seq, now: Timestamp) -> Result<(), StoreError> {
+    let row: Option<(Timestamp, Option<u64>)> = c
+        .query_row(
+            "SELECT announced_at, corrected_by FROM announcements WHERE seq = ?1",
+            [target.get()],
+            |r| Ok((time(r, 0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let reason = match row {
+        None => format!("there is no announce with seq {target}"),
+        Some((_, Some(by))) => format!("announce {target} was already corrected by {by}"),
+        Some((at, None)) if at < now - CORRECTABLE_FOR => {
+            format!("announce {target} is more than 24 hours old")
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(StoreError::Uncorrectable(format!(
+        "cannot correct: {reason} (corrects must name an uncorrected announce of the last 24 hours)"
+    )))
 }
 
 fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {

@@ -65,6 +65,16 @@ const STEPS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
+    // 2: corrections (which announce corrects which) and the show's "recording started" mark.
+    "
+    ALTER TABLE announcements ADD COLUMN corrects INTEGER REFERENCES announcements(seq);
+    ALTER TABLE announcements ADD COLUMN corrected_by INTEGER REFERENCES announcements(seq);
+    CREATE INDEX announcements_time ON announcements (announced_at);
+    CREATE TABLE show_marks (
+        show_id   INTEGER PRIMARY KEY REFERENCES shows(id),
+        marked_at INTEGER NOT NULL             -- ms since the epoch
+    );
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by

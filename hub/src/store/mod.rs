@@ -9,8 +9,10 @@
 //! leaves either the old state or the new one.
 
 mod announcements;
+mod marks;
 mod meta;
 mod migrations;
+mod played;
 mod sessions;
 mod shows;
 
@@ -26,6 +28,7 @@ use serde::de::DeserializeOwned;
 pub use announcements::{Ack, Announcement, NewAnnouncement};
 pub use migrations::schema_version;
 pub use ntr_protocol::Seq;
+pub use played::{Played, ShowPlayed};
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo, WeekLikes};
 
@@ -50,6 +53,9 @@ pub enum StoreError {
     NoPosition { show_id: i64, position: u32 },
     #[error("{0}")]
     OutOfRange(String),
+    /// A correction that names an announce which may not be corrected.
+    #[error("{0}")]
+    Uncorrectable(String),
     #[error("the database worker stopped")]
     Worker,
 }
@@ -245,6 +251,7 @@ mod tests {
                 show_id: None,
                 position: None,
                 track: None,
+                corrects: None,
             };
             store.record_announcement(new).await.expect("announce");
         }

@@ -237,6 +237,9 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         .await;
     check_phone_layout(browser, "announced").await;
     shot(browser, PHONE, "dash-375-announced").await;
+    browser.eval("window.scrollTo(0, 500); return true").await;
+    shot(browser, PHONE, "dash-375-announced-scrolled").await;
+    browser.eval("window.scrollTo(0, 0); return true").await;
 
     // Correct #2 with #4 from the console's Correct button.
     click(browser, "#now-next button.correct").await;

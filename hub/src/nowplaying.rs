@@ -1,0 +1,88 @@
+//! What is playing now, for stream overlays and station web sites: the newest track announce
+//! of the last 30 minutes that was not corrected, with the current show and whether it is live.
+
+use jiff::{SignedDuration, Timestamp};
+use ntr_protocol::Seq;
+use serde::Serialize;
+
+use crate::line::AnnounceLine;
+use crate::state::{AppState, ShowError};
+use crate::store::Played;
+
+/// An announce older than this no longer says what is playing (the show may be over).
+pub const RECENT: SignedDuration = SignedDuration::from_mins(30);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NowPlaying {
+    pub on_air: bool,
+    pub now_playing: Option<PlayingTrack>,
+    pub show: ShowRef,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlayingTrack {
+    pub seq: Seq,
+    pub title: String,
+    pub artist: String,
+    pub url: String,
+    pub position: u32,
+    pub show_id: i64,
+    pub announced_at: Timestamp,
+}
+
+/// The current show (the on-air one during the live window).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowRef {
+    pub id: i64,
+    pub week_start: Timestamp,
+    pub week_end: Timestamp,
+}
+
+impl From<Played> for PlayingTrack {
+    fn from(p: Played) -> Self {
+        PlayingTrack {
+            seq: p.seq,
+            title: p.track.title,
+            artist: p.track.artist,
+            url: p.track.permalink_url,
+            position: p.position,
+            show_id: p.show_id,
+            announced_at: p.announced_at,
+        }
+    }
+}
+
+impl NowPlaying {
+    pub async fn read(state: &AppState) -> Result<NowPlaying, ShowError> {
+        let now = Timestamp::now();
+        let show = state.current_show().await?;
+        let last = state.store.last_played(now - RECENT).await?;
+        Ok(NowPlaying {
+            on_air: state.config.schedule.on_air_week(now)?.is_some(),
+            now_playing: last.map(PlayingTrack::from),
+            show: ShowRef {
+                id: show.id,
+                week_start: show.week.start,
+                week_end: show.week.end,
+            },
+        })
+    }
+
+    /// `Artist - Title` on one line, or nothing when nothing is playing.
+    pub fn text(&self) -> String {
+        match &self.now_playing {
+            None => String::new(),
+            Some(t) => {
+                let (artist, title) = (
+                    AnnounceLine::sanitize(&t.artist),
+                    AnnounceLine::sanitize(&t.title),
+                );
+                if artist.is_empty() {
+                    title.as_str().to_owned()
+                } else {
+                    format!("{} - {}", artist.as_str(), title.as_str())
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The tracklist written out, one function per format. Every text from SoundCloud or the DJ is
+//! made one line first (no control characters), then escaped for its format: CSV quoting (by
+//! the `csv` crate), CUE's double-quoted strings, Markdown's backslash escapes and table pipes.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Tracklist, TracklistError};
+use crate::line::AnnounceLine;
+
+/// CUE frames per second (CD audio sectors).
+const CUE_FRAMES: u128 = 75;
+const CUE_MAX_TRACKS: usize = 99;
+
+fn one_line(s: &str) -> String {
+    AnnounceLine::sanitize(s).as_str().to_owned()
+}
+
+/// `00:00 Artist - Title`, one line per track.
+pub fn text(list: &Tracklist) -> String {
+    let mut out = String::new();
+    for e in &list.entries {
+        let _ = writeln!(out, "{} {}", e.clock(), e.label());
+    }
+    out
+}
+
+/// A CUE string: CUE has no escape for `"` inside a quoted value, so a double quote becomes a
+/// single one rather than ending the value early.
+fn cue_quote(s: &str) -> String {
+    format!("\"{}\"", one_line(s).replace('"', "'"))
+}
+
+/// `mm:ss:ff` with ff in 1/75 s; minutes go past 99 for long recordings.
+fn cue_index(offset: Duration) -> String {
+    let ms = offset.as_millis();
+    let frames = ms % 1000 * CUE_FRAMES / 1000;
+    format!("{:02}:{:02}:{:02}", ms / 60_000, ms / 1000 % 60, frames)
+}
+
+pub fn cue(list: &Tracklist) -> Result<String, TracklistError> {
+    if list.entries.len() > CUE_MAX_TRACKS {
+        return Err(TracklistError::TooManyForCue(list.entries.len()));
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "TITLE {}", cue_quote(&list.title));
+    let _ = writeln!(
+        out,
+        "FILE {} MP3",
+        cue_quote(&format!("show-{}.mp3", list.show_id))
+    );
+    for (i, e) in list.entries.iter().enumerate() {
+        let _ = writeln!(out, "  TRACK {:02} AUDIO", i + 1);
+        let _ = writeln!(out, "    TITLE {}", cue_quote(&e.title));
+        let _ = writeln!(out, "    PERFORMER {}", cue_quote(&e.artist));
+        if !e.url.is_empty() {
+            let _ = writeln!(out, "    REM URL {}", cue_quote(&e.url));
+        }
+        let _ = writeln!(out, "    INDEX 01 {}", cue_index(e.offset));
+    }
+    Ok(out)
+}
+
+/// One row of the CSV and JSON forms.
+#[derive(Serialize)]
+struct Row {
+    position: u32,
+    title: String,
+    artist: String,
+    url: String,
+    announced_at: jiff::Timestamp,
+    /// Whole seconds from the recording's start.
+    offset_seconds: u64,
+}
+
+fn rows(list: &Tracklist) -> impl Iterator<Item = Row> + '_ {
+    list.entries.iter().map(|e| Row {
+        position: e.position,
+        title: one_line(&e.title),
+        artist: one_line(&e.artist),
+        url: one_line(&e.url),
+        announced_at: e.announced_at,
+        offset_seconds: e.offset.as_secs(),
+    })
+}
+
+/// `position,title,artist,url,announced_at,offset_seconds`, header first (even when empty).
+pub fn csv(list: &Tracklist) -> Result<String, TracklistError> {
+    let csv_err = |e: csv::Error| TracklistError::Csv(e.to_string());
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record([
+        "position",
+        "title",
+        "artist",
+        "url",
+        "announced_at",
+        "offset_seconds",
+    ])
+    .map_err(csv_err)?;
+    for row in rows(list) {
+        w.serialize(row).map_err(csv_err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| TracklistError::Csv(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| TracklistError::Csv(e.to_string()))
+}
+
+pub fn json(list: &Tracklist) -> Result<String, TracklistError> {
+    Ok(serde_json::to_string(&rows(list).collect::<Vec<_>>())?)
+}
+
+/// Markdown text that shows as written: every ASCII punctuation mark that Markdown (or a GFM
+/// table, for `|`) could read as syntax is backslash-escaped, which CommonMark allows for any
+/// of them.
+fn md_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in one_line(s).chars() {
+        if matches!(
+            c,
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '|'
+                | '~'
+                | '#'
+                | '!'
+                | '&'
+                | '('
+                | ')'
+                | '{'
+                | '}'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A link destination with the characters that would end it (or the table cell) encoded.
+fn md_url(s: &str) -> String {
+    let mut out = String::new();
+    for c in one_line(s).chars() {
+        match c {
+            ' ' | '(' | ')' | '<' | '>' | '|' | '\\' | '`' | '"' => {
+                let _ = write!(out, "%{:02X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A table: position, time, linked title, artist.
+pub fn markdown(list: &Tracklist) -> String {
+    let mut out = String::from("| # | Time | Title | Artist |\n|--:|--:|:--|:--|\n");
+    for e in &list.entries {
+        let title = if e.url.is_empty() {
+            md_text(&e.title)
+        } else {
+            format!("[{}]({})", md_text(&e.title), md_url(&e.url))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            e.position,
+            e.clock(),
+            title,
+            md_text(&e.artist)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Entry;
+    use super::*;
+
+    fn list(title: &str, artist: &str, url: &str, offset_ms: u64) -> Tracklist {
+        Tracklist {
+            show_id: 7,
+            title: "Show of 2026-03-11".into(),
+            entries: vec![Entry {
+                position: 3,
+                title: title.into(),
+                artist: artist.into(),
+                url: url.into(),
+                announced_at: "2026-03-12T03:00:00Z".parse().expect("time"),
+                offset: Duration::from_millis(offset_ms),
+            }],
+        }
+    }
+
+    #[test]
+    fn clocks() {
+        let at = |ms| list("t", "a", "", ms).entries[0].clock();
+        assert_eq!(at(59_999), "00:59");
+        assert_eq!(at(3_599_000), "59:59");
+        assert_eq!(at(3_662_000), "1:01:02");
+        assert_eq!(cue_index(Duration::from_millis(61_500)), "01:01:37");
+        assert_eq!(cue_index(Duration::from_secs(125 * 60)), "125:00:00");
+    }
+
+    #[test]
+    fn text_is_one_line_per_track() {
+        let l = list("Ti\r\ntle", "Ar\0tist", "", 61_000);
+        assert_eq!(text(&l), "01:01 Artist - Title\n");
+        assert_eq!(text(&list("Solo", "", "", 0)), "00:00 Solo\n");
+    }
+
+    #[test]
+    fn cue_quotes_cannot_be_broken_out_of() {
+        let l = list("Say \"hi\"\nFILE \"x\" WAVE", "A", "https://x.test/a", 0);
+        let cue = cue(&l).expect("cue");
+        assert!(
+            cue.contains("    TITLE \"Say 'hi'FILE 'x' WAVE\"\n"),
+            "{cue}"
+        );
+        assert_eq!(cue.matches("FILE ").count(), 2, "only the header FILE line");
+        assert_eq!(cue.lines().filter(|l| l.starts_with("FILE")).count(), 1);
+    }
+
+    #[test]
+    fn csv_quotes_commas_and_quotes() {
+        let csv = csv(&list("a, \"b\"", "c", "https://x.test/?a=1,2", 1_500)).expect("csv");
+        assert_eq!(
+            csv,
+            "position,title,artist,url,announced_at,offset_seconds\n\
+             3,\"a, \"\"b\"\"\",c,\"https://x.test/?a=1,2\",2026-03-12T03:00:00Z,1\n"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_stay_cells() {
+        let md = markdown(&list("a|b *c*", "[x](y)", "https://x.test/a b)|", 0));
+        let row = md.lines().nth(2).expect("row");
+        assert_eq!(
+            row,
+            "| 3 | 00:00 | [a\\|b \\*c\\*](https://x.test/a%20b%29%7C) | \\[x\\]\\(y\\) |"
+        );
+        assert_eq!(row.matches(" | ").count(), 3, "four cells: {row}");
+    }
+}
