@@ -105,8 +105,9 @@
     } else if (m.type === "show_changed") {
       NTR.refreshShow(m.show_id);
     } else if (m.type === "ack") {
+      // An ack can outrun the redraw that brings its announce onto the page: then redraw all.
       const s = showOfSeq(m.seq);
-      if (s) { NTR.refreshShow(s); }
+      if (s) { NTR.refreshShow(s); } else { NTR.refreshAll(); }
     } else if (m.type === "relays") {
       NTR.relays = m.relays;
       relayFrames += 1;

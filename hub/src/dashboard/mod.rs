@@ -39,7 +39,7 @@ pub fn local_time(t: Timestamp, tz: &TimeZone, fmt: &str) -> String {
     t.to_zoned(tz.clone()).strftime(fmt).to_string()
 }
 
-/// A show drawn for a page; `with_log` reads its announces (the dashboard's marks and log).
+/// A show drawn for a page; `with_log` reads its announces and mark (the dashboard's).
 async fn show_rows(
     state: &AppState,
     show: &Show,
@@ -47,34 +47,37 @@ async fn show_rows(
     with_log: bool,
 ) -> Result<ShowRows, ApiError> {
     let clock = Clock::new(state.config.schedule.time_zone());
-    let log = if with_log {
-        show_log(state, show).await?
+    let (log, mark) = if with_log {
+        (
+            show_log(state, show).await?,
+            state.store.mark(show.id).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), None)
     };
+    let now = Timestamp::now();
     let cx = ShowContext {
         clock: &clock,
         slot,
         on_air: state.is_on_air(show.week),
-        ended: show.week.end <= Timestamp::now(),
+        ended: show.week.end <= now,
+        now,
         log: &log,
+        mark,
     };
     Ok(ShowRows::new(show, &cx))
 }
 
-/// The show's announces with their acks, oldest first.
+/// The show's announces with their acks, oldest first, corrected ones included. Free texts
+/// belong to the show whose live window follows them: from the end of the previous show's
+/// live window to the end of this one's.
 async fn show_log(
     state: &AppState,
     show: &Show,
 ) -> Result<Vec<(Announcement, Vec<Ack>)>, ApiError> {
-    let mut log: Vec<_> = state
-        .store
-        .show_announcements(show.id)
-        .await?
-        .into_values()
-        .collect();
-    log.sort_by_key(|(a, _)| a.seq);
-    Ok(log)
+    let live = state.config.schedule.live_window();
+    let window = (show.week.start + live, show.week.end + live);
+    Ok(state.store.show_log(show.id, window).await?)
 }
 
 /// The two shows a page lists: the current one (on air during the live window) and the one

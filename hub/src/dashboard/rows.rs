@@ -5,8 +5,10 @@
 
 use ntr_protocol::Track;
 
+use jiff::Timestamp;
+
 use super::clock::Clock;
-use crate::store::{Ack, Announcement, Show};
+use crate::store::{Ack, Announcement, CORRECTABLE_FOR, Show};
 use crate::web_url::WebUrl;
 
 /// Which of the listed shows this is, for its heading.
@@ -30,6 +32,8 @@ pub struct ShowRows {
     pub tracks: Vec<TrackRow>,
     /// Everything announced for the show, oldest first.
     pub log: Vec<LogRow>,
+    /// When the DJ marked "recording started", if they did.
+    pub mark: Option<Stamp>,
 }
 
 pub struct TrackRow {
@@ -59,6 +63,12 @@ pub struct LogRow {
     /// The position it had when announced; `None` for a free text.
     pub position: Option<u32>,
     pub targets: Vec<String>,
+    /// The announce this one corrects.
+    pub corrects: Option<u64>,
+    /// The announce that corrected this one: its track counts as not announced.
+    pub corrected_by: Option<u64>,
+    /// Not corrected yet, and young enough to be.
+    pub correctable: bool,
 }
 
 /// A time as drawn ("22:41:07 New York") and as a machine reads it (RFC 3339).
@@ -68,7 +78,7 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    pub fn new(clock: &Clock, t: jiff::Timestamp) -> Stamp {
+    pub fn new(clock: &Clock, t: Timestamp) -> Stamp {
         Stamp {
             text: clock.time(t),
             iso: t.to_string(),
@@ -82,8 +92,10 @@ pub struct ShowContext<'a> {
     pub slot: Slot,
     pub on_air: bool,
     pub ended: bool,
-    /// The show's announces with their acks, oldest first.
+    pub now: Timestamp,
+    /// The show's announces with their acks, oldest first, corrected ones included.
     pub log: &'a [(Announcement, Vec<Ack>)],
+    pub mark: Option<Timestamp>,
 }
 
 impl ShowRows {
@@ -103,6 +115,7 @@ impl ShowRows {
                 .iter()
                 .map(|(a, acks)| log_row(a, acks, cx))
                 .collect(),
+            mark: cx.mark.map(|t| Stamp::new(cx.clock, t)),
         }
     }
 
@@ -134,11 +147,10 @@ fn heading(slot: Slot, on_air: bool, show: &Show, clock: &Clock) -> String {
 }
 
 fn track_row(t: &Track, cx: &ShowContext<'_>) -> TrackRow {
-    let last = cx
-        .log
-        .iter()
-        .rev()
-        .find(|(a, _)| a.track.as_ref().is_some_and(|a| same_track(a, t)));
+    // The last announce of this track that still stands: a corrected one does not count.
+    let last = cx.log.iter().rev().find(|(a, _)| {
+        a.corrected_by.is_none() && a.track.as_ref().is_some_and(|a| same_track(a, t))
+    });
     TrackRow {
         position: t.position,
         title: t.title.clone(),
@@ -161,6 +173,9 @@ fn log_row(a: &Announcement, acks: &[Ack], cx: &ShowContext<'_>) -> LogRow {
         message: a.message.as_str().to_string(),
         position: a.position,
         targets: targets(acks),
+        corrects: a.corrects.map(|s| s.get()),
+        corrected_by: a.corrected_by.map(|s| s.get()),
+        correctable: a.corrected_by.is_none() && a.announced_at >= cx.now - CORRECTABLE_FOR,
     }
 }
 
@@ -264,6 +279,7 @@ mod tests {
             primary: true,
             tracks: Vec::new(),
             log: Vec::new(),
+            mark: None,
         };
         assert!(show(false).empty_text().contains("appear here"));
         assert!(!show(true).empty_text().contains("appear here"));

@@ -25,7 +25,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 
-pub use announcements::{Ack, Announcement, NewAnnouncement};
+pub use announcements::{Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement};
 pub use migrations::schema_version;
 pub use ntr_protocol::Seq;
 pub use played::{Played, ShowPlayed};

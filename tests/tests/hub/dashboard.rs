@@ -289,6 +289,35 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         new_york_minutes()
     );
 
+    // A free text, corrected from the log with the right words.
+    browser
+        .type_into("#free-text-input", "Back after the news")
+        .await;
+    click(browser, "#free-text button[type=submit]").await;
+    let text = next_of(&mut relay, "announce", T).await;
+    assert_eq!(text["message"], "Back after the news");
+    click(
+        browser,
+        &format!("ol.log li[data-seq='{}'] button.correct", text["seq"]),
+    )
+    .await;
+    browser.wait_for_selector("#correct-dialog[open]", T).await;
+    let prefilled = browser
+        .eval("return document.querySelector('#correct-form input[name=text]').value")
+        .await;
+    assert_eq!(prefilled, json!("Back after the news"));
+    send_keys(browser, "#correct-form input[name=text]", " in five").await;
+    click(browser, "#correct-form button[type=submit]").await;
+    let fixed = next_of(&mut relay, "announce", T).await;
+    assert_eq!(fixed["corrects"], text["seq"]);
+    assert_eq!(fixed["message"], "Correction: Back after the news in five");
+    browser
+        .wait_for_selector(
+            &format!("ol.log li.corrected[data-seq='{}']", text["seq"]),
+            T,
+        )
+        .await;
+
     // Two more taps for the latency figure.
     for _ in 0..2 {
         let (_, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
@@ -323,6 +352,36 @@ async fn laptop_edits_the_playlist_and_a_second_session_sees_each_change_live() 
             &format!("{failure}-phone"),
             laptop.or_screenshot(&failure, edit_session(&laptop, &phone, &hub)),
         )
+        .await;
+
+    // The public page follows playlist changes live too.
+    phone.goto(&hub.url()).await;
+    phone
+        .eval("window.__sameDocument = true; return true")
+        .await;
+    let show_id = primary_show_id(&laptop).await;
+    let public_row = format!("section.show[data-show-id='{show_id}'] tr[data-position='1']");
+    let title = format!("document.querySelector(\"{public_row} .title\").textContent.trim()");
+    let before = phone.eval(&format!("return {title}")).await;
+    click(
+        &laptop,
+        "section.show[data-primary] tr[data-position='1'] button.remove",
+    )
+    .await;
+    phone
+        .wait_for_script(
+            &format!("return window.__sameDocument === true && {title} !== {before}"),
+            T,
+        )
+        .await;
+    shot(&phone, PHONE, "public-375-after-remove").await;
+    // Back to the dashboard at the address the phone logged in with.
+    phone
+        .goto(&format!("http://localhost:{}/dashboard", hub.port))
+        .await;
+    phone.wait_for_selector("#conn.up", T).await;
+    phone
+        .eval("window.__sameDocument = true; return true")
         .await;
 
     // The hub restarts; what is announced before the page is back shows once it reconnects.
@@ -640,9 +699,15 @@ async fn send_keys(browser: &Browser, css: &str, keys: &str) {
     panic!("could not type into {css}");
 }
 
-/// Clicks the element matching `css`, finding it again if a redraw replaced it meanwhile.
+/// Clicks the element matching `css`, finding it again if a redraw replaced it meanwhile. It
+/// is scrolled to the middle of the viewport first, as a DJ would scroll it into sight: at the
+/// top edge it would sit under the sticky console.
 async fn click(browser: &Browser, css: &str) {
+    let center = format!(
+        "const e = document.querySelector({css:?}); if (e) e.scrollIntoView({{block: 'center'}}); return true"
+    );
     for _ in 0..20 {
+        browser.eval(&center).await;
         if browser.find(css).await.click().await.is_ok() {
             return;
         }
