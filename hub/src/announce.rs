@@ -43,6 +43,7 @@ pub async fn announce(
         new.corrects = Some(seq);
     }
     let announcement = state.broadcaster.announce(&state.store, new).await?;
+    state.targets.announced();
     state.metrics.announce();
     tracing::info!(
         seq = announcement.seq.get(),

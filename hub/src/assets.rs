@@ -56,6 +56,11 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/public.js"),
     ),
+    (
+        "targets.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/targets.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -28,6 +28,8 @@ pub enum ConfigError {
     Invalid { key: &'static str, message: String },
     #[error("cannot read config file {path}: {message}")]
     File { path: PathBuf, message: String },
+    #[error(transparent)]
+    Target(#[from] crate::targets::config::TargetConfigError),
 }
 
 impl ConfigError {
@@ -50,6 +52,8 @@ struct RawConfig {
     show: RawShow,
     #[serde(default)]
     soundcloud: RawSoundcloud,
+    #[serde(default)]
+    targets: Vec<crate::targets::config::RawTarget>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +164,7 @@ pub struct Config {
     pub announce_template: AnnounceTemplate,
     pub correction_template: CorrectionTemplate,
     pub soundcloud: SoundcloudConfig,
+    pub targets: Vec<crate::targets::TargetConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +241,8 @@ impl Config {
         let correction_template = CorrectionTemplate::parse(&raw.show.correction_template)
             .map_err(|e| ConfigError::invalid("show.correction_template", e.to_string()))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
+        let targets = crate::targets::config::validate(raw.targets, &[])?;
+
         Ok(Config {
             hub,
             dashboard,
@@ -243,6 +250,7 @@ impl Config {
             announce_template,
             correction_template,
             soundcloud,
+            targets,
         })
     }
 }

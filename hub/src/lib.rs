@@ -28,6 +28,7 @@ pub mod soundcloud;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod targets;
 pub mod template;
 pub mod tracklist;
 pub mod web_url;

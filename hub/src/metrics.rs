@@ -99,7 +99,11 @@ pub async fn count_statuses(State(state): State<AppState>, req: Request, next: N
 }
 
 pub async fn render(State(state): State<AppState>) -> Response {
-    match state.metrics.encode() {
+    let body = state.metrics.encode().and_then(|mut body| {
+        state.targets.encode_metrics(&mut body)?;
+        Ok(body)
+    });
+    match body {
         Ok(body) => (
             [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
             body,

@@ -43,6 +43,8 @@ pub struct Options {
     pub no_scheduled_polls: bool,
     /// Request head and keep-alive idle limits (tests shorten them to see them act).
     pub timeouts: Timeouts,
+    /// How `[[targets]]` deliveries are timed (tests shorten the give-up time and backoff).
+    pub targets: crate::targets::Timings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
     Http(#[from] crate::soundcloud::SoundcloudError),
+    #[error(transparent)]
+    Targets(#[from] crate::targets::ClientError),
     #[error(transparent)]
     SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
@@ -101,6 +105,9 @@ impl Application {
             password,
             secrets_path: resolved.path.clone(),
         });
+        let targets =
+            crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
+        targets.init(&store).await?;
         let secure = config.hub.public_url.scheme() == "https";
         let poller = Arc::new(poller);
         let broadcaster = Broadcaster::start();
@@ -121,6 +128,7 @@ impl Application {
             playlist_cache: Arc::default(),
             poller,
             store,
+            targets,
             config: Arc::new(config),
         };
         Ok(Application {
@@ -147,6 +155,7 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
+        state.targets.spawn(&state, &shutdown);
         if !self.options.no_scheduled_polls {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }

@@ -26,6 +26,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub broadcaster: Broadcaster,
     pub metrics: Arc<Metrics>,
+    /// `[[targets]]`: the announce path pokes their workers.
+    pub targets: crate::targets::Targets,
     /// `GET /playlist` is what every listener's bot asks for; its JSON is rebuilt only when
     /// the store or the week changes.
     pub playlist_cache: Arc<std::sync::Mutex<Option<CachedPlaylist>>>,

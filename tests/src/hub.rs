@@ -13,6 +13,7 @@ use hub::shutdown::{self, Trigger};
 use hub::soundcloud::RetryPolicy;
 use hub::startup::{Application, Options};
 use hub::state::AppState;
+use hub::targets::Timings;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use ntr_protocol::Seq;
 use serde_json::{Value, json};
@@ -81,7 +82,19 @@ pub struct TestHub {
     schedule: TestSchedule,
     extra_toml: String,
     timeouts: Timeouts,
+    target_timings: Timings,
     running: Option<(Trigger, tokio::task::JoinHandle<()>, AppState)>,
+}
+
+/// Delivery timings for `[[targets]]` in tests: quick retries, a short request timeout and a
+/// give-up time a test can wait out.
+pub fn test_target_timings() -> Timings {
+    Timings {
+        give_up_after: std::time::Duration::from_secs(30),
+        request_timeout: std::time::Duration::from_secs(2),
+        retry_base: std::time::Duration::from_millis(100),
+        retry_max: std::time::Duration::from_millis(500),
+    }
 }
 
 impl TestHub {
@@ -100,6 +113,24 @@ impl TestHub {
         extra_toml: &str,
         timeouts: Timeouts,
     ) -> TestHub {
+        Self::start_full(schedule, extra_toml, timeouts, test_target_timings()).await
+    }
+
+    /// Like [`TestHub::start_with`], with the targets' delivery timings chosen by the test.
+    pub async fn start_with_timings(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        target_timings: Timings,
+    ) -> TestHub {
+        Self::start_full(schedule, extra_toml, Timeouts::default(), target_timings).await
+    }
+
+    async fn start_full(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        timeouts: Timeouts,
+        target_timings: Timings,
+    ) -> TestHub {
         let soundcloud = FakeSoundcloud::start().await;
         let mut hub = TestHub {
             soundcloud,
@@ -113,6 +144,7 @@ impl TestHub {
             schedule,
             extra_toml: extra_toml.into(),
             timeouts,
+            target_timings,
             running: None,
         };
         hub.launch().await;
@@ -167,6 +199,7 @@ impl TestHub {
             },
             no_scheduled_polls: true,
             timeouts: self.timeouts,
+            targets: self.target_timings.clone(),
         };
         let app = Application::build(config, options)
             .await

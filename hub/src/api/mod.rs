@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/shows/{id}/log", get(log::show_log))
         .route("/admin/announce", post(admin::announce_handler))
         .route("/admin/refresh", post(admin::refresh))
+        .route("/admin/deliveries", get(crate::targets::api::deliveries))
+        .route("/admin/targets", get(crate::targets::api::targets))
         .route("/admin/shows/{id}/tracks", post(admin::add_track))
         .route(
             "/admin/shows/{id}/tracks/{position}",

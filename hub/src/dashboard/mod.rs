@@ -101,6 +101,7 @@ struct DashboardPage {
     zone: String,
     /// The newest seq when the page was drawn: the live stream resumes after it.
     last_seq: u64,
+    targets: Vec<crate::targets::api::TargetView>,
 }
 
 /// The last poll's outcome, as the dashboard says it.
@@ -141,6 +142,7 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         tz: clock.iana().to_string(),
         zone: clock.label().to_string(),
         last_seq: state.store.last_seq().await?.get(),
+        targets: crate::targets::api::views(&state).await?,
     }
     .into_response())
 }

@@ -72,6 +72,9 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
     );
     row("show", show_line(config));
     row("soundcloud", soundcloud_line(config));
+    if !config.targets.is_empty() {
+        row("targets", crate::targets::summary(&config.targets));
+    }
     Ok(out)
 }
 

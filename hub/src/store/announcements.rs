@@ -59,13 +59,13 @@ impl Announcement {
     }
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "seq, message, show_id, position, track, announced_at, corrects, corrected_by";
 
 /// How long after an announce it may still be corrected.
 pub const CORRECTABLE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
     Ok(Announcement {
         seq: Seq::new(r.get(0)?),
         // Stored lines were sanitised when written; sanitising again is a no-op that keeps the

@@ -75,6 +75,28 @@ const STEPS: &[&str] = &[
         marked_at INTEGER NOT NULL             -- ms since the epoch
     );
     ",
+    // 3: the delivery ledger of `[[targets]]`: one row per (announce, target), and per target
+    // the last announce whose row exists, so rows are created from the log after a crash too.
+    "
+    CREATE TABLE deliveries (
+        seq        INTEGER NOT NULL REFERENCES announcements(seq),
+        target     TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        latency_ms INTEGER,                   -- from the announce to the target's acceptance
+        due_at     INTEGER NOT NULL,          -- ms: no attempt before (delay_seconds, backoff)
+        give_up_at INTEGER NOT NULL,          -- ms: failed if not sent by then
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (seq, target)
+    );
+    CREATE INDEX deliveries_pending ON deliveries (target, seq) WHERE status = 'pending';
+    CREATE INDEX deliveries_updated ON deliveries (target, updated_at);
+    CREATE TABLE delivery_cursors (
+        target TEXT PRIMARY KEY,
+        seq    INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by

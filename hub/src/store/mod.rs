@@ -9,6 +9,7 @@
 //! leaves either the old state or the new one.
 
 mod announcements;
+mod deliveries;
 mod marks;
 mod meta;
 mod migrations;
@@ -26,6 +27,9 @@ use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 
 pub use announcements::{Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement};
+pub use deliveries::{
+    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
+};
 pub use migrations::schema_version;
 pub use ntr_protocol::Seq;
 pub use played::{Played, ShowPlayed};

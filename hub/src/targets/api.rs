@@ -1,0 +1,153 @@
+//! What the DJ and scripts read about targets: `GET /admin/deliveries?seq=N` (the ledger rows of
+//! one announce), `GET /admin/targets` (each target's state and recent problems, which the
+//! dashboard's Targets panel renders and `static/targets.js` refreshes), and the panel's rows
+//! for the server-rendered page. Nothing here carries a secret: endpoints are redacted and
+//! errors were scrubbed before they reached the ledger.
+
+use axum::Json;
+use axum::extract::State;
+use jiff::{SignedDuration, Timestamp};
+use ntr_protocol::Seq;
+use serde::{Deserialize, Serialize};
+
+use crate::api::error::ApiError;
+use crate::api::extract::ApiQuery;
+use crate::auth::extract::Admin;
+use crate::state::AppState;
+use crate::store::{DeliveryRow, DeliveryStatus, StoreError};
+
+/// How far back the panel counts failures and lists problems.
+const PANEL_WINDOW: SignedDuration = SignedDuration::from_hours(24);
+/// Problems listed per target.
+const PROBLEMS_PER_TARGET: usize = 20;
+
+#[derive(Deserialize)]
+pub struct DeliveriesQuery {
+    seq: Option<i64>,
+}
+
+/// `GET /admin/deliveries?seq=N`: one object per target; 404 when no announce has that seq.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<DeliveriesQuery>,
+) -> Result<Json<Vec<DeliveryRow>>, ApiError> {
+    let raw = query
+        .seq
+        .ok_or_else(|| ApiError::BadRequest("seq is required: /admin/deliveries?seq=N".into()))?;
+    let seq = Seq::try_from(raw)
+        .map_err(|_| ApiError::BadRequest(format!("seq must be 0 or more (got {raw})")))?;
+    let enabled = state.targets.enabled_names();
+    state
+        .store
+        .deliveries(seq, enabled)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no announce with seq {raw}")))
+}
+
+/// `GET /admin/targets`: every configured target, enabled or not.
+pub async fn targets(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Vec<TargetView>>, ApiError> {
+    Ok(Json(views(&state).await?))
+}
+
+/// A target as the panel shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetView {
+    pub name: String,
+    pub kind: &'static str,
+    /// Where it sends, secrets left out (`…/webhooks/ID/***`).
+    pub endpoint: String,
+    pub enabled: bool,
+    pub delay_seconds: u64,
+    /// Lines waiting or being retried.
+    pub pending: u32,
+    /// Lines that failed in the last 24 hours.
+    pub failed: u32,
+    pub last: Option<LastDelivery>,
+    /// Recent lines not (yet) sent that carry an error, newest first.
+    pub problems: Vec<LastDelivery>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LastDelivery {
+    pub seq: Seq,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub updated_at: Timestamp,
+}
+
+impl LastDelivery {
+    fn new(seq: Seq, row: DeliveryRow) -> LastDelivery {
+        LastDelivery {
+            seq,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            latency_ms: row.latency_ms,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl TargetView {
+    /// One line for the panel: "sent #42 (120 ms)", "retrying #42: 503 …", "failed #42: …".
+    pub fn summary(&self) -> String {
+        if !self.enabled {
+            return "disabled".into();
+        }
+        let Some(last) = &self.last else {
+            return "nothing sent yet".into();
+        };
+        let error = last.last_error.as_deref().unwrap_or("");
+        match last.status {
+            DeliveryStatus::Sent => match last.latency_ms {
+                Some(ms) => format!("sent #{} ({ms} ms after the announce)", last.seq),
+                None => format!("sent #{}", last.seq),
+            },
+            DeliveryStatus::Pending if error.is_empty() => format!("sending #{}", last.seq),
+            DeliveryStatus::Pending => format!("retrying #{}: {error}", last.seq),
+            DeliveryStatus::Failed => format!("failed #{}: {error}", last.seq),
+        }
+    }
+
+    /// Whether the panel shows this target in the error colour.
+    pub fn failing(&self) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|l| l.status != DeliveryStatus::Sent && l.last_error.is_some())
+    }
+}
+
+/// Every configured target's view, in configuration order.
+pub async fn views(state: &AppState) -> Result<Vec<TargetView>, StoreError> {
+    let since = Timestamp::now() - PANEL_WINDOW;
+    let problems = state.store.delivery_problems(since).await?;
+    let mut out = Vec::new();
+    for t in state.targets.configs() {
+        let summary = state.store.delivery_summary(t.name.clone(), since).await?;
+        let mine: Vec<LastDelivery> = problems
+            .iter()
+            .filter(|(_, row)| row.target == t.name)
+            .take(PROBLEMS_PER_TARGET)
+            .map(|(seq, row)| LastDelivery::new(*seq, row.clone()))
+            .collect();
+        out.push(TargetView {
+            name: t.name.clone(),
+            kind: t.kind.name(),
+            endpoint: t.kind.endpoint(),
+            enabled: t.enabled,
+            delay_seconds: t.delay_seconds,
+            pending: summary.pending,
+            failed: summary.failed,
+            last: summary.last.map(|(seq, row)| LastDelivery::new(seq, row)),
+            problems: mine,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,144 @@
+//! Icecast stream titles: `GET {url}/admin/metadata?mount=…&mode=updinfo&song=…&charset=UTF-8`
+//! with basic auth. The title is `format` rendered from the track (`{artist} - {title}`), or the
+//! free text itself. Icecast answers 200 with `<return>1</return>` when it took the title; a 200
+//! with `<return>0</return>` is a refusal.
+//!
+//! Icecast resets the connection without an answer when the request head exceeds about 4 KiB,
+//! so the title is cut (on a character boundary) until its encoded form fits well inside that.
+
+use std::time::Duration;
+
+use crate::store::Announcement;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use url::Url;
+
+use super::attempt::{self, Answer, Attempt};
+use super::config::IcecastTarget;
+use crate::template::TrackFields;
+
+/// The most bytes the encoded `song` value may take, leaving room for the rest of the head.
+pub const MAX_SONG_ENCODED: usize = 3 * 1024;
+
+/// Everything but the unreserved characters is escaped (a space becomes `%20`, never `+`).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+pub async fn send(
+    http: &reqwest::Client,
+    target: &IcecastTarget,
+    announce: &Announcement,
+    timeout: Duration,
+) -> Attempt {
+    let Some(url) = metadata_url(target, &title(target, announce)) else {
+        return Attempt::Failed {
+            error: "the Icecast URL cannot take a path".into(),
+        };
+    };
+    let request = http
+        .get(url)
+        .basic_auth(&target.username, Some(target.password.expose()));
+    attempt::send(request, timeout, judge).await
+}
+
+fn judge(answer: Answer) -> Attempt {
+    match answer.judge(None) {
+        Attempt::Sent { .. } if !answer.body.contains("<return>1</return>") => Attempt::Failed {
+            error: format!("Icecast refused the title: {}", answer.error_text()),
+        },
+        other => other,
+    }
+}
+
+/// The stream title for an announce.
+pub fn title(target: &IcecastTarget, announce: &Announcement) -> String {
+    match (&announce.track, announce.position) {
+        (Some(track), Some(position)) => target
+            .format
+            .render(&TrackFields {
+                position,
+                title: &track.title,
+                artist: &track.artist,
+                url: &track.permalink_url,
+            })
+            .as_str()
+            .to_owned(),
+        _ => announce.message.as_str().to_owned(),
+    }
+}
+
+fn encode(value: &str) -> String {
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
+/// The whole title if it fits [`MAX_SONG_ENCODED`], else its longest prefix that does, plus `…`.
+pub fn capped(title: &str) -> String {
+    if encode(title).len() <= MAX_SONG_ENCODED {
+        return title.to_owned();
+    }
+    let budget = MAX_SONG_ENCODED - encode("…").len();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in title.chars() {
+        let cost = encode(c.encode_utf8(&mut [0; 4])).len();
+        if used + cost > budget {
+            break;
+        }
+        used += cost;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn metadata_url(target: &IcecastTarget, title: &str) -> Option<Url> {
+    let mut url = target.url.clone();
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(["admin", "metadata"]);
+    url.set_query(Some(&format!(
+        "mount={}&mode=updinfo&song={}&charset=UTF-8",
+        encode(&target.mount),
+        encode(&capped(title))
+    )));
+    Some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::config::Secret;
+    use crate::template::AnnounceTemplate;
+
+    fn target() -> IcecastTarget {
+        IcecastTarget {
+            url: Url::parse("http://127.0.0.1:8010").expect("url"),
+            mount: "/live.mp3".into(),
+            username: "admin".into(),
+            password: Secret::new("hackme"),
+            format: AnnounceTemplate::parse("{artist} - {title}").expect("format"),
+        }
+    }
+
+    #[test]
+    fn the_url_encodes_the_title() {
+        let url = metadata_url(&target(), "Ünïcødé & more").expect("url");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:8010/admin/metadata?mount=%2Flive.mp3&mode=updinfo&song=%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%26%20more&charset=UTF-8"
+        );
+    }
+
+    #[test]
+    fn long_titles_fit_the_request_head() {
+        let long = "日本".repeat(2000);
+        let cut = capped(&long);
+        assert!(encode(&cut).len() <= MAX_SONG_ENCODED);
+        assert!(cut.ends_with('…'));
+        assert!(long.starts_with(cut.trim_end_matches('…')));
+        assert_eq!(capped("short"), "short");
+    }
+}

@@ -1,0 +1,262 @@
+//! Targets beyond WebSocket subscribers: the hub itself delivers every announce to each
+//! configured `[[targets]]` entry — a Discord webhook, a signed generic webhook, a Matrix room,
+//! an Icecast stream title — through a persistent ledger, so each line reaches each target
+//! once, survives restarts (kill -9 included), and the DJ sees where it landed.
+//!
+//! Reading order: `config` (what a target is) → `worker` (the delivery loop, one task per
+//! target) → `attempt` (how an answer becomes sent / retry / failed) → one module per kind →
+//! `api` (`/admin/deliveries`, `/admin/targets`, the dashboard's panel). The ledger itself is
+//! `store::deliveries`.
+
+pub mod api;
+pub mod attempt;
+pub mod config;
+pub mod discord;
+pub mod icecast;
+pub mod matrix;
+pub mod webhook;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, prometheus_text,
+};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+
+use crate::shutdown::Shutdown;
+use crate::state::AppState;
+pub use config::{TargetConfig, TargetKind};
+
+/// One line about the configured targets, secrets left out: `discord (discord,
+/// https://discord.com/…/webhooks/ID/***); stream (icecast, …, disabled)`.
+pub fn summary(targets: &[TargetConfig]) -> String {
+    targets
+        .iter()
+        .map(|t| {
+            let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
+            if t.delay_seconds > 0 {
+                line.push_str(&format!(", {} s delay", t.delay_seconds));
+            }
+            if !t.enabled {
+                line.push_str(", disabled");
+            }
+            line.push(')');
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How deliveries are timed. Not configuration: tests shorten these through the start-up
+/// options.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    /// A line not sent this long after it was due (announce + `delay_seconds`) fails.
+    pub give_up_after: Duration,
+    /// One request's whole budget; a hung target counts as a failed attempt after it.
+    pub request_timeout: Duration,
+    /// The first retry's step; doubled each retry up to `retry_max`, the wait a random point in
+    /// the upper half of the step.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            give_up_after: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timings {
+    /// The wait before retry number `retry` (0 for the first): the shared exponential
+    /// backoff with jitter.
+    pub fn retry_delay(&self, retry: u32) -> Duration {
+        ntr_common::backoff::delay(self.retry_base, self.retry_max, retry)
+    }
+}
+
+/// What `/metrics` counts per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Sent,
+    Failed,
+    Retried,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 3] = [Outcome::Sent, Outcome::Failed, Outcome::Retried];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Sent => "sent",
+            Outcome::Failed => "failed",
+            Outcome::Retried => "retried",
+        }
+    }
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> std::fmt::Result {
+        std::fmt::Write::write_str(encoder, self.label())
+    }
+}
+
+/// The labels of `announce_deliveries_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DeliveryLabels {
+    target: String,
+    outcome: Outcome,
+}
+
+/// The configured targets and what the rest of the hub needs of them: a poke when an announce
+/// was logged, counters for `/metrics`. Cheap to clone.
+#[derive(Clone)]
+pub struct Targets {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    configs: Vec<TargetConfig>,
+    timings: Timings,
+    http: reqwest::Client,
+    /// Bumped after every announce; each worker watches it.
+    wake: watch::Sender<u64>,
+    /// `announce_deliveries_total`, in a registry of its own: the name has no `ntr_` prefix.
+    registry: Registry,
+    deliveries: Family<DeliveryLabels, Counter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot create the targets' HTTP client: {0}")]
+pub struct ClientError(String);
+
+impl Targets {
+    pub fn new(configs: Vec<TargetConfig>, timings: Timings) -> Result<Targets, ClientError> {
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        // Every series exists from the start, so a dashboard sees 0 rather than nothing.
+        for t in &configs {
+            for outcome in Outcome::ALL {
+                let _ = deliveries.get_or_create(&DeliveryLabels {
+                    target: t.name.clone(),
+                    outcome,
+                });
+            }
+        }
+        let mut registry = Registry::default();
+        registry.register(
+            "announce_deliveries",
+            "Delivery attempts to targets by outcome",
+            deliveries.clone(),
+        );
+        let timeout = timings.request_timeout;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // A redirect is a misconfigured URL: following one would turn a POST into a GET
+            // or carry credentials elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ntr-hub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError(e.to_string()))?;
+        Ok(Targets {
+            inner: Arc::new(Inner {
+                configs,
+                timings,
+                http,
+                wake: watch::channel(0).0,
+                registry,
+                deliveries,
+            }),
+        })
+    }
+
+    pub fn configs(&self) -> &[TargetConfig] {
+        &self.inner.configs
+    }
+
+    /// Names of the targets that deliver (enabled ones).
+    pub fn enabled_names(&self) -> Vec<String> {
+        self.inner
+            .configs
+            .iter()
+            .filter(|t| t.enabled)
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// Sets up the ledger of targets new to this database (see
+    /// [`crate::store::Store::init_delivery_cursor`]); run before the hub serves.
+    pub async fn init(&self, store: &crate::store::Store) -> Result<(), crate::store::StoreError> {
+        for target in self.inner.configs.iter().filter(|t| t.enabled) {
+            store.init_delivery_cursor(target.name.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Called once an announce is in the log: wakes every worker. Never waits.
+    pub fn announced(&self) {
+        self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Starts one worker task per enabled target; they stop at `shutdown`.
+    pub fn spawn(&self, state: &AppState, shutdown: &Shutdown) {
+        for target in &self.inner.configs {
+            if !target.enabled {
+                tracing::info!(target_name = %target.name, "target disabled: nothing is sent to it");
+                continue;
+            }
+            let worker = worker::Worker {
+                state: state.clone(),
+                target: target.clone(),
+                http: self.inner.http.clone(),
+                timings: self.inner.timings.clone(),
+                wake: self.inner.wake.subscribe(),
+                shutdown: shutdown.clone(),
+                pause_until: None,
+            };
+            tokio::spawn(worker.run());
+        }
+    }
+
+    fn count(&self, target: &str, outcome: Outcome) {
+        let labels = DeliveryLabels {
+            target: target.to_owned(),
+            outcome,
+        };
+        self.inner.deliveries.get_or_create(&labels).inc();
+    }
+
+    /// Appends `announce_deliveries_total{target,outcome}` in Prometheus' text format.
+    pub fn encode_metrics(&self, out: &mut String) -> std::fmt::Result {
+        prometheus_text::encode(out, &self.inner.registry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_and_are_capped() {
+        let t = Timings {
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_secs(1),
+            ..Timings::default()
+        };
+        let first = t.retry_delay(0);
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+        let third = t.retry_delay(2);
+        assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+        assert!(t.retry_delay(30) <= Duration::from_secs(1));
+    }
+}
