@@ -26,10 +26,10 @@
     return "→ " + (parts.length ? parts.join(", ") : NTR.plural(data.subscribers, "subscriber"));
   }
 
-  // The toast for an announce answer; `prefix` says what it was ("Sent", "Corrected").
-  NTR.announced = function (data, prefix) {
+  // The toast for an announce answer (it replaces the one of the announce before).
+  NTR.announced = function (data) {
     const kind = data.subscribers === 0 ? "bad" : "ok";
-    const box = NTR.toast([prefix + ": " + data.message, deliveryLine(data)], kind);
+    const box = NTR.toast(["Sent: " + data.message, deliveryLine(data)], kind, null, "announce");
     box.dataset.seq = String(data.seq);
     bySeq.set(String(data.seq), { box: box, landed: [] });
     return box;
@@ -58,7 +58,7 @@
     NTR.busy(button, true);
     try {
       const data = await NTR.api("POST", "/admin/announce", { show_id: Number(showId), position: position });
-      NTR.announced(data, "Sent");
+      NTR.announced(data);
       NTR.refreshShow(showId);
     } catch (e) {
       NTR.toast("Announce failed: " + e.message, "bad");
@@ -98,7 +98,7 @@
     try {
       const data = await NTR.api("POST", "/admin/announce", { text: text });
       input.value = "";
-      NTR.announced(data, "Sent");
+      NTR.announced(data);
     } catch (e) {
       NTR.toast("Announce failed: " + e.message, "bad");
     } finally {

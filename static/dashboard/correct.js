@@ -84,7 +84,7 @@
     try {
       const data = await NTR.api("POST", "/admin/announce", payload);
       dialog.close();
-      NTR.announced(data, "Corrected");
+      NTR.announced(data);
       NTR.refreshShow(wrong.showId);
     } catch (e) {
       error.textContent = "Not sent: " + e.message;

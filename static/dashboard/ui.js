@@ -37,10 +37,15 @@
   const LIFETIME = { ok: 6000, warn: 12000, bad: 12000 };
 
   // A toast: `lines` are strings; `actions` are {label, run} buttons (e.g. Undo). Toasts sit in
-  // the console under the Announce button, in the page's flow, so they never cover a button.
-  NTR.toast = function (lines, kind, actions) {
+  // the console under the Announce button, in the page's flow, so they never cover a button. A
+  // toast of a `group` replaces the older one of that group (only the last announce matters).
+  NTR.toast = function (lines, kind, actions, group) {
     kind = kind || "ok";
     const box = NTR.el("div", { class: "toast " + kind, role: kind === "ok" ? "status" : "alert" });
+    if (group) {
+      toasts.querySelectorAll('.toast[data-group="' + group + '"]').forEach((old) => old.remove());
+      box.dataset.group = group;
+    }
     [].concat(lines).forEach((line, i) => {
       box.appendChild(NTR.el(i === 0 ? "p" : "small", { class: i === 0 ? "toast-main" : "toast-sub" }, line));
     });
