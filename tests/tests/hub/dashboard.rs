@@ -715,3 +715,23 @@ async fn click(browser: &Browser, css: &str) {
     }
     panic!("could not click {css}");
 }
+
+#[tokio::test]
+async fn the_public_event_stream_says_which_show_changed_without_moving_last_event_id() {
+    let hub = hub_with_tracks().await;
+    let (_, show) = hub.get_json("/playlist").await;
+    let id = show["id"].as_i64().expect("show id");
+    let mut events = e2e::sse::SseStream::connect(&format!("{}/events", hub.url()), None).await;
+    let (status, _) = hub
+        .post_admin(
+            &format!("/admin/shows/{id}/tracks/2/move"),
+            json!({"to": 1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let event = events.next(T).await.expect("an event");
+    assert_eq!(event.event, "show_changed");
+    assert_eq!(event.id, None, "Last-Event-ID stays the last announce's");
+    let data: Value = serde_json::from_str(&event.data).expect("JSON");
+    assert_eq!(data, json!({"type": "show_changed", "show_id": id}));
+}
