@@ -276,6 +276,18 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     check_times_labelled(browser).await;
     check_phone_layout(browser, "corrected").await;
     shot(browser, PHONE, "dash-375-corrected").await;
+    // The narrowest and widest common phones.
+    for width in [360, 414] {
+        let phone = Viewport {
+            width,
+            height: 800,
+            mobile: true,
+        };
+        browser.set_viewport(phone).await;
+        check_phone_layout(browser, &format!("{width} px")).await;
+        browser.screenshot(&format!("dash-{width}-corrected")).await;
+    }
+    browser.set_viewport(PHONE).await;
 
     // A time the page draws after a click is on the show's clock too.
     click(browser, "#refresh").await;
