@@ -61,6 +61,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/targets.js"),
     ),
+    (
+        "relays.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/relays.css"),
+    ),
+    (
+        "relays.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/relays.js"),
+    ),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

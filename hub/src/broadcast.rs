@@ -8,7 +8,9 @@
 //! reports the lag and the socket is closed with 4008. Nobody else waits for it.
 //!
 //! Subscriber-count changes are coalesced into at most one `status` message per second, so
-//! thousands of clients joining cost thousands of messages, not thousands squared.
+//! thousands of clients joining cost thousands of messages, not thousands squared. The count is
+//! of relays and token subscribers only: a DJ looking at the dashboard is not a listener, and
+//! "sent to 1 subscriber" must not mean "sent to your own browser".
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,29 +42,49 @@ pub struct Broadcaster {
 
 struct Inner {
     tx: broadcast::Sender<Frame>,
-    /// Where relays' acks and "show changed" frames go: only dashboards (admin or session
-    /// subscribers) want them, and sending each to every relay would cost one frame per
-    /// subscriber per channel.
-    acks: broadcast::Sender<Frame>,
+    /// Frames only dashboards (admin or session subscribers) want — acks, relay states, "show
+    /// changed" — kept off the main channel, where they would cost one frame per relay each.
+    dashboards: broadcast::Sender<Frame>,
     /// Announce frames queue here for the publisher task, in seq order: waking 10,000 receivers
     /// takes milliseconds, and the announcer should not wait for it.
     publish: mpsc::UnboundedSender<Frame>,
+    /// Relays and token subscribers (not dashboard sessions).
     subscribers: AtomicUsize,
     /// Serialises "write to the log, then queue", so frames leave in seq order.
     announcing: tokio::sync::Mutex<()>,
 }
 
-/// Counts a subscriber for as long as it is held.
+/// Who subscribes: decides whether it is counted and whether it gets dashboard frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriberKind {
+    /// A relay or bot plugin (relay token): counted; announces and status only.
+    Relay,
+    /// A subscriber with the admin token: counted, and gets dashboard frames.
+    AdminToken,
+    /// A logged-in dashboard: dashboard frames, not counted.
+    Dashboard,
+}
+
+impl SubscriberKind {
+    fn counted(self) -> bool {
+        self != SubscriberKind::Dashboard
+    }
+}
+
+/// Counts a subscriber (unless it is a dashboard) for as long as it is held.
 pub struct Subscription {
     pub rx: broadcast::Receiver<Frame>,
-    /// Ack frames, for subscribers that show where announces landed.
-    pub acks: Option<broadcast::Receiver<Frame>>,
+    /// Ack and relay-state frames, for subscribers that show them.
+    pub dashboard: Option<broadcast::Receiver<Frame>>,
+    counted: bool,
     inner: Arc<Inner>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.inner.subscribers.fetch_sub(1, Ordering::Relaxed);
+        if self.counted {
+            self.inner.subscribers.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -73,7 +95,7 @@ impl Broadcaster {
         // The channel's ring holds QUEUE_LIMIT frames: a receiver further behind than that
         // gets `Lagged`, which is exactly the "more than 64 queued" rule.
         let (tx, _) = broadcast::channel(QUEUE_LIMIT);
-        let (acks, _) = broadcast::channel(QUEUE_LIMIT);
+        let (dashboards, _) = broadcast::channel(QUEUE_LIMIT);
         let (publish, mut queue) = mpsc::unbounded_channel::<Frame>();
         let fan_out = tx.clone();
         tokio::spawn(async move {
@@ -85,7 +107,7 @@ impl Broadcaster {
         Broadcaster {
             inner: Arc::new(Inner {
                 tx,
-                acks,
+                dashboards,
                 publish,
                 subscribers: AtomicUsize::new(0),
                 announcing: tokio::sync::Mutex::new(()),
@@ -93,15 +115,20 @@ impl Broadcaster {
         }
     }
 
+    /// Relays and token subscribers connected now (dashboards not counted).
     pub fn subscribers(&self) -> usize {
         self.inner.subscribers.load(Ordering::Relaxed)
     }
 
-    pub fn subscribe(&self, with_acks: bool) -> Subscription {
-        self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
+    pub fn subscribe(&self, kind: SubscriberKind) -> Subscription {
+        let counted = kind.counted();
+        if counted {
+            self.inner.subscribers.fetch_add(1, Ordering::Relaxed);
+        }
         Subscription {
             rx: self.inner.tx.subscribe(),
-            acks: with_acks.then(|| self.inner.acks.subscribe()),
+            dashboard: (kind != SubscriberKind::Relay).then(|| self.inner.dashboards.subscribe()),
+            counted,
             inner: Arc::clone(&self.inner),
         }
     }
@@ -135,11 +162,16 @@ impl Broadcaster {
 
     /// Tells dashboards that an announce landed somewhere.
     pub fn ack(&self, seq: Seq, target: &str) {
-        let message = ServerMessage::Ack {
+        self.to_dashboards(&ServerMessage::Ack {
             seq,
             target: target.to_string(),
-        };
-        let _ = self.inner.acks.send(Frame {
+        });
+    }
+
+    /// Sends a frame to dashboards (admin and session subscribers) only.
+    pub fn to_dashboards(&self, message: &ServerMessage) {
+        // An error only means no dashboard is open.
+        let _ = self.inner.dashboards.send(Frame {
             seq: None,
             text: message.to_json().into(),
         });
@@ -147,11 +179,7 @@ impl Broadcaster {
 
     /// Tells dashboards that show `show_id`'s playlist changed, so they redraw it.
     pub fn show_changed(&self, show_id: i64) {
-        let message = ServerMessage::ShowChanged { show_id };
-        let _ = self.inner.acks.send(Frame {
-            seq: None,
-            text: message.to_json().into(),
-        });
+        self.to_dashboards(&ServerMessage::ShowChanged { show_id });
     }
 
     /// Passes the store's show changes (edits, polls) on as `show_changed` frames until

@@ -16,6 +16,7 @@ use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
+use crate::relays::{RelayConfig, RelayName};
 use crate::template::{AnnounceTemplate, CorrectionTemplate};
 use crate::week::Schedule;
 
@@ -64,9 +65,18 @@ struct RawHub {
     data_dir: PathBuf,
     admin_token: Option<String>,
     relay_tokens: Vec<String>,
+    relays: Vec<RawRelay>,
     trusted_proxies: Vec<String>,
     replay_window_seconds: u64,
     max_connections: usize,
+}
+
+/// One `[[hub.relays]]` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelay {
+    name: String,
+    token: String,
 }
 
 impl Default for RawHub {
@@ -77,6 +87,7 @@ impl Default for RawHub {
             data_dir: PathBuf::from("data"),
             admin_token: None,
             relay_tokens: Vec::new(),
+            relays: Vec::new(),
             trusted_proxies: Vec::new(),
             replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
             max_connections: 20_000,
@@ -173,7 +184,9 @@ pub struct HubConfig {
     pub public_url: Url,
     pub data_dir: PathBuf,
     pub admin_token: Option<String>,
-    pub relay_tokens: Vec<String>,
+    /// `[[hub.relays]]` first, then `hub.relay_tokens` as `relay-1`, `relay-2`, … Empty when
+    /// neither is set: the hub then uses the generated `relay-1` token of `secrets.toml`.
+    pub relays: Vec<RelayConfig>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
     /// Open connections the hub accepts at once, authenticated WebSockets not counted.
@@ -241,7 +254,13 @@ impl Config {
         let correction_template = CorrectionTemplate::parse(&raw.show.correction_template)
             .map_err(|e| ConfigError::invalid("show.correction_template", e.to_string()))?;
         let soundcloud = validate_soundcloud(raw.soundcloud)?;
-        let targets = crate::targets::config::validate(raw.targets, &[])?;
+        // Acks carry relay and target names alike, so one name must mean one of them.
+        let mut taken: Vec<String> = hub.relays.iter().map(|r| r.name.to_string()).collect();
+        if taken.is_empty() {
+            // The relay token generated on first start is `relay-1`.
+            taken.push(RelayName::numbered(1).to_string());
+        }
+        let targets = crate::targets::config::validate(raw.targets, &taken)?;
 
         Ok(Config {
             hub,
@@ -270,9 +289,7 @@ fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
     if let Some(t) = &admin_token {
         check_token("hub.admin_token", t)?;
     }
-    for t in &raw.relay_tokens {
-        check_token("hub.relay_tokens", t)?;
-    }
+    let relays = validate_relays(raw.relays, raw.relay_tokens, admin_token.as_deref())?;
     let trusted_proxies = raw
         .trusted_proxies
         .iter()
@@ -304,7 +321,7 @@ fn validate_hub(raw: RawHub) -> Result<HubConfig, ConfigError> {
         public_url,
         data_dir: raw.data_dir,
         admin_token,
-        relay_tokens: raw.relay_tokens,
+        relays,
         trusted_proxies,
         replay_window_seconds: raw.replay_window_seconds,
         max_connections: raw.max_connections,
@@ -422,6 +439,62 @@ fn check_token(key: &'static str, token: &str) -> Result<(), ConfigError> {
     ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
 }
 
+/// Named relays and the numbered ones of `relay_tokens`, each name and token used once (a
+/// shared token would make two relays one cursor; a shared name, one dashboard row). Errors
+/// name the relays, never a token.
+fn validate_relays(
+    named: Vec<RawRelay>,
+    numbered: Vec<String>,
+    admin_token: Option<&str>,
+) -> Result<Vec<RelayConfig>, ConfigError> {
+    let mut relays: Vec<RelayConfig> = Vec::with_capacity(named.len() + numbered.len());
+    for raw in named {
+        let name = RelayName::parse(&raw.name)
+            .map_err(|e| ConfigError::invalid("hub.relays", format!("name {e}")))?;
+        ntr_protocol::check_token(&raw.token)
+            .map_err(|e| ConfigError::invalid("hub.relays", format!("relay `{name}`: {e}")))?;
+        relays.push(RelayConfig {
+            name,
+            token: raw.token,
+        });
+    }
+    for (i, token) in numbered.into_iter().enumerate() {
+        check_token("hub.relay_tokens", &token)?;
+        relays.push(RelayConfig {
+            name: RelayName::numbered(i + 1),
+            token,
+        });
+    }
+    for (i, relay) in relays.iter().enumerate() {
+        let earlier = &relays[..i];
+        if earlier.iter().any(|r| r.name == relay.name) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!("the relay name `{}` is used twice", relay.name),
+            ));
+        }
+        if let Some(r) = earlier.iter().find(|r| r.token == relay.token) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!(
+                    "relays `{}` and `{}` have the same token",
+                    r.name, relay.name
+                ),
+            ));
+        }
+        if admin_token == Some(relay.token.as_str()) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!(
+                    "relay `{}` has the admin token; give it its own",
+                    relay.name
+                ),
+            ));
+        }
+    }
+    Ok(relays)
+}
+
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
@@ -488,6 +561,19 @@ mod tests {
                 "[hub]\nreplay_window_seconds = -1",
                 "hub.replay_window_seconds",
             ),
+            (
+                "[[hub.relays]]\nname = \"bad name\"\ntoken = \"0123456789abcdef\"",
+                "hub.relays",
+            ),
+            (
+                "[[hub.relays]]\nname = \"bot\"\ntoken = \"short\"",
+                "hub.relays",
+            ),
+            (
+                "[[hub.relays]]\nname = \"bot\"\ntoken = \"0123456789abcdef\"\nchannel = 1",
+                "channel",
+            ),
+            ("[hub]\nrelay_tokens = [\"short\"]", "hub.relay_tokens"),
             ("[hub]\nmax_connections = 0", "hub.max_connections"),
         ];
         for (toml, key) in cases {
@@ -495,5 +581,60 @@ mod tests {
             assert!(err.contains(key), "{toml:?} gave {err:?}");
             assert!(!err.contains('\n'), "one line: {err:?}");
         }
+    }
+
+    #[test]
+    fn named_and_numbered_relays() {
+        let c = load(
+            "[hub]\nrelay_tokens = [\"numbered-token-0001\", \"numbered-token-0002\"]\n\
+             [[hub.relays]]\nname = \"ntrbot\"\ntoken = \"named-token-000001\"\n",
+        )
+        .expect("valid relays");
+        let names: Vec<&str> = c.hub.relays.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["ntrbot", "relay-1", "relay-2"]);
+        assert_eq!(c.hub.relays[2].token, "numbered-token-0002");
+    }
+
+    #[test]
+    fn duplicate_names_or_tokens_are_one_line_errors_without_the_token() {
+        let token = "the-same-token-0123";
+        let cases = [
+            format!(
+                "[[hub.relays]]\nname = \"a\"\ntoken = \"{token}\"\n\
+                 [[hub.relays]]\nname = \"b\"\ntoken = \"{token}\"\n"
+            ),
+            format!(
+                "[[hub.relays]]\nname = \"a\"\ntoken = \"{token}\"\n\
+                 [[hub.relays]]\nname = \"a\"\ntoken = \"another-token-0123\"\n"
+            ),
+            format!(
+                "[hub]\nrelay_tokens = [\"{token}\"]\n\
+                 [[hub.relays]]\nname = \"relay-1\"\ntoken = \"another-token-0123\"\n"
+            ),
+            format!("[hub]\nrelay_tokens = [\"{token}\", \"{token}\"]\n"),
+            format!("[hub]\nadmin_token = \"{token}\"\nrelay_tokens = [\"{token}\"]\n"),
+        ];
+        for toml in cases {
+            let err = load(&toml).expect_err(&toml).to_string();
+            assert!(err.starts_with("hub.relays: "), "{err}");
+            assert!(!err.contains('\n') && !err.contains(token), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_target_may_not_share_a_relay_name() {
+        let hook =
+            "[[targets]]\nname = \"ntrbot\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n";
+        let relay = "[[hub.relays]]\nname = \"ntrbot\"\ntoken = \"0123456789abcdef-relay\"\n";
+        let err = load(&format!("{relay}{hook}"))
+            .expect_err("shared name")
+            .to_string();
+        assert!(err.contains("ntrbot"), "{err}");
+        let generated = hook.replace("ntrbot", "relay-1");
+        assert!(
+            load(&generated).is_err(),
+            "relay-1 is the generated relay's name"
+        );
+        assert!(load(hook).is_ok(), "no relay of that name");
     }
 }

@@ -5,6 +5,7 @@
 //! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
 //! accept loop and its connection limits) → `api` and `dashboard` (the handlers) → the domain
 //! modules they call (`announce`, `store`, `poller`, `soundcloud`, `week`, `broadcast`, `ws`,
+//! `relays` (named relays: cursors, reported states, the dashboard panel),
 //! `web_url`).
 
 pub mod announce;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod nowplaying;
 pub mod ops;
 pub mod poller;
+pub mod relays;
 pub mod secrets;
 pub mod server;
 pub mod soundcloud;

@@ -68,6 +68,11 @@ impl Metrics {
         }
     }
 
+    /// Adds values another part keeps, read at scrape time (the relays' state, for one).
+    pub fn add_collector(&mut self, collector: Box<dyn Collector>) {
+        self.registry.register_collector(collector);
+    }
+
     pub fn announce(&self) {
         self.announces.inc();
     }

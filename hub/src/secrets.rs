@@ -11,6 +11,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::relays::{RelayConfig, RelayName};
 
 pub const FILE_NAME: &str = "secrets.toml";
 
@@ -31,7 +32,8 @@ struct SecretsFile {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub admin_token: String,
-    pub relay_tokens: Vec<String>,
+    /// The configured relays, or, when none is configured, `relay-1` with the file's token.
+    pub relays: Vec<RelayConfig>,
     pub password_hash: String,
     pub secret_key: Vec<u8>,
     /// The generated dashboard password while no serving start has shown it yet; after
@@ -79,8 +81,11 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         &mut file.admin_token,
         random_token,
     );
-    let relay_tokens = match config.hub.relay_tokens.as_slice() {
-        [] => vec![pick(None, &mut file.relay_token, random_token)],
+    let relays = match config.hub.relays.as_slice() {
+        [] => vec![RelayConfig {
+            name: RelayName::numbered(1),
+            token: pick(None, &mut file.relay_token, random_token),
+        }],
         configured => configured.to_vec(),
     };
     let password = config
@@ -108,7 +113,7 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
     };
     Ok(Resolved {
         admin_token,
-        relay_tokens,
+        relays,
         password_hash,
         secret_key,
         new_password: password.filter(|_| file.password_shown != Some(true)),
@@ -131,7 +136,8 @@ pub enum Secret {
 #[derive(Debug, Clone)]
 pub struct Inspection {
     pub admin_token: Secret,
-    pub relay_tokens: Vec<Secret>,
+    /// Each relay's name and token (`relay-1` with the file's token when none is configured).
+    pub relays: Vec<(RelayName, Secret)>,
     pub dashboard_password: Secret,
     pub secret_key: Secret,
     pub path: PathBuf,
@@ -147,9 +153,12 @@ pub fn inspect(config: &Config) -> Result<Inspection, SecretsError> {
         (None, Some(v)) => Secret::Stored(v.clone()),
         (None, None) => Secret::ToGenerate,
     };
-    let relay_tokens = match config.hub.relay_tokens.as_slice() {
-        [] => vec![pick(None, &file.relay_token)],
-        configured => configured.iter().map(|t| pick(Some(t), &None)).collect(),
+    let relays = match config.hub.relays.as_slice() {
+        [] => vec![(RelayName::numbered(1), pick(None, &file.relay_token))],
+        configured => configured
+            .iter()
+            .map(|r| (r.name.clone(), pick(Some(&r.token), &None)))
+            .collect(),
     };
     let secret_key = config
         .dashboard
@@ -158,7 +167,7 @@ pub fn inspect(config: &Config) -> Result<Inspection, SecretsError> {
         .map(|k| String::from_utf8_lossy(k).into_owned());
     Ok(Inspection {
         admin_token: pick(config.hub.admin_token.as_deref(), &file.admin_token),
-        relay_tokens,
+        relays,
         dashboard_password: pick(
             config.dashboard.password_hash.as_deref(),
             &file.dashboard_password,
@@ -297,7 +306,8 @@ mod tests {
             first.new_password.is_some(),
             "the first start shows the password"
         );
-        assert_eq!(first.relay_tokens.len(), 1);
+        assert_eq!(first.relays.len(), 1);
+        assert_eq!(first.relays[0].name.as_str(), "relay-1");
         assert_eq!(first.secret_key.len(), 43);
 
         let unserved = resolve(&config(dir.path(), "")).expect("a start after one that failed");
@@ -309,13 +319,14 @@ mod tests {
         let again = resolve(&config(dir.path(), "")).expect("second start");
         assert_eq!(again.new_password, None, "shown only once it has served");
         assert_eq!(again.admin_token, first.admin_token);
-        assert_eq!(again.relay_tokens, first.relay_tokens);
+        assert_eq!(again.relays[0].token, first.relays[0].token);
         assert_eq!(again.secret_key, first.secret_key);
 
         let set = "admin_token = \"configured-admin-token-123\"\nrelay_tokens = [\"configured-relay-token-123\"]\n";
         let configured = resolve(&config(dir.path(), set)).expect("configured");
         assert_eq!(configured.admin_token, "configured-admin-token-123");
-        assert_eq!(configured.relay_tokens, ["configured-relay-token-123"]);
+        assert_eq!(configured.relays[0].token, "configured-relay-token-123");
+        assert_eq!(configured.relays[0].name.as_str(), "relay-1");
         assert_eq!(
             configured.secret_key, first.secret_key,
             "unset values still come from the file"
@@ -327,7 +338,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let fresh = inspect(&config(dir.path(), "")).expect("inspect");
         assert_eq!(fresh.admin_token, Secret::ToGenerate);
-        assert_eq!(fresh.relay_tokens, [Secret::ToGenerate]);
+        assert_eq!(fresh.relays, [(RelayName::numbered(1), Secret::ToGenerate)]);
         assert_eq!(fresh.dashboard_password, Secret::ToGenerate);
         assert_eq!(fresh.secret_key, Secret::ToGenerate);
         assert!(!fresh.path.exists(), "inspecting wrote nothing");
@@ -336,8 +347,11 @@ mod tests {
         let after = inspect(&config(dir.path(), "")).expect("inspect");
         assert_eq!(after.admin_token, Secret::Stored(resolved.admin_token));
         assert_eq!(
-            after.relay_tokens,
-            [Secret::Stored(resolved.relay_tokens[0].clone())]
+            after.relays,
+            [(
+                RelayName::numbered(1),
+                Secret::Stored(resolved.relays[0].token.clone())
+            )]
         );
         assert_eq!(
             after.secret_key,

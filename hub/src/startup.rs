@@ -23,6 +23,8 @@ use crate::config::Config;
 use crate::lock::DataDirLock;
 use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
+use crate::relays::Relays;
+use crate::relays::metrics::RelayMetrics;
 use crate::server::Server;
 use crate::server::deadline::Timeouts;
 use crate::server::limits::{self, ConnectionLimits};
@@ -31,7 +33,7 @@ use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::ws::WsShutdown;
-use crate::{api, assets, dashboard, metrics, secrets, server, ws};
+use crate::{api, assets, dashboard, metrics, relays, secrets, server, ws};
 
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -109,12 +111,16 @@ impl Application {
             crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
         targets.init(&store).await?;
         let secure = config.hub.public_url.scheme() == "https";
+        let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
+        let relays = Relays::load(names, &store).await?;
         let poller = Arc::new(poller);
         let broadcaster = Broadcaster::start();
+        let mut metrics = Metrics::new(Arc::clone(&poller), broadcaster.clone());
+        metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
-                resolved.relay_tokens.clone(),
+                resolved.relays.clone(),
             )),
             sessions: Arc::new(SessionKeys::new(
                 &resolved.secret_key,
@@ -123,8 +129,9 @@ impl Application {
             )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            metrics: Arc::new(Metrics::new(Arc::clone(&poller), broadcaster.clone())),
+            metrics: Arc::new(metrics),
             broadcaster,
+            relays,
             playlist_cache: Arc::default(),
             poller,
             store,
@@ -166,6 +173,18 @@ impl Application {
                 .clone()
                 .run_show_changes(state.store.show_changes(), shutdown.clone()),
         );
+        let relays = state.relays.clone();
+        tokio::spawn(relays::run_flusher(
+            relays.clone(),
+            state.store.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(relays::frames::run_frames(
+            relays.clone(),
+            state.broadcaster.clone(),
+            shutdown.clone(),
+        ));
+        let store = state.store.clone();
         let hub = &state.config.hub;
         let server = Server {
             limits: ConnectionLimits::new(
@@ -177,6 +196,10 @@ impl Application {
             router: router(state.clone(), shutdown.clone()),
         };
         server.run(self.listener, shutdown).await;
+        // Sockets that were still writing when the server stopped moved cursors too.
+        if let Err(e) = relays.flush(&store).await {
+            tracing::warn!(error = %e, "cannot save relay cursors at shutdown");
+        }
         Ok(())
     }
 }
@@ -214,6 +237,7 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
     let router = Router::new()
         .merge(api::router())
         .merge(dashboard::router())
+        .merge(relays::router())
         .route("/ws/announce", axum::routing::get(ws::announce_socket))
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/static/{*file}", axum::routing::get(assets::serve))

@@ -11,6 +11,7 @@ use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::poller::Poller;
+use crate::relays::Relays;
 use crate::store::{Show, Store, StoreError};
 use crate::week::{OutOfCalendar, Week};
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub password_hash: Arc<str>,
     pub login_limiter: Arc<LoginLimiter>,
     pub broadcaster: Broadcaster,
+    /// Configured relays: connections, reported status, cursors.
+    pub relays: Relays,
     pub metrics: Arc<Metrics>,
     /// `[[targets]]`: the announce path pokes their workers.
     pub targets: crate::targets::Targets,

@@ -155,6 +155,23 @@ impl Schedule {
         Ok(starts)
     }
 
+    /// The live window `[start, end)` that `now` is in, else the next one.
+    pub fn live_window_around(
+        &self,
+        now: Timestamp,
+    ) -> Result<(Timestamp, Timestamp), OutOfCalendar> {
+        let current = self.week_containing(now)?;
+        let start = if self.is_live_in(current, now) {
+            current.start
+        } else {
+            current.end
+        };
+        let end = start
+            .checked_add(self.live)
+            .map_err(|_| OutOfCalendar(start))?;
+        Ok((start, end))
+    }
+
     /// The show people mean by "the current show": the on-air one during the live window
     /// (the DJ is playing it), otherwise the week being collected now.
     pub fn current_show_week(&self, now: Timestamp) -> Result<Week, OutOfCalendar> {
@@ -245,6 +262,24 @@ mod tests {
         let just_before = start - SignedDuration::from_nanos(1);
         assert_eq!(week(&s, just_before).end, start);
         assert_eq!(s.previous(week(&s, start)).expect("previous").end, start);
+    }
+
+    #[test]
+    fn live_window_is_the_current_or_the_next_one() {
+        let s = Schedule::from_config("UTC", "wednesday", 22, 300).expect("schedule");
+        let start: Timestamp = "2026-03-11T22:00:00Z".parse().expect("time");
+        let five_hours = SignedDuration::from_hours(5);
+        assert_eq!(s.live_window_around(start), Ok((start, start + five_hours)));
+        let inside = start + SignedDuration::from_hours(4);
+        assert_eq!(
+            s.live_window_around(inside),
+            Ok((start, start + five_hours))
+        );
+        let next = start + SignedDuration::from_hours(7 * 24);
+        assert_eq!(
+            s.live_window_around(start + five_hours),
+            Ok((next, next + five_hours))
+        );
     }
 
     #[test]

@@ -1,19 +1,22 @@
-//! `GET /ws/announce`: authenticates a subscriber, replays what it missed (`?since=`), then
-//! forwards the broadcast to it until it leaves, falls too far behind (4008), stops answering
-//! pings, or the hub shuts down (1001). Acks it sends are recorded.
+//! `GET /ws/announce`: authenticates a subscriber, replays what it missed (`?since=`, or for a
+//! relay without it, everything after its cursor), then forwards the broadcast to it until it
+//! leaves, falls too far behind (4008), stops answering pings, or the hub shuts down (1001).
+//! Acks and relay states it sends are recorded.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{
-    ClientMessage, Seq, SinceQuery,
+    ClientMessage, Seq, ServerMessage, SinceQuery,
     close::{BAD_AUTH, GOING_AWAY, TOO_SLOW},
 };
 use tokio::sync::broadcast::error::RecvError;
@@ -24,7 +27,10 @@ use crate::api::error::ApiError;
 use crate::api::extract::ApiQuery;
 use crate::auth::Role;
 use crate::auth::extract::{Credentials, credentials, cross_origin_hint, same_origin};
-use crate::broadcast::{Frame, status_message};
+use crate::auth::limiter::client_addr;
+use crate::broadcast::{Frame, SubscriberKind, Subscription, status_message};
+use crate::relays::log_limit::Verdict;
+use crate::relays::{RelayConnection, RelayName};
 use crate::server::limits::ConnectionSlot;
 use crate::shutdown::Shutdown;
 use crate::state::AppState;
@@ -32,6 +38,8 @@ use crate::state::AppState;
 pub const PING_INTERVAL: Duration = Duration::from_secs(25);
 pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A refused first-message login is closed no sooner than this after the socket opened.
+pub const REFUSE_AFTER: Duration = Duration::from_secs(1);
 /// A socket write that takes this long means the peer stopped reading; drop it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Small buffers: announce lines are short, and memory per subscriber is a target.
@@ -45,6 +53,8 @@ pub struct WsShutdown(pub Shutdown);
 pub async fn announce_socket(
     State(state): State<AppState>,
     axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<SinceQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     auth: WsAuth,
@@ -53,18 +63,52 @@ pub async fn announce_socket(
         Ok(u) => u,
         Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
     };
+    let address = client_addr(peer, &headers, &state.config.hub.trusted_proxies);
+    let socket = Socket {
+        state,
+        since: query.since,
+        address,
+        shutdown,
+    };
     upgrade
         .read_buffer_size(BUFFER_SIZE)
         .write_buffer_size(BUFFER_SIZE)
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING)
-        .on_upgrade(move |socket| serve(socket, state, query.since, auth, shutdown))
+        .on_upgrade(move |ws| socket.serve(ws, auth))
+}
+
+/// Who is on the other end of a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscriber {
+    /// A relay token: the named relay (or an old plugin using its token).
+    Relay(RelayName),
+    /// The admin token: counted as a subscriber, and sees acks and relay states.
+    Admin,
+    /// A logged-in dashboard: sees acks and relay states, is not counted.
+    Dashboard,
+}
+
+impl Subscriber {
+    fn from_role(role: Role) -> Subscriber {
+        match role {
+            Role::Admin => Subscriber::Admin,
+            Role::Relay(name) => Subscriber::Relay(name),
+        }
+    }
+
+    fn kind(&self) -> SubscriberKind {
+        match self {
+            Subscriber::Relay(_) => SubscriberKind::Relay,
+            Subscriber::Admin => SubscriberKind::AdminToken,
+            Subscriber::Dashboard => SubscriberKind::Dashboard,
+        }
+    }
 }
 
 /// How the upgrade request authenticated itself.
 pub enum WsAuth {
-    /// `acks`: whether this subscriber is a dashboard (admin or session) that wants ack frames.
-    Authenticated { acks: bool },
+    Authenticated(Subscriber),
     /// No credentials on the upgrade: the first message must be a subscribe with a token.
     /// Until it comes, the socket keeps its connection's place under the per-address and
     /// global caps; a WebSocket that has authenticated counts against neither.
@@ -76,13 +120,11 @@ impl FromRequestParts<AppState> for WsAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
-            Credentials::Bearer(role) => Ok(WsAuth::Authenticated {
-                acks: role == Role::Admin,
-            }),
+            Credentials::Bearer(role) => Ok(WsAuth::Authenticated(Subscriber::from_role(role))),
             Credentials::Session(_)
                 if same_origin(&parts.headers, &state.config.hub.public_url) =>
             {
-                Ok(WsAuth::Authenticated { acks: true })
+                Ok(WsAuth::Authenticated(Subscriber::Dashboard))
             }
             Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
                 &state.config.hub.public_url,
@@ -92,118 +134,207 @@ impl FromRequestParts<AppState> for WsAuth {
     }
 }
 
-async fn serve(
-    socket: WebSocket,
+/// One upgraded socket before it knows who it serves.
+struct Socket {
     state: AppState,
     since: Option<Seq>,
-    auth: WsAuth,
+    address: IpAddr,
     shutdown: Shutdown,
-) {
-    let (mut sink, mut stream) = socket.split();
-    let wants_acks = match auth {
-        WsAuth::Authenticated { acks } => acks,
-        WsAuth::FirstMessage(slot) => match first_message_auth(&mut stream, &state).await {
-            Some(role) => {
-                drop(slot);
-                role == Role::Admin
-            }
-            None => {
-                let _ = timeout(
-                    SEND_TIMEOUT,
-                    sink.send(close(BAD_AUTH, "bad or missing token")),
-                )
-                .await;
-                return;
-            }
-        },
-    };
-    // Subscribe before replaying, so nothing published meanwhile is missed; the replay's last
-    // seq then filters out what would arrive twice.
-    let mut sub = state.broadcaster.subscribe(wants_acks);
-    let last_seq = match since {
-        Some(since) => match replay(&mut sink, &state, since).await {
-            Ok(seq) => seq,
-            Err(()) => return,
-        },
-        None => Seq::ZERO,
-    };
-    let status = status_message(state.broadcaster.subscribers()).to_json();
-    if send(&mut sink, status.into()).await.is_err() {
-        return;
+}
+
+/// The sending half of a subscriber's socket, and the relay whose cursor its writes move.
+struct Outgoing {
+    sink: Sink,
+    relay: Option<Arc<RelayConnection>>,
+}
+
+impl Outgoing {
+    async fn text(&mut self, text: Utf8Bytes) -> Result<(), ()> {
+        send(&mut self.sink, text).await
     }
 
-    // Incoming frames (acks, pongs, close) are read by a task of their own, so a broadcast
-    // wake-up only polls what it needs: the channel, and timers that are already armed.
-    let pong = Arc::new(AtomicBool::new(false));
-    let mut reader = AbortOnDropHandle::new(tokio::spawn(read_loop(
-        stream,
-        state.clone(),
-        Arc::clone(&pong),
-    )));
-    let mut shutdown = shutdown;
-    let stop = shutdown.wait();
-    tokio::pin!(stop);
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    let pong_timer = tokio::time::sleep(PONG_TIMEOUT);
-    tokio::pin!(pong_timer);
-    let mut awaiting_pong = false;
-    loop {
-        tokio::select! {
-            biased;
-            frame = sub.rx.recv() => match frame {
-                Ok(Frame { seq: Some(seq), .. }) if seq <= last_seq => {}
-                Ok(frame) => {
-                    if send(&mut sink, frame.text).await.is_err() {
+    /// Writes an announce; for a relay, notes that it was written.
+    async fn announce(&mut self, seq: Seq, text: Utf8Bytes) -> Result<(), ()> {
+        send(&mut self.sink, text).await?;
+        if let Some(relay) = &self.relay {
+            relay.written(seq);
+        }
+        Ok(())
+    }
+
+    async fn close(&mut self, code: u16) {
+        let message = close(code, ntr_protocol::close::describe(code));
+        let _ = timeout(SEND_TIMEOUT, self.sink.send(message)).await;
+    }
+}
+
+impl Socket {
+    async fn serve(self, socket: WebSocket, auth: WsAuth) {
+        let opened = Instant::now();
+        let (sink, mut stream) = socket.split();
+        let mut out = Outgoing { sink, relay: None };
+        let who = match auth {
+            WsAuth::Authenticated(who) => who,
+            WsAuth::FirstMessage(slot) => {
+                match first_message_auth(&mut stream, &self.state).await {
+                    Ok(who) => {
+                        drop(slot);
+                        who
+                    }
+                    // The slot is kept until the close: a refused plugin still counts under the caps.
+                    Err(failure) => return self.refuse(&mut out, failure, opened).await,
+                }
+            }
+        };
+        if let Subscriber::Relay(name) = &who {
+            out.relay = self.state.relays.connect(name, self.address).map(Arc::new);
+        }
+        // Subscribe before replaying, so nothing published meanwhile is missed; the replay's
+        // last seq then filters out what would arrive twice.
+        let sub = self.state.broadcaster.subscribe(who.kind());
+        let Ok(last_seq) = self.greet(&mut out, &who).await else {
+            return;
+        };
+        // Incoming frames (acks, status, pongs, close) are read by a task of their own, so a
+        // broadcast wake-up only polls what it needs: the channel, and timers already armed.
+        let pong = Arc::new(AtomicBool::new(false));
+        let reader = AbortOnDropHandle::new(tokio::spawn(read_loop(
+            stream,
+            self.state.clone(),
+            out.relay.clone(),
+            Arc::clone(&pong),
+        )));
+        let live = Live {
+            out,
+            sub,
+            last_seq,
+            pong,
+        };
+        live.run(reader, self.shutdown).await;
+    }
+
+    /// What a subscriber gets before the live stream: the replay (after `?since=`, or for a
+    /// relay without it, after its cursor; the admin token and dashboards have none), the
+    /// subscriber count, and for dashboards the relays' state now. Answers the seq up to which
+    /// live announces would be duplicates.
+    async fn greet(&self, out: &mut Outgoing, who: &Subscriber) -> Result<Seq, ()> {
+        let since = self
+            .since
+            .or_else(|| out.relay.as_ref().and_then(|r| r.cursor()));
+        let last_seq = match since {
+            Some(since) => replay(out, &self.state, since).await?,
+            None => Seq::ZERO,
+        };
+        let status = status_message(self.state.broadcaster.subscribers()).to_json();
+        out.text(status.into()).await?;
+        if who.kind() != SubscriberKind::Relay {
+            let relays = ServerMessage::Relays {
+                relays: self.state.relays.infos(),
+            };
+            out.text(relays.to_json().into()).await?;
+        }
+        Ok(last_seq)
+    }
+
+    /// A first-message login that failed: logged (a few times a minute per address at most),
+    /// then closed with 4001 no sooner than [`REFUSE_AFTER`] after the socket opened, so a
+    /// plugin that reconnects at once tries about once a second instead of a thousand times.
+    async fn refuse(&self, out: &mut Outgoing, failure: FirstMessageFailure, opened: Instant) {
+        let address = self.address;
+        match self.state.relays.refused(address) {
+            Verdict::Log { unlogged_repeats } if failure.is_worth_a_warning() => {
+                tracing::warn!(
+                    %address,
+                    reason = failure.describe(),
+                    repeats_in_the_last_minute = unlogged_repeats,
+                    "first-message subscribe refused (close 4001)"
+                );
+            }
+            _ => tracing::debug!(%address, reason = failure.describe(), "subscribe refused"),
+        }
+        tokio::time::sleep_until(opened + REFUSE_AFTER).await;
+        out.close(BAD_AUTH).await;
+    }
+}
+
+/// The live part of a subscription: forwards the broadcast until the socket ends.
+struct Live {
+    out: Outgoing,
+    sub: Subscription,
+    /// Live announces up to this seq were already sent by the replay.
+    last_seq: Seq,
+    /// Set by the reader task when a pong arrives.
+    pong: Arc<AtomicBool>,
+}
+
+impl Live {
+    async fn run(mut self, mut reader: AbortOnDropHandle<()>, shutdown: Shutdown) {
+        let mut shutdown = shutdown;
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        let pong_timer = tokio::time::sleep(PONG_TIMEOUT);
+        tokio::pin!(pong_timer);
+        let mut awaiting_pong = false;
+        loop {
+            tokio::select! {
+                biased;
+                frame = self.sub.rx.recv() => match frame {
+                    Ok(Frame { seq: Some(seq), .. }) if seq <= self.last_seq => {}
+                    Ok(Frame { seq: Some(seq), text }) => {
+                        if self.out.announce(seq, text).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Frame { seq: None, text }) => {
+                        if self.out.text(text).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => return self.out.close(TOO_SLOW).await,
+                    Err(RecvError::Closed) => return,
+                },
+                frame = recv_dashboard(&mut self.sub.dashboard) => {
+                    if let Some(frame) = frame
+                        && self.out.text(frame.text).await.is_err()
+                    {
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {
-                    let _ = timeout(SEND_TIMEOUT, sink.send(close(TOO_SLOW, ntr_protocol::close::describe(TOO_SLOW)))).await;
-                    return;
+                _ = ping.tick() => {
+                    self.pong.store(false, Ordering::Relaxed);
+                    if send_msg(&mut self.out.sink, Message::Ping(Default::default())).await.is_err() {
+                        return;
+                    }
+                    if !awaiting_pong {
+                        pong_timer.as_mut().reset(Instant::now() + PONG_TIMEOUT);
+                        awaiting_pong = true;
+                    }
                 }
-                Err(RecvError::Closed) => return,
-            },
-            ack = recv_ack(&mut sub.acks) => {
-                if let Some(frame) = ack
-                    && send(&mut sink, frame.text).await.is_err()
-                {
-                    return;
+                _ = &mut pong_timer, if awaiting_pong => {
+                    if !self.pong.load(Ordering::Relaxed) {
+                        return; // no pong within 10 s: the client is gone
+                    }
+                    awaiting_pong = false;
                 }
-            }
-            _ = ping.tick() => {
-                pong.store(false, Ordering::Relaxed);
-                if send_msg(&mut sink, Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-                if !awaiting_pong {
-                    pong_timer.as_mut().reset(Instant::now() + PONG_TIMEOUT);
-                    awaiting_pong = true;
-                }
-            }
-            _ = &mut pong_timer, if awaiting_pong => {
-                if !pong.load(Ordering::Relaxed) {
-                    return; // no pong within 10 s: the client is gone
-                }
-                awaiting_pong = false;
-            }
-            _ = &mut reader => return, // the client closed, or its stream failed
-            _ = &mut stop => {
-                let _ = timeout(SEND_TIMEOUT, sink.send(close(GOING_AWAY, "hub shutting down"))).await;
-                return;
+                _ = &mut reader => return, // the client closed, or its stream failed
+                _ = &mut stop => return self.out.close(GOING_AWAY).await,
             }
         }
     }
 }
 
-/// Reads what the client sends until it closes: acks are recorded, pongs noted.
+/// Reads what the client sends until it closes: acks and relay states are recorded, pongs
+/// noted.
 async fn read_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     state: AppState,
+    relay: Option<Arc<RelayConnection>>,
     pong: Arc<AtomicBool>,
 ) {
     while let Some(Ok(message)) = stream.next().await {
         match message {
-            Message::Text(text) => handle_text(&state, &text).await,
+            Message::Text(text) => handle_text(&state, relay.as_deref(), &text).await,
             Message::Pong(_) => pong.store(true, Ordering::Relaxed),
             Message::Close(_) => return,
             _ => {}
@@ -214,7 +345,7 @@ async fn read_loop(
 /// Sends the logged announcements after `since` from the replay window and returns the seq up
 /// to which live frames are duplicates: the last one replayed, or, when there was nothing to
 /// replay, the log's end (a `since` from another database must not silence the live stream).
-async fn replay(sink: &mut Sink, state: &AppState, since: Seq) -> Result<Seq, ()> {
+async fn replay(out: &mut Outgoing, state: &AppState, since: Seq) -> Result<Seq, ()> {
     let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
     let read = async {
         let end = state.store.last_seq().await?;
@@ -229,16 +360,18 @@ async fn replay(sink: &mut Sink, state: &AppState, since: Seq) -> Result<Seq, ()
         .map_err(|e| tracing::error!(error = %e, "cannot read the replay"))?;
     let mut last = since.min(end);
     for a in &missed {
-        send(sink, Utf8Bytes::from(a.to_message().to_json())).await?;
+        out.announce(a.seq, Utf8Bytes::from(a.to_message().to_json()))
+            .await?;
         last = a.seq;
     }
     Ok(last)
 }
 
-/// The next ack frame for a dashboard; never resolves for a relay. A dashboard that lags on
-/// acks only misses some "landed" marks, so a lag is skipped rather than fatal.
-async fn recv_ack(acks: &mut Option<tokio::sync::broadcast::Receiver<Frame>>) -> Option<Frame> {
-    match acks {
+/// The next dashboard frame (an ack, the relays' state); never resolves for a relay. A
+/// dashboard that lags only misses some of them (the next relays frame is whole again), so a
+/// lag is skipped rather than fatal.
+async fn recv_dashboard(rx: &mut Option<tokio::sync::broadcast::Receiver<Frame>>) -> Option<Frame> {
+    match rx {
         Some(rx) => match rx.recv().await {
             Ok(frame) => Some(frame),
             Err(RecvError::Lagged(_)) => None,
@@ -268,11 +401,39 @@ fn close(code: u16, reason: &'static str) -> Message {
     }))
 }
 
+/// Why a first-message login failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstMessageFailure {
+    WrongToken,
+    /// The first message was not a subscribe (or not JSON).
+    NotSubscribe,
+    /// Nothing within 10 s.
+    Silent,
+    /// The client left first.
+    Gone,
+}
+
+impl FirstMessageFailure {
+    fn describe(self) -> &'static str {
+        match self {
+            FirstMessageFailure::WrongToken => "wrong token",
+            FirstMessageFailure::NotSubscribe => "the first message was not a subscribe",
+            FirstMessageFailure::Silent => "no subscribe message within 10 s",
+            FirstMessageFailure::Gone => "the client left before subscribing",
+        }
+    }
+
+    /// A client that simply left is not a misconfigured plugin.
+    fn is_worth_a_warning(self) -> bool {
+        self != FirstMessageFailure::Gone
+    }
+}
+
 /// The seed plugins' handshake: `{"type":"subscribe","token":"…"}` within 10 s.
 async fn first_message_auth(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     state: &AppState,
-) -> Option<Role> {
+) -> Result<Subscriber, FirstMessageFailure> {
     let deadline = tokio::time::Instant::now() + SUBSCRIBE_TIMEOUT;
     loop {
         // Control frames (a client's keep-alive ping) may come before the subscribe message.
@@ -280,42 +441,56 @@ async fn first_message_auth(
             Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
             Ok(Some(Ok(Message::Text(text)))) => {
                 return match serde_json::from_str::<ClientMessage>(&text) {
-                    Ok(ClientMessage::Subscribe { token }) => state.tokens.role_of(&token),
-                    _ => None,
+                    Ok(ClientMessage::Subscribe { token }) => state
+                        .tokens
+                        .role_of(&token)
+                        .map(Subscriber::from_role)
+                        .ok_or(FirstMessageFailure::WrongToken),
+                    _ => Err(FirstMessageFailure::NotSubscribe),
                 };
             }
-            _ => return None,
+            Ok(Some(Ok(_))) => return Err(FirstMessageFailure::NotSubscribe),
+            Ok(None | Some(Err(_))) => return Err(FirstMessageFailure::Gone),
+            Err(_) => return Err(FirstMessageFailure::Silent),
         }
     }
 }
 
-async fn handle_text(state: &AppState, text: &str) {
+async fn handle_text(state: &AppState, relay: Option<&RelayConnection>, text: &str) {
     match serde_json::from_str::<ClientMessage>(text) {
-        Ok(ClientMessage::Ack { seq, target }) => {
-            let target: String = crate::line::AnnounceLine::sanitize(&target)
-                .as_str()
-                .chars()
-                .take(100)
-                .collect();
-            if target.is_empty() {
-                return;
-            }
-            match state.store.record_ack(seq, target.clone()).await {
-                Ok(true) => {
-                    tracing::info!(%seq, target = %target, "delivered");
-                    state.metrics.ack();
-                    state.broadcaster.ack(seq, &target);
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot record an ack"),
+        Ok(ClientMessage::Ack { seq, target }) => handle_ack(state, relay, seq, &target).await,
+        Ok(ClientMessage::RelayStatus(status)) => {
+            // Only a relay has a row to show it in; the admin token's status means nothing.
+            if let Some(relay) = relay {
+                relay.status(status);
             }
         }
         // A repeated subscribe, or anything unknown, is ignored: older plugins send extras.
-        Ok(
-            ClientMessage::Subscribe { .. }
-            | ClientMessage::RelayStatus(_)
-            | ClientMessage::Unknown,
-        )
-        | Err(_) => {}
+        Ok(ClientMessage::Subscribe { .. } | ClientMessage::Unknown) | Err(_) => {}
+    }
+}
+
+async fn handle_ack(state: &AppState, relay: Option<&RelayConnection>, seq: Seq, target: &str) {
+    let target: String = crate::line::AnnounceLine::sanitize(target)
+        .as_str()
+        .chars()
+        .take(100)
+        .collect();
+    if target.is_empty() {
+        return;
+    }
+    if let Some(relay) = relay
+        && let Err(e) = relay.acked(&state.store, seq, &target).await
+    {
+        tracing::warn!(relay = %relay.name(), error = %e, "cannot save a relay cursor");
+    }
+    match state.store.record_ack(seq, target.clone()).await {
+        Ok(true) => {
+            tracing::info!(%seq, target = %target, "delivered");
+            state.metrics.ack();
+            state.broadcaster.ack(seq, &target);
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot record an ack"),
     }
 }

@@ -14,7 +14,9 @@ use futures_util::{Sink, SinkExt, StreamExt};
 use jiff::Timestamp;
 use ntr_common::backoff::Backoff;
 use ntr_common::shutdown::Shutdown;
-use ntr_protocol::{Announce, ClientMessage, Seq, ServerMessage, announce_path, close};
+use ntr_protocol::{
+    Announce, ClientMessage, RelayStatus, Seq, ServerMessage, announce_path, close,
+};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -29,6 +31,7 @@ use url::Url;
 use crate::config::Config;
 use crate::handoff::{Ack, Post};
 use crate::reconnect::{Ended, Link};
+use crate::report::{self, Reporter};
 use crate::resume::{Resume, Start};
 use crate::status::Status;
 
@@ -72,6 +75,8 @@ pub(crate) struct HubSide {
     unsent: VecDeque<Ack>,
     resume: Resume,
     status: watch::Sender<Status>,
+    /// The IRC side's state, as `relay_status` reports for the hub's dashboard.
+    reporter: Reporter,
     shutdown: Shutdown,
 }
 
@@ -84,6 +89,7 @@ impl HubSide {
         shutdown: Shutdown,
     ) -> HubSide {
         HubSide {
+            reporter: Reporter::new(&config, status.subscribe()),
             config,
             posts,
             acks,
@@ -189,7 +195,7 @@ impl Link for HubSide {
         .await
     }
 
-    fn disconnected(&mut self) {
+    fn disconnected(&mut self, _: &Ended) {
         self.status.send_modify(|s| s.hub_connected = false);
     }
 
@@ -211,6 +217,11 @@ struct Subscription<'a> {
 
 impl Subscription<'_> {
     async fn serve(mut self) -> Ended {
+        // The hub forgets a relay's report when it reconnects: report at once.
+        let report = self.side.reporter.current();
+        if let Err(end) = self.report(report).await {
+            return end;
+        }
         if let Err(end) = write_acks(&mut self.socket, &mut self.side.unsent).await {
             return end;
         }
@@ -234,6 +245,7 @@ impl Subscription<'_> {
                 self.side.keep(ack);
                 write_acks(&mut self.socket, &mut self.side.unsent).await
             }
+            report = self.side.reporter.next() => self.report(report).await,
             frame = self.socket.next() => match frame {
                 None => Err(Ended::lost("the hub closed the connection")),
                 Some(Err(e)) => Err(Ended::lost(e.to_string())),
@@ -243,6 +255,16 @@ impl Subscription<'_> {
                 Some(Ok(_)) => Ok(()),
             },
         }
+    }
+
+    async fn report(&mut self, report: RelayStatus) -> Result<(), Ended> {
+        let text = report::message(report.clone()).to_json();
+        self.socket
+            .send(Message::text(text))
+            .await
+            .map_err(|e| Ended::lost(e.to_string()))?;
+        self.side.reporter.sent(report);
+        Ok(())
     }
 
     async fn on_text(&mut self, text: &str) -> Result<(), Ended> {

@@ -1,10 +1,11 @@
 //! The IRC side: one connection at a time, kept up by the [`reconnect`](crate::reconnect)
 //! loop independently of the hub.
 //!
-//! The `irc` crate gives us a connected socket, PING answers, NickServ IDENTIFY, the
-//! alternative nicknames and the auto-join. It has no flood control, no reconnect and no SASL,
-//! so those are here: flood control through the [`Outbox`], the reconnect loop, SASL in
-//! [`crate::sasl`]; and a PRIVMSG leaves only as an [`IrcLine`].
+//! The `irc` crate gives us a connected socket, PING answers, the alternative nicknames and
+//! the auto-join. It has no flood control, no reconnect, no SASL and a NickServ IDENTIFY that
+//! many servers do not understand, so those are here: flood control through the [`Outbox`],
+//! the reconnect loop, SASL in [`crate::sasl`], IDENTIFY in [`crate::nickserv`]; and a PRIVMSG
+//! leaves only as an [`IrcLine`].
 //!
 //! [`IrcSide`] holds what outlives a connection (the outbox, the last announce, the command
 //! cooldown), so lines that arrive while the server is down wait for the next connection
@@ -20,16 +21,19 @@ use irc::client::ClientStream;
 use irc::client::prelude::{Client, Command as IrcCommand, Message, Prefix, Response};
 use ntr_common::backoff::Backoff;
 use ntr_common::shutdown::Shutdown;
+use ntr_protocol::IrcState;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::commands::{self, Answerer, Command, Cooldown};
 use crate::config::Config;
+use crate::connect_error;
 use crate::handoff::{Ack, Post};
 use crate::line::{self, IrcLine};
+use crate::nickserv;
 use crate::outbox::{Addressed, Outbox, Pending};
 use crate::reconnect::{Ended, Link};
-use crate::sasl::Sasl;
+use crate::sasl::{Sasl, Step};
 use crate::status::Status;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,6 +129,11 @@ impl IrcSide {
     }
 
     fn accept(&mut self, input: Input) {
+        self.take(input);
+        self.report_queue();
+    }
+
+    fn take(&mut self, input: Input) {
         match input {
             Input::Post(post) => self.queue_announce(post),
             Input::Reply(reply) => {
@@ -152,10 +161,18 @@ impl IrcSide {
         self.last_announce = Some(post.message);
     }
 
+    /// Tells the status how many lines wait, when that changed.
+    fn report_queue(&self) {
+        let queued = self.outbox.total();
+        self.status
+            .send_if_modified(|s| std::mem::replace(&mut s.queued, queued) != queued);
+    }
+
     /// Connects, taking in lines meanwhile.
     async fn connect(&mut self) -> Result<Client, Ended> {
         let irc = &self.config.irc;
         tracing::info!(server = %irc.server, port = irc.port, tls = irc.tls, "connecting to IRC");
+        self.status.send_modify(|s| s.irc = IrcState::Connecting);
         let connect = tokio::time::timeout(
             CONNECT_TIMEOUT,
             Client::from_config(client_config(&self.config)),
@@ -165,8 +182,12 @@ impl IrcSide {
             tokio::select! {
                 _ = self.shutdown.wait() => return Err(Ended::Shutdown),
                 result = &mut connect => return match result {
-                    Err(_) => Err(Ended::lost("connect timed out")),
-                    Ok(result) => Ok(result?),
+                    Err(_) => Err(Ended::Lost(connect_error::timed_out(
+                        &self.config.irc,
+                        CONNECT_TIMEOUT,
+                    ))),
+                    Ok(Err(e)) => Err(Ended::Lost(connect_error::explain(&e, &self.config.irc))),
+                    Ok(Ok(client)) => Ok(client),
                 },
                 input = self.inbox.recv() => self.accept(input),
             }
@@ -221,10 +242,14 @@ impl Link for IrcSide {
         }
     }
 
-    fn disconnected(&mut self) {
+    fn disconnected(&mut self, end: &Ended) {
         self.status.send_modify(|s| {
+            s.irc = IrcState::Disconnected;
             s.irc_registered = false;
             s.joined.clear();
+            if let Ended::Lost(reason) = end {
+                s.irc_error = Some(reason.clone());
+            }
         });
     }
 
@@ -347,17 +372,26 @@ impl<'a> Connection<'a> {
 
     fn on_message(&mut self, message: Message) -> Result<(), Ended> {
         if let Some(sasl) = &mut self.sasl
-            && let Some(answer) = sasl.answer(&message.command)
+            && let Some(step) = sasl.answer(&message.command)
         {
-            for command in answer {
-                self.client.send(command)?;
-            }
-            return Ok(());
+            return match step {
+                Step::Send(commands) => {
+                    for command in commands {
+                        self.client.send(command)?;
+                    }
+                    Ok(())
+                }
+                Step::Refused(reason) => Err(Ended::Lost(reason)),
+            };
         }
         let source = message.source_nickname();
         let mine = source.is_some_and(|nick| self.me.is(nick));
         match &message.command {
-            IrcCommand::Response(Response::RPL_WELCOME, args) => self.welcomed(args.first()),
+            IrcCommand::Response(Response::RPL_WELCOME, args) => {
+                self.welcomed(args.first());
+                self.identify()?;
+            }
+            IrcCommand::NOTICE(_, text) => self.on_notice(source, text),
             IrcCommand::JOIN(channel, _, _) if mine => self.joined(channel, &message.prefix),
             IrcCommand::PART(channel, _) if mine => self.left(channel),
             IrcCommand::KICK(channel, nick, reason) if self.me.is(nick) => {
@@ -401,9 +435,29 @@ impl<'a> Connection<'a> {
         tracing::info!(nick = %self.me.nick, "registered on IRC");
         let nick = self.me.nick.clone();
         self.side.status.send_modify(|s| {
+            s.irc = IrcState::Connected;
             s.irc_registered = true;
+            s.irc_error = None;
             s.nickname = Some(nick);
         });
+    }
+
+    /// NickServ IDENTIFY, when configured and SASL is not (SASL already logged us in).
+    fn identify(&mut self) -> Result<(), Ended> {
+        let irc = &self.side.config.irc;
+        if let (Some(password), None) = (&irc.nickserv_password, &irc.sasl_password) {
+            self.client
+                .send(nickserv::identify(&irc.nickname, password))?;
+        }
+        Ok(())
+    }
+
+    fn on_notice(&mut self, source: Option<&str>, text: &str) {
+        let account = &self.side.config.irc.nickname;
+        if let Some(error) = nickserv::refusal(source, text, account) {
+            tracing::error!(account = %account, "{error}");
+            self.side.status.send_modify(|s| s.irc_error = Some(error));
+        }
     }
 
     fn joined(&mut self, channel: &str, prefix: &Option<Prefix>) {
@@ -472,6 +526,7 @@ impl<'a> Connection<'a> {
                 let _ = self.side.acks.try_send(Ack { seq, target });
             }
         }
+        self.side.report_queue();
         Ok(())
     }
 
@@ -504,7 +559,6 @@ fn client_config(config: &Config) -> irc::client::data::Config {
             .ca_file
             .as_ref()
             .map(|path| path.to_string_lossy().into_owned()),
-        nick_password: irc.nickserv_password.clone(),
         // The crate joins these after the MOTD, and again on every connection.
         channels: irc.channels.clone(),
         encoding: Some("UTF-8".into()),
@@ -545,7 +599,7 @@ mod tests {
         assert_eq!(irc.use_tls, Some(false));
         assert_eq!(irc.port, Some(6667));
         assert_eq!(irc.alt_nicks, ["ntrbot_", "ntrbot__"]);
-        assert_eq!(irc.nick_password.as_deref(), Some("pw"));
+        assert_eq!(irc.nick_password, None, "the relay identifies by itself");
         assert_eq!(irc.channels, ["#ntr"]);
     }
 }

@@ -13,9 +13,10 @@
 //! ```
 //!
 //! Reading order: `relay` (the wiring) starts two sides, each kept up by the one `reconnect`
-//! loop: [`hub`] (the WebSocket subscription, with `resume` deciding what is new) and `irc`
-//! (the IRC connection, with `sasl`). They share only `handoff` (the announces to post and the
-//! acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]` sections), [`line`]
+//! loop: [`hub`] (the WebSocket subscription, with `resume` deciding what is new and `report`
+//! sending the IRC side's state as `relay_status`) and `irc` (the IRC connection, with `sasl`,
+//! `nickserv` and `connect_error`, which words connection failures for the operator). They
+//! share only `handoff` (the announces to post and the acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]` sections), [`line`]
 //! (the sanitiser: the only way to build a PRIVMSG), [`flood`] (token buckets), [`outbox`]
 //! (per-channel queues) and [`commands`] (`!np`, `!song`, …). The wire protocol is
 //! `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s. [`check`] is
@@ -24,14 +25,17 @@
 pub mod check;
 pub mod commands;
 pub mod config;
+mod connect_error;
 pub mod flood;
 mod handoff;
 pub mod hub;
 mod irc;
 pub mod line;
+mod nickserv;
 pub mod outbox;
 mod reconnect;
 mod relay;
+mod report;
 mod resume;
 mod sasl;
 mod status;

@@ -121,6 +121,11 @@ impl Outbox {
     pub fn len(&self, target: &str) -> usize {
         self.queues.get(target).map_or(0, |q| q.lines.len())
     }
+
+    /// Lines waiting, all targets together.
+    pub fn total(&self) -> usize {
+        self.queues.values().map(|q| q.lines.len()).sum()
+    }
 }
 
 #[cfg(test)]

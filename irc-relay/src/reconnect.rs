@@ -32,8 +32,8 @@ pub(crate) trait Link {
     /// Connects and serves one connection until it ends; tells `backoff` once it is up.
     async fn connect_and_serve(&mut self, backoff: &mut Backoff) -> Ended;
 
-    /// Reports the connection down (after every end, shutdown included).
-    fn disconnected(&mut self);
+    /// Reports the connection down (after every end, shutdown included), and why.
+    fn disconnected(&mut self, end: &Ended);
 
     /// Takes in one piece of work while no connection is up; never completes if none comes.
     async fn meanwhile(&mut self);
@@ -43,7 +43,7 @@ pub(crate) trait Link {
 pub(crate) async fn run<L: Link>(link: &mut L, mut backoff: Backoff, mut shutdown: Shutdown) {
     while !shutdown.is_shutdown() {
         let end = link.connect_and_serve(&mut backoff).await;
-        link.disconnected();
+        link.disconnected(&end);
         match end {
             Ended::Shutdown => return,
             Ended::Lost(reason) => {
@@ -90,7 +90,7 @@ mod tests {
             Ended::Shutdown
         }
 
-        fn disconnected(&mut self) {
+        fn disconnected(&mut self, _: &Ended) {
             self.downs += 1;
         }
 

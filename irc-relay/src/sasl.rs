@@ -4,8 +4,11 @@
 //! `CAP END` straight away, which ends capability negotiation before SASL could start. So when
 //! a SASL password is configured the relay registers itself and plays the IRCv3 exchange:
 //! `CAP REQ :sasl`, `NICK`, `USER` → `CAP ACK :sasl` → `AUTHENTICATE PLAIN` → `+` → the
-//! base64 payload → `903` → `CAP END`. Any refusal ends the exchange with `CAP END` and the
-//! relay carries on unauthenticated.
+//! base64 payload → `903` → `CAP END`. A server without SASL gets `CAP END` and the relay
+//! carries on unauthenticated (InspIRCd hides the capability while its services are down, and
+//! a services outage must not stop the show); a refused account or password ends the
+//! connection instead, so the reconnect loop retries with its backoff and the error shows on
+//! the dashboard.
 
 use base64::Engine;
 use irc::client::prelude::{Command, Response};
@@ -13,6 +16,15 @@ use irc::proto::CapSubCommand;
 
 /// SASL splits its base64 payload into lines of this many bytes (IRCv3 sasl-3.1).
 const CHUNK: usize = 400;
+
+/// What the exchange asks of the connection.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Step {
+    /// Send these (possibly none).
+    Send(Vec<Command>),
+    /// The server refused the log-in; end the connection, for this reason.
+    Refused(String),
+}
 
 /// One connection's SASL exchange.
 #[derive(Debug)]
@@ -41,44 +53,51 @@ impl Sasl {
         ]
     }
 
-    /// The commands that answer `command` if it belongs to the exchange (possibly none);
-    /// `None` if it does not.
-    pub(crate) fn answer(&mut self, command: &Command) -> Option<Vec<Command>> {
-        match command {
+    /// What answers `command` if it belongs to the exchange; `None` if it does not.
+    pub(crate) fn answer(&mut self, command: &Command) -> Option<Step> {
+        let send = match command {
             Command::CAP(_, CapSubCommand::ACK, a, b) if mentions_sasl(a, b) => {
-                Some(vec![Command::AUTHENTICATE("PLAIN".into())])
+                vec![Command::AUTHENTICATE("PLAIN".into())]
             }
             Command::CAP(_, CapSubCommand::NAK, a, b) if mentions_sasl(a, b) => {
-                tracing::error!("the server does not offer SASL; continuing without it");
-                Some(self.end())
+                tracing::error!(
+                    account = %self.account,
+                    "the server does not offer SASL; continuing without logging in"
+                );
+                self.end()
             }
-            Command::AUTHENTICATE(data) if data == "+" && !self.done => Some(
+            Command::AUTHENTICATE(data) if data == "+" && !self.done => {
                 plain_payload(&self.account, &self.password)
                     .into_iter()
                     .map(Command::AUTHENTICATE)
-                    .collect(),
-            ),
-            Command::Response(Response::RPL_SASLSUCCESS, _) => {
-                tracing::info!("SASL authentication succeeded");
-                Some(self.end())
+                    .collect()
+            }
+            Command::Response(Response::RPL_SASLSUCCESS | Response::ERR_SASLALREADY, _) => {
+                tracing::info!(account = %self.account, "SASL authentication succeeded");
+                self.end()
             }
             Command::Response(
                 code @ (Response::ERR_SASLFAIL
                 | Response::ERR_SASLTOOLONG
                 | Response::ERR_SASLABORT
-                | Response::ERR_SASLALREADY
                 | Response::ERR_NICKLOCKED),
                 args,
-            ) => {
-                tracing::error!(
-                    ?code,
-                    ?args,
-                    "SASL authentication failed; continuing unauthenticated"
-                );
-                Some(self.end())
-            }
-            _ => None,
-        }
+            ) => return Some(Step::Refused(self.refused(*code, args))),
+            _ => return None,
+        };
+        Some(Step::Send(send))
+    }
+
+    /// Logs the refusal once, as an error naming the account, and words it for the status.
+    fn refused(&mut self, code: Response, args: &[String]) -> String {
+        self.done = true;
+        let server_says = args.last().map(String::as_str).unwrap_or("refused");
+        let reason = format!(
+            "SASL PLAIN log-in as `{}` refused ({}: {server_says}); check [irc] sasl_password",
+            self.account, code as u16
+        );
+        tracing::error!(account = %self.account, code = code as u16, "{reason}");
+        reason
     }
 
     /// `CAP END`, once.
@@ -142,37 +161,56 @@ mod tests {
         Command::CAP(Some("*".into()), sub, None, Some(caps.into()))
     }
 
+    fn send(commands: Vec<Command>) -> Option<Step> {
+        Some(Step::Send(commands))
+    }
+
     #[test]
     fn the_exchange_ends_with_one_cap_end() {
         let mut sasl = Sasl::new("ntrbot", "s3cret");
         assert_eq!(
             sasl.answer(&cap(CapSubCommand::ACK, "sasl")),
-            Some(vec![Command::AUTHENTICATE("PLAIN".into())])
+            send(vec![Command::AUTHENTICATE("PLAIN".into())])
         );
         assert_eq!(
             sasl.answer(&Command::AUTHENTICATE("+".into())),
-            Some(vec![Command::AUTHENTICATE(
+            send(vec![Command::AUTHENTICATE(
                 "bnRyYm90AG50cmJvdABzM2NyZXQ=".into()
             )])
         );
         let success = Command::Response(Response::RPL_SASLSUCCESS, vec![]);
         let end = Command::CAP(None, CapSubCommand::END, None, None);
-        assert_eq!(sasl.answer(&success), Some(vec![end]));
-        assert_eq!(sasl.answer(&success), Some(vec![]), "CAP END only once");
+        assert_eq!(sasl.answer(&success), send(vec![end]));
+        assert_eq!(sasl.answer(&success), send(vec![]), "CAP END only once");
         assert_eq!(sasl.answer(&Command::AUTHENTICATE("+".into())), None);
         assert_eq!(sasl.answer(&Command::PING("x".into(), None)), None);
     }
 
     #[test]
-    fn a_refusal_ends_the_exchange() {
+    fn no_sasl_carries_on_and_a_refused_password_ends_the_connection() {
         let end = Command::CAP(None, CapSubCommand::END, None, None);
         let mut sasl = Sasl::new("ntrbot", "s3cret");
         assert_eq!(
             sasl.answer(&cap(CapSubCommand::NAK, "sasl")),
-            Some(vec![end.clone()])
+            send(vec![end])
         );
         let mut sasl = Sasl::new("ntrbot", "wrong");
-        let fail = Command::Response(Response::ERR_SASLFAIL, vec!["ntrbot".into()]);
-        assert_eq!(sasl.answer(&fail), Some(vec![end]));
+        let fail = Command::Response(
+            Response::ERR_SASLFAIL,
+            vec!["ntrbot".into(), "SASL authentication failed".into()],
+        );
+        assert_eq!(
+            sasl.answer(&fail),
+            Some(Step::Refused(
+                "SASL PLAIN log-in as `ntrbot` refused (904: SASL authentication failed); \
+                 check [irc] sasl_password"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            sasl.answer(&Command::AUTHENTICATE("+".into())),
+            None,
+            "over"
+        );
     }
 }

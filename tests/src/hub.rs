@@ -64,12 +64,18 @@ impl TestSchedule {
             .get(self.timezone)
             .expect("a time zone of the bundled database");
         let z = start.to_zoned(tz);
+        // Shows start on the hour, so the week really started up to 59 minutes before `start`:
+        // the live window grows by as much, and ends `live_minutes` after `start` whatever the
+        // minute of the clock (else a test meant to be on air failed in the first minutes of
+        // each hour). Zones the tests use are whole hours from UTC.
+        let into_hour =
+            i64::from(z.minute()) + i64::from(z.second() > 0 || z.subsec_nanosecond() > 0);
         format!(
             "[show]\ntimezone = \"{}\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
             self.timezone,
             format!("{:?}", z.weekday()).to_lowercase(),
             z.hour(),
-            self.live_minutes
+            self.live_minutes + into_hour
         )
     }
 }
@@ -243,6 +249,17 @@ impl TestHub {
         let resp = self
             .http
             .get(format!("{}{path}", self.url()))
+            .send()
+            .await
+            .expect("GET");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET path` with the admin token.
+    pub async fn get_json_admin(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .admin(self.http.get(format!("{}{path}", self.url())))
             .send()
             .await
             .expect("GET");

@@ -1,5 +1,6 @@
 //! Test support shared by the end-to-end tests in `tests/tests/`: a fake SoundCloud, a hub started
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
+//! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ,
 //! a headless Chromium for the dashboard, and the small pieces they share: free ports, finding
 //! binaries, and waiting for a condition with a deadline.
 //!
@@ -14,6 +15,7 @@ pub mod hub;
 pub mod icecast;
 pub mod ircd;
 pub mod net;
+pub mod services;
 pub mod sse;
 pub mod synapse;
 pub mod wait;

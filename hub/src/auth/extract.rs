@@ -106,7 +106,7 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
             Credentials::Bearer(Role::Admin) => Ok(Admin),
-            Credentials::Bearer(Role::Relay) => Err(ApiError::Forbidden(
+            Credentials::Bearer(Role::Relay(_)) => Err(ApiError::Forbidden(
                 "this token may only subscribe to /ws/announce".into(),
             )),
             Credentials::Session(_) => {

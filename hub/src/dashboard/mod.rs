@@ -22,6 +22,7 @@ pub use rows::{LogRow, ShowRows, Slot, Stamp, TrackRow};
 use crate::api::error::ApiError;
 use crate::api::extract::ApiPath;
 use crate::auth::extract::DjSession;
+use crate::relays::panel::RelaysPanel;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
 use rows::ShowContext;
@@ -102,6 +103,7 @@ struct DashboardPage {
     /// The newest seq when the page was drawn: the live stream resumes after it.
     last_seq: u64,
     targets: Vec<crate::targets::api::TargetView>,
+    relays: RelaysPanel,
 }
 
 /// The last poll's outcome, as the dashboard says it.
@@ -136,6 +138,14 @@ impl PollLine {
 
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
     let clock = Clock::new(state.config.schedule.time_zone());
+    let now = Timestamp::now();
+    let live = state.config.schedule.live_window_around(now)?;
+    let relays = RelaysPanel::new(
+        &state.relays.infos(),
+        now,
+        live,
+        state.config.schedule.time_zone(),
+    );
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
         poll: PollLine::new(&state, &clock),
@@ -143,6 +153,7 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         zone: clock.label().to_string(),
         last_seq: state.store.last_seq().await?.get(),
         targets: crate::targets::api::views(&state).await?,
+        relays,
     }
     .into_response())
 }

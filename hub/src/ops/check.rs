@@ -53,11 +53,11 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
     );
     row("admin token", describe(&inspection.admin_token, mask_token));
     let relays: Vec<String> = inspection
-        .relay_tokens
+        .relays
         .iter()
-        .map(|t| describe(t, mask_token))
+        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
         .collect();
-    row("relay tokens", relays.join("; "));
+    row("relays", relays.join("; "));
     row(
         "dashboard",
         format!(

@@ -97,6 +97,15 @@ const STEPS: &[&str] = &[
         seq    INTEGER NOT NULL
     );
     ",
+    // 4: per relay name, the highest seq it acked (or, for one that never acks, was sent), so a
+    // relay that reconnects without `?since=` resumes where it was.
+    "
+    CREATE TABLE relay_cursors (
+        name       TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL          -- ms since the epoch
+    );
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by

@@ -1,6 +1,6 @@
 //! The hub's SQLite database (`data_dir/hub.db`): tracks, weekly shows and their ordered
 //! membership (with the DJ's manual edits), the announcement log that issues sequence numbers,
-//! acks, dashboard sessions and a little key/value state.
+//! acks, relay cursors, dashboard sessions and a little key/value state.
 //!
 //! One connection behind a mutex, used from `spawn_blocking`: every query here takes
 //! microseconds, and a single writer is what SQLite wants anyway. WAL mode with
@@ -9,6 +9,7 @@
 //! leaves either the old state or the new one.
 
 mod announcements;
+mod cursors;
 mod deliveries;
 mod marks;
 mod meta;

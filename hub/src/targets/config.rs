@@ -431,17 +431,11 @@ impl Block {
     }
 }
 
-/// Relay and target names: what acks, the ledger and `/metrics` labels carry.
+/// Target names follow the relays' rules: acks, the ledger and `/metrics` labels carry both.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if name.is_empty() || name.len() > 32 || !ok_chars {
-        return Err(format!(
-            "`{name}` must be 1–32 characters of A-Z, a-z, 0-9, `.`, `_`, `-`"
-        ));
-    }
-    Ok(())
+    crate::relays::RelayName::parse(name)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_url(text: &str) -> Result<Url, String> {

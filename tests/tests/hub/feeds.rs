@@ -260,6 +260,10 @@ async fn schedule_ics_lists_the_next_eight_shows() {
     for (i, (start, end)) in times.iter().enumerate() {
         let want = week.end + SignedDuration::from_hours(168 * i as i64);
         assert_eq!(*start, want.as_second(), "show {i}");
-        assert_eq!(end - start, 60 * 60, "live_minutes of the test schedule");
+        assert_eq!(
+            end - start,
+            hub.state().config.schedule.live_window().as_secs(),
+            "duration_minutes of the test schedule"
+        );
     }
 }

@@ -14,5 +14,6 @@ mod ops;
 mod poller;
 mod process;
 mod public_page;
+mod relays;
 mod tracklist;
 mod websocket;

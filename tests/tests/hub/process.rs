@@ -66,6 +66,16 @@ fn configuration_errors_exit_2_with_one_line_naming_the_key() {
         ),
         ("[show]\nday = 7\n", "day"),
         ("not toml at all [", "TOML"),
+        (
+            "[[hub.relays]]\nname = \"a\"\ntoken = \"same-token-0123456\"\n\
+             [[hub.relays]]\nname = \"b\"\ntoken = \"same-token-0123456\"\n",
+            "hub.relays",
+        ),
+        (
+            "[hub]\nrelay_tokens = [\"numbered-token-0123\"]\n\
+             [[hub.relays]]\nname = \"relay-1\"\ntoken = \"named-token-012345\"\n",
+            "relay-1",
+        ),
     ];
     for (toml, key) in cases {
         let (code, stderr) = run_with_config(toml);
@@ -250,7 +260,14 @@ async fn the_password_is_shown_by_the_first_start_that_serves_and_can_be_reset()
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn hub");
-    wait::until_listening(port, START).await;
+    // Serving, not only listening: the port is bound before the password is printed.
+    let health = format!("http://127.0.0.1:{port}/health");
+    let served = wait::until(START, async || {
+        let answer = reqwest::get(&health).await.ok()?;
+        answer.status().is_success().then_some(())
+    })
+    .await;
+    assert!(served.is_some(), "the hub did not serve /health");
     sigterm(&child);
     let out = child.wait_with_output().expect("wait");
     let printed = String::from_utf8_lossy(&out.stdout);

@@ -1,0 +1,329 @@
+//! Named relays: who is connected as which relay, what each last reported about its IRC side,
+//! its last ack, and its **cursor** — the highest seq it has taken delivery of, kept in SQLite
+//! so that a relay (or an old bot plugin) that connects again without `?since=` resumes where
+//! it was instead of silently skipping what was announced while it was away.
+//!
+//! A cursor moves on two kinds of evidence:
+//! - an ack: the relay posted the line. Committed to SQLite before the next frame from that
+//!   socket is read, so a kill -9 of the relay (or the hub) right after loses nothing.
+//! - a write, for subscribers that never ack (the old Sopel/Limnoria plugins): the highest seq
+//!   written to the socket. Writes are on the fan-out's hot path, so they only raise an atomic;
+//!   [`Relays::flush`] (every 100 ms, on disconnect and at shutdown) commits them. A kill -9 of
+//!   the hub can therefore lose the last ≤ 100 ms of written cursors: the plugin then gets those
+//!   lines once more, never fewer. A connection counts as one that never acks once it has been
+//!   open [`CLASSIFY_AFTER`] without sending an ack or a `relay_status`: a new relay sends its
+//!   status at once, and its unposted lines must not count as delivered in the meantime.
+
+mod api;
+mod flush;
+pub mod frames;
+pub mod log_limit;
+pub mod metrics;
+mod name;
+pub mod panel;
+mod view;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use ntr_protocol::{LastAck, RelayInfo, RelayStatus, RelayStatusView, Seq};
+use tokio::sync::Notify;
+
+pub use api::router;
+pub use flush::run_flusher;
+pub use name::{NameError, RelayName};
+
+use log_limit::{LogLimiter, Verdict};
+
+use crate::store::{Store, StoreError};
+
+/// How long a connection may stay silent before its writes count as deliveries.
+pub const CLASSIFY_AFTER: Duration = Duration::from_secs(2);
+
+/// A configured relay: its name and its subscribe-only token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayConfig {
+    pub name: RelayName,
+    pub token: String,
+}
+
+/// The registry of configured relays; cheap to clone.
+#[derive(Clone)]
+pub struct Relays {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// In configuration order: the dashboard lists them so.
+    entries: Mutex<Vec<Entry>>,
+    /// Woken whenever what `/admin/relays` answers may have changed.
+    changed: Notify,
+    next_id: AtomicU64,
+    /// Refused first-message logins, for logging each address about once a minute.
+    refusals: LogLimiter,
+    /// [`CLASSIFY_AFTER`], shorter in tests.
+    classify_after: Duration,
+}
+
+/// One relay name's state.
+struct Entry {
+    name: RelayName,
+    /// The best known cursor (never behind `persisted`).
+    cursor: Option<Seq>,
+    /// What SQLite holds.
+    persisted: Option<Seq>,
+    connections: HashMap<u64, Connection>,
+    status: Option<RelayStatusView>,
+    last_ack: Option<LastAck>,
+}
+
+/// One open socket of a relay.
+struct Connection {
+    since: Timestamp,
+    address: IpAddr,
+    opened: Instant,
+    shared: Arc<Shared>,
+}
+
+/// What the socket task updates without taking the registry lock.
+#[derive(Default)]
+struct Shared {
+    /// The highest seq written to the socket (0: none yet).
+    written: AtomicU64,
+    /// Set once the peer sent an ack or a `relay_status`: only acks move its cursor then.
+    acking: AtomicBool,
+}
+
+impl Connection {
+    /// The seq this connection's writes vouch for, if it is one that never acks.
+    fn written_cursor(&self, classify_after: Duration) -> Option<Seq> {
+        let silent = !self.shared.acking.load(Ordering::Acquire);
+        let written = self.shared.written.load(Ordering::Acquire);
+        (silent && written > 0 && self.opened.elapsed() >= classify_after)
+            .then_some(Seq::new(written))
+    }
+}
+
+impl Entry {
+    fn raise(&mut self, seq: Seq) -> bool {
+        if self.cursor.is_some_and(|c| c >= seq) {
+            return false;
+        }
+        self.cursor = Some(seq);
+        true
+    }
+}
+
+impl Relays {
+    /// The registry for `names`, with the cursors stored for them.
+    pub async fn load(names: Vec<RelayName>, store: &Store) -> Result<Relays, StoreError> {
+        Self::load_with(names, store, CLASSIFY_AFTER).await
+    }
+
+    async fn load_with(
+        names: Vec<RelayName>,
+        store: &Store,
+        classify_after: Duration,
+    ) -> Result<Relays, StoreError> {
+        let stored = store.relay_cursors().await?;
+        let entries = names
+            .into_iter()
+            .map(|name| {
+                let cursor = stored.get(name.as_str()).copied();
+                Entry {
+                    name,
+                    cursor,
+                    persisted: cursor,
+                    connections: HashMap::new(),
+                    status: None,
+                    last_ack: None,
+                }
+            })
+            .collect();
+        Ok(Relays {
+            inner: Arc::new(Inner {
+                entries: Mutex::new(entries),
+                changed: Notify::new(),
+                next_id: AtomicU64::new(1),
+                refusals: LogLimiter::default(),
+                classify_after,
+            }),
+        })
+    }
+
+    fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
+        // Every critical section only assigns plain fields, so a poisoned lock holds whole values.
+        self.inner.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn changed(&self) {
+        self.inner.changed.notify_one();
+    }
+
+    /// Registers a socket authenticated as `name`; it counts as connected until dropped.
+    pub fn connect(&self, name: &RelayName, address: IpAddr) -> Option<RelayConnection> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(Shared::default());
+        let mut entries = self.entries();
+        let index = entries.iter().position(|e| &e.name == name)?;
+        let entry = &mut entries[index];
+        entry.connections.insert(
+            id,
+            Connection {
+                since: Timestamp::now(),
+                address,
+                opened: Instant::now(),
+                shared: Arc::clone(&shared),
+            },
+        );
+        // A new connection may be another program (an old plugin after a relay): what the
+        // previous one reported no longer describes it.
+        entry.status = None;
+        drop(entries);
+        self.changed();
+        Some(RelayConnection {
+            relays: self.clone(),
+            name: name.clone(),
+            index,
+            id,
+            shared,
+        })
+    }
+
+    /// A first-message login from `address` was refused: log it, or only count it?
+    pub fn refused(&self, address: IpAddr) -> Verdict {
+        self.inner.refusals.failure(address)
+    }
+
+    /// Every configured relay, connected or not, as `/admin/relays` and `relays` frames show it.
+    pub fn infos(&self) -> Vec<RelayInfo> {
+        self.entries().iter().map(view::info).collect()
+    }
+
+    /// Waits until the relays' state may have changed.
+    async fn wait_changed(&self) {
+        self.inner.changed.notified().await;
+    }
+
+    /// Folds the written cursors of never-acking connections into each relay's cursor and
+    /// commits the ones that moved, in one transaction.
+    pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
+        let classify_after = self.inner.classify_after;
+        let moved: Vec<(String, Seq)> = {
+            let mut entries = self.entries();
+            let mut moved = Vec::new();
+            for entry in entries.iter_mut() {
+                let written = entry
+                    .connections
+                    .values()
+                    .filter_map(|c| c.written_cursor(classify_after))
+                    .max();
+                if let Some(seq) = written {
+                    entry.raise(seq);
+                }
+                if let Some(cursor) = entry.cursor
+                    && entry.persisted < Some(cursor)
+                {
+                    moved.push((entry.name.to_string(), cursor));
+                }
+            }
+            moved
+        };
+        if moved.is_empty() {
+            return Ok(());
+        }
+        store.raise_relay_cursors(moved.clone()).await?;
+        let mut entries = self.entries();
+        for (name, seq) in moved {
+            if let Some(entry) = entries.iter_mut().find(|e| e.name.as_str() == name) {
+                entry.persisted = entry.persisted.max(Some(seq));
+            }
+        }
+        drop(entries);
+        self.changed();
+        Ok(())
+    }
+
+    fn with_entry<R>(&self, index: usize, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
+        let mut entries = self.entries();
+        let result = entries.get_mut(index).map(f);
+        drop(entries);
+        self.changed();
+        result
+    }
+}
+
+/// A relay's open socket, held by the socket task; dropping it marks the socket gone.
+pub struct RelayConnection {
+    relays: Relays,
+    name: RelayName,
+    index: usize,
+    id: u64,
+    shared: Arc<Shared>,
+}
+
+impl RelayConnection {
+    pub fn name(&self) -> &RelayName {
+        &self.name
+    }
+
+    /// Where a connection without `?since=` resumes: the relay's cursor, if it has one.
+    pub fn cursor(&self) -> Option<Seq> {
+        self.relays.entries().get(self.index).and_then(|e| e.cursor)
+    }
+
+    /// `seq` was written to the socket. On the fan-out path: one atomic, no lock.
+    pub fn written(&self, seq: Seq) {
+        self.shared.written.fetch_max(seq.get(), Ordering::AcqRel);
+    }
+
+    /// The relay acked `seq` at `target`: its cursor moves (committed before this returns) and
+    /// the dashboard learns the ack and its lag.
+    pub async fn acked(&self, store: &Store, seq: Seq, target: &str) -> Result<(), StoreError> {
+        self.shared.acking.store(true, Ordering::Release);
+        let Some(announced_at) = store.relay_acked(self.name.to_string(), seq).await? else {
+            return Ok(()); // not a seq of this hub's log
+        };
+        let at = Timestamp::now();
+        let lag_ms = at.duration_since(announced_at).as_millis().max(0) as u64;
+        self.relays.with_entry(self.index, |entry| {
+            entry.raise(seq);
+            entry.persisted = entry.persisted.max(Some(seq));
+            entry.last_ack = Some(LastAck {
+                seq,
+                target: target.to_owned(),
+                at,
+                lag_ms,
+            });
+        });
+        Ok(())
+    }
+
+    /// The relay reported its state.
+    pub fn status(&self, status: RelayStatus) {
+        self.shared.acking.store(true, Ordering::Release);
+        let view = view::status_view(status, Timestamp::now());
+        self.relays
+            .with_entry(self.index, |entry| entry.status = Some(view));
+    }
+}
+
+impl Drop for RelayConnection {
+    fn drop(&mut self) {
+        let classify_after = self.relays.inner.classify_after;
+        self.relays.with_entry(self.index, |entry| {
+            if let Some(conn) = entry.connections.remove(&self.id)
+                && let Some(seq) = conn.written_cursor(classify_after)
+            {
+                entry.raise(seq); // committed by the next flush, within 100 ms
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
