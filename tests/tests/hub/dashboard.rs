@@ -189,6 +189,26 @@ async fn phone_announces_next_with_one_tap_corrects_it_and_is_told_where_it_went
 
 async fn phone_session(browser: &Browser, hub: &TestHub) {
     log_in(browser, hub).await;
+    fresh_page_fits_a_phone(browser).await;
+    no_bot_is_said_plainly(browser).await;
+    let mut relay = bearer(&hub.url(), "", RELAY_TOKEN).await;
+    let mut latencies = Vec::new();
+    let (line, took) = the_bot_is_named(browser, &mut relay).await;
+    latencies.push(took);
+    latencies.push(correct_from_the_console(browser, &mut relay, &line).await);
+    other_phone_widths_fit(browser).await;
+    clicked_times_are_on_the_show_clock(browser).await;
+    a_free_text_is_corrected_from_the_log(browser, &mut relay).await;
+    // Two more taps for the latency figure.
+    for _ in 0..2 {
+        let (_, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
+        latencies.push(took);
+    }
+    print_latency(latencies);
+    shot(browser, DESKTOP, "dash-1280-after-show").await;
+}
+
+async fn fresh_page_fits_a_phone(browser: &Browser) {
     check_times_labelled(browser).await;
     check_phone_layout(browser, "fresh").await;
     let hints = browser
@@ -200,8 +220,10 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         "keyboard hints are hidden on a touch screen"
     );
     shot(browser, PHONE, "dash-375-fresh").await;
+}
 
-    // No bot listens: the toast says so plainly.
+/// No bot listens: the toast says so plainly.
+async fn no_bot_is_said_plainly(browser: &Browser) {
     click(browser, "#announce-next").await;
     let toast = browser.wait_for_text("#toasts .toast", "Song #1", T).await;
     assert!(
@@ -213,22 +235,17 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         .await;
     check_phone_layout(browser, "no bot").await;
     shot(browser, PHONE, "dash-375-no-bot").await;
+}
 
-    // A bot: the toast names it, and the line reaches it.
-    let mut relay = bearer(&hub.url(), "", RELAY_TOKEN).await;
+/// A bot listens: one tap, the line reaches it, and the toast names it.
+async fn the_bot_is_named(browser: &Browser, relay: &mut Ws) -> (Value, Duration) {
     browser
         .wait_for_script("return (window.NTR.relays || []).some(r => r.connected)", T)
         .await;
-    let mut latencies = Vec::new();
-    let (line, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
-    latencies.push(took);
+    let (line, took) = tap_to_line(browser, "#announce-next", relay).await;
     assert_eq!(line["position"], 2);
-    assert!(
-        line["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Basalt")
-    );
+    let message = line["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Basalt"), "{message}");
     let toast = browser.wait_for_text("#toasts .toast", "Song #2", T).await;
     assert!(toast.contains("→ relay-1"), "{toast}");
     assert!(!toast.contains("No bot"), "{toast}");
@@ -240,16 +257,19 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     browser.eval("window.scrollTo(0, 500); return true").await;
     shot(browser, PHONE, "dash-375-announced-scrolled").await;
     browser.eval("window.scrollTo(0, 0); return true").await;
+    (line, took)
+}
 
-    // Correct #2 with #4 from the console's Correct button.
+/// Corrects `line` (#2) with #4 from the console's Correct button; returns tap-to-line time.
+async fn correct_from_the_console(browser: &Browser, relay: &mut Ws, line: &Value) -> Duration {
     click(browser, "#now-next button.correct").await;
     browser.wait_for_selector("#correct-dialog[open]", T).await;
     click(browser, "#correct-form select option[value='4']").await;
     shot(browser, PHONE, "dash-375-correct-dialog").await;
     let started = Instant::now();
     click(browser, "#correct-form button[type=submit]").await;
-    let correction = next_of(&mut relay, "announce", T).await;
-    latencies.push(started.elapsed());
+    let correction = next_of(relay, "announce", T).await;
+    let took = started.elapsed();
     assert_eq!(correction["corrects"], line["seq"]);
     assert_eq!(correction["position"], 4);
     let message = correction["message"].as_str().unwrap_or_default();
@@ -276,7 +296,11 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     check_times_labelled(browser).await;
     check_phone_layout(browser, "corrected").await;
     shot(browser, PHONE, "dash-375-corrected").await;
-    // The narrowest and widest common phones.
+    took
+}
+
+/// The narrowest and widest common phones.
+async fn other_phone_widths_fit(browser: &Browser) {
     for width in [360, 414] {
         let phone = Viewport {
             width,
@@ -288,8 +312,10 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         browser.screenshot(&format!("dash-{width}-corrected")).await;
     }
     browser.set_viewport(PHONE).await;
+}
 
-    // A time the page draws after a click is on the show's clock too.
+/// A time the page draws after a click is on the show's clock too.
+async fn clicked_times_are_on_the_show_clock(browser: &Browser) {
     click(browser, "#refresh").await;
     let status = browser.wait_for_text("#poll-status", "ok", T).await;
     assert!(status.contains(" New York"), "{status}");
@@ -300,13 +326,15 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         "{status} is not New York time ({:?})",
         new_york_minutes()
     );
+}
 
-    // A free text, corrected from the log with the right words.
+/// A free text, corrected from the log with the right words.
+async fn a_free_text_is_corrected_from_the_log(browser: &Browser, relay: &mut Ws) {
     browser
         .type_into("#free-text-input", "Back after the news")
         .await;
     click(browser, "#free-text button[type=submit]").await;
-    let text = next_of(&mut relay, "announce", T).await;
+    let text = next_of(relay, "announce", T).await;
     assert_eq!(text["message"], "Back after the news");
     click(
         browser,
@@ -320,7 +348,7 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
     assert_eq!(prefilled, json!("Back after the news"));
     send_keys(browser, "#correct-form input[name=text]", " in five").await;
     click(browser, "#correct-form button[type=submit]").await;
-    let fixed = next_of(&mut relay, "announce", T).await;
+    let fixed = next_of(relay, "announce", T).await;
     assert_eq!(fixed["corrects"], text["seq"]);
     assert_eq!(fixed["message"], "Correction: Back after the news in five");
     browser
@@ -329,12 +357,10 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
             T,
         )
         .await;
+}
 
-    // Two more taps for the latency figure.
-    for _ in 0..2 {
-        let (_, took) = tap_to_line(browser, "#announce-next", &mut relay).await;
-        latencies.push(took);
-    }
+/// Prints the tap-to-line figures (measured, never asserted: timing is the bench's job).
+fn print_latency(mut latencies: Vec<Duration>) {
     latencies.sort();
     eprintln!(
         "tap-to-line latency (click → token subscriber has the line), {} taps: min {:?}, median {:?}, max {:?}",
@@ -343,7 +369,6 @@ async fn phone_session(browser: &Browser, hub: &TestHub) {
         latencies[latencies.len() / 2],
         latencies[latencies.len() - 1]
     );
-    shot(browser, DESKTOP, "dash-1280-after-show").await;
 }
 
 #[tokio::test]
@@ -359,78 +384,45 @@ async fn laptop_edits_the_playlist_and_a_second_session_sees_each_change_live() 
     log_in(&laptop, &hub).await;
     log_in(&phone, &hub).await;
     let failure = format!("dash-edit-failure-{}", hub.port);
+    let steps = async {
+        edit_session(&laptop, &phone, &hub).await;
+        the_public_page_follows(&laptop, &phone, &hub).await;
+    };
     phone
         .or_screenshot(
             &format!("{failure}-phone"),
-            laptop.or_screenshot(&failure, edit_session(&laptop, &phone, &hub)),
+            laptop.or_screenshot(&failure, steps),
         )
         .await;
-
-    // The public page follows playlist changes live too.
-    phone.goto(&hub.url()).await;
     phone
-        .eval("window.__sameDocument = true; return true")
-        .await;
-    let show_id = primary_show_id(&laptop).await;
-    let public_row = format!("section.show[data-show-id='{show_id}'] tr[data-position='1']");
-    let title = format!("document.querySelector(\"{public_row} .title\").textContent.trim()");
-    let before = phone.eval(&format!("return {title}")).await;
-    click(
-        &laptop,
-        "section.show[data-primary] tr[data-position='1'] button.remove",
-    )
-    .await;
-    phone
-        .wait_for_script(
-            &format!("return window.__sameDocument === true && {title} !== {before}"),
-            T,
+        .or_screenshot(
+            &format!("{failure}-reconnect"),
+            a_reconnect_catches_up(&phone, &mut hub),
         )
-        .await;
-    shot(&phone, PHONE, "public-375-after-remove").await;
-    // Back to the dashboard at the address the phone logged in with.
-    phone
-        .goto(&format!("http://localhost:{}/dashboard", hub.port))
-        .await;
-    phone.wait_for_selector("#conn.up", T).await;
-    phone
-        .eval("window.__sameDocument = true; return true")
-        .await;
-
-    // The hub restarts; what is announced before the page is back shows once it reconnects.
-    hub.stop().await;
-    phone.wait_for_text("#conn-text", "offline", T).await;
-    hub.restart().await;
-    let show_id = primary_show_id(&phone).await;
-    let (status, _) = hub
-        .post_admin(
-            "/admin/announce",
-            json!({"show_id": show_id, "position": 3}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    phone
-        .or_screenshot(&format!("{failure}-reconnect"), async {
-            phone.wait_for_selector("#conn.up", T).await;
-            phone
-                .wait_for_selector("section.show[data-primary] tr.now[data-position='3']", T)
-                .await;
-            let same = phone.eval("return window.__sameDocument === true").await;
-            assert_eq!(same, json!(true), "caught up without a reload");
-        })
         .await;
 }
 
 async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
-    let both = [laptop, phone];
     shot(laptop, DESKTOP, "dash-1280-fresh").await;
+    remove_and_undo(laptop, phone).await;
+    move_by_button_keyboard_and_drag(laptop, phone).await;
+    add_by_link(laptop, phone, hub).await;
+    script_and_poll_edits_show_up(laptop, phone, hub).await;
+    the_n_key_announces(laptop, phone).await;
+    check_phone_layout(phone, "edited").await;
+    shot(phone, PHONE, "dash-375-edited").await;
+    shot(laptop, DESKTOP, "dash-1280-edited").await;
+    eprintln!("titles after the edits: {:?}", titles(laptop).await);
+}
 
-    // Remove #3, then undo: it comes back at #3 (on both).
+/// Remove #3, then undo: it comes back at #3 (on both).
+async fn remove_and_undo(laptop: &Browser, phone: &Browser) {
     click(
         laptop,
         "section.show[data-primary] tr[data-position='3'] button.remove",
     )
     .await;
-    for b in both {
+    for b in [laptop, phone] {
         wait_for_titles(b, &["Aurora", "Basalt", "Delta Blues", "Ember"]).await;
     }
     let toast = laptop
@@ -440,11 +432,13 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     shot(laptop, DESKTOP, "dash-1280-removed-undo").await;
     check_phone_layout(phone, "removed").await;
     click(laptop, "#toasts .toast .toast-actions button").await;
-    for b in both {
+    for b in [laptop, phone] {
         browser_wait_position_url(b, 3, "/track-3").await;
     }
+}
 
-    // Move #5 up with the ↑ button, and #1 down with Alt+↓ on the keyboard.
+/// Move #5 up with the ↑ button, #1 down with Alt+↓ on the keyboard, and drag #4 onto #1.
+async fn move_by_button_keyboard_and_drag(laptop: &Browser, phone: &Browser) {
     click(
         laptop,
         "section.show[data-primary] tr[data-position='5'] button.move-up",
@@ -458,7 +452,6 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     )
     .await;
     browser_wait_position_url(phone, 2, "/track-1").await;
-    // The focus followed the moved row.
     let focused = laptop
         .eval("return document.activeElement.closest('tr') && document.activeElement.closest('tr').dataset.position")
         .await;
@@ -467,13 +460,13 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
         json!("2"),
         "focus follows the row moved by keyboard"
     );
-
-    // Drag #4 onto #1 (HTML5 drag and drop, with a mouse).
     let dragged = laptop.eval(DRAG_4_ONTO_1).await;
     assert_eq!(dragged, json!(true));
     browser_wait_position_url(phone, 1, "/track-5").await;
+}
 
-    // Add one by its SoundCloud link; a bad link and SoundCloud being down are told in place.
+/// Add one by its SoundCloud link; a bad link and SoundCloud being down are told in place.
+async fn add_by_link(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     add_by_url(laptop, "https://example.com/not-soundcloud").await;
     let error = laptop
         .wait_for_text(".add-track .form-error", "Not added", T)
@@ -491,7 +484,7 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     );
     shot(laptop, DESKTOP, "dash-1280-add-error").await;
     add_by_url(laptop, "https://soundcloud.com/someone/track-9").await;
-    for b in both {
+    for b in [laptop, phone] {
         b.wait_for_text(
             "section.show[data-primary] tr[data-position='6']",
             "Resolved 9",
@@ -499,8 +492,10 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
         )
         .await;
     }
+}
 
-    // A script's edit and a poll that changed the show show up too, without a reload.
+/// A script's edit and a poll that changed the show show up too, without a reload.
+async fn script_and_poll_edits_show_up(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     let show_id = primary_show_id(laptop).await;
     let (status, _) = hub
         .post_admin(
@@ -509,7 +504,7 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
         )
         .await;
     assert_eq!(status, 200);
-    for b in both {
+    for b in [laptop, phone] {
         b.wait_for_text(
             "section.show[data-primary] tr[data-position='1']",
             "Scripted",
@@ -523,13 +518,16 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     likes.push(like(hub, 6, "Fresh Like"));
     hub.soundcloud.set_likes(likes);
     assert_eq!(hub.refresh().await["poll"]["ok"], true);
-    for b in both {
+    for b in [laptop, phone] {
         b.wait_for_text("section.show[data-primary] tbody", "Fresh Like", T)
             .await;
         let same = b.eval("return window.__sameDocument === true").await;
         assert_eq!(same, json!(true), "no reload");
     }
-    // n on a keyboard announces the next track, as the hint beside the button says.
+}
+
+/// n on a keyboard announces the next track, as the hint beside the button says.
+async fn the_n_key_announces(laptop: &Browser, phone: &Browser) {
     let hint = laptop
         .eval(
             "return document.querySelector('#announce-next .key-hint').getClientRects().length > 0",
@@ -544,10 +542,59 @@ async fn edit_session(laptop: &Browser, phone: &Browser, hub: &TestHub) {
     phone
         .wait_for_selector("section.show[data-primary] tr.now[data-position='1']", T)
         .await;
-    check_phone_layout(phone, "edited").await;
-    shot(phone, PHONE, "dash-375-edited").await;
-    shot(laptop, DESKTOP, "dash-1280-edited").await;
-    eprintln!("titles after the edits: {:?}", titles(laptop).await);
+}
+
+/// The public page follows playlist changes live too; then the phone goes back to its
+/// dashboard (at the address it logged in with).
+async fn the_public_page_follows(laptop: &Browser, phone: &Browser, hub: &TestHub) {
+    phone.goto(&hub.url()).await;
+    phone
+        .eval("window.__sameDocument = true; return true")
+        .await;
+    let show_id = primary_show_id(laptop).await;
+    let public_row = format!("section.show[data-show-id='{show_id}'] tr[data-position='1']");
+    let title = format!("document.querySelector(\"{public_row} .title\").textContent.trim()");
+    let before = phone.eval(&format!("return {title}")).await;
+    click(
+        laptop,
+        "section.show[data-primary] tr[data-position='1'] button.remove",
+    )
+    .await;
+    phone
+        .wait_for_script(
+            &format!("return window.__sameDocument === true && {title} !== {before}"),
+            T,
+        )
+        .await;
+    shot(phone, PHONE, "public-375-after-remove").await;
+    phone
+        .goto(&format!("http://localhost:{}/dashboard", hub.port))
+        .await;
+    phone.wait_for_selector("#conn.up", T).await;
+    phone
+        .eval("window.__sameDocument = true; return true")
+        .await;
+}
+
+/// The hub restarts; what is announced before the page is back shows once it reconnects.
+async fn a_reconnect_catches_up(phone: &Browser, hub: &mut TestHub) {
+    hub.stop().await;
+    phone.wait_for_text("#conn-text", "offline", T).await;
+    hub.restart().await;
+    let show_id = primary_show_id(phone).await;
+    let (status, _) = hub
+        .post_admin(
+            "/admin/announce",
+            json!({"show_id": show_id, "position": 3}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    phone.wait_for_selector("#conn.up", T).await;
+    phone
+        .wait_for_selector("section.show[data-primary] tr.now[data-position='3']", T)
+        .await;
+    let same = phone.eval("return window.__sameDocument === true").await;
+    assert_eq!(same, json!(true), "caught up without a reload");
 }
 
 /// A drag of row 4 onto row 1, as a mouse would make it (WebDriver cannot drive HTML5 drag
