@@ -744,6 +744,15 @@ async fn the_show_fragment_is_the_dashboard_section_behind_a_session() {
     }
     let missing = get(format!("{}/dashboard/shows/999999", hub.url())).await;
     assert_eq!(missing.status(), 404);
+
+    // Every page names its icon, and the hub serves it.
+    let page = get(format!("{}/dashboard", hub.url())).await;
+    let page = page.text().await.expect("dashboard");
+    assert!(page.contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+    let icon = get(format!("{}/static/favicon.svg", hub.url())).await;
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.expect("svg").starts_with("<svg"));
 }
 
 /// Types `keys` into the element matching `css`, finding it again if a redraw replaced it
