@@ -1,25 +1,50 @@
-//! The dashboard's static files, compiled into the binary: a hub copied to a server needs no
+//! The pages' static files, compiled into the binary: a hub copied to a server needs no
 //! `static/` folder beside it, and nothing is ever fetched from a CDN.
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// (path under `/static/`, content type, body).
 const FILES: &[(&str, &str, &str)] = &[
     (
         "pico.min.css",
-        "text/css; charset=utf-8",
+        CSS,
         include_str!("../../static/pico.min.css"),
     ),
+    ("app.css", CSS, include_str!("../../static/app.css")),
     (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_str!("../../static/app.css"),
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../static/favicon.svg"),
     ),
     (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/app.js"),
+        "dashboard/ui.js",
+        JS,
+        include_str!("../../static/dashboard/ui.js"),
+    ),
+    (
+        "dashboard/live.js",
+        JS,
+        include_str!("../../static/dashboard/live.js"),
+    ),
+    (
+        "dashboard/announce.js",
+        JS,
+        include_str!("../../static/dashboard/announce.js"),
+    ),
+    (
+        "dashboard/edit.js",
+        JS,
+        include_str!("../../static/dashboard/edit.js"),
+    ),
+    (
+        "dashboard/correct.js",
+        JS,
+        include_str!("../../static/dashboard/correct.js"),
     ),
     (
         "public.css",

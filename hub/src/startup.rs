@@ -167,6 +167,12 @@ impl Application {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+        tokio::spawn(
+            state
+                .broadcaster
+                .clone()
+                .run_show_changes(state.store.show_changes(), shutdown.clone()),
+        );
         let relays = state.relays.clone();
         tokio::spawn(relays::run_flusher(
             relays.clone(),
@@ -234,7 +240,7 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
         .merge(relays::router())
         .route("/ws/announce", axum::routing::get(ws::announce_socket))
         .route("/metrics", axum::routing::get(metrics::render))
-        .route("/static/{file}", axum::routing::get(assets::serve))
+        .route("/static/{*file}", axum::routing::get(assets::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(WsShutdown(shutdown)))
