@@ -1,5 +1,5 @@
-// The public page's live parts: "Now playing" and the current tracklist follow the hub's
-// Server-Sent Events (/events), the on-air badge and the countdown follow the clock. Without
+// The public page's live parts: "Now playing", the current tracklist and the playlists follow
+// the hub's Server-Sent Events (/events), the on-air badge and the countdown follow the clock. Without
 // this script the page still shows everything as of when it was loaded.
 (function () {
   "use strict";
@@ -108,11 +108,30 @@
     }
   }
 
+  // A show's playlist changed (an edit, a poll): read the page again and swap in its shows.
+  async function refreshShows() {
+    try {
+      const resp = await fetch("/", { cache: "no-store" });
+      const page = new DOMParser().parseFromString(await resp.text(), "text/html");
+      page.querySelectorAll("section.show[data-show-id]").forEach((fresh) => {
+        const old = document.querySelector('section.show[data-show-id="' + fresh.dataset.showId + '"]');
+        if (old) { old.replaceWith(document.importNode(fresh, true)); }
+      });
+    } catch (_) { /* keep what is shown */ }
+  }
+
   function connect() {
     const since = now.dataset.lastSeq || "0";
     const source = new EventSource("/events?since=" + encodeURIComponent(since));
     source.addEventListener("announce", onAnnounce);
-    // EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
+    source.addEventListener("show_changed", refreshShows);
+    // EventSource reconnects by itself and sends Last-Event-ID, so no announce is missed;
+    // playlist changes are not replayed, so a reconnect redraws the shows.
+    let opened = false;
+    source.addEventListener("open", () => {
+      if (opened) { refreshShows(); }
+      opened = true;
+    });
   }
 
   const countdown = document.getElementById("countdown");

@@ -1,5 +1,5 @@
-// The dashboard's relay panel: redraws each relay's card from `relays` frames (which app.js
-// passes on as "ntr:message" events) and shows the red banner during the live window when no
+// The dashboard's relay panel: redraws each relay's card from `relays` frames (which the
+// dashboard's live.js passes on as "ntr:message" events) and shows the red banner during the live window when no
 // relay can get a line to IRC. The server renders the same cards and banner first, so the
 // page is right before any frame arrives; the rules here match hub/src/relays/panel.rs.
 (function () {
@@ -27,8 +27,10 @@
     return nick + " is not " + place + " — announces will not reach IRC";
   }
 
+  // On the show's clock and labelled with its zone, as the server draws it (never the
+  // browser's own zone).
   function time(iso) {
-    return new Date(iso).toLocaleTimeString([], { hour12: false });
+    return window.NTR.clock(iso);
   }
 
   function el(tag, className, text) {

@@ -1,7 +1,9 @@
 // The dashboard's Targets panel, kept fresh: every few seconds it reads /admin/targets, redraws
 // the panel (rendered by the server on load) and marks, under each announced track, the targets
 // that failed or are retrying ("stream: 401 Unauthorized"). Successes arrive as ack frames and
-// app.js already shows them ("→ #ntr, discord"). Kept apart from app.js on purpose.
+// the dashboard's rows already show them ("→ #ntr, discord"). Kept apart from the dashboard's
+// own scripts on purpose; when those redraw a show, the marks are drawn again from the last
+// answer.
 (function () {
   "use strict";
 
@@ -77,12 +79,15 @@
       const resp = await fetch("/admin/targets", { credentials: "same-origin" });
       if (!resp.ok) { return; }
       const targets = await resp.json();
+      last = targets;
       drawPanel(targets);
       drawProblems(targets);
     } catch (_) { /* offline for a moment: the next round redraws */ }
   }
 
+  let last = [];
   refresh();
   setInterval(refresh, REFRESH_MS);
+  document.addEventListener("ntr:swapped", () => drawProblems(last));
   document.addEventListener("visibilitychange", refresh);
 })();

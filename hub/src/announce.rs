@@ -54,7 +54,23 @@ pub async fn announce(
         message = announcement.message.as_str(),
         "announced"
     );
+    if let Some(seq) = corrects {
+        corrected(state, seq).await;
+    }
     Ok(announcement)
+}
+
+/// The corrected announce's track counts as not announced again: its show changed for the
+/// pages that show it. The correction itself is already made, so a failed lookup is only
+/// logged.
+async fn corrected(state: &AppState, seq: Seq) {
+    match state.store.announcement_show(seq).await {
+        Ok(Some(show_id)) => state.broadcaster.show_changed(show_id),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, %seq, "cannot tell pages which show a correction changed")
+        }
+    }
 }
 
 /// The normal line for `request`, with the show and track it names.

@@ -1,25 +1,50 @@
-//! The dashboard's static files, compiled into the binary: a hub copied to a server needs no
+//! The pages' static files, compiled into the binary: a hub copied to a server needs no
 //! `static/` folder beside it, and nothing is ever fetched from a CDN.
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// (path under `/static/`, content type, body).
 const FILES: &[(&str, &str, &str)] = &[
     (
         "pico.min.css",
-        "text/css; charset=utf-8",
+        CSS,
         include_str!("../../static/pico.min.css"),
     ),
+    ("app.css", CSS, include_str!("../../static/app.css")),
     (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_str!("../../static/app.css"),
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../static/favicon.svg"),
     ),
     (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/app.js"),
+        "dashboard/ui.js",
+        JS,
+        include_str!("../../static/dashboard/ui.js"),
+    ),
+    (
+        "dashboard/live.js",
+        JS,
+        include_str!("../../static/dashboard/live.js"),
+    ),
+    (
+        "dashboard/announce.js",
+        JS,
+        include_str!("../../static/dashboard/announce.js"),
+    ),
+    (
+        "dashboard/edit.js",
+        JS,
+        include_str!("../../static/dashboard/edit.js"),
+    ),
+    (
+        "dashboard/correct.js",
+        JS,
+        include_str!("../../static/dashboard/correct.js"),
     ),
     (
         "public.css",
@@ -48,14 +73,20 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The pages' style sheets and script, compiled into the binary.
-#[utoipa::path(get, path = "/static/{file}", tag = crate::dashboard::TAG, operation_id = "static_file",
-    params(("file" = String, Path, description = "`pico.min.css`, `app.css`, `app.js`, \
-        `public.css`, `public.js` or `targets.js`")),
+/// The pages' style sheets, scripts and icon, compiled into the binary.
+///
+/// The file's name may hold `/` (`dashboard/live.js`).
+#[utoipa::path(get, path = "/static/{*file}", tag = crate::dashboard::TAG,
+    operation_id = "static_file",
+    params(("file" = String, Path, description = "`pico.min.css`, `app.css`, `favicon.svg`, \
+        `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/edit.js`, \
+        `dashboard/correct.js`, `public.css`, `public.js`, `targets.js`, `relays.css` or \
+        `relays.js`")),
     responses(
         (status = 200, description = "The file", content(
             (String = "text/css; charset=utf-8"),
             (String = "text/javascript; charset=utf-8"),
+            (String = "image/svg+xml"),
         )),
         (status = 404, description = "No such file", content_type = "text/plain", body = String),
     ),

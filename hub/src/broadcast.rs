@@ -42,8 +42,8 @@ pub struct Broadcaster {
 
 struct Inner {
     tx: broadcast::Sender<Frame>,
-    /// Frames only dashboards (admin or session subscribers) want — acks, relay states —
-    /// kept off the main channel, where they would cost one frame per relay each.
+    /// Frames only dashboards (admin or session subscribers) want — acks, relay states, "show
+    /// changed" — kept off the main channel, where they would cost one frame per relay each.
     dashboards: broadcast::Sender<Frame>,
     /// Announce frames queue here for the publisher task, in seq order: waking 10,000 receivers
     /// takes milliseconds, and the announcer should not wait for it.
@@ -175,6 +175,36 @@ impl Broadcaster {
             seq: None,
             text: message.to_json().into(),
         });
+    }
+
+    /// Tells dashboards that show `show_id`'s playlist changed, so they redraw it.
+    pub fn show_changed(&self, show_id: i64) {
+        self.to_dashboards(&ServerMessage::ShowChanged { show_id });
+    }
+
+    /// Passes the store's show changes (edits, polls) on as `show_changed` frames until
+    /// shutdown.
+    pub async fn run_show_changes(
+        self,
+        mut changes: broadcast::Receiver<i64>,
+        mut shutdown: Shutdown,
+    ) {
+        loop {
+            let change = tokio::select! {
+                change = changes.recv() => change,
+                _ = shutdown.wait() => return,
+            };
+            match change {
+                Ok(show_id) => self.show_changed(show_id),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "show changes were dropped; open dashboards may be stale until their next change"
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
     }
 
     /// Sends `{"type":"status"}` when the subscriber count has changed, at most once a second.

@@ -88,14 +88,26 @@ impl Modify for SecuritySchemes {
 
 /// Every route the hub serves, with its documentation; state and layers come in `startup`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
         .merge(dashboard::router())
         .merge(relays::router())
         .routes(routes!(ws::announce_socket))
         .routes(routes!(metrics::render))
         .routes(routes!(assets::serve))
-        .routes(routes!(document))
+        .routes(routes!(document));
+    name_catch_alls(routes.get_openapi_mut());
+    routes
+}
+
+/// axum writes a parameter that spans segments as `{*file}`, which is no OpenAPI path syntax:
+/// the document names it `{file}` (the operation says its value may hold `/`).
+fn name_catch_alls(doc: &mut Document) {
+    let paths = std::mem::take(&mut doc.paths.paths);
+    doc.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
 }
 
 /// The document `/openapi.json` serves, shared by every request.

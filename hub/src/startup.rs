@@ -167,6 +167,12 @@ impl Application {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+        tokio::spawn(
+            state
+                .broadcaster
+                .clone()
+                .run_show_changes(state.store.show_changes(), shutdown.clone()),
+        );
         let relays = state.relays.clone();
         tokio::spawn(relays::run_flusher(
             relays.clone(),

@@ -256,9 +256,9 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
     }
 
-    /// Makes the page's viewport `viewport` (CSS pixels, one device pixel each), the way
-    /// DevTools' device mode does: resizing the window instead would leave the height to
-    /// headless Chromium's virtual screen and toolbar.
+    /// Makes the page's viewport `viewport` (CSS pixels, one device pixel each, with a touch
+    /// screen when it is a phone's), the way DevTools' device mode does: resizing the window
+    /// instead would leave the height to headless Chromium's virtual screen and toolbar.
     pub async fn set_viewport(&self, viewport: Viewport) {
         let command = DevTools {
             method: "Emulation.setDeviceMetricsOverride",
@@ -273,6 +273,19 @@ impl Browser {
             .issue_cmd(command)
             .await
             .unwrap_or_else(|e| panic!("set the viewport to {viewport:?}: {e}"));
+        // A phone has a touch screen: touch emulation makes `(pointer: coarse)` match, so pages
+        // that hide keyboard hints or mouse-only features on touch screens do so here. (Headless
+        // Chromium otherwise reports no pointing device at all: `(pointer: none)`.)
+        let input = [DevTools {
+            method: "Emulation.setTouchEmulationEnabled",
+            params: json!({"enabled": viewport.mobile, "maxTouchPoints": 5}),
+        }];
+        for command in input {
+            self.client
+                .issue_cmd(command)
+                .await
+                .unwrap_or_else(|e| panic!("input emulation for {viewport:?}: {e}"));
+        }
         // What a screenshot covers is what the page is laid out in.
         let png = self.client.screenshot().await.expect("a screenshot");
         assert_eq!(

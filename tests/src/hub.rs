@@ -35,12 +35,15 @@ pub fn password_hash() -> &'static str {
     HASH.get_or_init(|| hub::auth::password::hash(PASSWORD).expect("hash the test password"))
 }
 
-/// A weekly schedule (UTC) whose current week started `ago` before now; the live window is
-/// `live_minutes` long. Tests pick `ago` to be inside or outside the live window on purpose.
+/// A weekly schedule in `timezone` whose current week started `ago` before now (to the hour);
+/// the live window is `live_minutes` long. Tests pick `ago` to be inside or outside the live
+/// window on purpose.
 #[derive(Debug, Clone, Copy)]
 pub struct TestSchedule {
     pub ago: SignedDuration,
     pub live_minutes: i64,
+    /// An IANA zone name.
+    pub timezone: &'static str,
 }
 
 impl Default for TestSchedule {
@@ -49,6 +52,7 @@ impl Default for TestSchedule {
         TestSchedule {
             ago: SignedDuration::from_hours(72),
             live_minutes: 60,
+            timezone: "UTC",
         }
     }
 }
@@ -56,15 +60,19 @@ impl Default for TestSchedule {
 impl TestSchedule {
     fn toml(&self) -> String {
         let start = Timestamp::now() - self.ago;
-        let z = start.to_zoned(jiff::tz::TimeZone::UTC);
+        let tz = jiff::tz::TimeZoneDatabase::bundled()
+            .get(self.timezone)
+            .expect("a time zone of the bundled database");
+        let z = start.to_zoned(tz);
         // Shows start on the hour, so the week really started up to 59 minutes before `start`:
         // the live window grows by as much, and ends `live_minutes` after `start` whatever the
         // minute of the clock (else a test meant to be on air failed in the first minutes of
-        // each hour).
+        // each hour). Zones the tests use are whole hours from UTC.
         let into_hour =
             i64::from(z.minute()) + i64::from(z.second() > 0 || z.subsec_nanosecond() > 0);
         format!(
-            "[show]\ntimezone = \"UTC\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
+            "[show]\ntimezone = \"{}\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
+            self.timezone,
             format!("{:?}", z.weekday()).to_lowercase(),
             z.hour(),
             self.live_minutes + into_hour

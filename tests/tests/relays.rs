@@ -336,6 +336,7 @@ async fn the_banner_follows_the_irc_server_in_chromium() {
     let live = TestSchedule {
         ago: jiff::SignedDuration::from_mins(10),
         live_minutes: 60,
+        ..TestSchedule::default()
     };
     let hub = hub_on(live).await;
     let relay = start_relay(&hub, ircd.port(), "");

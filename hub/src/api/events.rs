@@ -2,7 +2,9 @@
 //! without a token. Each is `event: announce`, `id: SEQ` and the announce frame's JSON as
 //! `data`, so a browser's `EventSource` resumes by itself: its reconnect sends `Last-Event-ID`
 //! and first gets what it missed from the replay window. Announces are public (they go to IRC);
-//! nothing else of the WebSocket (status, acks, relays) is sent.
+//! so is a show's playlist, and `event: show_changed` (no `id`, data
+//! `{"type":"show_changed","show_id":N}`) says that one changed (an edit, a poll), so the
+//! public page redraws it. Nothing else of the WebSocket (status, acks, relays) is sent.
 //!
 //! The stream reads the same broadcast channel as the WebSocket subscribers. A client more
 //! than the channel's capacity behind is cut off (its stream ends) and reconnects with
@@ -20,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::Stream;
 use jiff::{SignedDuration, Timestamp};
-use ntr_protocol::{Seq, SinceQuery};
+use ntr_protocol::{Seq, ServerMessage, SinceQuery};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
@@ -76,6 +78,7 @@ pub async fn events(
     // Listen before reading the replay, so nothing announced meanwhile falls in between; the
     // replay's last seq then filters out what would arrive twice.
     let rx = state.broadcaster.listen();
+    let shows = state.store.show_changes();
     let (replay, last) = match since {
         Some(since) => replay(&state, since).await?,
         None => (Vec::new(), Seq::ZERO),
@@ -84,6 +87,7 @@ pub async fn events(
     let feed = Feed {
         replay: replay.into_iter(),
         rx,
+        shows,
         last,
         stop: Box::pin(async move { shutdown.wait().await }),
         keep_alive: keep_alive(),
@@ -122,6 +126,8 @@ async fn replay(state: &AppState, since: Seq) -> Result<(Vec<Announcement>, Seq)
 struct Feed {
     replay: std::vec::IntoIter<Announcement>,
     rx: broadcast::Receiver<Frame>,
+    /// Ids of shows whose playlist changed.
+    shows: broadcast::Receiver<i64>,
     last: Seq,
     /// Pinned once: a fresh shutdown future per event would register every listener with
     /// the shutdown channel again on every announce.
@@ -133,6 +139,13 @@ struct Feed {
 /// fixed (a number and one line of JSON), and the bytes are all a listener costs per announce.
 fn announce_event(seq: Seq, json: &str) -> Bytes {
     Bytes::from(format!("event: announce\nid: {seq}\ndata: {json}\n\n"))
+}
+
+/// A show's playlist changed. Without an `id`, so the client's `Last-Event-ID` stays the
+/// last announce's.
+fn show_changed_event(show_id: i64) -> Bytes {
+    let json = ServerMessage::ShowChanged { show_id }.to_json();
+    Bytes::from(format!("event: show_changed\ndata: {json}\n\n"))
 }
 
 fn stream(feed: Feed) -> impl Stream<Item = Result<Bytes, Infallible>> {
@@ -152,6 +165,11 @@ fn stream(feed: Feed) -> impl Stream<Item = Result<Bytes, Infallible>> {
                     // Status frames, and announces the replay already sent.
                     Ok(_) => {}
                     // Too far behind (or the hub is stopping): end; the client resumes.
+                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+                },
+                change = feed.shows.recv() => match change {
+                    Ok(show_id) => return Some((Ok(show_changed_event(show_id)), feed)),
+                    // Changes were missed: end, and the page redraws every show when it is back.
                     Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
                 },
                 _ = feed.keep_alive.tick() => {

@@ -1,11 +1,11 @@
 //! Server-rendered pages (askama): the public playlist at `/`, the login form, and the DJ's
-//! dashboard. The playlist is in the HTML itself; `static/app.js` only adds the live parts
-//! (buttons, connection status, toasts).
+//! dashboard with the fragment its script re-reads when a show changes. Everything is in the
+//! HTML; the scripts in `static/dashboard/` only add the live parts.
 
+mod clock;
 mod login;
 mod public;
-
-use std::collections::HashMap;
+mod rows;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,14 +16,18 @@ use jiff::tz::TimeZone;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::error::ApiError;
+pub use clock::{Clock, zone_label};
+pub use rows::{LogRow, ShowRows, Slot, Stamp, TrackRow};
+
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::ApiPath;
 use crate::api::responses::StorageFailed;
 use crate::auth::extract::DjSession;
 use crate::openapi::HTML;
 use crate::relays::panel::RelaysPanel;
 use crate::state::AppState;
 use crate::store::{Ack, Announcement, Show};
-use crate::web_url::WebUrl;
+use rows::ShowContext;
 
 /// The tag of the HTML pages in the OpenAPI document.
 pub const TAG: &str = "pages";
@@ -32,111 +36,109 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(public::page))
         .routes(routes!(dashboard))
+        .routes(routes!(show_fragment))
         .routes(routes!(login::form, login::submit))
         .routes(routes!(login::logout))
 }
 
-/// A show as the templates show it: times in the show's own time zone, durations as m:ss.
-pub struct ShowRows {
-    pub id: i64,
-    pub heading: String,
-    pub range: String,
-    pub on_air: bool,
-    pub tracks: Vec<TrackRow>,
-}
-
-pub struct TrackRow {
-    pub position: u32,
-    pub title: String,
-    pub artist: String,
-    /// Only an http(s) link is ever rendered as one.
-    pub url: Option<WebUrl>,
-    pub duration: String,
-    pub seq: Option<u64>,
-    pub announced_at: Option<String>,
-    pub targets: Vec<String>,
-}
-
-impl ShowRows {
-    fn new(
-        state: &AppState,
-        show: &Show,
-        heading: &str,
-        announced: &HashMap<u32, (Announcement, Vec<Ack>)>,
-    ) -> ShowRows {
-        let tz = state.config.schedule.time_zone();
-        let tracks = show
-            .tracks
-            .iter()
-            .map(|t| {
-                let last = announced.get(&t.position);
-                TrackRow {
-                    position: t.position,
-                    title: t.title.clone(),
-                    artist: t.artist.clone(),
-                    url: WebUrl::link(&t.permalink_url),
-                    duration: t.duration_ms.map(format_duration).unwrap_or_default(),
-                    seq: last.map(|(a, _)| a.seq.get()),
-                    announced_at: last.map(|(a, _)| local_time(a.announced_at, tz, "%H:%M:%S")),
-                    targets: last
-                        .map(|(_, acks)| acks.iter().map(|a| a.target.clone()).collect())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect();
-        ShowRows {
-            id: show.id,
-            heading: heading.into(),
-            range: format!(
-                "{} – {}",
-                local_time(show.week.start, tz, "%a %b %-d, %H:%M"),
-                local_time(show.week.end, tz, "%a %b %-d, %H:%M")
-            ),
-            on_air: state.is_on_air(show.week),
-            tracks,
-        }
-    }
-}
-
-fn local_time(t: Timestamp, tz: &TimeZone, fmt: &str) -> String {
+pub fn local_time(t: Timestamp, tz: &TimeZone, fmt: &str) -> String {
     t.to_zoned(tz.clone()).strftime(fmt).to_string()
 }
 
-fn format_duration(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    format!("{}:{:02}", s / 60, s % 60)
+/// A show drawn for a page; `with_log` reads its announces and mark (the dashboard's).
+async fn show_rows(
+    state: &AppState,
+    show: &Show,
+    slot: Slot,
+    with_log: bool,
+) -> Result<ShowRows, ApiError> {
+    let clock = Clock::new(state.config.schedule.time_zone());
+    let (log, mark) = if with_log {
+        (
+            show_log(state, show).await?,
+            state.store.mark(show.id).await?,
+        )
+    } else {
+        (Vec::new(), None)
+    };
+    let now = Timestamp::now();
+    let cx = ShowContext {
+        clock: &clock,
+        slot,
+        on_air: state.is_on_air(show.week),
+        ended: show.week.end <= now,
+        now,
+        log: &log,
+        mark,
+    };
+    Ok(ShowRows::new(show, &cx))
+}
+
+/// The show's announces with their acks, oldest first, corrected ones included. Free texts
+/// belong to the show whose live window follows them: from the end of the previous show's
+/// live window to the end of this one's.
+async fn show_log(
+    state: &AppState,
+    show: &Show,
+) -> Result<Vec<(Announcement, Vec<Ack>)>, ApiError> {
+    let live = state.config.schedule.live_window();
+    let window = (show.week.start + live, show.week.end + live);
+    Ok(state.store.show_log(show.id, window).await?)
 }
 
 /// The two shows a page lists: the current one (on air during the live window) and the one
 /// before it.
-async fn two_shows(state: &AppState, with_announcements: bool) -> Result<Vec<ShowRows>, ApiError> {
+pub async fn two_shows(state: &AppState, with_log: bool) -> Result<Vec<ShowRows>, ApiError> {
     let current = state.current_show().await?;
     let previous = state.previous_show().await?;
-    let mut out = Vec::new();
-    for (show, heading) in [(&current, "This week's show"), (&previous, "Previous show")] {
-        let heading = if state.is_on_air(show.week) {
-            "On air now"
-        } else {
-            heading
-        };
-        let announced = if with_announcements {
-            state.store.show_announcements(show.id).await?
-        } else {
-            HashMap::new()
-        };
-        out.push(ShowRows::new(state, show, heading, &announced));
-    }
-    Ok(out)
+    Ok(vec![
+        show_rows(state, &current, Slot::Current, with_log).await?,
+        show_rows(state, &previous, Slot::Previous, with_log).await?,
+    ])
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     shows: Vec<ShowRows>,
-    poll_ok: bool,
-    poll_text: String,
+    poll: PollLine,
+    /// The show's IANA zone and its label, for the times the script draws.
+    tz: String,
+    zone: String,
+    /// The newest seq when the page was drawn: the live stream resumes after it.
+    last_seq: u64,
     targets: Vec<crate::targets::api::TargetView>,
     relays: RelaysPanel,
+}
+
+/// The last poll's outcome, as the dashboard says it.
+pub struct PollLine {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl PollLine {
+    fn new(state: &AppState, clock: &Clock) -> PollLine {
+        match state.poller.last_status() {
+            None => PollLine {
+                ok: false,
+                text: "Not polled yet".into(),
+            },
+            Some(p) => {
+                let at = clock.time(p.at);
+                match p.error {
+                    None => PollLine {
+                        ok: true,
+                        text: format!("Last poll {at}: ok, {} tracks", p.tracks),
+                    },
+                    Some(e) => PollLine {
+                        ok: false,
+                        text: format!("Last poll {at} failed: {e}"),
+                    },
+                }
+            }
+        }
+    }
 }
 
 /// The DJ's page: both shows with an Announce button per track (HTML).
@@ -150,26 +152,71 @@ struct DashboardPage {
     ),
 )]
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
-    let tz = state.config.schedule.time_zone();
-    let (poll_ok, poll_text) = match state.poller.last_status() {
-        None => (false, "Not polled yet".to_string()),
-        Some(p) => {
-            let at = local_time(p.at, tz, "%H:%M:%S");
-            match p.error {
-                None => (true, format!("Last poll {at}: ok, {} tracks", p.tracks)),
-                Some(e) => (false, format!("Last poll {at} failed: {e}")),
-            }
-        }
-    };
+    let clock = Clock::new(state.config.schedule.time_zone());
     let now = Timestamp::now();
     let live = state.config.schedule.live_window_around(now)?;
-    let relays = RelaysPanel::new(&state.relays.infos(), now, live, tz);
+    let relays = RelaysPanel::new(
+        &state.relays.infos(),
+        now,
+        live,
+        state.config.schedule.time_zone(),
+    );
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
-        poll_ok,
-        poll_text,
+        poll: PollLine::new(&state, &clock),
+        tz: clock.iana().to_string(),
+        zone: clock.label().to_string(),
+        last_seq: state.store.last_seq().await?.get(),
         targets: crate::targets::api::views(&state).await?,
         relays,
     }
     .into_response())
+}
+
+/// One show's section of the dashboard, as the page draws it: what the script swaps in when
+/// the show changed (an edit in another tab, a script, a poll, an announce). The show the DJ
+/// announces from brings the console's now/next and the poll line along.
+#[derive(Template, WebTemplate)]
+#[template(path = "dash_fragment.html")]
+struct ShowFragment {
+    show: ShowRows,
+    poll: Option<PollLine>,
+}
+
+/// One show's section of the dashboard (an HTML fragment), which the dashboard's script swaps
+/// in when the show changed.
+#[utoipa::path(get, path = "/dashboard/shows/{id}", tag = TAG,
+    security(("cookie" = [])),
+    params(("id" = i64, Path, description = "The show's id")),
+    responses(
+        (status = 200, description = "The fragment", content_type = HTML, body = String),
+        (status = 303, description = "No valid session: to `/login`",
+            headers(("Location" = String))),
+        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 404, description = "No show with that id", body = ErrorBody),
+        StorageFailed,
+    ),
+)]
+async fn show_fragment(
+    State(state): State<AppState>,
+    _dj: DjSession,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let show = state.store.show(id).await?;
+    let slot = if state.current_show().await?.id == id {
+        Slot::Current
+    } else if state.previous_show().await?.id == id {
+        Slot::Previous
+    } else {
+        Slot::Other
+    };
+    let show = show_rows(&state, &show, slot, true).await?;
+    let clock = Clock::new(state.config.schedule.time_zone());
+    let poll = show.primary.then(|| PollLine::new(&state, &clock));
+    let mut response = ShowFragment { show, poll }.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }

@@ -70,10 +70,10 @@ struct LineView {
     url: Option<WebUrl>,
 }
 
-/// "New York" from "America/New_York": how a listener names the show's zone.
+/// "New York" from "America/New_York": how a listener names the show's zone (the same label
+/// the dashboard's clock uses).
 pub fn zone_label(tz: &TimeZone) -> String {
-    let name = tz.iana_name().unwrap_or("UTC");
-    name.rsplit('/').next().unwrap_or(name).replace('_', " ")
+    super::Clock::new(tz).label().to_string()
 }
 
 fn countdown(from: Timestamp, to: Timestamp) -> String {

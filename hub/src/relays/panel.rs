@@ -96,7 +96,9 @@ fn irc_word(state: IrcState) -> &'static str {
 }
 
 fn row(info: &RelayInfo, tz: &TimeZone) -> RelayRow {
-    let time = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%H:%M:%S").to_string();
+    // On the show's clock, labelled ("22:41:07 New York"), like every time on the dashboard.
+    let clock = crate::dashboard::Clock::new(tz);
+    let time = |t: Timestamp| clock.time(t);
     let status = info.status.as_ref();
     RelayRow {
         name: info.name.clone(),

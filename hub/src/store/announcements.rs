@@ -226,6 +226,21 @@ impl Store {
         self.call(move |c| acks_of(c, seq)).await
     }
 
+    /// The show announce `seq` was made for: `None` for a free text or an unknown seq.
+    pub async fn announcement_show(&self, seq: Seq) -> Result<Option<i64>, StoreError> {
+        self.call(move |c| {
+            let show: Option<Option<i64>> = c
+                .query_row(
+                    "SELECT show_id FROM announcements WHERE seq = ?1",
+                    [seq.get()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(show.flatten())
+        })
+        .await
+    }
+
     /// The highest seq issued so far (0 before the first announce).
     pub async fn last_seq(&self) -> Result<Seq, StoreError> {
         self.call(|c| {

@@ -27,7 +27,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 
-pub use announcements::{Ack, Announcement, NewAnnouncement};
+pub use announcements::{Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement};
 pub use deliveries::{
     DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
 };
@@ -38,6 +38,8 @@ pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowSummary, Track, TrackInfo, WeekLikes};
 
 pub const DB_FILE: &str = "hub.db";
+/// Show changes a slow listener may fall behind by before it hears `Lagged`.
+const SHOW_CHANGES: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -82,6 +84,8 @@ pub struct Store {
     /// Bumped after every committed change to a show, so readers can cache what they built
     /// from one (see [`Store::shows_version`]).
     shows_version: Arc<AtomicU64>,
+    /// The id of each show whose tracks changed, for pages that redraw it live.
+    show_changes: tokio::sync::broadcast::Sender<i64>,
 }
 
 impl Store {
@@ -103,6 +107,7 @@ impl Store {
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             shows_version: Arc::new(AtomicU64::new(0)),
+            show_changes: tokio::sync::broadcast::channel(SHOW_CHANGES).0,
         })
     }
 
@@ -113,6 +118,19 @@ impl Store {
 
     fn shows_changed(&self) {
         self.shows_version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Records that show `id`'s tracks changed: cached readers rebuild, and listeners hear it.
+    fn show_changed(&self, id: i64) {
+        self.shows_changed();
+        // An error only means nobody listens right now.
+        let _ = self.show_changes.send(id);
+    }
+
+    /// The ids of shows whose tracks change from now on (an edit, a poll). A listener that
+    /// falls more than a few dozen changes behind hears `Lagged` and should redraw everything.
+    pub fn show_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.show_changes.subscribe()
     }
 
     /// Runs `f` with the connection on the blocking pool.

@@ -106,22 +106,25 @@ impl Store {
     /// Replaces the likes of each given week with the ones a complete poll found, in one
     /// transaction. Returns whether any show changed.
     pub async fn apply_likes(&self, weeks: Vec<WeekLikes>) -> Result<bool, StoreError> {
-        let result = self
+        let changed = self
             .call(move |c| {
                 let tx = c.transaction()?;
-                let mut changed = false;
+                let mut changed = Vec::new();
                 for w in &weeks {
-                    changed |= merge_week(&tx, w.week, &w.likes)?;
+                    if let Some(id) = merge_week(&tx, w.week, &w.likes)? {
+                        changed.push(id);
+                    }
                 }
                 tx.commit()?;
                 Ok(changed)
             })
-            .await;
+            .await?;
         // Even an "unchanged" poll may have refreshed a title or artwork: readers rebuild.
-        if result.is_ok() {
-            self.shows_changed();
+        self.shows_changed();
+        for id in &changed {
+            self.show_changed(*id);
         }
-        result
+        Ok(!changed.is_empty())
     }
 
     /// Adds a track by hand, appended or inserted before `position`. A track the show already
@@ -213,7 +216,7 @@ impl Store {
             })
             .await;
         if result.is_ok() {
-            self.shows_changed();
+            self.show_changed(show_id);
         }
         result
     }
@@ -312,7 +315,8 @@ fn upsert_track(c: &Connection, t: &TrackInfo) -> Result<i64, StoreError> {
     )?)
 }
 
-fn merge_week(tx: &Transaction<'_>, week: Week, likes: &[Like]) -> Result<bool, StoreError> {
+/// Merges a week's likes into its show; returns the show's id if its tracks changed.
+fn merge_week(tx: &Transaction<'_>, week: Week, likes: &[Like]) -> Result<Option<i64>, StoreError> {
     let show_id = ensure_show(tx, week)?;
     let mut seen = HashSet::new();
     let mut changed = false;
@@ -347,7 +351,7 @@ fn merge_week(tx: &Transaction<'_>, week: Week, likes: &[Like]) -> Result<bool, 
         )?;
         changed = true;
     }
-    Ok(changed)
+    Ok(changed.then_some(show_id))
 }
 
 #[derive(Debug, Clone, Copy)]

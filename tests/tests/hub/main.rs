@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod browser;
+mod dashboard;
 mod drills;
 mod events;
 mod feeds;

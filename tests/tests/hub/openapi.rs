@@ -36,6 +36,7 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/admin/relays"),
     ("GET", "/"),
     ("GET", "/dashboard"),
+    ("GET", "/dashboard/shows/{id}"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),
@@ -96,7 +97,7 @@ fn concrete_path(template: &str, show_id: i64) -> String {
     };
     path.replace("{id}", &show_id.to_string())
         .replace("{position}", "1")
-        .replace("{file}", "app.css")
+        .replace("{file}", "dashboard/live.js")
 }
 
 /// Every documented operation, with the statuses it documents.

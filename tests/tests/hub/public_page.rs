@@ -18,6 +18,7 @@ fn on_air() -> TestSchedule {
     TestSchedule {
         ago: SignedDuration::from_mins(10),
         live_minutes: 120,
+        ..TestSchedule::default()
     }
 }
 

@@ -336,6 +336,7 @@ async fn the_dashboard_shows_each_relay_and_a_banner_when_irc_is_out_of_reach() 
     let live = TestSchedule {
         ago: jiff::SignedDuration::from_mins(10),
         live_minutes: 60,
+        ..TestSchedule::default()
     };
     let extra = format!("[[hub.relays]]\nname = \"ntrbot\"\ntoken = \"{NAMED_TOKEN}\"\n");
     let hub = TestHub::start_with(live, &extra).await;

@@ -1,0 +1,287 @@
+//! A show as the pages draw it: its rows with times already on the show's clock, which track is
+//! on air now and which comes next, and its log. Announces are matched to tracks by what the
+//! track is (SoundCloud id, or title, artist and link for a record), not by position, so moving
+//! a track after it was announced keeps its mark on it.
+
+use ntr_protocol::Track;
+
+use jiff::Timestamp;
+
+use super::clock::Clock;
+use crate::store::{Ack, Announcement, CORRECTABLE_FOR, Show};
+use crate::web_url::WebUrl;
+
+/// Which of the listed shows this is, for its heading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The show the DJ announces from: on air during the live window, else this week's.
+    Current,
+    Previous,
+    Other,
+}
+
+pub struct ShowRows {
+    pub id: i64,
+    pub heading: String,
+    pub range: String,
+    pub on_air: bool,
+    /// The week is over: no more likes join it.
+    pub ended: bool,
+    /// The show the "Announce next" button works on.
+    pub primary: bool,
+    pub tracks: Vec<TrackRow>,
+    /// Everything announced for the show, oldest first.
+    pub log: Vec<LogRow>,
+    /// When the DJ marked "recording started", if they did.
+    pub mark: Option<Stamp>,
+}
+
+pub struct TrackRow {
+    pub position: u32,
+    pub title: String,
+    pub artist: String,
+    /// Only an http(s) link is ever rendered as one.
+    pub url: Option<WebUrl>,
+    pub duration: String,
+    /// A SoundCloud track (re-added by its URL), not a record typed in by hand.
+    pub soundcloud: bool,
+    /// Its last announce that was not corrected.
+    pub seq: Option<u64>,
+    pub announced_at: Option<Stamp>,
+    pub targets: Vec<String>,
+    /// The show's last standing announce is this track.
+    pub now: bool,
+    /// The track the "Announce next" button announces.
+    pub next: bool,
+}
+
+/// One announce of the show's log.
+pub struct LogRow {
+    pub seq: u64,
+    pub at: Stamp,
+    pub message: String,
+    /// The position it had when announced; `None` for a free text.
+    pub position: Option<u32>,
+    pub targets: Vec<String>,
+    /// The announce this one corrects.
+    pub corrects: Option<u64>,
+    /// The announce that corrected this one: its track counts as not announced.
+    pub corrected_by: Option<u64>,
+    /// Not corrected yet, and young enough to be.
+    pub correctable: bool,
+}
+
+/// A time as drawn ("22:41:07 New York") and as a machine reads it (RFC 3339).
+pub struct Stamp {
+    pub text: String,
+    pub iso: String,
+}
+
+impl Stamp {
+    pub fn new(clock: &Clock, t: Timestamp) -> Stamp {
+        Stamp {
+            text: clock.time(t),
+            iso: t.to_string(),
+        }
+    }
+}
+
+/// What a show page is drawn from besides the show itself.
+pub struct ShowContext<'a> {
+    pub clock: &'a Clock,
+    pub slot: Slot,
+    pub on_air: bool,
+    pub ended: bool,
+    pub now: Timestamp,
+    /// The show's announces with their acks, oldest first, corrected ones included.
+    pub log: &'a [(Announcement, Vec<Ack>)],
+    pub mark: Option<Timestamp>,
+}
+
+impl ShowRows {
+    pub fn new(show: &Show, cx: &ShowContext<'_>) -> ShowRows {
+        let mut tracks: Vec<TrackRow> = show.tracks.iter().map(|t| track_row(t, cx)).collect();
+        mark_now_and_next(&mut tracks);
+        ShowRows {
+            id: show.id,
+            heading: heading(cx.slot, cx.on_air, show, cx.clock),
+            range: cx.clock.range(show.week.start, show.week.end),
+            on_air: cx.on_air,
+            ended: cx.ended,
+            primary: cx.slot == Slot::Current,
+            tracks,
+            log: cx
+                .log
+                .iter()
+                .map(|(a, acks)| log_row(a, acks, cx))
+                .collect(),
+            mark: cx.mark.map(|t| Stamp::new(cx.clock, t)),
+        }
+    }
+
+    pub fn now_track(&self) -> Option<&TrackRow> {
+        self.tracks.iter().find(|t| t.now)
+    }
+
+    pub fn next_track(&self) -> Option<&TrackRow> {
+        self.tracks.iter().find(|t| t.next)
+    }
+
+    /// What an empty show says: a running week still collects likes, an ended one will not.
+    pub fn empty_text(&self) -> &'static str {
+        if self.ended {
+            "No tracks: nothing was liked on SoundCloud that week."
+        } else {
+            "No tracks yet: likes on SoundCloud during this week appear here."
+        }
+    }
+}
+
+fn heading(slot: Slot, on_air: bool, show: &Show, clock: &Clock) -> String {
+    match slot {
+        Slot::Current if on_air => "On air now".into(),
+        Slot::Current => "This week's show".into(),
+        Slot::Previous => "Previous show".into(),
+        Slot::Other => format!("Show of {}", clock.day_time(show.week.end)),
+    }
+}
+
+fn track_row(t: &Track, cx: &ShowContext<'_>) -> TrackRow {
+    // The last announce of this track that still stands: a corrected one does not count.
+    let last = cx.log.iter().rev().find(|(a, _)| {
+        a.corrected_by.is_none() && a.track.as_ref().is_some_and(|a| same_track(a, t))
+    });
+    TrackRow {
+        position: t.position,
+        title: t.title.clone(),
+        artist: t.artist.clone(),
+        url: WebUrl::link(&t.permalink_url),
+        duration: t.duration_ms.map(format_duration).unwrap_or_default(),
+        soundcloud: t.id.is_some(),
+        seq: last.map(|(a, _)| a.seq.get()),
+        announced_at: last.map(|(a, _)| Stamp::new(cx.clock, a.announced_at)),
+        targets: last.map(|(_, acks)| targets(acks)).unwrap_or_default(),
+        now: false,
+        next: false,
+    }
+}
+
+fn log_row(a: &Announcement, acks: &[Ack], cx: &ShowContext<'_>) -> LogRow {
+    LogRow {
+        seq: a.seq.get(),
+        at: Stamp::new(cx.clock, a.announced_at),
+        message: a.message.as_str().to_string(),
+        position: a.position,
+        targets: targets(acks),
+        corrects: a.corrects.map(|s| s.get()),
+        corrected_by: a.corrected_by.map(|s| s.get()),
+        correctable: a.corrected_by.is_none() && a.announced_at >= cx.now - CORRECTABLE_FOR,
+    }
+}
+
+fn targets(acks: &[Ack]) -> Vec<String> {
+    acks.iter().map(|a| a.target.clone()).collect()
+}
+
+/// A SoundCloud track is itself wherever it sits; a record typed in by hand is what was typed.
+fn same_track(a: &Track, b: &Track) -> bool {
+    match (a.id, b.id) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => {
+            a.title == b.title && a.artist == b.artist && a.permalink_url == b.permalink_url
+        }
+        _ => false,
+    }
+}
+
+/// On air: the track of the show's newest announce. Next: the first unannounced track after
+/// it (the DJ skipped the ones before on purpose), else the first unannounced one.
+fn mark_now_and_next(tracks: &mut [TrackRow]) {
+    let now = tracks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.seq.map(|s| (s, i)))
+        .max()
+        .map(|(_, i)| i);
+    let unannounced = |t: &TrackRow| t.seq.is_none();
+    let after = now.map_or(0, |i| i + 1);
+    let next = tracks
+        .iter()
+        .skip(after)
+        .position(unannounced)
+        .map(|i| i + after)
+        .or_else(|| tracks.iter().position(unannounced));
+    if let Some(i) = now {
+        tracks[i].now = true;
+    }
+    if let Some(i) = next {
+        tracks[i].next = true;
+    }
+}
+
+fn format_duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(position: u32, seq: Option<u64>) -> TrackRow {
+        TrackRow {
+            position,
+            title: format!("t{position}"),
+            artist: String::new(),
+            url: None,
+            duration: String::new(),
+            soundcloud: true,
+            seq,
+            announced_at: None,
+            targets: Vec::new(),
+            now: false,
+            next: false,
+        }
+    }
+
+    fn marks(seqs: &[Option<u64>]) -> (Option<u32>, Option<u32>) {
+        let mut rows: Vec<TrackRow> = seqs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| row(i as u32 + 1, *s))
+            .collect();
+        mark_now_and_next(&mut rows);
+        let find = |f: fn(&TrackRow) -> bool| rows.iter().find(|r| f(r)).map(|r| r.position);
+        (find(|r| r.now), find(|r| r.next))
+    }
+
+    #[test]
+    fn next_follows_the_track_on_air_and_wraps_to_skipped_ones() {
+        assert_eq!(marks(&[None, None, None]), (None, Some(1)));
+        assert_eq!(marks(&[Some(1), None, None]), (Some(1), Some(2)));
+        // Track 2 was skipped: after 3 comes 4, not 2.
+        assert_eq!(marks(&[Some(1), None, Some(2), None]), (Some(3), Some(4)));
+        // Nothing after the one on air: back to the skipped one.
+        assert_eq!(marks(&[Some(1), None, Some(2)]), (Some(3), Some(2)));
+        // Announced out of order: the newest announce is on air.
+        assert_eq!(marks(&[Some(5), Some(3), None]), (Some(1), Some(3)));
+        assert_eq!(marks(&[Some(1), Some(2)]), (Some(2), None));
+    }
+
+    #[test]
+    fn an_empty_week_says_what_fits_it() {
+        let show = |ended| ShowRows {
+            id: 1,
+            heading: String::new(),
+            range: String::new(),
+            on_air: false,
+            ended,
+            primary: true,
+            tracks: Vec::new(),
+            log: Vec::new(),
+            mark: None,
+        };
+        assert!(show(false).empty_text().contains("appear here"));
+        assert!(!show(true).empty_text().contains("appear here"));
+    }
+}

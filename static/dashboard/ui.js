@@ -1,0 +1,112 @@
+// Shared helpers of the dashboard's scripts (window.NTR): the show's clock, toasts, JSON calls
+// to the hub and small DOM helpers. Loaded first; the other dashboard scripts build on it.
+// No inline script or style anywhere: everything here works under a strict CSP.
+(function () {
+  "use strict";
+
+  const dash = document.getElementById("dash");
+  const toasts = document.getElementById("toasts");
+  const NTR = (window.NTR = { dash: dash });
+
+  // Every time is drawn on the show's clock and labelled with its zone ("22:41:07 New York"),
+  // never in the browser's own zone.
+  const tz = (dash && dash.dataset.tz) || "UTC";
+  const zone = (dash && dash.dataset.zone) || "UTC";
+  let timeFormat;
+  try {
+    timeFormat = new Intl.DateTimeFormat("en-GB", {
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23", timeZone: tz,
+    });
+  } catch (_) {
+    timeFormat = null; // an unknown zone: say UTC rather than draw local time unlabelled
+  }
+  NTR.clock = function (when) {
+    const d = when instanceof Date ? when : new Date(when);
+    if (!timeFormat) { return d.toISOString().slice(11, 19) + " UTC"; }
+    return timeFormat.format(d) + " " + zone;
+  };
+
+  NTR.el = function (tag, attrs, text) {
+    const node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach((k) => node.setAttribute(k, attrs[k]));
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  };
+
+  const MAX_TOASTS = 3;
+  const LIFETIME = { ok: 6000, warn: 12000, bad: 12000 };
+
+  // A toast: `lines` are strings; `actions` are {label, run} buttons (e.g. Undo). Toasts sit in
+  // the console under the Announce button, in the page's flow, so they never cover a button. A
+  // toast of a `group` replaces the older one of that group (only the last announce matters).
+  NTR.toast = function (lines, kind, actions, group) {
+    kind = kind || "ok";
+    const box = NTR.el("div", { class: "toast " + kind, role: kind === "ok" ? "status" : "alert" });
+    if (group) {
+      toasts.querySelectorAll('.toast[data-group="' + group + '"]').forEach((old) => old.remove());
+      box.dataset.group = group;
+    }
+    [].concat(lines).forEach((line, i) => {
+      box.appendChild(NTR.el(i === 0 ? "p" : "small", { class: i === 0 ? "toast-main" : "toast-sub" }, line));
+    });
+    if (actions && actions.length) {
+      const row = NTR.el("span", { class: "toast-actions" });
+      actions.forEach((a) => {
+        const b = NTR.el("button", { type: "button", class: "secondary small" }, a.label);
+        b.addEventListener("click", () => { box.remove(); a.run(); });
+        row.appendChild(b);
+      });
+      box.appendChild(row);
+    }
+    const close = NTR.el("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
+    close.addEventListener("click", () => box.remove());
+    box.appendChild(close);
+    toasts.prepend(box);
+    while (toasts.children.length > MAX_TOASTS) { toasts.lastElementChild.remove(); }
+    setTimeout(() => box.remove(), LIFETIME[kind] + (actions ? 4000 : 0));
+    return box;
+  };
+
+  // A JSON call to the hub with the session cookie; rejects with the hub's own error text.
+  NTR.api = async function (method, path, body) {
+    const init = { method: method, credentials: "same-origin", headers: {} };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const resp = await fetch(path, init);
+    let data = null;
+    try { data = await resp.json(); } catch (_) { /* not JSON: the status says enough */ }
+    if (resp.status === 401) { window.location.href = "/login"; }
+    if (!resp.ok) {
+      const err = new Error((data && data.error) || ("HTTP " + resp.status));
+      err.status = resp.status;
+      throw err;
+    }
+    return data;
+  };
+
+  NTR.busy = function (button, on) {
+    if (!button) { return; }
+    if (on) { button.setAttribute("aria-busy", "true"); } else { button.removeAttribute("aria-busy"); }
+    button.disabled = on;
+  };
+
+  NTR.section = function (showId) {
+    return document.querySelector('section.show[data-show-id="' + showId + '"]');
+  };
+
+  NTR.row = function (showId, position) {
+    const section = NTR.section(showId);
+    return section && section.querySelector('tr[data-position="' + position + '"]');
+  };
+
+  // "#5 Title" for messages about a row.
+  NTR.rowName = function (row) {
+    return "#" + row.dataset.position + " " + (row.dataset.title || "");
+  };
+
+  NTR.plural = function (n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  };
+})();
