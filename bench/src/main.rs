@@ -59,6 +59,8 @@ enum Part {
     Poll,
     /// 8. /events (Server-Sent Events) fan-out against the WebSocket's, memory per listener.
     Events,
+    /// 11. Four webhook targets (one hung) against none: POST answer, fan-out, webhook latency.
+    Targets,
     /// 2,000 subscribers joining and leaving while announcing once a second; RSS and open
     /// files at start and end (not part of `all`: it runs for minutes).
     Soak {
@@ -75,7 +77,7 @@ enum Part {
 
 type PartFn = fn(&Ctx) -> anyhow::Result<Vec<Row>>;
 
-const PARTS: [(Part, PartFn); 8] = [
+const PARTS: [(Part, PartFn); 9] = [
     (Part::Announce, parts::announce::run),
     (Part::Fanout, parts::fanout::run),
     (Part::Stalled, parts::stalled::run),
@@ -84,6 +86,7 @@ const PARTS: [(Part, PartFn); 8] = [
     (Part::Irc, parts::irc::run),
     (Part::Poll, parts::poll::run),
     (Part::Events, parts::events::run),
+    (Part::Targets, parts::targets::run),
 ];
 
 fn main() -> ExitCode {
@@ -178,6 +181,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Irc => "6. irc",
         Part::Poll => "7. poll",
         Part::Events => "8. events",
+        Part::Targets => "11. targets",
         Part::Soak { .. } => "soak",
         Part::FloorServer { .. } => "floor-server",
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e2e::binaries::try_binary;
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{ADMIN_TOKEN, TestHub, plus_hours};
+use e2e::hub::{ADMIN_TOKEN, TestHub, TestSchedule, plus_hours};
 use e2e::net::try_free_port;
 use ntr_protocol::{Announce, Announced, Seq, ServerMessage};
 use tokio::runtime::Runtime;
@@ -31,8 +31,13 @@ pub struct HubSetup {
 impl HubSetup {
     /// A fresh data directory whose current week has `tracks` liked tracks on the fake SoundCloud.
     pub fn new(rt: &Runtime, tracks: i64) -> Result<HubSetup> {
+        HubSetup::with_toml(rt, tracks, "")
+    }
+
+    /// Like [`HubSetup::new`], with `extra_toml` appended to the config (e.g. `[[targets]]`).
+    pub fn with_toml(rt: &Runtime, tracks: i64, extra_toml: &str) -> Result<HubSetup> {
         rt.block_on(async {
-            let mut test_hub = TestHub::start().await;
+            let mut test_hub = TestHub::start_with(TestSchedule::default(), extra_toml).await;
             let (current, _) = test_hub.weeks();
             let likes = (0..tracks)
                 .map(|i| FakeLike {
@@ -157,6 +162,11 @@ impl Server {
             http: Http::new(addr),
             next_seq: 1,
         }
+    }
+
+    /// The seq the next measured announce will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 
     pub fn label(&self) -> &'static str {
