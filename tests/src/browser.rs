@@ -212,6 +212,19 @@ impl Browser {
         found.unwrap_or_else(|| panic!("no {css} shows {needle:?} within {limit:?}"))
     }
 
+    /// Fills in the login form the browser shows with the test hub's credentials, submits it
+    /// and waits until the dashboard is open.
+    pub async fn submit_login(&self, limit: Duration) {
+        self.type_into("input[name=username]", crate::hub::USERNAME)
+            .await;
+        self.type_into("input[name=password]", crate::hub::PASSWORD)
+            .await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+        self.wait_for_script("return location.pathname === '/dashboard'", limit)
+            .await;
+    }
+
     /// Waits until `script` (a function body, e.g. `return location.pathname === '/x'`)
     /// returns `true`; panics after `limit`.
     pub async fn wait_for_script(&self, script: &str, limit: Duration) {

@@ -285,34 +285,39 @@ impl TestHub {
         body
     }
 
+    /// `POST /admin/announce` with `body`, which must succeed; returns the answer.
+    pub async fn announce(&self, body: Value) -> Value {
+        let (status, answer) = self.post_admin("/admin/announce", body).await;
+        assert_eq!(status, 200, "announce: {answer}");
+        answer
+    }
+
     pub async fn announce_text(&self, text: &str) -> u64 {
-        let (status, body) = self
-            .post_admin("/admin/announce", json!({ "text": text }))
+        let answer = self.announce(json!({ "text": text })).await;
+        answer["seq"].as_u64().expect("seq")
+    }
+
+    /// Adds a record (not on SoundCloud) to show `id`; returns its position (the last).
+    pub async fn add_record(&self, id: i64, title: &str, artist: &str, url: &str) -> u64 {
+        let (status, show) = self
+            .post_admin(
+                &format!("/admin/shows/{id}/tracks"),
+                json!({"title": title, "artist": artist, "url": url}),
+            )
             .await;
-        assert_eq!(status, 200, "announce: {body}");
-        body["seq"].as_u64().expect("seq")
+        assert_eq!(status, 200, "add: {show}");
+        show["tracks"].as_array().expect("tracks").len() as u64
     }
 
     /// Adds a record to the current show and announces it.
     pub async fn announce_track(&self, title: &str, artist: &str, url: &str) -> u64 {
         let (_, show) = self.get_json("/playlist").await;
         let id = show["id"].as_i64().expect("show id");
-        let (status, body) = self
-            .post_admin(
-                &format!("/admin/shows/{id}/tracks"),
-                json!({"title": title, "artist": artist, "url": url}),
-            )
+        let position = self.add_record(id, title, artist, url).await;
+        let answer = self
+            .announce(json!({"show_id": id, "position": position}))
             .await;
-        assert_eq!(status, 200, "add track: {body}");
-        let position = body["tracks"].as_array().map(|t| t.len()).expect("tracks");
-        let (status, body) = self
-            .post_admin(
-                "/admin/announce",
-                json!({"show_id": id, "position": position}),
-            )
-            .await;
-        assert_eq!(status, 200, "announce: {body}");
-        body["seq"].as_u64().expect("seq")
+        answer["seq"].as_u64().expect("seq")
     }
 
     /// Every (seq, target) ack recorded so far.
@@ -367,6 +372,23 @@ pub async fn login(http: &reqwest::Client, url: &str) -> (String, String) {
         .to_owned();
     let pair = set_cookie.split(';').next().expect("pair").to_owned();
     (pair, set_cookie)
+}
+
+/// Announces `text` on a hub process at `url` with the admin token; returns its seq.
+pub async fn announce_text_at(http: &reqwest::Client, url: &str, text: &str) -> u64 {
+    let body: Value = http
+        .post(format!("{url}/admin/announce"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .expect("announce")
+        .json()
+        .await
+        .expect("json");
+    body["seq"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no seq: {body}"))
 }
 
 /// Starts the hub binary with a config file, its output discarded.

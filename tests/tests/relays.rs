@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use e2e::binaries::binary;
 use e2e::browser::Browser;
-use e2e::hub::{PASSWORD, TestHub, TestSchedule, USERNAME};
+use e2e::hub::{TestHub, TestSchedule};
 use e2e::ircd::{Ircd, Observer, Privmsg, ScriptedPeer};
 use e2e::net::free_port;
 use e2e::services::{CountingProxy, Services};
@@ -377,12 +377,5 @@ async fn the_banner_follows_the_irc_server_in_chromium() {
 
 async fn log_in(browser: &Browser, url: &str) {
     browser.goto(&format!("{url}/login")).await;
-    browser.type_into("input[name=username]", USERNAME).await;
-    browser.type_into("input[name=password]", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser
-        .wait_for_script("return location.pathname === '/dashboard'", READY)
-        .await;
+    browser.submit_login(READY).await;
 }

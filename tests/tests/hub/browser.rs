@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use e2e::browser::{Browser, DESKTOP, PHONE, png_size};
 use e2e::fake_soundcloud::{FakeLike, track};
-use e2e::hub::{PASSWORD, RELAY_TOKEN, TestHub, USERNAME, plus_hours};
+use e2e::hub::{RELAY_TOKEN, TestHub, plus_hours};
 use e2e::wsclient::{bearer, next_of, send_json};
 use serde_json::json;
 
@@ -84,14 +84,7 @@ async fn log_in_and_announce(browser: &Browser, url: &str) {
         browser.current_url().await.ends_with("/login"),
         "no session: the login form"
     );
-    browser.type_into("input[name=username]", USERNAME).await;
-    browser.type_into("input[name=password]", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser
-        .wait_for_script("return location.pathname === '/dashboard'", T)
-        .await;
+    browser.submit_login(T).await;
     // Server-rendered: the titles are in the HTML, escaped, before any script runs.
     let row = browser.text(FIRST_ROW).await;
     assert!(

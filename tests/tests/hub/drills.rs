@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::fake_soundcloud::{FakeLike, Fault, track};
-use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, plus_hours, spawn_hub};
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, announce_text_at, plus_hours, spawn_hub};
 use e2e::ircd::{Ircd, Observer};
 use e2e::wsclient::{self, Event, bearer, connect, next_of};
 use futures_util::SinkExt;
@@ -40,22 +40,6 @@ async fn wait_listening(url: &str) {
 
 async fn login_cookie(http: &reqwest::Client, url: &str) -> String {
     e2e::hub::login(http, url).await.0
-}
-
-async fn announce(http: &reqwest::Client, url: &str, text: &str) -> u64 {
-    let body: Value = http
-        .post(format!("{url}/admin/announce"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({ "text": text }))
-        .send()
-        .await
-        .expect("announce")
-        .json()
-        .await
-        .expect("json");
-    body["seq"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no seq: {body}"))
 }
 
 #[tokio::test]
@@ -98,7 +82,7 @@ async fn kill_9_mid_show_loses_nothing_and_the_relay_posts_nothing_twice() {
 
     let mut seqs = Vec::new();
     for i in 1..=3 {
-        seqs.push(announce(&http, &url, &format!("before crash {i}")).await);
+        seqs.push(announce_text_at(&http, &url, &format!("before crash {i}")).await);
     }
     let mut seen = Vec::new();
     while seen.len() < 3 {
@@ -116,7 +100,7 @@ async fn kill_9_mid_show_loses_nothing_and_the_relay_posts_nothing_twice() {
     wait_listening(&url).await;
     let http = client();
 
-    let after = announce(&http, &url, "after the crash").await;
+    let after = announce_text_at(&http, &url, "after the crash").await;
     assert_eq!(after, seqs[2] + 1, "seq continues after kill -9");
     let line = observer
         .wait_for_privmsg(Duration::from_secs(15))

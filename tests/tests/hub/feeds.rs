@@ -22,24 +22,6 @@ async fn get(hub: &TestHub, path: &str) -> (u16, reqwest::header::HeaderMap, Str
     (status, headers, resp.text().await.expect("body"))
 }
 
-/// Adds a record to show `id` and returns its position.
-async fn add(hub: &TestHub, id: i64, title: &str, artist: &str, url: &str) -> u64 {
-    let (status, show) = hub
-        .post_admin(
-            &format!("/admin/shows/{id}/tracks"),
-            json!({"title": title, "artist": artist, "url": url}),
-        )
-        .await;
-    assert_eq!(status, 200, "add: {show}");
-    show["tracks"].as_array().expect("tracks").len() as u64
-}
-
-async fn announce(hub: &TestHub, body: Value) -> Value {
-    let (status, answer) = hub.post_admin("/admin/announce", body).await;
-    assert_eq!(status, 200, "announce: {answer}");
-    answer
-}
-
 #[tokio::test]
 async fn nowplaying_follows_the_last_track_announce() {
     let hub = TestHub::start().await;
@@ -57,9 +39,13 @@ async fn nowplaying_follows_the_last_track_announce() {
     assert_eq!(headers["cache-control"], "no-cache");
 
     let id = current["id"].as_i64().expect("id");
-    let position = add(&hub, id, "Night\nDrive", "Some One", "https://x.test/nd").await;
-    let answer = announce(&hub, json!({"show_id": id, "position": position})).await;
-    announce(&hub, json!({"text": "Back after the break"})).await;
+    let position = hub
+        .add_record(id, "Night\nDrive", "Some One", "https://x.test/nd")
+        .await;
+    let answer = hub
+        .announce(json!({"show_id": id, "position": position}))
+        .await;
+    hub.announce(json!({"text": "Back after the break"})).await;
     let (_, _, body) = get(&hub, "/nowplaying.json").await;
     let now: Value = serde_json::from_str(&body).expect("json");
     let playing = &now["now_playing"];
@@ -113,17 +99,19 @@ async fn rss_has_one_item_per_show_with_announces_newest_first() {
         )
         .await
         .expect("older show");
-    let p = add(
-        &hub,
-        previous.id,
-        "Old <b>one</b> ]]> & co",
-        "Art",
-        "https://x.test/o",
-    )
-    .await;
-    announce(&hub, json!({"show_id": previous.id, "position": p})).await;
-    let c = add(&hub, current.id, "New one", "Band", "").await;
-    announce(&hub, json!({"show_id": current.id, "position": c})).await;
+    let p = hub
+        .add_record(
+            previous.id,
+            "Old <b>one</b> ]]> & co",
+            "Art",
+            "https://x.test/o",
+        )
+        .await;
+    hub.announce(json!({"show_id": previous.id, "position": p}))
+        .await;
+    let c = hub.add_record(current.id, "New one", "Band", "").await;
+    hub.announce(json!({"show_id": current.id, "position": c}))
+        .await;
 
     let (status, headers, body) = get(&hub, "/shows.rss").await;
     assert_eq!(status, 200);

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use e2e::binaries::binary;
-use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, SECRET_KEY, TestHub, password_hash, spawn_hub};
+use e2e::hub::{
+    ADMIN_TOKEN, RELAY_TOKEN, SECRET_KEY, TestHub, announce_text_at, password_hash, spawn_hub,
+};
 use e2e::wait;
-use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 /// Exit code, stdout and stderr of one `hub` command that must finish on its own.
@@ -55,22 +56,6 @@ async fn sigterm(mut child: std::process::Child) {
     assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
 }
 
-async fn announce(http: &reqwest::Client, url: &str, text: &str) -> u64 {
-    let body: Value = http
-        .post(format!("{url}/admin/announce"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({ "text": text }))
-        .send()
-        .await
-        .expect("announce")
-        .json()
-        .await
-        .expect("json");
-    body["seq"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no seq: {body}"))
-}
-
 /// A task announcing "load N" about every 10 ms (~100 a second) until stopped, and every
 /// (seq, text) it got back.
 struct Load {
@@ -95,7 +80,7 @@ impl Load {
                 }
                 tick.tick().await;
                 let text = format!("load {i}");
-                let seq = announce(&http, &url, &text).await;
+                let seq = announce_text_at(&http, &url, &text).await;
                 if tx.send((seq, text)).is_err() {
                     return;
                 }
@@ -294,7 +279,7 @@ async fn backup_under_load_then_restore_continues_the_seq() {
     // The restored hub serves, and seqs continue after every seq ever issued.
     let child = spawn_hub(&config);
     wait::until_listening(hub.port, Duration::from_secs(20)).await;
-    let next = announce(&reqwest::Client::new(), &hub.url(), "after restore").await;
+    let next = announce_text_at(&reqwest::Client::new(), &hub.url(), "after restore").await;
     assert_eq!(next, issued + 1);
     sigterm(child).await;
 }

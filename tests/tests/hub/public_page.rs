@@ -22,32 +22,17 @@ fn on_air() -> TestSchedule {
     }
 }
 
-async fn add(hub: &TestHub, id: i64, title: &str, artist: &str, url: &str) {
-    let (status, show) = hub
-        .post_admin(
-            &format!("/admin/shows/{id}/tracks"),
-            json!({"title": title, "artist": artist, "url": url}),
-        )
-        .await;
-    assert_eq!(status, 200, "add: {show}");
-}
-
-async fn announce(hub: &TestHub, body: Value) -> Value {
-    let (status, answer) = hub.post_admin("/admin/announce", body).await;
-    assert_eq!(status, 200, "announce: {answer}");
-    answer
-}
-
 #[tokio::test]
 async fn the_page_is_complete_without_scripts() {
     let hub = TestHub::start_with(on_air(), "").await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "Night <Drive>", "A & B", "https://x.test/nd").await;
-    add(&hub, id, "Evil", "X", "").await;
-    announce(&hub, json!({"show_id": id, "position": 1})).await;
-    announce(&hub, json!({"show_id": id, "position": 2})).await;
-    announce(&hub, json!({"show_id": id, "position": 1})).await;
+    hub.add_record(id, "Night <Drive>", "A & B", "https://x.test/nd")
+        .await;
+    hub.add_record(id, "Evil", "X", "").await;
+    hub.announce(json!({"show_id": id, "position": 1})).await;
+    hub.announce(json!({"show_id": id, "position": 2})).await;
+    hub.announce(json!({"show_id": id, "position": 1})).await;
     let html = hub
         .http
         .get(format!("{}/", hub.url()))
@@ -101,10 +86,12 @@ async fn now_playing_follows_announces_live_in_a_browser() {
     let hub = TestHub::start_with(on_air(), "").await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "First Light", "Dawn", "https://x.test/1").await;
-    add(&hub, id, "Second Wind", "Gale", "https://x.test/2").await;
-    add(&hub, id, "Wrong One", "Nobody", "").await;
-    announce(&hub, json!({"show_id": id, "position": 1})).await;
+    hub.add_record(id, "First Light", "Dawn", "https://x.test/1")
+        .await;
+    hub.add_record(id, "Second Wind", "Gale", "https://x.test/2")
+        .await;
+    hub.add_record(id, "Wrong One", "Nobody", "").await;
+    hub.announce(json!({"show_id": id, "position": 1})).await;
 
     let failure = format!("public-page-failure-{}", hub.port);
     let waited = browser
@@ -133,7 +120,7 @@ async fn follows_announces(browser: &Browser, hub: &TestHub, id: i64) -> Duratio
     assert!(browser.text("#next").await.contains("UTC"), "zone label");
 
     let sent = Instant::now();
-    announce(hub, json!({"show_id": id, "position": 2})).await;
+    hub.announce(json!({"show_id": id, "position": 2})).await;
     browser.wait_for_text("#np-title", "Second Wind", T).await;
     let waited = sent.elapsed();
     assert_eq!(browser.text("#np-artist").await, "Gale");
@@ -152,13 +139,10 @@ fn lines(id: i64) -> String {
 /// A wrong announce, then its correction by free text: the page falls back to the track that
 /// still stands, and the tracklist drops the wrong one.
 async fn follows_a_correction(browser: &Browser, hub: &TestHub, id: i64) {
-    let wrong = announce(hub, json!({"show_id": id, "position": 3})).await;
+    let wrong = hub.announce(json!({"show_id": id, "position": 3})).await;
     browser.wait_for_text("#np-title", "Wrong One", T).await;
-    announce(
-        hub,
-        json!({"text": "sorry, that was Second Wind", "corrects": wrong["seq"]}),
-    )
-    .await;
+    hub.announce(json!({"text": "sorry, that was Second Wind", "corrects": wrong["seq"]}))
+        .await;
     browser.wait_for_text("#np-title", "Second Wind", T).await;
     let script = format!(
         "return !document.querySelector(\"{}\").textContent.includes('Wrong One')",

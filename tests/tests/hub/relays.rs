@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use e2e::browser::{Browser, DESKTOP, PHONE, png_size};
-use e2e::hub::{ADMIN_TOKEN, PASSWORD, RELAY_TOKEN, TestHub, TestSchedule, USERNAME};
+use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, TestSchedule};
 use e2e::wsclient::{Event, Ws, bearer, connect, next, next_of, send_json};
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -421,13 +421,6 @@ async fn screenshots(browser: &Browser, css: &str, names: [&str; 2]) {
 
 async fn log_in(browser: &Browser, url: &str) {
     browser.goto(&format!("{url}/login")).await;
-    browser.type_into("input[name=username]", USERNAME).await;
-    browser.type_into("input[name=password]", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser
-        .wait_for_script("return location.pathname === '/dashboard'", T)
-        .await;
+    browser.submit_login(T).await;
     browser.wait_for_selector("#conn.up", T).await;
 }

@@ -21,23 +21,6 @@ async fn get(hub: &TestHub, path: &str) -> (u16, String, String) {
     (status, ctype, resp.text().await.expect("body"))
 }
 
-async fn add(hub: &TestHub, id: i64, title: &str, artist: &str, url: &str) -> u64 {
-    let (status, show) = hub
-        .post_admin(
-            &format!("/admin/shows/{id}/tracks"),
-            json!({"title": title, "artist": artist, "url": url}),
-        )
-        .await;
-    assert_eq!(status, 200, "add: {show}");
-    show["tracks"].as_array().expect("tracks").len() as u64
-}
-
-async fn announce(hub: &TestHub, body: Value) -> Value {
-    let (status, answer) = hub.post_admin("/admin/announce", body).await;
-    assert_eq!(status, 200, "announce: {answer}");
-    answer
-}
-
 async fn announced_at(hub: &TestHub, seq: &Value) -> Timestamp {
     let seq = Seq::new(seq.as_u64().expect("seq"));
     let log = hub
@@ -86,24 +69,24 @@ async fn marked_show() -> Marked {
     let hub = TestHub::start().await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "One", "Alpha", "https://x.test/1").await;
-    add(&hub, id, "Two, \"2\"", "Beta | B", "https://x.test/2").await;
-    add(&hub, id, "Wrong", "Nobody", "https://x.test/w").await;
-    add(&hub, id, "Three *", "Gamma", "").await;
-    let first = announce(&hub, json!({"show_id": id, "position": 1})).await;
-    let second = announce(&hub, json!({"show_id": id, "position": 2})).await;
-    let wrong = announce(&hub, json!({"show_id": id, "position": 3})).await;
-    let fix = announce(
-        &hub,
-        json!({"show_id": id, "position": 4, "corrects": wrong["seq"]}),
-    )
-    .await;
+    hub.add_record(id, "One", "Alpha", "https://x.test/1").await;
+    hub.add_record(id, "Two, \"2\"", "Beta | B", "https://x.test/2")
+        .await;
+    hub.add_record(id, "Wrong", "Nobody", "https://x.test/w")
+        .await;
+    hub.add_record(id, "Three *", "Gamma", "").await;
+    let first = hub.announce(json!({"show_id": id, "position": 1})).await;
+    let second = hub.announce(json!({"show_id": id, "position": 2})).await;
+    let wrong = hub.announce(json!({"show_id": id, "position": 3})).await;
+    let fix = hub
+        .announce(json!({"show_id": id, "position": 4, "corrects": wrong["seq"]}))
+        .await;
     assert_eq!(
         fix["message"],
         "Correction: Now Playing: Song #4: Three * by Gamma"
     );
     // Announced again later: still listed once, at its first announce.
-    announce(&hub, json!({"show_id": id, "position": 1})).await;
+    hub.announce(json!({"show_id": id, "position": 1})).await;
     let mut at = [Timestamp::UNIX_EPOCH; 3];
     for (slot, answer) in at.iter_mut().zip([&first, &second, &fix]) {
         *slot = announced_at(&hub, &answer["seq"]).await;
@@ -225,10 +208,10 @@ async fn without_a_mark_times_count_from_the_first_announce() {
     let hub = TestHub::start().await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "One", "A", "").await;
-    add(&hub, id, "Two", "B", "").await;
-    let first = announce(&hub, json!({"show_id": id, "position": 1})).await;
-    let second = announce(&hub, json!({"show_id": id, "position": 2})).await;
+    hub.add_record(id, "One", "A", "").await;
+    hub.add_record(id, "Two", "B", "").await;
+    let first = hub.announce(json!({"show_id": id, "position": 1})).await;
+    let second = hub.announce(json!({"show_id": id, "position": 2})).await;
     let t1 = announced_at(&hub, &first["seq"]).await;
     let t2 = announced_at(&hub, &second["seq"]).await;
     let (_, _, text) = get(&hub, &format!("/shows/{id}/tracklist?format=text")).await;
@@ -241,8 +224,9 @@ async fn a_show_without_announces_has_an_empty_tracklist() {
     let hub = TestHub::start().await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "Liked but never played", "A", "").await;
-    announce(&hub, json!({"text": "free texts are not tracks"})).await;
+    hub.add_record(id, "Liked but never played", "A", "").await;
+    hub.announce(json!({"text": "free texts are not tracks"}))
+        .await;
     let cases = [
         ("text", String::new()),
         (
@@ -336,8 +320,10 @@ async fn corrections_must_name_a_recent_uncorrected_announce() {
     let hub = TestHub::start().await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "Right", "A", "").await;
-    let wrong = announce(&hub, json!({"text": "Now Playing: the wrong thing"})).await;
+    hub.add_record(id, "Right", "A", "").await;
+    let wrong = hub
+        .announce(json!({"text": "Now Playing: the wrong thing"}))
+        .await;
     let unknown = wrong["seq"].as_u64().expect("seq") + 100;
     let (status, error) = hub
         .post_admin(
@@ -353,11 +339,9 @@ async fn corrections_must_name_a_recent_uncorrected_announce() {
         "{error}"
     );
 
-    let fix = announce(
-        &hub,
-        json!({"text": "the right thing", "corrects": wrong["seq"]}),
-    )
-    .await;
+    let fix = hub
+        .announce(json!({"text": "the right thing", "corrects": wrong["seq"]}))
+        .await;
     assert_eq!(fix["message"], "Correction: the right thing");
     let (status, error) = hub
         .post_admin(
@@ -374,7 +358,7 @@ async fn corrections_must_name_a_recent_uncorrected_announce() {
     );
 
     // An announce from more than a day ago (its time moved back in the database).
-    let old = announce(&hub, json!({"show_id": id, "position": 1})).await;
+    let old = hub.announce(json!({"show_id": id, "position": 1})).await;
     let db = rusqlite::Connection::open(hub.data_dir().join("hub.db")).expect("db");
     db.busy_timeout(std::time::Duration::from_secs(5))
         .expect("timeout");
@@ -408,15 +392,13 @@ async fn the_log_marks_corrected_announces_and_the_frame_names_what_it_corrects(
     let hub = TestHub::start().await;
     let (_, show) = hub.get_json("/playlist").await;
     let id = show["id"].as_i64().expect("id");
-    add(&hub, id, "Wrong", "A", "").await;
-    add(&hub, id, "Right", "B", "").await;
+    hub.add_record(id, "Wrong", "A", "").await;
+    hub.add_record(id, "Right", "B", "").await;
     let mut ws = e2e::wsclient::bearer(&hub.url(), "", &hub.relay_token()).await;
-    let wrong = announce(&hub, json!({"show_id": id, "position": 1})).await;
-    let fix = announce(
-        &hub,
-        json!({"show_id": id, "position": 2, "corrects": wrong["seq"]}),
-    )
-    .await;
+    let wrong = hub.announce(json!({"show_id": id, "position": 1})).await;
+    let fix = hub
+        .announce(json!({"show_id": id, "position": 2, "corrects": wrong["seq"]}))
+        .await;
     let limit = std::time::Duration::from_secs(10);
     let first = e2e::wsclient::next_of(&mut ws, "announce", limit).await;
     assert_eq!(first["corrects"], Value::Null);
