@@ -131,6 +131,46 @@ async fn writes_count_only_for_a_connection_that_stays_silent() {
 }
 
 #[tokio::test]
+async fn writes_after_classification_count_until_the_connection_reports() {
+    let (_dir, store, relays) = setup(Duration::ZERO).await;
+    let (one, two, three) = (
+        announce(&store).await,
+        announce(&store).await,
+        announce(&store).await,
+    );
+    let plugin = relays
+        .connect(&name("relay-1"), localhost())
+        .expect("configured");
+    let newer = relays
+        .connect(&name("relay-1"), localhost())
+        .expect("configured");
+    relays.flush(&store).await.expect("flush"); // both classified, nothing written yet
+    assert_eq!(relays.infos()[1].cursor, None);
+    plugin.written(one);
+    newer.written(two);
+    relays.flush(&store).await.expect("flush");
+    assert_eq!(
+        relays.infos()[1].cursor,
+        Some(two),
+        "the highest write of any silent connection"
+    );
+    newer.status(status());
+    newer.written(three);
+    relays.flush(&store).await.expect("flush");
+    assert_eq!(
+        relays.infos()[1].cursor,
+        Some(two),
+        "a connection that reports moves the cursor only by acks"
+    );
+    plugin.written(three);
+    relays.flush(&store).await.expect("flush");
+    assert_eq!(
+        store.relay_cursors().await.expect("cursors").get("relay-1"),
+        Some(&three)
+    );
+}
+
+#[tokio::test]
 async fn a_silent_connection_that_leaves_is_committed_by_the_next_flush() {
     let (_dir, store, relays) = setup(Duration::ZERO).await;
     let seq = announce(&store).await;

@@ -14,11 +14,7 @@ const MAX_CHANNELS: usize = 50;
 
 pub(super) fn info(entry: &Entry) -> RelayInfo {
     // The newest socket describes the relay: an older one may be a connection about to time out.
-    let newest = entry
-        .connections
-        .iter()
-        .max_by_key(|(id, _)| **id)
-        .map(|(_, c)| c);
+    let newest = entry.connections.last_key_value().map(|(_, c)| c);
     RelayInfo {
         name: entry.name.to_string(),
         connected: newest.is_some(),
