@@ -6,9 +6,11 @@
 //! microseconds, and a single writer is what SQLite wants anyway. WAL mode with
 //! `synchronous=NORMAL` keeps every committed transaction across a process crash (kill -9), and
 //! each operation that changes more than one row is one transaction, so a crash at any point
-//! leaves either the old state or the new one.
+//! leaves either the old state or the new one. WAL checkpoints run on a thread of their own
+//! (`checkpoint`), so no commit waits for the disk.
 
 mod announcements;
+mod checkpoint;
 mod cursors;
 mod deliveries;
 mod marks;
@@ -86,6 +88,7 @@ pub struct Store {
     shows_version: Arc<AtomicU64>,
     /// The id of each show whose tracks changed, for pages that redraw it live.
     show_changes: tokio::sync::broadcast::Sender<i64>,
+    _checkpointer: Arc<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -104,10 +107,12 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::run(&mut conn).map_err(|e| open_err(e.to_string()))?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
             shows_version: Arc::new(AtomicU64::new(0)),
             show_changes: tokio::sync::broadcast::channel(SHOW_CHANGES).0,
+            _checkpointer: Arc::new(checkpointer),
         })
     }
 
