@@ -20,11 +20,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::stream::{self, PollNext};
+use futures_util::{Stream, StreamExt, future};
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{Seq, ServerMessage, SinceQuery};
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
@@ -148,36 +151,93 @@ fn show_changed_event(show_id: i64) -> Bytes {
     Bytes::from(format!("event: show_changed\ndata: {json}\n\n"))
 }
 
+/// The replay, then the live events until the client falls too far behind, the show changes
+/// are lost, or the hub stops.
+///
+/// Built from streams that live as long as the listener, so a listener stays registered with
+/// the show-change channel and the keep-alive timer between announces. A `select!` per event
+/// registered and dropped those on every announce, 10,000 times over: that made the SSE
+/// fan-out slower than the WebSocket's.
 fn stream(feed: Feed) -> impl Stream<Item = Result<Bytes, Infallible>> {
-    futures_util::stream::unfold(feed, |mut feed| async move {
-        if let Some(a) = feed.replay.next() {
-            let event = announce_event(a.seq, &a.to_message().to_json());
-            return Some((Ok(event), feed));
-        }
-        loop {
-            tokio::select! {
-                biased;
-                frame = feed.rx.recv() => match frame {
-                    Ok(Frame { seq: Some(seq), text }) if seq > feed.last => {
-                        feed.last = seq;
-                        return Some((Ok(announce_event(seq, text.as_str())), feed));
-                    }
-                    // Status frames, and announces the replay already sent.
-                    Ok(_) => {}
-                    // Too far behind (or the hub is stopping): end; the client resumes.
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
-                },
-                change = feed.shows.recv() => match change {
-                    Ok(show_id) => return Some((Ok(show_changed_event(show_id)), feed)),
-                    // Changes were missed: end, and the page redraws every show when it is back.
-                    Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
-                },
-                _ = feed.keep_alive.tick() => {
-                    return Some((Ok(Bytes::from_static(b":\n\n")), feed));
+    let Feed {
+        replay,
+        rx,
+        shows,
+        last,
+        stop,
+        keep_alive,
+    } = feed;
+    let replayed =
+        stream::iter(replay).map(|a| Ok(announce_event(a.seq, &a.to_message().to_json())));
+    let keep_alive =
+        IntervalStream::new(keep_alive).map(|_| Item::Event(Bytes::from_static(b":\n\n")));
+    let live = first_ready(
+        until_end(announces(rx, last)),
+        first_ready(
+            until_end(show_changes(shows)),
+            first_ready(keep_alive, stream::once(stop).map(|()| Item::End)),
+        ),
+    );
+    replayed.chain(live.scan((), |_, item| {
+        future::ready(match item {
+            Item::Event(bytes) => Some(Ok(bytes)),
+            Item::End => None,
+        })
+    }))
+}
+
+/// What the live part yields: an event to write, or the end of the stream.
+enum Item {
+    Event(Bytes),
+    End,
+}
+
+/// `events`, then [`Item::End`] once it ends.
+fn until_end(events: impl Stream<Item = Bytes>) -> impl Stream<Item = Item> {
+    events
+        .map(Item::Event)
+        .chain(stream::once(future::ready(Item::End)))
+}
+
+/// Both streams merged, `first` served whenever it has something: announces go before show
+/// changes, and those before a keep-alive comment.
+fn first_ready<A, B>(first: A, second: B) -> impl Stream<Item = Item>
+where
+    A: Stream<Item = Item>,
+    B: Stream<Item = Item>,
+{
+    stream::select_with_strategy(first, second, |_: &mut ()| PollNext::Left)
+}
+
+/// Live announces newer than `last` (the replay sent the others); ends when the listener is
+/// too far behind (it resumes with `Last-Event-ID`) or the hub stops.
+fn announces(rx: broadcast::Receiver<Frame>, last: Seq) -> impl Stream<Item = Bytes> {
+    BroadcastStream::new(rx)
+        .scan(last, |last, frame| {
+            future::ready(match frame {
+                Ok(Frame {
+                    seq: Some(seq),
+                    text,
+                }) if seq > *last => {
+                    *last = seq;
+                    Some(Some(announce_event(seq, text.as_str())))
                 }
-                _ = &mut feed.stop => return None,
-            }
-        }
+                // Status frames, and announces the replay already sent.
+                Ok(_) => Some(None),
+                Err(BroadcastStreamRecvError::Lagged(_)) => None,
+            })
+        })
+        .filter_map(future::ready)
+}
+
+/// `show_changed` events; ends when changes were missed (the page redraws every show when it
+/// is back).
+fn show_changes(shows: broadcast::Receiver<i64>) -> impl Stream<Item = Bytes> {
+    BroadcastStream::new(shows).scan((), |_, change| {
+        future::ready(match change {
+            Ok(show_id) => Some(show_changed_event(show_id)),
+            Err(BroadcastStreamRecvError::Lagged(_)) => None,
+        })
     })
 }
 
