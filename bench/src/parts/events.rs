@@ -17,7 +17,7 @@ pub const MAX_RATIO: f64 = 1.2;
 pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     // (clients, rounds per block); WebSocket and SSE alternate in blocks on one hub, so a slow
     // phase of the machine does not land on one of them only.
-    let sizes = ctx.size(vec![(1_000, 15), (10_000, 5)], vec![(200, 5)]);
+    let sizes = ctx.size(vec![(1_000, 15), (10_000, 10)], vec![(200, 5)]);
     let blocks = ctx.size(2, 1);
     let mut rows = Vec::new();
     for (n, rounds) in sizes {
@@ -25,12 +25,15 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         setup.trust_loopback()?;
         let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
         let (mut ws, mut sse, mut per) = (Vec::new(), Vec::new(), 0.0);
+        let (mut ws_cpu, mut sse_cpu) = (Duration::ZERO, Duration::ZERO);
         for block in 1..=blocks {
             progress(&format!(
                 "events: {n} WebSocket subscribers, then {n} SSE listeners, block {block}/{blocks}: {rounds} rounds each"
             ));
             let fleet = hub.subscribe(&ctx.rt, n)?;
-            ws.extend(measure(&mut hub, &fleet, rounds)?);
+            let (done, cpu) = measure(&mut hub, &fleet, rounds)?;
+            ws.extend(done);
+            ws_cpu += cpu;
             drop(fleet);
             std::thread::sleep(Duration::from_secs(1));
             let before = hub.proc.rss()?;
@@ -40,18 +43,24 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
                 // Later blocks reuse memory the WebSocket fleet left in the allocator.
                 per = (hub.proc.rss()? as f64 - before as f64) / n as f64;
             }
-            sse.extend(measure(&mut hub, &listeners, rounds)?);
+            let (done, cpu) = measure(&mut hub, &listeners, rounds)?;
+            sse.extend(done);
+            sse_cpu += cpu;
             drop(listeners);
             std::thread::sleep(Duration::from_secs(1));
         }
         hub.proc.stop();
-        rows.extend(compare(n, &Rounds::of(&ws), &Rounds::of(&sse), per));
+        let deliveries = (n * rounds * blocks) as u32;
+        let cpu = (ws_cpu / deliveries, sse_cpu / deliveries);
+        rows.extend(compare(n, &Rounds::of(&ws), &Rounds::of(&sse), per, cpu));
     }
     Ok(rows)
 }
 
-fn measure(hub: &mut Server, fleet: &Fleet, rounds: usize) -> Result<Vec<Round>> {
+/// The rounds, and the hub's CPU time (user + system) over them.
+fn measure(hub: &mut Server, fleet: &Fleet, rounds: usize) -> Result<(Vec<Round>, Duration)> {
     hub.warm_up(fleet, "bench warm-up")?;
+    let cpu_before = hub.proc.cpu_time()?;
     let mut done = Vec::with_capacity(rounds);
     for i in 0..rounds {
         let text = format!(
@@ -60,14 +69,15 @@ fn measure(hub: &mut Server, fleet: &Fleet, rounds: usize) -> Result<Vec<Round>>
         done.push(hub.announce(fleet, &text, Duration::from_secs(10))?);
         std::thread::sleep(GAP);
     }
-    Ok(done)
+    Ok((done, hub.proc.cpu_time()?.saturating_sub(cpu_before)))
 }
 
 /// The ratio goal is stated for 10,000 listeners; at 1,000 a few milliseconds of this shared
 /// machine's noise swing the ratio by 0.4 either way, so there only lost lines fail.
 const JUDGED_FROM: usize = 10_000;
 
-fn compare(n: usize, ws: &Rounds, sse: &Rounds, per: f64) -> Vec<Row> {
+/// `cpu`: the hub's CPU time per delivery, (WebSocket, SSE).
+fn compare(n: usize, ws: &Rounds, sse: &Rounds, per: f64, cpu: (Duration, Duration)) -> Vec<Row> {
     let ratio = sse.last.p50.as_secs_f64() / ws.last.p50.as_secs_f64().max(1e-9);
     let (target, met) = if n >= JUDGED_FROM {
         (
@@ -95,6 +105,16 @@ fn compare(n: usize, ws: &Rounds, sse: &Rounds, per: f64) -> Vec<Row> {
             format!("8. /events to {n}: detail"),
             sse.describe(),
             &format!("(WebSocket: {})", ws.describe()),
+        ),
+        Row::info(
+            format!("8. hub CPU per delivery ({n}), SSE vs WebSocket"),
+            format!(
+                "{:.1} vs {:.1} µs (= {:.2} ×; user + system time over the rounds)",
+                cpu.1.as_secs_f64() * 1e6,
+                cpu.0.as_secs_f64() * 1e6,
+                cpu.1.as_secs_f64() / cpu.0.as_secs_f64().max(1e-12)
+            ),
+            "(context)",
         ),
         Row::info(
             format!("8. hub RSS per SSE listener ({n} open)"),
