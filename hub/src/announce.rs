@@ -84,13 +84,7 @@ async fn compose(
             if message.is_empty() {
                 return Err(AnnounceError::EmptyText);
             }
-            Ok(NewAnnouncement {
-                message,
-                show_id: None,
-                position: None,
-                track: None,
-                corrects: None,
-            })
+            Ok(NewAnnouncement::text(message))
         }
         AnnounceRequest::Track { show_id, position } => {
             let show = match show_id {

@@ -23,6 +23,19 @@ pub struct NewAnnouncement {
     pub corrects: Option<Seq>,
 }
 
+impl NewAnnouncement {
+    /// A free text: no show, no track, correcting nothing.
+    pub fn text(message: AnnounceLine) -> NewAnnouncement {
+        NewAnnouncement {
+            message,
+            show_id: None,
+            position: None,
+            track: None,
+            corrects: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Announcement {
     pub seq: Seq,

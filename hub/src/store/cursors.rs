@@ -88,13 +88,7 @@ mod tests {
     use crate::store::NewAnnouncement;
 
     async fn announce(store: &Store) -> Seq {
-        let new = NewAnnouncement {
-            message: AnnounceLine::sanitize("line"),
-            show_id: None,
-            position: None,
-            track: None,
-            corrects: None,
-        };
+        let new = NewAnnouncement::text(AnnounceLine::sanitize("line"));
         store.record_announcement(new).await.expect("announce").seq
     }
 

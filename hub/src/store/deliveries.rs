@@ -372,13 +372,7 @@ mod tests {
 
     async fn announce(store: &Store, text: &str) -> Seq {
         store
-            .record_announcement(NewAnnouncement {
-                message: AnnounceLine::sanitize(text),
-                show_id: None,
-                position: None,
-                track: None,
-                corrects: None,
-            })
+            .record_announcement(NewAnnouncement::text(AnnounceLine::sanitize(text)))
             .await
             .expect("announce")
             .seq

@@ -256,13 +256,8 @@ mod tests {
     async fn the_wal_is_checkpointed_while_announcing() {
         let (dir, store) = store_with("");
         for n in 0..2_000 {
-            let new = NewAnnouncement {
-                message: crate::line::AnnounceLine::sanitize(&format!("line {n}")),
-                show_id: None,
-                position: None,
-                track: None,
-                corrects: None,
-            };
+            let line = crate::line::AnnounceLine::sanitize(&format!("line {n}"));
+            let new = NewAnnouncement::text(line);
             store.record_announcement(new).await.expect("announce");
         }
         let wal = std::fs::metadata(dir.path().join(format!("{DB_FILE}-wal")))
