@@ -100,7 +100,9 @@ pub struct TargetView {
     pub problems: Vec<LastDelivery>,
 }
 
-/// One delivery of a target.
+/// One delivery of a target: a [`DeliveryRow`] with its seq instead of the target's name.
+/// Written out rather than `#[serde(flatten)]`ed: the OpenAPI document's schemas allow no
+/// unknown properties, and a flattened row is an `allOf` no answer can satisfy.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LastDelivery {
     pub seq: Seq,
