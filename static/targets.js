@@ -11,19 +11,6 @@
   if (!body) { return; }
   const REFRESH_MS = 5000;
 
-  function summary(t) {
-    if (!t.enabled) { return "disabled"; }
-    const l = t.last;
-    if (!l) { return "nothing sent yet"; }
-    if (l.status === "sent") {
-      return "sent #" + l.seq + (l.latency_ms === null ? "" : " (" + l.latency_ms + " ms after the announce)");
-    }
-    if (l.status === "pending") {
-      return l.last_error ? "retrying #" + l.seq + ": " + l.last_error : "sending #" + l.seq;
-    }
-    return "failed #" + l.seq + ": " + (l.last_error || "");
-  }
-
   function cell(text, cls) {
     const td = document.createElement("td");
     if (cls) { td.className = cls; }
@@ -42,8 +29,7 @@
       kind.className = "muted";
       kind.textContent = " " + t.kind + (t.delay_seconds > 0 ? ", " + t.delay_seconds + " s delay" : "");
       name.append(strong, kind);
-      const failing = t.last && t.last.status !== "sent" && t.last.last_error;
-      tr.append(name, cell(summary(t), failing ? "bad" : "ok"), cell(String(t.pending)), cell(String(t.failed)));
+      tr.append(name, cell(t.summary, t.failing ? "bad" : "ok"), cell(String(t.pending)), cell(String(t.failed)));
       return tr;
     });
     body.replaceChildren(...rows);

@@ -308,6 +308,26 @@ impl Browser {
         );
     }
 
+    /// Logs in through `url`'s login form with the test hub's credentials and waits for the
+    /// dashboard's live connection.
+    pub async fn log_in(&self, url: &str, limit: Duration) {
+        self.goto(&format!("{url}/login")).await;
+        self.submit_login(limit).await;
+        self.wait_for_selector("#conn.up", limit).await;
+    }
+
+    /// Screenshots at a [`PHONE`]'s and a [`DESKTOP`]'s width (`names` in that order), with
+    /// `css` scrolled into view.
+    pub async fn screenshots(&self, css: &str, names: [&str; 2]) {
+        for (viewport, name) in [PHONE, DESKTOP].into_iter().zip(names) {
+            self.set_viewport(viewport).await;
+            let scroll = format!("document.querySelector({css:?}).scrollIntoView()");
+            self.eval(&scroll).await;
+            let png = std::fs::read(self.screenshot(name).await).expect("read the screenshot");
+            assert_eq!(png_size(&png), Some((viewport.width, viewport.height)));
+        }
+    }
+
     /// Saves a PNG of the viewport as `name.png` in [`screenshot_dir`] and returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("a screenshot");

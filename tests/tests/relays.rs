@@ -346,7 +346,7 @@ async fn the_banner_follows_the_irc_server_in_chromium() {
     let hidden = "return document.getElementById('relay-banner').hidden";
     browser
         .or_screenshot(&failure, async {
-            log_in(&browser, &hub.url()).await;
+            browser.log_in(&hub.url(), READY).await;
             browser.wait_for_script(hidden, READY).await;
         })
         .await;
@@ -373,9 +373,4 @@ async fn the_banner_follows_the_irc_server_in_chromium() {
         "banner drill: shown {appeared:?} after the ircd stopped, gone {went:?} after it started"
     );
     relay.shutdown().await;
-}
-
-async fn log_in(browser: &Browser, url: &str) {
-    browser.goto(&format!("{url}/login")).await;
-    browser.submit_login(READY).await;
 }

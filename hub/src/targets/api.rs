@@ -98,6 +98,11 @@ pub struct TargetView {
     pub last: Option<LastDelivery>,
     /// Recent lines not (yet) sent that carry an error, newest first.
     pub problems: Vec<LastDelivery>,
+    /// The panel's line: "sent #42 (120 ms after the announce)", "retrying #42: 503 …",
+    /// "failed #42: …". Made here once, for the server-rendered panel and its script alike.
+    pub summary: String,
+    /// Whether the panel shows this target in the error colour.
+    pub failing: bool,
 }
 
 /// One delivery of a target: a [`DeliveryRow`] with its seq instead of the target's name.
@@ -127,33 +132,29 @@ impl LastDelivery {
     }
 }
 
-impl TargetView {
-    /// One line for the panel: "sent #42 (120 ms)", "retrying #42: 503 …", "failed #42: …".
-    pub fn summary(&self) -> String {
-        if !self.enabled {
-            return "disabled".into();
-        }
-        let Some(last) = &self.last else {
-            return "nothing sent yet".into();
-        };
-        let error = last.last_error.as_deref().unwrap_or("");
-        match last.status {
-            DeliveryStatus::Sent => match last.latency_ms {
-                Some(ms) => format!("sent #{} ({ms} ms after the announce)", last.seq),
-                None => format!("sent #{}", last.seq),
-            },
-            DeliveryStatus::Pending if error.is_empty() => format!("sending #{}", last.seq),
-            DeliveryStatus::Pending => format!("retrying #{}: {error}", last.seq),
-            DeliveryStatus::Failed => format!("failed #{}: {error}", last.seq),
-        }
+/// The panel's line for a target (see [`TargetView::summary`]).
+fn summary(enabled: bool, last: Option<&LastDelivery>) -> String {
+    if !enabled {
+        return "disabled".into();
     }
+    let Some(last) = last else {
+        return "nothing sent yet".into();
+    };
+    let error = last.last_error.as_deref().unwrap_or("");
+    match last.status {
+        DeliveryStatus::Sent => match last.latency_ms {
+            Some(ms) => format!("sent #{} ({ms} ms after the announce)", last.seq),
+            None => format!("sent #{}", last.seq),
+        },
+        DeliveryStatus::Pending if error.is_empty() => format!("sending #{}", last.seq),
+        DeliveryStatus::Pending => format!("retrying #{}: {error}", last.seq),
+        DeliveryStatus::Failed => format!("failed #{}: {error}", last.seq),
+    }
+}
 
-    /// Whether the panel shows this target in the error colour.
-    pub fn failing(&self) -> bool {
-        self.last
-            .as_ref()
-            .is_some_and(|l| l.status != DeliveryStatus::Sent && l.last_error.is_some())
-    }
+/// Whether `last` is a line not sent that carries an error.
+fn failing(last: Option<&LastDelivery>) -> bool {
+    last.is_some_and(|l| l.status != DeliveryStatus::Sent && l.last_error.is_some())
 }
 
 /// Every configured target's view, in configuration order.
@@ -162,22 +163,25 @@ pub async fn views(state: &AppState) -> Result<Vec<TargetView>, StoreError> {
     let problems = state.store.delivery_problems(since).await?;
     let mut out = Vec::new();
     for t in state.targets.configs() {
-        let summary = state.store.delivery_summary(t.name.clone(), since).await?;
+        let counts = state.store.delivery_summary(t.name.clone(), since).await?;
         let mine: Vec<LastDelivery> = problems
             .iter()
             .filter(|(_, row)| row.target == t.name)
             .take(PROBLEMS_PER_TARGET)
             .map(|(seq, row)| LastDelivery::new(*seq, row.clone()))
             .collect();
+        let last = counts.last.map(|(seq, row)| LastDelivery::new(seq, row));
         out.push(TargetView {
             name: t.name.clone(),
             kind: t.kind.name(),
             endpoint: t.kind.endpoint(),
             enabled: t.enabled,
             delay_seconds: t.delay_seconds,
-            pending: summary.pending,
-            failed: summary.failed,
-            last: summary.last.map(|(seq, row)| LastDelivery::new(seq, row)),
+            pending: counts.pending,
+            failed: counts.failed,
+            summary: summary(t.enabled, last.as_ref()),
+            failing: failing(last.as_ref()),
+            last,
             problems: mine,
         });
     }

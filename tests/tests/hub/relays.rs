@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::browser::{Browser, DESKTOP, PHONE, png_size};
+use e2e::browser::Browser;
 use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, TestSchedule};
 use e2e::wsclient::{Event, Ws, bearer, connect, next, next_of, send_json};
 use futures_util::SinkExt;
@@ -343,7 +343,7 @@ async fn the_dashboard_shows_each_relay_and_a_banner_when_irc_is_out_of_reach() 
     let failure = format!("relays-failure-{}", hub.port);
     browser
         .or_screenshot(&failure, async {
-            log_in(&browser, &hub.url()).await;
+            browser.log_in(&hub.url(), T).await;
             // Server-rendered: nobody is connected yet.
             let text = browser.text("#relay-banner").await;
             assert!(text.contains("No relay is connected"), "{text}");
@@ -355,7 +355,9 @@ async fn the_dashboard_shows_each_relay_and_a_banner_when_irc_is_out_of_reach() 
     browser
         .or_screenshot(&failure, cards_show_both(&browser))
         .await;
-    screenshots(&browser, "#relays", ["relays-375", "relays-1280"]).await;
+    browser
+        .screenshots("#relays", ["relays-375", "relays-1280"])
+        .await;
 
     // IRC goes away: the banner names the bot and the channel it last posted to.
     drop(plugin);
@@ -371,12 +373,9 @@ async fn the_dashboard_shows_each_relay_and_a_banner_when_irc_is_out_of_reach() 
             browser.wait_for_text(error, "connection refused", T).await;
         })
         .await;
-    screenshots(
-        &browser,
-        "body",
-        ["relays-banner-375", "relays-banner-1280"],
-    )
-    .await;
+    browser
+        .screenshots("body", ["relays-banner-375", "relays-banner-1280"])
+        .await;
 }
 
 /// `ntrbot` reporting it is in `#ntr` and acking one line, and an old plugin as `relay-1`.
@@ -406,21 +405,4 @@ async fn cards_show_both(browser: &Browser) {
         .wait_for_text("article.relay[data-name='relay-1']", "older bot plugin", T)
         .await;
     assert!(plugin_card.contains("connected since"), "{plugin_card}");
-}
-
-/// Screenshots at a phone's and a laptop's width, with `css` scrolled into view.
-async fn screenshots(browser: &Browser, css: &str, names: [&str; 2]) {
-    for (viewport, name) in [PHONE, DESKTOP].into_iter().zip(names) {
-        browser.set_viewport(viewport).await;
-        let scroll = format!("document.querySelector({css:?}).scrollIntoView()");
-        browser.eval(&scroll).await;
-        let png = std::fs::read(browser.screenshot(name).await).expect("read the screenshot");
-        assert_eq!(png_size(&png), Some((viewport.width, viewport.height)));
-    }
-}
-
-async fn log_in(browser: &Browser, url: &str) {
-    browser.goto(&format!("{url}/login")).await;
-    browser.submit_login(T).await;
-    browser.wait_for_selector("#conn.up", T).await;
 }

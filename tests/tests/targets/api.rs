@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e::binaries::binary;
+use e2e::browser::{Browser, PHONE};
 use e2e::fake_target::{DISCORD_ID, DISCORD_TOKEN, FakeTarget};
 use e2e::hub::{TestHub, TestSchedule, login};
 use e2e::net::free_port;
@@ -188,6 +189,45 @@ async fn a_failing_target_shows_its_error_on_the_dashboard() {
     );
     // The track's row says where it landed: the webhook acked it.
     assert!(page.contains("→ hook"), "landed marks come from the acks");
+    in_the_browser(&hub, seq).await;
+}
+
+/// The same in Chromium: the panel, and under the track the failing target's error, which
+/// the panel's script draws from `/admin/targets`. Screenshots at both widths.
+async fn in_the_browser(hub: &TestHub, seq: u64) {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let row = format!("tr[data-seq='{seq}']");
+    browser
+        .or_screenshot(&format!("targets-failure-{}", hub.port), async {
+            browser.log_in(&hub.url(), T).await;
+            let problem = "discord: 401 Unauthorized: Invalid Webhook Token";
+            let marks = browser
+                .wait_for_text(&format!("{row} .delivery-problems"), problem, T)
+                .await;
+            assert!(marks.starts_with('⚠'), "{marks}");
+            let landed = browser.text(&format!("{row} .landed-to")).await;
+            assert_eq!(landed.trim(), "→ hook");
+            let panel = browser.text("#targets tr[data-target='discord']").await;
+            assert!(panel.contains(&format!("failed #{seq}: 401")), "{panel}");
+        })
+        .await;
+    // On a phone the panel must not hide its counts off to the side.
+    browser.set_viewport(PHONE).await;
+    let sideways = "const box = document.querySelector('#targets .overflow-auto'); \
+                    return box.scrollWidth > box.clientWidth";
+    assert_eq!(
+        browser.eval(sideways).await,
+        json!(false),
+        "the panel scrolls sideways"
+    );
+    browser
+        .screenshots(&row, ["targets-375", "targets-1280"])
+        .await;
+    browser
+        .screenshots("#targets", ["targets-panel-375", "targets-panel-1280"])
+        .await;
 }
 
 #[tokio::test]
