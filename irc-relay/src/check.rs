@@ -5,22 +5,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use ntr_common::config_report::{Report, mask_token};
+
 use crate::config::Config;
 
 /// The lines to print for a configuration that loaded.
 pub fn summary(config: &Config, file: Option<&Path>) -> String {
     let relay = &config.relay;
     let irc = &config.irc;
-    let mut out = String::new();
-    let source = file.map_or_else(
-        || "no file, defaults".to_owned(),
-        |p| p.display().to_string(),
-    );
-    let _ = writeln!(out, "configuration OK ({source})");
-    let mut row = |key: &str, value: String| {
-        let _ = writeln!(out, "  {key:<13} {value}");
-    };
-    row(
+    let mut report = Report::new(file, "");
+    report.row(
         "hub",
         format!(
             "{} ({}), token {}",
@@ -29,34 +23,34 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
             mask_token(&relay.token)
         ),
     );
-    row("public_url", relay.public_url.to_string());
+    report.row("public_url", relay.public_url.to_string());
     let tls = match (irc.tls, &irc.ca_file) {
         (false, _) => "plain text".to_owned(),
         (true, None) => "TLS".to_owned(),
         (true, Some(ca)) => format!("TLS, also trusting {}", ca.display()),
     };
-    row("irc", format!("{}:{} ({tls})", irc.server, irc.port));
+    report.row("irc", format!("{}:{} ({tls})", irc.server, irc.port));
     let mut nick = irc.nickname.clone();
     if !irc.alt_nicknames.is_empty() {
         let _ = write!(nick, " (then {})", irc.alt_nicknames.join(", "));
     }
-    row("nickname", nick);
-    row("channels", irc.channels.join(" "));
+    report.row("nickname", nick);
+    report.row("channels", irc.channels.join(" "));
     let auth = match (&irc.sasl_password, &irc.nickserv_password) {
         (Some(_), Some(_)) => "SASL PLAIN *** and NickServ ***",
         (Some(_), None) => "SASL PLAIN ***",
         (None, Some(_)) => "NickServ ***",
         (None, None) => "none",
     };
-    row("identify", auth.to_owned());
-    row(
+    report.row("identify", auth.to_owned());
+    report.row(
         "flood",
         format!(
             "burst {}, then {} a second per target; up to {} lines queued per channel",
             irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit
         ),
     );
-    row(
+    report.row(
         "commands",
         format!(
             "prefix {:?}, one answer per user per {} s",
@@ -64,25 +58,14 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
             irc.command_cooldown.as_secs_f64()
         ),
     );
-    row(
+    report.row(
         "replay",
         format!(
             "announces older than {} s are not posted",
             relay.replay_window.as_secs()
         ),
     );
-    out
-}
-
-/// `abcd…(43 chars)`, as the hub prints its tokens: enough to tell two apart, far too little
-/// to use one. Short values show nothing at all.
-pub fn mask_token(token: &str) -> String {
-    let chars = token.chars().count();
-    if chars < 12 {
-        return "***".into();
-    }
-    let head: String = token.chars().take(4).collect();
-    format!("{head}…({chars} chars)")
+    report.finish()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What the hub and the IRC relay binaries both need, written once.
 //!
 //! - [`config_error`]: a figment error as the one line an operator reads, naming the key.
+//! - [`config_report`]: what `check-config` prints for a configuration that loaded.
 //! - [`shutdown`]: the stop signal handed to every long-running task, and the SIGTERM/SIGINT
 //!   future that fires it.
 //! - [`logging`]: `tracing` to stderr, filtered by `RUST_LOG`, coloured only on a terminal.
@@ -11,5 +12,6 @@
 
 pub mod backoff;
 pub mod config_error;
+pub mod config_report;
 pub mod logging;
 pub mod shutdown;

@@ -3,9 +3,9 @@
 //! database's schema — summarised with every secret masked, for CI and for the minute before a
 //! restart.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
+use ntr_common::config_report::{Report, mask_token};
 use rusqlite::OpenFlags;
 
 use super::OpsError;
@@ -31,34 +31,26 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         .map_err(|e| OpsError::Io(e.to_string()))?;
     let data = data_dir_state(&config.hub.data_dir)?;
 
-    let mut out = String::new();
-    let source = file.map_or_else(
-        || "no file, defaults".to_owned(),
-        |p| p.display().to_string(),
-    );
-    let _ = writeln!(out, "configuration OK ({source}{})", env_note());
-    let mut row = |key: &str, value: String| {
-        let _ = writeln!(out, "  {key:<13} {value}");
-    };
-    row(
+    let mut report = Report::new(file, &env_note());
+    report.row(
         "listen",
         format!(
             "{}, public URL {}",
             config.hub.listen, config.hub.public_url
         ),
     );
-    row(
+    report.row(
         "data_dir",
         format!("{}: {data}", config.hub.data_dir.display()),
     );
-    row("admin token", describe(&inspection.admin_token, mask_token));
+    report.row("admin token", describe(&inspection.admin_token, mask_token));
     let relays: Vec<String> = inspection
         .relays
         .iter()
         .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
         .collect();
-    row("relays", relays.join("; "));
-    row(
+    report.row("relays", relays.join("; "));
+    report.row(
         "dashboard",
         format!(
             "user {}, password {}",
@@ -66,26 +58,16 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
             describe(&inspection.dashboard_password, |_| "***".into())
         ),
     );
-    row(
+    report.row(
         "session key",
         describe(&inspection.secret_key, |_| "***".into()),
     );
-    row("show", show_line(config));
-    row("soundcloud", soundcloud_line(config));
+    report.row("show", show_line(config));
+    report.row("soundcloud", soundcloud_line(config));
     if !config.targets.is_empty() {
-        row("targets", crate::targets::summary(&config.targets));
+        report.row("targets", crate::targets::summary(&config.targets));
     }
-    Ok(out)
-}
-
-/// `abcd…(43 chars)`: enough to tell two tokens apart, far too little to use one.
-pub fn mask_token(token: &str) -> String {
-    let chars = token.chars().count();
-    if chars < 12 {
-        return "***".into();
-    }
-    let head: String = token.chars().take(4).collect();
-    format!("{head}…({chars} chars)")
+    Ok(report.finish())
 }
 
 fn describe(secret: &Secret, mask: impl Fn(&str) -> String) -> String {
