@@ -256,6 +256,18 @@ impl TestHub {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url()))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// `GET path` with the admin token.
     pub async fn get_json_admin(&self, path: &str) -> (u16, Value) {
         let resp = self

@@ -308,15 +308,7 @@ async fn a_flood_of_hostile_requests_gets_no_5xx_and_the_dj_keeps_working() {
     ));
 
     assert!(statuses.iter().all(|s| *s < 500), "5xx among {statuses:?}");
-    let metrics = hub
-        .http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = hub.metrics().await;
     assert!(
         !metrics.contains("code=\"5"),
         "the hub counted a 5xx:\n{metrics}"

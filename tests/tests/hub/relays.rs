@@ -173,15 +173,7 @@ async fn a_relays_status_ack_and_error_show_on_admin_relays_and_in_metrics() {
 
 /// Each of `lines` starts a line of `/metrics`.
 async fn assert_metrics(hub: &TestHub, lines: &[String]) {
-    let metrics = hub
-        .http
-        .get(format!("{}/metrics", hub.url()))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = hub.metrics().await;
     for line in lines {
         assert!(
             metrics.lines().any(|l| l.starts_with(line.as_str())),

@@ -92,15 +92,7 @@ pub async fn wait_row(
 
 /// The `/metrics` value of `announce_deliveries_total` for a target and outcome.
 pub async fn delivery_metric(hub: &TestHub, target: &str, outcome: &str) -> u64 {
-    let text = hub
-        .http
-        .get(format!("{}/metrics", hub.url()))
-        .send()
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = hub.metrics().await;
     let needle = format!("announce_deliveries_total{{target=\"{target}\",outcome=\"{outcome}\"}} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&needle))
