@@ -2,12 +2,19 @@
 //! with a fresh seq, and handing it to the broadcaster. A correction is the same line written
 //! with `show.correction_template` around it, naming the announce it corrects.
 
+use std::sync::Arc;
+
+use jiff::Timestamp;
 use ntr_protocol::Seq;
 
+use crate::broadcast::Broadcaster;
+use crate::http::state::ShowError;
 use crate::line::AnnounceLine;
-use crate::state::{AppState, ShowError};
-use crate::store::{Announcement, NewAnnouncement, StoreError};
-use crate::template::TrackFields;
+use crate::line_template::{AnnounceTemplate, CorrectionTemplate, TrackFields};
+use crate::metrics::Metrics;
+use crate::store::{Announcement, NewAnnouncement, Show, Store, StoreError};
+use crate::targets::Targets;
+use crate::week::Schedule;
 
 /// What to announce, already validated by the handler.
 #[derive(Debug, Clone)]
@@ -30,89 +37,121 @@ pub enum AnnounceError {
     EmptyText,
 }
 
-/// Announces `request`; with `corrects`, as a correction of that earlier announce (which the
-/// log then marks as corrected, in the same transaction that checks it may be corrected).
-pub async fn announce(
-    state: &AppState,
-    request: AnnounceRequest,
-    corrects: Option<Seq>,
-) -> Result<Announcement, AnnounceError> {
-    let mut new = compose(state, request).await?;
-    if let Some(seq) = corrects {
-        new.message = state.config.correction_template.render(&new.message);
-        new.corrects = Some(seq);
+/// The templates a line is written with.
+pub struct Templates {
+    pub announce: AnnounceTemplate,
+    pub correction: CorrectionTemplate,
+}
+
+/// Everything one announce touches: it reads the show from the store, writes the line with
+/// the templates, logs it, and hands it to the fan-out, the targets and the metrics.
+#[derive(Clone)]
+pub struct Announcer {
+    pub store: Store,
+    pub broadcaster: Broadcaster,
+    pub targets: Targets,
+    pub metrics: Arc<Metrics>,
+    pub schedule: Schedule,
+    pub templates: Arc<Templates>,
+}
+
+impl Announcer {
+    /// Announces `request`; with `corrects`, as a correction of that earlier announce (which
+    /// the log then marks as corrected, in the same transaction that checks it may be
+    /// corrected).
+    pub async fn announce(
+        &self,
+        request: AnnounceRequest,
+        corrects: Option<Seq>,
+    ) -> Result<Announcement, AnnounceError> {
+        let mut new = self.compose(request).await?;
+        if let Some(seq) = corrects {
+            new.message = self.templates.correction.render(&new.message);
+            new.corrects = Some(seq);
+        }
+        let announcement = self.broadcaster.announce(&self.store, new).await?;
+        self.targets.announced();
+        self.metrics.announce();
+        log(&announcement, self.broadcaster.subscribers());
+        if let Some(seq) = corrects {
+            self.corrected(seq).await;
+        }
+        Ok(announcement)
     }
-    let announcement = state.broadcaster.announce(&state.store, new).await?;
-    state.targets.announced();
-    state.metrics.announce();
+
+    /// The corrected announce's track counts as not announced again: its show changed for
+    /// the pages that show it. The correction itself is already made, so a failed lookup is
+    /// only logged.
+    async fn corrected(&self, seq: Seq) {
+        match self.store.announcement_show(seq).await {
+            Ok(Some(show_id)) => self.broadcaster.show_changed(show_id),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, %seq, "cannot tell pages which show a correction changed")
+            }
+        }
+    }
+
+    /// The normal line for `request`, with the show and track it names.
+    async fn compose(&self, request: AnnounceRequest) -> Result<NewAnnouncement, AnnounceError> {
+        match request {
+            AnnounceRequest::Text(text) => {
+                let message = AnnounceLine::sanitize(&text);
+                if message.is_empty() {
+                    return Err(AnnounceError::EmptyText);
+                }
+                Ok(NewAnnouncement::text(message))
+            }
+            AnnounceRequest::Track { show_id, position } => {
+                let show = match show_id {
+                    Some(id) => self.store.show(id).await?,
+                    None => self.current_show().await?,
+                };
+                self.track_line(&show, position)
+            }
+        }
+    }
+
+    /// The current show: the on-air one during the live window, else this week's.
+    async fn current_show(&self) -> Result<Show, ShowError> {
+        let week = self.schedule.current_show_week(Timestamp::now())?;
+        Ok(self.store.show_for_week(week).await?)
+    }
+
+    fn track_line(&self, show: &Show, position: u32) -> Result<NewAnnouncement, AnnounceError> {
+        let track = show
+            .tracks
+            .iter()
+            .find(|t| t.position == position)
+            .cloned()
+            .ok_or(StoreError::NoPosition {
+                show_id: show.id,
+                position,
+            })?;
+        let message = self.templates.announce.render(&TrackFields {
+            position,
+            title: &track.title,
+            artist: &track.artist,
+            url: &track.permalink_url,
+        });
+        Ok(NewAnnouncement {
+            message,
+            show_id: Some(show.id),
+            position: Some(position),
+            track: Some(track),
+            corrects: None,
+        })
+    }
+}
+
+fn log(announcement: &Announcement, subscribers: usize) {
     tracing::info!(
         seq = announcement.seq.get(),
-        subscribers = state.broadcaster.subscribers(),
+        subscribers,
         show_id = announcement.show_id,
         position = announcement.position,
         corrects = announcement.corrects.map(Seq::get),
         message = announcement.message.as_str(),
         "announced"
     );
-    if let Some(seq) = corrects {
-        corrected(state, seq).await;
-    }
-    Ok(announcement)
-}
-
-/// The corrected announce's track counts as not announced again: its show changed for the
-/// pages that show it. The correction itself is already made, so a failed lookup is only
-/// logged.
-async fn corrected(state: &AppState, seq: Seq) {
-    match state.store.announcement_show(seq).await {
-        Ok(Some(show_id)) => state.broadcaster.show_changed(show_id),
-        Ok(None) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, %seq, "cannot tell pages which show a correction changed")
-        }
-    }
-}
-
-/// The normal line for `request`, with the show and track it names.
-async fn compose(
-    state: &AppState,
-    request: AnnounceRequest,
-) -> Result<NewAnnouncement, AnnounceError> {
-    match request {
-        AnnounceRequest::Text(text) => {
-            let message = AnnounceLine::sanitize(&text);
-            if message.is_empty() {
-                return Err(AnnounceError::EmptyText);
-            }
-            Ok(NewAnnouncement::text(message))
-        }
-        AnnounceRequest::Track { show_id, position } => {
-            let show = match show_id {
-                Some(id) => state.store.show(id).await?,
-                None => state.current_show().await?,
-            };
-            let track = show
-                .tracks
-                .iter()
-                .find(|t| t.position == position)
-                .cloned()
-                .ok_or(StoreError::NoPosition {
-                    show_id: show.id,
-                    position,
-                })?;
-            let message = state.config.announce_template.render(&TrackFields {
-                position,
-                title: &track.title,
-                artist: &track.artist,
-                url: &track.permalink_url,
-            });
-            Ok(NewAnnouncement {
-                message,
-                show_id: Some(show.id),
-                position: Some(position),
-                track: Some(track),
-                corrects: None,
-            })
-        }
-    }
 }

@@ -1,42 +1,57 @@
-//! The announce hub: polls a DJ's SoundCloud likes into weekly shows (SQLite), serves the
-//! dashboard and a JSON API, and broadcasts each announce line to WebSocket subscribers such as
-//! the IRC relay.
+//! The announce hub: polls a DJ's SoundCloud likes into weekly shows, serves the dashboard and a
+//! JSON API, broadcasts each announce line to WebSocket and SSE subscribers (such as the IRC
+//! relay) and delivers it to targets (Discord, Matrix, Icecast, webhooks).
 //!
-//! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
-//! accept loop and its connection limits) → `openapi` (every route, documented) → `api` and
-//! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
-//! `soundcloud`, `week`, `broadcast`, `ws`, `relays` (named relays: cursors, reported states,
-//! the dashboard panel), `web_url`).
+//! The crate is three layers that import downward only (the architecture document draws
+//! them):
+//!
+//! - **top**: `cli` (the binary's commands), `startup` (builds every part from the `config` and
+//!   wires them), `ops` (backup, restore, check-config), and `http` — everything that speaks
+//!   HTTP: the accept loop, handlers, pages, the WebSocket, the OpenAPI document.
+//! - **engine**: `announce` (one announce, start to end), `broadcast` (the fan-out), `acks`,
+//!   `relays` (named relays and their cursors), `targets` (delivery workers), `poller` and
+//!   `soundcloud`, `nowplaying`, `tracklist`, `feeds`, `metrics`, `auth` (tokens, passwords,
+//!   session keys, the login limiter), `secrets`.
+//! - **base**: `store` (the database behind one face), `week` (the DST-aware schedule), `line`
+//!   and `line_template` (the sanitised announce line), `clock`, `web_url`, `lock`.
+//!
+//! Modules are private; what the binaries, tests and bench use is re-exported below.
 
-pub mod announce;
-pub mod api;
-pub mod assets;
-pub mod auth;
-pub mod broadcast;
+mod announce;
+mod auth;
+mod broadcast;
 pub mod cli;
-pub mod config;
-pub mod dashboard;
-pub mod feeds;
-pub mod line;
-pub mod lock;
-pub mod metrics;
-pub mod nowplaying;
-pub mod openapi;
-pub mod ops;
-pub mod poller;
-pub mod relays;
-pub mod secrets;
-pub mod server;
-pub mod soundcloud;
-pub mod startup;
-pub mod state;
-pub mod store;
-pub mod targets;
-pub mod template;
-pub mod tracklist;
-pub mod web_url;
-pub mod week;
-pub mod ws;
+mod clock;
+mod config;
+mod feeds;
+mod http;
+mod line;
+mod line_template;
+mod lock;
+mod metrics;
+mod nowplaying;
+mod ops;
+mod poller;
+mod relays;
+mod secrets;
+mod soundcloud;
+mod startup;
+mod store;
+mod targets;
+mod tracklist;
+mod web_url;
+mod week;
 
 /// The stop signal every long-running task holds (shared with the relay).
 pub use ntr_common::shutdown;
+
+pub use auth::password;
+pub use config::Config;
+pub use feeds::ics::calendar;
+pub use http::server::deadline::Timeouts;
+pub use http::state::AppState;
+pub use soundcloud::RetryPolicy;
+pub use startup::{Application, Options};
+pub use store::schema_version;
+pub use targets::Timings;
+pub use week::Week;

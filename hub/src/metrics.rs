@@ -1,4 +1,5 @@
-//! `GET /metrics` in Prometheus' text format (0.0.4), encoded by `prometheus-client`.
+//! The hub's metrics, in Prometheus' text format (0.0.4), encoded by `prometheus-client`;
+//! served by `GET /metrics`.
 //!
 //! The hub's own counters (announces, acks, HTTP responses by status) live in the registry and
 //! are bumped through the small methods of [`Metrics`]. Values that other parts already keep
@@ -8,10 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -22,7 +20,6 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::broadcast::Broadcaster;
 use crate::poller::Poller;
-use crate::state::AppState;
 
 /// Every metric name starts with this (`ntr_announces_total`, …).
 const PREFIX: &str = "ntr";
@@ -81,7 +78,8 @@ impl Metrics {
         self.acks.inc();
     }
 
-    fn response(&self, status: StatusCode) {
+    /// Counts one HTTP response.
+    pub fn response(&self, status: StatusCode) {
         let label = StatusLabel {
             code: status.as_u16(),
         };
@@ -93,37 +91,6 @@ impl Metrics {
         let mut out = String::new();
         prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
-    }
-}
-
-/// Middleware counting every response by status code.
-pub async fn count_statuses(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    state.metrics.response(response.status());
-    response
-}
-
-/// The hub's metrics in Prometheus' text format.
-#[utoipa::path(get, path = "/metrics", tag = crate::openapi::OPS_TAG, operation_id = "metrics", responses(
-    (status = 200, description = "Prometheus text format 0.0.4",
-        content_type = "text/plain; version=0.0.4", body = String),
-    (status = 500, description = "The metrics could not be encoded (logged)"),
-))]
-pub async fn render(State(state): State<AppState>) -> Response {
-    let body = state.metrics.encode().and_then(|mut body| {
-        state.targets.encode_metrics(&mut body)?;
-        Ok(body)
-    });
-    match body {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot encode the metrics");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
     }
 }
 

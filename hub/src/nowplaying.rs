@@ -5,9 +5,10 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 use serde::Serialize;
 
+use crate::http::state::ShowError;
 use crate::line::AnnounceLine;
-use crate::state::{AppState, ShowError};
-use crate::store::Played;
+use crate::store::{Played, Store};
+use crate::week::Schedule;
 
 /// An announce older than this no longer says what is playing (the show may be over).
 pub const RECENT: SignedDuration = SignedDuration::from_mins(30);
@@ -60,12 +61,13 @@ impl From<Played> for PlayingTrack {
 }
 
 impl NowPlaying {
-    pub async fn read(state: &AppState) -> Result<NowPlaying, ShowError> {
+    pub async fn read(store: &Store, schedule: &Schedule) -> Result<NowPlaying, ShowError> {
         let now = Timestamp::now();
-        let show = state.current_show().await?;
-        let last = state.store.last_played(now - RECENT).await?;
+        let week = schedule.current_show_week(now)?;
+        let show = store.show_for_week(week).await?;
+        let last = store.last_played(now - RECENT).await?;
         Ok(NowPlaying {
-            on_air: state.config.schedule.on_air_week(now)?.is_some(),
+            on_air: schedule.on_air_week(now)?.is_some(),
             now_playing: last.map(PlayingTrack::from),
             show: ShowRef {
                 id: show.id,

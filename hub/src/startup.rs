@@ -6,36 +6,27 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use tokio::net::{TcpListener, TcpSocket};
-use tower_cookies::CookieManagerLayer;
 
-use crate::api::error::ApiError;
+use crate::announce::{Announcer, Templates};
 use crate::auth::Tokens;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
+use crate::http::server::Server;
+use crate::http::server::deadline::Timeouts;
+use crate::http::server::limits::{self, ConnectionLimits};
+use crate::http::state::AppState;
 use crate::lock::DataDirLock;
 use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
 use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
-use crate::server::Server;
-use crate::server::deadline::Timeouts;
-use crate::server::limits::{self, ConnectionLimits};
 use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
-use crate::state::AppState;
 use crate::store::Store;
-use crate::ws::WsShutdown;
-use crate::{metrics, openapi, relays, secrets, server};
-
-pub const BODY_LIMIT: usize = 64 * 1024;
+use crate::{http, relays, secrets};
 
 /// Knobs that are not configuration: tests shorten SoundCloud's backoff, for instance.
 #[derive(Debug, Clone, Default)]
@@ -117,6 +108,18 @@ impl Application {
         let broadcaster = Broadcaster::start();
         let mut metrics = Metrics::new(Arc::clone(&poller), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
+        let metrics = Arc::new(metrics);
+        let announcer = Announcer {
+            store: store.clone(),
+            broadcaster: broadcaster.clone(),
+            targets: targets.clone(),
+            metrics: Arc::clone(&metrics),
+            schedule: config.schedule.clone(),
+            templates: Arc::new(Templates {
+                announce: config.announce_template.clone(),
+                correction: config.correction_template.clone(),
+            }),
+        };
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
@@ -129,7 +132,8 @@ impl Application {
             )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            metrics: Arc::new(metrics),
+            metrics,
+            announcer,
             broadcaster,
             relays,
             playlist_cache: Arc::default(),
@@ -193,7 +197,7 @@ impl Application {
                 &hub.trusted_proxies,
             ),
             timeouts: self.options.timeouts,
-            router: router(state.clone(), shutdown.clone()),
+            router: http::router(state.clone(), shutdown.clone()),
         };
         server.run(self.listener, shutdown).await;
         // Sockets that were still writing when the server stopped moved cursors too.
@@ -229,57 +233,4 @@ fn public_base(config: &Config) -> String {
     } else {
         format!("{url}/")
     }
-}
-
-/// The one router: API, pages, WebSocket, static assets, metrics, all from
-/// [`openapi::routes`], and the document that describes them at `/openapi.json`.
-pub fn router(state: AppState, shutdown: Shutdown) -> Router {
-    let https = state.config.hub.public_url.scheme() == "https";
-    let (routes, document) = openapi::routes().split_for_parts();
-    let router = routes
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::Extension(openapi::Served(Arc::new(document))))
-        .layer(axum::Extension(WsShutdown(shutdown)))
-        .layer(CookieManagerLayer::new())
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(reject_large_bodies))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::count_statuses,
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
-        .with_state(state);
-    server::headers::apply(router, https)
-}
-
-async fn method_not_allowed() -> Response {
-    let mut r = ApiError::BadRequest("method not allowed on this path".into()).into_response();
-    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    r
-}
-
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such endpoint".into())
-}
-
-/// Refuses a declared body over the limit before reading any of it. (Bodies without a length
-/// are cut off by `DefaultBodyLimit` as they stream in.)
-async fn reject_large_bodies(req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return ApiError::PayloadTooLarge.into_response();
-    }
-    next.run(req).await
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    // Logged by `ApiError`'s response, like any other internal error.
-    ApiError::Internal("a handler panicked".into()).into_response()
 }

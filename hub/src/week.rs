@@ -9,8 +9,6 @@ use jiff::civil::{Date, Weekday};
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 
-use crate::config::ConfigError;
-
 /// One show week, `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Week {
@@ -42,34 +40,47 @@ pub struct Schedule {
 /// The shortest week (the one that loses an hour to DST), which bounds the live window.
 const SHORTEST_WEEK_MINUTES: i64 = 167 * 60;
 
+/// A schedule value that cannot be used: `field` is its key within the show's section
+/// (`timezone`, `day`, `hour`, `duration_minutes`), so the config can name the whole key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ScheduleError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ScheduleError {
+    fn new(field: &'static str, message: String) -> ScheduleError {
+        ScheduleError { field, message }
+    }
+}
+
 impl Schedule {
     pub fn from_config(
         timezone: &str,
         day: &str,
         hour: i64,
         duration_minutes: i64,
-    ) -> Result<Schedule, ConfigError> {
+    ) -> Result<Schedule, ScheduleError> {
         let tz = TimeZoneDatabase::bundled().get(timezone).map_err(|_| {
-            ConfigError::invalid(
-                "show.timezone",
+            ScheduleError::new(
+                "timezone",
                 format!("`{timezone}` is not a time zone name such as America/New_York"),
             )
         })?;
         let day = parse_weekday(day).ok_or_else(|| {
-            ConfigError::invalid(
-                "show.day",
+            ScheduleError::new(
+                "day",
                 format!("`{day}` is not a day of the week such as wednesday"),
             )
         })?;
         let hour = i8::try_from(hour)
             .ok()
             .filter(|h| (0..24).contains(h))
-            .ok_or_else(|| {
-                ConfigError::invalid("show.hour", format!("must be 0 to 23 (got {hour})"))
-            })?;
+            .ok_or_else(|| ScheduleError::new("hour", format!("must be 0 to 23 (got {hour})")))?;
         if !(1..=SHORTEST_WEEK_MINUTES).contains(&duration_minutes) {
-            return Err(ConfigError::invalid(
-                "show.duration_minutes",
+            return Err(ScheduleError::new(
+                "duration_minutes",
                 format!("must be 1 to {SHORTEST_WEEK_MINUTES} (got {duration_minutes})"),
             ));
         }

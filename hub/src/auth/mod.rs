@@ -1,7 +1,6 @@
 //! Who may do what: bearer tokens (admin or relay) compared in constant time, dashboard
 //! passwords, and (in `session`) the signed session cookie.
 
-pub mod extract;
 pub mod limiter;
 pub mod password;
 pub mod session;

@@ -10,10 +10,10 @@ use rusqlite::OpenFlags;
 
 use super::OpsError;
 use crate::config::Config;
+use crate::line_template::TrackFields;
 use crate::lock::DataDirLock;
 use crate::secrets::{self, Secret};
 use crate::store::{DB_FILE, schema_version};
-use crate::template::TrackFields;
 
 /// Checks what a start would and returns the summary to print.
 pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {

@@ -9,7 +9,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Unit;
 
-use super::{Relays, panel};
+use super::{Relays, delivering};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RelayLabel {
@@ -60,7 +60,7 @@ impl Collector for RelayMetrics {
                 "relay_delivering",
                 "1 while the relay is connected and, if it reports, in its IRC channels.",
                 None,
-                each(&|i| f64::from(u8::from(panel::delivering(i)))),
+                each(&|i| f64::from(u8::from(delivering(i)))),
             ),
             (
                 "relay_cursor",

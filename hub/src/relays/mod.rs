@@ -20,13 +20,11 @@
 //! at every socket. Walking 10,000 sockets took 5–8 ms of the hub's only core every 100 ms,
 //! and an announce arriving then waited for it.
 
-mod api;
 mod flush;
 pub mod frames;
 pub mod log_limit;
 pub mod metrics;
 mod name;
-pub mod panel;
 mod view;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -39,9 +37,9 @@ use jiff::Timestamp;
 use ntr_protocol::{LastAck, RelayInfo, RelayStatus, RelayStatusView, Seq};
 use tokio::sync::Notify;
 
-pub use api::router;
 pub use flush::run_flusher;
-pub use name::{NameError, RelayName};
+pub use name::RelayName;
+pub use view::delivering;
 
 use log_limit::{LogLimiter, Verdict};
 

@@ -2,7 +2,7 @@
 //! a reported `relay_status` made safe to show (it comes from the network: bounded, one line).
 
 use jiff::Timestamp;
-use ntr_protocol::{RelayInfo, RelayStatus, RelayStatusView};
+use ntr_protocol::{IrcState, RelayInfo, RelayStatus, RelayStatusView};
 
 use super::Entry;
 use crate::line::AnnounceLine;
@@ -81,4 +81,14 @@ mod tests {
         assert_eq!(view.channels.len(), MAX_CHANNELS);
         assert_eq!(view.error, None, "an empty error is no error");
     }
+}
+
+/// Whether a relay gets lines to IRC as far as the hub can tell. An old plugin reports
+/// nothing, so its connection is all there is to go by.
+pub fn delivering(info: &RelayInfo) -> bool {
+    info.connected
+        && info
+            .status
+            .as_ref()
+            .is_none_or(|s| s.irc == IrcState::Connected && !s.channels.is_empty())
 }

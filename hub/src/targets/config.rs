@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 use url::Url;
 
-use crate::template::AnnounceTemplate;
+use crate::line_template::AnnounceTemplate;
 
 /// Why a `[[targets]]` block cannot be used; `key` is like `targets[1].room_id`.
 #[derive(Debug, thiserror::Error)]

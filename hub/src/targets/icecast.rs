@@ -14,7 +14,7 @@ use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
 use super::config::IcecastTarget;
-use crate::template::TrackFields;
+use crate::line_template::TrackFields;
 
 /// The most bytes the encoded `song` value may take, leaving room for the rest of the head.
 pub const MAX_SONG_ENCODED: usize = 3 * 1024;
@@ -110,8 +110,8 @@ fn metadata_url(target: &IcecastTarget, title: &str) -> Option<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::line_template::AnnounceTemplate;
     use crate::targets::config::Secret;
-    use crate::template::AnnounceTemplate;
 
     fn target() -> IcecastTarget {
         IcecastTarget {

@@ -8,7 +8,6 @@
 //! `api` (`/admin/deliveries`, `/admin/targets`, the dashboard's panel). The ledger itself is
 //! `store::deliveries`.
 
-pub mod api;
 pub mod attempt;
 pub mod config;
 pub mod discord;
@@ -28,8 +27,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
+use crate::http::state::AppState;
 use crate::shutdown::Shutdown;
-use crate::state::AppState;
 pub use config::{TargetConfig, TargetKind};
 
 /// One line about the configured targets, secrets left out: `discord (discord,

@@ -16,8 +16,8 @@ use tokio::time::Instant;
 use super::attempt::Attempt;
 use super::config::{TargetConfig, TargetKind};
 use super::{Outcome, Timings, discord, icecast, matrix, webhook};
+use crate::http::state::AppState;
 use crate::shutdown::Shutdown;
-use crate::state::AppState;
 use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, StoreError};
 
 /// A final attempt scheduled at the give-up time may start this late and still run; a row found

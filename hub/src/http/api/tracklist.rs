@@ -9,11 +9,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::responses::{AdminAuthErrors, StorageFailed, TooLarge};
-use crate::auth::extract::Admin;
-use crate::state::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::guards::Admin;
+use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
+use crate::http::state::AppState;
 use crate::tracklist::{Format, Row, Tracklist, TracklistError};
 use crate::week::Week;
 
@@ -29,7 +29,7 @@ pub struct TracklistQuery {
 /// times from the show's mark (or its first announce).
 ///
 /// Each format has its own content type; a show without announces has an empty tracklist.
-#[utoipa::path(get, path = "/shows/{id}/tracklist", tag = super::public::TAG,
+#[utoipa::path(get, path = "/shows/{id}/tracklist", tag = crate::http::tags::PUBLIC,
     params(("id" = i64, Path, description = "The show's id"), TracklistQuery),
     responses(
         (status = 200, description = "The tracklist in the format asked for", content(
@@ -116,7 +116,7 @@ pub struct MarkView {
 /// "The recording started now" (or at `at`): tracklist times count from this mark.
 ///
 /// Marking again moves the mark.
-#[utoipa::path(post, path = "/admin/shows/{id}/mark", tag = super::admin::TAG,
+#[utoipa::path(post, path = "/admin/shows/{id}/mark", tag = crate::http::tags::ADMIN,
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "The show's id")),
     request_body = MarkBody,

@@ -2,9 +2,9 @@
 //! dashboard with the fragment its script re-reads when a show changes. Everything is in the
 //! HTML; the scripts in `static/dashboard/` only add the live parts.
 
-mod clock;
 mod login;
 mod public;
+pub mod relays;
 mod rows;
 
 use askama::Template;
@@ -12,25 +12,24 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use clock::{Clock, zone_label};
-pub use rows::{LogRow, ShowRows, Slot, Stamp, TrackRow};
+pub use rows::{ShowRows, Slot};
 
-use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::ApiPath;
-use crate::api::responses::StorageFailed;
-use crate::auth::extract::DjSession;
-use crate::openapi::HTML;
-use crate::relays::panel::RelaysPanel;
-use crate::state::AppState;
+use crate::clock::Clock;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiPath;
+use crate::http::guards::DjSession;
+use crate::http::pages::relays::RelaysPanel;
+use crate::http::responses::StorageFailed;
+use crate::http::state::AppState;
+use crate::http::tags::HTML;
 use crate::store::{Ack, Announcement, Show};
 use rows::ShowContext;
 
 /// The tag of the HTML pages in the OpenAPI document.
-pub const TAG: &str = "pages";
+use crate::http::tags::PAGES as TAG;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,10 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show_fragment))
         .routes(routes!(login::form, login::submit))
         .routes(routes!(login::logout))
-}
-
-pub fn local_time(t: Timestamp, tz: &TimeZone, fmt: &str) -> String {
-    t.to_zoned(tz.clone()).strftime(fmt).to_string()
 }
 
 /// A show drawn for a page; `with_log` reads its announces and mark (the dashboard's).
@@ -107,7 +102,7 @@ struct DashboardPage {
     zone: String,
     /// The newest seq when the page was drawn: the live stream resumes after it.
     last_seq: u64,
-    targets: Vec<crate::targets::api::TargetView>,
+    targets: Vec<crate::http::api::targets::TargetView>,
     relays: RelaysPanel,
 }
 
@@ -167,7 +162,7 @@ async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Resp
         tz: clock.iana().to_string(),
         zone: clock.label().to_string(),
         last_seq: state.store.last_seq().await?.get(),
-        targets: crate::targets::api::views(&state).await?,
+        targets: crate::http::api::targets::views(&state).await?,
         relays,
     }
     .into_response())

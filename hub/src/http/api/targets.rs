@@ -11,12 +11,12 @@ use ntr_protocol::Seq;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::admin::TAG;
-use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::ApiQuery;
-use crate::api::responses::{AdminAuthErrors, StorageFailed};
-use crate::auth::extract::Admin;
-use crate::state::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiQuery;
+use crate::http::guards::Admin;
+use crate::http::responses::{AdminAuthErrors, StorageFailed};
+use crate::http::state::AppState;
+use crate::http::tags::ADMIN as TAG;
 use crate::store::{DeliveryRow, DeliveryStatus, StoreError};
 
 /// How far back the panel counts failures and lists problems.

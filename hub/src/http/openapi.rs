@@ -19,22 +19,11 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::error::{ApiError, ErrorBody};
 use crate::auth::session::COOKIE_NAME;
-use crate::state::AppState;
-use crate::{api, assets, dashboard, metrics, relays, ws};
-
-/// The security scheme of `Authorization: Bearer <admin token>`. (`security(…)` in the
-/// handlers' attributes takes only literals, so they spell these two names out.)
-pub const BEARER: &str = "bearer";
-/// The security scheme of the dashboard's session cookie.
-pub const COOKIE: &str = "cookie";
-/// The content type of the pages.
-pub const HTML: &str = "text/html; charset=utf-8";
-/// The tag of `/metrics` and this document.
-pub const OPS_TAG: &str = "operations";
-/// The tag of the long-lived connections.
-pub const STREAMS_TAG: &str = "streams";
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::state::AppState;
+use crate::http::tags::{BEARER, COOKIE, OPS};
+use crate::http::{api, assets, metrics, pages, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -90,8 +79,7 @@ impl Modify for SecuritySchemes {
 pub fn routes() -> OpenApiRouter<AppState> {
     let mut routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::router())
-        .merge(dashboard::router())
-        .merge(relays::router())
+        .merge(pages::router())
         .routes(routes!(ws::announce_socket))
         .routes(routes!(metrics::render))
         .routes(routes!(assets::serve))
@@ -117,7 +105,7 @@ pub struct Served(pub Arc<Document>);
 /// This document: OpenAPI 3.1, JSON.
 ///
 /// Generate a client from it with any OpenAPI 3.1 generator.
-#[utoipa::path(get, path = "/openapi.json", tag = OPS_TAG, operation_id = "openapi", responses(
+#[utoipa::path(get, path = "/openapi.json", tag = OPS, operation_id = "openapi", responses(
     (status = 200, description = "The OpenAPI document", body = Object),
 ))]
 async fn document(Extension(Served(doc)): Extension<Served>) -> Result<Response, ApiError> {

@@ -23,17 +23,17 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, timeout};
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::ApiQuery;
 use crate::auth::Role;
-use crate::auth::extract::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::auth::limiter::client_addr;
 use crate::broadcast::{Frame, SubscriberKind, Subscription, status_message};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiQuery;
+use crate::http::guards::{Credentials, credentials, cross_origin_hint, same_origin};
+use crate::http::server::limits::ConnectionSlot;
+use crate::http::state::AppState;
 use crate::relays::log_limit::Verdict;
 use crate::relays::{RelayConnection, RelayName};
-use crate::server::limits::ConnectionSlot;
 use crate::shutdown::Shutdown;
-use crate::state::AppState;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(25);
 pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +55,7 @@ pub struct WsShutdown(pub Shutdown);
 ///
 /// Authenticate with a bearer token (admin or relay), a session cookie from the same origin,
 /// or, with neither, a first `{"type": "subscribe", "token": "…"}` message within 10 s.
-#[utoipa::path(get, path = "/ws/announce", tag = crate::openapi::STREAMS_TAG,
+#[utoipa::path(get, path = "/ws/announce", tag = crate::http::tags::STREAMS,
     params(("since" = Option<u64>, Query,
         description = "Replay every announce after this seq from the replay window first")),
     security((), ("bearer" = []), ("cookie" = [])),

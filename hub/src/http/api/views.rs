@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::http::state::AppState;
 use crate::poller::PollStatus;
-use crate::state::AppState;
 use crate::store::{Show, ShowSummary};
 
 /// A show with its tracks, as `/playlist`, `/shows/{id}` and the edit endpoints answer.

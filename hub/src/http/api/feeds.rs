@@ -7,12 +7,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
-use super::error::ApiError;
-use super::public::TAG;
-use super::responses::StorageFailed;
 use crate::feeds::{ics, rss};
+use crate::http::error::ApiError;
+use crate::http::responses::StorageFailed;
+use crate::http::state::AppState;
+use crate::http::tags::PUBLIC as TAG;
 use crate::nowplaying::NowPlaying;
-use crate::state::AppState;
 use crate::tracklist::Tracklist;
 
 /// Overlays poll these: never serve a stale track. Any site may read them (public data, no
@@ -37,7 +37,7 @@ fn live_headers(mut response: Response) -> Response {
     StorageFailed,
 ))]
 pub async fn nowplaying_json(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let now = NowPlaying::read(&state).await?;
+    let now = NowPlaying::read(&state.store, &state.config.schedule).await?;
     Ok(live_headers(Json(now).into_response()))
 }
 
@@ -49,7 +49,7 @@ pub async fn nowplaying_json(State(state): State<AppState>) -> Result<Response, 
     StorageFailed,
 ))]
 pub async fn nowplaying_txt(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let now = NowPlaying::read(&state).await?;
+    let now = NowPlaying::read(&state.store, &state.config.schedule).await?;
     Ok(live_headers(
         (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

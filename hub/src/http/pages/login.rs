@@ -14,13 +14,13 @@ use serde::Deserialize;
 use tower_cookies::Cookies;
 use utoipa::ToSchema;
 
-use crate::auth::extract::{cross_origin_hint, same_origin};
 use crate::auth::limiter::{Locked, client_addr};
 use crate::auth::session::COOKIE_NAME;
 use crate::auth::{password, secret_eq};
-use crate::openapi::HTML;
+use crate::http::guards::{cross_origin_hint, same_origin};
+use crate::http::state::AppState;
+use crate::http::tags::HTML;
 use crate::secrets::random_token;
-use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -30,7 +30,7 @@ pub struct LoginPage {
 }
 
 /// The login form (HTML).
-#[utoipa::path(get, path = "/login", tag = super::TAG, operation_id = "login_form", responses(
+#[utoipa::path(get, path = "/login", tag = crate::http::tags::PAGES, operation_id = "login_form", responses(
     (status = 200, description = "The form", content_type = HTML, body = String),
 ))]
 pub async fn form() -> LoginPage {
@@ -75,7 +75,7 @@ fn locked_page(locked: Locked) -> Response {
 ///
 /// At most 10 failed logins per client address in any 3 minutes; beyond that every login from
 /// that address is refused until the oldest failure is 3 minutes old.
-#[utoipa::path(post, path = "/login", tag = super::TAG, operation_id = "login",
+#[utoipa::path(post, path = "/login", tag = crate::http::tags::PAGES, operation_id = "login",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Logged in: to `/dashboard`, with the session cookie",
@@ -178,7 +178,7 @@ async fn start_session(state: &AppState, cookies: &Cookies, username: String) ->
 }
 
 /// Log out: ends the session on the server and deletes the cookie.
-#[utoipa::path(post, path = "/logout", tag = super::TAG, responses(
+#[utoipa::path(post, path = "/logout", tag = crate::http::tags::PAGES, responses(
     (status = 303, description = "To `/login`, with the cookie removed",
         headers(("Location" = String), ("Set-Cookie" = String))),
 ))]

@@ -7,14 +7,14 @@ use ntr_protocol::{Show, ShowSummary, Track};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiPath, ApiQuery};
-use super::responses::StorageFailed;
 use super::views::{HealthView, show_view, summary_view};
-use crate::state::{AppState, CachedPlaylist};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::responses::StorageFailed;
+use crate::http::state::{AppState, CachedPlaylist};
 
 /// The tag of the public read endpoints in the OpenAPI document.
-pub const TAG: &str = "public";
+use crate::http::tags::PUBLIC as TAG;
 
 /// The hub's status, version, subscriber count and last SoundCloud poll.
 ///

@@ -3,17 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use ntr_protocol::RelayInfo;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::api::admin::TAG;
-use crate::api::responses::{AdminAuthErrors, StorageFailed};
-use crate::auth::extract::Admin;
-use crate::state::AppState;
-
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list))
-}
+use crate::http::guards::Admin;
+use crate::http::responses::{AdminAuthErrors, StorageFailed};
+use crate::http::state::AppState;
+use crate::http::tags::ADMIN as TAG;
 
 /// Every configured relay, connected or not, with what it last reported about its IRC side.
 #[utoipa::path(get, path = "/admin/relays", tag = TAG, operation_id = "relays",
@@ -23,6 +17,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         AdminAuthErrors, StorageFailed,
     ),
 )]
-async fn list(State(state): State<AppState>, _admin: Admin) -> Json<Vec<RelayInfo>> {
+pub async fn list(State(state): State<AppState>, _admin: Admin) -> Json<Vec<RelayInfo>> {
     Json(state.relays.infos())
 }

@@ -56,7 +56,8 @@ impl Clock {
         )
     }
 
-    fn format(&self, t: Timestamp, fmt: &str) -> String {
+    /// `t` in the show's zone, formatted with `strftime` directives.
+    pub fn format(&self, t: Timestamp, fmt: &str) -> String {
         t.to_zoned(self.tz.clone()).strftime(fmt).to_string()
     }
 }

@@ -8,11 +8,11 @@ use ntr_protocol::Seq;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::ApiPath;
-use super::responses::{AdminAuthErrors, StorageFailed};
-use crate::auth::extract::Admin;
-use crate::state::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiPath;
+use crate::http::guards::Admin;
+use crate::http::responses::{AdminAuthErrors, StorageFailed};
+use crate::http::state::AppState;
 use crate::store::Ack;
 
 /// One announce of a show's log.
@@ -32,7 +32,7 @@ pub struct LogEntry {
 
 /// Everything announced for a show, oldest first: its track announces and the free texts of
 /// its live window, corrected ones included, each with where it landed.
-#[utoipa::path(get, path = "/admin/shows/{id}/log", tag = super::admin::TAG,
+#[utoipa::path(get, path = "/admin/shows/{id}/log", tag = crate::http::tags::ADMIN,
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "The show's id")),
     responses(

@@ -1,23 +1,23 @@
-//! The JSON API: public reads, admin writes, and the router that ties them to their paths.
+//! The JSON API: public reads, admin writes (shows, relays, targets), and the router that ties
+//! them to their paths.
 //!
 //! Every route is added with `routes!`, which takes the method and path from the handler's
 //! `#[utoipa::path]`: what is served and what the OpenAPI document says cannot differ.
 
 pub mod admin;
-pub mod error;
 pub mod events;
-pub mod extract;
 pub mod feeds;
 pub mod log;
 pub mod public;
-pub mod responses;
+pub mod relays;
+pub mod targets;
 pub mod tracklist;
 pub mod views;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,9 +36,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(log::show_log))
         .routes(routes!(admin::announce_handler))
         .routes(routes!(admin::refresh))
-        .routes(routes!(crate::targets::api::deliveries))
-        .routes(routes!(crate::targets::api::targets))
+        .routes(routes!(targets::deliveries))
+        .routes(routes!(targets::targets))
         .routes(routes!(admin::add_track))
         .routes(routes!(admin::remove_track))
         .routes(routes!(admin::move_track))
+        .routes(routes!(relays::list))
 }

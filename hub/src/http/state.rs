@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use crate::announce::Announcer;
 use crate::auth::Tokens;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
@@ -29,8 +30,10 @@ pub struct AppState {
     /// Configured relays: connections, reported status, cursors.
     pub relays: Relays,
     pub metrics: Arc<Metrics>,
-    /// `[[targets]]`: the announce path pokes their workers.
+    /// `[[targets]]`: their panels and metrics (the announcer pokes their workers).
     pub targets: crate::targets::Targets,
+    /// Announces and corrections, start to end.
+    pub announcer: Announcer,
     /// `GET /playlist` is what every listener's bot asks for; its JSON is rebuilt only when
     /// the store or the week changes.
     pub playlist_cache: Arc<std::sync::Mutex<Option<CachedPlaylist>>>,

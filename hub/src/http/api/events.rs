@@ -29,13 +29,13 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::ApiQuery;
-use super::responses::StorageFailed;
 use crate::broadcast::Frame;
-use crate::state::AppState;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiQuery;
+use crate::http::responses::StorageFailed;
+use crate::http::state::AppState;
+use crate::http::ws::WsShutdown;
 use crate::store::Announcement;
-use crate::ws::WsShutdown;
 
 /// Comment lines this often keep proxies and the idle-connection timeout from closing a quiet
 /// stream.
@@ -47,7 +47,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// A reconnect with `Last-Event-ID` (or a first request with `?since=`) first gets every
 /// announce after that seq from the replay window. A comment line every 15 s keeps the
 /// stream open through proxies.
-#[utoipa::path(get, path = "/events", tag = crate::openapi::STREAMS_TAG,
+#[utoipa::path(get, path = "/events", tag = crate::http::tags::STREAMS,
     params(
         ("since" = Option<u64>, Query, description = "Replay the announces after this seq first"),
         ("Last-Event-ID" = Option<u64>, Header,

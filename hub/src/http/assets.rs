@@ -13,70 +13,70 @@ const FILES: &[(&str, &str, &str)] = &[
     (
         "pico.min.css",
         CSS,
-        include_str!("../../static/pico.min.css"),
+        include_str!("../../../static/pico.min.css"),
     ),
-    ("app.css", CSS, include_str!("../../static/app.css")),
+    ("app.css", CSS, include_str!("../../../static/app.css")),
     (
         "favicon.svg",
         "image/svg+xml",
-        include_str!("../../static/favicon.svg"),
+        include_str!("../../../static/favicon.svg"),
     ),
     (
         "dashboard/ui.js",
         JS,
-        include_str!("../../static/dashboard/ui.js"),
+        include_str!("../../../static/dashboard/ui.js"),
     ),
     (
         "dashboard/live.js",
         JS,
-        include_str!("../../static/dashboard/live.js"),
+        include_str!("../../../static/dashboard/live.js"),
     ),
     (
         "dashboard/announce.js",
         JS,
-        include_str!("../../static/dashboard/announce.js"),
+        include_str!("../../../static/dashboard/announce.js"),
     ),
     (
         "dashboard/edit.js",
         JS,
-        include_str!("../../static/dashboard/edit.js"),
+        include_str!("../../../static/dashboard/edit.js"),
     ),
     (
         "dashboard/correct.js",
         JS,
-        include_str!("../../static/dashboard/correct.js"),
+        include_str!("../../../static/dashboard/correct.js"),
     ),
     (
         "public.css",
         "text/css; charset=utf-8",
-        include_str!("../../static/public.css"),
+        include_str!("../../../static/public.css"),
     ),
     (
         "public.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../static/public.js"),
+        include_str!("../../../static/public.js"),
     ),
     (
         "targets.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../static/targets.js"),
+        include_str!("../../../static/targets.js"),
     ),
     (
         "relays.css",
         "text/css; charset=utf-8",
-        include_str!("../../static/relays.css"),
+        include_str!("../../../static/relays.css"),
     ),
     (
         "relays.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../static/relays.js"),
+        include_str!("../../../static/relays.js"),
     ),
 ];
 
 /// The pages' style sheets, scripts and icon, compiled into the binary.
 ///
 /// The file's name may hold `/` (`dashboard/live.js`).
-#[utoipa::path(get, path = "/static/{*file}", tag = crate::dashboard::TAG,
+#[utoipa::path(get, path = "/static/{*file}", tag = crate::http::tags::PAGES,
     operation_id = "static_file",
     params(("file" = String, Path, description = "`pico.min.css`, `app.css`, `favicon.svg`, \
         `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/edit.js`, \
@@ -112,7 +112,8 @@ mod tests {
     /// The file list is written out in the OpenAPI document; a new file must join it.
     #[test]
     fn the_document_names_every_file() {
-        let doc = serde_json::to_value(crate::openapi::routes().into_openapi()).expect("json");
+        let doc =
+            serde_json::to_value(crate::http::openapi::routes().into_openapi()).expect("json");
         let described = doc["paths"]["/static/{file}"]["get"]["parameters"][0]["description"]
             .as_str()
             .expect("a description");

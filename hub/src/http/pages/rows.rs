@@ -7,7 +7,7 @@ use ntr_protocol::Track;
 
 use jiff::Timestamp;
 
-use super::clock::Clock;
+use crate::clock::Clock;
 use crate::store::{Ack, Announcement, CORRECTABLE_FOR, Show};
 use crate::web_url::WebUrl;
 

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::announce::AnnounceError;
+use crate::http::state::ShowError;
 use crate::soundcloud::SoundcloudError;
-use crate::state::ShowError;
 use crate::store::StoreError;
 use crate::week::OutOfCalendar;
 
@@ -95,6 +96,16 @@ impl From<ShowError> for ApiError {
         match e {
             ShowError::Store(e) => e.into(),
             ShowError::Calendar(e) => e.into(),
+        }
+    }
+}
+
+impl From<AnnounceError> for ApiError {
+    fn from(e: AnnounceError) -> Self {
+        match e {
+            AnnounceError::Store(e) => e.into(),
+            AnnounceError::Show(e) => e.into(),
+            AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
         }
     }
 }

@@ -8,15 +8,15 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use ntr_protocol::Seq;
 
-use super::{ShowRows, local_time, two_shows};
-use crate::api::error::ApiError;
-use crate::api::responses::StorageFailed;
-use crate::api::tracklist::{show_title, show_tracklist};
+use super::{ShowRows, two_shows};
+use crate::clock::Clock;
+use crate::http::api::tracklist::{show_title, show_tracklist};
+use crate::http::error::ApiError;
+use crate::http::responses::StorageFailed;
+use crate::http::state::AppState;
 use crate::nowplaying::{NowPlaying, PlayingTrack};
-use crate::state::AppState;
 use crate::tracklist::Tracklist;
 use crate::web_url::WebUrl;
 use crate::week::OutOfCalendar;
@@ -70,12 +70,6 @@ struct LineView {
     url: Option<WebUrl>,
 }
 
-/// "New York" from "America/New_York": how a listener names the show's zone (the same label
-/// the dashboard's clock uses).
-pub fn zone_label(tz: &TimeZone) -> String {
-    super::Clock::new(tz).label().to_string()
-}
-
 fn countdown(from: Timestamp, to: Timestamp) -> String {
     let minutes = to.duration_since(from).as_mins().max(0);
     let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
@@ -89,7 +83,7 @@ fn countdown(from: Timestamp, to: Timestamp) -> String {
 
 fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar> {
     let schedule = &state.config.schedule;
-    let tz = schedule.time_zone();
+    let clock = Clock::new(schedule.time_zone());
     let live = schedule.on_air_week(now)?.is_some();
     let starts = schedule.upcoming_starts(now, 2)?;
     let live_until = live
@@ -104,25 +98,21 @@ fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar
         start: next.to_string(),
         live_until,
         live_minutes: schedule.live_window().as_mins(),
-        label: format!(
-            "{} {}",
-            local_time(next, tz, "%a %b %-d, %H:%M"),
-            zone_label(tz)
-        ),
+        label: format!("{} {}", clock.day_time(next), clock.label()),
         countdown: countdown(now, next),
     })
 }
 
 fn now_view(state: &AppState, track: PlayingTrack) -> NowView {
-    let tz = state.config.schedule.time_zone();
+    let clock = Clock::new(state.config.schedule.time_zone());
     NowView {
         url: WebUrl::link(&track.url),
         title: track.title,
         artist: track.artist,
         at: format!(
             "{} {}",
-            local_time(track.announced_at, tz, "%H:%M"),
-            zone_label(tz)
+            clock.format(track.announced_at, "%H:%M"),
+            clock.label()
         ),
     }
 }
@@ -163,13 +153,13 @@ async fn tracklists(state: &AppState) -> Result<Vec<TracklistView>, ApiError> {
 
 /// The public page for listeners: now playing (live), the next show, tracklists and
 /// playlists (HTML).
-#[utoipa::path(get, path = "/", tag = super::TAG, operation_id = "public_page", responses(
-    (status = 200, description = "The page", content_type = crate::openapi::HTML, body = String),
+#[utoipa::path(get, path = "/", tag = crate::http::tags::PAGES, operation_id = "public_page", responses(
+    (status = 200, description = "The page", content_type = crate::http::tags::HTML, body = String),
     StorageFailed,
 ))]
 pub async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now = Timestamp::now();
-    let playing = NowPlaying::read(&state).await?;
+    let playing = NowPlaying::read(&state.store, &state.config.schedule).await?;
     let tz = state.config.schedule.time_zone();
     Ok(PublicPage {
         now: playing.now_playing.map(|t| now_view(&state, t)),
@@ -177,7 +167,7 @@ pub async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
         next: next_show(&state, now)?,
         last_seq: state.store.last_seq().await?,
         tz: tz.iana_name().unwrap_or("UTC").to_owned(),
-        zone: zone_label(tz),
+        zone: Clock::new(tz).label().to_owned(),
         tracklists: tracklists(&state).await?,
         shows: two_shows(&state, false).await?,
     }
@@ -189,11 +179,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zone_labels_and_countdowns() {
+    fn countdowns_and_the_zone_label() {
         let db = jiff::tz::TimeZoneDatabase::bundled();
         let ny = db.get("America/New_York").expect("zone");
-        assert_eq!(zone_label(&ny), "New York");
-        assert_eq!(zone_label(&TimeZone::UTC), "UTC");
+        assert_eq!(Clock::new(&ny).label(), "New York");
+        assert_eq!(Clock::new(&TimeZone::UTC).label(), "UTC");
         let t: Timestamp = "2026-03-11T00:00:00Z".parse().expect("time");
         let later = |mins: i64| t + jiff::SignedDuration::from_mins(mins);
         assert_eq!(countdown(t, later(0)), "in 1 minute");

@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ntr_protocol::{IrcState, RelayInfo};
 
+use crate::relays::delivering;
+
 /// What the panel template needs.
 pub struct RelaysPanel {
     pub relays: Vec<RelayRow>,
@@ -54,16 +56,6 @@ impl RelaysPanel {
     }
 }
 
-/// Whether a relay gets lines to IRC as far as the hub can tell. An old plugin reports
-/// nothing, so its connection is all there is to go by.
-pub fn delivering(info: &RelayInfo) -> bool {
-    info.connected
-        && info
-            .status
-            .as_ref()
-            .is_none_or(|s| s.irc == IrcState::Connected && !s.channels.is_empty())
-}
-
 /// The banner's text when no relay delivers, else `None`.
 pub fn banner_text(infos: &[RelayInfo]) -> Option<String> {
     if infos.iter().any(delivering) {
@@ -97,7 +89,7 @@ fn irc_word(state: IrcState) -> &'static str {
 
 fn row(info: &RelayInfo, tz: &TimeZone) -> RelayRow {
     // On the show's clock, labelled ("22:41:07 New York"), like every time on the dashboard.
-    let clock = crate::dashboard::Clock::new(tz);
+    let clock = crate::clock::Clock::new(tz);
     let time = |t: Timestamp| clock.time(t);
     let status = info.status.as_ref();
     RelayRow {

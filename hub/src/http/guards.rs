@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, Method, header};
 use tower_cookies::Cookies;
 use url::Url;
 
-use super::Role;
-use super::session::COOKIE_NAME;
-use crate::api::error::ApiError;
-use crate::state::AppState;
+use crate::auth::Role;
+use crate::auth::session::COOKIE_NAME;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::SessionRow;
 
 /// Proof that the request may use admin endpoints.

@@ -7,18 +7,18 @@ use ntr_protocol::{Announced, Seq, Show};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath};
-use super::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use super::views::{RefreshOutcome, RefreshView, show_view};
-use crate::announce::{AnnounceError, AnnounceRequest, announce};
-use crate::auth::extract::Admin;
-use crate::state::AppState;
+use crate::announce::AnnounceRequest;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::guards::Admin;
+use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
+use crate::http::state::AppState;
 use crate::store::TrackInfo;
 use crate::web_url::WebUrl;
 
 /// The tag of the admin endpoints in the OpenAPI document.
-pub const TAG: &str = "admin";
+use crate::http::tags::ADMIN as TAG;
 
 /// What to announce: `{"position": N}` (a track of the current show), `{"show_id": S,
 /// "position": N}` (a track of any show) or `{"text": "…"}` (a free line). Any other
@@ -86,13 +86,7 @@ pub async fn announce_handler(
 ) -> Result<Json<Announced>, ApiError> {
     let corrects = body.corrects;
     let request = body.into_request()?;
-    let a = announce(&state, request, corrects)
-        .await
-        .map_err(|e| match e {
-            AnnounceError::Store(e) => ApiError::from(e),
-            AnnounceError::Show(e) => ApiError::from(e),
-            AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
-        })?;
+    let a = state.announcer.announce(request, corrects).await?;
     Ok(Json(Announced {
         status: "announced".into(),
         seq: a.seq,

@@ -1,0 +1,175 @@
+//! `[hub]`: where the hub listens and keeps its data, its tokens and named relays, the proxies
+//! it trusts and its connection limits.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
+use serde::Deserialize;
+use url::Url;
+
+use super::{ConfigError, check_token, non_empty, parse_http_url};
+use crate::relays::{RelayConfig, RelayName};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawHub {
+    listen: String,
+    public_url: Option<String>,
+    data_dir: PathBuf,
+    admin_token: Option<String>,
+    relay_tokens: Vec<String>,
+    relays: Vec<RawRelay>,
+    trusted_proxies: Vec<String>,
+    replay_window_seconds: u64,
+    max_connections: usize,
+}
+
+/// One `[[hub.relays]]` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRelay {
+    name: String,
+    token: String,
+}
+
+impl Default for RawHub {
+    fn default() -> Self {
+        RawHub {
+            listen: "127.0.0.1:8000".into(),
+            public_url: None,
+            data_dir: PathBuf::from("data"),
+            admin_token: None,
+            relay_tokens: Vec::new(),
+            relays: Vec::new(),
+            trusted_proxies: Vec::new(),
+            replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
+            max_connections: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub data_dir: PathBuf,
+    pub admin_token: Option<String>,
+    /// `[[hub.relays]]` first, then `hub.relay_tokens` as `relay-1`, `relay-2`, … Empty when
+    /// neither is set: the hub then uses the generated `relay-1` token of `secrets.toml`.
+    pub relays: Vec<RelayConfig>,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub replay_window_seconds: u64,
+    /// Open connections the hub accepts at once, authenticated WebSockets not counted.
+    pub max_connections: usize,
+}
+
+pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
+    let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+        ConfigError::invalid(
+            "hub.listen",
+            format!("`{}` is not an address like 127.0.0.1:8000", raw.listen),
+        )
+    })?;
+    let public_url = match raw.public_url {
+        Some(s) => parse_http_url("hub.public_url", &s)?,
+        None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
+    };
+    let admin_token = non_empty(raw.admin_token);
+    if let Some(t) = &admin_token {
+        check_token("hub.admin_token", t)?;
+    }
+    let relays = validate_relays(raw.relays, raw.relay_tokens, admin_token.as_deref())?;
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| {
+                    ConfigError::invalid(
+                        "hub.trusted_proxies",
+                        format!("`{s}` is not an IP address"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if raw.replay_window_seconds == 0 {
+        return Err(ConfigError::invalid(
+            "hub.replay_window_seconds",
+            "must be at least 1",
+        ));
+    }
+    if raw.max_connections == 0 {
+        return Err(ConfigError::invalid(
+            "hub.max_connections",
+            "must be at least 1",
+        ));
+    }
+    Ok(HubConfig {
+        listen,
+        public_url,
+        data_dir: raw.data_dir,
+        admin_token,
+        relays,
+        trusted_proxies,
+        replay_window_seconds: raw.replay_window_seconds,
+        max_connections: raw.max_connections,
+    })
+}
+
+/// Named relays and the numbered ones of `relay_tokens`, each name and token used once (a
+/// shared token would make two relays one cursor; a shared name, one dashboard row). Errors
+/// name the relays, never a token.
+fn validate_relays(
+    named: Vec<RawRelay>,
+    numbered: Vec<String>,
+    admin_token: Option<&str>,
+) -> Result<Vec<RelayConfig>, ConfigError> {
+    let mut relays: Vec<RelayConfig> = Vec::with_capacity(named.len() + numbered.len());
+    for raw in named {
+        let name = RelayName::parse(&raw.name)
+            .map_err(|e| ConfigError::invalid("hub.relays", format!("name {e}")))?;
+        ntr_protocol::check_token(&raw.token)
+            .map_err(|e| ConfigError::invalid("hub.relays", format!("relay `{name}`: {e}")))?;
+        relays.push(RelayConfig {
+            name,
+            token: raw.token,
+        });
+    }
+    for (i, token) in numbered.into_iter().enumerate() {
+        check_token("hub.relay_tokens", &token)?;
+        relays.push(RelayConfig {
+            name: RelayName::numbered(i + 1),
+            token,
+        });
+    }
+    for (i, relay) in relays.iter().enumerate() {
+        let earlier = &relays[..i];
+        if earlier.iter().any(|r| r.name == relay.name) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!("the relay name `{}` is used twice", relay.name),
+            ));
+        }
+        if let Some(r) = earlier.iter().find(|r| r.token == relay.token) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!(
+                    "relays `{}` and `{}` have the same token",
+                    r.name, relay.name
+                ),
+            ));
+        }
+        if admin_token == Some(relay.token.as_str()) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!(
+                    "relay `{}` has the admin token; give it its own",
+                    relay.name
+                ),
+            ));
+        }
+    }
+    Ok(relays)
+}

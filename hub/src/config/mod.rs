@@ -1,0 +1,290 @@
+//! The hub's configuration: the `[hub]`, `[dashboard]`, `[show]`, `[soundcloud]` and
+//! `[[targets]]` sections of one TOML file (a file per section here), overridden by `NTR_SECTION__KEY` environment variables (figment).
+//!
+//! Loading checks every value once, so the rest of the hub only ever sees valid settings: a bad
+//! value becomes a [`ConfigError`] naming its key, which `main` prints on one line with exit
+//! code 2. Sections that belong to the relay (`[relay]`, `[irc]`) are ignored here; unknown keys
+//! inside the hub's own sections are errors, because a typo silently ignored would run the show
+//! on a default the DJ never chose.
+
+mod dashboard;
+mod hub;
+mod show;
+mod soundcloud;
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+use url::Url;
+
+pub use dashboard::DashboardConfig;
+pub use hub::HubConfig;
+pub use soundcloud::SoundcloudConfig;
+
+use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
+use crate::relays::RelayName;
+use crate::week::Schedule;
+
+/// Why the configuration cannot be used. Always names the offending key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("{key}: {message}")]
+    Invalid { key: String, message: String },
+    #[error("cannot read config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error(transparent)]
+    Target(#[from] crate::targets::config::TargetConfigError),
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The raw file shape: only the hub's sections, each strict about its keys.
+#[derive(Debug, Default, Deserialize)]
+struct RawConfig {
+    #[serde(default)]
+    hub: hub::RawHub,
+    #[serde(default)]
+    dashboard: dashboard::RawDashboard,
+    #[serde(default)]
+    show: show::RawShow,
+    #[serde(default)]
+    soundcloud: soundcloud::RawSoundcloud,
+    #[serde(default)]
+    targets: Vec<crate::targets::config::RawTarget>,
+}
+
+/// Validated configuration. Secrets that the file left out are `None` here and are filled in
+/// from `data_dir/secrets.toml` by [`crate::secrets`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub hub: HubConfig,
+    pub dashboard: DashboardConfig,
+    pub schedule: Schedule,
+    pub announce_template: AnnounceTemplate,
+    pub correction_template: CorrectionTemplate,
+    pub soundcloud: SoundcloudConfig,
+    pub targets: Vec<crate::targets::TargetConfig>,
+}
+
+impl Config {
+    /// Reads the file (if any) and the `NTR_` environment, then validates everything.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = path {
+            // figment treats a missing file as empty; an explicit `--config` that does not exist
+            // is almost certainly a mistake the operator wants to hear about.
+            if let Err(e) = std::fs::metadata(path) {
+                return Err(ConfigError::File {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        Self::from_figment(figment.merge(Env::prefixed("NTR_").split("__")))
+    }
+
+    /// The embedded defaults alone (tests and the no-config start use this through `load`).
+    pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(ntr_common::config_error::one_line(e)))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+        let hub = hub::validate(raw.hub)?;
+        let dashboard = dashboard::validate(raw.dashboard)?;
+        let (schedule, announce_template, correction_template) = show::validate(raw.show)?;
+        let soundcloud = soundcloud::validate(raw.soundcloud)?;
+        // Acks carry relay and target names alike, so one name must mean one of them.
+        let mut taken: Vec<String> = hub.relays.iter().map(|r| r.name.to_string()).collect();
+        if taken.is_empty() {
+            // The relay token generated on first start is `relay-1`.
+            taken.push(RelayName::numbered(1).to_string());
+        }
+        let targets = crate::targets::config::validate(raw.targets, &taken)?;
+
+        Ok(Config {
+            hub,
+            dashboard,
+            schedule,
+            announce_template,
+            correction_template,
+            soundcloud,
+            targets,
+        })
+    }
+}
+
+pub(crate) fn parse_http_url(key: &'static str, s: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(s.trim_end_matches('/'))
+        .map_err(|e| ConfigError::invalid(key, format!("`{s}` is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("`{s}` must be an http:// or https:// URL"),
+        ));
+    }
+    Ok(url)
+}
+
+/// The shared token rules, worded with the key.
+pub(crate) fn check_token(key: &'static str, token: &str) -> Result<(), ConfigError> {
+    ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
+}
+
+pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Format;
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        Config::from_figment(Figment::new().merge(Toml::string(toml)))
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = load("").expect("defaults load");
+        assert_eq!(c.hub.listen.to_string(), "127.0.0.1:8000");
+        assert_eq!(c.hub.public_url.as_str(), "http://127.0.0.1:8000/");
+        assert_eq!(c.dashboard.username, "dj");
+        assert_eq!(c.soundcloud.user, "nicktherat");
+        assert!(c.hub.admin_token.is_none());
+        assert_eq!(c.hub.max_connections, 20_000);
+    }
+
+    #[test]
+    fn relay_sections_are_ignored() {
+        load("[relay]\ntoken = \"x\"\n[irc]\nanything = 1\n").expect("relay sections ignored");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[hub]\nlisten_addr = \"x\"", "listen_addr"),
+            ("[show]\nhour = 25", "show.hour"),
+            ("[show]\ntimezone = \"Mars/Olympus\"", "show.timezone"),
+            ("[show]\nday = \"someday\"", "show.day"),
+            ("[hub]\nlisten = \"nowhere\"", "hub.listen"),
+            (
+                "[dashboard]\nsecret_key = \"short\"",
+                "dashboard.secret_key",
+            ),
+            ("[hub]\nadmin_token = \"abc\"", "hub.admin_token"),
+            (
+                "[hub]\nrelay_tokens = [\"0123456789abcdef 1\"]",
+                "hub.relay_tokens",
+            ),
+            (
+                "[dashboard]\npassword_hash = \"nope\"",
+                "dashboard.password_hash",
+            ),
+            (
+                "[show]\nannounce_template = \"{nope}\"",
+                "show.announce_template",
+            ),
+            (
+                "[show]\ncorrection_template = \"Fix: {title}\"",
+                "show.correction_template",
+            ),
+            (
+                "[soundcloud]\napi_base = \"ftp://x\"",
+                "soundcloud.api_base",
+            ),
+            (
+                "[hub]\nreplay_window_seconds = -1",
+                "hub.replay_window_seconds",
+            ),
+            (
+                "[[hub.relays]]\nname = \"bad name\"\ntoken = \"0123456789abcdef\"",
+                "hub.relays",
+            ),
+            (
+                "[[hub.relays]]\nname = \"bot\"\ntoken = \"short\"",
+                "hub.relays",
+            ),
+            (
+                "[[hub.relays]]\nname = \"bot\"\ntoken = \"0123456789abcdef\"\nchannel = 1",
+                "channel",
+            ),
+            ("[hub]\nrelay_tokens = [\"short\"]", "hub.relay_tokens"),
+            ("[hub]\nmax_connections = 0", "hub.max_connections"),
+        ];
+        for (toml, key) in cases {
+            let err = load(toml).expect_err(toml).to_string();
+            assert!(err.contains(key), "{toml:?} gave {err:?}");
+            assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    #[test]
+    fn named_and_numbered_relays() {
+        let c = load(
+            "[hub]\nrelay_tokens = [\"numbered-token-0001\", \"numbered-token-0002\"]\n\
+             [[hub.relays]]\nname = \"ntrbot\"\ntoken = \"named-token-000001\"\n",
+        )
+        .expect("valid relays");
+        let names: Vec<&str> = c.hub.relays.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["ntrbot", "relay-1", "relay-2"]);
+        assert_eq!(c.hub.relays[2].token, "numbered-token-0002");
+    }
+
+    #[test]
+    fn duplicate_names_or_tokens_are_one_line_errors_without_the_token() {
+        let token = "the-same-token-0123";
+        let cases = [
+            format!(
+                "[[hub.relays]]\nname = \"a\"\ntoken = \"{token}\"\n\
+                 [[hub.relays]]\nname = \"b\"\ntoken = \"{token}\"\n"
+            ),
+            format!(
+                "[[hub.relays]]\nname = \"a\"\ntoken = \"{token}\"\n\
+                 [[hub.relays]]\nname = \"a\"\ntoken = \"another-token-0123\"\n"
+            ),
+            format!(
+                "[hub]\nrelay_tokens = [\"{token}\"]\n\
+                 [[hub.relays]]\nname = \"relay-1\"\ntoken = \"another-token-0123\"\n"
+            ),
+            format!("[hub]\nrelay_tokens = [\"{token}\", \"{token}\"]\n"),
+            format!("[hub]\nadmin_token = \"{token}\"\nrelay_tokens = [\"{token}\"]\n"),
+        ];
+        for toml in cases {
+            let err = load(&toml).expect_err(&toml).to_string();
+            assert!(err.starts_with("hub.relays: "), "{err}");
+            assert!(!err.contains('\n') && !err.contains(token), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_target_may_not_share_a_relay_name() {
+        let hook =
+            "[[targets]]\nname = \"ntrbot\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n";
+        let relay = "[[hub.relays]]\nname = \"ntrbot\"\ntoken = \"0123456789abcdef-relay\"\n";
+        let err = load(&format!("{relay}{hook}"))
+            .expect_err("shared name")
+            .to_string();
+        assert!(err.contains("ntrbot"), "{err}");
+        let generated = hook.replace("ntrbot", "relay-1");
+        assert!(
+            load(&generated).is_err(),
+            "relay-1 is the generated relay's name"
+        );
+        assert!(load(hook).is_ok(), "no relay of that name");
+    }
+}

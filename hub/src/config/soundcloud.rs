@@ -1,0 +1,79 @@
+//! `[soundcloud]`: whose likes make the playlist, where the API is, and how often it is polled.
+
+use serde::Deserialize;
+use url::Url;
+
+use super::{ConfigError, non_empty, parse_http_url};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawSoundcloud {
+    user: String,
+    api_base: String,
+    web_base: String,
+    client_id: String,
+    poll_interval_seconds: u64,
+    live_poll_interval_seconds: u64,
+}
+
+impl Default for RawSoundcloud {
+    fn default() -> Self {
+        RawSoundcloud {
+            user: "nicktherat".into(),
+            api_base: "https://api-v2.soundcloud.com".into(),
+            web_base: "https://soundcloud.com".into(),
+            client_id: String::new(),
+            poll_interval_seconds: 3600,
+            live_poll_interval_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SoundcloudConfig {
+    pub user: String,
+    pub api_base: Url,
+    pub web_base: Url,
+    pub client_id: Option<String>,
+    pub poll_interval_seconds: u64,
+    pub live_poll_interval_seconds: u64,
+}
+
+pub(super) fn validate(raw: RawSoundcloud) -> Result<SoundcloudConfig, ConfigError> {
+    let user = raw.user.trim().to_owned();
+    if user.is_empty() || user.contains('/') {
+        return Err(ConfigError::invalid(
+            "soundcloud.user",
+            "must be a profile permalink such as `nicktherat`",
+        ));
+    }
+    let client_id = non_empty(Some(raw.client_id));
+    if let Some(id) = &client_id
+        && !id.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ConfigError::invalid(
+            "soundcloud.client_id",
+            "must contain only letters and digits",
+        ));
+    }
+    if raw.poll_interval_seconds == 0 {
+        return Err(ConfigError::invalid(
+            "soundcloud.poll_interval_seconds",
+            "must be at least 1",
+        ));
+    }
+    if raw.live_poll_interval_seconds == 0 {
+        return Err(ConfigError::invalid(
+            "soundcloud.live_poll_interval_seconds",
+            "must be at least 1",
+        ));
+    }
+    Ok(SoundcloudConfig {
+        user,
+        api_base: parse_http_url("soundcloud.api_base", &raw.api_base)?,
+        web_base: parse_http_url("soundcloud.web_base", &raw.web_base)?,
+        client_id,
+        poll_interval_seconds: raw.poll_interval_seconds,
+        live_poll_interval_seconds: raw.live_poll_interval_seconds,
+    })
+}

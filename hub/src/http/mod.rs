@@ -1,0 +1,91 @@
+//! Everything that speaks HTTP: the accept loop and its limits (`server`), the state handlers
+//! receive (`state`), the guards that authenticate a request (`guards`), the JSON API (`api`),
+//! the server-rendered pages (`pages`), the WebSocket (`ws`), `/metrics`, static files and the
+//! OpenAPI document that lists every route (`openapi`). Handlers parse, call the engine and map
+//! its result; errors become statuses in one place (`error`).
+//!
+//! Nothing below this module knows about [`AppState`]: the engine's parts take what they use.
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod extract;
+pub mod guards;
+pub mod metrics;
+pub mod openapi;
+pub mod pages;
+pub mod responses;
+pub mod server;
+pub mod state;
+pub mod tags;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_cookies::CookieManagerLayer;
+
+use crate::shutdown::Shutdown;
+use error::ApiError;
+use state::AppState;
+use ws::WsShutdown;
+
+/// Request bodies over this get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The one router: API, pages, WebSocket, static assets, metrics, all from
+/// [`openapi::routes`], and the document that describes them at `/openapi.json`.
+pub fn router(state: AppState, shutdown: Shutdown) -> Router {
+    let https = state.config.hub.public_url.scheme() == "https";
+    let (routes, document) = openapi::routes().split_for_parts();
+    let router = routes
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(openapi::Served(Arc::new(document))))
+        .layer(axum::Extension(WsShutdown(shutdown)))
+        .layer(CookieManagerLayer::new())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(reject_large_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_statuses,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .with_state(state);
+    server::headers::apply(router, https)
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = ApiError::BadRequest("method not allowed on this path".into()).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+/// Refuses a declared body over the limit before reading any of it. (Bodies without a length
+/// are cut off by `DefaultBodyLimit` as they stream in.)
+async fn reject_large_bodies(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(req).await
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    // Logged by `ApiError`'s response, like any other internal error.
+    ApiError::Internal("a handler panicked".into()).into_response()
+}
