@@ -140,7 +140,6 @@ pub struct Inspection {
     pub relays: Vec<(RelayName, Secret)>,
     pub dashboard_password: Secret,
     pub secret_key: Secret,
-    pub path: PathBuf,
 }
 
 /// `hub check-config`: what [`resolve`] would pick, with the same precedence, leaving the
@@ -173,7 +172,6 @@ pub fn inspect(config: &Config) -> Result<Inspection, SecretsError> {
             &file.dashboard_password,
         ),
         secret_key: pick(secret_key.as_deref(), &file.secret_key),
-        path,
     })
 }
 
@@ -341,7 +339,10 @@ mod tests {
         assert_eq!(fresh.relays, [(RelayName::numbered(1), Secret::ToGenerate)]);
         assert_eq!(fresh.dashboard_password, Secret::ToGenerate);
         assert_eq!(fresh.secret_key, Secret::ToGenerate);
-        assert!(!fresh.path.exists(), "inspecting wrote nothing");
+        assert!(
+            !dir.path().join(FILE_NAME).exists(),
+            "inspecting wrote nothing"
+        );
 
         let resolved = resolve(&config(dir.path(), "")).expect("start");
         let after = inspect(&config(dir.path(), "")).expect("inspect");

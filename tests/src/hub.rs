@@ -7,13 +7,13 @@ use std::sync::OnceLock;
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
-use hub::config::Config;
-use hub::server::deadline::Timeouts;
+use hub::AppState;
+use hub::Config;
+use hub::RetryPolicy;
+use hub::Timeouts;
+use hub::Timings;
 use hub::shutdown::{self, Trigger};
-use hub::soundcloud::RetryPolicy;
-use hub::startup::{Application, Options};
-use hub::state::AppState;
-use hub::targets::Timings;
+use hub::{Application, Options};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use ntr_protocol::Seq;
 use serde_json::{Value, json};
@@ -32,7 +32,7 @@ pub const SECRET_KEY: &str = "test-secret-key-that-is-at-least-32-bytes";
 /// The argon2 hash of [`PASSWORD`], computed once per test binary.
 pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hub::auth::password::hash(PASSWORD).expect("hash the test password"))
+    HASH.get_or_init(|| hub::password::hash(PASSWORD).expect("hash the test password"))
 }
 
 /// A weekly schedule in `timezone` whose current week started `ago` before now (to the hour);
@@ -346,7 +346,7 @@ impl TestHub {
     }
 
     /// The start of the current week and of the one before, as the hub computes them.
-    pub fn weeks(&self) -> (hub::week::Week, hub::week::Week) {
+    pub fn weeks(&self) -> (hub::Week, hub::Week) {
         let schedule = &self.state().config.schedule;
         let current = schedule
             .week_containing(Timestamp::now())

@@ -36,8 +36,6 @@ pub enum ApiError {
     NotFound(String),
     #[error("request body too large (the limit is 64 KiB)")]
     PayloadTooLarge,
-    #[error("{0}")]
-    TooManyRequests(String),
     /// SoundCloud failed while serving this request (502, as a gateway would answer).
     #[error("{0}")]
     Upstream(String),
@@ -54,7 +52,6 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

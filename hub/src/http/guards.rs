@@ -19,13 +19,13 @@ pub struct Admin;
 
 /// A logged-in dashboard user.
 #[derive(Debug, Clone)]
-pub struct DjSession(pub SessionRow);
+pub struct DjSession;
 
 /// What the request's credentials turned out to be.
 pub enum Credentials {
     None,
     Bearer(Role),
-    Session(SessionRow),
+    Session,
 }
 
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -44,7 +44,7 @@ pub async fn credentials(parts: &mut Parts, state: &AppState) -> Result<Credenti
         };
     }
     match session(parts, state).await? {
-        Some(row) => Ok(Credentials::Session(row)),
+        Some(_) => Ok(Credentials::Session),
         None => Ok(Credentials::None),
     }
 }
@@ -109,7 +109,7 @@ impl FromRequestParts<AppState> for Admin {
             Credentials::Bearer(Role::Relay(_)) => Err(ApiError::Forbidden(
                 "this token may only subscribe to /ws/announce".into(),
             )),
-            Credentials::Session(_) => {
+            Credentials::Session => {
                 let safe = matches!(parts.method, Method::GET | Method::HEAD);
                 if safe || same_origin(&parts.headers, &state.config.hub.public_url) {
                     Ok(Admin)
@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for DjSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match session(parts, state).await {
-            Ok(Some(row)) => Ok(DjSession(row)),
+            Ok(Some(_)) => Ok(DjSession),
             _ => Err(axum::response::Redirect::to("/login")),
         }
     }

@@ -7,6 +7,10 @@ use super::error::ErrorBody;
 
 /// What an `/admin/…` endpoint answers before its handler runs when the credentials fail.
 #[derive(IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "documentation only: utoipa reads the variants, nothing builds them"
+)]
 pub enum AdminAuthErrors {
     #[response(
         status = 401,
@@ -23,6 +27,10 @@ pub enum AdminAuthErrors {
 
 /// The hub's own storage failed; the cause is logged. Nothing a client sends leads here.
 #[derive(IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "documentation only: utoipa reads the variants, nothing builds them"
+)]
 pub enum StorageFailed {
     #[response(status = 500, description = "The hub's storage failed (logged)")]
     Internal(ErrorBody),
@@ -30,6 +38,10 @@ pub enum StorageFailed {
 
 /// A request body over 64 KiB, declared or streamed.
 #[derive(IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "documentation only: utoipa reads the variants, nothing builds them"
+)]
 pub enum TooLarge {
     #[response(status = 413, description = "Request body over 64 KiB")]
     PayloadTooLarge(ErrorBody),

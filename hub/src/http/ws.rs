@@ -139,12 +139,10 @@ impl FromRequestParts<AppState> for WsAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
             Credentials::Bearer(role) => Ok(WsAuth::Authenticated(Subscriber::from_role(role))),
-            Credentials::Session(_)
-                if same_origin(&parts.headers, &state.config.hub.public_url) =>
-            {
+            Credentials::Session if same_origin(&parts.headers, &state.config.hub.public_url) => {
                 Ok(WsAuth::Authenticated(Subscriber::Dashboard))
             }
-            Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
+            Credentials::Session => Err(ApiError::Forbidden(cross_origin_hint(
                 &state.config.hub.public_url,
             ))),
             Credentials::None => Ok(WsAuth::FirstMessage(ConnectionSlot::of(parts))),

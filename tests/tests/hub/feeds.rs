@@ -131,7 +131,7 @@ async fn rss_has_one_item_per_show_with_announces_newest_first() {
 }
 
 /// The items' links, titles and descriptions, newest show first.
-fn check_items(hub: &TestHub, feed: &feed_rs::model::Feed, shows: [(i64, hub::week::Week); 2]) {
+fn check_items(hub: &TestHub, feed: &feed_rs::model::Feed, shows: [(i64, hub::Week); 2]) {
     let tz = hub.state().config.schedule.time_zone().clone();
     for (entry, (id, week)) in feed.entries.iter().zip(shows) {
         assert_eq!(
@@ -210,12 +210,12 @@ fn event_times(ics: &str) -> Vec<(i64, i64)> {
 
 #[test]
 fn ics_is_right_across_the_2026_us_dst_change() {
-    let config = hub::config::Config::from_figment(Figment::new().merge(Toml::string(
+    let config = hub::Config::from_figment(Figment::new().merge(Toml::string(
         "[show]\ntimezone = \"America/New_York\"\nday = \"wednesday\"\nhour = 22\nduration_minutes = 300\n",
     )))
     .expect("config");
     let now: Timestamp = "2026-10-10T12:00:00Z".parse().expect("time");
-    let ics = hub::feeds::ics::calendar(&config, now).expect("in range");
+    let ics = hub::calendar(&config, now).expect("in range");
     let expected = wednesdays_22_new_york(now, 8);
     // DST ends on 2026-11-01: 22:00 New York is 02:00Z before and 03:00Z after.
     assert_eq!(expected[2].to_string(), "2026-10-29T02:00:00Z");

@@ -11,7 +11,7 @@ use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{ADMIN_TOKEN, RELAY_TOKEN, TestHub, TestSchedule, login, plus_hours, spawn_hub};
 use e2e::wait;
 use e2e::wsclient::{Ws, next_of, send_json};
-use hub::server::deadline::Timeouts;
+use hub::Timeouts;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

@@ -301,7 +301,7 @@ async fn restore_refuses_garbage_and_newer_schemas_and_leaves_the_database_alone
     std::fs::write(&garbage, b"this is not a database, just words ".repeat(200)).expect("write");
     let newer = files.path().join("newer.db");
     std::fs::copy(&good, &newer).expect("copy");
-    let newest = hub::store::schema_version();
+    let newest = hub::schema_version();
     rusqlite::Connection::open(&newer)
         .and_then(|c| c.pragma_update(None, "user_version", newest + 1))
         .expect("bump user_version");

@@ -118,7 +118,7 @@ fn hash_password_prints_an_argon2id_hash() {
     assert!(out.status.success());
     let hash = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(hub::auth::password::verify("s3cret pass", &hash));
+    assert!(hub::password::verify("s3cret pass", &hash));
 }
 
 fn sigterm(child: &std::process::Child) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use e2e::fake_target::{FakeTarget, Reply};
 use e2e::hub::{RELAY_TOKEN, TestHub, TestSchedule, test_target_timings};
 use e2e::wsclient::{bearer, next_of};
-use hub::targets::Timings;
+use hub::Timings;
 
 use crate::support::{T, discord_toml, wait_row, wait_status, webhook_toml};
 

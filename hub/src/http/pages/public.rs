@@ -183,7 +183,7 @@ mod tests {
         let db = jiff::tz::TimeZoneDatabase::bundled();
         let ny = db.get("America/New_York").expect("zone");
         assert_eq!(Clock::new(&ny).label(), "New York");
-        assert_eq!(Clock::new(&TimeZone::UTC).label(), "UTC");
+        assert_eq!(Clock::new(&jiff::tz::TimeZone::UTC).label(), "UTC");
         let t: Timestamp = "2026-03-11T00:00:00Z".parse().expect("time");
         let later = |mins: i64| t + jiff::SignedDuration::from_mins(mins);
         assert_eq!(countdown(t, later(0)), "in 1 minute");

@@ -77,7 +77,8 @@ impl ConnectionLimits {
     }
 
     /// Connections holding a slot now.
-    pub fn open(&self) -> usize {
+    #[cfg(test)]
+    fn open(&self) -> usize {
         self.lock().total
     }
 
