@@ -13,7 +13,7 @@
 //!   `soundcloud`, `nowplaying`, `tracklist`, `feeds`, `metrics`, `auth` (tokens, passwords,
 //!   session keys, the login limiter), `secrets`.
 //! - **base**: `store` (the database behind one face), `week` (the DST-aware schedule), `line`
-//!   and `line_template` (the sanitised announce line), `clock`, `web_url`, `lock`.
+//!   and `line_template` (the sanitised announce line), `clock`, `web_url`, `lock`, `log_throttle`.
 //!
 //! Modules are private; what the binaries, tests and bench use is re-exported below.
 
@@ -28,6 +28,7 @@ mod http;
 mod line;
 mod line_template;
 mod lock;
+mod log_throttle;
 mod metrics;
 mod nowplaying;
 mod ops;

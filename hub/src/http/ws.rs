@@ -31,7 +31,7 @@ use crate::http::extract::ApiQuery;
 use crate::http::guards::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::http::server::limits::ConnectionSlot;
 use crate::http::state::AppState;
-use crate::relays::log_limit::Verdict;
+use crate::log_throttle::Verdict;
 use crate::relays::{RelayConnection, RelayName};
 use crate::shutdown::Shutdown;
 

@@ -22,7 +22,6 @@
 
 mod flush;
 pub mod frames;
-pub mod log_limit;
 pub mod metrics;
 mod name;
 mod view;
@@ -41,9 +40,12 @@ pub use flush::run_flusher;
 pub use name::RelayName;
 pub use view::delivering;
 
-use log_limit::{LogLimiter, Verdict};
+use crate::log_throttle::{LogThrottle, Verdict};
 
 use crate::store::{Store, StoreError};
+
+/// A refused first-message login is logged about once a minute per address.
+const REFUSALS_QUIET: Duration = Duration::from_secs(60);
 
 /// How long a connection may stay silent before its writes count as deliveries.
 pub const CLASSIFY_AFTER: Duration = Duration::from_secs(2);
@@ -68,7 +70,7 @@ struct Inner {
     changed: Notify,
     next_id: AtomicU64,
     /// Refused first-message logins, for logging each address about once a minute.
-    refusals: LogLimiter,
+    refusals: LogThrottle<IpAddr>,
     /// [`CLASSIFY_AFTER`], shorter in tests.
     classify_after: Duration,
 }
@@ -185,7 +187,7 @@ impl Relays {
                 entries: Mutex::new(entries),
                 changed: Notify::new(),
                 next_id: AtomicU64::new(1),
-                refusals: LogLimiter::default(),
+                refusals: LogThrottle::new(REFUSALS_QUIET),
                 classify_after,
             }),
         })

@@ -12,7 +12,7 @@ pub mod limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -23,9 +23,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::log_throttle::{LogThrottle, Verdict};
 use crate::shutdown::Shutdown;
 use deadline::{Activity, HeadTimer, Timeouts, Watched};
-use limits::{ConnectionLimits, ConnectionSlot, Refused};
+use limits::{ConnectionLimits, ConnectionSlot};
 
 /// What the server needs besides its listener.
 pub struct Server {
@@ -42,7 +43,7 @@ impl Server {
     /// Serves `listener` until `shutdown` fires, then drains the open connections.
     pub async fn run(self, listener: TcpListener, shutdown: Shutdown) {
         let tracker = TaskTracker::new();
-        let mut refusals = RefusalLog::default();
+        let refusals = LogThrottle::new(REFUSAL_LOG_INTERVAL);
         let mut stop = shutdown.clone();
         let stopped = stop.wait();
         tokio::pin!(stopped);
@@ -64,7 +65,10 @@ impl Server {
             let slot = match self.limits.admit(peer.ip()) {
                 Ok(slot) => slot,
                 Err(why) => {
-                    refusals.note(&why);
+                    if let Verdict::Log { unlogged_repeats } = refusals.failure(()) {
+                        let refused = unlogged_repeats + 1;
+                        tracing::warn!(reason = %why, refused, "refusing connections");
+                    }
                     continue;
                 }
             };
@@ -139,27 +143,7 @@ impl Connection {
 
 /// Refusals are logged at most every 10 s, with their count: a flood of connections must not
 /// become a flood of log lines.
-#[derive(Default)]
-struct RefusalLog {
-    last: Option<Instant>,
-    unlogged: u64,
-}
-
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
-impl RefusalLog {
-    fn note(&mut self, why: &Refused) {
-        self.unlogged += 1;
-        if self
-            .last
-            .is_none_or(|t| t.elapsed() >= REFUSAL_LOG_INTERVAL)
-        {
-            tracing::warn!(reason = %why, refused = self.unlogged, "refusing connections");
-            self.last = Some(Instant::now());
-            self.unlogged = 0;
-        }
-    }
-}
 
 /// Errors that concern only the connection being accepted (it was reset before we took it).
 fn is_connection_error(e: &std::io::Error) -> bool {

@@ -1,20 +1,20 @@
-//! A per-address log limiter: the first failure from an address is logged at once, repeats
-//! within the next minute are only counted, and the count is logged with the next failure
-//! after that minute. An old plugin with a mistyped token then fills the log with one line a
-//! minute, not one a second, and the operator still sees that it keeps trying.
+//! One throttle for log lines about repeated failures: the first failure of a kind (per client
+//! address, or one for the whole hub) is logged at once, repeats within the quiet period are
+//! only counted, and the count is logged with the next failure after it. An old plugin with a
+//! mistyped token then fills the log with one line a minute, not one a second, and a flood of
+//! refused connections with one line every few seconds; the operator still sees the count.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const QUIET_PERIOD: Duration = Duration::from_secs(60);
-/// Addresses remembered at once; a flood of distinct addresses evicts the quiet ones first.
-const MAX_ADDRESSES: usize = 10_000;
+/// Keys remembered at once; a flood of distinct addresses evicts the quiet ones first.
+const MAX_KEYS: usize = 10_000;
 
-#[derive(Default)]
-pub struct LogLimiter {
-    seen: Mutex<HashMap<IpAddr, Window>>,
+pub struct LogThrottle<K> {
+    quiet: Duration,
+    seen: Mutex<HashMap<K, Window>>,
 }
 
 struct Window {
@@ -30,18 +30,27 @@ pub enum Verdict {
     Count,
 }
 
-impl LogLimiter {
-    pub fn failure(&self, addr: IpAddr) -> Verdict {
-        self.failure_at(addr, Instant::now())
+impl<K: Hash + Eq> LogThrottle<K> {
+    /// A throttle that logs each key at most once per `quiet`.
+    pub fn new(quiet: Duration) -> LogThrottle<K> {
+        LogThrottle {
+            quiet,
+            seen: Mutex::default(),
+        }
     }
 
-    fn failure_at(&self, addr: IpAddr, now: Instant) -> Verdict {
+    pub fn failure(&self, key: K) -> Verdict {
+        self.failure_at(key, Instant::now())
+    }
+
+    fn failure_at(&self, key: K, now: Instant) -> Verdict {
+        let quiet = self.quiet;
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= MAX_ADDRESSES && !seen.contains_key(&addr) {
-            seen.retain(|_, w| now.duration_since(w.logged_at) < QUIET_PERIOD);
+        if seen.len() >= MAX_KEYS && !seen.contains_key(&key) {
+            seen.retain(|_, w| now.duration_since(w.logged_at) < quiet);
         }
-        match seen.get_mut(&addr) {
-            Some(w) if now.duration_since(w.logged_at) < QUIET_PERIOD => {
+        match seen.get_mut(&key) {
+            Some(w) if now.duration_since(w.logged_at) < quiet => {
                 w.repeats += 1;
                 Verdict::Count
             }
@@ -51,9 +60,9 @@ impl LogLimiter {
                 Verdict::Log { unlogged_repeats }
             }
             None => {
-                if seen.len() < MAX_ADDRESSES {
+                if seen.len() < MAX_KEYS {
                     seen.insert(
-                        addr,
+                        key,
                         Window {
                             logged_at: now,
                             repeats: 0,
@@ -70,11 +79,15 @@ impl LogLimiter {
 
 #[cfg(test)]
 mod tests {
+    use std::net::IpAddr;
+
     use super::*;
+
+    const QUIET_PERIOD: Duration = Duration::from_secs(60);
 
     #[test]
     fn once_a_minute_per_address_with_the_count() {
-        let limiter = LogLimiter::default();
+        let limiter = LogThrottle::new(QUIET_PERIOD);
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
         let b: IpAddr = "192.0.2.2".parse().expect("ip");
         let t0 = Instant::now();
