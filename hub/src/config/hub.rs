@@ -8,7 +8,12 @@ use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
-use super::{ConfigError, check_token, non_empty, parse_http_url};
+use super::{ConfigError, check_token, in_range, non_empty, parse_http_url};
+
+/// The longest replay window: a day.
+const MAX_REPLAY_WINDOW_SECONDS: u64 = 86_400;
+/// More open connections than one process can serve.
+const MAX_CONNECTIONS: u64 = 1_000_000;
 use crate::relays::{RelayConfig, RelayName};
 
 #[derive(Debug, Deserialize)]
@@ -94,18 +99,17 @@ pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if raw.replay_window_seconds == 0 {
-        return Err(ConfigError::invalid(
-            "hub.replay_window_seconds",
-            "must be at least 1",
-        ));
-    }
-    if raw.max_connections == 0 {
-        return Err(ConfigError::invalid(
-            "hub.max_connections",
-            "must be at least 1",
-        ));
-    }
+    // A day of replay is far more than any reconnect needs; more would only be a typo.
+    in_range(
+        "hub.replay_window_seconds",
+        raw.replay_window_seconds,
+        1..=MAX_REPLAY_WINDOW_SECONDS,
+    )?;
+    in_range(
+        "hub.max_connections",
+        raw.max_connections as u64,
+        1..=MAX_CONNECTIONS,
+    )?;
     Ok(HubConfig {
         listen,
         public_url,

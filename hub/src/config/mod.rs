@@ -145,6 +145,23 @@ pub(crate) fn check_token(key: &'static str, token: &str) -> Result<(), ConfigEr
     ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
 }
 
+/// Every number in the file has bounds: a huge value is a typo, and left unchecked it would
+/// overflow a time computation in the middle of a show instead of failing here.
+pub(crate) fn in_range(
+    key: &'static str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    if range.contains(&value) {
+        return Ok(value);
+    }
+    let (min, max) = range.into_inner();
+    Err(ConfigError::invalid(
+        key,
+        format!("must be between {min} and {max} (got {value})"),
+    ))
+}
+
 pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
@@ -230,6 +247,28 @@ mod tests {
             let err = load(toml).expect_err(toml).to_string();
             assert!(err.contains(key), "{toml:?} gave {err:?}");
             assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    #[test]
+    fn every_number_has_an_upper_bound() {
+        let huge = "9223372036854775807";
+        for (section, key, max) in [
+            ("hub", "replay_window_seconds", 86_400),
+            ("hub", "max_connections", 1_000_000),
+            ("dashboard", "session_hours", 8_784),
+            ("soundcloud", "poll_interval_seconds", 604_800),
+            ("soundcloud", "live_poll_interval_seconds", 86_400),
+            ("show", "duration_minutes", 10_020),
+            ("show", "hour", 23),
+        ] {
+            let at_max = format!("[{section}]\n{key} = {max}");
+            load(&at_max).unwrap_or_else(|e| panic!("{at_max:?}: {e}"));
+            for too_big in [(max + 1).to_string(), huge.to_owned()] {
+                let toml = format!("[{section}]\n{key} = {too_big}");
+                let err = load(&toml).expect_err(&toml).to_string();
+                assert!(err.contains(&format!("{section}.{key}")), "{toml:?}: {err}");
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{ConfigError, non_empty, parse_http_url};
+use super::{ConfigError, in_range, non_empty, parse_http_url};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -56,18 +56,18 @@ pub(super) fn validate(raw: RawSoundcloud) -> Result<SoundcloudConfig, ConfigErr
             "must contain only letters and digits",
         ));
     }
-    if raw.poll_interval_seconds == 0 {
-        return Err(ConfigError::invalid(
-            "soundcloud.poll_interval_seconds",
-            "must be at least 1",
-        ));
-    }
-    if raw.live_poll_interval_seconds == 0 {
-        return Err(ConfigError::invalid(
-            "soundcloud.live_poll_interval_seconds",
-            "must be at least 1",
-        ));
-    }
+    // Polling less than weekly would miss a whole show; during the show, less than daily
+    // is no live polling at all.
+    in_range(
+        "soundcloud.poll_interval_seconds",
+        raw.poll_interval_seconds,
+        1..=7 * 86_400,
+    )?;
+    in_range(
+        "soundcloud.live_poll_interval_seconds",
+        raw.live_poll_interval_seconds,
+        1..=86_400,
+    )?;
     Ok(SoundcloudConfig {
         user,
         api_base: parse_http_url("soundcloud.api_base", &raw.api_base)?,
