@@ -27,6 +27,8 @@ pub const CLIENT_ID: &str = "AbCdEfGhIjKlMnOpQrStUvWxYz012345";
 pub enum Fault {
     Status(u16),
     Garbage,
+    /// Starts a body and breaks the connection mid-way.
+    BrokenBody,
     Slow(Duration),
     /// Waits until the test releases the gate, to hold a request while something else runs.
     Hold(Arc<tokio::sync::Notify>),
@@ -202,6 +204,14 @@ async fn gate(
             );
         }
         Some(Fault::Garbage) => return Some("{\"collection\": [ oops".into_response()),
+        Some(Fault::BrokenBody) => {
+            let chunks: [Result<&'static str, std::io::Error>; 2] = [
+                Ok("{\"collection\": ["),
+                Err(std::io::Error::other("connection cut by the test")),
+            ];
+            let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+            return Some(body.into_response());
+        }
         Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
         Some(Fault::Hold(gate)) => gate.notified().await,
         None => {}

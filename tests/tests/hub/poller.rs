@@ -203,6 +203,7 @@ async fn failures_keep_the_last_good_playlist() {
             "HTTP 500",
         ),
         (vec![Fault::Garbage], "malformed"),
+        (vec![Fault::BrokenBody], "cannot reach SoundCloud"),
         (
             vec![Fault::Slow(std::time::Duration::from_secs(3)); 3],
             "timed out",
@@ -215,6 +216,10 @@ async fn failures_keep_the_last_good_playlist() {
         assert_eq!(outcome["status"], "error", "{outcome}");
         let error = outcome["poll"]["error"].as_str().expect("error text");
         assert!(error.contains(expected), "{expected:?} not in {error:?}");
+        assert!(
+            !error.contains("client_id") && !error.contains(e2e::fake_soundcloud::CLIENT_ID),
+            "an upstream URL's query is no one's business: {error:?}"
+        );
         let (_, after) = hub.get_json("/playlist").await;
         assert_eq!(after, before, "a failed poll changes nothing");
         let (_, health) = hub.get_json("/health").await;
