@@ -418,3 +418,37 @@ async fn hub_db_and_its_wal_files_are_readable_by_the_hub_user_alone() {
         assert_eq!(mode & 0o777, 0o600, "{name}");
     }
 }
+
+#[tokio::test]
+async fn seqs_beyond_what_can_be_stored_are_4xx_never_5xx() {
+    let hub = TestHub::start().await;
+    hub.announce_text("before").await;
+    let http = reqwest::Client::new();
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let events = format!("{}/events", hub.url());
+    for since in ["9223372036854775808", "18446744073709551615", "99999999999999999999"] {
+        let r = http
+            .get(format!("{events}?since={since}"))
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(status(r), 400, "since={since}");
+        let r = http
+            .get(&events)
+            .header("Last-Event-ID", since)
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(status(r), 400, "Last-Event-ID: {since}");
+    }
+    let (code, body) = hub
+        .post_admin(
+            "/admin/announce",
+            json!({"text": "fix", "corrects": 9_223_372_036_854_775_808_u64}),
+        )
+        .await;
+    assert_eq!(code, 422, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("seq")), "{body}");
+    let (code, body) = hub.get_json("/health").await;
+    assert_eq!((code, &body["status"]), (200, &json!("ok")), "the hub is fine");
+}
