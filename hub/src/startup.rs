@@ -197,7 +197,7 @@ impl Application {
                 &hub.trusted_proxies,
             ),
             timeouts: self.options.timeouts,
-            router: http::router(state.clone(), shutdown.clone()),
+            router: http::router(state.clone(), shutdown.clone(), self.options.timeouts.body),
         };
         server.run(self.listener, shutdown).await;
         // Sockets that were still writing when the server stopped moved cursors too.

@@ -22,9 +22,12 @@ pub mod ws;
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{StatusCode, header};
+use axum::body::{Body, HttpBody};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_cookies::CookieManagerLayer;
@@ -39,7 +42,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The one router: API, pages, WebSocket, static assets, metrics, all from
 /// [`openapi::routes`], and the document that describes them at `/openapi.json`.
-pub fn router(state: AppState, shutdown: Shutdown) -> Router {
+pub fn router(state: AppState, shutdown: Shutdown, body_deadline: Duration) -> Router {
     let https = state.config.hub.public_url.scheme() == "https";
     let (routes, document) = openapi::routes().split_for_parts();
     let router = routes
@@ -49,6 +52,10 @@ pub fn router(state: AppState, shutdown: Shutdown) -> Router {
         .layer(axum::Extension(WsShutdown(shutdown)))
         .layer(CookieManagerLayer::new())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            body_deadline,
+            read_body_in_time,
+        ))
         .layer(middleware::from_fn(reject_large_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -83,6 +90,42 @@ async fn reject_large_bodies(req: Request, next: Next) -> Response {
         return ApiError::PayloadTooLarge.into_response();
     }
     next.run(req).await
+}
+
+/// Reads the whole body (at most [`BODY_LIMIT`]) before the handler runs, within `deadline` of
+/// the head: a client that sends a head and then trickles its body, or stops, gets 408 and the
+/// connection closes, instead of holding a task and a connection slot for as long as it likes.
+async fn read_body_in_time(
+    State(deadline): State<Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Err(e)) if is_over_limit(&e) => ApiError::PayloadTooLarge.into_response(),
+        Ok(Err(e)) => ApiError::BadRequest(format!("cannot read the body: {e}")).into_response(),
+        Err(_) => {
+            let mut r = ApiError::RequestTimeout.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
+    }
+}
+
+fn is_over_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -452,3 +452,25 @@ async fn seqs_beyond_what_can_be_stored_are_4xx_never_5xx() {
     let (code, body) = hub.get_json("/health").await;
     assert_eq!((code, &body["status"]), (200, &json!("ok")), "the hub is fine");
 }
+
+#[tokio::test]
+async fn a_body_that_stops_coming_gets_408_and_the_connection_closes() {
+    let timeouts = Timeouts {
+        body: Duration::from_secs(1),
+        ..Timeouts::default()
+    };
+    let hub = TestHub::start_tuned(TestSchedule::default(), "", timeouts).await;
+    let mut stream = connect_from(loopback(1), hub.port).await;
+    let head = "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+        Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(b"username=dj").await.expect("11 of 100 bytes");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection is still open 10 s later");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    // The DJ on another connection is served meanwhile and after.
+    let (code, _) = hub.get_json("/health").await;
+    assert_eq!(code, 200);
+}

@@ -21,11 +21,13 @@ use hyper::rt::{Sleep, Timer};
 use hyper_util::rt::TokioTimer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// The two limits on a connection that is not (yet) a WebSocket.
+/// The time limits on a connection that is not (yet) a WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// From connect (or from the first byte of a later request) to the end of the head.
     pub head: Duration,
+    /// From the end of the head to the end of the body (else 408 and the connection closes).
+    pub body: Duration,
     /// Between a response and the first byte of the next request on a kept-alive connection.
     pub idle: Duration,
 }
@@ -34,6 +36,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             head: Duration::from_secs(10),
+            body: Duration::from_secs(10),
             idle: Duration::from_secs(60),
         }
     }
