@@ -110,7 +110,7 @@ impl SoundcloudClient {
             .connect_timeout(retry.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("ntr-hub/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| SoundcloudError::Network(e.to_string()))?;
+            .map_err(|e| SoundcloudError::Network(describe(e)))?;
         Ok(SoundcloudClient {
             http,
             client_id: Mutex::new(config.client_id.clone()),
@@ -248,7 +248,7 @@ impl SoundcloudClient {
                     let body = resp
                         .bytes()
                         .await
-                        .map_err(|e| SoundcloudError::Network(e.to_string()))?;
+                        .map_err(|e| SoundcloudError::Network(describe(e)))?;
                     return serde_json::from_slice(&body).map_err(|e| SoundcloudError::Malformed {
                         what,
                         message: e.to_string(),
@@ -308,7 +308,7 @@ impl SoundcloudClient {
             .get(url)
             .send()
             .await
-            .map_err(|e| SoundcloudError::Network(describe(&e)))
+            .map_err(|e| SoundcloudError::Network(describe(e)))
     }
 
     async fn client_id(&self, sent: &mut u32) -> Result<String, SoundcloudError> {
@@ -354,7 +354,7 @@ impl SoundcloudClient {
         }
         resp.text()
             .await
-            .map_err(|e| SoundcloudError::Network(e.to_string()))
+            .map_err(|e| SoundcloudError::Network(describe(e)))
     }
 }
 
@@ -362,13 +362,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn describe(e: &reqwest::Error) -> String {
+/// A failed request in words, without its URL: reqwest's text names the URL with its query,
+/// which carries the client_id, and these texts reach `/health` and the dashboard.
+fn describe(e: reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
         "connection failed".into()
     } else {
-        e.to_string()
+        e.without_url().to_string()
     }
 }
 
