@@ -4,17 +4,40 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// An announce's sequence number: positive, strictly increasing, never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// At most `i64::MAX`: databases store it as a signed 64-bit integer, so a larger one cannot have
+/// been issued, and reading one from the network is refused like any other malformed value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Seq(u64);
 
+/// Why a text or JSON number is not a seq.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SeqError {
+    #[error("a seq is a whole number from 0 to {max}", max = Seq::MAX.0)]
+    NotANumber,
+    #[error("a seq is at most {max}", max = Seq::MAX.0)]
+    TooLarge,
+}
+
 impl Seq {
     /// "Before the first announce": the `since` that replays everything in the window.
     pub const ZERO: Seq = Seq(0);
+    /// The largest seq there can be.
+    pub const MAX: Seq = Seq(i64::MAX as u64);
+
+    /// `n` as a seq, unless it is beyond [`Seq::MAX`].
+    pub const fn checked(n: u64) -> Result<Seq, SeqError> {
+        if n > Seq::MAX.0 {
+            Err(SeqError::TooLarge)
+        } else {
+            Ok(Seq(n))
+        }
+    }
 
     pub const fn new(n: u64) -> Seq {
         Seq(n)
@@ -32,10 +55,24 @@ impl fmt::Display for Seq {
 }
 
 impl FromStr for Seq {
-    type Err = std::num::ParseIntError;
+    type Err = SeqError;
 
     fn from_str(s: &str) -> Result<Seq, Self::Err> {
-        s.parse().map(Seq)
+        match s.parse::<u64>() {
+            Ok(n) => Seq::checked(n),
+            // All digits but too many for u64 is still too large, not "not a number".
+            Err(_) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                Err(SeqError::TooLarge)
+            }
+            Err(_) => Err(SeqError::NotANumber),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Seq {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Seq, D::Error> {
+        let n = u64::deserialize(deserializer)?;
+        Seq::checked(n).map_err(D::Error::custom)
     }
 }
 
@@ -61,6 +98,27 @@ impl TryFrom<Seq> for i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beyond_i64_is_refused_everywhere() {
+        assert_eq!("9223372036854775807".parse::<Seq>(), Ok(Seq::MAX));
+        assert_eq!(
+            "9223372036854775808".parse::<Seq>(),
+            Err(SeqError::TooLarge)
+        );
+        assert_eq!(
+            "18446744073709551616".parse::<Seq>(),
+            Err(SeqError::TooLarge)
+        );
+        assert_eq!("4x".parse::<Seq>(), Err(SeqError::NotANumber));
+        assert!(serde_json::from_str::<Seq>("9223372036854775808").is_err());
+        assert!(serde_json::from_str::<Seq>("18446744073709551615").is_err());
+        assert_eq!(
+            serde_json::from_str::<Seq>("9223372036854775807").ok(),
+            Some(Seq::MAX)
+        );
+        assert!(i64::try_from(Seq::MAX).is_ok());
+    }
 
     #[test]
     fn parses_and_orders() {
