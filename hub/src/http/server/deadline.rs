@@ -215,6 +215,7 @@ mod tests {
         let timeouts = Timeouts {
             head: Duration::from_secs(10),
             idle: Duration::from_secs(60),
+            ..Timeouts::default()
         };
         (HeadTimer::new(timeouts, Arc::clone(&activity)), activity)
     }
