@@ -132,6 +132,7 @@ impl Application {
             )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
+            password_checks: Default::default(),
             metrics,
             announcer,
             broadcaster,

@@ -7,12 +7,15 @@
 //! own attempt; the address's earlier failures stay, so someone who shares the DJ's address
 //! gets no fresh guesses when the DJ logs in.
 //!
+//! An IPv6 client is counted by its /64: one home or phone connection gets a whole /64, so
+//! counting single addresses would give a guesser 2^64 fresh sets of attempts.
+//!
 //! Hand-written rather than `governor`: its GCRA refills one attempt every 18 s after a burst
 //! of 10, so an address could fail about 19 times in 3 minutes instead of 10; it cannot give an
 //! attempt back after a right password; and its keyed store has no bound on addresses.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -64,6 +67,7 @@ impl LoginLimiter {
     /// Counts an attempt from `addr` before its password is checked, or refuses it if the
     /// address already has [`MAX_FAILURES`] attempts in the window.
     pub fn try_attempt(&self, addr: IpAddr) -> Result<Attempt, Locked> {
+        let addr = counted_as(addr);
         let now = Instant::now();
         let mut table = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         // Taken out and put back, so the address moves to the most recently seen end.
@@ -102,6 +106,17 @@ impl LoginLimiter {
     }
 }
 
+/// The key a client's attempts count under: an IPv4 address as it is, an IPv6 one by its /64.
+fn counted_as(addr: IpAddr) -> IpAddr {
+    match addr.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    }
+}
+
 /// The client's address: the socket peer, or, when the peer is a trusted proxy, the nearest
 /// address in `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
@@ -131,6 +146,30 @@ mod tests {
 
     fn ip(n: u32) -> IpAddr {
         IpAddr::from(std::net::Ipv4Addr::from(n))
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let l = LoginLimiter::default();
+        let v6 = |s: &str| s.parse::<IpAddr>().expect("ip");
+        for i in 1..=MAX_FAILURES {
+            let a = v6(&format!("2001:db8:1:2::{i:x}"));
+            let _failed = l.try_attempt(a).expect("not locked yet");
+        }
+        assert!(
+            l.try_attempt(v6("2001:db8:1:2:ffff:ffff:ffff:ffff")).is_err(),
+            "another address of the same /64 is locked too"
+        );
+        assert!(
+            l.try_attempt(v6("2001:db8:1:3::1")).is_ok(),
+            "the next /64 is someone else"
+        );
+        let mapped = v6("::ffff:192.0.2.1");
+        for _ in 0..MAX_FAILURES {
+            let _failed = l.try_attempt(mapped).expect("IPv4 counts alone");
+        }
+        assert!(l.try_attempt(v6("192.0.2.1")).is_err(), "a mapped IPv4 is that IPv4");
+        assert!(l.try_attempt(v6("192.0.2.2")).is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::announce::Announcer;
-use crate::auth::Tokens;
+use crate::auth::{Tokens, password};
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
@@ -26,6 +26,8 @@ pub struct AppState {
     /// The dashboard password's argon2 hash (configured or generated).
     pub password_hash: Arc<str>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Password checks, two at a time.
+    pub password_checks: password::Checks,
     pub broadcaster: Broadcaster,
     /// Configured relays: connections, reported status, cursors.
     pub relays: Relays,

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::limiter::{Locked, client_addr};
 use crate::auth::session::COOKIE_NAME;
-use crate::auth::{password, secret_eq};
+use crate::auth::secret_eq;
 use crate::http::guards::{cross_origin_hint, same_origin};
 use crate::http::state::AppState;
 use crate::http::tags::HTML;
@@ -125,11 +125,10 @@ pub async fn submit(
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers. The hash is
     // checked even for a wrong username so timing does not reveal which one was wrong.
     let user_ok = secret_eq(&form.username, &expected_user);
-    let password_ok =
-        match tokio::task::spawn_blocking(move || password::verify(&password, &hash)).await {
+    let password_ok = match state.password_checks.verify(password, hash).await {
             Ok(ok) => ok,
             Err(e) => {
-                tracing::error!(error = %e, "the password check did not finish");
+                tracing::error!(error = %e, "cannot check the password");
                 return page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "The hub cannot check passwords right now; try again.",
