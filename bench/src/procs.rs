@@ -148,11 +148,12 @@ impl Proc {
     /// Waits (at most `limit`) until `GET path` on `addr` answers 200.
     pub fn wait_http(&mut self, addr: SocketAddr, path: &str, limit: Duration) -> Result<()> {
         let deadline = Instant::now() + limit;
+        let mut http = Http::new(addr)?;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 bail!("{} exited with {status}:\n{}", self.name, self.log_tail());
             }
-            if let Ok(r) = Http::new(addr).get(path)
+            if let Ok(r) = http.get(path)
                 && r.status == 200
             {
                 return Ok(());

@@ -94,7 +94,7 @@ impl HubSetup {
 
 /// The hub polls SoundCloud once at start; measurements begin after that poll.
 fn wait_first_poll(addr: SocketAddr) -> Result<()> {
-    let mut http = Http::new(addr);
+    let mut http = Http::new(addr)?;
     let deadline = std::time::Instant::now() + START_LIMIT;
     while std::time::Instant::now() < deadline {
         let health: serde_json::Value = http.get("/health")?.json()?;
@@ -146,22 +146,22 @@ enum Kind {
 }
 
 impl Server {
-    pub fn hub(proc: Proc, addr: SocketAddr) -> Server {
+    pub fn hub(proc: Proc, addr: SocketAddr) -> Result<Server> {
         Server::new(proc, addr, Kind::Hub)
     }
 
-    pub fn floor(proc: Proc, addr: SocketAddr) -> Server {
+    pub fn floor(proc: Proc, addr: SocketAddr) -> Result<Server> {
         Server::new(proc, addr, Kind::Floor)
     }
 
-    fn new(proc: Proc, addr: SocketAddr, kind: Kind) -> Server {
-        Server {
+    fn new(proc: Proc, addr: SocketAddr, kind: Kind) -> Result<Server> {
+        Ok(Server {
             proc,
             addr,
             kind,
-            http: Http::new(addr),
+            http: Http::new(addr)?,
             next_seq: 1,
-        }
+        })
     }
 
     /// The seq the next measured announce will get.

@@ -31,6 +31,17 @@ pub fn try_binary(name: &str) -> Result<PathBuf, BinaryError> {
     }
 }
 
+/// The target directory the running test binary was built in (`target/` or
+/// `$CARGO_TARGET_DIR`): where `scripts/test` keeps the Python virtualenvs the tests use.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
 /// [`try_binary`] for tests, where a missing binary is a failure.
 pub fn binary(name: &str) -> PathBuf {
     try_binary(name).unwrap_or_else(|e| panic!("{e}"))

@@ -29,13 +29,7 @@ const PASSWORD: &str = "announcer-password";
 
 /// `<target dir>/synapse-venv`: beside the `debug`/`release` folder this test runs from.
 pub fn venv() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::parent)
-        .expect("target dir");
-    target.join("synapse-venv")
+    crate::binaries::target_dir().join("synapse-venv")
 }
 
 fn require_venv() -> Option<PathBuf> {

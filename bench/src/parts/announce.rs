@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     ));
     let setup = HubSetup::new(&ctx.rt, 0)?;
     let proc = setup.start(ctx.cpus.server)?;
-    let mut hub = Server::hub(proc, setup.addr());
+    let mut hub = Server::hub(proc, setup.addr())?;
     let fleet = hub.subscribe(&ctx.rt, subscribers)?;
     hub.warm_up(&fleet, "bench warm-up")?;
     let mut posts = Vec::with_capacity(announces);

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     for (n, rounds) in sizes {
         let setup = HubSetup::new(&ctx.rt, 0)?;
         setup.trust_loopback()?;
-        let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+        let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
         let (mut ws, mut sse, mut per) = (Vec::new(), Vec::new(), 0.0);
         let (mut ws_cpu, mut sse_cpu) = (Duration::ZERO, Duration::ZERO);
         for block in 1..=blocks {

@@ -27,14 +27,14 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
                 "fan-out: floor, {n} subscribers, block {block}/{blocks}: {rounds} rounds"
             ));
             let (proc, addr) = start_floor(ctx.cpus.server, ctx.scratch.path())?;
-            let (done, cpu) = measure(ctx, Server::floor(proc, addr), n, rounds, "")?;
+            let (done, cpu) = measure(ctx, Server::floor(proc, addr)?, n, rounds, "")?;
             floor.extend(done);
             floor_cpu += cpu;
             progress(&format!(
                 "fan-out: hub, {n} subscribers, block {block}/{blocks}: {rounds} rounds"
             ));
             let setup = HubSetup::new(&ctx.rt, 0)?;
-            let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+            let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
             let (done, cpu) = measure(ctx, server, n, rounds, "")?;
             hub.extend(done);
             hub_cpu += cpu;

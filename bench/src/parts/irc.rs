@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         setup.dir().join("relay.log"),
         None,
     )?;
-    let mut http = Http::new(setup.addr());
+    let mut http = Http::new(setup.addr())?;
     observer
         .wait_message(Duration::from_secs(20), |m| {
             matches!(m.command, Command::JOIN(..)) && m.source_nickname() == Some(NICK)

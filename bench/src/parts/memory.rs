@@ -17,7 +17,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let n = ctx.size(10_000, 200);
     progress(&format!("memory: hub idle, then with {n} subscribers"));
     let setup = HubSetup::new(&ctx.rt, 20)?;
-    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
     std::thread::sleep(Duration::from_secs(1));
     let idle = hub.proc.rss()?;
     let (loaded, per) = with_subscribers(ctx, &mut hub, n, idle)?;
@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
 
     progress(&format!("memory: floor idle, then with {n} subscribers"));
     let (proc, addr) = start_floor(ctx.cpus.server, ctx.scratch.path())?;
-    let mut floor = Server::floor(proc, addr);
+    let mut floor = Server::floor(proc, addr)?;
     std::thread::sleep(Duration::from_secs(1));
     let floor_idle = floor.proc.rss()?;
     let (floor_loaded, floor_per) = with_subscribers(ctx, &mut floor, n, floor_idle)?;

@@ -21,7 +21,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     ));
     let setup = HubSetup::new(&ctx.rt, TRACKS)?;
     let hub = setup.start(ctx.cpus.server)?;
-    let mut http = Http::new(setup.addr());
+    let mut http = Http::new(setup.addr())?;
     let refresh = http.post("/admin/refresh", Some(e2e::hub::ADMIN_TOKEN), b"{}")?;
     if refresh.status != 200 {
         bail!("refresh answered {}", refresh.status);

@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let setup = HubSetup::new(&ctx.rt, 20)?;
     let hub = setup.start(ctx.cpus.server)?;
     let fake = &setup.test_hub.soundcloud;
-    let mut http = Http::new(setup.addr());
+    let mut http = Http::new(setup.addr())?;
     let mut refresh = || -> Result<serde_json::Value> {
         let r = http.post("/admin/refresh", Some(e2e::hub::ADMIN_TOKEN), b"{}")?;
         if r.status != 200 {

@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, minutes: u32) -> Result<Vec<Row>> {
         length.as_secs()
     ));
     let setup = HubSetup::new(&ctx.rt, 20)?;
-    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
     let mut crowd = VecDeque::with_capacity(groups);
     for _ in 0..groups {
         crowd.push_back(Fleet::connect(&ctx.rt, &hub.ws_url(), hub.token(), size)?);

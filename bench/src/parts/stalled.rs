@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     ));
     let pad = "x".repeat(1900);
     let setup = HubSetup::new(&ctx.rt, 0)?;
-    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
     let fleet = hub.subscribe(&ctx.rt, n)?;
     hub.warm_up(&fleet, "bench warm-up")?;
     let without = series(&mut hub, &fleet, rounds, "without", &pad)?;

@@ -77,7 +77,7 @@ fn measure(
     (n, rounds): (usize, usize),
     receivers: Option<&Receivers>,
 ) -> Result<(Vec<Round>, Webhooks)> {
-    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr());
+    let mut hub = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
     let fleet = hub.subscribe(&ctx.rt, n)?;
     hub.warm_up(&fleet, "bench warm-up")?;
     let mut done = Vec::with_capacity(rounds);
