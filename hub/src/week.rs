@@ -147,6 +147,14 @@ impl Schedule {
         self.live
     }
 
+    /// The span whose free texts belong in `week`'s show log: from the end of the previous
+    /// show's live window to the end of this one's. A free text has no show of its own, so it
+    /// goes with the show on air when it was sent, or, between shows, with the one that airs
+    /// next.
+    pub fn log_window(&self, week: Week) -> (Timestamp, Timestamp) {
+        (week.start + self.live, week.end + self.live)
+    }
+
     /// The next `count` show starts: the one on air at `now` if it is inside a live window,
     /// then the following week starts.
     pub fn upcoming_starts(

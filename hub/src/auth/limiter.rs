@@ -157,7 +157,8 @@ mod tests {
             let _failed = l.try_attempt(a).expect("not locked yet");
         }
         assert!(
-            l.try_attempt(v6("2001:db8:1:2:ffff:ffff:ffff:ffff")).is_err(),
+            l.try_attempt(v6("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+                .is_err(),
             "another address of the same /64 is locked too"
         );
         assert!(
@@ -168,7 +169,10 @@ mod tests {
         for _ in 0..MAX_FAILURES {
             let _failed = l.try_attempt(mapped).expect("IPv4 counts alone");
         }
-        assert!(l.try_attempt(v6("192.0.2.1")).is_err(), "a mapped IPv4 is that IPv4");
+        assert!(
+            l.try_attempt(v6("192.0.2.1")).is_err(),
+            "a mapped IPv4 is that IPv4"
+        );
         assert!(l.try_attempt(v6("192.0.2.2")).is_ok());
     }
 

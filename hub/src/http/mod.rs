@@ -95,17 +95,16 @@ async fn reject_large_bodies(req: Request, next: Next) -> Response {
 /// Reads the whole body (at most [`BODY_LIMIT`]) before the handler runs, within `deadline` of
 /// the head: a client that sends a head and then trickles its body, or stops, gets 408 and the
 /// connection closes, instead of holding a task and a connection slot for as long as it likes.
-async fn read_body_in_time(
-    State(deadline): State<Duration>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn read_body_in_time(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     if body.is_end_stream() {
         return next.run(Request::from_parts(parts, body)).await;
     }
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, BODY_LIMIT)).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Ok(Err(e)) if is_over_limit(&e) => ApiError::PayloadTooLarge.into_response(),
         Ok(Err(e)) => ApiError::BadRequest(format!("cannot read the body: {e}")).into_response(),
         Err(_) => {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::announce::Announcer;
-use crate::auth::{Tokens, password};
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
+use crate::auth::{Tokens, password};
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;

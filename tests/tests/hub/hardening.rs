@@ -426,7 +426,11 @@ async fn seqs_beyond_what_can_be_stored_are_4xx_never_5xx() {
     let http = reqwest::Client::new();
     let status = |r: reqwest::Response| r.status().as_u16();
     let events = format!("{}/events", hub.url());
-    for since in ["9223372036854775808", "18446744073709551615", "99999999999999999999"] {
+    for since in [
+        "9223372036854775808",
+        "18446744073709551615",
+        "99999999999999999999",
+    ] {
         let r = http
             .get(format!("{events}?since={since}"))
             .send()
@@ -448,9 +452,16 @@ async fn seqs_beyond_what_can_be_stored_are_4xx_never_5xx() {
         )
         .await;
     assert_eq!(code, 422, "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| e.contains("seq")), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("seq")),
+        "{body}"
+    );
     let (code, body) = hub.get_json("/health").await;
-    assert_eq!((code, &body["status"]), (200, &json!("ok")), "the hub is fine");
+    assert_eq!(
+        (code, &body["status"]),
+        (200, &json!("ok")),
+        "the hub is fine"
+    );
 }
 
 #[tokio::test]
@@ -464,7 +475,10 @@ async fn a_body_that_stops_coming_gets_408_and_the_connection_closes() {
     let head = "POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n";
     stream.write_all(head.as_bytes()).await.expect("head");
-    stream.write_all(b"username=dj").await.expect("11 of 100 bytes");
+    stream
+        .write_all(b"username=dj")
+        .await
+        .expect("11 of 100 bytes");
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
     assert!(read.is_ok(), "the connection is still open 10 s later");

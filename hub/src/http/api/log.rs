@@ -30,8 +30,9 @@ pub struct LogEntry {
     pub acks: Vec<Ack>,
 }
 
-/// Everything announced for a show, oldest first: its track announces and the free texts of
-/// its live window, corrected ones included, each with where it landed.
+/// Everything announced for a show, oldest first: its track announces and the free texts sent
+/// from the end of the previous show's live window to the end of its own, corrected ones
+/// included, each with where it landed.
 #[utoipa::path(get, path = "/admin/shows/{id}/log", tag = crate::http::tags::ADMIN,
     security(("bearer" = []), ("cookie" = [])),
     params(("id" = i64, Path, description = "The show's id")),
@@ -48,12 +49,8 @@ pub async fn show_log(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<LogEntry>>, ApiError> {
     let show = state.store.show(id).await?;
-    // The show airs when its week ends; free texts of that live window belong to it.
-    let live = (
-        show.week.end,
-        show.week.end + state.config.schedule.live_window(),
-    );
-    let log = state.store.show_log(id, live).await?;
+    let window = state.config.schedule.log_window(show.week);
+    let log = state.store.show_log(id, window).await?;
     Ok(Json(
         log.into_iter()
             .map(|(a, acks)| LogEntry {

@@ -15,8 +15,8 @@ use tower_cookies::Cookies;
 use utoipa::ToSchema;
 
 use crate::auth::limiter::{Locked, client_addr};
-use crate::auth::session::COOKIE_NAME;
 use crate::auth::secret_eq;
+use crate::auth::session::COOKIE_NAME;
 use crate::http::guards::{cross_origin_hint, same_origin};
 use crate::http::state::AppState;
 use crate::http::tags::HTML;
@@ -126,16 +126,16 @@ pub async fn submit(
     // checked even for a wrong username so timing does not reveal which one was wrong.
     let user_ok = secret_eq(&form.username, &expected_user);
     let password_ok = match state.password_checks.verify(password, hash).await {
-            Ok(ok) => ok,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot check the password");
-                return page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The hub cannot check passwords right now; try again.",
-                    String::new(),
-                );
-            }
-        };
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check the password");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The hub cannot check passwords right now; try again.",
+                String::new(),
+            );
+        }
+    };
     if !(user_ok && password_ok) {
         tracing::info!(%addr, "failed login");
         return page(

@@ -69,15 +69,13 @@ async fn show_rows(
     Ok(ShowRows::new(show, &cx))
 }
 
-/// The show's announces with their acks, oldest first, corrected ones included. Free texts
-/// belong to the show whose live window follows them: from the end of the previous show's
-/// live window to the end of this one's.
+/// The show's announces with their acks, oldest first, corrected ones included, and the free
+/// texts of its log window (as the API's log).
 async fn show_log(
     state: &AppState,
     show: &Show,
 ) -> Result<Vec<(Announcement, Vec<Ack>)>, ApiError> {
-    let live = state.config.schedule.live_window();
-    let window = (show.week.start + live, show.week.end + live);
+    let window = state.config.schedule.log_window(show.week);
     Ok(state.store.show_log(show.id, window).await?)
 }
 
