@@ -24,7 +24,7 @@ use ntr_protocol::IrcState;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::commands::{Answerer, Command, Cooldown};
+use crate::commands::{Answerer, ChannelLimit, Command, Cooldown};
 use crate::config::Config;
 use crate::connect_error;
 use crate::handoff::{Ack, Post};
@@ -84,6 +84,7 @@ pub(crate) struct IrcSide {
     /// The last announce, for `!np`.
     last_announce: Option<String>,
     cooldown: Cooldown,
+    channel_limit: ChannelLimit,
     answerer: Answerer,
     acks: mpsc::Sender<Ack>,
     status: watch::Sender<Status>,
@@ -109,6 +110,10 @@ impl IrcSide {
             outbox: Outbox::new(irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit),
             last_announce: None,
             cooldown: Cooldown::new(irc.command_cooldown),
+            channel_limit: ChannelLimit::new(
+                irc.command_replies_per_channel,
+                irc.command_replies_window,
+            ),
             answerer: Answerer::new(
                 relay.hub_url.clone(),
                 relay.public_url.clone(),
@@ -135,7 +140,12 @@ impl IrcSide {
                     seq: None,
                     expires: Instant::now() + REPLY_LIFETIME,
                 };
-                self.outbox.push(&reply.target, pending);
+                if self.outbox.push(&reply.target, pending).is_some() {
+                    tracing::warn!(
+                        target = reply.target,
+                        "reply queue full; dropped the oldest reply"
+                    );
+                }
             }
         }
     }
@@ -148,7 +158,7 @@ impl IrcSide {
                 expires: post.expires,
             };
             if let Some(dropped) = self.outbox.push(channel, pending) {
-                tracing::warn!(channel, seq = ?dropped.seq, "queue full; dropped the oldest line");
+                tracing::warn!(channel, seq = ?dropped.seq, "announce queue full; dropped the oldest");
             }
         }
         self.last_announce = Some(post.message);
@@ -187,13 +197,20 @@ impl IrcSide {
         }
     }
 
-    /// Answers `command` from `nick` in `channel`, unless the user is cooling down. The answer
-    /// may need the hub's API, so it is made in a task of its own and comes back as a reply.
+    /// Answers `command` from `nick` in `channel`, unless the user is cooling down or the
+    /// channel has had its share of answers. The answer may need the hub's API, so it is made
+    /// in a task of its own and comes back as a reply.
     fn answer(&mut self, nick: &str, channel: String, command: Command) {
-        if !self.cooldown.allow(nick, Instant::now()) {
+        let now = Instant::now();
+        if !self.channel_limit.has_room(&channel, now) {
+            tracing::debug!(nick, %channel, ?command, "command ignored (channel limit)");
+            return;
+        }
+        if !self.cooldown.allow(nick, now) {
             tracing::debug!(nick, ?command, "command ignored (cooldown)");
             return;
         }
+        self.channel_limit.record(&channel, now);
         tracing::info!(nick, %channel, ?command, "command");
         let answerer = self.answerer.clone();
         let last = self.last_announce.clone();
