@@ -5,7 +5,8 @@
 //! the auto-join. It has no flood control, no reconnect, no SASL and a NickServ IDENTIFY that
 //! many servers do not understand, so those are here: flood control through the [`Outbox`],
 //! the reconnect loop, SASL in [`crate::sasl`], IDENTIFY in [`crate::nickserv`]; and a PRIVMSG
-//! leaves only as an [`IrcLine`].
+//! leaves only as an [`IrcLine`]. Its CTCP answers are off (no `ctcp` feature): it sends them
+//! as requests come in, to a channel when asked there, outside flood control.
 //!
 //! [`IrcSide`] holds what outlives a connection (the outbox, the last announce, the command
 //! cooldown), so lines that arrive while the server is down wait for the next connection
@@ -286,7 +287,6 @@ fn client_config(config: &Config) -> irc::client::data::Config {
         // The crate joins these after the MOTD, and again on every connection.
         channels: irc.channels.clone(),
         encoding: Some("UTF-8".into()),
-        version: Some(concat!("ntr irc-relay ", env!("CARGO_PKG_VERSION")).into()),
         ping_time: Some(60),
         ping_timeout: Some(30),
         ..Default::default()

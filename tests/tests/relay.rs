@@ -1017,3 +1017,42 @@ async fn a_crowd_of_commands_does_not_hold_up_an_announce() {
     );
     f.relay.shutdown().await;
 }
+/// CTCP requests sent to the channel get no automatic answer: the `irc` crate's would echo
+/// the sender's text to the whole channel, once per request, outside flood control.
+#[tokio::test]
+async fn ctcp_requests_get_no_automatic_answer() {
+    let Some(mut f) = Fixture::start().await else {
+        return;
+    };
+    let mut mallory = Observer::join(f.ircd.port(), "mallory", CHANNEL).await;
+    for i in 0..20 {
+        mallory
+            .say(CHANNEL, &format!("\x01PING flood word {i}\x01"))
+            .await;
+        mallory.say(CHANNEL, "\x01VERSION\x01").await;
+    }
+    mallory.say(BOT, "\x01PING private\x01").await;
+    mallory.say(BOT, "\x01VERSION\x01").await;
+    // The bot reads its connection in order and would answer a CTCP as it reads it: once it
+    // has answered a command sent after the requests, any automatic answer was sent before.
+    mallory.say(CHANNEL, "!help").await;
+    let answer = f.next_bot_line().await;
+    assert!(answer.text.starts_with("Commands:"), "{}", answer.text);
+    assert_eq!(mallory.next_privmsg_from(BOT, LINE).await.text, answer.text);
+    let later = f.bot_lines(Duration::from_millis(500)).await;
+    assert!(later.is_empty(), "{later:?}");
+    for (who, seen) in [("listener", &f.observer.seen), ("mallory", &mallory.seen)] {
+        let notices: Vec<_> = seen
+            .iter()
+            .filter(|m| {
+                matches!(m.command, Command::NOTICE(..))
+                    && m.source_nickname().is_some_and(|n| n.starts_with(BOT))
+            })
+            .collect();
+        assert!(
+            notices.is_empty(),
+            "{who} got NOTICEs from the bot: {notices:?}"
+        );
+    }
+    f.relay.shutdown().await;
+}
