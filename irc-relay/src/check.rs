@@ -46,16 +46,19 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
     report.row(
         "flood",
         format!(
-            "burst {}, then {} a second per target; up to {} lines queued per channel",
+            "burst {}, then {} a second per target; up to {} announces and {0} replies queued \
+             per channel",
             irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit
         ),
     );
     report.row(
         "commands",
         format!(
-            "prefix {:?}, one answer per user per {} s",
+            "prefix {:?}, one answer per user per {} s, at most {} per channel per {} s",
             irc.command_prefix,
-            irc.command_cooldown.as_secs_f64()
+            irc.command_cooldown.as_secs_f64(),
+            irc.command_replies_per_channel,
+            irc.command_replies_window.as_secs_f64()
         ),
     );
     report.row(

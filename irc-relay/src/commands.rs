@@ -1,11 +1,12 @@
 //! Listener commands: `!np`, `!song N`, `!playlist`, `!help` (prefix from the config).
 //!
-//! Parsing and the per-user cooldown are synchronous and run on the IRC task; answering may
+//! Parsing and the limits (a cooldown per user, and a cap per channel so a crowd cannot make
+//! the bot flood it) are synchronous and run on the IRC task; answering may
 //! need the hub's HTTP API and runs in its own task, so a slow hub never stalls IRC. A reply
 //! never echoes what the user typed, so a command cannot be used to make the bot say
 //! something.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use ntr_protocol::{Show, Track};
@@ -77,6 +78,50 @@ impl Cooldown {
                 self.last.insert(key, now);
                 true
             }
+        }
+    }
+}
+
+/// At most `limit` answers per channel in any `window`, whoever asks: a sliding window, so
+/// no `window`-long span ever holds more.
+#[derive(Debug)]
+pub struct ChannelLimit {
+    limit: usize,
+    window: Duration,
+    /// Per channel (as configured), when its latest answers were allowed, oldest first.
+    recent: HashMap<String, VecDeque<Instant>>,
+}
+
+impl ChannelLimit {
+    pub fn new(limit: usize, window: Duration) -> ChannelLimit {
+        ChannelLimit {
+            limit,
+            window,
+            recent: HashMap::new(),
+        }
+    }
+
+    /// Whether `channel` may get another answer now; does not count one.
+    pub fn has_room(&mut self, channel: &str, now: Instant) -> bool {
+        let Some(recent) = self.recent.get_mut(channel) else {
+            return true;
+        };
+        while recent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= self.window)
+        {
+            recent.pop_front();
+        }
+        recent.len() < self.limit
+    }
+
+    /// Counts an answer to `channel` at `now`.
+    pub fn record(&mut self, channel: &str, now: Instant) {
+        let recent = self.recent.entry(channel.to_string()).or_default();
+        recent.push_back(now);
+        // Only the last `limit` can matter to `has_room`.
+        while recent.len() > self.limit {
+            recent.pop_front();
         }
     }
 }
@@ -258,6 +303,37 @@ mod tests {
         assert!(cooldown.allow("bob", now + Duration::from_secs(1)));
         assert!(!cooldown.allow("alice", now + Duration::from_millis(2999)));
         assert!(cooldown.allow("alice", now + Duration::from_secs(3)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_answers_per_channel_per_ten_seconds_whoever_asks() {
+        let mut limit = ChannelLimit::new(2, Duration::from_secs(10));
+        let mut cooldown = Cooldown::new(Duration::from_secs(3));
+        let start = Instant::now();
+        let mut allowed = |nick: &str, channel: &str, at: Duration| {
+            let now = start + at;
+            let ok = limit.has_room(channel, now) && cooldown.allow(nick, now);
+            if ok {
+                limit.record(channel, now);
+            }
+            ok
+        };
+        let answered: Vec<_> = (0..15)
+            .filter(|i| allowed(&format!("fan{i}"), "#a", Duration::from_millis(*i)))
+            .collect();
+        assert_eq!(answered, [0, 1], "15 nicks at once, 2 answers");
+        assert!(
+            allowed("other", "#b", Duration::from_secs(1)),
+            "per channel"
+        );
+        assert!(!allowed("fan7", "#a", Duration::from_millis(9999)));
+        assert!(
+            allowed("fan8", "#a", Duration::from_secs(10)),
+            "0 ms + 10 s"
+        );
+        assert!(!allowed("fan9", "#a", Duration::from_millis(10_000)));
+        assert!(allowed("fan9", "#a", Duration::from_millis(10_001)));
+        assert!(!allowed("fan10", "#a", Duration::from_secs(19)));
     }
 
     #[tokio::test]

@@ -60,6 +60,10 @@ pub struct IrcConfig {
     pub command_prefix: String,
     /// One command answer per user per this long.
     pub command_cooldown: Duration,
+    /// At most this many command answers per channel per `command_replies_window`, whoever
+    /// asks.
+    pub command_replies_per_channel: usize,
+    pub command_replies_window: Duration,
     /// Lines sent at once to one target before the rate applies.
     pub flood_burst: u32,
     /// Sustained lines per second per target.
@@ -122,6 +126,8 @@ struct RawIrc {
     nickserv_password: Option<String>,
     command_prefix: Option<String>,
     command_cooldown_seconds: Option<f64>,
+    command_replies_per_channel: Option<usize>,
+    command_replies_window_seconds: Option<f64>,
     flood_burst: Option<u32>,
     flood_lines_per_second: Option<f64>,
     queue_limit: Option<usize>,
@@ -284,6 +290,14 @@ impl RawIrc {
                 "irc.command_cooldown_seconds",
                 self.command_cooldown_seconds.unwrap_or(3.0),
             )?,
+            command_replies_per_channel: at_least_one(
+                "irc.command_replies_per_channel",
+                self.command_replies_per_channel.unwrap_or(2),
+            )?,
+            command_replies_window: seconds(
+                "irc.command_replies_window_seconds",
+                self.command_replies_window_seconds.unwrap_or(10.0),
+            )?,
             flood_burst: at_least_one("irc.flood_burst", self.flood_burst.unwrap_or(4))?,
             flood_lines_per_second: rate(self.flood_lines_per_second.unwrap_or(1.0))?,
             queue_limit: at_least_one("irc.queue_limit", self.queue_limit.unwrap_or(100))?,
@@ -408,6 +422,8 @@ mod tests {
         assert_eq!(config.irc.flood_burst, 4);
         assert_eq!(config.irc.flood_lines_per_second, 1.0);
         assert_eq!(config.irc.command_cooldown, Duration::from_secs(3));
+        assert_eq!(config.irc.command_replies_per_channel, 2);
+        assert_eq!(config.irc.command_replies_window, Duration::from_secs(10));
         assert_eq!(config.irc.alt_nicknames, ["ntrbot_", "ntrbot__"]);
         assert_eq!(config.irc.sasl_password, None);
     }

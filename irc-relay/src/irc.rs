@@ -5,44 +5,38 @@
 //! the auto-join. It has no flood control, no reconnect, no SASL and a NickServ IDENTIFY that
 //! many servers do not understand, so those are here: flood control through the [`Outbox`],
 //! the reconnect loop, SASL in [`crate::sasl`], IDENTIFY in [`crate::nickserv`]; and a PRIVMSG
-//! leaves only as an [`IrcLine`].
+//! leaves only as an [`IrcLine`]. Its CTCP answers are off (no `ctcp` feature): it sends them
+//! as requests come in, to a channel when asked there, outside flood control.
 //!
 //! [`IrcSide`] holds what outlives a connection (the outbox, the last announce, the command
 //! cooldown), so lines that arrive while the server is down wait for the next connection
-//! (until their replay window ends). [`Connection`] holds one connection and what we know of
-//! ourselves on it.
+//! (until their replay window ends). Each connection is a [`connection::Connection`], which
+//! borrows the `IrcSide` while it lasts.
 
-use std::collections::HashSet;
+mod connection;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use irc::client::ClientStream;
-use irc::client::prelude::{Client, Command as IrcCommand, Message, Prefix, Response};
+use irc::client::prelude::Client;
 use ntr_common::backoff::Backoff;
 use ntr_common::shutdown::Shutdown;
 use ntr_protocol::IrcState;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::commands::{self, Answerer, Command, Cooldown};
+use crate::commands::{Answerer, ChannelLimit, Command, Cooldown};
 use crate::config::Config;
 use crate::connect_error;
 use crate::handoff::{Ack, Post};
-use crate::line::{self, IrcLine};
-use crate::nickserv;
-use crate::outbox::{Addressed, Outbox, Pending};
+use crate::outbox::{Outbox, Pending};
 use crate::reconnect::{Ended, Link};
-use crate::sasl::{Sasl, Step};
 use crate::status::Status;
+use connection::Connection;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// From TCP connect to RPL_WELCOME; a server that never finishes registration is dead to us.
-const REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// A command reply later than this (e.g. after a reconnect) is no longer an answer.
 const REPLY_LIFETIME: Duration = Duration::from_secs(30);
-/// How long QUIT may take to reach the server on shutdown.
-const QUIT_GRACE: Duration = Duration::from_secs(2);
 pub const QUIT_MESSAGE: &str = "Relay shutting down";
 const REALNAME: &str = "Now Playing relay";
 
@@ -91,6 +85,7 @@ pub(crate) struct IrcSide {
     /// The last announce, for `!np`.
     last_announce: Option<String>,
     cooldown: Cooldown,
+    channel_limit: ChannelLimit,
     answerer: Answerer,
     acks: mpsc::Sender<Ack>,
     status: watch::Sender<Status>,
@@ -116,6 +111,10 @@ impl IrcSide {
             outbox: Outbox::new(irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit),
             last_announce: None,
             cooldown: Cooldown::new(irc.command_cooldown),
+            channel_limit: ChannelLimit::new(
+                irc.command_replies_per_channel,
+                irc.command_replies_window,
+            ),
             answerer: Answerer::new(
                 relay.hub_url.clone(),
                 relay.public_url.clone(),
@@ -142,7 +141,12 @@ impl IrcSide {
                     seq: None,
                     expires: Instant::now() + REPLY_LIFETIME,
                 };
-                self.outbox.push(&reply.target, pending);
+                if self.outbox.push(&reply.target, pending).is_some() {
+                    tracing::warn!(
+                        target = reply.target,
+                        "reply queue full; dropped the oldest reply"
+                    );
+                }
             }
         }
     }
@@ -155,7 +159,7 @@ impl IrcSide {
                 expires: post.expires,
             };
             if let Some(dropped) = self.outbox.push(channel, pending) {
-                tracing::warn!(channel, seq = ?dropped.seq, "queue full; dropped the oldest line");
+                tracing::warn!(channel, seq = ?dropped.seq, "announce queue full; dropped the oldest");
             }
         }
         self.last_announce = Some(post.message);
@@ -194,13 +198,20 @@ impl IrcSide {
         }
     }
 
-    /// Answers `command` from `nick` in `channel`, unless the user is cooling down. The answer
-    /// may need the hub's API, so it is made in a task of its own and comes back as a reply.
+    /// Answers `command` from `nick` in `channel`, unless the user is cooling down or the
+    /// channel has had its share of answers. The answer may need the hub's API, so it is made
+    /// in a task of its own and comes back as a reply.
     fn answer(&mut self, nick: &str, channel: String, command: Command) {
-        if !self.cooldown.allow(nick, Instant::now()) {
+        let now = Instant::now();
+        if !self.channel_limit.has_room(&channel, now) {
+            tracing::debug!(nick, %channel, ?command, "command ignored (channel limit)");
+            return;
+        }
+        if !self.cooldown.allow(nick, now) {
             tracing::debug!(nick, ?command, "command ignored (cooldown)");
             return;
         }
+        self.channel_limit.record(&channel, now);
         tracing::info!(nick, %channel, ?command, "command");
         let answerer = self.answerer.clone();
         let last = self.last_announce.clone();
@@ -259,292 +270,6 @@ impl Link for IrcSide {
     }
 }
 
-/// `user@host` as the server shows it on our lines.
-struct UserHost {
-    user: String,
-    host: String,
-}
-
-/// What we know of ourselves on the current connection.
-struct Me {
-    nick: String,
-    /// Known once the server has shown it.
-    user_host: Option<UserHost>,
-    registered: bool,
-    joined: HashSet<String>,
-}
-
-impl Me {
-    fn prefix_len(&self) -> usize {
-        match &self.user_host {
-            Some(shown) => line::prefix_len(&self.nick, &shown.user, &shown.host),
-            None => line::estimated_prefix_len(&self.nick),
-        }
-    }
-
-    fn is(&self, nick: &str) -> bool {
-        nick.eq_ignore_ascii_case(&self.nick)
-    }
-}
-
-/// One IRC connection, from registration to QUIT.
-struct Connection<'a> {
-    side: &'a mut IrcSide,
-    backoff: &'a mut Backoff,
-    client: Client,
-    stream: ClientStream,
-    me: Me,
-    /// `None` without a SASL password.
-    sasl: Option<Sasl>,
-}
-
-impl<'a> Connection<'a> {
-    /// Starts registration on a connected client: NICK/USER, preceded by `CAP REQ :sasl` when
-    /// SASL is configured.
-    fn register(
-        side: &'a mut IrcSide,
-        backoff: &'a mut Backoff,
-        mut client: Client,
-    ) -> Result<Connection<'a>, Ended> {
-        let stream = client.stream()?;
-        let config = Arc::clone(&side.config);
-        let irc = &config.irc;
-        let sasl = match &irc.sasl_password {
-            Some(password) => {
-                for command in Sasl::registration(&irc.nickname, REALNAME) {
-                    client.send(command)?;
-                }
-                Some(Sasl::new(&irc.nickname, password))
-            }
-            None => {
-                client.identify()?;
-                None
-            }
-        };
-        let me = Me {
-            nick: irc.nickname.clone(),
-            user_host: None,
-            registered: false,
-            joined: HashSet::new(),
-        };
-        Ok(Connection {
-            side,
-            backoff,
-            client,
-            stream,
-            me,
-            sasl,
-        })
-    }
-
-    /// Serves the connection until it ends; on shutdown, says QUIT.
-    async fn serve(mut self) -> Ended {
-        let deadline = Instant::now() + REGISTRATION_TIMEOUT;
-        let end = loop {
-            if let Err(end) = self.step(deadline).await {
-                break end;
-            }
-        };
-        if let Ended::Shutdown = end {
-            self.quit().await;
-        }
-        end
-    }
-
-    async fn step(&mut self, registration_deadline: Instant) -> Result<(), Ended> {
-        let due = self.side.outbox.next_due(Instant::now(), &self.me.joined);
-        tokio::select! {
-            _ = self.side.shutdown.wait() => Err(Ended::Shutdown),
-            message = self.stream.next() => match message {
-                None => Err(Ended::lost("the server closed the connection")),
-                Some(message) => self.on_message(message?),
-            },
-            input = self.side.inbox.recv() => {
-                self.side.accept(input);
-                Ok(())
-            }
-            _ = sleep_until_some(due) => self.flush(),
-            _ = tokio::time::sleep_until(registration_deadline), if !self.me.registered => {
-                Err(Ended::lost("registration timed out"))
-            }
-        }
-    }
-
-    fn on_message(&mut self, message: Message) -> Result<(), Ended> {
-        if let Some(sasl) = &mut self.sasl
-            && let Some(step) = sasl.answer(&message.command)
-        {
-            return match step {
-                Step::Send(commands) => {
-                    for command in commands {
-                        self.client.send(command)?;
-                    }
-                    Ok(())
-                }
-                Step::Refused(reason) => Err(Ended::Lost(reason)),
-            };
-        }
-        let source = message.source_nickname();
-        let mine = source.is_some_and(|nick| self.me.is(nick));
-        match &message.command {
-            IrcCommand::Response(Response::RPL_WELCOME, args) => {
-                self.welcomed(args.first());
-                self.identify()?;
-            }
-            IrcCommand::NOTICE(_, text) => self.on_notice(source, text),
-            IrcCommand::JOIN(channel, _, _) if mine => self.joined(channel, &message.prefix),
-            IrcCommand::PART(channel, _) if mine => self.left(channel),
-            IrcCommand::KICK(channel, nick, reason) if self.me.is(nick) => {
-                tracing::warn!(%channel, ?reason, "kicked from channel; not rejoining until reconnect");
-                self.left(channel);
-            }
-            IrcCommand::NICK(new) if mine => self.renamed(new),
-            IrcCommand::CHGHOST(user, host) if mine => {
-                self.me.user_host = Some(UserHost {
-                    user: user.clone(),
-                    host: host.clone(),
-                });
-            }
-            // "<nick> <host> :is now your displayed host" (cloaks applied after identifying).
-            IrcCommand::Response(Response::RPL_HOSTHIDDEN, args) => {
-                if let (Some(host), Some(shown)) = (args.get(1), &mut self.me.user_host) {
-                    shown.host = host.clone();
-                }
-            }
-            IrcCommand::Response(
-                code @ (Response::ERR_BANNEDFROMCHAN
-                | Response::ERR_INVITEONLYCHAN
-                | Response::ERR_BADCHANNELKEY
-                | Response::ERR_CHANNELISFULL
-                | Response::ERR_CANNOTSENDTOCHAN),
-                args,
-            ) => tracing::warn!(?code, ?args, "the server refused a channel operation"),
-            IrcCommand::ERROR(reason) => tracing::warn!(%reason, "the server sent ERROR"),
-            IrcCommand::PRIVMSG(target, text) => self.on_privmsg(source, target, text),
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn welcomed(&mut self, nick: Option<&String>) {
-        if let Some(nick) = nick {
-            self.me.nick = nick.clone();
-        }
-        self.me.registered = true;
-        self.backoff.connected();
-        tracing::info!(nick = %self.me.nick, "registered on IRC");
-        let nick = self.me.nick.clone();
-        self.side.status.send_modify(|s| {
-            s.irc = IrcState::Connected;
-            s.irc_registered = true;
-            s.irc_error = None;
-            s.nickname = Some(nick);
-        });
-    }
-
-    /// NickServ IDENTIFY, when configured and SASL is not (SASL already logged us in).
-    fn identify(&mut self) -> Result<(), Ended> {
-        let irc = &self.side.config.irc;
-        if let (Some(password), None) = (&irc.nickserv_password, &irc.sasl_password) {
-            self.client
-                .send(nickserv::identify(&irc.nickname, password))?;
-        }
-        Ok(())
-    }
-
-    fn on_notice(&mut self, source: Option<&str>, text: &str) {
-        let account = &self.side.config.irc.nickname;
-        if let Some(error) = nickserv::refusal(source, text, account) {
-            tracing::error!(account = %account, "{error}");
-            self.side.status.send_modify(|s| s.irc_error = Some(error));
-        }
-    }
-
-    fn joined(&mut self, channel: &str, prefix: &Option<Prefix>) {
-        // The echo of our own JOIN shows the prefix the server puts on our lines.
-        if let Some(Prefix::Nickname(_, user, host)) = prefix
-            && !user.is_empty()
-            && !host.is_empty()
-        {
-            self.me.user_host = Some(UserHost {
-                user: user.clone(),
-                host: host.clone(),
-            });
-        }
-        let channel = self.side.configured(channel);
-        tracing::info!(%channel, "joined");
-        self.me.joined.insert(channel.clone());
-        self.side.status.send_modify(|s| {
-            if !s.joined.contains(&channel) {
-                s.joined.push(channel);
-            }
-        });
-    }
-
-    fn left(&mut self, channel: &str) {
-        let channel = self.side.configured(channel);
-        self.me.joined.remove(&channel);
-        self.side
-            .status
-            .send_modify(|s| s.joined.retain(|c| *c != channel));
-    }
-
-    fn renamed(&mut self, nick: &str) {
-        self.me.nick = nick.to_string();
-        let nick = nick.to_string();
-        self.side.status.send_modify(|s| s.nickname = Some(nick));
-    }
-
-    fn on_privmsg(&mut self, source: Option<&str>, target: &str, text: &str) {
-        let channel = self.side.configured(target);
-        if !self.me.joined.contains(&channel) {
-            return;
-        }
-        let command = commands::parse(text, &self.side.config.irc.command_prefix);
-        if let (Some(nick), Some(command)) = (source, command) {
-            self.side.answer(nick, channel, command);
-        }
-    }
-
-    /// Sends every line the flood control lets through now.
-    fn flush(&mut self) -> Result<(), Ended> {
-        let taken = self.side.outbox.take_due(Instant::now(), &self.me.joined);
-        for Addressed { target, line } in taken.expired {
-            tracing::warn!(target, seq = ?line.seq, "dropped a line older than the replay window");
-        }
-        let prefix_len = self.me.prefix_len();
-        for Addressed { target, line } in taken.due {
-            let Some(privmsg) = IrcLine::privmsg(&target, &line.text, prefix_len) else {
-                tracing::warn!(target, seq = ?line.seq, "nothing printable left to post");
-                continue;
-            };
-            self.client.send(privmsg.into_command())?;
-            self.side.status.send_modify(|s| s.lines_sent += 1);
-            if let Some(seq) = line.seq {
-                tracing::info!(target, %seq, "posted");
-                // Acks are informational; if the hub side is backed up, skip it.
-                let _ = self.side.acks.try_send(Ack { seq, target });
-            }
-        }
-        self.side.report_queue();
-        Ok(())
-    }
-
-    /// Sends QUIT and keeps polling the stream so it is written, until the server closes the
-    /// connection or the grace period ends.
-    async fn quit(&mut self) {
-        if self.client.send_quit(QUIT_MESSAGE).is_err() {
-            return;
-        }
-        let stream = &mut self.stream;
-        let _ = tokio::time::timeout(QUIT_GRACE, async {
-            while let Some(Ok(_)) = stream.next().await {}
-        })
-        .await;
-        tracing::info!("quit IRC");
-    }
-}
-
 fn client_config(config: &Config) -> irc::client::data::Config {
     let irc = &config.irc;
     irc::client::data::Config {
@@ -562,17 +287,9 @@ fn client_config(config: &Config) -> irc::client::data::Config {
         // The crate joins these after the MOTD, and again on every connection.
         channels: irc.channels.clone(),
         encoding: Some("UTF-8".into()),
-        version: Some(concat!("ntr irc-relay ", env!("CARGO_PKG_VERSION")).into()),
         ping_time: Some(60),
         ping_timeout: Some(30),
         ..Default::default()
-    }
-}
-
-async fn sleep_until_some(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

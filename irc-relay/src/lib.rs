@@ -14,13 +14,14 @@
 //!
 //! Reading order: `relay` (the wiring) starts two sides, each kept up by the one `reconnect`
 //! loop: [`hub`] (the WebSocket subscription, with `resume` deciding what is new and `report`
-//! sending the IRC side's state as `relay_status`) and `irc` (the IRC connection, with `sasl`,
-//! `nickserv` and `connect_error`, which words connection failures for the operator). They
-//! share only `handoff` (the announces to post and the acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]` sections), [`line`]
-//! (the sanitiser: the only way to build a PRIVMSG), [`flood`] (token buckets), [`outbox`]
-//! (per-channel queues) and [`commands`] (`!np`, `!song`, …). The wire protocol is
-//! `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s. [`check`] is
-//! `irc-relay check-config`'s summary.
+//! sending the IRC side's state as `relay_status`) and `irc` (the IRC side, serving one
+//! `irc::connection` at a time, with `sasl`, `nickserv` and `connect_error`, which words
+//! connection failures for the operator). They share only `handoff` (the announces to post
+//! and the acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]`
+//! sections), [`line`] (the sanitiser: the only way to build a PRIVMSG), [`flood`] (token
+//! buckets), [`outbox`] (per-channel queues) and [`commands`] (`!np`, `!song`, …). The wire
+//! protocol is `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s. [`check`]
+//! is `irc-relay check-config`'s summary.
 
 pub mod check;
 pub mod commands;

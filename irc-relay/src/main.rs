@@ -10,6 +10,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use ntr_common::config_error;
+
+const BINARY: &str = "irc-relay";
 
 /// Posts the hub's announcements into IRC channels.
 #[derive(Debug, Parser)]
@@ -33,14 +36,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let config = match irc_relay::Config::load(args.config.as_deref()) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("irc-relay: config error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return config_error::report(BINARY, e),
     };
     if let Err(e) = ntr_common::logging::init() {
-        eprintln!("irc-relay: config error: {e}");
-        return ExitCode::from(2);
+        return config_error::report(BINARY, e);
     }
     if let Some(Command::CheckConfig) = args.command {
         print!(
@@ -52,7 +51,7 @@ fn main() -> ExitCode {
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("irc-relay: {e:#}");
+            eprintln!("{BINARY}: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -1,9 +1,11 @@
 //! Lines waiting to be sent, per target, under flood control.
 //!
 //! The outbox outlives IRC connections: while the server is unreachable or the bot has not
-//! (re)joined a channel, that channel's lines wait here. Each queue is bounded (the oldest
-//! line goes first) and every line carries a deadline, so after a long outage the channel is
-//! not flooded with stale "Now Playing" lines.
+//! (re)joined a channel, that channel's lines wait here. Each target has two queues under one
+//! token bucket: announces, always sent first, and command replies, sent only when no
+//! announce waits. So listeners asking questions can neither delay an announce nor push one
+//! out. Each queue is bounded (when full, its own oldest line goes) and every line carries a
+//! deadline, so after a long outage the channel is not flooded with stale "Now Playing" lines.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -16,7 +18,8 @@ use crate::flood::TokenBucket;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub text: String,
-    /// The announce this line delivers, acked to the hub once sent; `None` for replies.
+    /// The announce this line delivers, acked to the hub once sent; `None` for command
+    /// replies. It also decides the line's queue.
     pub seq: Option<Seq>,
     /// Not sent after this.
     pub expires: Instant,
@@ -40,8 +43,39 @@ pub struct Taken {
 
 #[derive(Debug)]
 struct TargetQueue {
-    lines: VecDeque<Pending>,
+    announces: VecDeque<Pending>,
+    replies: VecDeque<Pending>,
+    /// One bucket for both queues: flood control counts every line to the target.
     bucket: TokenBucket,
+}
+
+impl TargetQueue {
+    fn is_empty(&self) -> bool {
+        self.announces.is_empty() && self.replies.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.announces.len() + self.replies.len()
+    }
+
+    /// The next line to send: an announce if one waits.
+    fn pop(&mut self) -> Option<Pending> {
+        self.announces
+            .pop_front()
+            .or_else(|| self.replies.pop_front())
+    }
+
+    /// Removes the lines past their deadline from both queues.
+    fn drain_expired(&mut self, now: Instant) -> Vec<Pending> {
+        let mut expired = Vec::new();
+        for queue in [&mut self.announces, &mut self.replies] {
+            let (keep, old): (VecDeque<_>, VecDeque<_>) =
+                queue.drain(..).partition(|line| line.expires > now);
+            *queue = keep;
+            expired.extend(old);
+        }
+        expired
+    }
 }
 
 #[derive(Debug)]
@@ -62,22 +96,28 @@ impl Outbox {
         }
     }
 
-    /// Queues a line; returns the line dropped to make room, if any.
+    /// Queues a line, an announce if it has a seq, else a reply; returns the line dropped to
+    /// make room, if any: always one of the same kind.
     pub fn push(&mut self, target: &str, line: Pending) -> Option<Pending> {
         let (burst, per_second) = (self.burst, self.per_second);
-        let queue = self
+        let target = self
             .queues
             .entry(target.to_string())
             .or_insert_with(|| TargetQueue {
-                lines: VecDeque::new(),
+                announces: VecDeque::new(),
+                replies: VecDeque::new(),
                 bucket: TokenBucket::new(burst, per_second, Instant::now()),
             });
-        let dropped = if queue.lines.len() >= self.limit {
-            queue.lines.pop_front()
+        let queue = match line.seq {
+            Some(_) => &mut target.announces,
+            None => &mut target.replies,
+        };
+        let dropped = if queue.len() >= self.limit {
+            queue.pop_front()
         } else {
             None
         };
-        queue.lines.push_back(line);
+        queue.push_back(line);
         dropped
     }
 
@@ -85,7 +125,7 @@ impl Outbox {
     pub fn next_due(&mut self, now: Instant, open: &HashSet<String>) -> Option<Instant> {
         self.queues
             .iter_mut()
-            .filter(|(target, queue)| !queue.lines.is_empty() && open.contains(*target))
+            .filter(|(target, queue)| !queue.is_empty() && open.contains(*target))
             .map(|(_, queue)| queue.bucket.ready_at(now))
             .min()
     }
@@ -95,18 +135,17 @@ impl Outbox {
     pub fn take_due(&mut self, now: Instant, open: &HashSet<String>) -> Taken {
         let mut taken = Taken::default();
         for (target, queue) in &mut self.queues {
-            let (keep, old): (VecDeque<_>, VecDeque<_>) =
-                queue.lines.drain(..).partition(|line| line.expires > now);
-            queue.lines = keep;
-            taken.expired.extend(old.into_iter().map(|line| Addressed {
-                target: target.clone(),
-                line,
-            }));
+            taken
+                .expired
+                .extend(queue.drain_expired(now).into_iter().map(|line| Addressed {
+                    target: target.clone(),
+                    line,
+                }));
             if !open.contains(target) {
                 continue;
             }
-            while !queue.lines.is_empty() && queue.bucket.try_take(now) {
-                if let Some(line) = queue.lines.pop_front() {
+            while !queue.is_empty() && queue.bucket.try_take(now) {
+                if let Some(line) = queue.pop() {
                     taken.due.push(Addressed {
                         target: target.clone(),
                         line,
@@ -119,12 +158,12 @@ impl Outbox {
 
     /// Lines waiting for `target`.
     pub fn len(&self, target: &str) -> usize {
-        self.queues.get(target).map_or(0, |q| q.lines.len())
+        self.queues.get(target).map_or(0, TargetQueue::len)
     }
 
     /// Lines waiting, all targets together.
     pub fn total(&self) -> usize {
-        self.queues.values().map(|q| q.lines.len()).sum()
+        self.queues.values().map(TargetQueue::len).sum()
     }
 }
 
@@ -139,6 +178,13 @@ mod tests {
             text: text.to_string(),
             seq: None,
             expires: Instant::now() + expires_in,
+        }
+    }
+
+    fn announce(text: &str, seq: u64) -> Pending {
+        Pending {
+            seq: Some(Seq::new(seq)),
+            ..line(text, LONG)
         }
     }
 
@@ -212,5 +258,74 @@ mod tests {
         let dropped = outbox.push("#a", line("3", LONG)).expect("dropped");
         assert_eq!(dropped.text, "0");
         assert_eq!(outbox.len("#a"), 3);
+    }
+
+    /// Sends what `outbox` lets through to `#a`, as fast as it allows, until `n` lines are out;
+    /// returns their texts and send times since the start.
+    async fn drain(outbox: &mut Outbox, n: usize) -> Vec<(String, Duration)> {
+        let open = open(&["#a"]);
+        let start = Instant::now();
+        let mut sent = Vec::new();
+        while sent.len() < n {
+            let now = Instant::now();
+            let taken = outbox.take_due(now, &open);
+            sent.extend(taken.due.into_iter().map(|a| (a.line.text, now - start)));
+            match outbox.next_due(Instant::now(), &open) {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
+        }
+        sent
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_announce_goes_ahead_of_waiting_replies() {
+        let mut outbox = Outbox::new(4, 1.0, 100);
+        for i in 0..15 {
+            outbox.push("#a", line(&format!("reply {i}"), LONG));
+        }
+        let burst = drain(&mut outbox, 4).await;
+        assert_eq!(burst.len(), 4, "{burst:?}");
+        outbox.push("#a", announce("announce", 1));
+        let next = drain(&mut outbox, 1).await;
+        assert_eq!(next[0].0, "announce", "{next:?}");
+        assert_eq!(outbox.len("#a"), 11, "the replies still wait");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn replies_never_push_out_an_announce() {
+        let mut outbox = Outbox::new(4, 1.0, 100);
+        assert_eq!(outbox.push("#a", announce("announce", 1)), None);
+        let dropped: Vec<_> = (0..150)
+            .filter_map(|i| outbox.push("#a", line(&format!("reply {i}"), LONG)))
+            .collect();
+        assert_eq!(dropped.len(), 50);
+        assert!(dropped.iter().all(|line| line.seq.is_none()), "{dropped:?}");
+        assert_eq!(dropped[0].text, "reply 0", "the oldest reply goes");
+        let first = drain(&mut outbox, 1).await;
+        assert_eq!(first[0].0, "announce");
+    }
+
+    /// Burst 4, then 1 line/s, counting announces and replies together.
+    #[tokio::test(start_paused = true)]
+    async fn flood_control_covers_both_queues() {
+        let mut outbox = Outbox::new(4, 1.0, 100);
+        for i in 0..5 {
+            outbox.push("#a", line(&format!("reply {i}"), LONG));
+            outbox.push("#a", announce(&format!("announce {i}"), i + 1));
+        }
+        let sent = drain(&mut outbox, 10).await;
+        let texts: Vec<_> = sent.iter().map(|(text, _)| text.as_str()).collect();
+        let announces = (0..5).map(|i| format!("announce {i}"));
+        let replies = (0..5).map(|i| format!("reply {i}"));
+        let expected: Vec<_> = announces.chain(replies).collect();
+        assert_eq!(texts, expected, "announces first, each queue in order");
+        for (i, (text, at)) in sent.iter().enumerate() {
+            let want = Duration::from_secs(i.saturating_sub(3) as u64);
+            assert!(
+                at.abs_diff(want) < Duration::from_millis(5),
+                "{text} at {at:?}"
+            );
+        }
     }
 }

@@ -47,11 +47,16 @@ fn command(path: &Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
-/// Asserts exit code 2 and a single stderr line that mentions `key`.
+/// Asserts exit code 2 and a single stderr line, worded as the hub words its own, that
+/// mentions `key`.
 fn assert_config_error(output: &Output, key: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr.starts_with("irc-relay: configuration error: "),
+        "{stderr}"
+    );
     assert!(stderr.contains(key), "names {key}: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }

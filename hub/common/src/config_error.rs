@@ -4,8 +4,29 @@
 //! figment's own `Display` spans several lines for TOML syntax errors, prefixes keys with its
 //! profile name (`default.`) and words unknown keys as "unknown field"; both binaries print
 //! config errors as their whole diagnostic, so they rebuild it here.
+//!
+//! [`report`] prints that diagnostic the one way both binaries do:
+//! `BINARY: configuration error: WHAT` on stderr, and exit code 2, so scripts and service
+//! managers can tell "fix the file" from a crash.
+
+use std::fmt::Display;
+use std::process::ExitCode;
 
 use figment::error::Kind;
+
+/// What a binary exits with on a configuration error.
+pub const EXIT_CODE: u8 = 2;
+
+/// The line a binary prints for a configuration error.
+pub fn line(binary: &str, error: &dyn Display) -> String {
+    format!("{binary}: configuration error: {error}")
+}
+
+/// Prints [`line`] on stderr; returns the exit code for it.
+pub fn report(binary: &str, error: impl Display) -> ExitCode {
+    eprintln!("{}", line(binary, &error));
+    ExitCode::from(EXIT_CODE)
+}
 
 /// Every error in `error` (figment may collect several), each on one line, joined by "; ".
 pub fn one_line(error: figment::Error) -> String {
@@ -105,6 +126,16 @@ mod tests {
         assert!(
             err.starts_with("irc.nick_name: unknown key `nick_name`"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_line_names_the_binary() {
+        let err = error("[irc]\nport = \"six\"");
+        let line = line("irc-relay", &err);
+        assert!(
+            line.starts_with("irc-relay: configuration error: irc.port: invalid type"),
+            "{line}"
         );
     }
 

@@ -1,6 +1,7 @@
 //! What the hub and the IRC relay binaries both need, written once.
 //!
-//! - [`config_error`]: a figment error as the one line an operator reads, naming the key.
+//! - [`config_error`]: a figment error as the one line an operator reads, naming the key, and
+//!   how a binary reports it (`BINARY: configuration error: …`, exit code 2).
 //! - [`config_report`]: what `check-config` prints for a configuration that loaded.
 //! - [`shutdown`]: the stop signal handed to every long-running task, and the SIGTERM/SIGINT
 //!   future that fires it.

@@ -17,7 +17,7 @@ use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{TestHub, plus_hours};
 use e2e::ircd::{Gate, Ircd, Observer, Privmsg, ScriptedPeer};
 use e2e::wait;
-use irc_proto::Command;
+use irc_proto::{Command, Message};
 use irc_relay::{Config, Relay, RelayHandle};
 use serde_json::json;
 
@@ -27,6 +27,8 @@ const SECOND: Duration = Duration::from_secs(1);
 const READY: Duration = Duration::from_secs(10);
 /// How long a line the bot should post may take to arrive.
 const LINE: Duration = Duration::from_secs(5);
+/// For tests that ask many questions in a row: no cooldown per nick, no cap per channel.
+const NO_COMMAND_LIMITS: &str = "command_cooldown_seconds = 0\ncommand_replies_window_seconds = 0";
 
 /// A relay config for the hub at `hub_url` and an IRC server on 127.0.0.1:`port`, plus
 /// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`.
@@ -700,7 +702,7 @@ async fn hub_restart_before_the_first_announce_loses_nothing() {
 
 #[tokio::test]
 async fn commands_answer_in_the_channel() {
-    let Some(mut f) = Fixture::start_with(Setup::irc("command_cooldown_seconds = 0")).await else {
+    let Some(mut f) = Fixture::start_with(Setup::irc(NO_COMMAND_LIMITS)).await else {
         return;
     };
     f.set_show(&[
@@ -775,7 +777,7 @@ async fn commands_answer_in_the_channel() {
 
 #[tokio::test]
 async fn an_empty_show_gets_a_helpful_answer() {
-    let Some(mut f) = Fixture::start_with(Setup::irc("command_cooldown_seconds = 0")).await else {
+    let Some(mut f) = Fixture::start_with(Setup::irc(NO_COMMAND_LIMITS)).await else {
         return;
     };
     assert_eq!(
@@ -791,7 +793,12 @@ async fn an_empty_show_gets_a_helpful_answer() {
 
 #[tokio::test]
 async fn one_answer_per_user_per_three_seconds() {
-    let Some(mut f) = Fixture::start_with(Setup::observer("alice")).await else {
+    let setup = Setup {
+        // Three answers in 3.3 s: more than the channel's share.
+        irc_extra: "command_replies_window_seconds = 0",
+        ..Setup::observer("alice")
+    };
+    let Some(mut f) = Fixture::start_with(setup).await else {
         return;
     };
     let alice = &mut f.observer;
@@ -945,4 +952,107 @@ async fn sasl_plain_against_a_scripted_server() {
         })
         .await;
     relay.shutdown().await;
+}
+
+/// Whether `message` is a PRIVMSG whose text is `text`, from a nick starting with `from`.
+fn says(message: &Message, from: &str, text: impl FnOnce(&str) -> bool) -> bool {
+    matches!(&message.command, Command::PRIVMSG(_, said) if text(said))
+        && message
+            .source_nickname()
+            .is_some_and(|nick| nick.starts_with(from))
+}
+
+/// Fifteen listeners asking `!help` at once: the announce that follows goes out ahead of their
+/// answers (announces have their own queue), and the channel gets only 2 answers (at most 2
+/// per channel per 10 s, whoever asks).
+#[tokio::test]
+async fn a_crowd_of_commands_does_not_hold_up_an_announce() {
+    let Some(mut f) = Fixture::start().await else {
+        return;
+    };
+    let mut crowd = Vec::new();
+    for i in 0..15 {
+        crowd.push(Observer::join(f.ircd.port(), &format!("fan{i}"), CHANNEL).await);
+    }
+    for fan in &mut crowd {
+        fan.say(CHANNEL, "!help").await;
+    }
+    // Once the listener has seen all 15 questions, the server has passed them to the bot too;
+    // the bot's first answer shows it has started on them.
+    let (mut asked, mut answered) = (0, 0);
+    let seen_all = f
+        .observer
+        .read_until(LINE, |m| {
+            asked += usize::from(says(m, "fan", |t| t == "!help"));
+            answered += usize::from(says(m, BOT, |_| true));
+            asked == 15 && answered >= 1
+        })
+        .await;
+    assert!(seen_all.is_some(), "asked {asked}, answered {answered}");
+
+    let announce = "Now Playing: after the crowd";
+    let seq = f.hub.announce_text(announce).await;
+    // Before the fix the 15 answers queued ahead of it at 1 line/s: ~11 s.
+    let deadline = tokio::time::Instant::now() + LINE;
+    let mut answers_before = answered;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let line = f.observer.next_privmsg_from(BOT, left).await;
+        if line.text == announce {
+            break;
+        }
+        assert!(line.text.starts_with("Commands:"), "{}", line.text);
+        answers_before += 1;
+    }
+    assert!(
+        answers_before <= 2,
+        "{answers_before} answers went out before the announce"
+    );
+    f.wait_for_ack(seq).await;
+    let answers_after = f.bot_lines(2 * SECOND).await;
+    assert_eq!(
+        answers_before + answers_after.len(),
+        2,
+        "15 asked, 2 answered in 10 s: after the announce {answers_after:?}"
+    );
+    f.relay.shutdown().await;
+}
+/// CTCP requests sent to the channel get no automatic answer: the `irc` crate's would echo
+/// the sender's text to the whole channel, once per request, outside flood control.
+#[tokio::test]
+async fn ctcp_requests_get_no_automatic_answer() {
+    let Some(mut f) = Fixture::start().await else {
+        return;
+    };
+    let mut mallory = Observer::join(f.ircd.port(), "mallory", CHANNEL).await;
+    for i in 0..20 {
+        mallory
+            .say(CHANNEL, &format!("\x01PING flood word {i}\x01"))
+            .await;
+        mallory.say(CHANNEL, "\x01VERSION\x01").await;
+    }
+    mallory.say(BOT, "\x01PING private\x01").await;
+    mallory.say(BOT, "\x01VERSION\x01").await;
+    // The bot reads its connection in order and would answer a CTCP as it reads it: once it
+    // has answered a command sent after the requests, any automatic answer was sent before.
+    mallory.say(CHANNEL, "!help").await;
+    let answer = f.next_bot_line().await;
+    assert!(answer.text.starts_with("Commands:"), "{}", answer.text);
+    assert_eq!(mallory.next_privmsg_from(BOT, LINE).await.text, answer.text);
+    let later = f.bot_lines(Duration::from_millis(500)).await;
+    assert!(later.is_empty(), "{later:?}");
+    for (who, seen) in [("listener", &f.observer.seen), ("mallory", &mallory.seen)] {
+        let notices: Vec<_> = seen
+            .iter()
+            .filter(|m| {
+                matches!(m.command, Command::NOTICE(..))
+                    && m.source_nickname().is_some_and(|n| n.starts_with(BOT))
+            })
+            .collect();
+        assert!(
+            notices.is_empty(),
+            "{who} got NOTICEs from the bot: {notices:?}"
+        );
+    }
+    f.relay.shutdown().await;
 }
