@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ntr_common::config_error;
 
 use crate::config::Config;
 use crate::shutdown;
@@ -95,8 +96,7 @@ fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
     let config = match Config::load(config_path.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hub: configuration error: {e}");
-            return ExitCode::from(2);
+            return config_error::report("hub", e);
         }
     };
     match crate::secrets::reset_password(&config) {
@@ -115,10 +115,7 @@ fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
 
 /// Loads the configuration for a command that is not `serve`; the error is printed already.
 fn load_or_exit(config_path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
-    Config::load(config_path).map_err(|e| {
-        eprintln!("hub: configuration error: {e}");
-        ExitCode::from(2)
-    })
+    Config::load(config_path).map_err(|e| config_error::report("hub", e))
 }
 
 /// Prints an operator command's error and turns it into its exit code.
@@ -183,8 +180,7 @@ fn check_config(config_path: Option<PathBuf>) -> ExitCode {
     };
     // A start refuses a bad RUST_LOG as a configuration error; so does the check.
     if let Err(e) = ntr_common::logging::init() {
-        eprintln!("hub: configuration error: {e}");
-        return ExitCode::from(2);
+        return config_error::report("hub", e);
     }
     match crate::ops::check::check(&config, config_path.as_deref()) {
         Ok(summary) => {
@@ -199,13 +195,11 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
     let config = match Config::load(config_path.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("hub: configuration error: {e}");
-            return ExitCode::from(2);
+            return config_error::report("hub", e);
         }
     };
     if let Err(e) = ntr_common::logging::init() {
-        eprintln!("hub: configuration error: {e}");
-        return ExitCode::from(2);
+        return config_error::report("hub", e);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
