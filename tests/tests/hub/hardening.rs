@@ -165,6 +165,7 @@ async fn a_kept_alive_connection_may_idle_longer_than_the_head_deadline_and_no_l
     let timeouts = Timeouts {
         head: Duration::from_millis(500),
         idle: Duration::from_secs(4),
+        ..Timeouts::default()
     };
     let hub = TestHub::start_tuned(TestSchedule::default(), "", timeouts).await;
     let mut stream = connect_from(loopback(30), hub.port).await;
