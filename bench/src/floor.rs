@@ -66,7 +66,7 @@ async fn forward(mut socket: WebSocket, mut rx: broadcast::Receiver<Utf8Bytes>) 
                 Err(_) => return,
             },
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
         }

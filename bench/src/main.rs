@@ -134,7 +134,7 @@ fn run(part: Part, quick: bool, pin: bool) -> anyhow::Result<bool> {
     let ctx = Ctx::new(quick, pin)?;
     progress(&format!(
         "{} CPUs, {}; timing thread {}; open-file limit {fds}{}",
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         ctx.cpus.describe(),
         if ctx.realtime {
             "SCHED_FIFO"

@@ -22,7 +22,7 @@ pub struct Cpus {
 
 impl Cpus {
     pub fn choose(pin: bool) -> Cpus {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         if pin && n >= 2 {
             Cpus {
                 server: Some(0),

@@ -87,7 +87,7 @@ impl Announcer {
             Ok(Some(show_id)) => self.broadcaster.show_changed(show_id),
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(error = %e, %seq, "cannot tell pages which show a correction changed")
+                tracing::warn!(error = %e, %seq, "cannot tell pages which show a correction changed");
             }
         }
     }

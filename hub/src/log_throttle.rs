@@ -45,7 +45,10 @@ impl<K: Hash + Eq> LogThrottle<K> {
 
     fn failure_at(&self, key: K, now: Instant) -> Verdict {
         let quiet = self.quiet;
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.len() >= MAX_KEYS && !seen.contains_key(&key) {
             seen.retain(|_, w| now.duration_since(w.logged_at) < quiet);
         }

@@ -105,7 +105,7 @@ impl Poller {
     }
 
     pub fn last_status(&self) -> Option<PollStatus> {
-        self.last.read().map(|s| s.clone()).unwrap_or(None)
+        self.last.read().map_or(None, |s| s.clone())
     }
 
     /// Polls run and polls failed since start.

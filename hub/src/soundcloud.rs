@@ -359,7 +359,7 @@ impl SoundcloudClient {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A failed request in words, without its URL: reqwest's text names the URL with its query,

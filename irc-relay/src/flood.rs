@@ -106,7 +106,7 @@ mod tests {
         assert!(!bucket.try_take(Instant::now()));
         tokio::time::advance(Duration::from_secs(60)).await;
         let times = send_times(&mut bucket, 5).await;
-        assert!(times[..4].iter().all(|t| t.is_zero()), "{times:?}");
+        assert!(times[..4].iter().all(Duration::is_zero), "{times:?}");
         assert!(times[4] >= Duration::from_millis(995), "{times:?}");
     }
 

@@ -189,7 +189,7 @@ mod tests {
     }
 
     fn open(targets: &[&str]) -> HashSet<String> {
-        targets.iter().map(|t| t.to_string()).collect()
+        targets.iter().map(ToString::to_string).collect()
     }
 
     const LONG: Duration = Duration::from_secs(300);

@@ -47,7 +47,7 @@ pub(crate) async fn run<L: Link>(link: &mut L, mut backoff: Backoff, mut shutdow
         match end {
             Ended::Shutdown => return,
             Ended::Lost(reason) => {
-                tracing::warn!(peer = L::PEER, %reason, "connection failed or lost")
+                tracing::warn!(peer = L::PEER, %reason, "connection failed or lost");
             }
         }
         let delay = backoff.next_delay();
@@ -95,7 +95,7 @@ mod tests {
         }
 
         async fn meanwhile(&mut self) {
-            std::future::pending().await
+            std::future::pending::<()>().await;
         }
     }
 

@@ -91,7 +91,7 @@ impl Sasl {
     /// Logs the refusal once, as an error naming the account, and words it for the status.
     fn refused(&mut self, code: Response, args: &[String]) -> String {
         self.done = true;
-        let server_says = args.last().map(String::as_str).unwrap_or("refused");
+        let server_says = args.last().map_or("refused", String::as_str);
         let reason = format!(
             "SASL PLAIN log-in as `{}` refused ({}: {server_says}); check [irc] sasl_password",
             self.account, code as u16

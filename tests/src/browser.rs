@@ -142,7 +142,7 @@ impl Browser {
         let driver = DriverProcess::spawn(driver, port);
         wait::until_listening(port, DRIVER_START).await;
         let profile = tempfile::tempdir().expect("a profile folder for Chromium");
-        let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
+        let mut args: Vec<String> = FLAGS.iter().map(std::string::ToString::to_string).collect();
         args.push(format!(
             "--window-size={},{}",
             DESKTOP.width, DESKTOP.height

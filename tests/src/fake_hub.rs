@@ -49,7 +49,9 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panicking test thread must not hide the state from the others.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -147,7 +149,11 @@ impl FakeHub {
 
     /// Closes the listener and every socket (WebSockets are cut without a close frame).
     pub async fn stop(&self) {
-        let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let server = self
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         self.shared.generation.send_modify(|g| *g += 1);
         if let Some(server) = server {
             let _ = server.stop.send(());
@@ -191,7 +197,10 @@ impl FakeHub {
                 })
                 .await;
         });
-        *self.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(Server { stop, task });
+        *self
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Server { stop, task });
     }
 }
 
@@ -270,8 +279,9 @@ async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u6
                     }
                 }
                 Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => return,
-                Err(broadcast::error::RecvError::Closed) => return,
+                Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => {
+                    return;
+                }
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
@@ -279,7 +289,7 @@ async fn subscriber(shared: Arc<Shared>, mut socket: WebSocket, since: Option<u6
                         shared.lock().acks.push((seq.get(), target));
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
         }

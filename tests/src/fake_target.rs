@@ -222,7 +222,7 @@ impl FakeTarget {
                 headers,
                 body,
                 status,
-            })
+            });
         });
         self.changed.notify_waiters();
     }

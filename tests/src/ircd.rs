@@ -425,7 +425,7 @@ impl Observer {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.wait_for_privmsg(left).await {
                 Some(p) if p.from.starts_with(nick) => return p,
-                Some(_) => continue,
+                Some(_) => {}
                 None => panic!(
                     "no line from {nick} within {timeout:?}; saw {:?}",
                     self.seen

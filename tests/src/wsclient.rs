@@ -51,8 +51,7 @@ pub async fn next(ws: &mut Ws, limit: Duration) -> Event {
     loop {
         match tokio::time::timeout(limit, ws.next()).await {
             Err(_) => return Event::Timeout,
-            Ok(None) => return Event::Closed(None),
-            Ok(Some(Err(_))) => return Event::Closed(None),
+            Ok(None | Some(Err(_))) => return Event::Closed(None),
             Ok(Some(Ok(Message::Text(t)))) => {
                 return Event::Json(serde_json::from_str(&t).expect("server sends JSON"));
             }

@@ -136,7 +136,7 @@ async fn dropped_after(stream: &mut TcpStream, limit: Duration) -> String {
             Err(_) => {
                 return format!("still open {limit:?} after the rounds ({bytes} bytes queued)");
             }
-            Ok(Ok(0)) | Ok(Err(_)) => {
+            Ok(Ok(0) | Err(_)) => {
                 let after = start.elapsed();
                 return if after < Duration::from_millis(100) {
                     format!(

@@ -159,7 +159,9 @@ impl Receivers {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, u64, Instant)>> {
-        self.arrivals.lock().unwrap_or_else(|e| e.into_inner())
+        self.arrivals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Per fast receiver and measured announce: from its POST until the receiver had the body.
@@ -194,7 +196,7 @@ async fn receive(State((idx, arrivals)): State<(usize, Arrivals)>, body: String)
     if let Some(seq) = announce_seq(&body) {
         arrivals
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push((idx, seq, at));
     }
     StatusCode::NO_CONTENT

@@ -69,7 +69,10 @@ impl LoginLimiter {
     pub fn try_attempt(&self, addr: IpAddr) -> Result<Attempt, Locked> {
         let addr = counted_as(addr);
         let now = Instant::now();
-        let mut table = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut table = self
+            .attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Taken out and put back, so the address moves to the most recently seen end.
         let mut list = table.remove(&addr).unwrap_or_default();
         while list
@@ -97,7 +100,10 @@ impl LoginLimiter {
 
     /// The attempt's password was right: it no longer counts as a failure.
     pub fn succeeded(&self, attempt: Attempt) {
-        let mut table = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut table = self
+            .attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(list) = table.peek_mut(&attempt.addr)
             && let Some(i) = list.iter().position(|t| *t == attempt.at)
         {

@@ -454,7 +454,7 @@ async fn first_message_auth(
     loop {
         // Control frames (a client's keep-alive ping) may come before the subscribe message.
         match tokio::time::timeout_at(deadline, stream.next()).await {
-            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => {}
             Ok(Some(Ok(Message::Text(text)))) => {
                 return match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::Subscribe { token }) => state

@@ -195,7 +195,10 @@ impl Relays {
 
     fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
         // Every critical section only assigns plain fields, so a poisoned lock holds whole values.
-        self.inner.entries.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn changed(&self) {

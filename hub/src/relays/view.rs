@@ -56,6 +56,16 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// Whether a relay gets lines to IRC as far as the hub can tell. An old plugin reports
+/// nothing, so its connection is all there is to go by.
+pub fn delivering(info: &RelayInfo) -> bool {
+    info.connected
+        && info
+            .status
+            .as_ref()
+            .is_none_or(|s| s.irc == IrcState::Connected && !s.channels.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,14 +91,4 @@ mod tests {
         assert_eq!(view.channels.len(), MAX_CHANNELS);
         assert_eq!(view.error, None, "an empty error is no error");
     }
-}
-
-/// Whether a relay gets lines to IRC as far as the hub can tell. An old plugin reports
-/// nothing, so its connection is all there is to go by.
-pub fn delivering(info: &RelayInfo) -> bool {
-    info.connected
-        && info
-            .status
-            .as_ref()
-            .is_none_or(|s| s.irc == IrcState::Connected && !s.channels.is_empty())
 }

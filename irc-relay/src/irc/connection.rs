@@ -81,17 +81,14 @@ impl<'a> Connection<'a> {
         let stream = client.stream()?;
         let config = Arc::clone(&side.config);
         let irc = &config.irc;
-        let sasl = match &irc.sasl_password {
-            Some(password) => {
-                for command in Sasl::registration(&irc.nickname, REALNAME) {
-                    client.send(command)?;
-                }
-                Some(Sasl::new(&irc.nickname, password))
+        let sasl = if let Some(password) = &irc.sasl_password {
+            for command in Sasl::registration(&irc.nickname, REALNAME) {
+                client.send(command)?;
             }
-            None => {
-                client.identify()?;
-                None
-            }
+            Some(Sasl::new(&irc.nickname, password))
+        } else {
+            client.identify()?;
+            None
         };
         let me = Me {
             nick: irc.nickname.clone(),

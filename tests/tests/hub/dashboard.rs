@@ -730,7 +730,9 @@ async fn the_show_fragment_is_the_dashboard_section_behind_a_session() {
     let resp = get(path).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(
-        resp.headers().get("cache-control").map(|v| v.as_bytes()),
+        resp.headers()
+            .get("cache-control")
+            .map(reqwest::header::HeaderValue::as_bytes),
         Some(&b"no-store"[..])
     );
     let html = resp.text().await.expect("body");

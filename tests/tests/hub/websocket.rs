@@ -198,7 +198,7 @@ async fn status_messages_are_coalesced() {
     while tokio::time::Instant::now() < deadline {
         match next(&mut watcher, Duration::from_millis(200)).await {
             Event::Json(v) if v["type"] == "status" => {
-                statuses.push(v["subscribers"].as_u64().expect("n"))
+                statuses.push(v["subscribers"].as_u64().expect("n"));
             }
             _ => {}
         }
@@ -249,7 +249,7 @@ async fn a_stalled_subscriber_is_closed_with_4008_and_slows_nobody() {
                 while got.len() < COUNT {
                     match next(&mut ws, Duration::from_secs(30)).await {
                         Event::Json(v) if v["type"] == "announce" => {
-                            got.push(v["seq"].as_i64().expect("seq"))
+                            got.push(v["seq"].as_i64().expect("seq"));
                         }
                         Event::Json(_) => {}
                         other => panic!("a healthy subscriber lost its stream: {other:?}"),

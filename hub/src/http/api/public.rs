@@ -54,24 +54,23 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
         .lock()
         .ok()
         .and_then(|c| c.clone().filter(fresh));
-    let body = match cached {
-        Some(c) => c.body,
-        None => {
-            let show = state.store.show_for_week(week).await?;
-            let body = bytes::Bytes::from(
-                serde_json::to_vec(&show_view(&state, &show))
-                    .map_err(|e| ApiError::Internal(e.to_string()))?,
-            );
-            if let Ok(mut slot) = state.playlist_cache.lock() {
-                *slot = Some(CachedPlaylist {
-                    week_start: week.start,
-                    shows_version: version,
-                    on_air,
-                    body: body.clone(),
-                });
-            }
-            body
+    let body = if let Some(c) = cached {
+        c.body
+    } else {
+        let show = state.store.show_for_week(week).await?;
+        let body = bytes::Bytes::from(
+            serde_json::to_vec(&show_view(&state, &show))
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        if let Ok(mut slot) = state.playlist_cache.lock() {
+            *slot = Some(CachedPlaylist {
+                week_start: week.start,
+                shows_version: version,
+                on_air,
+                body: body.clone(),
+            });
         }
+        body
     };
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -133,7 +133,7 @@ mod tests {
                 irc,
                 server: "irc.example:6697".into(),
                 nick: "ntrbot".into(),
-                channels: channels.iter().map(|c| c.to_string()).collect(),
+                channels: channels.iter().map(ToString::to_string).collect(),
                 queued: 0,
                 version: "0.2.0".into(),
                 error: None,

@@ -173,8 +173,8 @@ fn log_row(a: &Announcement, acks: &[Ack], cx: &ShowContext<'_>) -> LogRow {
         message: a.message.as_str().to_string(),
         position: a.position,
         targets: targets(acks),
-        corrects: a.corrects.map(|s| s.get()),
-        corrected_by: a.corrected_by.map(|s| s.get()),
+        corrects: a.corrects.map(ntr_protocol::Seq::get),
+        corrected_by: a.corrected_by.map(ntr_protocol::Seq::get),
         correctable: a.corrected_by.is_none() && a.announced_at >= cx.now - CORRECTABLE_FOR,
     }
 }

@@ -44,7 +44,7 @@ impl ConnectionLimits {
         Arc::new(ConnectionLimits {
             per_address,
             global,
-            exempt: exempt.iter().map(|ip| ip.to_canonical()).collect(),
+            exempt: exempt.iter().map(std::net::IpAddr::to_canonical).collect(),
             counts: Mutex::default(),
         })
     }
@@ -98,7 +98,9 @@ impl ConnectionLimits {
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
         // The counts are updated in single statements, so a panic elsewhere cannot leave them
         // half-changed: a poisoned lock is still accurate.
-        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
