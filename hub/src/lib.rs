@@ -5,9 +5,11 @@
 //! Reading order: `config` → `startup` (how the parts are built and wired) → `server` (the
 //! accept loop and its connection limits) → `openapi` (every route, documented) → `api` and
 //! `dashboard` (the handlers) → the domain modules they call (`announce`, `store`, `poller`,
-//! `soundcloud`, `week`, `broadcast`, `ws`, `relays` (named relays: cursors, reported states,
-//! the dashboard panel), `web_url`).
+//! `soundcloud`, `week`, `broadcast`, `acks` (one path for every ack), `ws`, `relays` (named
+//! relays: cursors, reported states, the dashboard panel), `targets` (the hub's own deliveries),
+//! `web_url`).
 
+pub mod acks;
 pub mod announce;
 pub mod api;
 pub mod assets;

@@ -117,6 +117,8 @@ impl Application {
         let broadcaster = Broadcaster::start();
         let mut metrics = Metrics::new(Arc::clone(&poller), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
+        let metrics = Arc::new(metrics);
+        let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
@@ -129,7 +131,8 @@ impl Application {
             )?),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
-            metrics: Arc::new(metrics),
+            metrics,
+            acks,
             broadcaster,
             relays,
             playlist_cache: Arc::default(),
@@ -162,7 +165,7 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
-        state.targets.spawn(&state, &shutdown);
+        state.targets.spawn(&state.store, &state.acks, &shutdown);
         if !self.options.no_scheduled_polls {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }

@@ -29,6 +29,8 @@ pub struct AppState {
     /// Configured relays: connections, reported status, cursors.
     pub relays: Relays,
     pub metrics: Arc<Metrics>,
+    /// Records acks, a relay's or a target's.
+    pub acks: crate::acks::Acks,
     /// `[[targets]]`: the announce path pokes their workers.
     pub targets: crate::targets::Targets,
     /// `GET /playlist` is what every listener's bot asks for; its JSON is rebuilt only when
