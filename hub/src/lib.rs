@@ -17,6 +17,7 @@
 //!
 //! Modules are private; what the binaries, tests and bench use is re-exported below.
 
+mod acks;
 mod announce;
 mod auth;
 mod broadcast;

@@ -120,6 +120,7 @@ impl Application {
                 correction: config.correction_template.clone(),
             }),
         };
+        let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
@@ -134,6 +135,7 @@ impl Application {
             login_limiter: Arc::new(LoginLimiter::default()),
             password_checks: Default::default(),
             metrics,
+            acks,
             announcer,
             broadcaster,
             relays,
@@ -167,7 +169,7 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
-        state.targets.spawn(&state, &shutdown);
+        state.targets.spawn(&state.store, &state.acks, &shutdown);
         if !self.options.no_scheduled_polls {
             tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
         }

@@ -32,6 +32,8 @@ pub struct AppState {
     /// Configured relays: connections, reported status, cursors.
     pub relays: Relays,
     pub metrics: Arc<Metrics>,
+    /// Records acks, a relay's or a target's.
+    pub acks: crate::acks::Acks,
     /// `[[targets]]`: their panels and metrics (the announcer pokes their workers).
     pub targets: crate::targets::Targets,
     /// Announces and corrections, start to end.

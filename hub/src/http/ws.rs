@@ -500,13 +500,7 @@ async fn handle_ack(state: &AppState, relay: Option<&RelayConnection>, seq: Seq,
     {
         tracing::warn!(relay = %relay.name(), error = %e, "cannot save a relay cursor");
     }
-    match state.store.record_ack(seq, target.clone()).await {
-        Ok(true) => {
-            tracing::info!(%seq, target = %target, "delivered");
-            state.metrics.ack();
-            state.broadcaster.ack(seq, &target);
-        }
-        Ok(false) => {}
-        Err(e) => tracing::warn!(error = %e, "cannot record an ack"),
+    if state.acks.record(seq, &target).await {
+        tracing::info!(%seq, target = %target, "delivered");
     }
 }

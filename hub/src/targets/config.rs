@@ -1,10 +1,11 @@
-//! `[[targets]]`: where the hub itself delivers each announce besides its WebSocket subscribers
-//! (a Discord channel, a signed webhook, a Matrix room, an Icecast mount's stream title).
+//! `[[targets]]`: what every block has in common — its name, `enabled`, `delay_seconds`, the
+//! checks of names and URLs, the redaction of URLs — and the walk over the blocks at start-up.
+//! A kind's own keys are checked by its module (see [`super::kind`]).
 //!
 //! Every block is checked once at start-up, so a worker only ever sees a complete, valid target:
-//! each kind is its own variant carrying exactly the keys it needs, and a key that belongs to
-//! another kind is an error rather than silently ignored. Errors name the block and the key on
-//! one line (`targets[1].room_id: …`).
+//! each kind takes exactly the keys it needs, and a key that belongs to another kind is an error
+//! rather than silently ignored. Errors name the block and the key on one line
+//! (`targets[1].room_id: …`).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -12,7 +13,7 @@ use std::fmt;
 use serde::Deserialize;
 use url::Url;
 
-use crate::line_template::AnnounceTemplate;
+use super::kind::{self, KINDS, TargetKind};
 
 /// Why a `[[targets]]` block cannot be used; `key` is like `targets[1].room_id`.
 #[derive(Debug, thiserror::Error)]
@@ -25,27 +26,25 @@ pub struct TargetConfigError {
 /// The longest hold-back a target may ask for (ten minutes covers any stream delay).
 pub const MAX_DELAY_SECONDS: u64 = 600;
 
-/// What the Icecast stream title shows unless `format` says otherwise.
-pub const DEFAULT_ICECAST_FORMAT: &str = "{artist} - {title}";
-
 /// A `[[targets]]` block as written: every key of every kind, each optional, checked per kind by
-/// [`validate`].
+/// [`validate`]. One struct for all kinds, so that serde itself rejects a key no kind knows
+/// (with the file it came from); a new kind adds its keys here and to [`Block::leftover`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    name: Option<String>,
-    kind: Option<String>,
-    url: Option<String>,
-    delay_seconds: Option<i64>,
-    enabled: Option<bool>,
-    secret: Option<String>,
-    homeserver: Option<String>,
-    room_id: Option<String>,
-    access_token: Option<String>,
-    mount: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    format: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) kind: Option<String>,
+    pub(super) url: Option<String>,
+    pub(super) delay_seconds: Option<i64>,
+    pub(super) enabled: Option<bool>,
+    pub(super) secret: Option<String>,
+    pub(super) homeserver: Option<String>,
+    pub(super) room_id: Option<String>,
+    pub(super) access_token: Option<String>,
+    pub(super) mount: Option<String>,
+    pub(super) username: Option<String>,
+    pub(super) password: Option<String>,
+    pub(super) format: Option<String>,
 }
 
 /// A credential: shown as `***` by `Debug` and `Display`, so a logged config or error never
@@ -86,116 +85,13 @@ pub struct TargetConfig {
     pub kind: TargetKind,
 }
 
-#[derive(Debug, Clone)]
-pub enum TargetKind {
-    Discord(DiscordTarget),
-    Webhook(WebhookTarget),
-    Matrix(MatrixTarget),
-    Icecast(IcecastTarget),
-}
-
-/// A Discord channel webhook. The URL's last path segment is its token, so the URL itself is a
-/// secret: it is only ever shown through [`DiscordTarget::redacted`].
-#[derive(Debug, Clone)]
-pub struct DiscordTarget {
-    pub url: Secret,
-    /// The URL's token segment, kept apart so error texts can be scrubbed of it.
-    pub token: Secret,
-    /// `scheme://host/…/webhooks/ID/***`, for logs and the dashboard.
-    pub redacted: String,
-}
-
-/// A generic webhook. Its URL may carry a key in the query or the userinfo (many services
-/// work that way), so `Debug` shows only the redacted endpoint.
-#[derive(Clone)]
-pub struct WebhookTarget {
-    pub url: Url,
-    /// HMAC-SHA256 key for `X-Announce-Signature`; no header without one.
-    pub secret: Option<Secret>,
-}
-
-impl fmt::Debug for WebhookTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookTarget")
-            .field("url", &without_query(&self.url))
-            .field("secret", &self.secret)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct MatrixTarget {
-    pub homeserver: Url,
-    pub room_id: String,
-    pub access_token: Secret,
-}
-
-#[derive(Debug, Clone)]
-pub struct IcecastTarget {
-    pub url: Url,
-    /// Starts with `/`.
-    pub mount: String,
-    pub username: String,
-    pub password: Secret,
-    pub format: AnnounceTemplate,
-}
-
-impl TargetKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            TargetKind::Discord(_) => "discord",
-            TargetKind::Webhook(_) => "webhook",
-            TargetKind::Matrix(_) => "matrix",
-            TargetKind::Icecast(_) => "icecast",
-        }
-    }
-
-    /// Where the target sends, with every secret left out: for logs and the dashboard.
-    pub fn endpoint(&self) -> String {
-        match self {
-            TargetKind::Discord(d) => d.redacted.clone(),
-            TargetKind::Webhook(w) => without_query(&w.url),
-            TargetKind::Matrix(m) => format!("{} room {}", without_query(&m.homeserver), m.room_id),
-            TargetKind::Icecast(i) => format!("{} mount {}", without_query(&i.url), i.mount),
-        }
-    }
-
-    /// Every secret this target holds, so error texts can be scrubbed of them: the configured
-    /// credentials, the Discord URL and its token, and a URL's query and userinfo password.
-    pub fn secrets(&self) -> Vec<&str> {
-        let mut out = Vec::new();
-        match self {
-            TargetKind::Discord(d) => {
-                out.push(d.url.expose());
-                out.push(d.token.expose());
-            }
-            TargetKind::Webhook(w) => {
-                out.extend(w.secret.as_ref().map(Secret::expose));
-                out.extend(url_parts(&w.url).into_iter().flatten());
-            }
-            TargetKind::Matrix(m) => {
-                out.push(m.access_token.expose());
-                out.extend(url_parts(&m.homeserver).into_iter().flatten());
-            }
-            TargetKind::Icecast(i) => {
-                out.push(i.password.expose());
-                out.extend(url_parts(&i.url).into_iter().flatten());
-            }
-        }
-        out.retain(|s| !s.is_empty());
-        // Longest first, so a secret containing another is replaced whole.
-        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        out
-    }
-}
-
-/// The parts of a URL that may hold a credential.
-fn url_parts(u: &Url) -> [Option<&str>; 2] {
+/// The parts of a URL that may hold a credential, for a kind's list of secrets.
+pub fn url_parts(u: &Url) -> [Option<&str>; 2] {
     [u.query(), u.password()]
 }
 
 /// A URL without its userinfo, query or fragment (any could hold a credential).
-fn without_query(url: &Url) -> String {
+pub fn without_query(url: &Url) -> String {
     let mut shown = url.clone();
     let had_query = shown.query().is_some();
     shown.set_query(None);
@@ -240,8 +136,9 @@ pub fn validate(
     Ok(out)
 }
 
-/// One block being validated, with its position for error keys.
-struct Block {
+/// One block being validated, with its position for error keys. A kind's parser takes its keys
+/// out of it; whatever is left belongs to another kind.
+pub struct Block {
     index: usize,
     raw: RawTarget,
     /// The block's kind once known, for "is required for a matrix target".
@@ -249,11 +146,17 @@ struct Block {
 }
 
 impl Block {
-    fn err(&self, key: &str, message: impl Into<String>) -> TargetConfigError {
+    /// The error for `key` of this block: `targets[1].room_id: …`.
+    pub fn err(&self, key: &str, message: impl Into<String>) -> TargetConfigError {
         TargetConfigError {
             key: format!("targets[{}].{key}", self.index),
             message: message.into(),
         }
+    }
+
+    /// The kind being parsed (`matrix`).
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     fn validate(mut self) -> Result<TargetConfig, TargetConfigError> {
@@ -272,33 +175,7 @@ impl Block {
                 })?,
         };
         let enabled = self.raw.enabled.take().unwrap_or(true);
-        let kind = match self.raw.kind.take().as_deref() {
-            Some("discord") => {
-                self.kind = "discord";
-                TargetKind::Discord(self.discord()?)
-            }
-            Some("webhook") => {
-                self.kind = "webhook";
-                TargetKind::Webhook(self.webhook()?)
-            }
-            Some("matrix") => {
-                self.kind = "matrix";
-                TargetKind::Matrix(self.matrix()?)
-            }
-            Some("icecast") => {
-                self.kind = "icecast";
-                TargetKind::Icecast(self.icecast()?)
-            }
-            Some(other) => {
-                return Err(self.err(
-                    "kind",
-                    format!("unknown kind `{other}` (use discord, webhook, matrix or icecast)"),
-                ));
-            }
-            None => {
-                return Err(self.err("kind", "missing (discord, webhook, matrix or icecast)"));
-            }
-        };
+        let kind = self.kind_of_block()?;
         self.reject_leftovers()?;
         Ok(TargetConfig {
             name,
@@ -308,8 +185,31 @@ impl Block {
         })
     }
 
+    /// Finds the block's kind in [`KINDS`] and lets it take its keys.
+    fn kind_of_block(&mut self) -> Result<TargetKind, TargetConfigError> {
+        let Some(written) = self.raw.kind.take() else {
+            return Err(self.err("kind", format!("missing ({})", kind::names())));
+        };
+        let Some(registration) = KINDS.iter().find(|k| k.name == written) else {
+            return Err(self.err(
+                "kind",
+                format!("unknown kind `{written}` (use {})", kind::names()),
+            ));
+        };
+        self.kind = registration.name;
+        registration.parse(self)
+    }
+
     /// Keys still set after the kind took its own belong to another kind.
     fn reject_leftovers(&self) -> Result<(), TargetConfigError> {
+        match self.leftover() {
+            Some(key) => Err(self.err(key, format!("is not a key of a {} target", self.kind))),
+            None => Ok(()),
+        }
+    }
+
+    /// The first kind-specific key still in the block.
+    fn leftover(&self) -> Option<&'static str> {
         let r = &self.raw;
         let set = [
             ("url", r.url.is_some()),
@@ -322,112 +222,39 @@ impl Block {
             ("password", r.password.is_some()),
             ("format", r.format.is_some()),
         ];
-        match set.iter().find(|(_, present)| *present) {
-            Some((key, _)) => Err(self.err(key, format!("is not a key of a {} target", self.kind))),
-            None => Ok(()),
-        }
+        set.iter()
+            .find(|(_, present)| *present)
+            .map(|(key, _)| *key)
     }
 
-    /// Takes a required key out of the block.
-    fn take_required(
+    /// Takes an optional key out of the block.
+    pub fn take(
+        &mut self,
+        field: impl FnOnce(&mut RawTarget) -> &mut Option<String>,
+    ) -> Option<String> {
+        field(&mut self.raw).take()
+    }
+
+    /// Takes a required key out of the block: missing or blank is an error.
+    pub fn take_required(
         &mut self,
         key: &str,
         field: impl FnOnce(&mut RawTarget) -> &mut Option<String>,
     ) -> Result<String, TargetConfigError> {
-        let value = field(&mut self.raw).take();
-        self.required(key, value)
-    }
-
-    fn required(&self, key: &str, value: Option<String>) -> Result<String, TargetConfigError> {
-        match value {
+        match self.take(field) {
             Some(v) if !v.trim().is_empty() => Ok(v),
             _ => Err(self.err(key, format!("is required for a {} target", self.kind))),
         }
     }
 
-    fn url(&mut self, key: &str) -> Result<Url, TargetConfigError> {
-        let value = match key {
-            "homeserver" => self.raw.homeserver.take(),
-            _ => self.raw.url.take(),
-        };
-        let text = self.required(key, value)?;
+    /// Takes a required `http(s)://` URL out of the block.
+    pub fn take_url(
+        &mut self,
+        key: &str,
+        field: impl FnOnce(&mut RawTarget) -> &mut Option<String>,
+    ) -> Result<Url, TargetConfigError> {
+        let text = self.take_required(key, field)?;
         parse_url(&text).map_err(|m| self.err(key, m))
-    }
-
-    fn discord(&mut self) -> Result<DiscordTarget, TargetConfigError> {
-        let text = self.take_required("url", |r| &mut r.url)?;
-        let url = parse_url(&text).map_err(|m| self.err("url", m))?;
-        let (redacted, token) = redact_discord(&url).ok_or_else(|| {
-            self.err(
-                "url",
-                "is not a Discord webhook URL (…/api/webhooks/ID/TOKEN, from the channel's \
-                 Integrations → Webhooks → Copy Webhook URL)",
-            )
-        })?;
-        Ok(DiscordTarget {
-            url: Secret::new(url.as_str()),
-            token: Secret::new(token),
-            redacted,
-        })
-    }
-
-    fn webhook(&mut self) -> Result<WebhookTarget, TargetConfigError> {
-        let url = self.url("url")?;
-        let secret = match self.raw.secret.take() {
-            Some(s) if s.is_empty() => return Err(self.err("secret", "must not be empty")),
-            other => other.map(Secret::new),
-        };
-        Ok(WebhookTarget { url, secret })
-    }
-
-    fn matrix(&mut self) -> Result<MatrixTarget, TargetConfigError> {
-        let homeserver = self.url("homeserver")?;
-        let room_id = self.take_required("room_id", |r| &mut r.room_id)?;
-        if !room_id.starts_with('!') || room_id.chars().any(char::is_whitespace) {
-            return Err(self.err(
-                "room_id",
-                format!("`{room_id}` is not a room id (it starts with `!`, e.g. !abc:example.org)"),
-            ));
-        }
-        let token = self.take_required("access_token", |r| &mut r.access_token)?;
-        if !token.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(self.err(
-                "access_token",
-                "may only hold printable ASCII characters without spaces",
-            ));
-        }
-        Ok(MatrixTarget {
-            homeserver,
-            room_id,
-            access_token: Secret::new(token),
-        })
-    }
-
-    fn icecast(&mut self) -> Result<IcecastTarget, TargetConfigError> {
-        let url = self.url("url")?;
-        let mount = self.take_required("mount", |r| &mut r.mount)?;
-        if !mount.starts_with('/') || mount.len() < 2 || mount.chars().any(char::is_whitespace) {
-            return Err(self.err("mount", format!("`{mount}` is not a mount like /live.mp3")));
-        }
-        let username = self.raw.username.take().unwrap_or_else(|| "admin".into());
-        if username.is_empty() || username.contains(':') {
-            return Err(self.err("username", "must be non-empty and without `:`"));
-        }
-        let password = self.take_required("password", |r| &mut r.password)?;
-        let format_text = self
-            .raw
-            .format
-            .take()
-            .unwrap_or_else(|| DEFAULT_ICECAST_FORMAT.into());
-        let format =
-            AnnounceTemplate::parse(&format_text).map_err(|e| self.err("format", e.to_string()))?;
-        Ok(IcecastTarget {
-            url,
-            mount,
-            username,
-            password: Secret::new(password),
-            format,
-        })
     }
 }
 
@@ -444,25 +271,6 @@ fn parse_url(text: &str) -> Result<Url, String> {
         return Err("must be an http:// or https:// URL".into());
     }
     Ok(url)
-}
-
-/// `scheme://host[:port]/…/webhooks/ID/***` and the token, for a URL whose path ends in
-/// `webhooks/ID/TOKEN`.
-fn redact_discord(url: &Url) -> Option<(String, String)> {
-    let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
-    let [.., webhooks, id, token] = segments.as_slice() else {
-        return None;
-    };
-    if *webhooks != "webhooks" || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    if token.is_empty() {
-        return None;
-    }
-    let host = url.host_str()?;
-    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    let shown = format!("{}://{host}{port}/…/webhooks/{id}/***", url.scheme());
-    Some((shown, (*token).to_owned()))
 }
 
 #[cfg(test)]
@@ -587,6 +395,54 @@ mod tests {
             let err = load(toml).expect_err(toml);
             assert!(err.contains(key), "{toml:?} gave {err:?}");
             assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    /// The texts an operator reads, word for word (docs/configuration.md quotes them).
+    #[test]
+    fn error_texts_are_exact() {
+        let block = |kind: Option<&str>| RawTarget {
+            name: Some("x".into()),
+            kind: kind.map(Into::into),
+            ..RawTarget::default()
+        };
+        let cases = [
+            (
+                block(Some("pager")),
+                "targets[0].kind: unknown kind `pager` (use discord, webhook, matrix or icecast)",
+            ),
+            (
+                block(None),
+                "targets[0].kind: missing (discord, webhook, matrix or icecast)",
+            ),
+            (
+                RawTarget {
+                    homeserver: Some("https://m.org".into()),
+                    access_token: Some("t".into()),
+                    ..block(Some("matrix"))
+                },
+                "targets[0].room_id: is required for a matrix target",
+            ),
+            (
+                RawTarget {
+                    url: Some("https://e.org".into()),
+                    mount: Some("/x".into()),
+                    ..block(Some("webhook"))
+                },
+                "targets[0].mount: is not a key of a webhook target",
+            ),
+            (
+                RawTarget {
+                    url: Some("https://e.org/hook".into()),
+                    ..block(Some("discord"))
+                },
+                "targets[0].url: is not a Discord webhook URL (…/api/webhooks/ID/TOKEN, from the \
+                 channel's Integrations → Webhooks → Copy Webhook URL)",
+            ),
+        ];
+        for (raw, text) in cases {
+            let err = validate(vec![raw], &[]).expect_err(text);
+            assert_eq!(err.to_string(), text);
         }
     }
 

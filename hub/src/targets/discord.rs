@@ -1,5 +1,8 @@
 //! Discord channel webhooks: `POST {url}` with `{"content": line}`; Discord answers 204.
 //!
+//! The block has one key of its own, `url`. Its last path segment is the webhook's token, so
+//! logs and the dashboard show it as `…/webhooks/ID/***`.
+//!
 //! Discord allows about 5 requests per 2 s per webhook and says how much is left in
 //! `X-RateLimit-Remaining` / `X-RateLimit-Reset-After`: when a send used the last one, the worker
 //! pauses until the reset instead of running into a 429. A 429 still happens (a shared limit),
@@ -7,17 +10,86 @@
 
 use std::time::Duration;
 
-use crate::store::Announcement;
+use futures_util::future::BoxFuture;
 use reqwest::header::HeaderMap;
 use serde_json::json;
+use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::config::DiscordTarget;
+use super::config::{Block, Secret, TargetConfigError};
+use super::kind::Kind;
+use crate::store::Announcement;
+
+/// A Discord channel webhook. The URL's last path segment is its token, so the URL itself is a
+/// secret: it is only ever shown through [`DiscordTarget::redacted`].
+#[derive(Debug, Clone)]
+pub struct DiscordTarget {
+    pub url: Secret,
+    /// The URL's token segment, kept apart so error texts can be scrubbed of it.
+    pub token: Secret,
+    /// `scheme://host/…/webhooks/ID/***`, for logs and the dashboard.
+    pub redacted: String,
+}
 
 /// Discord refuses longer messages with a 400.
 pub const MAX_CONTENT_CHARS: usize = 2000;
 
-pub async fn send(
+impl Kind for DiscordTarget {
+    /// `url`, which must end in `webhooks/ID/TOKEN`.
+    fn parse(block: &mut Block) -> Result<DiscordTarget, TargetConfigError> {
+        let url = block.take_url("url", |r| &mut r.url)?;
+        let (redacted, token) = redact(&url).ok_or_else(|| {
+            block.err(
+                "url",
+                "is not a Discord webhook URL (…/api/webhooks/ID/TOKEN, from the channel's \
+                 Integrations → Webhooks → Copy Webhook URL)",
+            )
+        })?;
+        Ok(DiscordTarget {
+            url: Secret::new(url.as_str()),
+            token: Secret::new(token),
+            redacted,
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        self.redacted.clone()
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        vec![self.url.expose(), self.token.expose()]
+    }
+
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        announce: &'a Announcement,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Attempt> {
+        Box::pin(send(http, self, announce, timeout))
+    }
+}
+
+/// `scheme://host[:port]/…/webhooks/ID/***` and the token, for a URL whose path ends in
+/// `webhooks/ID/TOKEN`.
+fn redact(url: &Url) -> Option<(String, String)> {
+    let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let [.., webhooks, id, token] = segments.as_slice() else {
+        return None;
+    };
+    if *webhooks != "webhooks" || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if token.is_empty() {
+        return None;
+    }
+    let host = url.host_str()?;
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let shown = format!("{}://{host}{port}/…/webhooks/{id}/***", url.scheme());
+    Some((shown, (*token).to_owned()))
+}
+
+async fn send(
     http: &reqwest::Client,
     target: &DiscordTarget,
     announce: &Announcement,

@@ -5,16 +5,24 @@
 //!
 //! Icecast resets the connection without an answer when the request head exceeds about 4 KiB,
 //! so the title is cut (on a character boundary) until its encoded form fits well inside that.
+//!
+//! Keys: `url`, `mount`, `username` (`admin` unless set), `password` (a secret, never shown) and
+//! `format`.
 
 use std::time::Duration;
 
-use crate::store::Announcement;
+use futures_util::future::BoxFuture;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::config::IcecastTarget;
-use crate::line_template::TrackFields;
+use super::config::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::kind::Kind;
+use crate::line_template::{AnnounceTemplate, TrackFields};
+use crate::store::Announcement;
+
+/// What the stream title shows unless `format` says otherwise.
+pub const DEFAULT_FORMAT: &str = "{artist} - {title}";
 
 /// The most bytes the encoded `song` value may take, leaving room for the rest of the head.
 pub const MAX_SONG_ENCODED: usize = 3 * 1024;
@@ -26,7 +34,65 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-pub async fn send(
+#[derive(Debug, Clone)]
+pub struct IcecastTarget {
+    pub url: Url,
+    /// Starts with `/`.
+    pub mount: String,
+    pub username: String,
+    pub password: Secret,
+    pub format: AnnounceTemplate,
+}
+
+impl Kind for IcecastTarget {
+    fn parse(block: &mut Block) -> Result<IcecastTarget, TargetConfigError> {
+        let url = block.take_url("url", |r| &mut r.url)?;
+        let mount = block.take_required("mount", |r| &mut r.mount)?;
+        if !mount.starts_with('/') || mount.len() < 2 || mount.chars().any(char::is_whitespace) {
+            return Err(block.err("mount", format!("`{mount}` is not a mount like /live.mp3")));
+        }
+        let username = block
+            .take(|r| &mut r.username)
+            .unwrap_or_else(|| "admin".into());
+        if username.is_empty() || username.contains(':') {
+            return Err(block.err("username", "must be non-empty and without `:`"));
+        }
+        let password = block.take_required("password", |r| &mut r.password)?;
+        let format_text = block
+            .take(|r| &mut r.format)
+            .unwrap_or_else(|| DEFAULT_FORMAT.into());
+        let format = AnnounceTemplate::parse(&format_text)
+            .map_err(|e| block.err("format", e.to_string()))?;
+        Ok(IcecastTarget {
+            url,
+            mount,
+            username,
+            password: Secret::new(password),
+            format,
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        format!("{} mount {}", without_query(&self.url), self.mount)
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut out = vec![self.password.expose()];
+        out.extend(url_parts(&self.url).into_iter().flatten());
+        out
+    }
+
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        announce: &'a Announcement,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Attempt> {
+        Box::pin(send(http, self, announce, timeout))
+    }
+}
+
+async fn send(
     http: &reqwest::Client,
     target: &IcecastTarget,
     announce: &Announcement,
@@ -110,8 +176,6 @@ fn metadata_url(target: &IcecastTarget, title: &str) -> Option<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::line_template::AnnounceTemplate;
-    use crate::targets::config::Secret;
 
     fn target() -> IcecastTarget {
         IcecastTarget {
@@ -119,7 +183,7 @@ mod tests {
             mount: "/live.mp3".into(),
             username: "admin".into(),
             password: Secret::new("hackme"),
-            format: AnnounceTemplate::parse("{artist} - {title}").expect("format"),
+            format: AnnounceTemplate::parse(DEFAULT_FORMAT).expect("format"),
         }
     }
 

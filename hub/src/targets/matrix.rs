@@ -4,17 +4,72 @@
 //! The transaction id is `announce-{seq}`: the homeserver answers a repeated id from the same
 //! device with the event it already made, so a retry after a lost answer never posts twice.
 //! `m.notice` is the message type meant for bots (clients render it quieter, bots ignore it).
+//!
+//! Keys: `homeserver`, `room_id` and `access_token` (a secret, never shown).
 
 use std::time::Duration;
 
-use crate::store::Announcement;
+use futures_util::future::BoxFuture;
 use serde_json::json;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::config::MatrixTarget;
+use super::config::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::kind::Kind;
+use crate::store::Announcement;
 
-pub async fn send(
+#[derive(Debug, Clone)]
+pub struct MatrixTarget {
+    pub homeserver: Url,
+    pub room_id: String,
+    pub access_token: Secret,
+}
+
+impl Kind for MatrixTarget {
+    fn parse(block: &mut Block) -> Result<MatrixTarget, TargetConfigError> {
+        let homeserver = block.take_url("homeserver", |r| &mut r.homeserver)?;
+        let room_id = block.take_required("room_id", |r| &mut r.room_id)?;
+        if !room_id.starts_with('!') || room_id.chars().any(char::is_whitespace) {
+            return Err(block.err(
+                "room_id",
+                format!("`{room_id}` is not a room id (it starts with `!`, e.g. !abc:example.org)"),
+            ));
+        }
+        let token = block.take_required("access_token", |r| &mut r.access_token)?;
+        if !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(block.err(
+                "access_token",
+                "may only hold printable ASCII characters without spaces",
+            ));
+        }
+        Ok(MatrixTarget {
+            homeserver,
+            room_id,
+            access_token: Secret::new(token),
+        })
+    }
+
+    fn endpoint(&self) -> String {
+        format!("{} room {}", without_query(&self.homeserver), self.room_id)
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut out = vec![self.access_token.expose()];
+        out.extend(url_parts(&self.homeserver).into_iter().flatten());
+        out
+    }
+
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        announce: &'a Announcement,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Attempt> {
+        Box::pin(send(http, self, announce, timeout))
+    }
+}
+
+async fn send(
     http: &reqwest::Client,
     target: &MatrixTarget,
     announce: &Announcement,
@@ -60,7 +115,6 @@ fn send_url(target: &MatrixTarget, txn: &str) -> Option<Url> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::targets::config::Secret;
 
     #[test]
     fn the_room_id_is_one_segment() {

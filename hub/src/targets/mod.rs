@@ -3,15 +3,24 @@
 //! an Icecast stream title — through a persistent ledger, so each line reaches each target
 //! once, survives restarts (kill -9 included), and the DJ sees where it landed.
 //!
-//! Reading order: `config` (what a target is) → `worker` (the delivery loop, one task per
-//! target) → `attempt` (how an answer becomes sent / retry / failed) → one module per kind →
-//! `api` (`/admin/deliveries`, `/admin/targets`, the dashboard's panel). The ledger itself is
-//! `store::deliveries`.
+//! Reading order: `config` (what every target has: name, `enabled`, `delay_seconds`, the walk
+//! over the blocks) → `kind` (what a kind provides, and the list of kinds) → one module per kind
+//! (`discord`, `webhook`, `matrix`, `icecast`: its keys, its redaction, its payload, its send) →
+//! `worker` (the delivery loop, one task per target) → `attempt` (how an answer becomes sent /
+//! retry / failed). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
+//! is `http::api::targets`; the ledger itself is `store::deliveries`; a sent line is recorded through `crate::acks`.
+//!
+//! A kind is a type implementing [`kind::Kind`], registered by one line in [`kind::KINDS`],
+//! rather than a variant of an enum matched in every method: nothing outside a kind's module
+//! ever asks which kind a target is, it only parses, shows and sends it. So a new kind is one
+//! new file plus that line (and its keys in [`config::RawTarget`], the TOML shape serde checks),
+//! and the list of kinds in error texts comes from the same table.
 
 pub mod attempt;
 pub mod config;
 pub mod discord;
 pub mod icecast;
+pub mod kind;
 pub mod matrix;
 pub mod webhook;
 mod worker;
@@ -27,9 +36,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
-use crate::http::state::AppState;
+use crate::acks::Acks;
 use crate::shutdown::Shutdown;
-pub use config::{TargetConfig, TargetKind};
+use crate::store::{Store, StoreError};
+pub use config::TargetConfig;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
 /// https://discord.com/…/webhooks/ID/***); stream (icecast, …, disabled)`.
@@ -117,6 +127,34 @@ struct DeliveryLabels {
     outcome: Outcome,
 }
 
+/// `announce_deliveries_total{target,outcome}`: what each worker counts. Cheap to clone.
+#[derive(Clone)]
+pub struct DeliveryCounters(Family<DeliveryLabels, Counter>);
+
+impl DeliveryCounters {
+    /// Every series exists from the start, so a dashboard sees 0 rather than nothing.
+    fn new(configs: &[TargetConfig]) -> DeliveryCounters {
+        let family = Family::<DeliveryLabels, Counter>::default();
+        for t in configs {
+            for outcome in Outcome::ALL {
+                let _ = family.get_or_create(&DeliveryLabels {
+                    target: t.name.clone(),
+                    outcome,
+                });
+            }
+        }
+        DeliveryCounters(family)
+    }
+
+    pub fn count(&self, target: &str, outcome: Outcome) {
+        let labels = DeliveryLabels {
+            target: target.to_owned(),
+            outcome,
+        };
+        self.0.get_or_create(&labels).inc();
+    }
+}
+
 /// The configured targets and what the rest of the hub needs of them: a poke when an announce
 /// was logged, counters for `/metrics`. Cheap to clone.
 #[derive(Clone)]
@@ -132,7 +170,7 @@ struct Inner {
     wake: watch::Sender<u64>,
     /// `announce_deliveries_total`, in a registry of its own: the name has no `ntr_` prefix.
     registry: Registry,
-    deliveries: Family<DeliveryLabels, Counter>,
+    deliveries: DeliveryCounters,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,21 +179,12 @@ pub struct ClientError(String);
 
 impl Targets {
     pub fn new(configs: Vec<TargetConfig>, timings: Timings) -> Result<Targets, ClientError> {
-        let deliveries = Family::<DeliveryLabels, Counter>::default();
-        // Every series exists from the start, so a dashboard sees 0 rather than nothing.
-        for t in &configs {
-            for outcome in Outcome::ALL {
-                let _ = deliveries.get_or_create(&DeliveryLabels {
-                    target: t.name.clone(),
-                    outcome,
-                });
-            }
-        }
+        let deliveries = DeliveryCounters::new(&configs);
         let mut registry = Registry::default();
         registry.register(
             "announce_deliveries",
             "Delivery attempts to targets by outcome",
-            deliveries.clone(),
+            deliveries.0.clone(),
         );
         let timeout = timings.request_timeout;
         let http = reqwest::Client::builder()
@@ -195,7 +224,7 @@ impl Targets {
 
     /// Sets up the ledger of targets new to this database (see
     /// [`crate::store::Store::init_delivery_cursor`]); run before the hub serves.
-    pub async fn init(&self, store: &crate::store::Store) -> Result<(), crate::store::StoreError> {
+    pub async fn init(&self, store: &Store) -> Result<(), StoreError> {
         for target in self.inner.configs.iter().filter(|t| t.enabled) {
             store.init_delivery_cursor(target.name.clone()).await?;
         }
@@ -207,16 +236,19 @@ impl Targets {
         self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Starts one worker task per enabled target; they stop at `shutdown`.
-    pub fn spawn(&self, state: &AppState, shutdown: &Shutdown) {
+    /// Starts one worker task per enabled target, each with the ledger (`store`) and the ack
+    /// path (`acks`); they stop at `shutdown`.
+    pub fn spawn(&self, store: &Store, acks: &Acks, shutdown: &Shutdown) {
         for target in &self.inner.configs {
             if !target.enabled {
                 tracing::info!(target_name = %target.name, "target disabled: nothing is sent to it");
                 continue;
             }
             let worker = worker::Worker {
-                state: state.clone(),
                 target: target.clone(),
+                store: store.clone(),
+                acks: acks.clone(),
+                counters: self.inner.deliveries.clone(),
                 http: self.inner.http.clone(),
                 timings: self.inner.timings.clone(),
                 wake: self.inner.wake.subscribe(),
@@ -225,14 +257,6 @@ impl Targets {
             };
             tokio::spawn(worker.run());
         }
-    }
-
-    fn count(&self, target: &str, outcome: Outcome) {
-        let labels = DeliveryLabels {
-            target: target.to_owned(),
-            outcome,
-        };
-        self.inner.deliveries.get_or_create(&labels).inc();
     }
 
     /// Appends `announce_deliveries_total{target,outcome}` in Prometheus' text format.

@@ -2,19 +2,74 @@
 //! sends it, signed with HMAC-SHA256 over the body when a `secret` is set
 //! (`X-Announce-Signature: sha256=<hex>`). `Idempotency-Key: announce-{seq}` lets a receiver
 //! drop the rare repeat (a hub killed between the receiver's answer and the ledger's write).
+//!
+//! Keys: `url` (which may carry a key in its query or userinfo, so only its redacted form is
+//! shown) and the optional `secret`.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::store::Announcement;
+use futures_util::future::BoxFuture;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use url::Url;
 
 use super::attempt::{self, Attempt};
-use super::config::{Secret, WebhookTarget};
+use super::config::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::kind::Kind;
+use crate::store::Announcement;
 
 pub const SIGNATURE_HEADER: &str = "x-announce-signature";
 
-pub async fn send(
+/// A generic webhook. Its URL may carry a key in the query or the userinfo (many services
+/// work that way), so `Debug` shows only the redacted endpoint.
+#[derive(Clone)]
+pub struct WebhookTarget {
+    pub url: Url,
+    /// HMAC-SHA256 key for `X-Announce-Signature`; no header without one.
+    pub secret: Option<Secret>,
+}
+
+impl fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("url", &without_query(&self.url))
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+impl Kind for WebhookTarget {
+    fn parse(block: &mut Block) -> Result<WebhookTarget, TargetConfigError> {
+        let url = block.take_url("url", |r| &mut r.url)?;
+        let secret = match block.take(|r| &mut r.secret) {
+            Some(s) if s.is_empty() => return Err(block.err("secret", "must not be empty")),
+            other => other.map(Secret::new),
+        };
+        Ok(WebhookTarget { url, secret })
+    }
+
+    fn endpoint(&self) -> String {
+        without_query(&self.url)
+    }
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.secret.iter().map(Secret::expose).collect();
+        out.extend(url_parts(&self.url).into_iter().flatten());
+        out
+    }
+
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        announce: &'a Announcement,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Attempt> {
+        Box::pin(send(http, self, announce, timeout))
+    }
+}
+
+async fn send(
     http: &reqwest::Client,
     target: &WebhookTarget,
     announce: &Announcement,

@@ -6,6 +6,9 @@
 //! its own task, so a hung or failing target delays neither the POST answer, nor the fan-out,
 //! nor another target. Lines of one target go out in order; a line being retried holds back
 //! the later ones of that target only.
+//!
+//! A worker holds only what it uses — the ledger, the ack path, its counters, its timings, the
+//! wake channel and the shutdown signal — not the web layer's state.
 
 use std::time::Duration;
 
@@ -14,11 +17,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::attempt::Attempt;
-use super::config::{TargetConfig, TargetKind};
-use super::{Outcome, Timings, discord, icecast, matrix, webhook};
-use crate::http::state::AppState;
+use super::config::TargetConfig;
+use super::{DeliveryCounters, Outcome, Timings};
+use crate::acks::Acks;
 use crate::shutdown::Shutdown;
-use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, StoreError};
+use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, Store, StoreError};
 
 /// A final attempt scheduled at the give-up time may start this late and still run; a row found
 /// later than this (the hub was down) fails without one.
@@ -26,9 +29,15 @@ const LATE_SLACK: SignedDuration = SignedDuration::from_secs(5);
 /// After a database error, wait this long before reading the ledger again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
+/// One target's delivery loop and exactly what it uses: the ledger, the ack path, its counters.
 pub struct Worker {
-    pub state: AppState,
     pub target: TargetConfig,
+    /// The ledger (`store::deliveries`).
+    pub store: Store,
+    /// Where a sent line becomes an ack, like a relay's.
+    pub acks: Acks,
+    /// `announce_deliveries_total`.
+    pub counters: DeliveryCounters,
     pub http: reqwest::Client,
     pub timings: Timings,
     pub wake: watch::Receiver<u64>,
@@ -72,7 +81,7 @@ impl Worker {
 
     /// Makes rows for new announces, then finds the next due one.
     async fn next_step(&mut self) -> Result<Step, StoreError> {
-        let store = &self.state.store;
+        let store = &self.store;
         let name = self.target.name.clone();
         let delay = SignedDuration::from_secs(self.target.delay_seconds as i64);
         let give_up =
@@ -136,7 +145,6 @@ impl Worker {
             return true;
         }
         let attempts = match self
-            .state
             .store
             .begin_attempt(seq, self.target.name.clone())
             .await
@@ -148,7 +156,7 @@ impl Worker {
             }
         };
         let result = tokio::select! {
-            result = send(&self.http, &self.target.kind, &d, self.timings.request_timeout) => result,
+            result = self.target.kind.send(&self.http, &d.announce, self.timings.request_timeout) => result,
             _ = self.shutdown.wait() => return false,
         };
         let outcome = match self.scrub(result) {
@@ -204,7 +212,6 @@ impl Worker {
         let name = &self.target.name;
         let seq = d.announce.seq;
         if let Err(e) = self
-            .state
             .store
             .finish_delivery(seq, name.clone(), outcome.clone())
             .await
@@ -212,34 +219,22 @@ impl Worker {
             tracing::warn!(target_name = %name, seq = seq.get(), error = %e, "cannot record a delivery");
             return;
         }
-        let targets = &self.state.targets;
+        let counters = &self.counters;
         match outcome {
             DeliveryOutcome::Sent { latency_ms } => {
-                targets.count(name, Outcome::Sent);
+                counters.count(name, Outcome::Sent);
                 tracing::info!(target_name = %name, seq = seq.get(), latency_ms, "delivered to target");
-                self.ack(seq).await;
+                // A sent line is an ack with the target's name, exactly like a relay's.
+                self.acks.record(seq, name).await;
             }
             DeliveryOutcome::Retry { error, due_at } => {
-                targets.count(name, Outcome::Retried);
+                counters.count(name, Outcome::Retried);
                 tracing::warn!(target_name = %name, seq = seq.get(), %error, retry_at = %due_at, "delivery failed; will retry");
             }
             DeliveryOutcome::Failed { error } => {
-                targets.count(name, Outcome::Failed);
+                counters.count(name, Outcome::Failed);
                 tracing::warn!(target_name = %name, seq = seq.get(), %error, "delivery failed for good");
             }
-        }
-    }
-
-    /// A sent line is an ack with the target's name, exactly like a relay's.
-    async fn ack(&self, seq: ntr_protocol::Seq) {
-        let name = &self.target.name;
-        match self.state.store.record_ack(seq, name.clone()).await {
-            Ok(true) => {
-                self.state.metrics.ack();
-                self.state.broadcaster.ack(seq, name);
-            }
-            Ok(false) => {}
-            Err(e) => tracing::warn!(target_name = %name, error = %e, "cannot record an ack"),
         }
     }
 
@@ -261,20 +256,5 @@ impl Worker {
             },
             sent => sent,
         }
-    }
-}
-
-async fn send(
-    http: &reqwest::Client,
-    kind: &TargetKind,
-    d: &PendingDelivery,
-    timeout: Duration,
-) -> Attempt {
-    let a = &d.announce;
-    match kind {
-        TargetKind::Discord(t) => discord::send(http, t, a, timeout).await,
-        TargetKind::Webhook(t) => webhook::send(http, t, a, timeout).await,
-        TargetKind::Matrix(t) => matrix::send(http, t, a, timeout).await,
-        TargetKind::Icecast(t) => icecast::send(http, t, a, timeout).await,
     }
 }

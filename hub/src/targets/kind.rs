@@ -1,0 +1,133 @@
+//! What every kind of target provides — its keys' parser, its endpoint and secrets for logs, its
+//! send — and [`KINDS`], the one list of kinds a `[[targets]]` block may name.
+//!
+//! A new kind is one module implementing [`Kind`] plus one line in [`KINDS`]; the "use discord,
+//! webhook, …" error text is built from that list.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use super::attempt::Attempt;
+use super::config::{Block, TargetConfigError};
+use super::discord::DiscordTarget;
+use super::icecast::IcecastTarget;
+use super::matrix::MatrixTarget;
+use super::webhook::WebhookTarget;
+use crate::store::Announcement;
+
+/// Every kind, in the order error messages list them.
+pub const KINDS: [Registration; 4] = [
+    Registration::of::<DiscordTarget>("discord"),
+    Registration::of::<WebhookTarget>("webhook"),
+    Registration::of::<MatrixTarget>("matrix"),
+    Registration::of::<IcecastTarget>("icecast"),
+];
+
+/// One kind of target: its validated keys, and what the worker and the logs need of them.
+pub trait Kind: fmt::Debug + Send + Sync + 'static {
+    /// Takes the kind's keys out of `block`, checked; errors name the key.
+    fn parse(block: &mut Block) -> Result<Self, TargetConfigError>
+    where
+        Self: Sized;
+
+    /// Where the target sends, with every secret left out: for logs and the dashboard.
+    fn endpoint(&self) -> String;
+
+    /// Every credential the target holds (a URL's query and password included), so error texts
+    /// can be scrubbed of them.
+    fn secrets(&self) -> Vec<&str>;
+
+    /// One attempt at delivering `announce`.
+    fn send<'a>(
+        &'a self,
+        http: &'a reqwest::Client,
+        announce: &'a Announcement,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Attempt>;
+}
+
+/// A kind's name as written in `kind = "…"` and its parser.
+pub struct Registration {
+    pub name: &'static str,
+    parse: fn(&mut Block) -> Result<TargetKind, TargetConfigError>,
+}
+
+impl Registration {
+    const fn of<K: Kind>(name: &'static str) -> Registration {
+        Registration {
+            name,
+            parse: parse_as::<K>,
+        }
+    }
+
+    /// Lets the kind take its keys out of `block`.
+    pub fn parse(&self, block: &mut Block) -> Result<TargetKind, TargetConfigError> {
+        (self.parse)(block)
+    }
+}
+
+fn parse_as<K: Kind>(block: &mut Block) -> Result<TargetKind, TargetConfigError> {
+    Ok(TargetKind {
+        name: block.kind(),
+        target: Arc::new(K::parse(block)?),
+    })
+}
+
+/// The kinds' names for an error text: `discord, webhook, matrix or icecast`.
+pub fn names() -> String {
+    let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// A validated target's kind and kind-specific settings. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct TargetKind {
+    name: &'static str,
+    target: Arc<dyn Kind>,
+}
+
+impl TargetKind {
+    /// `discord`, `webhook`, `matrix` or `icecast`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.target.endpoint()
+    }
+
+    /// Every secret, without empty ones, longest first (so a secret containing another is
+    /// replaced whole when scrubbing).
+    pub fn secrets(&self) -> Vec<&str> {
+        let mut out = self.target.secrets();
+        out.retain(|s| !s.is_empty());
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out
+    }
+
+    pub async fn send(
+        &self,
+        http: &reqwest::Client,
+        announce: &Announcement,
+        timeout: Duration,
+    ) -> Attempt {
+        self.target.send(http, announce, timeout).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_text_lists_every_kind() {
+        assert_eq!(names(), "discord, webhook, matrix or icecast");
+    }
+}
