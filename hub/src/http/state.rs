@@ -13,8 +13,9 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::poller::Poller;
 use crate::relays::Relays;
-use crate::store::{Show, Store, StoreError};
-use crate::week::{OutOfCalendar, Week};
+pub use crate::store::ShowError;
+use crate::store::{Show, Store};
+use crate::week::Week;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -52,27 +53,17 @@ pub struct CachedPlaylist {
     pub body: bytes::Bytes,
 }
 
-/// Why the current or previous show cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ShowError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Calendar(#[from] OutOfCalendar),
-}
-
 impl AppState {
     /// The current show: the on-air one during the live window, else this week's.
     pub async fn current_show(&self) -> Result<Show, ShowError> {
-        let week = self.config.schedule.current_show_week(Timestamp::now())?;
-        Ok(self.store.show_for_week(week).await?)
+        let schedule = &self.config.schedule;
+        self.store.current_show(schedule, Timestamp::now()).await
     }
 
     /// The show before the current one.
     pub async fn previous_show(&self) -> Result<Show, ShowError> {
         let schedule = &self.config.schedule;
-        let week = schedule.previous(schedule.current_show_week(Timestamp::now())?)?;
-        Ok(self.store.show_for_week(week).await?)
+        self.store.previous_show(schedule, Timestamp::now()).await
     }
 
     pub fn is_on_air(&self, week: Week) -> bool {

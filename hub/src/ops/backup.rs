@@ -1,16 +1,13 @@
 //! `hub backup PATH`: a consistent copy of the live database, taken while the hub keeps serving.
 //!
-//! SQLite's `VACUUM INTO` reads the whole database inside one read transaction, so the copy is
-//! one snapshot — every announce committed before it started, nothing half-written — and in
-//! WAL mode that read blocks no writer. (The page-by-page backup API would restart whenever
-//! the hub commits between its steps, which it does many times a second during a show.) The
-//! copy is written to a hidden temporary file next to PATH, checked, flushed and only then
-//! renamed over PATH, so PATH is always either the previous backup or a complete new one.
+//! The store's snapshot ([`crate::store::DbFile::snapshot_into`]) is one instant of the
+//! database — every announce committed before it started, nothing half-written — taken without
+//! blocking the hub's writes. The copy is written to a hidden temporary file next to PATH,
+//! checked, flushed and only then renamed over PATH, so PATH is always either the previous
+//! backup or a complete new one.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use rusqlite::OpenFlags;
 
 use super::{DbSummary, OpsError};
 use crate::store::DB_FILE;
@@ -102,20 +99,20 @@ fn temporary_name(dest: &Path) -> Result<PathBuf, OpsError> {
 
 /// Snapshots `source` into a new private file `tmp`, checks the copy and flushes it.
 fn copy_and_check(source: &Path, tmp: &Path) -> Result<DbSummary, OpsError> {
-    // VACUUM INTO writes into an existing empty file as it finds it, so the copy is 0600
+    // The snapshot is written into an existing empty file as it finds it, so the copy is 0600
     // from its first byte.
     drop(super::create_private(tmp)?);
-    let target = tmp.to_str().ok_or_else(|| {
-        OpsError::Usage(format!(
+    if tmp.to_str().is_none() {
+        return Err(OpsError::Usage(format!(
             "{} is not valid UTF-8; choose a plainer file name",
             tmp.display()
-        ))
-    })?;
-    let conn = super::open_existing(source, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    conn.execute("VACUUM INTO ?1", [target])
+        )));
+    }
+    let live = super::open_read_write(source)?;
+    live.snapshot_into(tmp)
         .map_err(|e| OpsError::io("copy", source, e))?;
-    drop(conn);
-    let copy = super::open_existing(tmp, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    drop(live);
+    let copy = super::open_read_only(tmp)?;
     let summary = super::check_database(&copy, tmp).map_err(|e| {
         // A fresh copy that fails its check is the machine's fault, not the operator's.
         OpsError::Io(format!("the copy did not check out: {e}"))

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use ntr_common::config_report::{Report, mask_token};
-use rusqlite::OpenFlags;
 
 use super::OpsError;
 use crate::config::Config;
@@ -109,9 +108,8 @@ fn data_dir_state(dir: &Path) -> Result<String, OpsError> {
     if !db.is_file() {
         return Ok(format!("no database yet (created on start); {running}"));
     }
-    let conn = super::open_existing(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
+    let version = super::open_read_only(&db)?
+        .schema_version()
         .map_err(|e| OpsError::Usage(format!("{} is not readable: {e}", db.display())))?;
     let newest = schema_version();
     if version > newest {

@@ -10,7 +10,8 @@ pub mod restore;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
+pub use crate::store::DbSummary;
+use crate::store::{CheckError, DbFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -36,63 +37,36 @@ impl OpsError {
     }
 }
 
-/// What a database file holds, read after checking it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DbSummary {
-    pub schema_version: i64,
-    pub announcements: u64,
-    /// The highest seq present, if any announce is.
-    pub last_seq: Option<u64>,
-}
-
-/// Runs `PRAGMA integrity_check` on an open database and summarises it. A file that is not a
-/// SQLite database, fails the check, or has no hub schema is a [`OpsError::Usage`].
-fn check_database(conn: &Connection, shown: &Path) -> Result<DbSummary, OpsError> {
-    let not_a_db = |e: rusqlite::Error| {
-        OpsError::Usage(format!(
-            "{} is not a readable SQLite database ({e})",
-            shown.display()
-        ))
-    };
-    let verdict: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(not_a_db)?;
-    if verdict != ["ok"] {
-        return Err(OpsError::Usage(format!(
-            "{} fails SQLite's integrity check: {}",
-            shown.display(),
-            verdict.join("; ")
-        )));
-    }
-    let schema_version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(not_a_db)?;
-    let (announcements, last_seq): (u64, Option<u64>) = conn
-        .query_row("SELECT COUNT(*), MAX(seq) FROM announcements", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .map_err(|e| {
-            OpsError::Usage(format!(
+/// Checks a database file and summarises it. A file that is not a database, fails the check,
+/// or has no hub schema is a [`OpsError::Usage`].
+fn check_database(file: &DbFile, shown: &Path) -> Result<DbSummary, OpsError> {
+    file.check().map_err(|e| {
+        OpsError::Usage(match e {
+            CheckError::Unreadable(e) => format!(
+                "{} is not a readable SQLite database ({e})",
+                shown.display()
+            ),
+            CheckError::Damaged(findings) => format!(
+                "{} fails SQLite's integrity check: {}",
+                shown.display(),
+                findings.join("; ")
+            ),
+            CheckError::NoAnnouncementLog(e) => format!(
                 "{} is not a hub database (no announcement log: {e})",
                 shown.display()
-            ))
-        })?;
-    Ok(DbSummary {
-        schema_version,
-        announcements,
-        last_seq,
+            ),
+        })
     })
 }
 
-/// Opens an existing database file, never creating one.
-fn open_existing(path: &Path, flags: OpenFlags) -> Result<Connection, OpsError> {
-    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| OpsError::io("open", path, e))?;
-    // The hub may be writing (WAL): wait for its short transactions rather than fail.
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(|e| OpsError::io("open", path, e))?;
-    Ok(conn)
+/// Opens an existing database file for reading, never creating one.
+fn open_read_only(path: &Path) -> Result<DbFile, OpsError> {
+    DbFile::open_read_only(path).map_err(|e| OpsError::io("open", path, e))
+}
+
+/// Opens an existing database file for reading and writing, never creating one.
+fn open_read_write(path: &Path) -> Result<DbFile, OpsError> {
+    DbFile::open_read_write(path).map_err(|e| OpsError::io("open", path, e))
 }
 
 /// Creates `path` empty, mode 0600, failing if it exists: databases hold the session table and

@@ -14,11 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
-
 use super::{DbSummary, OpsError};
 use crate::lock::{DataDirLock, LockError};
-use crate::store::{DB_FILE, schema_version};
+use crate::store::{DB_FILE, DbFile, DbFileError, schema_version};
 
 const SIDE_FILES: [&str; 3] = ["", "-wal", "-shm"];
 
@@ -88,8 +86,8 @@ fn prepare(
     let mut input = std::fs::File::open(backup).map_err(|e| OpsError::io("read", backup, e))?;
     std::io::copy(&mut input, &mut out).map_err(|e| OpsError::io("copy", backup, e))?;
     drop(out);
-    let conn = super::open_existing(tmp, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    let summary = super::check_database(&conn, backup)?;
+    let copy = super::open_read_write(tmp)?;
+    let summary = super::check_database(&copy, backup)?;
     let newest = schema_version();
     if summary.schema_version > newest {
         return Err(OpsError::Usage(format!(
@@ -116,11 +114,12 @@ fn prepare(
             )),
         ),
     };
-    let next_seq = raise_seq_counter(&conn, issued).map_err(|e| OpsError::io("update", tmp, e))?;
+    let next_seq = copy
+        .raise_seq_counter(issued)
+        .map_err(|e| OpsError::io("update", tmp, e))?;
     // Closing writes everything back into the file itself; a leftover -wal would not follow
     // the rename.
-    conn.close()
-        .map_err(|(_, e)| OpsError::io("close", tmp, e))?;
+    copy.close().map_err(|e| OpsError::io("close", tmp, e))?;
     super::sync_file(tmp)?;
     Ok((summary, next_seq, warning))
 }
@@ -128,45 +127,11 @@ fn prepare(
 /// The highest seq the replaced database ever issued (none if there is no database or it
 /// never announced). A database too damaged to tell is the usual reason for a restore, so the
 /// caller warns rather than refuses.
-fn last_issued_seq(database: &Path) -> rusqlite::Result<Option<u64>> {
+fn last_issued_seq(database: &Path) -> Result<Option<u64>, DbFileError> {
     if !database.is_file() {
         return Ok(None);
     }
-    let conn = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    conn.query_row(
-        "SELECT MAX(seq) FROM (SELECT seq FROM sqlite_sequence WHERE name = 'announcements' \
-         UNION ALL SELECT MAX(seq) FROM announcements)",
-        [],
-        |r| r.get(0),
-    )
-}
-
-/// Makes the copy's AUTOINCREMENT counter at least `issued`; returns the next seq.
-fn raise_seq_counter(conn: &Connection, issued: Option<u64>) -> rusqlite::Result<u64> {
-    let current: u64 = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'announcements'",
-            [],
-            |r| r.get(0),
-        )
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(0),
-            e => Err(e),
-        })?;
-    let floor = issued.unwrap_or(0);
-    if floor > current {
-        let changed = conn.execute(
-            "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'announcements'",
-            [floor],
-        )?;
-        if changed == 0 {
-            conn.execute(
-                "INSERT INTO sqlite_sequence (name, seq) VALUES ('announcements', ?1)",
-                [floor],
-            )?;
-        }
-    }
-    Ok(current.max(floor) + 1)
+    DbFile::open_read_only(database)?.last_issued_seq()
 }
 
 /// Renames `database` and its side files to `…before-restore-<UTC time>…`, keeping them
@@ -204,50 +169,47 @@ fn remove_with_side_files(path: &Path) -> Result<(), OpsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::line::AnnounceLine;
     use crate::ops::backup::backup;
-    use crate::store::Store;
+    use crate::store::{NewAnnouncement, Store};
 
-    fn announce(dir: &Path, n: usize) {
-        let conn = Connection::open(dir.join(DB_FILE)).expect("open");
+    /// Announces `n` lines into the database of `dir`; returns the last seq issued.
+    async fn announce(dir: &Path, n: usize) -> u64 {
+        let store = Store::open(dir).expect("open");
         for _ in 0..n {
-            conn.execute(
-                "INSERT INTO announcements (announced_at, message) VALUES (0, 'x')",
-                [],
-            )
-            .expect("insert");
+            let new = NewAnnouncement::text(AnnounceLine::sanitize("x"));
+            store.record_announcement(new).await.expect("announce");
         }
+        store.last_seq().await.expect("seq").get()
     }
 
-    #[test]
-    fn seqs_continue_after_the_replaced_database_and_a_fresh_dir_takes_the_backup() {
+    #[tokio::test]
+    async fn seqs_continue_after_the_replaced_database_and_a_fresh_dir_takes_the_backup() {
         let live = tempfile::tempdir().expect("dir");
-        drop(Store::open(live.path()).expect("schema"));
-        announce(live.path(), 3);
+        announce(live.path(), 3).await;
         let file = tempfile::tempdir().expect("dir");
         let copy = file.path().join("b.db");
         assert_eq!(
             backup(live.path(), &copy).expect("backup").summary.last_seq,
             Some(3)
         );
-        announce(live.path(), 2);
+        announce(live.path(), 2).await;
 
         let report = restore(live.path(), &copy).expect("restore");
         assert_eq!(report.next_seq, 6, "seqs 4 and 5 were issued before");
         assert_eq!(report.summary.announcements, 3);
         assert!(report.warning.is_none());
         let aside = report.kept_aside.expect("kept aside");
-        let kept: u64 = Connection::open(&aside)
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM announcements", [], |r| r.get(0)))
-            .expect("the kept database opens");
-        assert_eq!(kept, 5);
-        let store = Store::open(live.path()).expect("the restored database opens");
-        drop(store);
-        announce(live.path(), 1);
-        let conn = Connection::open(live.path().join(DB_FILE)).expect("open");
-        let last: u64 = conn
-            .query_row("SELECT MAX(seq) FROM announcements", [], |r| r.get(0))
-            .expect("max");
-        assert_eq!(last, 6);
+        let kept = DbFile::open_read_write(&aside)
+            .expect("the kept database opens")
+            .check()
+            .expect("checks");
+        assert_eq!(kept.announcements, 5);
+        assert_eq!(
+            announce(live.path(), 1).await,
+            6,
+            "the restored database goes on after seq 5"
+        );
 
         let fresh = tempfile::tempdir().expect("dir");
         let report = restore(fresh.path(), &copy).expect("restore into an empty dir");

@@ -6,10 +6,9 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use ntr_protocol::{Seq, ServerMessage};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, Track, json, stored_now, time, to_ms};
+use super::{Backend, Store, StoreError, Track};
 use crate::line::AnnounceLine;
 
 /// What the announce handler asks the log to record.
@@ -74,26 +73,8 @@ impl Announcement {
     }
 }
 
-pub(super) const COLUMNS: &str =
-    "seq, message, show_id, position, track, announced_at, corrects, corrected_by";
-
 /// How long after an announce it may still be corrected.
 pub const CORRECTABLE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
-
-pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
-    Ok(Announcement {
-        seq: Seq::new(r.get(0)?),
-        // Stored lines were sanitised when written; sanitising again is a no-op that keeps the
-        // type's promise even for a database edited by hand.
-        message: AnnounceLine::sanitize(&r.get::<_, String>(1)?),
-        show_id: r.get(2)?,
-        position: r.get(3)?,
-        track: json(r, 4)?,
-        announced_at: time(r, 5)?,
-        corrects: r.get::<_, Option<u64>>(6)?.map(Seq::new),
-        corrected_by: r.get::<_, Option<u64>>(7)?.map(Seq::new),
-    })
-}
 
 impl Store {
     /// Appends to the log and returns the entry with its new seq. A correction is checked
@@ -103,69 +84,21 @@ impl Store {
         &self,
         new: NewAnnouncement,
     ) -> Result<Announcement, StoreError> {
-        self.call(move |c| {
-            let now = stored_now();
-            let tx = c.transaction()?;
-            if let Some(target) = new.corrects {
-                check_correctable(&tx, target, now)?;
-            }
-            let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
-            // `execute` steps the statement to its end; an `INSERT … RETURNING` read with
-            // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
-            // ~12 KB per announce for as long as the hub ran.
-            tx.execute(
-                "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    to_ms(now),
-                    new.message.as_str(),
-                    new.show_id,
-                    new.position,
-                    track_json,
-                    new.corrects.map(Seq::get),
-                ],
-            )?;
-            // `seq` is the table's INTEGER PRIMARY KEY, so it is the row id just issued.
-            let seq = u64::try_from(tx.last_insert_rowid()).map_err(|_| StoreError::Corrupt {
-                column: 0,
-                message: "the announcement log issued a negative seq".into(),
-            })?;
-            if let Some(target) = new.corrects {
-                tx.execute(
-                    "UPDATE announcements SET corrected_by = ?1 WHERE seq = ?2",
-                    params![seq, target.get()],
-                )?;
-            }
-            tx.commit()?;
-            Ok(Announcement {
-                seq: Seq::new(seq),
-                message: new.message,
-                show_id: new.show_id,
-                position: new.position,
-                track: new.track,
-                announced_at: now,
-                corrects: new.corrects,
-                corrected_by: None,
-            })
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_announcement(new).await,
+        }
     }
 
-    /// Announcements with `seq > after` made at or after `not_before`, oldest first.
+    /// Announcements with `seq > after` made at or after `not_before`, oldest first (at most
+    /// 10,000).
     pub async fn announcements_since(
         &self,
         after: Seq,
         not_before: Timestamp,
     ) -> Result<Vec<Announcement>, StoreError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements
-                 WHERE seq > ?1 AND announced_at >= ?2 ORDER BY seq LIMIT 10000"
-            ))?;
-            let rows = stmt.query_map(params![after.get(), to_ms(not_before)], from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.announcements_since(after, not_before).await,
+        }
     }
 
     /// The last announcement of each position of a show that was not corrected, with its acks:
@@ -174,24 +107,9 @@ impl Store {
         &self,
         show_id: i64,
     ) -> Result<HashMap<u32, (Announcement, Vec<Ack>)>, StoreError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements
-                 WHERE seq IN (SELECT MAX(seq) FROM announcements
-                               WHERE show_id = ?1 AND corrected_by IS NULL GROUP BY position)"
-            ))?;
-            let rows = stmt.query_map([show_id], from_row)?;
-            let mut out = HashMap::new();
-            for a in rows {
-                let a = a?;
-                if let Some(p) = a.position {
-                    let acks = acks_of(c, a.seq)?;
-                    out.insert(p, (a, acks));
-                }
-            }
-            Ok(out)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.show_announcements(show_id).await,
+        }
     }
 
     /// A show's log, oldest first, corrected announces included: its track announces, and the
@@ -201,102 +119,36 @@ impl Store {
         show_id: i64,
         window: (Timestamp, Timestamp),
     ) -> Result<Vec<(Announcement, Vec<Ack>)>, StoreError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements
-                 WHERE show_id = ?1
-                    OR (show_id IS NULL AND announced_at >= ?2 AND announced_at < ?3)
-                 ORDER BY seq LIMIT 10000"
-            ))?;
-            let rows =
-                stmt.query_map(params![show_id, to_ms(window.0), to_ms(window.1)], from_row)?;
-            let mut out = Vec::new();
-            for a in rows {
-                let a = a?;
-                let acks = acks_of(c, a.seq)?;
-                out.push((a, acks));
-            }
-            Ok(out)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.show_log(show_id, window).await,
+        }
     }
 
     /// Records that a subscriber delivered `seq` to `target`. Unknown seqs are ignored (false).
     pub async fn record_ack(&self, seq: Seq, target: String) -> Result<bool, StoreError> {
-        self.call(move |c| {
-            let n = c.execute(
-                "INSERT INTO acks (seq, target, acked_at)
-                 SELECT seq, ?2, ?3 FROM announcements WHERE seq = ?1
-                 ON CONFLICT(seq, target) DO NOTHING",
-                params![seq.get(), target, to_ms(Timestamp::now())],
-            )?;
-            Ok(n > 0)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_ack(seq, target).await,
+        }
     }
 
+    /// Where announce `seq` landed, oldest ack first.
     pub async fn acks(&self, seq: Seq) -> Result<Vec<Ack>, StoreError> {
-        self.call(move |c| acks_of(c, seq)).await
+        match &self.backend {
+            Backend::Sqlite(db) => db.acks(seq).await,
+        }
     }
 
     /// The show announce `seq` was made for: `None` for a free text or an unknown seq.
     pub async fn announcement_show(&self, seq: Seq) -> Result<Option<i64>, StoreError> {
-        self.call(move |c| {
-            let show: Option<Option<i64>> = c
-                .query_row(
-                    "SELECT show_id FROM announcements WHERE seq = ?1",
-                    [seq.get()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(show.flatten())
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.announcement_show(seq).await,
+        }
     }
 
     /// The highest seq issued so far (0 before the first announce).
     pub async fn last_seq(&self) -> Result<Seq, StoreError> {
-        self.call(|c| {
-            let seq: u64 =
-                c.query_row("SELECT COALESCE(MAX(seq), 0) FROM announcements", [], |r| {
-                    r.get(0)
-                })?;
-            Ok(Seq::new(seq))
-        })
-        .await
-    }
-}
-
-/// Why `target` cannot be corrected at `now`, if it cannot.
-fn check_correctable(c: &Connection, target: Seq, now: Timestamp) -> Result<(), StoreError> {
-    let row: Option<(Timestamp, Option<u64>)> = c
-        .query_row(
-            "SELECT announced_at, corrected_by FROM announcements WHERE seq = ?1",
-            [target.get()],
-            |r| Ok((time(r, 0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let reason = match row {
-        None => format!("there is no announce with seq {target}"),
-        Some((_, Some(by))) => format!("announce {target} was already corrected by {by}"),
-        Some((at, None)) if at < now - CORRECTABLE_FOR => {
-            format!("announce {target} is more than 24 hours old")
+        match &self.backend {
+            Backend::Sqlite(db) => db.last_seq().await,
         }
-        Some(_) => return Ok(()),
-    };
-    Err(StoreError::Uncorrectable(format!(
-        "cannot correct: {reason} (corrects must name an uncorrected announce of the last 24 hours)"
-    )))
-}
-
-fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {
-    let mut stmt =
-        c.prepare_cached("SELECT target, acked_at FROM acks WHERE seq = ?1 ORDER BY acked_at")?;
-    let rows = stmt.query_map([seq.get()], |r| {
-        Ok(Ack {
-            target: r.get(0)?,
-            acked_at: time(r, 1)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
 }

@@ -5,39 +5,15 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use ntr_protocol::Seq;
-use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{Store, StoreError, time, to_ms};
-
-/// Raises `name`'s cursor to `seq` if that is higher and `seq` was issued here.
-fn raise(tx: &Transaction<'_>, name: &str, seq: Seq, now: Timestamp) -> Result<(), StoreError> {
-    let seq = i64::try_from(seq).map_err(|_| StoreError::OutOfRange(format!("seq {seq}")))?;
-    tx.execute(
-        "INSERT INTO relay_cursors (name, seq, updated_at)
-         SELECT ?1, seq, ?3 FROM announcements WHERE seq = ?2
-         ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at
-         WHERE excluded.seq > relay_cursors.seq",
-        params![name, seq, to_ms(now)],
-    )?;
-    Ok(())
-}
+use super::{Backend, Store, StoreError};
 
 impl Store {
     /// Every stored cursor, by relay name.
     pub async fn relay_cursors(&self) -> Result<HashMap<String, Seq>, StoreError> {
-        self.call(|c| {
-            let mut stmt = c.prepare("SELECT name, seq FROM relay_cursors")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-            let mut out = HashMap::new();
-            for row in rows {
-                let (name, seq) = row?;
-                let seq = Seq::try_from(seq)
-                    .map_err(|_| StoreError::OutOfRange(format!("cursor of {name}: {seq}")))?;
-                out.insert(name, seq);
-            }
-            Ok(out)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.relay_cursors().await,
+        }
     }
 
     /// A relay acked `seq`: raises its cursor (committed before this returns, so a crash right
@@ -47,91 +23,16 @@ impl Store {
         name: String,
         seq: Seq,
     ) -> Result<Option<Timestamp>, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let announced: Option<Timestamp> = tx
-                .query_row(
-                    "SELECT announced_at FROM announcements WHERE seq = ?1",
-                    [seq.get()],
-                    |r| time(r, 0),
-                )
-                .optional()?;
-            if announced.is_some() {
-                raise(&tx, &name, seq, Timestamp::now())?;
-            }
-            tx.commit()?;
-            Ok(announced)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.relay_acked(name, seq).await,
+        }
     }
 
-    /// Raises several cursors in one transaction (the coalesced "written to its socket" cursors
-    /// of subscribers that never ack).
+    /// Raises several cursors at once, all or nothing (the coalesced "written to its socket"
+    /// cursors of subscribers that never ack).
     pub async fn raise_relay_cursors(&self, cursors: Vec<(String, Seq)>) -> Result<(), StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            let now = Timestamp::now();
-            for (name, seq) in &cursors {
-                raise(&tx, name, *seq, now)?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::line::AnnounceLine;
-    use crate::store::NewAnnouncement;
-
-    async fn announce(store: &Store) -> Seq {
-        let new = NewAnnouncement::text(AnnounceLine::sanitize("line"));
-        store.record_announcement(new).await.expect("announce").seq
-    }
-
-    #[tokio::test]
-    async fn cursors_only_move_forward_to_issued_seqs_and_survive_reopening() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(dir.path()).expect("open");
-        let first = announce(&store).await;
-        let second = announce(&store).await;
-        assert!(
-            store
-                .relay_acked("bot".into(), second)
-                .await
-                .expect("ack")
-                .is_some()
-        );
-        assert!(
-            store
-                .relay_acked("bot".into(), first)
-                .await
-                .expect("ack")
-                .is_some()
-        );
-        assert_eq!(
-            store
-                .relay_acked("bot".into(), Seq::new(99))
-                .await
-                .expect("ack"),
-            None
-        );
-        store
-            .raise_relay_cursors(vec![("old".into(), first), ("gone".into(), Seq::new(50))])
-            .await
-            .expect("raise");
-        drop(store);
-        let store = Store::open(dir.path()).expect("reopen");
-        let cursors = store.relay_cursors().await.expect("cursors");
-        assert_eq!(cursors.get("bot"), Some(&second), "never moves back");
-        assert_eq!(cursors.get("old"), Some(&first));
-        assert_eq!(
-            cursors.get("gone"),
-            None,
-            "a seq never issued is not a cursor"
-        );
+        match &self.backend {
+            Backend::Sqlite(db) => db.raise_relay_cursors(cursors).await,
+        }
     }
 }

@@ -2,17 +2,15 @@
 //! to `sent` or `failed`, with the attempts made, the last error and the latency.
 //!
 //! Rows are made from the announcement log itself ([`Store::enqueue_deliveries`]), guided by a
-//! per-target cursor, in one transaction with the cursor's advance: an announce logged just
-//! before a crash still gets its row after the restart, and none gets two. A worker only ever
-//! changes its own target's rows, and a `sent` row is final: nothing here turns it back.
+//! per-target cursor, together with the cursor's advance: an announce logged just before a
+//! crash still gets its row after the restart, and none gets two. A worker only ever changes
+//! its own target's rows, and a `sent` row is final: nothing here turns it back.
 
 use jiff::Timestamp;
 use ntr_protocol::Seq;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::announcements::{COLUMNS, from_row};
-use super::{Announcement, Store, StoreError, time, to_ms};
+use super::{Announcement, Backend, Store, StoreError};
 
 /// `pending` (waiting or being retried), `sent` or `failed` (for good).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -21,22 +19,6 @@ pub enum DeliveryStatus {
     Pending,
     Sent,
     Failed,
-}
-
-impl DeliveryStatus {
-    /// The stored text; the table's CHECK allows nothing else, so anything else is a corrupt row.
-    fn parse(s: &str, column: usize) -> rusqlite::Result<DeliveryStatus> {
-        match s {
-            "pending" => Ok(DeliveryStatus::Pending),
-            "sent" => Ok(DeliveryStatus::Sent),
-            "failed" => Ok(DeliveryStatus::Failed),
-            other => Err(rusqlite::Error::FromSqlConversionFailure(
-                column,
-                rusqlite::types::Type::Text,
-                format!("unknown delivery status `{other}`").into(),
-            )),
-        }
-    }
 }
 
 /// A ledger row as `GET /admin/deliveries` shows it.
@@ -89,79 +71,26 @@ pub struct TargetSummary {
     pub last: Option<(Seq, DeliveryRow)>,
 }
 
-fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<DeliveryRow> {
-    Ok(DeliveryRow {
-        target,
-        status: DeliveryStatus::parse(&r.get::<_, String>(at)?, at)?,
-        attempts: r.get(at + 1)?,
-        last_error: r.get(at + 2)?,
-        latency_ms: r.get(at + 3)?,
-        updated_at: time(r, at + 4)?,
-    })
-}
-
-const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
-
 impl Store {
     /// Gives a target seen for the first time its cursor at the log's end: it delivers what is
     /// announced from now on, not the whole history. Run before the hub serves, so no announce
     /// can slip in between.
     pub async fn init_delivery_cursor(&self, target: String) -> Result<(), StoreError> {
-        self.call(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO delivery_cursors (target, seq)
-                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements",
-                [&target],
-            )?;
-            Ok(())
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.init_delivery_cursor(target).await,
+        }
     }
 
     /// Makes `pending` rows for `target` for every announce logged since its cursor (inside the
-    /// give-up window) and advances the cursor, in one transaction. Returns how many rows were
-    /// made.
+    /// give-up window) and advances the cursor, all or nothing. Returns how many rows were made.
     pub async fn enqueue_deliveries(
         &self,
         target: String,
         e: Enqueue,
     ) -> Result<usize, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            tx.execute(
-                "INSERT OR IGNORE INTO delivery_cursors (target, seq)
-                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements",
-                [&target],
-            )?;
-            let cursor: i64 = tx.query_row(
-                "SELECT seq FROM delivery_cursors WHERE target = ?1",
-                [&target],
-                |r| r.get(0),
-            )?;
-            let made = tx.execute(
-                "INSERT INTO deliveries (seq, target, status, due_at, give_up_at, updated_at)
-                 SELECT seq, ?1, 'pending', announced_at + ?3, announced_at + ?3 + ?4, ?5
-                 FROM announcements WHERE seq > ?2 AND announced_at >= ?6
-                 ON CONFLICT(seq, target) DO NOTHING",
-                params![
-                    target,
-                    cursor,
-                    e.delay_ms,
-                    e.give_up_ms,
-                    to_ms(Timestamp::now()),
-                    to_ms(e.not_before)
-                ],
-            )?;
-            tx.execute(
-                "UPDATE delivery_cursors
-                 SET seq = MAX(seq, (SELECT COALESCE(MAX(seq), 0) FROM announcements))
-                 WHERE target = ?1",
-                [&target],
-            )?;
-            tx.commit()?;
-            Ok(made)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.enqueue_deliveries(target, e).await,
+        }
     }
 
     /// The oldest pending row of `target`, with its announce: a target's lines go out in
@@ -170,58 +99,17 @@ impl Store {
         &self,
         target: String,
     ) -> Result<Option<PendingDelivery>, StoreError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
-                 WHERE target = ?1 AND status = 'pending' ORDER BY seq LIMIT 1",
-            )?;
-            let Some((seq, attempts, last_error, due_at, give_up_at)) = stmt
-                .query_row([target], |r| {
-                    Ok((
-                        r.get::<_, u64>(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        time(r, 3)?,
-                        time(r, 4)?,
-                    ))
-                })
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements WHERE seq = ?1"
-            ))?;
-            let announce = stmt.query_row([seq], from_row)?;
-            Ok(Some(PendingDelivery {
-                announce,
-                attempts,
-                last_error,
-                due_at,
-                give_up_at,
-            }))
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.next_delivery(target).await,
+        }
     }
 
     /// Counts an attempt before it is made, so a crash mid-request still shows it; returns the
     /// attempts made so far, this one included.
     pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
-        self.call(move |c| {
-            // Not `UPDATE … RETURNING` read with `query_row`: that leaves the statement unfinished
-            // and SQLite then never checkpoints the WAL.
-            c.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?3
-                 WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                params![seq.get(), target, to_ms(Timestamp::now())],
-            )?;
-            Ok(c.query_row(
-                "SELECT attempts FROM deliveries WHERE seq = ?1 AND target = ?2",
-                params![seq.get(), target],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.begin_attempt(seq, target).await,
+        }
     }
 
     /// Records how an attempt ended. Only a `pending` row changes: `sent` and `failed` are final.
@@ -231,29 +119,9 @@ impl Store {
         target: String,
         outcome: DeliveryOutcome,
     ) -> Result<(), StoreError> {
-        self.call(move |c| {
-            let now = to_ms(Timestamp::now());
-            let seq = seq.get();
-            match outcome {
-                DeliveryOutcome::Sent { latency_ms } => c.execute(
-                    "UPDATE deliveries SET status = 'sent', latency_ms = ?3, updated_at = ?4
-                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    params![seq, target, latency_ms, now],
-                ),
-                DeliveryOutcome::Retry { error, due_at } => c.execute(
-                    "UPDATE deliveries SET last_error = ?3, due_at = ?4, updated_at = ?5
-                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    params![seq, target, error, to_ms(due_at), now],
-                ),
-                DeliveryOutcome::Failed { error } => c.execute(
-                    "UPDATE deliveries SET status = 'failed', last_error = ?3, updated_at = ?4
-                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    params![seq, target, error, now],
-                ),
-            }?;
-            Ok(())
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.finish_delivery(seq, target, outcome).await,
+        }
     }
 
     /// Every ledger row of `seq`, plus a `pending` placeholder for each of `enabled` that has
@@ -263,40 +131,9 @@ impl Store {
         seq: Seq,
         enabled: Vec<String>,
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
-        self.call(move |c| {
-            let seq = seq.get();
-            let announced = c
-                .query_row(
-                    "SELECT announced_at FROM announcements WHERE seq = ?1",
-                    [seq],
-                    |r| time(r, 0),
-                )
-                .optional()?;
-            let Some(announced_at) = announced else {
-                return Ok(None);
-            };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT target, {ROW_COLUMNS} FROM deliveries WHERE seq = ?1 ORDER BY target"
-            ))?;
-            let mut rows = stmt
-                .query_map([seq], |r| row_from(r.get(0)?, r, 1))?
-                .collect::<Result<Vec<_>, _>>()?;
-            for target in enabled {
-                if !rows.iter().any(|r| r.target == target) && not_yet_made(c, &target, seq)? {
-                    rows.push(DeliveryRow {
-                        target,
-                        status: DeliveryStatus::Pending,
-                        attempts: 0,
-                        last_error: None,
-                        latency_ms: None,
-                        updated_at: announced_at,
-                    });
-                }
-            }
-            rows.sort_by(|a, b| a.target.cmp(&b.target));
-            Ok(Some(rows))
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.deliveries(seq, enabled).await,
+        }
     }
 
     /// Per target: pending and failed rows changed since `since`, and the latest row.
@@ -305,30 +142,9 @@ impl Store {
         target: String,
         since: Timestamp,
     ) -> Result<TargetSummary, StoreError> {
-        self.call(move |c| {
-            let (pending, failed) = c.query_row(
-                "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0)
-                 FROM deliveries WHERE target = ?1 AND updated_at >= ?2",
-                params![target, to_ms(since)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let last = c
-                .query_row(
-                    &format!(
-                        "SELECT seq, {ROW_COLUMNS} FROM deliveries WHERE target = ?1
-                         ORDER BY updated_at DESC, seq DESC LIMIT 1"
-                    ),
-                    [&target],
-                    |r| Ok((Seq::new(r.get(0)?), row_from(target.clone(), r, 1)?)),
-                )
-                .optional()?;
-            Ok(TargetSummary {
-                pending,
-                failed,
-                last,
-            })
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.delivery_summary(target, since).await,
+        }
     }
 
     /// Rows not sent (yet) that carry an error, changed since `since`, newest first: what the
@@ -337,218 +153,8 @@ impl Store {
         &self,
         since: Timestamp,
     ) -> Result<Vec<(Seq, DeliveryRow)>, StoreError> {
-        self.call(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT seq, target, {ROW_COLUMNS} FROM deliveries
-                 WHERE status != 'sent' AND last_error IS NOT NULL AND updated_at >= ?1
-                 ORDER BY updated_at DESC LIMIT 200"
-            ))?;
-            let rows = stmt.query_map([to_ms(since)], |r| {
-                Ok((Seq::new(r.get(0)?), row_from(r.get(1)?, r, 2)?))
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await
-    }
-}
-
-/// Whether `target`'s worker has yet to make rows up to `seq` (its cursor is behind).
-fn not_yet_made(c: &Connection, target: &str, seq: u64) -> rusqlite::Result<bool> {
-    let cursor: Option<u64> = c
-        .query_row(
-            "SELECT seq FROM delivery_cursors WHERE target = ?1",
-            [target],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(cursor.is_some_and(|cursor| cursor < seq))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::line::AnnounceLine;
-    use crate::store::NewAnnouncement;
-
-    async fn announce(store: &Store, text: &str) -> Seq {
-        store
-            .record_announcement(NewAnnouncement::text(AnnounceLine::sanitize(text)))
-            .await
-            .expect("announce")
-            .seq
-    }
-
-    fn timing() -> Enqueue {
-        Enqueue {
-            not_before: Timestamp::UNIX_EPOCH,
-            delay_ms: 0,
-            give_up_ms: 300_000,
+        match &self.backend {
+            Backend::Sqlite(db) => db.delivery_problems(since).await,
         }
-    }
-
-    #[tokio::test]
-    async fn a_new_target_starts_at_the_end_of_the_log_and_rows_are_made_once() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(dir.path()).expect("store");
-        let old = announce(&store, "before the target existed").await;
-        store.init_delivery_cursor("t".into()).await.expect("init");
-        let new = announce(&store, "after").await;
-        assert_eq!(
-            store
-                .enqueue_deliveries("t".into(), timing())
-                .await
-                .expect("enqueue"),
-            1
-        );
-        assert_eq!(
-            store
-                .enqueue_deliveries("t".into(), timing())
-                .await
-                .expect("again"),
-            0
-        );
-        let next = store
-            .next_delivery("t".into())
-            .await
-            .expect("next")
-            .expect("a row");
-        assert_eq!(next.announce.seq, new);
-        assert_eq!(next.announce.message.as_str(), "after");
-        assert_eq!(
-            store.deliveries(old, vec!["t".into()]).await.expect("rows"),
-            Some(vec![])
-        );
-        assert_eq!(
-            store.deliveries(Seq::new(99), vec![]).await.expect("rows"),
-            None
-        );
-    }
-
-    /// Every ledger call must leave SQLite free to checkpoint, or the WAL grows for as long as
-    /// the hub runs.
-    #[tokio::test]
-    async fn the_wal_is_checkpointed_while_delivering() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(dir.path()).expect("store");
-        store.init_delivery_cursor("t".into()).await.expect("init");
-        for n in 0..1_000 {
-            let seq = announce(&store, &format!("line {n}")).await;
-            store
-                .enqueue_deliveries("t".into(), timing())
-                .await
-                .expect("enqueue");
-            let next = store.next_delivery("t".into()).await.expect("next");
-            assert_eq!(next.map(|d| d.announce.seq), Some(seq));
-            store.begin_attempt(seq, "t".into()).await.expect("attempt");
-            let sent = DeliveryOutcome::Sent { latency_ms: 1 };
-            store
-                .finish_delivery(seq, "t".into(), sent)
-                .await
-                .expect("sent");
-            store.deliveries(seq, vec!["t".into()]).await.expect("rows");
-            store
-                .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
-                .await
-                .expect("summary");
-        }
-        let wal = std::fs::metadata(dir.path().join(format!("{}-wal", crate::store::DB_FILE)))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        // SQLite checkpoints every 1,000 pages (~4 MB) and then reuses the file.
-        assert!(wal < 8_000_000, "the WAL grew to {wal} bytes");
-    }
-
-    #[tokio::test]
-    async fn a_pending_row_keeps_its_error_and_next_try() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(dir.path()).expect("store");
-        store.init_delivery_cursor("t".into()).await.expect("init");
-        let seq = announce(&store, "line").await;
-        // Not made yet: shown as pending for an enabled target.
-        let rows = store
-            .deliveries(seq, vec!["t".into()])
-            .await
-            .expect("rows")
-            .expect("seq");
-        assert_eq!(rows[0].status, DeliveryStatus::Pending);
-        store
-            .enqueue_deliveries("t".into(), timing())
-            .await
-            .expect("enqueue");
-
-        assert_eq!(
-            store.begin_attempt(seq, "t".into()).await.expect("attempt"),
-            1
-        );
-        let later = Timestamp::now() + jiff::SignedDuration::from_secs(60);
-        let retry = DeliveryOutcome::Retry {
-            error: "503 Service Unavailable".into(),
-            due_at: later,
-        };
-        store
-            .finish_delivery(seq, "t".into(), retry)
-            .await
-            .expect("retry");
-        let next = store
-            .next_delivery("t".into())
-            .await
-            .expect("next")
-            .expect("pending");
-        assert_eq!(next.due_at.as_millisecond(), later.as_millisecond());
-        assert_eq!(next.last_error.as_deref(), Some("503 Service Unavailable"));
-    }
-
-    #[tokio::test]
-    async fn a_sent_row_is_final() {
-        let dir = tempfile::tempdir().expect("dir");
-        let store = Store::open(dir.path()).expect("store");
-        store.init_delivery_cursor("t".into()).await.expect("init");
-        let seq = announce(&store, "line").await;
-        store
-            .enqueue_deliveries("t".into(), timing())
-            .await
-            .expect("enqueue");
-        store.begin_attempt(seq, "t".into()).await.expect("attempt");
-        assert_eq!(
-            store.begin_attempt(seq, "t".into()).await.expect("attempt"),
-            2
-        );
-        let sent = DeliveryOutcome::Sent { latency_ms: 12 };
-        store
-            .finish_delivery(seq, "t".into(), sent)
-            .await
-            .expect("sent");
-        let failed = DeliveryOutcome::Failed {
-            error: "late".into(),
-        };
-        store
-            .finish_delivery(seq, "t".into(), failed)
-            .await
-            .expect("ignored");
-        assert!(
-            store
-                .next_delivery("t".into())
-                .await
-                .expect("next")
-                .is_none()
-        );
-        let rows = store
-            .deliveries(seq, vec![])
-            .await
-            .expect("rows")
-            .expect("seq");
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].status, DeliveryStatus::Sent);
-        assert_eq!(rows[0].attempts, 2);
-        assert_eq!(rows[0].latency_ms, Some(12));
-        let summary = store
-            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
-            .await
-            .expect("summary");
-        assert_eq!((summary.pending, summary.failed), (0, 0));
-        assert_eq!(
-            summary.last.map(|(s, r)| (s, r.status)),
-            Some((seq, DeliveryStatus::Sent))
-        );
     }
 }

@@ -1,30 +1,20 @@
 //! Small persistent facts that are not worth a table: the resolved SoundCloud user id, the
 //! scraped client_id and the last poll's outcome.
 
-use rusqlite::{OptionalExtension, params};
-
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 impl Store {
+    /// The value stored under `key`, if any.
     pub async fn meta(&self, key: &'static str) -> Result<Option<String>, StoreError> {
-        self.call(move |c| {
-            Ok(
-                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                    .optional()?,
-            )
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.meta(key).await,
+        }
     }
 
+    /// Stores `value` under `key`, replacing what was there.
     pub async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StoreError> {
-        self.call(move |c| {
-            c.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?;
-            Ok(())
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => db.set_meta(key, value).await,
+        }
     }
 }

@@ -1,0 +1,715 @@
+//! The store's conformance suite: every domain operation of [`Store`], run against every
+//! backend [`subjects`] yields, through the face alone. A new backend adds itself to
+//! [`Subject`] and must pass all of it; tests of one backend's own details (its SQL, its files)
+//! live beside that backend instead.
+
+use std::future::Future;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::{
+    DeliveryOutcome, DeliveryStatus, Enqueue, Like, NewAnnouncement, Seq, ShowError, Store,
+    StoreError, Track, TrackInfo, WeekLikes,
+};
+use crate::line::AnnounceLine;
+use crate::week::{Schedule, Week};
+
+/// A backend under test, with data of its own that outlives the handles opened on it.
+enum Subject {
+    Sqlite(tempfile::TempDir),
+}
+
+impl Subject {
+    fn name(&self) -> &'static str {
+        match self {
+            Subject::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// A handle on the subject's data; a later handle sees what an earlier one wrote.
+    fn open(&self) -> Store {
+        match self {
+            Subject::Sqlite(dir) => Store::open(dir.path()).expect("open the sqlite store"),
+        }
+    }
+}
+
+/// Every backend, each empty.
+fn subjects() -> Vec<Subject> {
+    vec![Subject::Sqlite(tempfile::tempdir().expect("temp dir"))]
+}
+
+/// Runs `case` against each backend in turn; a failure names the backend on stderr.
+async fn each<F, Fut>(case: F)
+where
+    F: Fn(Subject) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for subject in subjects() {
+        eprintln!("backend: {}", subject.name());
+        case(subject).await;
+    }
+}
+
+/// Week `n` of the test calendar: Wednesdays at 22:00 UTC from 2026-01-07.
+fn week(n: i64) -> Week {
+    let start = Timestamp::from_second(1_767_823_200 + n * 7 * 86_400).expect("in range");
+    Week {
+        start,
+        end: start + SignedDuration::from_hours(7 * 24),
+    }
+}
+
+fn track(id: i64) -> TrackInfo {
+    TrackInfo {
+        soundcloud_id: Some(id),
+        title: format!("title {id}"),
+        artist: format!("artist {id}"),
+        permalink_url: None,
+        artwork_url: None,
+        duration_ms: Some(1_000 * id),
+        license: None,
+    }
+}
+
+/// A like of track `id`, `minutes` into week `w`.
+fn like(w: Week, id: i64, minutes: i64) -> Like {
+    Like {
+        liked_at: w.start + SignedDuration::from_mins(minutes),
+        track: track(id),
+    }
+}
+
+fn ids(tracks: &[Track]) -> Vec<Option<i64>> {
+    tracks.iter().map(|t| t.id).collect()
+}
+
+/// A track by "Band" at `position`, as an announce carries it.
+fn song(position: u32, id: Option<i64>, title: &str) -> Track {
+    Track {
+        position,
+        id,
+        title: title.into(),
+        artist: "Band".into(),
+        permalink_url: String::new(),
+        artwork_url: None,
+        duration_ms: None,
+        license: None,
+        liked_at: None,
+    }
+}
+
+fn text(line: &str) -> NewAnnouncement {
+    NewAnnouncement::text(AnnounceLine::sanitize(line))
+}
+
+/// An announce of `t` at `position` of show `show_id`.
+fn track_announce(show_id: i64, position: u32, t: &Track) -> NewAnnouncement {
+    NewAnnouncement {
+        show_id: Some(show_id),
+        position: Some(position),
+        track: Some(t.clone()),
+        ..text(&format!("Now Playing: {}", t.title))
+    }
+}
+
+#[tokio::test]
+async fn likes_make_a_show_in_like_order() {
+    each(|s| async move {
+        let store = s.open();
+        let w = week(0);
+        let version = store.shows_version();
+        let likes = vec![like(w, 1, 30), like(w, 2, 10), like(w, 3, 20)];
+        let weeks = vec![WeekLikes { week: w, likes }];
+        assert!(store.apply_likes(weeks.clone()).await.expect("apply"));
+        assert!(store.shows_version() > version);
+        assert!(!store.apply_likes(weeks).await.expect("again"), "no change");
+
+        let show = store.show_for_week(w).await.expect("show");
+        assert_eq!(show.week, w);
+        assert_eq!(ids(&show.tracks), [Some(2), Some(3), Some(1)]);
+        let positions: Vec<u32> = show.tracks.iter().map(|t| t.position).collect();
+        assert_eq!(positions, [1, 2, 3]);
+        assert_eq!(show.tracks[0].title, "title 2");
+        assert_eq!(show.tracks[0].duration_ms, Some(2_000));
+        assert_eq!(
+            show.tracks[0].liked_at,
+            Some(w.start + SignedDuration::from_mins(10))
+        );
+        assert_eq!(store.show(show.id).await.expect("by id"), show);
+
+        let empty = store.show_for_week(week(1)).await.expect("new week");
+        assert!(empty.tracks.is_empty());
+        assert_ne!(empty.id, show.id);
+        let summaries = store.shows(10).await.expect("shows");
+        let counts: Vec<(i64, u32)> = summaries.iter().map(|s| (s.id, s.track_count)).collect();
+        assert_eq!(counts, [(empty.id, 0), (show.id, 3)], "newest first");
+        assert!(matches!(
+            store.show(9_999).await,
+            Err(StoreError::NoShow(9_999))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_djs_edits_survive_later_polls() {
+    each(|s| async move {
+        let store = s.open();
+        let w = week(0);
+        let poll = |likes: Vec<Like>| vec![WeekLikes { week: w, likes }];
+        store
+            .apply_likes(poll(vec![like(w, 1, 1), like(w, 2, 2), like(w, 3, 3)]))
+            .await
+            .expect("apply");
+        let id = store.show_for_week(w).await.expect("show").id;
+        let mut changes = store.show_changes();
+
+        let show = store.remove_track(id, 2).await.expect("remove");
+        assert_eq!(ids(&show.tracks), [Some(1), Some(3)]);
+        assert_eq!(changes.recv().await.expect("heard"), id);
+        let show = store.move_track(id, 2, 1).await.expect("move");
+        assert_eq!(ids(&show.tracks), [Some(3), Some(1)]);
+        let show = store.add_track(id, track(4), Some(2)).await.expect("add");
+        assert_eq!(ids(&show.tracks), [Some(3), Some(4), Some(1)]);
+        assert_eq!(show.tracks[1].liked_at, None, "added by hand");
+
+        // The removed track is still liked, a new like arrives, and track 3's like is gone.
+        let later = poll(vec![like(w, 1, 1), like(w, 2, 2), like(w, 5, 9)]);
+        assert!(store.apply_likes(later).await.expect("poll"));
+        let show = store.show(id).await.expect("show");
+        assert_eq!(ids(&show.tracks), [Some(4), Some(1), Some(5)]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn edits_outside_the_show_are_refused() {
+    each(|s| async move {
+        let store = s.open();
+        let w = week(0);
+        let likes = vec![like(w, 1, 1)];
+        store
+            .apply_likes(vec![WeekLikes { week: w, likes }])
+            .await
+            .expect("apply");
+        let id = store.show_for_week(w).await.expect("show").id;
+        let removed = store.remove_track(id, 2).await;
+        assert!(
+            matches!(removed, Err(StoreError::NoPosition { position: 2, .. })),
+            "{removed:?}"
+        );
+        let moved = store.move_track(id, 1, 0).await;
+        assert!(matches!(moved, Err(StoreError::OutOfRange(_))), "{moved:?}");
+        let added = store.add_track(id, track(2), Some(3)).await;
+        assert!(matches!(added, Err(StoreError::OutOfRange(_))), "{added:?}");
+        let added = store.add_track(id + 100, track(2), None).await;
+        assert!(matches!(added, Err(StoreError::NoShow(_))), "{added:?}");
+        let show = store.show(id).await.expect("show");
+        assert_eq!(ids(&show.tracks), [Some(1)], "nothing changed");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_current_and_previous_show_follow_the_schedule() {
+    each(|s| async move {
+        let store = s.open();
+        let schedule = Schedule::from_config("UTC", "wednesday", 22, 60).expect("schedule");
+        let now = week(3).start + SignedDuration::from_hours(30);
+        let current = store.current_show(&schedule, now).await.expect("current");
+        assert_eq!(current.week, week(3));
+        let previous = store.previous_show(&schedule, now).await.expect("previous");
+        assert_eq!(previous.week, week(2));
+        assert_ne!(previous.id, current.id);
+        let on_air = week(3).start + SignedDuration::from_mins(30);
+        let live = store.current_show(&schedule, on_air).await.expect("live");
+        assert_eq!(
+            live.id, previous.id,
+            "during the live window the show that just ended"
+        );
+        let end = store.current_show(&schedule, Timestamp::MAX).await;
+        assert!(matches!(end, Err(ShowError::Calendar(_))), "{end:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn seqs_strictly_increase_and_survive_reopening() {
+    each(|s| async move {
+        let store = s.open();
+        assert_eq!(store.last_seq().await.expect("seq"), Seq::ZERO);
+        let mut seqs = Vec::new();
+        for n in 0..3 {
+            let a = store.record_announcement(text(&format!("line {n}"))).await;
+            seqs.push(a.expect("announce").seq);
+        }
+        assert!(seqs.windows(2).all(|p| p[0] < p[1]), "{seqs:?}");
+        assert!(seqs[0] > Seq::ZERO);
+        assert_eq!(store.last_seq().await.expect("seq"), seqs[2]);
+        drop(store);
+
+        let store = s.open();
+        assert_eq!(
+            store.last_seq().await.expect("seq after reopening"),
+            seqs[2]
+        );
+        let next = store
+            .record_announcement(text("after"))
+            .await
+            .expect("announce");
+        assert!(next.seq > seqs[2]);
+        let all = store
+            .announcements_since(Seq::ZERO, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("log");
+        let messages: Vec<&str> = all.iter().map(|a| a.message.as_str()).collect();
+        assert_eq!(messages, ["line 0", "line 1", "line 2", "after"]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_log_replays_after_a_seq_within_a_window() {
+    each(|s| async move {
+        let store = s.open();
+        let show = store.show_for_week(week(0)).await.expect("show");
+        let t = song(1, Some(7), "Song");
+        let first = store.record_announcement(text("first")).await.expect("a");
+        let second = store
+            .record_announcement(track_announce(show.id, 1, &t))
+            .await
+            .expect("b");
+        let since = store
+            .announcements_since(first.seq, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("since");
+        assert_eq!(since.len(), 1);
+        let read = &since[0];
+        assert_eq!(read.seq, second.seq);
+        assert_eq!((read.show_id, read.position), (Some(show.id), Some(1)));
+        assert_eq!(read.track.as_ref(), Some(&t));
+        assert_eq!(read.announced_at, second.announced_at);
+        assert_eq!((read.corrects, read.corrected_by), (None, None));
+
+        let future = Timestamp::now() + SignedDuration::from_hours(1);
+        let none = store.announcements_since(Seq::ZERO, future).await;
+        assert!(none.expect("window").is_empty(), "outside the window");
+        let window = store
+            .announcements_since(Seq::ZERO, second.announced_at)
+            .await
+            .expect("window");
+        assert!(window.iter().all(|a| a.announced_at >= second.announced_at));
+        assert_eq!(window.last().map(|a| a.seq), Some(second.seq));
+        assert_eq!(
+            store.announcement_show(second.seq).await.expect("show"),
+            Some(show.id)
+        );
+        assert_eq!(
+            store.announcement_show(first.seq).await.expect("text"),
+            None
+        );
+        assert_eq!(
+            store
+                .announcement_show(Seq::new(99))
+                .await
+                .expect("unknown"),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_correction_replaces_its_announce_once() {
+    each(|s| async move {
+        let store = s.open();
+        let show = store.show_for_week(week(0)).await.expect("show");
+        let t = song(1, None, "Wrong");
+        let wrong = store
+            .record_announcement(track_announce(show.id, 1, &t))
+            .await
+            .expect("announce");
+        assert_eq!(
+            store.show_announcements(show.id).await.expect("map").len(),
+            1
+        );
+        let fix = NewAnnouncement {
+            corrects: Some(wrong.seq),
+            ..text("Sorry, that was not it")
+        };
+        let fix = store.record_announcement(fix).await.expect("correct");
+        assert_eq!(fix.corrects, Some(wrong.seq));
+        let log = store
+            .announcements_since(Seq::ZERO, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("log");
+        assert_eq!(log[0].corrected_by, Some(fix.seq));
+        assert_eq!(log[1].corrects, Some(wrong.seq));
+        assert!(
+            store
+                .show_announcements(show.id)
+                .await
+                .expect("map")
+                .is_empty()
+        );
+        assert!(store.played(show.id).await.expect("played").is_empty());
+
+        for target in [wrong.seq, Seq::new(99)] {
+            let again = NewAnnouncement {
+                corrects: Some(target),
+                ..text("again")
+            };
+            let refused = store.record_announcement(again).await;
+            assert!(
+                matches!(refused, Err(StoreError::Uncorrectable(_))),
+                "{refused:?}"
+            );
+        }
+        assert_eq!(
+            store.last_seq().await.expect("seq"),
+            fix.seq,
+            "nothing logged"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn acks_are_kept_once_per_target_and_only_for_issued_seqs() {
+    each(|s| async move {
+        let store = s.open();
+        let show = store.show_for_week(week(0)).await.expect("show");
+        let t = song(2, Some(1), "Song");
+        let a = store
+            .record_announcement(track_announce(show.id, 2, &t))
+            .await
+            .expect("announce");
+        assert!(store.record_ack(a.seq, "#radio".into()).await.expect("ack"));
+        assert!(
+            !store
+                .record_ack(a.seq, "#radio".into())
+                .await
+                .expect("twice")
+        );
+        assert!(
+            store
+                .record_ack(a.seq, "discord".into())
+                .await
+                .expect("other")
+        );
+        assert!(
+            !store
+                .record_ack(Seq::new(99), "#radio".into())
+                .await
+                .expect("unknown")
+        );
+        let acks = store.acks(a.seq).await.expect("acks");
+        let mut targets: Vec<&str> = acks.iter().map(|a| a.target.as_str()).collect();
+        targets.sort_unstable();
+        assert_eq!(targets, ["#radio", "discord"]);
+
+        let by_position = store.show_announcements(show.id).await.expect("map");
+        let (announce, acks) = by_position.get(&2).expect("position 2");
+        assert_eq!((announce.seq, acks.len()), (a.seq, 2));
+        let window = (show.week.start, show.week.end);
+        let log = store.show_log(show.id, window).await.expect("log");
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].1.len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn relay_cursors_only_move_forward_and_survive_reopening() {
+    each(|s| async move {
+        let store = s.open();
+        let first = store.record_announcement(text("1")).await.expect("a").seq;
+        let second = store.record_announcement(text("2")).await.expect("b").seq;
+        let when = store.relay_acked("bot".into(), second).await.expect("ack");
+        assert!(when.is_some());
+        store
+            .relay_acked("bot".into(), first)
+            .await
+            .expect("older ack");
+        let never = store
+            .relay_acked("bot".into(), Seq::new(99))
+            .await
+            .expect("ack");
+        assert_eq!(never, None);
+        let raise = vec![("quiet".into(), first), ("gone".into(), Seq::new(50))];
+        store.raise_relay_cursors(raise).await.expect("raise");
+        drop(store);
+
+        let cursors = s.open().relay_cursors().await.expect("cursors");
+        assert_eq!(cursors.get("bot"), Some(&second), "never moves back");
+        assert_eq!(cursors.get("quiet"), Some(&first));
+        assert_eq!(cursors.get("gone"), None, "a seq never issued is no cursor");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_live_until_they_end_or_expire() {
+    each(|s| async move {
+        let store = s.open();
+        let hour = SignedDuration::from_hours(1);
+        let expires = Timestamp::from_millisecond((Timestamp::now() + hour).as_millisecond())
+            .expect("in range");
+        store
+            .create_session("a".into(), "dj".into(), expires)
+            .await
+            .expect("create");
+        let live = store.live_session("a".into()).await.expect("read");
+        let live = live.expect("live");
+        assert_eq!((live.id.as_str(), live.username.as_str()), ("a", "dj"));
+        assert_eq!(live.expires_at, expires);
+        store
+            .create_session("old".into(), "dj".into(), Timestamp::now() - hour)
+            .await
+            .expect("create expired");
+        assert_eq!(store.live_session("old".into()).await.expect("read"), None);
+        assert_eq!(
+            store.live_session("nobody".into()).await.expect("read"),
+            None
+        );
+        store.end_session("a".into()).await.expect("end");
+        assert_eq!(store.live_session("a".into()).await.expect("read"), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn marks_and_meta_are_kept_and_overwritten() {
+    each(|s| async move {
+        let store = s.open();
+        let show = store.show_for_week(week(0)).await.expect("show");
+        assert_eq!(store.mark(show.id).await.expect("mark"), None);
+        let at = week(0).end + SignedDuration::from_mins(5);
+        store.set_mark(show.id, at).await.expect("set");
+        let moved = at + SignedDuration::from_mins(1);
+        store.set_mark(show.id, moved).await.expect("move");
+        assert_eq!(store.mark(show.id).await.expect("mark"), Some(moved));
+        let missing = store.set_mark(show.id + 100, at).await;
+        assert!(matches!(missing, Err(StoreError::NoShow(_))), "{missing:?}");
+
+        assert_eq!(store.meta("user_id").await.expect("meta"), None);
+        store.set_meta("user_id", "1".into()).await.expect("set");
+        store
+            .set_meta("user_id", "2".into())
+            .await
+            .expect("overwrite");
+        store
+            .set_meta("client_id", "c".into())
+            .await
+            .expect("other");
+        assert_eq!(
+            store.meta("user_id").await.expect("meta").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            store.meta("client_id").await.expect("meta").as_deref(),
+            Some("c")
+        );
+    })
+    .await;
+}
+
+fn timing() -> Enqueue {
+    Enqueue {
+        not_before: Timestamp::UNIX_EPOCH,
+        delay_ms: 0,
+        give_up_ms: 300_000,
+    }
+}
+
+#[tokio::test]
+async fn deliveries_are_made_once_from_the_targets_cursor() {
+    each(|s| async move {
+        let store = s.open();
+        let old = store
+            .record_announcement(text("before"))
+            .await
+            .expect("a")
+            .seq;
+        store.init_delivery_cursor("t".into()).await.expect("init");
+        let seq = store
+            .record_announcement(text("after"))
+            .await
+            .expect("b")
+            .seq;
+        let pending = store.deliveries(seq, vec!["t".into()]).await.expect("rows");
+        let status: Vec<_> = pending.expect("seq").iter().map(|r| r.status).collect();
+        assert_eq!(
+            status,
+            [DeliveryStatus::Pending],
+            "a placeholder before its row"
+        );
+        let made = store.enqueue_deliveries("t".into(), timing()).await;
+        assert_eq!(made.expect("enqueue"), 1, "only what came after the cursor");
+        let made = store.enqueue_deliveries("t".into(), timing()).await;
+        assert_eq!(made.expect("again"), 0);
+        let next = store.next_delivery("t".into()).await.expect("next");
+        let next = next.expect("a row");
+        assert_eq!(next.announce.seq, seq);
+        assert_eq!(next.announce.message.as_str(), "after");
+        assert_eq!(next.attempts, 0);
+        let before = store.deliveries(old, vec!["t".into()]).await.expect("old");
+        assert_eq!(before, Some(vec![]));
+        let unknown = store.deliveries(Seq::new(99), vec![]).await.expect("none");
+        assert_eq!(unknown, None);
+    })
+    .await;
+}
+
+/// A store with one pending delivery row for target `t`; returns its seq.
+async fn one_pending_row(store: &Store) -> Seq {
+    store.init_delivery_cursor("t".into()).await.expect("init");
+    let seq = store
+        .record_announcement(text("line"))
+        .await
+        .expect("a")
+        .seq;
+    store
+        .enqueue_deliveries("t".into(), timing())
+        .await
+        .expect("enqueue");
+    seq
+}
+
+#[tokio::test]
+async fn a_retried_delivery_keeps_its_error_and_next_try() {
+    each(|s| async move {
+        let store = s.open();
+        let seq = one_pending_row(&store).await;
+        assert_eq!(store.begin_attempt(seq, "t".into()).await.expect("try"), 1);
+        let due_at = Timestamp::from_millisecond(Timestamp::now().as_millisecond() + 60_000)
+            .expect("in range");
+        let retry = DeliveryOutcome::Retry {
+            error: "503".into(),
+            due_at,
+        };
+        store
+            .finish_delivery(seq, "t".into(), retry)
+            .await
+            .expect("retry");
+        let next = store.next_delivery("t".into()).await.expect("next");
+        let next = next.expect("still pending");
+        assert_eq!(next.attempts, 1);
+        assert_eq!(
+            (next.last_error.as_deref(), next.due_at),
+            (Some("503"), due_at)
+        );
+        let problems = store.delivery_problems(Timestamp::UNIX_EPOCH).await;
+        let problems = problems.expect("problems");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            (problems[0].0, problems[0].1.status),
+            (seq, DeliveryStatus::Pending)
+        );
+        let summary = store
+            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+            .await;
+        assert_eq!(summary.expect("summary").pending, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_sent_delivery_is_final() {
+    each(|s| async move {
+        let store = s.open();
+        let seq = one_pending_row(&store).await;
+        store.begin_attempt(seq, "t".into()).await.expect("try");
+        assert_eq!(store.begin_attempt(seq, "t".into()).await.expect("try"), 2);
+        let sent = DeliveryOutcome::Sent { latency_ms: 12 };
+        store
+            .finish_delivery(seq, "t".into(), sent)
+            .await
+            .expect("sent");
+        let failed = DeliveryOutcome::Failed {
+            error: "late".into(),
+        };
+        store
+            .finish_delivery(seq, "t".into(), failed)
+            .await
+            .expect("ignored");
+        assert!(
+            store
+                .next_delivery("t".into())
+                .await
+                .expect("next")
+                .is_none()
+        );
+        let rows = store.deliveries(seq, vec![]).await.expect("rows");
+        let row = &rows.expect("seq")[0];
+        assert_eq!((row.status, row.attempts), (DeliveryStatus::Sent, 2));
+        assert_eq!(
+            (row.latency_ms, row.last_error.as_deref()),
+            (Some(12), None)
+        );
+        let summary = store
+            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+            .await;
+        let summary = summary.expect("summary");
+        assert_eq!((summary.pending, summary.failed), (0, 0));
+        let last = summary.last.map(|(s, r)| (s, r.status));
+        assert_eq!(last, Some((seq, DeliveryStatus::Sent)));
+        let problems = store.delivery_problems(Timestamp::UNIX_EPOCH).await;
+        assert!(problems.expect("problems").is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn played_is_the_standing_track_announces() {
+    each(|s| async move {
+        let store = s.open();
+        let w = week(0);
+        let likes = vec![like(w, 1, 1), like(w, 2, 2)];
+        store
+            .apply_likes(vec![WeekLikes { week: w, likes }])
+            .await
+            .expect("apply");
+        let show = store.show_for_week(w).await.expect("show");
+        let since = Timestamp::now() - SignedDuration::from_hours(1);
+        assert_eq!(store.last_played(since).await.expect("none yet"), None);
+        let mut seqs = Vec::new();
+        for t in &show.tracks {
+            let a = track_announce(show.id, t.position, t);
+            seqs.push(store.record_announcement(a).await.expect("announce").seq);
+        }
+        store
+            .record_announcement(text("a free text"))
+            .await
+            .expect("text");
+
+        let played = store.played(show.id).await.expect("played");
+        let got: Vec<(Seq, u32)> = played.iter().map(|p| (p.seq, p.position)).collect();
+        assert_eq!(got, [(seqs[0], 1), (seqs[1], 2)]);
+        assert_eq!(played[1].track, show.tracks[1]);
+        let last = store.last_played(since).await.expect("last").expect("some");
+        assert_eq!(last.seq, seqs[1], "the free text is not a track");
+        let future = Timestamp::now() + SignedDuration::from_hours(1);
+        assert_eq!(store.last_played(future).await.expect("later"), None);
+
+        let at = w.end + SignedDuration::from_mins(1);
+        store.set_mark(show.id, at).await.expect("mark");
+        store
+            .show_for_week(week(1))
+            .await
+            .expect("a show with nothing played");
+        let by_show = store.played_by_show(10).await.expect("by show");
+        assert_eq!(
+            by_show.len(),
+            1,
+            "shows without track announces are left out"
+        );
+        assert_eq!(
+            (by_show[0].id, by_show[0].week, by_show[0].mark),
+            (show.id, w, Some(at))
+        );
+        assert_eq!(by_show[0].played, played);
+    })
+    .await;
+}

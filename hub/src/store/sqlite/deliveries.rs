@@ -1,0 +1,358 @@
+//! The delivery ledger in SQL: `deliveries` holds the rows, `delivery_cursors` per target the
+//! last announce whose row exists. Rows are made by one `INSERT … SELECT` from the log in the
+//! same transaction as the cursor's advance.
+
+use jiff::Timestamp;
+use ntr_protocol::Seq;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::announcements::{COLUMNS, from_row};
+use super::{Sqlite, time, to_ms};
+use crate::store::{
+    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, StoreError,
+    TargetSummary,
+};
+
+/// The stored text; the table's CHECK allows nothing else, so anything else is a corrupt row.
+fn parse_status(s: &str, column: usize) -> rusqlite::Result<DeliveryStatus> {
+    match s {
+        "pending" => Ok(DeliveryStatus::Pending),
+        "sent" => Ok(DeliveryStatus::Sent),
+        "failed" => Ok(DeliveryStatus::Failed),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            format!("unknown delivery status `{other}`").into(),
+        )),
+    }
+}
+
+fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<DeliveryRow> {
+    Ok(DeliveryRow {
+        target,
+        status: parse_status(&r.get::<_, String>(at)?, at)?,
+        attempts: r.get(at + 1)?,
+        last_error: r.get(at + 2)?,
+        latency_ms: r.get(at + 3)?,
+        updated_at: time(r, at + 4)?,
+    })
+}
+
+const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
+
+impl Sqlite {
+    /// Gives a target seen for the first time its cursor at the log's end: it delivers what is
+    /// announced from now on, not the whole history. Run before the hub serves, so no announce
+    /// can slip in between.
+    pub async fn init_delivery_cursor(&self, target: String) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO delivery_cursors (target, seq)
+                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements",
+                [&target],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Makes `pending` rows for `target` for every announce logged since its cursor (inside the
+    /// give-up window) and advances the cursor, in one transaction. Returns how many rows were
+    /// made.
+    pub async fn enqueue_deliveries(
+        &self,
+        target: String,
+        e: Enqueue,
+    ) -> Result<usize, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO delivery_cursors (target, seq)
+                 SELECT ?1, COALESCE(MAX(seq), 0) FROM announcements",
+                [&target],
+            )?;
+            let cursor: i64 = tx.query_row(
+                "SELECT seq FROM delivery_cursors WHERE target = ?1",
+                [&target],
+                |r| r.get(0),
+            )?;
+            let made = tx.execute(
+                "INSERT INTO deliveries (seq, target, status, due_at, give_up_at, updated_at)
+                 SELECT seq, ?1, 'pending', announced_at + ?3, announced_at + ?3 + ?4, ?5
+                 FROM announcements WHERE seq > ?2 AND announced_at >= ?6
+                 ON CONFLICT(seq, target) DO NOTHING",
+                params![
+                    target,
+                    cursor,
+                    e.delay_ms,
+                    e.give_up_ms,
+                    to_ms(Timestamp::now()),
+                    to_ms(e.not_before)
+                ],
+            )?;
+            tx.execute(
+                "UPDATE delivery_cursors
+                 SET seq = MAX(seq, (SELECT COALESCE(MAX(seq), 0) FROM announcements))
+                 WHERE target = ?1",
+                [&target],
+            )?;
+            tx.commit()?;
+            Ok(made)
+        })
+        .await
+    }
+
+    /// The oldest pending row of `target`, with its announce: a target's lines go out in
+    /// announce order, so a line being retried holds back the later ones of that target.
+    pub async fn next_delivery(
+        &self,
+        target: String,
+    ) -> Result<Option<PendingDelivery>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
+                 WHERE target = ?1 AND status = 'pending' ORDER BY seq LIMIT 1",
+            )?;
+            let Some((seq, attempts, last_error, due_at, give_up_at)) = stmt
+                .query_row([target], |r| {
+                    Ok((
+                        r.get::<_, u64>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        time(r, 3)?,
+                        time(r, 4)?,
+                    ))
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE seq = ?1"
+            ))?;
+            let announce = stmt.query_row([seq], from_row)?;
+            Ok(Some(PendingDelivery {
+                announce,
+                attempts,
+                last_error,
+                due_at,
+                give_up_at,
+            }))
+        })
+        .await
+    }
+
+    /// Counts an attempt before it is made, so a crash mid-request still shows it; returns the
+    /// attempts made so far, this one included.
+    pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
+        self.call(move |c| {
+            // Not `UPDATE … RETURNING` read with `query_row`: that leaves the statement unfinished
+            // and SQLite then never checkpoints the WAL.
+            c.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?3
+                 WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                params![seq.get(), target, to_ms(Timestamp::now())],
+            )?;
+            Ok(c.query_row(
+                "SELECT attempts FROM deliveries WHERE seq = ?1 AND target = ?2",
+                params![seq.get(), target],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Records how an attempt ended. Only a `pending` row changes: `sent` and `failed` are final.
+    pub async fn finish_delivery(
+        &self,
+        seq: Seq,
+        target: String,
+        outcome: DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let now = to_ms(Timestamp::now());
+            let seq = seq.get();
+            match outcome {
+                DeliveryOutcome::Sent { latency_ms } => c.execute(
+                    "UPDATE deliveries SET status = 'sent', latency_ms = ?3, updated_at = ?4
+                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                    params![seq, target, latency_ms, now],
+                ),
+                DeliveryOutcome::Retry { error, due_at } => c.execute(
+                    "UPDATE deliveries SET last_error = ?3, due_at = ?4, updated_at = ?5
+                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                    params![seq, target, error, to_ms(due_at), now],
+                ),
+                DeliveryOutcome::Failed { error } => c.execute(
+                    "UPDATE deliveries SET status = 'failed', last_error = ?3, updated_at = ?4
+                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
+                    params![seq, target, error, now],
+                ),
+            }?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Every ledger row of `seq`, plus a `pending` placeholder for each of `enabled` that has
+    /// not made its row yet (its worker is about to); `None` when no such announce exists.
+    pub async fn deliveries(
+        &self,
+        seq: Seq,
+        enabled: Vec<String>,
+    ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
+        self.call(move |c| {
+            let seq = seq.get();
+            let announced = c
+                .query_row(
+                    "SELECT announced_at FROM announcements WHERE seq = ?1",
+                    [seq],
+                    |r| time(r, 0),
+                )
+                .optional()?;
+            let Some(announced_at) = announced else {
+                return Ok(None);
+            };
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT target, {ROW_COLUMNS} FROM deliveries WHERE seq = ?1 ORDER BY target"
+            ))?;
+            let mut rows = stmt
+                .query_map([seq], |r| row_from(r.get(0)?, r, 1))?
+                .collect::<Result<Vec<_>, _>>()?;
+            for target in enabled {
+                if !rows.iter().any(|r| r.target == target) && not_yet_made(c, &target, seq)? {
+                    rows.push(DeliveryRow {
+                        target,
+                        status: DeliveryStatus::Pending,
+                        attempts: 0,
+                        last_error: None,
+                        latency_ms: None,
+                        updated_at: announced_at,
+                    });
+                }
+            }
+            rows.sort_by(|a, b| a.target.cmp(&b.target));
+            Ok(Some(rows))
+        })
+        .await
+    }
+
+    /// Per target: pending and failed rows changed since `since`, and the latest row.
+    pub async fn delivery_summary(
+        &self,
+        target: String,
+        since: Timestamp,
+    ) -> Result<TargetSummary, StoreError> {
+        self.call(move |c| {
+            let (pending, failed) = c.query_row(
+                "SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0)
+                 FROM deliveries WHERE target = ?1 AND updated_at >= ?2",
+                params![target, to_ms(since)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let last = c
+                .query_row(
+                    &format!(
+                        "SELECT seq, {ROW_COLUMNS} FROM deliveries WHERE target = ?1
+                         ORDER BY updated_at DESC, seq DESC LIMIT 1"
+                    ),
+                    [&target],
+                    |r| Ok((Seq::new(r.get(0)?), row_from(target.clone(), r, 1)?)),
+                )
+                .optional()?;
+            Ok(TargetSummary {
+                pending,
+                failed,
+                last,
+            })
+        })
+        .await
+    }
+
+    /// Rows not sent (yet) that carry an error, changed since `since`, newest first: what the
+    /// dashboard marks next to the tracks.
+    pub async fn delivery_problems(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(Seq, DeliveryRow)>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT seq, target, {ROW_COLUMNS} FROM deliveries
+                 WHERE status != 'sent' AND last_error IS NOT NULL AND updated_at >= ?1
+                 ORDER BY updated_at DESC LIMIT 200"
+            ))?;
+            let rows = stmt.query_map([to_ms(since)], |r| {
+                Ok((Seq::new(r.get(0)?), row_from(r.get(1)?, r, 2)?))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+}
+
+/// Whether `target`'s worker has yet to make rows up to `seq` (its cursor is behind).
+fn not_yet_made(c: &Connection, target: &str, seq: u64) -> rusqlite::Result<bool> {
+    let cursor: Option<u64> = c
+        .query_row(
+            "SELECT seq FROM delivery_cursors WHERE target = ?1",
+            [target],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(cursor.is_some_and(|cursor| cursor < seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::line::AnnounceLine;
+    use crate::store::{NewAnnouncement, Store};
+
+    async fn announce(store: &Store, text: &str) -> Seq {
+        store
+            .record_announcement(NewAnnouncement::text(AnnounceLine::sanitize(text)))
+            .await
+            .expect("announce")
+            .seq
+    }
+
+    fn timing() -> Enqueue {
+        Enqueue {
+            not_before: Timestamp::UNIX_EPOCH,
+            delay_ms: 0,
+            give_up_ms: 300_000,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_while_delivering() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Store::open(dir.path()).expect("store");
+        store.init_delivery_cursor("t".into()).await.expect("init");
+        for n in 0..1_000 {
+            let seq = announce(&store, &format!("line {n}")).await;
+            store
+                .enqueue_deliveries("t".into(), timing())
+                .await
+                .expect("enqueue");
+            let next = store.next_delivery("t".into()).await.expect("next");
+            assert_eq!(next.map(|d| d.announce.seq), Some(seq));
+            store.begin_attempt(seq, "t".into()).await.expect("attempt");
+            let sent = DeliveryOutcome::Sent { latency_ms: 1 };
+            store
+                .finish_delivery(seq, "t".into(), sent)
+                .await
+                .expect("sent");
+            store.deliveries(seq, vec!["t".into()]).await.expect("rows");
+            store
+                .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+                .await
+                .expect("summary");
+        }
+        let wal = std::fs::metadata(dir.path().join(format!("{}-wal", crate::store::DB_FILE)))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        // SQLite checkpoints every 1,000 pages (~4 MB) and then reuses the file.
+        assert!(wal < 8_000_000, "the WAL grew to {wal} bytes");
+    }
+}

@@ -1,0 +1,95 @@
+//! What was played, in SQL: `STANDING` picks the track announces of the log that were not
+//! corrected.
+
+use jiff::Timestamp;
+use ntr_protocol::Seq;
+use rusqlite::{Row, params};
+
+use super::{Sqlite, json, optional_time, time, to_ms};
+use crate::store::{Played, ShowPlayed, StoreError, Track};
+use crate::week::Week;
+
+const COLUMNS: &str = "seq, announcements.show_id, position, track, announced_at";
+const STANDING: &str = "announcements.show_id IS NOT NULL AND announcements.position IS NOT NULL
+                        AND announcements.track IS NOT NULL
+                        AND announcements.corrected_by IS NULL";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Played> {
+    // Only rows with a track are selected; a NULL here would be a corrupt row.
+    let track: Option<Track> = json(r, 3)?;
+    Ok(Played {
+        seq: Seq::new(r.get(0)?),
+        show_id: r.get(1)?,
+        position: r.get(2)?,
+        track: track.ok_or(rusqlite::Error::InvalidColumnType(
+            3,
+            "track".into(),
+            rusqlite::types::Type::Null,
+        ))?,
+        announced_at: time(r, 4)?,
+    })
+}
+
+impl Sqlite {
+    /// The standing track announces of one show, in announce order.
+    pub async fn played(&self, show_id: i64) -> Result<Vec<Played>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE show_id = ?1 AND {STANDING} ORDER BY seq"
+            ))?;
+            let rows = stmt.query_map([show_id], from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// The newest `limit` shows that have standing track announces, newest first, each with
+    /// its announces in announce order and its mark.
+    pub async fn played_by_show(&self, limit: u32) -> Result<Vec<ShowPlayed>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS}, shows.week_start, shows.week_end, show_marks.marked_at
+                 FROM announcements
+                 JOIN shows ON shows.id = announcements.show_id
+                 LEFT JOIN show_marks ON show_marks.show_id = shows.id
+                 WHERE {STANDING} AND announcements.show_id IN (
+                     SELECT s.id FROM shows s
+                     WHERE EXISTS (SELECT 1 FROM announcements WHERE {STANDING} AND show_id = s.id)
+                     ORDER BY s.week_start DESC LIMIT ?1)
+                 ORDER BY shows.week_start DESC, seq"
+            ))?;
+            let mut rows = stmt.query([limit])?;
+            let mut out: Vec<ShowPlayed> = Vec::new();
+            while let Some(row) = rows.next()? {
+                let played = from_row(row)?;
+                match out.last_mut() {
+                    Some(show) if show.id == played.show_id => show.played.push(played),
+                    _ => out.push(ShowPlayed {
+                        id: played.show_id,
+                        week: Week {
+                            start: time(row, 5)?,
+                            end: time(row, 6)?,
+                        },
+                        mark: optional_time(row, 7)?,
+                        played: vec![played],
+                    }),
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The newest standing track announce made at or after `not_before`.
+    pub async fn last_played(&self, not_before: Timestamp) -> Result<Option<Played>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE {STANDING} AND announced_at >= ?1
+                 ORDER BY seq DESC LIMIT 1"
+            ))?;
+            let mut rows = stmt.query_map(params![to_ms(not_before)], from_row)?;
+            Ok(rows.next().transpose()?)
+        })
+        .await
+    }
+}

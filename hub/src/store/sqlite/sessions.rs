@@ -1,0 +1,63 @@
+//! Dashboard sessions in SQL: the `sessions` table, trimmed of dead rows whenever one is made.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Sqlite, time, to_ms};
+use crate::store::{SessionRow, StoreError};
+
+impl Sqlite {
+    pub async fn create_session(
+        &self,
+        id: String,
+        username: String,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            let now = to_ms(Timestamp::now());
+            // Expired rows are of no use to anyone; trimming them here keeps the table small
+            // without a background task.
+            c.execute(
+                "DELETE FROM sessions WHERE expires_at < ?1 OR ended_at IS NOT NULL",
+                [now],
+            )?;
+            c.execute(
+                "INSERT INTO sessions (id, username, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, username, now, to_ms(expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The live session with this id, if it exists, has not ended and has not expired.
+    pub async fn live_session(&self, id: String) -> Result<Option<SessionRow>, StoreError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT id, username, expires_at FROM sessions
+                 WHERE id = ?1 AND ended_at IS NULL AND expires_at > ?2",
+                params![id, to_ms(Timestamp::now())],
+                |r| {
+                    Ok(SessionRow {
+                        id: r.get(0)?,
+                        username: r.get(1)?,
+                        expires_at: time(r, 2)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn end_session(&self, id: String) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE sessions SET ended_at = ?2 WHERE id = ?1",
+                params![id, to_ms(Timestamp::now())],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
