@@ -8,11 +8,10 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 
 use crate::broadcast::Broadcaster;
-use crate::http::state::ShowError;
 use crate::line::AnnounceLine;
 use crate::line_template::{AnnounceTemplate, CorrectionTemplate, TrackFields};
 use crate::metrics::Metrics;
-use crate::store::{Announcement, NewAnnouncement, Show, Store, StoreError};
+use crate::store::{Announcement, NewAnnouncement, Show, ShowError, Store, StoreError};
 use crate::targets::Targets;
 use crate::week::Schedule;
 
@@ -105,17 +104,15 @@ impl Announcer {
             AnnounceRequest::Track { show_id, position } => {
                 let show = match show_id {
                     Some(id) => self.store.show(id).await?,
-                    None => self.current_show().await?,
+                    None => {
+                        self.store
+                            .current_show(&self.schedule, Timestamp::now())
+                            .await?
+                    }
                 };
                 self.track_line(&show, position)
             }
         }
-    }
-
-    /// The current show: the on-air one during the live window, else this week's.
-    async fn current_show(&self) -> Result<Show, ShowError> {
-        let week = self.schedule.current_show_week(Timestamp::now())?;
-        Ok(self.store.show_for_week(week).await?)
     }
 
     fn track_line(&self, show: &Show, position: u32) -> Result<NewAnnouncement, AnnounceError> {

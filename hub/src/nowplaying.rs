@@ -5,9 +5,8 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 use serde::Serialize;
 
-use crate::http::state::ShowError;
 use crate::line::AnnounceLine;
-use crate::store::{Played, Store};
+use crate::store::{Played, ShowError, Store};
 use crate::week::Schedule;
 
 /// An announce older than this no longer says what is playing (the show may be over).
@@ -63,8 +62,7 @@ impl From<Played> for PlayingTrack {
 impl NowPlaying {
     pub async fn read(store: &Store, schedule: &Schedule) -> Result<NowPlaying, ShowError> {
         let now = Timestamp::now();
-        let week = schedule.current_show_week(now)?;
-        let show = store.show_for_week(week).await?;
+        let show = store.current_show(schedule, now).await?;
         let last = store.last_played(now - RECENT).await?;
         Ok(NowPlaying {
             on_air: schedule.on_air_week(now)?.is_some(),

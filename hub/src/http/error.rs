@@ -10,9 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::announce::AnnounceError;
-use crate::http::state::ShowError;
 use crate::soundcloud::SoundcloudError;
-use crate::store::StoreError;
+use crate::store::{ShowError, StoreError};
 use crate::week::OutOfCalendar;
 
 /// The body of every error answer: a readable message, never a code to parse.

@@ -13,8 +13,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::poller::Poller;
 use crate::relays::Relays;
-pub use crate::store::ShowError;
-use crate::store::{Show, Store};
+use crate::store::{Show, ShowError, Store};
 use crate::week::Week;
 
 #[derive(Clone)]

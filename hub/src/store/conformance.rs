@@ -6,10 +6,11 @@
 use std::future::Future;
 
 use jiff::{SignedDuration, Timestamp};
+use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, Like, NewAnnouncement, Seq, ShowError, Store,
-    StoreError, Track, TrackInfo, WeekLikes,
+    DeliveryOutcome, DeliveryStatus, Enqueue, Like, NewAnnouncement, ShowError, Store, StoreError,
+    Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::week::{Schedule, Week};

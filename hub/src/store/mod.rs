@@ -42,7 +42,6 @@ pub use deliveries::{
     DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
-pub use ntr_protocol::Seq;
 pub use played::{Played, ShowPlayed};
 pub use sessions::SessionRow;
 pub use shows::{Like, Show, ShowError, ShowSummary, Track, TrackInfo, WeekLikes};

@@ -107,7 +107,7 @@ async fn send(
 fn judge(answer: Answer) -> Attempt {
     let hint = serde_json::from_str::<serde_json::Value>(&answer.body)
         .ok()
-        .and_then(|v| v.get("retry_after").and_then(|r| r.as_f64()))
+        .and_then(|v| v.get("retry_after").and_then(serde_json::Value::as_f64))
         .and_then(attempt::seconds);
     match answer.judge(hint) {
         Attempt::Sent { .. } => Attempt::Sent {

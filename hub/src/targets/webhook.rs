@@ -90,9 +90,8 @@ async fn send(
 /// `sha256=<lower-case hex HMAC-SHA256 of body>`.
 pub fn signature(secret: &Secret, body: &[u8]) -> String {
     // HMAC takes keys of any length: `new_from_slice` cannot fail here.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(),
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+        return String::new();
     };
     mac.update(body);
     let hex: String = mac

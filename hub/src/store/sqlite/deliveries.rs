@@ -350,8 +350,7 @@ mod tests {
                 .expect("summary");
         }
         let wal = std::fs::metadata(dir.path().join(format!("{}-wal", crate::store::DB_FILE)))
-            .map(|m| m.len())
-            .unwrap_or(0);
+            .map_or(0, |m| m.len());
         // SQLite checkpoints every 1,000 pages (~4 MB) and then reuses the file.
         assert!(wal < 8_000_000, "the WAL grew to {wal} bytes");
     }

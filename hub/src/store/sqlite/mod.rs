@@ -90,7 +90,9 @@ impl Sqlite {
         tokio::task::spawn_blocking(move || {
             // A panic while holding the lock cannot leave a half-done transaction behind
             // (rusqlite rolls back on drop), so a poisoned lock is still safe to use.
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut guard = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(&mut guard)
         })
         .await
@@ -179,7 +181,8 @@ fn json<T: DeserializeOwned>(r: &Row<'_>, idx: usize) -> rusqlite::Result<Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewAnnouncement, Seq, Store};
+    use crate::store::{NewAnnouncement, Store};
+    use ntr_protocol::Seq;
 
     /// A store whose database also holds the rows `sql` writes behind its back.
     fn store_with(sql: &str) -> (tempfile::TempDir, Store) {
@@ -202,9 +205,8 @@ mod tests {
             let new = NewAnnouncement::text(line);
             store.record_announcement(new).await.expect("announce");
         }
-        let wal = std::fs::metadata(dir.path().join(format!("{DB_FILE}-wal")))
-            .map(|m| m.len())
-            .unwrap_or(0);
+        let wal =
+            std::fs::metadata(dir.path().join(format!("{DB_FILE}-wal"))).map_or(0, |m| m.len());
         // SQLite checkpoints every 1,000 pages (~4 MB) and then reuses the file.
         assert!(wal < 8_000_000, "the WAL grew to {wal} bytes");
         assert_eq!(store.last_seq().await.expect("seq").get(), 2_000);
