@@ -20,8 +20,8 @@ use axum::extract::ws::Utf8Bytes;
 use ntr_protocol::{Seq, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::shutdown::Shutdown;
 use crate::store::{Announcement, NewAnnouncement, Store, StoreError};
+use ntr_common::shutdown::Shutdown;
 
 /// How many messages a subscriber may fall behind before it is dropped (the protocol allows 64 queued).
 pub const QUEUE_LIMIT: usize = 64;

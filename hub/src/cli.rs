@@ -11,8 +11,8 @@ use clap::{Parser, Subcommand};
 use ntr_common::config_error;
 
 use crate::config::Config;
-use crate::shutdown;
 use crate::startup::{Application, Options};
+use ntr_common::shutdown;
 
 #[derive(Parser)]
 #[command(name = "hub", version, about = "Live-show announce hub")]

@@ -12,10 +12,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::shutdown::Shutdown;
 use crate::soundcloud::{Learnt, SoundcloudClient, SoundcloudError};
 use crate::store::{Like, Store, StoreError, WeekLikes};
 use crate::week::{OutOfCalendar, Schedule, Week};
+use ntr_common::shutdown::Shutdown;
 
 /// The outcome of a poll, as `/health` and `POST /admin/refresh` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -15,7 +15,6 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::SoundcloudConfig;
 use crate::store::{Like, TrackInfo};
 use crate::web_url::WebUrl;
 
@@ -41,6 +40,18 @@ pub enum SoundcloudError {
     NotFound(String),
     #[error("more than {0} pages of likes; stopped")]
     TooManyPages(u32),
+}
+
+/// `[soundcloud]`, validated: whose likes, where the API and the web pages are, a configured
+/// client_id, and the poll intervals.
+#[derive(Debug, Clone)]
+pub struct SoundcloudConfig {
+    pub user: String,
+    pub api_base: Url,
+    pub web_base: Url,
+    pub client_id: Option<String>,
+    pub poll_interval_seconds: u64,
+    pub live_poll_interval_seconds: u64,
 }
 
 /// How hard to try when SoundCloud is rate limiting or failing.

@@ -23,10 +23,10 @@ use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Poller};
 use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
-use crate::shutdown::Shutdown;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::store::Store;
 use crate::{http, relays, secrets};
+use ntr_common::shutdown::Shutdown;
 
 /// Knobs that are not configuration: tests shorten SoundCloud's backoff, for instance.
 #[derive(Debug, Clone, Default)]

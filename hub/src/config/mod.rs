@@ -11,6 +11,8 @@ mod dashboard;
 mod hub;
 mod show;
 mod soundcloud;
+#[cfg(test)]
+mod targets_tests;
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +23,6 @@ use url::Url;
 
 pub use dashboard::DashboardConfig;
 pub use hub::HubConfig;
-pub use soundcloud::SoundcloudConfig;
 
 use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
 use crate::relays::RelayName;
@@ -37,7 +38,7 @@ pub enum ConfigError {
     #[error("cannot read config file {path}: {message}")]
     File { path: PathBuf, message: String },
     #[error(transparent)]
-    Target(#[from] crate::targets::config::TargetConfigError),
+    Target(#[from] crate::targets::block::TargetConfigError),
 }
 
 impl ConfigError {
@@ -61,7 +62,7 @@ struct RawConfig {
     #[serde(default)]
     soundcloud: soundcloud::RawSoundcloud,
     #[serde(default)]
-    targets: Vec<crate::targets::config::RawTarget>,
+    targets: Vec<crate::targets::block::RawTarget>,
 }
 
 /// Validated configuration. Secrets that the file left out are `None` here and are filled in
@@ -73,7 +74,7 @@ pub struct Config {
     pub schedule: Schedule,
     pub announce_template: AnnounceTemplate,
     pub correction_template: CorrectionTemplate,
-    pub soundcloud: SoundcloudConfig,
+    pub soundcloud: crate::soundcloud::SoundcloudConfig,
     pub targets: Vec<crate::targets::TargetConfig>,
 }
 

@@ -1,9 +1,9 @@
 //! `[soundcloud]`: whose likes make the playlist, where the API is, and how often it is polled.
 
 use serde::Deserialize;
-use url::Url;
 
 use super::{ConfigError, in_range, non_empty, parse_http_url};
+use crate::soundcloud::SoundcloudConfig;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,16 +27,6 @@ impl Default for RawSoundcloud {
             live_poll_interval_seconds: 60,
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct SoundcloudConfig {
-    pub user: String,
-    pub api_base: Url,
-    pub web_base: Url,
-    pub client_id: Option<String>,
-    pub poll_interval_seconds: u64,
-    pub live_poll_interval_seconds: u64,
 }
 
 pub(super) fn validate(raw: RawSoundcloud) -> Result<SoundcloudConfig, ConfigError> {

@@ -32,8 +32,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_cookies::CookieManagerLayer;
 
-use crate::shutdown::Shutdown;
 use error::ApiError;
+use ntr_common::shutdown::Shutdown;
 use state::AppState;
 use ws::WsShutdown;
 

@@ -33,7 +33,7 @@ use crate::http::server::limits::ConnectionSlot;
 use crate::http::state::AppState;
 use crate::log_throttle::Verdict;
 use crate::relays::{RelayConnection, RelayName};
-use crate::shutdown::Shutdown;
+use ntr_common::shutdown::Shutdown;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(25);
 pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);

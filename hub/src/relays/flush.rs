@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::Relays;
-use crate::shutdown::Shutdown;
 use crate::store::Store;
+use ntr_common::shutdown::Shutdown;
 
 /// The longest a written cursor stays only in memory (what a hub kill -9 can cost).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(100);

@@ -7,7 +7,7 @@ use ntr_protocol::ServerMessage;
 
 use super::Relays;
 use crate::broadcast::Broadcaster;
-use crate::shutdown::Shutdown;
+use ntr_common::shutdown::Shutdown;
 
 pub const FRAMES_PER_SECOND: u32 = 2;
 const GAP: Duration = Duration::from_millis(1000 / FRAMES_PER_SECOND as u64);

@@ -16,7 +16,7 @@ use serde_json::json;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::config::{Block, Secret, TargetConfigError};
+use super::block::{Block, Secret, TargetConfigError};
 use super::kind::Kind;
 use crate::store::Announcement;
 

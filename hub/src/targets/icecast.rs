@@ -16,7 +16,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::config::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
 use super::kind::Kind;
 use crate::line_template::{AnnounceTemplate, TrackFields};
 use crate::store::Announcement;

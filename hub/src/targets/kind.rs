@@ -1,8 +1,7 @@
 //! What every kind of target provides — its keys' parser, its endpoint and secrets for logs, its
-//! send — and [`KINDS`], the one list of kinds a `[[targets]]` block may name.
+//! send — and [`TargetKind`], a validated target's kind as the worker holds it.
 //!
-//! A new kind is one module implementing [`Kind`] plus one line in [`KINDS`]; the "use discord,
-//! webhook, …" error text is built from that list.
+//! A new kind is one module implementing [`Kind`] plus one line in `kinds::KINDS`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,20 +10,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::attempt::Attempt;
-use super::config::{Block, TargetConfigError};
-use super::discord::DiscordTarget;
-use super::icecast::IcecastTarget;
-use super::matrix::MatrixTarget;
-use super::webhook::WebhookTarget;
+use super::block::{Block, TargetConfigError};
 use crate::store::Announcement;
-
-/// Every kind, in the order error messages list them.
-pub const KINDS: [Registration; 4] = [
-    Registration::of::<DiscordTarget>("discord"),
-    Registration::of::<WebhookTarget>("webhook"),
-    Registration::of::<MatrixTarget>("matrix"),
-    Registration::of::<IcecastTarget>("icecast"),
-];
 
 /// One kind of target: its validated keys, and what the worker and the logs need of them.
 pub trait Kind: fmt::Debug + Send + Sync + 'static {
@@ -56,7 +43,7 @@ pub struct Registration {
 }
 
 impl Registration {
-    const fn of<K: Kind>(name: &'static str) -> Registration {
+    pub const fn of<K: Kind>(name: &'static str) -> Registration {
         Registration {
             name,
             parse: parse_as::<K>,
@@ -74,16 +61,6 @@ fn parse_as<K: Kind>(block: &mut Block) -> Result<TargetKind, TargetConfigError>
         name: block.kind(),
         target: Arc::new(K::parse(block)?),
     })
-}
-
-/// The kinds' names for an error text: `discord, webhook, matrix or icecast`.
-pub fn names() -> String {
-    let names: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
-    match names.split_last() {
-        Some((last, [])) => (*last).to_owned(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => String::new(),
-    }
 }
 
 /// A validated target's kind and kind-specific settings. Cheap to clone.
@@ -119,15 +96,5 @@ impl TargetKind {
         timeout: Duration,
     ) -> Attempt {
         self.target.send(http, announce, timeout).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_error_text_lists_every_kind() {
-        assert_eq!(names(), "discord, webhook, matrix or icecast");
     }
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::config::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
 use super::kind::Kind;
 use crate::store::Announcement;
 

@@ -10,17 +10,19 @@
 //! retry / failed). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
 //! is `http::api::targets`; the ledger itself is `store::deliveries`; a sent line is recorded through `crate::acks`.
 //!
-//! A kind is a type implementing [`kind::Kind`], registered by one line in [`kind::KINDS`],
+//! A kind is a type implementing [`kind::Kind`], registered by one line in `kinds::KINDS`,
 //! rather than a variant of an enum matched in every method: nothing outside a kind's module
 //! ever asks which kind a target is, it only parses, shows and sends it. So a new kind is one
-//! new file plus that line (and its keys in [`config::RawTarget`], the TOML shape serde checks),
+//! new file plus that line (and its keys in [`block::RawTarget`], the TOML shape serde checks),
 //! and the list of kinds in error texts comes from the same table.
 
 pub mod attempt;
+pub mod block;
 pub mod config;
 pub mod discord;
 pub mod icecast;
 pub mod kind;
+pub mod kinds;
 pub mod matrix;
 pub mod webhook;
 mod worker;
@@ -37,9 +39,9 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::acks::Acks;
-use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 pub use config::TargetConfig;
+use ntr_common::shutdown::Shutdown;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
 /// https://discord.com/…/webhooks/ID/***); stream (icecast, …, disabled)`.

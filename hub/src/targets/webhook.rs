@@ -15,7 +15,7 @@ use sha2::Sha256;
 use url::Url;
 
 use super::attempt::{self, Attempt};
-use super::config::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
 use super::kind::Kind;
 use crate::store::Announcement;
 

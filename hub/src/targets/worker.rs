@@ -20,8 +20,8 @@ use super::attempt::Attempt;
 use super::config::TargetConfig;
 use super::{DeliveryCounters, Outcome, Timings};
 use crate::acks::Acks;
-use crate::shutdown::Shutdown;
 use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, Store, StoreError};
+use ntr_common::shutdown::Shutdown;
 
 /// A final attempt scheduled at the give-up time may start this late and still run; a row found
 /// later than this (the hub was down) fails without one.

@@ -24,9 +24,9 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::log_throttle::{LogThrottle, Verdict};
-use crate::shutdown::Shutdown;
 use deadline::{Activity, HeadTimer, Timeouts, Watched};
 use limits::{ConnectionLimits, ConnectionSlot};
+use ntr_common::shutdown::Shutdown;
 
 /// What the server needs besides its listener.
 pub struct Server {
