@@ -203,7 +203,7 @@ async fn failures_keep_the_last_good_playlist() {
             "HTTP 500",
         ),
         (vec![Fault::Garbage], "malformed"),
-        (vec![Fault::BrokenBody], "cannot reach SoundCloud"),
+        (vec![Fault::BrokenBody; 3], "cannot reach SoundCloud"),
         (
             vec![Fault::Slow(std::time::Duration::from_secs(3)); 3],
             "timed out",
