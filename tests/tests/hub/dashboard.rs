@@ -2,7 +2,8 @@
 //! (1280×800) size: logging in at `http://localhost:PORT` while `public_url` says 127.0.0.1,
 //! announcing the next track with one tap, correcting it, editing the playlist (remove, undo,
 //! move by button, keyboard and drag, add by SoundCloud link) while a second session sees every
-//! change without a reload, honest delivery toasts, one clock, and a layout that fits a phone.
+//! change without a reload, a tap on a row a poll moved refused (409) and said so, honest delivery
+//! toasts, one clock, and a layout that fits a phone.
 //! Each state is saved as a PNG in `e2e::browser::screenshot_dir()` (paths are printed).
 
 use std::time::{Duration, Instant};
