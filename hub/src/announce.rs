@@ -11,17 +11,21 @@ use crate::broadcast::Broadcaster;
 use crate::line::AnnounceLine;
 use crate::line_template::{AnnounceTemplate, CorrectionTemplate, TrackFields};
 use crate::metrics::Metrics;
-use crate::store::{Announcement, NewAnnouncement, Show, ShowError, Store, StoreError};
+use crate::store::{
+    Announcement, ExpectedTrack, NewAnnouncement, Show, ShowError, Store, StoreError,
+};
 use crate::targets::Targets;
 use crate::week::Schedule;
 
 /// What to announce, already validated by the handler.
 #[derive(Debug, Clone)]
 pub enum AnnounceRequest {
-    /// A track of a show; `show_id: None` means the current show.
+    /// A track of a show; `show_id: None` means the current show. Refused when the track at
+    /// `position` is not `expected` (a poll shifted the list since the client looked).
     Track {
         show_id: Option<i64>,
         position: u32,
+        expected: ExpectedTrack,
     },
     Text(String),
 }
@@ -101,7 +105,11 @@ impl Announcer {
                 }
                 Ok(NewAnnouncement::text(message))
             }
-            AnnounceRequest::Track { show_id, position } => {
+            AnnounceRequest::Track {
+                show_id,
+                position,
+                expected,
+            } => {
                 let show = match show_id {
                     Some(id) => self.store.show(id).await?,
                     None => {
@@ -110,12 +118,17 @@ impl Announcer {
                             .await?
                     }
                 };
-                self.track_line(&show, position)
+                self.track_line(&show, position, expected)
             }
         }
     }
 
-    fn track_line(&self, show: &Show, position: u32) -> Result<NewAnnouncement, AnnounceError> {
+    fn track_line(
+        &self,
+        show: &Show,
+        position: u32,
+        expected: ExpectedTrack,
+    ) -> Result<NewAnnouncement, AnnounceError> {
         let track = show
             .tracks
             .iter()
@@ -125,6 +138,7 @@ impl Announcer {
                 show_id: show.id,
                 position,
             })?;
+        expected.check(position, track.id, &track.title, &track.artist)?;
         let message = self.templates.announce.render(&TrackFields {
             position,
             title: &track.title,

@@ -57,11 +57,12 @@
     }
     NTR.busy(button, true);
     try {
-      const data = await NTR.api("POST", "/admin/announce", { show_id: Number(showId), position: position });
+      const data = await NTR.api("POST", "/admin/announce",
+        { show_id: Number(showId), position: position, track_id: NTR.trackId(button) });
       NTR.announced(data);
       NTR.refreshShow(showId);
     } catch (e) {
-      NTR.toast("Announce failed: " + e.message, "bad");
+      NTR.tapFailed("Not announced", e, showId);
     } finally {
       NTR.busy(button, false);
     }

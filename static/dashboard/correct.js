@@ -36,7 +36,7 @@
     const rows = section ? Array.from(section.querySelectorAll("tr[data-position]")) : [];
     const next = section && section.querySelector("tr.next");
     rows.forEach((row) => {
-      const option = NTR.el("option", { value: row.dataset.position },
+      const option = NTR.el("option", { value: row.dataset.position, "data-track-id": row.dataset.trackId },
         NTR.rowName(row) + (row.dataset.artist ? " — " + row.dataset.artist : ""));
       select.appendChild(option);
     });
@@ -62,7 +62,11 @@
     if (form.elements.kind.value === "text") {
       return { text: text.value.trim(), corrects: wrong.seq };
     }
-    return { show_id: Number(wrong.showId), position: Number(select.value), corrects: wrong.seq };
+    const chosen = select.selectedOptions[0];
+    return {
+      show_id: Number(wrong.showId), position: Number(select.value), corrects: wrong.seq,
+      track_id: NTR.trackId(chosen),
+    };
   }
 
   document.addEventListener("click", (ev) => {
@@ -87,6 +91,7 @@
       NTR.announced(data);
       NTR.refreshShow(wrong.showId);
     } catch (e) {
+      if (e.status === 409) { dialog.close(); NTR.tapFailed("Not sent", e, wrong.showId); return; }
       error.textContent = "Not sent: " + e.message;
       error.hidden = false;
     } finally {

@@ -89,27 +89,29 @@
       position: Number(row.dataset.position), title: row.dataset.title, artist: row.dataset.artist,
       url: row.dataset.url, soundcloud: row.hasAttribute("data-soundcloud"),
     };
+    const trackId = NTR.trackId(row);
+    const query = trackId === undefined ? "" : "?track_id=" + trackId;
     NTR.busy(button, true);
     try {
-      await NTR.api("DELETE", tracksPath(showId) + "/" + saved.position);
+      await NTR.api("DELETE", tracksPath(showId) + "/" + saved.position + query);
       NTR.toast("Removed #" + saved.position + " " + saved.title, "ok", [{ label: "Undo", run: () => undo(showId, saved) }]);
       NTR.refreshShow(showId);
     } catch (e) {
       NTR.busy(button, false);
-      NTR.toast("Not removed: " + e.message, "bad");
+      NTR.tapFailed("Not removed", e, showId);
     }
   }
 
   // --- move --------------------------------------------------------------------------------
 
-  async function move(showId, from, to, focusClass) {
+  async function move(showId, from, to, focusClass, trackId) {
     if (to < 1 || from === to) { return; }
     try {
-      await NTR.api("POST", tracksPath(showId) + "/" + from + "/move", { to: to });
+      await NTR.api("POST", tracksPath(showId) + "/" + from + "/move", { to: to, track_id: trackId });
       NTR.focusAfter = focusClass ? { show: showId, position: String(to), cls: focusClass } : null;
       NTR.refreshShow(showId);
     } catch (e) {
-      NTR.toast("Not moved: " + e.message, "bad");
+      NTR.tapFailed("Not moved", e, showId);
     }
   }
 
@@ -119,7 +121,7 @@
     if (button.classList.contains("remove")) { remove(button); return; }
     const from = Number(button.dataset.position);
     const up = button.classList.contains("move-up");
-    move(showIdOf(button), from, up ? from - 1 : from + 1, up ? "move-up" : "move-down");
+    move(showIdOf(button), from, up ? from - 1 : from + 1, up ? "move-up" : "move-down", NTR.trackId(button));
   });
 
   // Alt+↑ / Alt+↓ moves the row that has the focus (on any of its buttons or links).
@@ -131,7 +133,7 @@
     const from = Number(row.dataset.position);
     const last = row.parentElement.children.length;
     const to = ev.key === "ArrowUp" ? from - 1 : from + 1;
-    if (to <= last) { move(showIdOf(row), from, to, ev.target.classList[0]); }
+    if (to <= last) { move(showIdOf(row), from, to, ev.target.classList[0], NTR.trackId(row)); }
   });
 
   // --- drag and drop (not on touch screens: there a long press would start a drag while the
@@ -152,7 +154,7 @@
   document.addEventListener("dragstart", (ev) => {
     const row = ev.target.closest && ev.target.closest("tr[data-position]");
     if (!row) { return; }
-    dragged = { show: showIdOf(row), position: Number(row.dataset.position) };
+    dragged = { show: showIdOf(row), position: Number(row.dataset.position), trackId: NTR.trackId(row) };
     ev.dataTransfer.effectAllowed = "move";
     ev.dataTransfer.setData("text/plain", row.dataset.position);
     row.classList.add("dragging");
@@ -175,7 +177,7 @@
     const row = dropRow(ev);
     if (!row) { return; }
     ev.preventDefault();
-    move(dragged.show, dragged.position, Number(row.dataset.position), null);
+    move(dragged.show, dragged.position, Number(row.dataset.position), null, dragged.trackId);
   });
 
   document.addEventListener("dragend", () => {

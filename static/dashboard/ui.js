@@ -86,6 +86,27 @@
     return data;
   };
 
+  // The id of the track a button or row is about (the API's `track_id`: 0 for a record), so
+  // the hub refuses a tap that would land on another track after a poll shifted the list.
+  NTR.trackId = function (el) {
+    const holder = el && el.closest("[data-track-id]");
+    return holder ? Number(holder.dataset.trackId) : undefined;
+  };
+
+  // A failed tap: a 409 means the playlist changed under the page (nothing was done), so say
+  // so plainly and redraw the show at once; anything else is shown as the hub's error.
+  NTR.tapFailed = function (what, e, showId) {
+    if (e.status === 409) {
+      NTR.toast([what + ": the playlist changed since this page showed it — nothing was done",
+        NTR.capital(e.message.replace(/ \(the playlist changed\); reload$/, "")) +
+          ". The list is redrawn: check it and tap again."],
+        "warn");
+      NTR.refreshShow(showId);
+      return;
+    }
+    NTR.toast(what + ": " + e.message, "bad");
+  };
+
   NTR.busy = function (button, on) {
     if (!button) { return; }
     if (on) { button.setAttribute("aria-busy", "true"); } else { button.removeAttribute("aria-busy"); }
@@ -104,6 +125,10 @@
   // "#5 Title" for messages about a row.
   NTR.rowName = function (row) {
     return "#" + row.dataset.position + " " + (row.dataset.title || "");
+  };
+
+  NTR.capital = function (text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
   };
 
   NTR.plural = function (n, word) {

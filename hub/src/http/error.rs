@@ -33,6 +33,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request no longer fits what is there (the track at a position changed).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body too large (the limit is 64 KiB)")]
     PayloadTooLarge,
     #[error("the request body did not arrive in time")]
@@ -52,6 +55,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -78,6 +82,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoShow(_) | StoreError::NoPosition { .. } => {
                 ApiError::NotFound(e.to_string())
             }
+            StoreError::TrackChanged { .. } => ApiError::Conflict(e.to_string()),
             StoreError::OutOfRange(m) | StoreError::Uncorrectable(m) => ApiError::Unprocessable(m),
             other => ApiError::Internal(other.to_string()),
         }

@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, Like, NewAnnouncement, ShowError, Store, StoreError,
-    Track, TrackInfo, WeekLikes,
+    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, ShowError,
+    Store, StoreError, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::week::{Schedule, Week};
@@ -166,10 +166,16 @@ async fn the_djs_edits_survive_later_polls() {
         let id = store.show_for_week(w).await.expect("show").id;
         let mut changes = store.show_changes();
 
-        let show = store.remove_track(id, 2).await.expect("remove");
+        let show = store
+            .remove_track(id, 2, ExpectedTrack::Any)
+            .await
+            .expect("remove");
         assert_eq!(ids(&show.tracks), [Some(1), Some(3)]);
         assert_eq!(changes.recv().await.expect("heard"), id);
-        let show = store.move_track(id, 2, 1).await.expect("move");
+        let show = store
+            .move_track(id, 2, 1, ExpectedTrack::Any)
+            .await
+            .expect("move");
         assert_eq!(ids(&show.tracks), [Some(3), Some(1)]);
         let show = store.add_track(id, track(4), Some(2)).await.expect("add");
         assert_eq!(ids(&show.tracks), [Some(3), Some(4), Some(1)]);
@@ -185,6 +191,58 @@ async fn the_djs_edits_survive_later_polls() {
 }
 
 #[tokio::test]
+async fn an_edit_naming_another_track_than_the_one_at_its_position_changes_nothing() {
+    each(|s| async move {
+        let store = s.open();
+        let w = week(0);
+        let likes = vec![like(w, 1, 1), like(w, 2, 2)];
+        store
+            .apply_likes(vec![WeekLikes { week: w, likes }])
+            .await
+            .expect("apply");
+        let id = store.show_for_week(w).await.expect("show").id;
+        let record = TrackInfo {
+            soundcloud_id: None,
+            ..track(3)
+        };
+        store.add_track(id, record, None).await.expect("add");
+
+        let other = ExpectedTrack::Id(Some(2));
+        let removed = store.remove_track(id, 1, other).await;
+        assert!(
+            matches!(removed, Err(StoreError::TrackChanged { position: 1, ref now }) if now.contains("title 1")),
+            "{removed:?}"
+        );
+        let moved = store.move_track(id, 1, 2, other).await;
+        assert!(matches!(moved, Err(StoreError::TrackChanged { .. })), "{moved:?}");
+        let record_expected = store.remove_track(id, 2, ExpectedTrack::Id(None)).await;
+        assert!(
+            matches!(record_expected, Err(StoreError::TrackChanged { position: 2, .. })),
+            "a like is not the record: {record_expected:?}"
+        );
+        let like_expected = store.remove_track(id, 3, ExpectedTrack::Id(Some(3))).await;
+        assert!(
+            matches!(like_expected, Err(StoreError::TrackChanged { position: 3, .. })),
+            "the record is not a like: {like_expected:?}"
+        );
+        let show = store.show(id).await.expect("show");
+        assert_eq!(ids(&show.tracks), [Some(1), Some(2), None], "nothing changed");
+
+        let show = store
+            .move_track(id, 1, 2, ExpectedTrack::Id(Some(1)))
+            .await
+            .expect("move the track meant");
+        assert_eq!(ids(&show.tracks), [Some(2), Some(1), None]);
+        let show = store
+            .remove_track(id, 3, ExpectedTrack::Id(None))
+            .await
+            .expect("remove the record meant");
+        assert_eq!(ids(&show.tracks), [Some(2), Some(1)]);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn edits_outside_the_show_are_refused() {
     each(|s| async move {
         let store = s.open();
@@ -195,12 +253,12 @@ async fn edits_outside_the_show_are_refused() {
             .await
             .expect("apply");
         let id = store.show_for_week(w).await.expect("show").id;
-        let removed = store.remove_track(id, 2).await;
+        let removed = store.remove_track(id, 2, ExpectedTrack::Any).await;
         assert!(
             matches!(removed, Err(StoreError::NoPosition { position: 2, .. })),
             "{removed:?}"
         );
-        let moved = store.move_track(id, 1, 0).await;
+        let moved = store.move_track(id, 1, 0, ExpectedTrack::Any).await;
         assert!(matches!(moved, Err(StoreError::OutOfRange(_))), "{moved:?}");
         let added = store.add_track(id, track(2), Some(3)).await;
         assert!(matches!(added, Err(StoreError::OutOfRange(_))), "{added:?}");

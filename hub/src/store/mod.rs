@@ -44,7 +44,7 @@ pub use deliveries::{
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};
 pub use sessions::SessionRow;
-pub use shows::{Like, Show, ShowError, ShowSummary, Track, TrackInfo, WeekLikes};
+pub use shows::{ExpectedTrack, Like, Show, ShowError, ShowSummary, Track, TrackInfo, WeekLikes};
 pub use sqlite::DB_FILE;
 
 /// Show changes a slow listener may fall behind by before it hears `Lagged`.
@@ -66,6 +66,9 @@ pub enum StoreError {
     NoShow(i64),
     #[error("show {show_id} has no track at position {position}")]
     NoPosition { show_id: i64, position: u32 },
+    /// An edit or announce by position that named another track than the one there now.
+    #[error("the track at position {position} is now {now} (the playlist changed); reload")]
+    TrackChanged { position: u32, now: String },
     #[error("{0}")]
     OutOfRange(String),
     /// A correction that names an announce which may not be corrected.

@@ -58,6 +58,37 @@ pub struct ShowSummary {
     pub track_count: u32,
 }
 
+/// The track a client means when it names a position, as its page showed it. A poll between
+/// the page's render and the DJ's tap can shift the positions; naming the track turns that
+/// into a refusal instead of an edit of another track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedTrack {
+    /// Whatever track is at the position (a client that names none).
+    Any,
+    /// The track with this SoundCloud id; `None` for a record that is not on SoundCloud.
+    Id(Option<i64>),
+}
+
+impl ExpectedTrack {
+    /// `Ok` when the track now at `position` (SoundCloud id `id`, `title` by `artist`) is the
+    /// one meant; otherwise [`StoreError::TrackChanged`] naming the track that is there now.
+    pub fn check(
+        self,
+        position: u32,
+        id: Option<i64>,
+        title: &str,
+        artist: &str,
+    ) -> Result<(), StoreError> {
+        match self {
+            ExpectedTrack::Id(expected) if expected != id => Err(StoreError::TrackChanged {
+                position,
+                now: format!("\"{title}\" by {artist}"),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Why the current or previous show cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ShowError {
@@ -139,19 +170,33 @@ impl Store {
         Ok(show)
     }
 
-    /// Removes the track at `position`; it stays out after later polls.
-    pub async fn remove_track(&self, show_id: i64, position: u32) -> Result<Show, StoreError> {
+    /// Removes the track at `position`; it stays out after later polls. When the track there
+    /// is not `expected`, nothing changes ([`StoreError::TrackChanged`]): the check and the
+    /// edit are one transaction, so a poll cannot slip between them.
+    pub async fn remove_track(
+        &self,
+        show_id: i64,
+        position: u32,
+        expected: ExpectedTrack,
+    ) -> Result<Show, StoreError> {
         let show = match &self.backend {
-            Backend::Sqlite(db) => db.remove_track(show_id, position).await?,
+            Backend::Sqlite(db) => db.remove_track(show_id, position, expected).await?,
         };
         self.show_changed(show_id);
         Ok(show)
     }
 
-    /// Moves the track at `from` to position `to`; the order stays after later polls.
-    pub async fn move_track(&self, show_id: i64, from: u32, to: u32) -> Result<Show, StoreError> {
+    /// Moves the track at `from` to position `to`; the order stays after later polls. Checks
+    /// `expected` like [`Store::remove_track`].
+    pub async fn move_track(
+        &self,
+        show_id: i64,
+        from: u32,
+        to: u32,
+        expected: ExpectedTrack,
+    ) -> Result<Show, StoreError> {
         let show = match &self.backend {
-            Backend::Sqlite(db) => db.move_track(show_id, from, to).await?,
+            Backend::Sqlite(db) => db.move_track(show_id, from, to, expected).await?,
         };
         self.show_changed(show_id);
         Ok(show)

@@ -2,7 +2,8 @@
 //! (1280×800) size: logging in at `http://localhost:PORT` while `public_url` says 127.0.0.1,
 //! announcing the next track with one tap, correcting it, editing the playlist (remove, undo,
 //! move by button, keyboard and drag, add by SoundCloud link) while a second session sees every
-//! change without a reload, honest delivery toasts, one clock, and a layout that fits a phone.
+//! change without a reload, a tap on a row a poll moved refused (409) and said so, honest delivery
+//! toasts, one clock, and a layout that fits a phone.
 //! Each state is saved as a PNG in `e2e::browser::screenshot_dir()` (paths are printed).
 
 use std::time::{Duration, Instant};
@@ -805,4 +806,62 @@ async fn the_public_event_stream_says_which_show_changed_without_moving_last_eve
     assert_eq!(event.id, None, "Last-Event-ID stays the last announce's");
     let data: Value = serde_json::from_str(&event.data).expect("JSON");
     assert_eq!(data, json!({"type": "show_changed", "show_id": id}));
+}
+
+/// A poll removes Aurora while the page, not yet redrawn, still shows it at #1 and Basalt at
+/// #2: tapping ✕ on Basalt's row would remove Cinder by position. The page sends Basalt's id,
+/// so the hub refuses, the toast says the playlist changed, and the show is redrawn unchanged.
+#[tokio::test]
+async fn a_tap_on_a_row_a_poll_moved_is_refused_and_said_so() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let hub = hub_with_tracks().await;
+    log_in(&browser, &hub).await;
+    let failure = format!("dash-conflict-failure-{}", hub.port);
+    browser
+        .or_screenshot(&failure, stale_remove_is_refused(&browser, &hub))
+        .await;
+}
+
+async fn stale_remove_is_refused(browser: &Browser, hub: &TestHub) {
+    // The page stops redrawing, as if the poll's frame had not arrived yet.
+    browser
+        .eval("window.__refresh = NTR.refreshShow; NTR.refreshShow = () => {}; return true")
+        .await;
+    let likes = (2..=5)
+        .map(|n| like(hub, n, NAMES[n as usize - 1]))
+        .collect();
+    hub.soundcloud.set_likes(likes);
+    assert_eq!(hub.refresh().await["poll"]["ok"], true);
+    assert_eq!(
+        titles(browser).await,
+        NAMES,
+        "the page still shows the old list"
+    );
+    browser
+        .eval("NTR.refreshShow = window.__refresh; return true")
+        .await;
+    click(
+        browser,
+        "section.show[data-primary] tr[data-position='2'] button.remove",
+    )
+    .await;
+    let toast = browser
+        .wait_for_text("#toasts .toast", "the playlist changed", T)
+        .await;
+    assert!(toast.contains("Not removed"), "{toast}");
+    assert!(
+        toast.contains("Cinder"),
+        "names the track there now: {toast}"
+    );
+    wait_for_titles(browser, &["Basalt", "Cinder", "Delta Blues", "Ember"]).await;
+    let (_, show) = hub.get_json("/playlist").await;
+    assert_eq!(
+        show["tracks"].as_array().map(Vec::len),
+        Some(4),
+        "nothing removed"
+    );
+    shot(browser, PHONE, "dash-375-conflict").await;
+    shot(browser, DESKTOP, "dash-1280-conflict").await;
 }

@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod dashboard;
 mod drills;
+mod edits;
 mod events;
 mod feeds;
 mod hardening;

@@ -5,16 +5,16 @@ use axum::Json;
 use axum::extract::State;
 use ntr_protocol::{Announced, Seq, Show};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::views::{RefreshOutcome, RefreshView, show_view};
 use crate::announce::AnnounceRequest;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guards::Admin;
 use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::state::AppState;
-use crate::store::TrackInfo;
+use crate::store::{ExpectedTrack, TrackInfo};
 use crate::web_url::WebUrl;
 
 /// The tag of the admin endpoints in the OpenAPI document.
@@ -22,7 +22,7 @@ use crate::http::tags::ADMIN as TAG;
 
 /// What to announce: `{"position": N}` (a track of the current show), `{"show_id": S,
 /// "position": N}` (a track of any show) or `{"text": "…"}` (a free line). Any other
-/// combination is refused with 422.
+/// combination is refused with 422. With a position, `track_id` names the track meant.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnounceBody {
@@ -31,6 +31,10 @@ pub struct AnnounceBody {
     /// The track's position, 1 or more.
     #[schema(minimum = 1)]
     position: Option<i64>,
+    /// The `id` of the track meant, as the show listed it (0 for a record whose `id` is
+    /// null); when another track is at the position now, 409 and nothing is announced.
+    #[schema(minimum = 0)]
+    track_id: Option<i64>,
     /// A free line, announced as given (control characters removed).
     text: Option<String>,
     /// The seq of an earlier announce (of the last 24 hours, not yet corrected) this one
@@ -41,17 +45,20 @@ pub struct AnnounceBody {
 impl AnnounceBody {
     fn into_request(self) -> Result<AnnounceRequest, ApiError> {
         match (self.show_id, self.position, self.text) {
-            (None, None, Some(text)) => Ok(AnnounceRequest::Text(text)),
+            (None, None, Some(text)) if self.track_id.is_none() => Ok(AnnounceRequest::Text(text)),
             (show_id, Some(position), None) => Ok(AnnounceRequest::Track {
                 show_id,
                 position: position_value("position", position)?,
+                expected: expected_track(self.track_id, ApiError::Unprocessable)?,
             }),
             (_, None, None) => Err(ApiError::Unprocessable(
                 "send {\"position\": N}, {\"show_id\": S, \"position\": N} or {\"text\": \"…\"}"
                     .into(),
             )),
             _ => Err(ApiError::Unprocessable(
-                "send either a position (with an optional show_id) or a text, not both".into(),
+                "send either a position (with an optional show_id and track_id) or a text, \
+                 not both"
+                    .into(),
             )),
         }
     }
@@ -64,6 +71,21 @@ fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::Unprocessable(format!("{name} must be 1 or more (got {n})")))
 }
 
+/// The track a client names with `track_id`: the `id` of the show's JSON, 0 for a record that
+/// has none (its `id` is null, and SoundCloud ids start at 1); absent, any track. `invalid`
+/// says how a negative one is refused (400 in a query, 422 in a body).
+fn expected_track(
+    track_id: Option<i64>,
+    invalid: fn(String) -> ApiError,
+) -> Result<ExpectedTrack, ApiError> {
+    match track_id {
+        None => Ok(ExpectedTrack::Any),
+        Some(0) => Ok(ExpectedTrack::Id(None)),
+        Some(id) if id > 0 => Ok(ExpectedTrack::Id(Some(id))),
+        Some(id) => Err(invalid(format!("track_id must be 0 or more (got {id})"))),
+    }
+}
+
 /// Announce a track or a free text to every subscriber.
 #[utoipa::path(post, path = "/admin/announce", tag = TAG, operation_id = "announce",
     security(("bearer" = []), ("cookie" = [])),
@@ -73,9 +95,12 @@ fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
         (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`",
             body = ErrorBody),
         (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
+        (status = 409, description = "`track_id` names another track than the one at that \
+            position now (the playlist changed); nothing was announced", body = ErrorBody),
         (status = 422, description = "A body of the wrong shape (an unknown field, position 0, \
-            both `text` and `position`, neither, an empty text), or a `corrects` that names no \
-            uncorrected announce of the last 24 hours", body = ErrorBody),
+            both `text` and `position`, neither, an empty text, a negative `track_id` or one \
+            with a text), or a `corrects` that names no uncorrected announce of the last 24 \
+            hours", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]
@@ -215,18 +240,32 @@ fn check_soundcloud_url(url: &WebUrl, state: &AppState) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// Which track a removal means (a DELETE has no body, so it is in the query).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemoveQuery {
+    /// The `id` of the track meant, as the show listed it (0 for a record whose `id` is
+    /// null); when another track is at the position now, 409 and nothing changes.
+    #[param(minimum = 0)]
+    track_id: Option<i64>,
+}
+
 /// Remove a track from a show; the tracks after it move up.
 #[utoipa::path(delete, path = "/admin/shows/{id}/tracks/{position}", tag = TAG,
     security(("bearer" = []), ("cookie" = [])),
     params(
         ("id" = i64, Path, description = "The show's id"),
         ("position" = u32, Path, minimum = 1, description = "The track's position"),
+        RemoveQuery,
     ),
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id or position is not a number", body = ErrorBody),
+        (status = 400, description = "The id, position or `track_id` is not a number, or \
+            `track_id` is negative", body = ErrorBody),
         (status = 404, description = "No show with that id, or no track at that position",
             body = ErrorBody),
+        (status = 409, description = "`track_id` names another track than the one at that \
+            position now (the playlist changed); nothing changed", body = ErrorBody),
         AdminAuthErrors, StorageFailed,
     ),
 )]
@@ -234,8 +273,13 @@ pub async fn remove_track(
     State(state): State<AppState>,
     _admin: Admin,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
+    ApiQuery(query): ApiQuery<RemoveQuery>,
 ) -> Result<Json<Show>, ApiError> {
-    let show = state.store.remove_track(show_id, position).await?;
+    let expected = expected_track(query.track_id, ApiError::BadRequest)?;
+    let show = state
+        .store
+        .remove_track(show_id, position, expected)
+        .await?;
     Ok(Json(show_view(&state, &show)))
 }
 
@@ -246,6 +290,10 @@ pub struct MoveBody {
     /// The track's new position, 1 to n; the others shift.
     #[schema(minimum = 1)]
     to: i64,
+    /// The `id` of the track meant, as the show listed it (0 for a record whose `id` is
+    /// null); when another track is at the position now, 409 and nothing changes.
+    #[schema(minimum = 0)]
+    track_id: Option<i64>,
 }
 
 /// Move a track to another position in its show.
@@ -262,8 +310,10 @@ pub struct MoveBody {
             or no `Content-Type: application/json`", body = ErrorBody),
         (status = 404, description = "No show with that id, or no track at that position",
             body = ErrorBody),
-        (status = 422, description = "`to` missing, below 1 or beyond the last track",
-            body = ErrorBody),
+        (status = 409, description = "`track_id` names another track than the one at that \
+            position now (the playlist changed); nothing changed", body = ErrorBody),
+        (status = 422, description = "`to` missing, below 1 or beyond the last track, or a \
+            negative `track_id`", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]
@@ -274,6 +324,10 @@ pub async fn move_track(
     ApiJson(body): ApiJson<MoveBody>,
 ) -> Result<Json<Show>, ApiError> {
     let to = position_value("to", body.to)?;
-    let show = state.store.move_track(show_id, position, to).await?;
+    let expected = expected_track(body.track_id, ApiError::Unprocessable)?;
+    let show = state
+        .store
+        .move_track(show_id, position, to, expected)
+        .await?;
     Ok(Json(show_view(&state, &show)))
 }

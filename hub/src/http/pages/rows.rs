@@ -45,6 +45,9 @@ pub struct TrackRow {
     pub duration: String,
     /// A SoundCloud track (re-added by its URL), not a record typed in by hand.
     pub soundcloud: bool,
+    /// The id the admin API's `track_id` takes: the SoundCloud id, 0 for a record. Every tap
+    /// sends it, so an edit never lands on a track a poll moved into this position.
+    pub track_id: i64,
     /// Its last announce that was not corrected.
     pub seq: Option<u64>,
     pub announced_at: Option<Stamp>,
@@ -158,6 +161,7 @@ fn track_row(t: &Track, cx: &ShowContext<'_>) -> TrackRow {
         url: WebUrl::link(&t.permalink_url),
         duration: t.duration_ms.map(format_duration).unwrap_or_default(),
         soundcloud: t.id.is_some(),
+        track_id: t.id.unwrap_or(0),
         seq: last.map(|(a, _)| a.seq.get()),
         announced_at: last.map(|(a, _)| Stamp::new(cx.clock, a.announced_at)),
         targets: last.map(|(_, acks)| targets(acks)).unwrap_or_default(),
@@ -236,6 +240,7 @@ mod tests {
             url: None,
             duration: String::new(),
             soundcloud: true,
+            track_id: i64::from(position),
             seq,
             announced_at: None,
             targets: Vec::new(),

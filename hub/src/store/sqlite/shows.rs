@@ -10,7 +10,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{Sqlite, optional_time, time, to_ms};
-use crate::store::{Like, Show, ShowSummary, StoreError, Track, TrackInfo, WeekLikes};
+use crate::store::{
+    ExpectedTrack, Like, Show, ShowSummary, StoreError, Track, TrackInfo, WeekLikes,
+};
 use crate::web_url::WebUrl;
 use crate::week::Week;
 
@@ -112,10 +114,16 @@ impl Sqlite {
         .await
     }
 
-    /// Removes the track at `position`; it stays out after later polls.
-    pub async fn remove_track(&self, show_id: i64, position: u32) -> Result<Show, StoreError> {
+    /// Removes the track at `position` if it is `expected`; it stays out after later polls.
+    pub async fn remove_track(
+        &self,
+        show_id: i64,
+        position: u32,
+        expected: ExpectedTrack,
+    ) -> Result<Show, StoreError> {
         self.edit_show(show_id, move |tx| {
             let entry = entry_at(tx, show_id, position)?;
+            check_expected(tx, entry, position, expected)?;
             tx.execute(
                 "UPDATE show_tracks SET removed = 1 WHERE show_id = ?1 AND track_id = ?2",
                 params![show_id, entry.track_id],
@@ -125,12 +133,20 @@ impl Sqlite {
         .await
     }
 
-    /// Moves the track at `from` to position `to`; the order stays after later polls.
-    pub async fn move_track(&self, show_id: i64, from: u32, to: u32) -> Result<Show, StoreError> {
+    /// Moves the track at `from` (if it is `expected`) to position `to`; the order stays after
+    /// later polls.
+    pub async fn move_track(
+        &self,
+        show_id: i64,
+        from: u32,
+        to: u32,
+        expected: ExpectedTrack,
+    ) -> Result<Show, StoreError> {
         self.edit_show(show_id, move |tx| {
             let mut order = ordered_entries(tx, show_id)?;
             let len = order.len() as u32;
             let from_index = position_index(show_id, from, len)?;
+            check_expected(tx, order[from_index], from, expected)?;
             if !(1..=len).contains(&to) {
                 return Err(StoreError::OutOfRange(format!(
                     "`to` must be between 1 and {len} for show {show_id}"
@@ -334,6 +350,23 @@ fn entry_at(c: &Connection, show_id: i64, position: u32) -> Result<Entry, StoreE
     let order = ordered_entries(c, show_id)?;
     let index = position_index(show_id, position, order.len() as u32)?;
     Ok(order[index])
+}
+
+/// Refuses the edit when `entry`, the track at `position`, is not the one the client meant.
+/// It runs inside the edit's transaction, so no poll can move the tracks between check and edit.
+fn check_expected(
+    c: &Connection,
+    entry: Entry,
+    position: u32,
+    expected: ExpectedTrack,
+) -> Result<(), StoreError> {
+    if expected == ExpectedTrack::Any {
+        return Ok(());
+    }
+    let (id, title, artist): (Option<i64>, String, String) = c
+        .prepare_cached("SELECT soundcloud_id, title, artist FROM tracks WHERE id = ?1")?
+        .query_row([entry.track_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    expected.check(position, id, &title, &artist)
 }
 
 /// A sort key that places a track at `index` of `order` (which does not contain it). When two
