@@ -58,6 +58,17 @@ pub enum StartupError {
     SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
+impl StartupError {
+    /// 2 for what the operator must fix before any start can work (like a configuration
+    /// error), 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartupError::Store(crate::store::StoreError::Newer { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Credentials shown once, on the start that generated them.
 #[derive(Debug, Clone)]
 pub struct FirstStart {

@@ -64,6 +64,17 @@ pub enum StoreError {
     Open { path: PathBuf, message: String },
     #[error("no show with id {0}")]
     NoShow(i64),
+    /// The database was written by a newer hub: this one does not know its schema, and
+    /// serving it could corrupt what the newer one wrote.
+    #[error(
+        "the database at {path} is schema {found}, newer than this hub's {known}: run a newer \
+         hub or restore a backup"
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("show {show_id} has no track at position {position}")]
     NoPosition { show_id: i64, position: u32 },
     #[error("{0}")]
