@@ -481,6 +481,33 @@ async fn sessions_live_until_they_end_or_expire() {
 }
 
 #[tokio::test]
+async fn a_start_under_another_password_ends_every_session() {
+    each(|s| async move {
+        let store = s.open();
+        let expires = Timestamp::now() + SignedDuration::from_hours(1);
+        let first = store.end_sessions_of_other_passwords("one".into()).await;
+        assert_eq!(first.expect("first start"), 0);
+        store
+            .create_session("a".into(), "dj".into(), expires)
+            .await
+            .expect("create");
+        let again = store.end_sessions_of_other_passwords("one".into()).await;
+        assert_eq!(again.expect("same password"), 0);
+        assert!(
+            store
+                .live_session("a".into())
+                .await
+                .expect("read")
+                .is_some()
+        );
+        let other = s.open().end_sessions_of_other_passwords("two".into()).await;
+        assert_eq!(other.expect("another password"), 1);
+        assert_eq!(store.live_session("a".into()).await.expect("read"), None);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn marks_and_meta_are_kept_and_overwritten() {
     each(|s| async move {
         let store = s.open();

@@ -1,5 +1,7 @@
 //! Dashboard sessions. The cookie only carries a signed session id; the row here is what makes
-//! logout and expiry real: a replayed cookie whose row is ended or expired is refused.
+//! logout and expiry real: a replayed cookie whose row is ended or expired is refused. Sessions
+//! also belong to the dashboard password they were made under: a start under another one ends
+//! them all.
 
 use jiff::Timestamp;
 
@@ -36,6 +38,18 @@ impl Store {
     pub async fn end_session(&self, id: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.end_session(id).await,
+        }
+    }
+
+    /// Called at start with the fingerprint of the dashboard password: unless the sessions were
+    /// made under that same password, every one of them ends, and from now on they belong to
+    /// this one. Answers how many ended.
+    pub async fn end_sessions_of_other_passwords(
+        &self,
+        fingerprint: String,
+    ) -> Result<usize, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.end_sessions_of_other_passwords(fingerprint).await,
         }
     }
 }
