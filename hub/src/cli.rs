@@ -213,7 +213,7 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             Ok(app) => app,
             Err(e) => {
                 eprintln!("hub: {e}");
-                return ExitCode::from(1);
+                return ExitCode::from(e.exit_code());
             }
         };
         let addr = app.local_addr().map(|a| a.to_string()).unwrap_or_default();

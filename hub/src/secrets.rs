@@ -35,6 +35,10 @@ pub struct Resolved {
     /// The configured relays, or, when none is configured, `relay-1` with the file's token.
     pub relays: Vec<RelayConfig>,
     pub password_hash: String,
+    /// What tells this dashboard password from another across restarts: the password itself
+    /// when the hub knows it (a plain `dashboard.password`, or the generated one), else the
+    /// configured hash. Sessions end when it changes; only its MAC is ever stored.
+    pub password_identity: String,
     pub secret_key: Vec<u8>,
     /// The generated dashboard password while no serving start has shown it yet; after
     /// [`mark_password_shown`] only the file has it.
@@ -111,10 +115,16 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
                 message: e.to_string(),
             })?,
     };
+    let password_identity = match (&config.dashboard.password, &password) {
+        (Some(plain), _) => format!("plain:{}", plain.expose()),
+        (None, Some(generated)) => format!("plain:{generated}"),
+        (None, None) => format!("hash:{password_hash}"),
+    };
     Ok(Resolved {
         admin_token,
         relays,
         password_hash,
+        password_identity,
         secret_key,
         new_password: password.filter(|_| file.password_shown != Some(true)),
         path,

@@ -58,6 +58,17 @@ pub enum StartupError {
     SessionKey(#[from] crate::auth::session::InvalidSessionKey),
 }
 
+impl StartupError {
+    /// 2 for what the operator must fix before any start can work (like a configuration
+    /// error), 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartupError::Store(crate::store::StoreError::Newer { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
 /// Credentials shown once, on the start that generated them.
 #[derive(Debug, Clone)]
 pub struct FirstStart {
@@ -102,6 +113,9 @@ impl Application {
             crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
         targets.init(&store).await?;
         let secure = config.hub.public_url.scheme() == "https";
+        let sessions =
+            SessionKeys::new(&resolved.secret_key, secure, config.dashboard.session_hours)?;
+        end_sessions_of_other_passwords(&store, &sessions, &resolved).await?;
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
         let relays = Relays::load(names, &store).await?;
         let poller = Arc::new(poller);
@@ -126,11 +140,7 @@ impl Application {
                 resolved.admin_token.clone(),
                 resolved.relays.clone(),
             )),
-            sessions: Arc::new(SessionKeys::new(
-                &resolved.secret_key,
-                secure,
-                config.dashboard.session_hours,
-            )?),
+            sessions: Arc::new(sessions),
             password_hash: resolved.password_hash.clone().into(),
             login_limiter: Arc::new(LoginLimiter::default()),
             password_checks: Default::default(),
@@ -209,6 +219,21 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// A changed dashboard password (in the configuration, or by `hub reset-password`) ends every
+/// session made under the old one: whoever knew it may be the reason it changed.
+async fn end_sessions_of_other_passwords(
+    store: &Store,
+    sessions: &SessionKeys,
+    resolved: &secrets::Resolved,
+) -> Result<(), StartupError> {
+    let fingerprint = sessions.password_fingerprint(&resolved.password_identity);
+    let ended = store.end_sessions_of_other_passwords(fingerprint).await?;
+    if ended > 0 {
+        tracing::info!(ended, "the dashboard password changed: its sessions ended");
+    }
+    Ok(())
 }
 
 /// Kernel send buffer per connection. Linux would otherwise grow it to megabytes for a client

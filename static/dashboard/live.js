@@ -152,7 +152,9 @@
       try { m = JSON.parse(ev.data); } catch (_) { return; }
       onFrame(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
+      // 1008: this session logged out (in another tab); the cookie is gone.
+      if (ev.code === 1008) { window.location.href = "/login"; return; }
       setConn(false, "offline, retrying…");
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 30000);

@@ -72,6 +72,16 @@ impl SessionKeys {
         Some(id.to_owned())
     }
 
+    /// A fingerprint of the dashboard password (see `secrets::Resolved::password_identity`),
+    /// kept with the sessions so a start under another password ends them. Keyed, so the
+    /// database alone does not allow guessing the password at hash speed.
+    pub fn password_fingerprint(&self, identity: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(b"dashboard password\0");
+        mac.update(identity.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
     /// A `Set-Cookie` for a fresh session.
     pub fn cookie(&self, session_id: &str) -> Cookie<'static> {
         let mut c = Cookie::new(COOKIE_NAME, self.sign(session_id));
@@ -112,5 +122,16 @@ mod tests {
         let other = SessionKeys::new(&[8; 32], false, 24).expect("key");
         assert_eq!(other.verify(&v), None);
         assert!(!format!("{keys:?}").contains('7'), "no key in debug output");
+    }
+
+    #[test]
+    fn password_fingerprints_differ_by_password_and_key() {
+        let keys = SessionKeys::new(&[7; 32], false, 24).expect("key");
+        let other = SessionKeys::new(&[8; 32], false, 24).expect("key");
+        let a = keys.password_fingerprint("plain:one");
+        assert_eq!(a, keys.password_fingerprint("plain:one"));
+        assert_ne!(a, keys.password_fingerprint("plain:two"));
+        assert_ne!(a, other.password_fingerprint("plain:one"));
+        assert!(!a.contains("one"));
     }
 }

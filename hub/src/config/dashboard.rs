@@ -32,8 +32,27 @@ pub struct DashboardConfig {
     pub username: String,
     /// An argon2 PHC string, already parsed once to prove it is one.
     pub password_hash: Option<String>,
+    /// `dashboard.password` as written, when the password is set that way. Its hash has a
+    /// fresh salt at each start, so only the password itself tells a restart from a change.
+    pub password: Option<PlainPassword>,
     pub secret_key: Option<Vec<u8>>,
     pub session_hours: u32,
+}
+
+/// A password as the operator wrote it; never printed.
+#[derive(Clone)]
+pub struct PlainPassword(String);
+
+impl PlainPassword {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PlainPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlainPassword(***)")
+    }
 }
 
 const MIN_SECRET_KEY_LEN: usize = 32;
@@ -45,7 +64,8 @@ pub(super) fn validate(raw: RawDashboard) -> Result<DashboardConfig, ConfigError
             "must not be empty",
         ));
     }
-    let password_hash = match (non_empty(raw.password_hash), non_empty(raw.password)) {
+    let password = non_empty(raw.password);
+    let password_hash = match (non_empty(raw.password_hash), password.clone()) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::invalid(
                 "dashboard.password",
@@ -88,6 +108,7 @@ pub(super) fn validate(raw: RawDashboard) -> Result<DashboardConfig, ConfigError
     Ok(DashboardConfig {
         username: raw.username,
         password_hash,
+        password: password.map(PlainPassword),
         secret_key,
         session_hours: raw.session_hours,
     })

@@ -25,7 +25,8 @@ pub struct DjSession;
 pub enum Credentials {
     None,
     Bearer(Role),
-    Session,
+    /// A live dashboard session, by its id.
+    Session(String),
 }
 
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -44,7 +45,7 @@ pub async fn credentials(parts: &mut Parts, state: &AppState) -> Result<Credenti
         };
     }
     match session(parts, state).await? {
-        Some(_) => Ok(Credentials::Session),
+        Some(row) => Ok(Credentials::Session(row.id)),
         None => Ok(Credentials::None),
     }
 }
@@ -109,7 +110,7 @@ impl FromRequestParts<AppState> for Admin {
             Credentials::Bearer(Role::Relay(_)) => Err(ApiError::Forbidden(
                 "this token may only subscribe to /ws/announce".into(),
             )),
-            Credentials::Session => {
+            Credentials::Session(_) => {
                 let safe = matches!(parts.method, Method::GET | Method::HEAD);
                 if safe || same_origin(&parts.headers, &state.config.hub.public_url) {
                     Ok(Admin)

@@ -1,6 +1,7 @@
 //! `GET /ws/announce`: authenticates a subscriber, replays what it missed (`?since=`, or for a
 //! relay without it, everything after its cursor), then forwards the broadcast to it until it
-//! leaves, falls too far behind (4008), stops answering pings, or the hub shuts down (1001).
+//! leaves, falls too far behind (4008), stops answering pings, logs out (a dashboard: 1008), or
+//! the hub shuts down (1001).
 //! Acks and relay states it sends are recorded.
 
 use std::net::{IpAddr, SocketAddr};
@@ -17,7 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{
     ClientMessage, Seq, ServerMessage, SinceQuery,
-    close::{BAD_AUTH, GOING_AWAY, TOO_SLOW},
+    close::{BAD_AUTH, GOING_AWAY, LOGGED_OUT, TOO_SLOW},
 };
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, timeout};
@@ -33,6 +34,7 @@ use crate::http::server::limits::ConnectionSlot;
 use crate::http::state::AppState;
 use crate::log_throttle::Verdict;
 use crate::relays::{RelayConnection, RelayName};
+use crate::store::SessionWatch;
 use ntr_common::shutdown::Shutdown;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(25);
@@ -103,8 +105,9 @@ pub enum Subscriber {
     Relay(RelayName),
     /// The admin token: counted as a subscriber, and sees acks and relay states.
     Admin,
-    /// A logged-in dashboard: sees acks and relay states, is not counted.
-    Dashboard,
+    /// A logged-in dashboard, by its session id (a logout closes the socket): sees acks and
+    /// relay states, is not counted.
+    Dashboard(String),
 }
 
 impl Subscriber {
@@ -119,7 +122,7 @@ impl Subscriber {
         match self {
             Subscriber::Relay(_) => SubscriberKind::Relay,
             Subscriber::Admin => SubscriberKind::AdminToken,
-            Subscriber::Dashboard => SubscriberKind::Dashboard,
+            Subscriber::Dashboard(_) => SubscriberKind::Dashboard,
         }
     }
 }
@@ -139,10 +142,12 @@ impl FromRequestParts<AppState> for WsAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
             Credentials::Bearer(role) => Ok(WsAuth::Authenticated(Subscriber::from_role(role))),
-            Credentials::Session if same_origin(&parts.headers, &state.config.hub.public_url) => {
-                Ok(WsAuth::Authenticated(Subscriber::Dashboard))
+            Credentials::Session(id)
+                if same_origin(&parts.headers, &state.config.hub.public_url) =>
+            {
+                Ok(WsAuth::Authenticated(Subscriber::Dashboard(id)))
             }
-            Credentials::Session => Err(ApiError::Forbidden(cross_origin_hint(
+            Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
                 &state.config.hub.public_url,
             ))),
             Credentials::None => Ok(WsAuth::FirstMessage(ConnectionSlot::of(parts))),
@@ -208,6 +213,10 @@ impl Socket {
         // Subscribe before replaying, so nothing published meanwhile is missed; the replay's
         // last seq then filters out what would arrive twice.
         let sub = self.state.broadcaster.subscribe(who.kind());
+        let session = match &who {
+            Subscriber::Dashboard(id) => Some(self.state.store.watch_session(id.clone()).await),
+            _ => None,
+        };
         let Ok(last_seq) = self.greet(&mut out, &who).await else {
             return;
         };
@@ -225,6 +234,7 @@ impl Socket {
             sub,
             last_seq,
             pong,
+            session,
         };
         live.run(reader, self.shutdown).await;
     }
@@ -281,6 +291,8 @@ struct Live {
     last_seq: Seq,
     /// Set by the reader task when a pong arrives.
     pong: Arc<AtomicBool>,
+    /// A dashboard's session, whose logout closes the socket.
+    session: Option<SessionWatch>,
 }
 
 impl Live {
@@ -333,10 +345,19 @@ impl Live {
                     }
                     awaiting_pong = false;
                 }
+                () = session_ended(self.session.as_mut()) => return self.out.close(LOGGED_OUT).await,
                 _ = &mut reader => return, // the client closed, or its stream failed
                 _ = &mut stop => return self.out.close(GOING_AWAY).await,
             }
         }
+    }
+}
+
+/// Returns when the dashboard session behind a socket ends; never for other subscribers.
+async fn session_ended(session: Option<&mut SessionWatch>) {
+    match session {
+        Some(watch) => watch.ended().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -11,6 +11,9 @@
 //! it as an idempotency key). The backup is older than the database it replaces, so the copy's
 //! announce counter is raised to the replaced database's before it goes in: new announces
 //! continue after the highest seq ever issued, not after the backup's.
+//!
+//! Dashboard sessions in the copy are deleted: one that was live when the backup was taken
+//! may have been logged out since, and a restore must not bring it back.
 
 use std::path::{Path, PathBuf};
 
@@ -116,6 +119,9 @@ fn prepare(
     };
     let next_seq = copy
         .raise_seq_counter(issued)
+        .map_err(|e| OpsError::io("update", tmp, e))?;
+    // The backup's sessions may have ended since (a logout); none is known to be live.
+    copy.end_all_sessions()
         .map_err(|e| OpsError::io("update", tmp, e))?;
     // Closing writes everything back into the file itself; a leftover -wal would not follow
     // the rename.

@@ -539,6 +539,61 @@ async fn sessions_live_until_they_end_or_expire() {
 }
 
 #[tokio::test]
+async fn a_start_under_another_password_ends_every_session() {
+    each(|s| async move {
+        let store = s.open();
+        let expires = Timestamp::now() + SignedDuration::from_hours(1);
+        let first = store.end_sessions_of_other_passwords("one".into()).await;
+        assert_eq!(first.expect("first start"), 0);
+        store
+            .create_session("a".into(), "dj".into(), expires)
+            .await
+            .expect("create");
+        let again = store.end_sessions_of_other_passwords("one".into()).await;
+        assert_eq!(again.expect("same password"), 0);
+        assert!(
+            store
+                .live_session("a".into())
+                .await
+                .expect("read")
+                .is_some()
+        );
+        let other = s.open().end_sessions_of_other_passwords("two".into()).await;
+        assert_eq!(other.expect("another password"), 1);
+        assert_eq!(store.live_session("a".into()).await.expect("read"), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_watched_session_ends_with_its_logout_only() {
+    each(|s| async move {
+        let store = s.open();
+        let expires = Timestamp::now() + SignedDuration::from_hours(1);
+        for id in ["a", "b"] {
+            store
+                .create_session(id.into(), "dj".into(), expires)
+                .await
+                .expect("create");
+        }
+        let mut a = store.watch_session("a".into()).await;
+        let mut b = store.watch_session("b".into()).await;
+        let limit = std::time::Duration::from_secs(5);
+        store.end_session("a".into()).await.expect("end");
+        tokio::time::timeout(limit, a.ended())
+            .await
+            .expect("a ended");
+        let b_ended = tokio::time::timeout(std::time::Duration::from_millis(100), b.ended());
+        assert!(b_ended.await.is_err(), "b is still live");
+        let mut late = store.watch_session("a".into()).await;
+        tokio::time::timeout(limit, late.ended())
+            .await
+            .expect("already ended");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn marks_and_meta_are_kept_and_overwritten() {
     each(|s| async move {
         let store = s.open();

@@ -99,6 +99,14 @@ impl DbFile {
         }
     }
 
+    /// Deletes every dashboard session: a restored database must not bring back sessions that
+    /// ended after its backup was taken.
+    pub fn end_all_sessions(&self) -> Result<(), DbFileError> {
+        match &self.backend {
+            FileBackend::Sqlite(db) => db.end_all_sessions(),
+        }
+    }
+
     /// Closes the file, with every change written back into it (nothing left in side files).
     pub fn close(self) -> Result<(), DbFileError> {
         match self.backend {

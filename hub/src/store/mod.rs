@@ -43,12 +43,14 @@ pub use deliveries::{
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};
-pub use sessions::SessionRow;
+pub use sessions::{SessionRow, SessionWatch};
 pub use shows::{ExpectedTrack, Like, Show, ShowError, ShowSummary, Track, TrackInfo, WeekLikes};
 pub use sqlite::DB_FILE;
 
 /// Show changes a slow listener may fall behind by before it hears `Lagged`.
 const SHOW_CHANGES: usize = 64;
+/// Session ends (logouts) a watcher may fall behind by before it checks its row instead.
+const SESSION_ENDS: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,6 +64,17 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
     #[error("cannot open the database at {path}: {message}")]
     Open { path: PathBuf, message: String },
+    /// The database was written by a newer hub: this one does not know its schema, and
+    /// serving it could corrupt what the newer one wrote.
+    #[error(
+        "the database at {path} is schema {found}, newer than this hub's {known}: run a newer \
+         hub or restore a backup"
+    )]
+    Newer {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("no show with id {0}")]
     NoShow(i64),
     #[error("show {show_id} has no track at position {position}")]
@@ -93,6 +106,8 @@ pub struct Store {
     shows_version: Arc<AtomicU64>,
     /// The id of each show whose tracks changed, for pages that redraw it live.
     show_changes: tokio::sync::broadcast::Sender<i64>,
+    /// The id of each session that ended, for the sockets it holds open.
+    session_ends: tokio::sync::broadcast::Sender<String>,
 }
 
 impl Store {
@@ -109,6 +124,7 @@ impl Store {
             backend,
             shows_version: Arc::new(AtomicU64::new(0)),
             show_changes: tokio::sync::broadcast::channel(SHOW_CHANGES).0,
+            session_ends: tokio::sync::broadcast::channel(SESSION_ENDS).0,
         }
     }
 

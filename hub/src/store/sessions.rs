@@ -1,7 +1,10 @@
 //! Dashboard sessions. The cookie only carries a signed session id; the row here is what makes
-//! logout and expiry real: a replayed cookie whose row is ended or expired is refused.
+//! logout and expiry real: a replayed cookie whose row is ended or expired is refused. Sessions
+//! also belong to the dashboard password they were made under: a start under another one ends
+//! them all. Whoever holds a session open (a dashboard's WebSocket) can watch for its end.
 
 use jiff::Timestamp;
+use tokio::sync::broadcast::error::RecvError;
 
 use super::{Backend, Store, StoreError};
 
@@ -32,10 +35,63 @@ impl Store {
         }
     }
 
-    /// Ends the session (a logout): it is no longer live.
+    /// Ends the session (a logout): it is no longer live, and its watchers hear it.
     pub async fn end_session(&self, id: String) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.end_session(id).await,
+            Backend::Sqlite(db) => db.end_session(id.clone()).await?,
+        }
+        // An error only means nobody watches right now.
+        let _ = self.session_ends.send(id);
+        Ok(())
+    }
+
+    /// Called at start with the fingerprint of the dashboard password: unless the sessions were
+    /// made under that same password, every one of them ends, and from now on they belong to
+    /// this one. Answers how many ended.
+    pub async fn end_sessions_of_other_passwords(
+        &self,
+        fingerprint: String,
+    ) -> Result<usize, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.end_sessions_of_other_passwords(fingerprint).await,
+        }
+    }
+
+    /// Watches the session `id` from now on; see [`SessionWatch::ended`].
+    pub async fn watch_session(&self, id: String) -> SessionWatch {
+        // Subscribed before the check, so an end in between is heard, not missed.
+        let ends = self.session_ends.subscribe();
+        let ended = matches!(self.live_session(id.clone()).await, Ok(None));
+        SessionWatch {
+            id,
+            ends,
+            store: self.clone(),
+            ended,
+        }
+    }
+}
+
+/// One session's end, as something to wait for.
+pub struct SessionWatch {
+    id: String,
+    ends: tokio::sync::broadcast::Receiver<String>,
+    store: Store,
+    ended: bool,
+}
+
+impl SessionWatch {
+    /// Returns once the session has ended (it may have already); never while it stays live.
+    pub async fn ended(&mut self) {
+        while !self.ended {
+            match self.ends.recv().await {
+                Ok(id) => self.ended = id == self.id,
+                // Missed ends may include this one: the row knows.
+                Err(RecvError::Lagged(_)) => {
+                    let live = self.store.live_session(self.id.clone()).await;
+                    self.ended = matches!(live, Ok(None));
+                }
+                Err(RecvError::Closed) => std::future::pending().await,
+            }
         }
     }
 }

@@ -1,5 +1,10 @@
 //! Discord channel webhooks: `POST {url}` with `{"content": line}`; Discord answers 204.
 //!
+//! Discord reads the content as Markdown, and a title is whatever its uploader typed: the line
+//! goes out with every Markdown character escaped, so `[free](https://phish.example)` shows as
+//! typed instead of as a masked link posted by the station's bot. Bare http(s) URLs are left
+//! alone, so Discord still links them; no mention pings anyone (`allowed_mentions`).
+//!
 //! The block has one key of its own, `url`. Its last path segment is the webhook's token, so
 //! logs and the dashboard show it as `…/webhooks/ID/***`.
 //!
@@ -33,6 +38,12 @@ pub struct DiscordTarget {
 
 /// Discord refuses longer messages with a 400.
 pub const MAX_CONTENT_CHARS: usize = 2000;
+
+/// Characters Discord's Markdown gives a meaning to (formatting, links, headings, quotes,
+/// spoilers, code, `<@…>`/`<t:…>` tags); each shows as typed after a backslash.
+const MARKDOWN: &[char] = &[
+    '\\', '*', '_', '~', '`', '|', '<', '>', '[', ']', '(', ')', '#',
+];
 
 impl Kind for DiscordTarget {
     /// `url`, which must end in `webhooks/ID/TOKEN`.
@@ -130,14 +141,48 @@ fn exhausted(headers: &HeaderMap) -> Option<Duration> {
         .and_then(attempt::seconds)
 }
 
-/// The line, cut to Discord's 2,000 characters on a character boundary (marked with `…`).
+/// The line with its Markdown escaped, cut to Discord's 2,000 characters on a character
+/// boundary (marked with `…`).
 pub fn content(line: &str) -> String {
+    let line = escape_markdown(line);
     if line.chars().count() <= MAX_CONTENT_CHARS {
-        return line.to_owned();
+        return line;
     }
     let mut out: String = line.chars().take(MAX_CONTENT_CHARS - 1).collect();
     out.push('…');
     out
+}
+
+/// The line as Discord shows it literally: every Markdown character escaped, and `-`/`+` at
+/// the start (a list). Words that are plain http(s) URLs are kept as they are, since an escape
+/// inside one would end Discord's link there.
+pub fn escape_markdown(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + line.len() / 8);
+    for (n, word) in line.split_inclusive(char::is_whitespace).enumerate() {
+        if is_plain_url(word.trim_end()) {
+            out.push_str(word);
+            continue;
+        }
+        for (i, c) in word.chars().enumerate() {
+            let list_marker = n == 0 && i == 0 && matches!(c, '-' | '+');
+            if list_marker || MARKDOWN.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether a word is an http(s) URL Discord shows as a plain link, with none of the
+/// characters that could start Markdown or a `<…>` tag inside it.
+fn is_plain_url(word: &str) -> bool {
+    let rest = word
+        .strip_prefix("https://")
+        .or_else(|| word.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.contains(['<', '>', '`', '|', '*', '~', '[', ']', '\\'])
+    })
 }
 
 #[cfg(test)]
@@ -152,6 +197,35 @@ mod tests {
         assert_eq!(cut.chars().count(), MAX_CONTENT_CHARS);
         assert!(cut.ends_with('…'));
         assert_eq!(content(&"a".repeat(2000)), "a".repeat(2000));
+    }
+
+    #[test]
+    fn markdown_is_escaped_and_urls_are_kept() {
+        assert_eq!(
+            escape_markdown("[free](https://phish.example) **b** __u__ ~~s~~ ||x|| `c` \\"),
+            r"\[free\]\(https://phish.example\) \*\*b\*\* \_\_u\_\_ \~\~s\~\~ \|\|x\|\| \`c\` \\"
+        );
+        assert_eq!(
+            escape_markdown("Now Playing: Song #3: T by A - https://soundcloud.com/a/b_c"),
+            r"Now Playing: Song \#3: T by A - https://soundcloud.com/a/b_c"
+        );
+        assert_eq!(
+            escape_markdown("# big > quote <@123> <t:0>"),
+            r"\# big \> quote \<@123\> \<t:0\>"
+        );
+        assert_eq!(escape_markdown("- item + more"), r"\- item + more");
+        assert_eq!(
+            escape_markdown("see https://a.example/x](https://evil) http://"),
+            r"see https://a.example/x\]\(https://evil\) http://"
+        );
+        assert_eq!(escape_markdown("héllo wörld"), "héllo wörld");
+    }
+
+    #[test]
+    fn escapes_count_towards_the_limit() {
+        let cut = content(&"*".repeat(1500));
+        assert_eq!(cut.chars().count(), MAX_CONTENT_CHARS);
+        assert!(cut.starts_with(r"\*\*"));
     }
 
     #[test]

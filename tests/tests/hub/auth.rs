@@ -311,3 +311,211 @@ async fn forty_concurrent_wrong_passwords_get_at_most_ten_password_checks() {
         "the limit counts attempts before the password is checked: {statuses:?}"
     );
 }
+
+/// A client that does not follow redirects, fresh for each hub process (a pooled connection
+/// dies with the process that accepted it).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// Logs in with `password` through the form; returns the `ntr_session=…` pair.
+async fn login_with(url: &str, password: &str) -> String {
+    let resp = client()
+        .post(format!("{url}/login"))
+        .form(&[("username", USERNAME), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 303, "login redirects");
+    let set_cookie = resp.headers()["set-cookie"].to_str().expect("cookie");
+    set_cookie.split(';').next().expect("pair").to_owned()
+}
+
+/// What a cookie still opens on the hub at `url`: the dashboard's status and a same-origin
+/// cookie announce's status.
+async fn cookie_reach(url: &str, cookie: &str) -> (u16, u16) {
+    let http = client();
+    let page = http
+        .get(format!("{url}/dashboard"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("dashboard")
+        .status()
+        .as_u16();
+    let post = http
+        .post(format!("{url}/admin/announce"))
+        .header("cookie", cookie)
+        .header("origin", url)
+        .json(&json!({"text": "from an old session"}))
+        .send()
+        .await
+        .expect("announce")
+        .status()
+        .as_u16();
+    (page, post)
+}
+
+/// A hub process on `config`, serving once this returns.
+async fn serve(config: &std::path::Path, port: u16) -> std::process::Child {
+    let child = e2e::hub::spawn_hub(config);
+    e2e::wait::until_listening(port, std::time::Duration::from_secs(20)).await;
+    child
+}
+
+fn stop(mut child: std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert_eq!(child.wait().expect("wait").code(), Some(0), "a clean stop");
+}
+
+#[tokio::test]
+async fn a_changed_dashboard_password_ends_every_session_and_an_unchanged_one_keeps_them() {
+    let mut hub = TestHub::start().await;
+    hub.stop().await;
+    let hashed = hub.config_toml();
+    let hash_line = hashed
+        .lines()
+        .find(|l| l.starts_with("password_hash = "))
+        .expect("the test config sets a hash")
+        .to_owned();
+    let config = hub.data_dir().join("config.toml");
+    let (url, port) = (hub.url(), hub.port);
+    let with =
+        |line: &str| std::fs::write(&config, hashed.replace(&hash_line, line)).expect("config");
+
+    // A plain password is hashed afresh (new salt) at each start: the same password must not
+    // end the sessions.
+    with(&format!("password = \"{PASSWORD}\""));
+    let child = serve(&config, port).await;
+    let cookie = login_with(&url, PASSWORD).await;
+    assert_eq!(cookie_reach(&url, &cookie).await, (200, 200));
+    stop(child);
+    let child = serve(&config, port).await;
+    assert_eq!(
+        cookie_reach(&url, &cookie).await,
+        (200, 200),
+        "same password"
+    );
+    stop(child);
+
+    with("password = \"a different password\"");
+    let child = serve(&config, port).await;
+    assert_eq!(
+        cookie_reach(&url, &cookie).await,
+        (303, 401),
+        "the session made under the old plain password ended"
+    );
+    login_with(&url, "a different password").await;
+    stop(child);
+
+    // The same password as an argon2 hash in the config: a change of the configured secret.
+    with(&hash_line);
+    let child = serve(&config, port).await;
+    let hashed_cookie = login_with(&url, PASSWORD).await;
+    stop(child);
+    let other = hub::password::hash("yet another password").expect("hash");
+    with(&format!("password_hash = \"{other}\""));
+    let child = serve(&config, port).await;
+    assert_eq!(
+        cookie_reach(&url, &hashed_cookie).await,
+        (303, 401),
+        "the session made under the old hash ended"
+    );
+    stop(child);
+}
+
+#[tokio::test]
+async fn reset_password_ends_every_session() {
+    let mut hub = TestHub::start().await;
+    hub.stop().await;
+    let text = hub.config_toml();
+    let hash_line = text
+        .lines()
+        .find(|l| l.starts_with("password_hash = "))
+        .expect("the test config sets a hash");
+    // No password in the config: the generated one in secrets.toml is used, and reset.
+    let config = hub.data_dir().join("config.toml");
+    std::fs::write(&config, text.replace(hash_line, "")).expect("config");
+    let (url, port) = (hub.url(), hub.port);
+    let stored_password = || {
+        let secrets = std::fs::read_to_string(hub.data_dir().join("secrets.toml")).expect("file");
+        secrets
+            .lines()
+            .find_map(|l| l.strip_prefix("dashboard_password = \""))
+            .map(|l| l.trim_end_matches('"').to_owned())
+            .expect("a generated password")
+    };
+
+    let child = serve(&config, port).await;
+    let cookie = login_with(&url, &stored_password()).await;
+    assert_eq!(cookie_reach(&url, &cookie).await, (200, 200));
+    stop(child);
+    let child = serve(&config, port).await;
+    assert_eq!(
+        cookie_reach(&url, &cookie).await,
+        (200, 200),
+        "a plain restart"
+    );
+    stop(child);
+
+    let reset = std::process::Command::new(e2e::binaries::binary("hub"))
+        .arg("--config")
+        .arg(&config)
+        .arg("reset-password")
+        .output()
+        .expect("reset-password");
+    assert!(reset.status.success(), "{reset:?}");
+    let child = serve(&config, port).await;
+    assert_eq!(cookie_reach(&url, &cookie).await, (303, 401));
+    let fresh = login_with(&url, &stored_password()).await;
+    assert_eq!(cookie_reach(&url, &fresh).await, (200, 200));
+    stop(child);
+}
+
+#[tokio::test]
+async fn logout_closes_the_sessions_websockets() {
+    let hub = TestHub::start().await;
+    let (cookie, _) = login(&hub).await;
+    let (other, _) = login(&hub).await;
+    let url = hub.url();
+    let connect = async |cookie: String| {
+        e2e::wsclient::connect(&url, "", &[("cookie", cookie), ("origin", url.clone())]).await
+    };
+    let mut page = connect(cookie.clone()).await.expect("cookie upgrade");
+    let mut other_page = connect(other).await.expect("cookie upgrade");
+    let t = std::time::Duration::from_secs(5);
+    e2e::wsclient::next_of(&mut page, "relays", t).await;
+    e2e::wsclient::next_of(&mut other_page, "relays", t).await;
+
+    let out = hub
+        .http
+        .post(format!("{}/logout", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 303);
+    let seq = hub.announce_text("after the logout").await;
+    loop {
+        match e2e::wsclient::next(&mut page, t).await {
+            e2e::wsclient::Event::Closed(code) => {
+                assert_eq!(code, Some(1008), "closed as logged out");
+                break;
+            }
+            e2e::wsclient::Event::Json(v) => {
+                assert_ne!(v["type"], "announce", "an announce after the logout: {v}");
+            }
+            e2e::wsclient::Event::Timeout => panic!("the socket stayed open after logout"),
+        }
+    }
+    // Another session's page is not touched.
+    let announce = e2e::wsclient::next_of(&mut other_page, "announce", t).await;
+    assert_eq!(announce["seq"], seq);
+}

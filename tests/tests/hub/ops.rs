@@ -400,3 +400,58 @@ async fn check_config_masks_secrets_names_bad_keys_and_writes_nothing() {
     assert_eq!(bad_log.code, Some(2), "{}", bad_log.stderr);
     assert!(bad_log.stderr.contains("RUST_LOG"), "{}", bad_log.stderr);
 }
+
+#[tokio::test]
+async fn restore_ends_every_session_even_one_live_in_the_backup() {
+    let mut hub = TestHub::start().await;
+    let (cookie, _) = e2e::hub::login(&hub.http, &hub.url()).await;
+    let dashboard = async |hub: &TestHub| {
+        hub.http
+            .get(format!("{}/dashboard", hub.url()))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("dashboard")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(dashboard(&hub).await, 200);
+    hub.stop().await;
+    let config = hub.write_config();
+    let files = tempfile::tempdir().expect("dir");
+    let copy = files.path().join("with-a-session.db");
+    let copy_arg = copy.to_str().expect("utf-8");
+    let made = hub_command(&config, &["backup", copy_arg], &[]).await;
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+
+    hub.restart().await;
+    let out = hub
+        .http
+        .post(format!("{}/logout", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 303);
+    assert_eq!(dashboard(&hub).await, 303, "logged out");
+    hub.stop().await;
+
+    let restored = hub_command(&config, &["restore", copy_arg], &[]).await;
+    assert_eq!(restored.code, Some(0), "{}", restored.stderr);
+    hub.restart().await;
+    assert_eq!(
+        dashboard(&hub).await,
+        303,
+        "the backup's live session does not come back"
+    );
+    let (fresh, _) = e2e::hub::login(&hub.http, &hub.url()).await;
+    let status = hub
+        .http
+        .get(format!("{}/dashboard", hub.url()))
+        .header("cookie", &fresh)
+        .send()
+        .await
+        .expect("dashboard")
+        .status();
+    assert_eq!(status, 200, "a new login works on the restored database");
+}

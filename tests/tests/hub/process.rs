@@ -367,3 +367,34 @@ fn rusqlite_check(db: &std::path::Path) -> (String, i64) {
         .unwrap_or(0);
     (integrity, count)
 }
+
+#[tokio::test]
+async fn a_database_from_a_newer_hub_is_refused_with_exit_2() {
+    let mut hub = TestHub::start().await;
+    hub.announce_text("written by this hub").await;
+    hub.stop().await;
+    let config = hub.write_config();
+    let db = hub.data_dir().join("hub.db");
+    let known = hub::schema_version();
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.pragma_update(None, "user_version", known + 3))
+        .expect("bump user_version");
+    let before = std::fs::read(&db).expect("db");
+
+    let mut cmd = Command::new(binary("hub"));
+    cmd.arg("--config").arg(&config);
+    let (code, printed) = output_within(cmd, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{printed}");
+    let expected = format!(
+        "hub: the database at {} is schema {}, newer than this hub's {known}: run a newer hub \
+         or restore a backup",
+        db.display(),
+        known + 3
+    );
+    assert_eq!(printed.trim_end(), expected);
+    assert_eq!(
+        std::fs::read(&db).expect("db"),
+        before,
+        "the file is left alone"
+    );
+}

@@ -108,3 +108,34 @@ async fn server_errors_and_a_hang_are_retried_until_sent_once() {
     assert_eq!(discord.delivered().len(), 1);
     assert_eq!(delivery_metric(&hub, "discord", "retried").await, 2);
 }
+
+#[tokio::test]
+async fn markdown_in_a_title_shows_literally_and_the_link_stays_clickable() {
+    let discord = FakeTarget::discord().await;
+    let hub = hub_with(&discord).await;
+    let seq = hub
+        .announce_track(
+            "[free download](https://phish.example/login) **now**",
+            "@everyone _x_",
+            "https://soundcloud.com/a/w_x",
+        )
+        .await;
+    wait_status(&hub, seq, "discord", "sent", T).await;
+    let delivered = discord.wait_delivered(1, T).await;
+    let content = delivered[0]["content"].as_str().expect("content");
+    assert!(
+        content.contains(
+            r"\[free download\]\(https://phish.example/login\) \*\*now\*\* by @everyone \_x\_"
+        ),
+        "{content}"
+    );
+    assert!(!content.contains("]("), "no masked link: {content}");
+    assert!(
+        content.ends_with(" https://soundcloud.com/a/w_x"),
+        "the permalink is left as it is, so Discord links it: {content}"
+    );
+    assert_eq!(
+        delivered[0]["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+}

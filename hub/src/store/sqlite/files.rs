@@ -119,6 +119,11 @@ impl SqliteFile {
         Ok(current.max(floor) + 1)
     }
 
+    pub fn end_all_sessions(&self) -> Result<(), DbFileError> {
+        self.conn.execute("DELETE FROM sessions", [])?;
+        Ok(())
+    }
+
     /// Closing writes everything back into the file itself; a leftover `-wal` would not follow
     /// a rename of the file.
     pub fn close(self) -> Result<(), DbFileError> {

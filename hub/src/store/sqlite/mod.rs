@@ -68,6 +68,15 @@ impl Sqlite {
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         make_private(&path).map_err(|e| open_err(e.to_string()))?;
         let mut conn = Connection::open(&path).map_err(|e| open_err(e.to_string()))?;
+        // Checked before anything is written: the file stays as the newer hub left it.
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > schema_version() {
+            return Err(StoreError::Newer {
+                path: path.clone(),
+                found,
+                known: schema_version(),
+            });
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -1,10 +1,14 @@
-//! Dashboard sessions in SQL: the `sessions` table, trimmed of dead rows whenever one is made.
+//! Dashboard sessions in SQL: the `sessions` table, trimmed of dead rows whenever one is made,
+//! and in `meta` the fingerprint of the password they were made under.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Sqlite, time, to_ms};
 use crate::store::{SessionRow, StoreError};
+
+/// The `meta` key of the password fingerprint the sessions were made under.
+const PASSWORD_KEY: &str = "sessions_password";
 
 impl Sqlite {
     pub async fn create_session(
@@ -57,6 +61,37 @@ impl Sqlite {
                 params![id, to_ms(Timestamp::now())],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    pub async fn end_sessions_of_other_passwords(
+        &self,
+        fingerprint: String,
+    ) -> Result<usize, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let made_under: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    [PASSWORD_KEY],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if made_under.as_deref() == Some(fingerprint.as_str()) {
+                return Ok(0);
+            }
+            let ended = tx.execute(
+                "UPDATE sessions SET ended_at = ?1 WHERE ended_at IS NULL",
+                [to_ms(Timestamp::now())],
+            )?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![PASSWORD_KEY, fingerprint],
+            )?;
+            tx.commit()?;
+            Ok(ended)
         })
         .await
     }
