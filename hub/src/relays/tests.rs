@@ -126,18 +126,23 @@ async fn a_plugins_writes_move_its_cursor_from_its_first_connection_on() {
 #[tokio::test]
 async fn a_relay_that_reports_moves_its_cursor_by_acks_only_even_after_a_restart() {
     let (dir, store, relays) = setup().await;
-    let (one, two) = (announce(&store).await, announce(&store).await);
     let relay = relays
         .connect(&name("ntrbot"), localhost())
         .expect("configured");
     let listener = relays
         .connect(&name("ntrbot"), localhost())
         .expect("configured");
+    relay.resume_point(&store).await.expect("cursor");
     relay.status(&store, status()).await.expect("status");
+    let (one, two) = (announce(&store).await, announce(&store).await);
     write(&relay, one);
     write(&listener, two);
     relays.flush(&store).await.expect("flush");
-    assert_eq!(relays.infos()[0].cursor, None, "written is not posted");
+    assert_eq!(
+        relays.infos()[0].cursor,
+        Some(Seq::ZERO),
+        "written is not posted"
+    );
     assert!(relay.acked(&store, one, "#ntr").await.expect("ack"));
     drop((relay, listener));
 

@@ -50,7 +50,7 @@ impl Sqlite {
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO relay_cursors (name, seq, updated_at)
-                 SELECT ?1, COALESCE(MAX(seq), 0), ?2 FROM announcements
+                 SELECT ?1, COALESCE(MAX(seq), 0), ?2 FROM announcements WHERE true
                  ON CONFLICT(name) DO NOTHING",
                 params![name, to_ms(Timestamp::now())],
             )?;
@@ -71,7 +71,7 @@ impl Sqlite {
         self.call(move |c| {
             c.execute(
                 "INSERT INTO relay_cursors (name, seq, updated_at, acking)
-                 SELECT ?1, COALESCE(MAX(seq), 0), ?2, 1 FROM announcements
+                 SELECT ?1, COALESCE(MAX(seq), 0), ?2, 1 FROM announcements WHERE true
                  ON CONFLICT(name) DO UPDATE SET acking = 1",
                 params![name, to_ms(Timestamp::now())],
             )?;
