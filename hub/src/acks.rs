@@ -1,6 +1,7 @@
 //! An ack: a line reached a target. Relays ack over their WebSocket, the hub's own
-//! `[[targets]]` ack when a delivery succeeds; both go through [`Acks::record`], so an ack is
-//! stored, counted and shown to dashboards the same way whoever made it.
+//! `[[targets]]` ack when a delivery succeeds; both go through [`Acks`], so an ack is stored,
+//! counted and shown to dashboards the same way whoever made it. A relay's acks are capped per
+//! line ([`crate::store::ACK_TARGETS_PER_RELAY`]): what is over the cap is only counted.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use ntr_protocol::Seq;
 
 use crate::broadcast::Broadcaster;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{RelayAck, Store, StoreError};
 
 /// What recording an ack touches. Cheap to clone.
 #[derive(Clone)]
@@ -32,13 +33,40 @@ impl Acks {
     /// that resent, a delivery redone after a restart) changes nothing. A database error is
     /// logged: the line was delivered all the same, only "where it landed" misses it.
     pub async fn record(&self, seq: Seq, target: &str) -> bool {
-        match self.store.record_ack(seq, target.to_owned()).await {
-            Ok(true) => {
+        let stored = self.store.record_ack(seq, target.to_owned()).await;
+        let outcome = stored.map(|new| {
+            if new {
+                RelayAck::Recorded
+            } else {
+                RelayAck::Known
+            }
+        });
+        self.recorded(seq, target, outcome)
+    }
+
+    /// As [`Acks::record`], for an ack of the named relay: one over its cap for the line is
+    /// dropped and counted in `/metrics`.
+    pub async fn record_for_relay(&self, relay: &str, seq: Seq, target: &str) -> bool {
+        let stored = self
+            .store
+            .record_relay_ack(seq, target.to_owned(), relay.to_owned())
+            .await;
+        self.recorded(seq, target, stored)
+    }
+
+    /// Counts and shows what the store answered.
+    fn recorded(&self, seq: Seq, target: &str, stored: Result<RelayAck, StoreError>) -> bool {
+        match stored {
+            Ok(RelayAck::Recorded) => {
                 self.metrics.ack();
                 self.broadcaster.ack(seq, target);
                 true
             }
-            Ok(false) => false,
+            Ok(RelayAck::OverCap) => {
+                self.metrics.ack_dropped();
+                false
+            }
+            Ok(RelayAck::Known) => false,
             Err(e) => {
                 tracing::warn!(%seq, target, error = %e, "cannot record an ack");
                 false

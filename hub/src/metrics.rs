@@ -35,6 +35,7 @@ pub struct Metrics {
     registry: Registry,
     announces: Counter,
     acks: Counter,
+    acks_dropped: Counter,
     responses: Family<StatusLabel, Counter>,
 }
 
@@ -47,6 +48,12 @@ impl Metrics {
         registry.register("announces", "Announcements broadcast", announces.clone());
         let acks = Counter::default();
         registry.register("acks", "Deliveries acknowledged by relays", acks.clone());
+        let acks_dropped = Counter::default();
+        registry.register(
+            "acks_dropped",
+            "Relay acks dropped: a relay acked too many targets for one line",
+            acks_dropped.clone(),
+        );
         let responses = Family::<StatusLabel, Counter>::default();
         registry.register(
             "http_responses",
@@ -61,6 +68,7 @@ impl Metrics {
             registry,
             announces,
             acks,
+            acks_dropped,
             responses,
         }
     }
@@ -76,6 +84,10 @@ impl Metrics {
 
     pub fn ack(&self) {
         self.acks.inc();
+    }
+
+    pub fn ack_dropped(&self) {
+        self.acks_dropped.inc();
     }
 
     /// Counts one HTTP response.

@@ -176,6 +176,9 @@ impl Outgoing {
 
     /// Writes an announce; for a relay, notes that it was written.
     async fn announce(&mut self, seq: Seq, text: Utf8Bytes) -> Result<(), ()> {
+        if let Some(relay) = &self.relay {
+            relay.sending(seq);
+        }
         send(&mut self.sink, text).await?;
         if let Some(relay) = &self.relay {
             relay.written(seq);
@@ -210,6 +213,9 @@ impl Socket {
         if let Subscriber::Relay(name) = &who {
             out.relay = self.state.relays.connect(name, self.address).map(Arc::new);
         }
+        // A relay's cursor (created now if it has none) is read before subscribing: every line
+        // announced after it is then either replayed or sent live.
+        let resume = resume_point(out.relay.as_deref(), &self.state).await;
         // Subscribe before replaying, so nothing published meanwhile is missed; the replay's
         // last seq then filters out what would arrive twice.
         let sub = self.state.broadcaster.subscribe(who.kind());
@@ -217,7 +223,7 @@ impl Socket {
             Subscriber::Dashboard(id) => Some(self.state.store.watch_session(id.clone()).await),
             _ => None,
         };
-        let Ok(last_seq) = self.greet(&mut out, &who).await else {
+        let Ok(last_seq) = self.greet(&mut out, &who, resume).await else {
             return;
         };
         // Incoming frames (acks, status, pongs, close) are read by a task of their own, so a
@@ -243,11 +249,13 @@ impl Socket {
     /// relay without it, after its cursor; the admin token and dashboards have none), the
     /// subscriber count, and for dashboards the relays' state now. Answers the seq up to which
     /// live announces would be duplicates.
-    async fn greet(&self, out: &mut Outgoing, who: &Subscriber) -> Result<Seq, ()> {
-        let since = self
-            .since
-            .or_else(|| out.relay.as_ref().and_then(|r| r.cursor()));
-        let last_seq = match since {
+    async fn greet(
+        &self,
+        out: &mut Outgoing,
+        who: &Subscriber,
+        resume: Option<Seq>,
+    ) -> Result<Seq, ()> {
+        let last_seq = match self.since.or(resume) {
             Some(since) => replay(out, &self.state, since).await?,
             None => Seq::ZERO,
         };
@@ -379,6 +387,19 @@ async fn read_loop(
     }
 }
 
+/// A relay's cursor, created at the newest seq if it has none; `None` for other subscribers (or
+/// when the database fails: the relay then gets the live stream only).
+async fn resume_point(relay: Option<&RelayConnection>, state: &AppState) -> Option<Seq> {
+    let relay = relay?;
+    relay
+        .resume_point(&state.store)
+        .await
+        .inspect_err(
+            |e| tracing::error!(relay = %relay.name(), error = %e, "cannot read a relay cursor"),
+        )
+        .ok()
+}
+
 /// Sends the logged announcements after `since` from the replay window and returns the seq up
 /// to which live frames are duplicates: the last one replayed, or, when there was nothing to
 /// replay, the log's end (a `since` from another database must not silence the live stream).
@@ -498,8 +519,10 @@ async fn handle_text(state: &AppState, relay: Option<&RelayConnection>, text: &s
         Ok(ClientMessage::Ack { seq, target }) => handle_ack(state, relay, seq, &target).await,
         Ok(ClientMessage::RelayStatus(status)) => {
             // Only a relay has a row to show it in; the admin token's status means nothing.
-            if let Some(relay) = relay {
-                relay.status(status);
+            if let Some(relay) = relay
+                && let Err(e) = relay.status(&state.store, status).await
+            {
+                tracing::warn!(relay = %relay.name(), error = %e, "cannot save that a relay acks");
             }
         }
         // A repeated subscribe, or anything unknown, is ignored: older plugins send extras.
@@ -516,12 +539,22 @@ async fn handle_ack(state: &AppState, relay: Option<&RelayConnection>, seq: Seq,
     if target.is_empty() {
         return;
     }
-    if let Some(relay) = relay
-        && let Err(e) = relay.acked(&state.store, seq, &target).await
-    {
-        tracing::warn!(relay = %relay.name(), error = %e, "cannot save a relay cursor");
-    }
-    if state.acks.record(seq, &target).await {
+    let recorded = match relay {
+        // Only an ack of a line written to that socket counts, with its targets capped.
+        Some(relay) => match relay.acked(&state.store, seq, &target).await {
+            Ok(true) => {
+                let name = relay.name().as_str();
+                state.acks.record_for_relay(name, seq, &target).await
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!(relay = %relay.name(), error = %e, "cannot save a relay cursor");
+                false
+            }
+        },
+        None => state.acks.record(seq, &target).await,
+    };
+    if recorded {
         tracing::info!(%seq, target = %target, "delivered");
     }
 }

@@ -1,23 +1,25 @@
 //! Named relays: who is connected as which relay, what each last reported about its IRC side,
-//! its last ack, and its **cursor** — the highest seq it has taken delivery of, kept in SQLite
-//! so that a relay (or an old bot plugin) that connects again without `?since=` resumes where
-//! it was instead of silently skipping what was announced while it was away.
+//! its last ack, and its **cursor** — the highest seq it has taken delivery of, kept in the
+//! database so that a relay (or an old bot plugin) that connects again without `?since=`
+//! resumes where it was instead of silently skipping what was announced while it was away.
 //!
-//! A cursor moves on two kinds of evidence:
-//! - an ack: the relay posted the line. Committed to SQLite before the next frame from that
-//!   socket is read, so a kill -9 of the relay (or the hub) right after loses nothing.
-//! - a write, for subscribers that never ack (the old Sopel/Limnoria plugins): the highest seq
-//!   written to the socket. Writes are on the fan-out's hot path, so they only raise atomics
-//!   (the socket's own, and once it counts as never-acking, its relay's);
-//!   [`Relays::flush`] (every 100 ms, on disconnect and at shutdown) commits them. A kill -9 of
-//!   the hub can therefore lose the last ≤ 100 ms of written cursors: the plugin then gets those
-//!   lines once more, never fewer. A connection counts as one that never acks once it has been
-//!   open [`CLASSIFY_AFTER`] without sending an ack or a `relay_status`: a new relay sends its
-//!   status at once, and its unposted lines must not count as delivered in the meantime.
+//! A relay without a cursor gets one at the newest seq when it first connects, however short
+//! that connection: what is announced after a relay's first connection is never lost. From
+//! then on, the cursor moves on one of two kinds of evidence, by what the database remembers
+//! of the relay:
+//! - A relay that has ever acked or sent a `relay_status` moves it by acks only: the relay
+//!   posted the line. An ack counts only for a seq written to that socket, and is committed
+//!   before the next frame from that socket is read, so a kill -9 of the relay (or the hub)
+//!   right after loses nothing. Its other sockets that never ack (a listener on its token)
+//!   move nothing: their lines were not posted.
+//! - A relay that never has (the old Sopel/Limnoria plugins) moves it by what is written to
+//!   its sockets, from its first connection on. Writes are on the fan-out's hot path, so they
+//!   only raise the relay's running maximum (an atomic); [`Relays::flush`] (every 100 ms and
+//!   at shutdown) commits it. A kill -9 of the hub can therefore lose the last ≤ 100 ms of
+//!   written cursors: the plugin then gets those lines once more, never fewer.
 //!
-//! A flush costs the same with one socket or 10,000: it reads each relay's running maximum and
-//! looks only at the sockets that have just come of age (a queue in connection order), never
-//! at every socket. Walking 10,000 sockets took 5–8 ms of the hub's only core every 100 ms,
+//! A flush costs the same with one socket or 10,000: it reads each relay's running maximum,
+//! never every socket. Walking 10,000 sockets took 5–8 ms of the hub's only core every 100 ms,
 //! and an announce arriving then waited for it.
 
 mod flush;
@@ -26,11 +28,11 @@ pub mod metrics;
 mod name;
 mod view;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use ntr_protocol::{LastAck, RelayInfo, RelayStatus, RelayStatusView, Seq};
@@ -46,9 +48,6 @@ use crate::store::{Store, StoreError};
 
 /// A refused first-message login is logged about once a minute per address.
 const REFUSALS_QUIET: Duration = Duration::from_secs(60);
-
-/// How long a connection may stay silent before its writes count as deliveries.
-pub const CLASSIFY_AFTER: Duration = Duration::from_secs(2);
 
 /// A configured relay: its name and its subscribe-only token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,8 +70,6 @@ struct Inner {
     next_id: AtomicU64,
     /// Refused first-message logins, for logging each address about once a minute.
     refusals: LogThrottle<IpAddr>,
-    /// [`CLASSIFY_AFTER`], shorter in tests.
-    classify_after: Duration,
 }
 
 /// One relay name's state.
@@ -80,15 +77,12 @@ struct Entry {
     name: RelayName,
     /// The best known cursor (never behind `persisted`).
     cursor: Option<Seq>,
-    /// What SQLite holds.
+    /// What the database holds.
     persisted: Option<Seq>,
     /// By id, which grows with every connection: the last one is the newest.
     connections: BTreeMap<u64, Connection>,
-    /// Ids of connections not yet [`CLASSIFY_AFTER`] old at the last flush, oldest first.
-    young: VecDeque<u64>,
-    /// The highest seq written to any of this relay's never-acking connections (0: none),
-    /// raised by the socket tasks themselves.
-    silent_written: Arc<AtomicU64>,
+    /// What the socket tasks update without taking the registry lock.
+    shared: Arc<RelayShared>,
     status: Option<RelayStatusView>,
     last_ack: Option<LastAck>,
 }
@@ -97,54 +91,41 @@ struct Entry {
 struct Connection {
     since: Timestamp,
     address: IpAddr,
-    opened: Instant,
-    shared: Arc<Shared>,
 }
 
-/// What the socket task updates without taking the registry lock.
+/// A relay's state that its sockets update on the fan-out path.
 #[derive(Default)]
-struct Shared {
-    /// The highest seq written to the socket (0: none yet).
-    written: AtomicU64,
-    /// Set once the peer sent an ack or a `relay_status`: only acks move its cursor then.
+struct RelayShared {
+    /// The relay has acked or reported at least once (as the database remembers): only acks
+    /// move its cursor.
     acking: AtomicBool,
-    /// Set by the flush once the connection is [`CLASSIFY_AFTER`] old; from then on, its
-    /// writes while silent raise the relay's `silent_written` directly.
-    classified: AtomicBool,
+    /// The highest seq written to any of its sockets while it was not acking (0: none).
+    written: AtomicU64,
 }
 
-impl Connection {
-    /// The seq this connection's writes vouch for, if it is one that never acks (and is old
-    /// enough to tell).
-    fn written_cursor(&self, classify_after: Duration) -> Option<Seq> {
-        if self.opened.elapsed() < classify_after || self.shared.acking.load(Ordering::Acquire) {
-            return None;
+/// The seqs written to one socket: from `first` to `last` (0: none yet). A socket gets the
+/// replay and then the live stream in order, so this range is what it was sent.
+#[derive(Default)]
+struct Written {
+    first: AtomicU64,
+    last: AtomicU64,
+}
+
+impl Written {
+    fn note(&self, seq: u64) {
+        if self.first.load(Ordering::Relaxed) == 0 {
+            self.first.store(seq, Ordering::Relaxed);
         }
-        // SeqCst pairs with `RelayConnection::written`: a write racing the classification is
-        // seen either here or by the writer, which then raises the relay's maximum itself.
-        let written = self.shared.written.load(Ordering::SeqCst);
-        (written > 0).then_some(Seq::new(written))
+        self.last.fetch_max(seq, Ordering::Relaxed);
+    }
+
+    fn contains(&self, seq: Seq) -> bool {
+        let first = self.first.load(Ordering::Relaxed);
+        first > 0 && (first..=self.last.load(Ordering::Relaxed)).contains(&seq.get())
     }
 }
 
 impl Entry {
-    /// Classifies the connections that have come of age since the last flush, folding in
-    /// what the silent ones wrote while they were young.
-    fn classify(&mut self, classify_after: Duration) {
-        while let Some(&id) = self.young.front() {
-            if let Some(conn) = self.connections.get(&id) {
-                if conn.opened.elapsed() < classify_after {
-                    break; // the rest are younger still
-                }
-                conn.shared.classified.store(true, Ordering::SeqCst);
-                if let Some(seq) = conn.written_cursor(classify_after) {
-                    self.silent_written.fetch_max(seq.get(), Ordering::AcqRel);
-                }
-            }
-            self.young.pop_front();
-        }
-    }
-
     fn raise(&mut self, seq: Seq) -> bool {
         if self.cursor.is_some_and(|c| c >= seq) {
             return false;
@@ -152,31 +133,32 @@ impl Entry {
         self.cursor = Some(seq);
         true
     }
+
+    /// `seq` is in the database: raises the cursor and what is known to be saved.
+    fn saved(&mut self, seq: Seq) {
+        self.raise(seq);
+        self.persisted = self.persisted.max(Some(seq));
+    }
 }
 
 impl Relays {
     /// The registry for `names`, with the cursors stored for them.
     pub async fn load(names: Vec<RelayName>, store: &Store) -> Result<Relays, StoreError> {
-        Self::load_with(names, store, CLASSIFY_AFTER).await
-    }
-
-    async fn load_with(
-        names: Vec<RelayName>,
-        store: &Store,
-        classify_after: Duration,
-    ) -> Result<Relays, StoreError> {
         let stored = store.relay_cursors().await?;
         let entries = names
             .into_iter()
             .map(|name| {
-                let cursor = stored.get(name.as_str()).copied();
+                let found = stored.get(name.as_str());
+                let shared = RelayShared {
+                    acking: AtomicBool::new(found.is_some_and(|c| c.acking)),
+                    written: AtomicU64::new(0),
+                };
                 Entry {
                     name,
-                    cursor,
-                    persisted: cursor,
+                    cursor: found.map(|c| c.seq),
+                    persisted: found.map(|c| c.seq),
                     connections: BTreeMap::new(),
-                    young: VecDeque::new(),
-                    silent_written: Arc::default(),
+                    shared: Arc::new(shared),
                     status: None,
                     last_ack: None,
                 }
@@ -188,7 +170,6 @@ impl Relays {
                 changed: Notify::new(),
                 next_id: AtomicU64::new(1),
                 refusals: LogThrottle::new(REFUSALS_QUIET),
-                classify_after,
             }),
         })
     }
@@ -208,22 +189,12 @@ impl Relays {
     /// Registers a socket authenticated as `name`; it counts as connected until dropped.
     pub fn connect(&self, name: &RelayName, address: IpAddr) -> Option<RelayConnection> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(Shared::default());
         let mut entries = self.entries();
         let index = entries.iter().position(|e| &e.name == name)?;
         let entry = &mut entries[index];
-        // Opened and queued under the lock, so `young` is in the order of `opened`.
-        entry.connections.insert(
-            id,
-            Connection {
-                since: Timestamp::now(),
-                address,
-                opened: Instant::now(),
-                shared: Arc::clone(&shared),
-            },
-        );
-        entry.young.push_back(id);
-        let silent_written = Arc::clone(&entry.silent_written);
+        let since = Timestamp::now();
+        entry.connections.insert(id, Connection { since, address });
+        let relay = Arc::clone(&entry.shared);
         // A new connection may be another program (an old plugin after a relay): what the
         // previous one reported no longer describes it.
         entry.status = None;
@@ -234,8 +205,8 @@ impl Relays {
             name: name.clone(),
             index,
             id,
-            shared,
-            silent_written,
+            written: Written::default(),
+            relay,
         })
     }
 
@@ -254,17 +225,18 @@ impl Relays {
         self.inner.changed.notified().await;
     }
 
-    /// Folds the written cursors of never-acking connections into each relay's cursor and
-    /// commits the ones that moved, in one transaction.
+    /// Folds what was written to the relays that do not ack into their cursors and commits the
+    /// ones that moved, in one transaction.
     pub async fn flush(&self, store: &Store) -> Result<(), StoreError> {
-        let classify_after = self.inner.classify_after;
         let moved: Vec<(String, Seq)> = {
             let mut entries = self.entries();
             let mut moved = Vec::new();
             for entry in entries.iter_mut() {
-                entry.classify(classify_after);
-                let written = entry.silent_written.load(Ordering::Acquire);
-                if written > 0 {
+                // Read after `acking`: a relay that has just started to ack keeps the cursor its
+                // acks give it (lines written meanwhile come again rather than go missing).
+                let acking = entry.shared.acking.load(Ordering::Acquire);
+                let written = entry.shared.written.load(Ordering::Acquire);
+                if !acking && written > 0 {
                     entry.raise(Seq::new(written));
                 }
                 if let Some(cursor) = entry.cursor
@@ -305,9 +277,10 @@ pub struct RelayConnection {
     name: RelayName,
     index: usize,
     id: u64,
-    shared: Arc<Shared>,
-    /// The relay's `silent_written`.
-    silent_written: Arc<AtomicU64>,
+    /// What was written (or is being written) to this socket.
+    written: Written,
+    /// The relay's [`RelayShared`].
+    relay: Arc<RelayShared>,
 }
 
 impl RelayConnection {
@@ -315,36 +288,54 @@ impl RelayConnection {
         &self.name
     }
 
-    /// Where a connection without `?since=` resumes: the relay's cursor, if it has one.
-    pub fn cursor(&self) -> Option<Seq> {
+    /// Where a connection without `?since=` resumes: the relay's cursor, created at the newest
+    /// seq (and committed) if the relay has none yet. Call it before subscribing to the
+    /// broadcast, so that every line announced after it is either replayed or sent live.
+    pub async fn resume_point(&self, store: &Store) -> Result<Seq, StoreError> {
+        if let Some(cursor) = self.cursor() {
+            return Ok(cursor);
+        }
+        let seq = store.start_relay_cursor(self.name.to_string()).await?;
+        self.relays.with_entry(self.index, |entry| entry.saved(seq));
+        Ok(self.cursor().unwrap_or(seq))
+    }
+
+    fn cursor(&self) -> Option<Seq> {
         self.relays.entries().get(self.index).and_then(|e| e.cursor)
+    }
+
+    /// `seq` is about to be written to the socket: from now on an ack of it counts (a fast
+    /// relay may ack before the writing task runs again). On the fan-out path: atomics only.
+    pub fn sending(&self, seq: Seq) {
+        self.written.note(seq.get());
     }
 
     /// `seq` was written to the socket. On the fan-out path: atomics, no lock.
     pub fn written(&self, seq: Seq) {
         let seq = seq.get();
-        self.shared.written.fetch_max(seq, Ordering::SeqCst);
-        if self.shared.classified.load(Ordering::SeqCst)
-            && !self.shared.acking.load(Ordering::Acquire)
+        if !self.relay.acking.load(Ordering::Acquire)
             // Read first: 10,000 sockets writing the same seq then share the line read-only.
-            && self.silent_written.load(Ordering::Relaxed) < seq
+            && self.relay.written.load(Ordering::Relaxed) < seq
         {
-            self.silent_written.fetch_max(seq, Ordering::AcqRel);
+            self.relay.written.fetch_max(seq, Ordering::AcqRel);
         }
     }
 
-    /// The relay acked `seq` at `target`: its cursor moves (committed before this returns) and
-    /// the dashboard learns the ack and its lag.
-    pub async fn acked(&self, store: &Store, seq: Seq, target: &str) -> Result<(), StoreError> {
-        self.shared.acking.store(true, Ordering::Release);
+    /// The relay acked `seq` at `target`. An ack counts only for a seq written to this socket:
+    /// then the relay counts as one that acks from now on, its cursor moves (committed before
+    /// this returns), the dashboard learns the ack and its lag, and `true` is returned.
+    pub async fn acked(&self, store: &Store, seq: Seq, target: &str) -> Result<bool, StoreError> {
+        if !self.written.contains(seq) {
+            return Ok(false);
+        }
+        self.reports(store).await?;
         let Some(announced_at) = store.relay_acked(self.name.to_string(), seq).await? else {
-            return Ok(()); // not a seq of this hub's log
+            return Ok(false); // no longer in this hub's log
         };
         let at = Timestamp::now();
         let lag_ms = at.duration_since(announced_at).as_millis().max(0) as u64;
         self.relays.with_entry(self.index, |entry| {
-            entry.raise(seq);
-            entry.persisted = entry.persisted.max(Some(seq));
+            entry.saved(seq);
             entry.last_ack = Some(LastAck {
                 seq,
                 target: target.to_owned(),
@@ -352,27 +343,32 @@ impl RelayConnection {
                 lag_ms,
             });
         });
-        Ok(())
+        Ok(true)
     }
 
-    /// The relay reported its state.
-    pub fn status(&self, status: RelayStatus) {
-        self.shared.acking.store(true, Ordering::Release);
+    /// The relay reported its state: it counts as one that acks from now on.
+    pub async fn status(&self, store: &Store, status: RelayStatus) -> Result<(), StoreError> {
         let view = view::status_view(status, Timestamp::now());
         self.relays
             .with_entry(self.index, |entry| entry.status = Some(view));
+        self.reports(store).await
+    }
+
+    /// Marks the relay as one that acks, in memory at once and then in the database.
+    async fn reports(&self, store: &Store) -> Result<(), StoreError> {
+        if self.relay.acking.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        store.mark_relay_acking(self.name.to_string()).await
     }
 }
 
 impl Drop for RelayConnection {
     fn drop(&mut self) {
-        let classify_after = self.relays.inner.classify_after;
+        // What it was written is in the relay's running maximum already: the next flush, within
+        // 100 ms, commits it.
         self.relays.with_entry(self.index, |entry| {
-            if let Some(conn) = entry.connections.remove(&self.id)
-                && let Some(seq) = conn.written_cursor(classify_after)
-            {
-                entry.raise(seq); // committed by the next flush, within 100 ms
-            }
+            entry.connections.remove(&self.id);
         });
     }
 }

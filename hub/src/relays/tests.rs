@@ -21,6 +21,12 @@ async fn announce(store: &Store) -> Seq {
     store.record_announcement(new).await.expect("announce").seq
 }
 
+/// What the socket task does for each announce.
+fn write(conn: &RelayConnection, seq: Seq) {
+    conn.sending(seq);
+    conn.written(seq);
+}
+
 fn status() -> RelayStatus {
     RelayStatus {
         irc: IrcState::Connected,
@@ -33,162 +39,177 @@ fn status() -> RelayStatus {
     }
 }
 
-/// A registry of `ntrbot` and `relay-1` whose silent connections count as never-acking after
-/// `classify_after`.
-async fn setup(classify_after: Duration) -> (tempfile::TempDir, Store, Relays) {
+/// A registry of `ntrbot` and `relay-1` on a fresh database.
+async fn setup() -> (tempfile::TempDir, Store, Relays) {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
-    let names = vec![name("ntrbot"), name("relay-1")];
-    let relays = Relays::load_with(names, &store, classify_after)
-        .await
-        .expect("load");
+    let relays = Relays::load(names(), &store).await.expect("load");
     (dir, store, relays)
+}
+
+fn names() -> Vec<RelayName> {
+    vec![name("ntrbot"), name("relay-1")]
+}
+
+async fn stored(store: &Store, relay: &str) -> Option<Seq> {
+    let cursors = store.relay_cursors().await.expect("cursors");
+    cursors.get(relay).map(|c| c.seq)
 }
 
 #[tokio::test]
 async fn an_ack_moves_the_cursor_at_once_and_it_survives_a_restart() {
-    let (dir, store, relays) = setup(CLASSIFY_AFTER).await;
+    let (dir, store, relays) = setup().await;
     let seq = announce(&store).await;
     let conn = relays
         .connect(&name("ntrbot"), localhost())
         .expect("configured");
-    assert_eq!(conn.cursor(), None, "a relay never seen has no cursor");
-    conn.acked(&store, seq, "#ntr").await.expect("ack");
-    conn.acked(&store, Seq::new(seq.get() + 10), "#ntr")
-        .await
-        .expect("unknown seq");
+    write(&conn, seq);
+    assert!(conn.acked(&store, seq, "#ntr").await.expect("ack"));
     let info = &relays.infos()[0];
     assert_eq!(info.cursor, Some(seq));
     let last = info.last_ack.as_ref().expect("last ack");
     assert_eq!((last.seq, last.target.as_str()), (seq, "#ntr"));
     drop(conn);
 
-    // No flush: an ack is committed by itself.
-    let reopened = Relays::load(
-        vec![name("ntrbot")],
-        &Store::open(dir.path()).expect("reopen"),
-    )
-    .await
-    .expect("load");
-    assert_eq!(reopened.infos()[0].cursor, Some(seq));
+    // No flush: an ack is committed by itself, and so is that the relay acks.
+    let reopened = Store::open(dir.path()).expect("reopen");
+    let cursors = reopened.relay_cursors().await.expect("cursors");
+    let cursor = cursors.get("ntrbot").expect("stored");
+    assert_eq!((cursor.seq, cursor.acking), (seq, true));
+    let reloaded = Relays::load(vec![name("ntrbot")], &reopened)
+        .await
+        .expect("load");
+    assert_eq!(reloaded.infos()[0].cursor, Some(seq));
 }
 
 #[tokio::test]
-async fn writes_count_only_once_a_connection_has_stayed_silent_long_enough() {
-    let (_dir, store, relays) = setup(Duration::from_secs(3600)).await;
-    let seq = announce(&store).await;
-    let plugin = relays
-        .connect(&name("relay-1"), localhost())
-        .expect("configured");
-    plugin.written(seq);
-    relays.flush(&store).await.expect("flush");
-    drop(plugin);
-    relays.flush(&store).await.expect("flush");
-    assert_eq!(
-        relays.infos()[1].cursor,
-        None,
-        "too early to call it a plugin"
-    );
-}
-
-#[tokio::test]
-async fn writes_count_only_for_a_connection_that_stays_silent() {
-    let (_dir, store, relays) = setup(Duration::ZERO).await;
-    let one = announce(&store).await;
-    let two = announce(&store).await;
-    let plugin = relays
-        .connect(&name("relay-1"), localhost())
-        .expect("configured");
-    let relay = relays
-        .connect(&name("ntrbot"), localhost())
-        .expect("configured");
-    plugin.written(two);
-    relay.written(two);
-    relay.status(status());
-    relays.flush(&store).await.expect("flush");
-    let infos = relays.infos();
-    assert_eq!(
-        infos[1].cursor,
-        Some(two),
-        "silent: what was written counts"
-    );
-    assert_eq!(
-        infos[0].cursor, None,
-        "a relay that reports only moves by acks"
-    );
-    relay.acked(&store, one, "#ntr").await.expect("ack");
-    assert_eq!(relays.infos()[0].cursor, Some(one));
-    assert_eq!(
-        store.relay_cursors().await.expect("cursors").get("relay-1"),
-        Some(&two)
-    );
-}
-
-#[tokio::test]
-async fn writes_after_classification_count_until_the_connection_reports() {
-    let (_dir, store, relays) = setup(Duration::ZERO).await;
+async fn an_ack_counts_only_for_a_seq_written_to_that_socket() {
+    let (_dir, store, relays) = setup().await;
     let (one, two, three) = (
         announce(&store).await,
         announce(&store).await,
         announce(&store).await,
     );
-    let plugin = relays
-        .connect(&name("relay-1"), localhost())
+    let relay = relays
+        .connect(&name("ntrbot"), localhost())
         .expect("configured");
-    let newer = relays
-        .connect(&name("relay-1"), localhost())
+    let other = relays
+        .connect(&name("ntrbot"), localhost())
         .expect("configured");
-    relays.flush(&store).await.expect("flush"); // both classified, nothing written yet
-    assert_eq!(relays.infos()[1].cursor, None);
-    plugin.written(one);
-    newer.written(two);
-    relays.flush(&store).await.expect("flush");
-    assert_eq!(
-        relays.infos()[1].cursor,
-        Some(two),
-        "the highest write of any silent connection"
-    );
-    newer.status(status());
-    newer.written(three);
-    relays.flush(&store).await.expect("flush");
-    assert_eq!(
-        relays.infos()[1].cursor,
-        Some(two),
-        "a connection that reports moves the cursor only by acks"
-    );
-    plugin.written(three);
-    relays.flush(&store).await.expect("flush");
-    assert_eq!(
-        store.relay_cursors().await.expect("cursors").get("relay-1"),
-        Some(&three)
-    );
+    write(&relay, two);
+    let unwritten = [(&other, two), (&relay, one), (&relay, three)];
+    for (conn, seq) in unwritten {
+        assert!(
+            !conn.acked(&store, seq, "#ntr").await.expect("ack"),
+            "{seq}"
+        );
+    }
+    assert_eq!(relays.infos()[0].cursor, None);
+    assert!(relay.acked(&store, two, "#ntr").await.expect("ack"));
+    assert_eq!(relays.infos()[0].cursor, Some(two));
 }
 
 #[tokio::test]
-async fn a_silent_connection_that_leaves_is_committed_by_the_next_flush() {
-    let (_dir, store, relays) = setup(Duration::ZERO).await;
+async fn a_plugins_writes_move_its_cursor_from_its_first_connection_on() {
+    let (_dir, store, relays) = setup().await;
     let seq = announce(&store).await;
     let plugin = relays
         .connect(&name("relay-1"), localhost())
         .expect("configured");
-    plugin.written(seq);
-    drop(plugin);
+    write(&plugin, seq);
+    drop(plugin); // a connection of a few milliseconds
     assert!(!relays.infos()[1].connected);
     relays.flush(&store).await.expect("flush");
+    assert_eq!(stored(&store, "relay-1").await, Some(seq));
+}
+
+#[tokio::test]
+async fn a_relay_that_reports_moves_its_cursor_by_acks_only_even_after_a_restart() {
+    let (dir, store, relays) = setup().await;
+    let relay = relays
+        .connect(&name("ntrbot"), localhost())
+        .expect("configured");
+    let listener = relays
+        .connect(&name("ntrbot"), localhost())
+        .expect("configured");
+    relay.resume_point(&store).await.expect("cursor");
+    relay.status(&store, status()).await.expect("status");
+    let (one, two) = (announce(&store).await, announce(&store).await);
+    write(&relay, one);
+    write(&listener, two);
+    relays.flush(&store).await.expect("flush");
     assert_eq!(
-        store.relay_cursors().await.expect("cursors").get("relay-1"),
-        Some(&seq)
+        relays.infos()[0].cursor,
+        Some(Seq::ZERO),
+        "written is not posted"
     );
+    assert!(relay.acked(&store, one, "#ntr").await.expect("ack"));
+    drop((relay, listener));
+
+    let reopened = Store::open(dir.path()).expect("reopen");
+    let relays = Relays::load(names(), &reopened).await.expect("load");
+    let listener = relays
+        .connect(&name("ntrbot"), localhost())
+        .expect("configured");
+    write(&listener, two);
+    drop(listener);
+    relays.flush(&reopened).await.expect("flush");
+    assert_eq!(stored(&reopened, "ntrbot").await, Some(one));
+}
+
+#[tokio::test]
+async fn writes_before_a_relay_first_reports_count_and_none_after() {
+    let (_dir, store, relays) = setup().await;
+    let (one, two) = (announce(&store).await, announce(&store).await);
+    let conn = relays
+        .connect(&name("relay-1"), localhost())
+        .expect("configured");
+    write(&conn, one);
+    relays.flush(&store).await.expect("flush");
+    conn.status(&store, status()).await.expect("status");
+    write(&conn, two);
+    relays.flush(&store).await.expect("flush");
+    assert_eq!(stored(&store, "relay-1").await, Some(one));
+}
+
+#[tokio::test]
+async fn a_relay_without_a_cursor_gets_one_at_the_newest_seq_when_it_connects() {
+    let (_dir, store, relays) = setup().await;
+    let early = relays
+        .connect(&name("relay-1"), localhost())
+        .expect("configured");
+    assert_eq!(
+        early.resume_point(&store).await.expect("cursor"),
+        Seq::ZERO,
+        "before any announce: everything announced later is replayed"
+    );
+    let seq = announce(&store).await;
+    let conn = relays
+        .connect(&name("ntrbot"), localhost())
+        .expect("configured");
+    assert_eq!(conn.resume_point(&store).await.expect("cursor"), seq);
+    announce(&store).await;
+    assert_eq!(
+        conn.resume_point(&store).await.expect("cursor"),
+        seq,
+        "created once"
+    );
+    assert_eq!(
+        stored(&store, "ntrbot").await,
+        Some(seq),
+        "committed at once"
+    );
+    assert_eq!(early.resume_point(&store).await.expect("cursor"), Seq::ZERO);
 }
 
 #[tokio::test]
 async fn infos_list_every_configured_relay_and_a_new_connection_clears_the_old_status() {
-    let (_dir, _store, relays) = setup(CLASSIFY_AFTER).await;
+    let (_dir, store, relays) = setup().await;
     assert!(relays.connect(&name("unknown"), localhost()).is_none());
     let first = relays
         .connect(&name("ntrbot"), localhost())
         .expect("configured");
-    first.status(status());
+    first.status(&store, status()).await.expect("status");
     let infos = relays.infos();
     assert_eq!(infos.len(), 2);
     assert_eq!(

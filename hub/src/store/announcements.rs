@@ -49,6 +49,21 @@ pub struct Announcement {
     pub corrected_by: Option<Seq>,
 }
 
+/// The most distinct targets one relay may ack for one line: a relay posts to a handful of
+/// channels, and a token that invents targets must not grow the dashboards without limit.
+pub const ACK_TARGETS_PER_RELAY: usize = 16;
+
+/// What became of a relay's ack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayAck {
+    /// A new (seq, target) pair, stored.
+    Recorded,
+    /// Stored already (by this relay or another subscriber), or a seq never issued.
+    Known,
+    /// Dropped: the relay has [`ACK_TARGETS_PER_RELAY`] targets for this line already.
+    OverCap,
+}
+
 /// Where an announce landed, as a relay reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Ack {
@@ -128,6 +143,19 @@ impl Store {
     pub async fn record_ack(&self, seq: Seq, target: String) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record_ack(seq, target).await,
+        }
+    }
+
+    /// Records that relay `relay` delivered `seq` to `target`, unless that pair is known
+    /// already or the relay has [`ACK_TARGETS_PER_RELAY`] targets for `seq` already.
+    pub async fn record_relay_ack(
+        &self,
+        seq: Seq,
+        target: String,
+        relay: String,
+    ) -> Result<RelayAck, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_relay_ack(seq, target, relay).await,
         }
     }
 

@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, ShowError,
-    Store, StoreError, Track, TrackInfo, WeekLikes,
+    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, RelayAck,
+    ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::week::{Schedule, Week};
@@ -501,9 +501,79 @@ async fn relay_cursors_only_move_forward_and_survive_reopening() {
         drop(store);
 
         let cursors = s.open().relay_cursors().await.expect("cursors");
-        assert_eq!(cursors.get("bot"), Some(&second), "never moves back");
-        assert_eq!(cursors.get("quiet"), Some(&first));
-        assert_eq!(cursors.get("gone"), None, "a seq never issued is no cursor");
+        let seq = |name: &str| cursors.get(name).map(|c| c.seq);
+        assert_eq!(seq("bot"), Some(second), "never moves back");
+        assert_eq!(seq("quiet"), Some(first));
+        assert_eq!(seq("gone"), None, "a seq never issued is no cursor");
+        assert!(cursors.values().all(|c| !c.acking), "nobody was marked");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_relay_cursor_starts_at_the_newest_seq_once_and_acking_is_remembered() {
+    each(|s| async move {
+        let store = s.open();
+        let early = store.start_relay_cursor("early".into()).await;
+        assert_eq!(early.expect("start"), Seq::ZERO, "an empty log");
+        let first = store.record_announcement(text("1")).await.expect("a").seq;
+        let start = store.start_relay_cursor("bot".into()).await.expect("start");
+        assert_eq!(start, first);
+        let second = store.record_announcement(text("2")).await.expect("b").seq;
+        let again = store.start_relay_cursor("bot".into()).await.expect("again");
+        assert_eq!(again, first, "an existing cursor stays");
+        store.mark_relay_acking("bot".into()).await.expect("mark");
+        store
+            .mark_relay_acking("new".into())
+            .await
+            .expect("mark new");
+        drop(store);
+
+        let cursors = s.open().relay_cursors().await.expect("cursors");
+        let got = |name: &str| cursors.get(name).map(|c| (c.seq, c.acking));
+        assert_eq!(got("early"), Some((Seq::ZERO, false)));
+        assert_eq!(got("bot"), Some((first, true)), "marking moves no cursor");
+        assert_eq!(got("new"), Some((second, true)), "marked at the newest seq");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_relays_ack_targets_are_capped_per_line() {
+    each(|s| async move {
+        let store = s.open();
+        let seq = store.record_announcement(text("1")).await.expect("a").seq;
+        let ack = |target: String, relay: &str| {
+            let store = store.clone();
+            let relay = relay.to_owned();
+            async move {
+                store
+                    .record_relay_ack(seq, target, relay)
+                    .await
+                    .expect("ack")
+            }
+        };
+        for i in 0..crate::store::ACK_TARGETS_PER_RELAY {
+            assert_eq!(ack(format!("#c{i}"), "bot").await, RelayAck::Recorded);
+        }
+        assert_eq!(ack("#c0".into(), "bot").await, RelayAck::Known);
+        assert_eq!(ack("#one-more".into(), "bot").await, RelayAck::OverCap);
+        assert_eq!(
+            ack("#c0".into(), "other").await,
+            RelayAck::Known,
+            "one per target"
+        );
+        assert_eq!(ack("#one-more".into(), "other").await, RelayAck::Recorded);
+        let missing = store.record_relay_ack(Seq::new(99), "#x".into(), "bot".into());
+        assert_eq!(missing.await.expect("ack"), RelayAck::Known, "never issued");
+        assert!(
+            store
+                .record_ack(seq, "discord".into())
+                .await
+                .expect("target")
+        );
+        let acks = store.acks(seq).await.expect("acks");
+        assert_eq!(acks.len(), crate::store::ACK_TARGETS_PER_RELAY + 2);
     })
     .await;
 }

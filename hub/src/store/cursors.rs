@@ -1,5 +1,7 @@
-//! Relay cursors: per relay name, the highest seq it has taken delivery of. A cursor only ever
-//! moves forward, and only to a seq this log issued.
+//! Relay cursors: per relay name, the highest seq it has taken delivery of, and whether it has
+//! ever acked or reported its state (from then on only its acks move the cursor). A cursor only
+//! ever moves forward, and only to a seq this log issued (or 0, for a relay that first connected
+//! before any announce).
 
 use std::collections::HashMap;
 
@@ -8,11 +10,34 @@ use ntr_protocol::Seq;
 
 use super::{Backend, Store, StoreError};
 
+/// What is stored for one relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredCursor {
+    pub seq: Seq,
+    /// The relay has acked or sent a `relay_status` at least once.
+    pub acking: bool,
+}
+
 impl Store {
     /// Every stored cursor, by relay name.
-    pub async fn relay_cursors(&self) -> Result<HashMap<String, Seq>, StoreError> {
+    pub async fn relay_cursors(&self) -> Result<HashMap<String, StoredCursor>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.relay_cursors().await,
+        }
+    }
+
+    /// A relay connected: gives it a cursor at the newest seq if it has none yet (committed
+    /// before this returns) and answers its cursor.
+    pub async fn start_relay_cursor(&self, name: String) -> Result<Seq, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.start_relay_cursor(name).await,
+        }
+    }
+
+    /// Remembers that a relay acks: from now on only its acks move its cursor.
+    pub async fn mark_relay_acking(&self, name: String) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.mark_relay_acking(name).await,
         }
     }
 

@@ -37,7 +37,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use announcements::{Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement};
+pub use announcements::{
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement, RelayAck,
+};
+pub use cursors::StoredCursor;
 pub use deliveries::{
     DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
 };

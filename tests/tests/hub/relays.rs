@@ -262,7 +262,7 @@ async fn an_old_plugin_misses_three_lines_while_away_and_gets_them_on_reconnect(
     next_of(&mut plugin, "status", T).await;
     let seen = hub.announce_text("seen before leaving").await;
     assert_eq!(next_of(&mut plugin, "announce", T).await["seq"], seen);
-    // It never acks: what was written to it counts once the hub has classified it (~2 s).
+    // It never acks: what was written to it counts, saved within 100 ms.
     wait_relay(&hub, "relay-1", "written cursor saved", |r| {
         r["cursor"] == seen
     })
@@ -287,6 +287,125 @@ async fn an_old_plugin_misses_three_lines_while_away_and_gets_them_on_reconnect(
     ];
     let mut plugin = old_plugin(&hub).await;
     assert_eq!(exactly_these_announces(&mut plugin, 3).await, after_restart);
+}
+
+/// A relay that acks, and a silent listener on its token (README used to suggest one): the
+/// listener's writes must not move the relay's cursor, or a relay killed meanwhile never posts
+/// what was announced while it was down. Across a hub restart too: the database remembers
+/// that the relay acks.
+#[tokio::test]
+async fn a_silent_listener_on_a_relays_token_does_not_move_its_cursor() {
+    let mut hub = hub_with_named_relay().await;
+    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    send_json(&mut relay, status_frame("connected", &["#ntr"], None)).await;
+    let posted = hub.announce_text("posted").await;
+    assert_eq!(next_of(&mut relay, "announce", T).await["seq"], posted);
+    send_json(
+        &mut relay,
+        json!({"type": "ack", "seq": posted, "target": "#ntr"}),
+    )
+    .await;
+    wait_relay(&hub, "ntrbot", "acked", |r| r["cursor"] == posted).await;
+    let mut listener = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    // Longer than any grace period a silent socket could be given.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    drop(relay); // kill -9
+
+    let missed = vec![
+        hub.announce_text("missed 1").await,
+        hub.announce_text("missed 2").await,
+    ];
+    assert_eq!(exactly_these_announces(&mut listener, 2).await, missed);
+    let mut back = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    assert_eq!(exactly_these_announces(&mut back, 2).await, missed);
+    send_json(
+        &mut back,
+        json!({"type": "ack", "seq": missed[1], "target": "#ntr"}),
+    )
+    .await;
+    wait_relay(&hub, "ntrbot", "acked", |r| r["cursor"] == missed[1]).await;
+    drop((listener, back));
+
+    hub.restart().await;
+    let mut listener = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    next_of(&mut listener, "status", T).await;
+    let after_restart = hub.announce_text("after restart").await;
+    assert_eq!(
+        next_of(&mut listener, "announce", T).await["seq"],
+        after_restart
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await; // past a cursor flush
+    drop(listener);
+    let mut back = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    assert_eq!(exactly_these_announces(&mut back, 1).await, [after_restart]);
+}
+
+/// A relay's first connection may be short: the lines announced after it are replayed on its
+/// next connection without `?since=`, for first-message and header logins alike.
+#[tokio::test]
+async fn a_relay_whose_first_connection_is_short_gets_what_was_announced_after_it() {
+    let hub = hub_with_named_relay().await;
+    let mut plugin = old_plugin(&hub).await;
+    next_of(&mut plugin, "status", T).await;
+    let seen = hub.announce_text("seen").await;
+    assert_eq!(next_of(&mut plugin, "announce", T).await["seq"], seen);
+    drop(plugin);
+    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    next_of(&mut relay, "status", T).await;
+    drop(relay);
+
+    let mut missed = Vec::new();
+    for i in 1..=3 {
+        missed.push(hub.announce_text(&format!("missed {i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await; // past a cursor flush
+    let mut plugin = old_plugin(&hub).await;
+    assert_eq!(exactly_these_announces(&mut plugin, 3).await, missed);
+    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    assert_eq!(exactly_these_announces(&mut relay, 3).await, missed);
+}
+
+/// Invented ack targets are capped per (seq, relay) and counted; an ack of a line never
+/// written to that socket counts for nothing.
+#[tokio::test]
+async fn fake_acks_are_capped_counted_and_only_count_for_lines_written_to_the_socket() {
+    let hub = hub_with_named_relay().await;
+    let before = hub.announce_text("before the relay came").await;
+    let mut relay = bearer(&hub.url(), "", NAMED_TOKEN).await;
+    next_of(&mut relay, "status", T).await;
+    let seq = hub.announce_text("acked too often").await;
+    assert_eq!(next_of(&mut relay, "announce", T).await["seq"], seq);
+    send_json(
+        &mut relay,
+        json!({"type": "ack", "seq": before, "target": "#never-sent"}),
+    )
+    .await;
+    for i in 0..2000 {
+        send_json(
+            &mut relay,
+            json!({"type": "ack", "seq": seq, "target": format!("#fake-{i}")}),
+        )
+        .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = hub.metrics().await;
+        if metrics.lines().any(|l| l == "ntr_acks_dropped_total 1984") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no drops counted: {metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let acks = hub.acks().await;
+    assert_eq!(
+        acks.iter().filter(|(s, _)| *s == seq).count(),
+        16,
+        "{acks:?}"
+    );
+    assert!(acks.iter().all(|(s, _)| *s == seq), "{acks:?}");
+    assert_metrics(&hub, &["ntr_acks_total 16".to_string()]).await;
+    let shown = wait_relay(&hub, "ntrbot", "acked", |r| r["cursor"] == seq).await;
+    assert_eq!(shown["last_ack"]["seq"], seq);
 }
 
 #[tokio::test]

@@ -9,7 +9,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{Sqlite, json, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
-use crate::store::{Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement, StoreError};
+use crate::store::{
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement, RelayAck,
+    StoreError,
+};
 
 pub(super) const COLUMNS: &str =
     "seq, message, show_id, position, track, announced_at, corrects, corrected_by";
@@ -165,6 +168,46 @@ impl Sqlite {
                 params![seq.get(), target, to_ms(Timestamp::now())],
             )?;
             Ok(n > 0)
+        })
+        .await
+    }
+
+    /// A relay's ack: stored with the relay's name, so its targets per line can be capped.
+    pub async fn record_relay_ack(
+        &self,
+        seq: Seq,
+        target: String,
+        relay: String,
+    ) -> Result<RelayAck, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM acks WHERE seq = ?1 AND target = ?2)",
+                params![seq.get(), target],
+                |r| r.get(0),
+            )?;
+            if known {
+                return Ok(RelayAck::Known);
+            }
+            let targets: usize = tx.query_row(
+                "SELECT COUNT(*) FROM acks WHERE seq = ?1 AND relay = ?2",
+                params![seq.get(), relay],
+                |r| r.get(0),
+            )?;
+            if targets >= ACK_TARGETS_PER_RELAY {
+                return Ok(RelayAck::OverCap);
+            }
+            let n = tx.execute(
+                "INSERT INTO acks (seq, target, acked_at, relay)
+                 SELECT seq, ?2, ?3, ?4 FROM announcements WHERE seq = ?1",
+                params![seq.get(), target, to_ms(Timestamp::now()), relay],
+            )?;
+            tx.commit()?;
+            Ok(if n > 0 {
+                RelayAck::Recorded
+            } else {
+                RelayAck::Known
+            })
         })
         .await
     }

@@ -106,6 +106,19 @@ const STEPS: &[&str] = &[
         updated_at INTEGER NOT NULL          -- ms since the epoch
     );
     ",
+    // 5: whether a relay acks (then only its acks move its cursor), and which relay made an
+    // ack (its targets per line are capped). Acks stored before did not name their relay: a
+    // relay that acked had its cursor moved by its own acks, so the line at its cursor carries
+    // an ack that is not a `[[targets]]` delivery. An old plugin is marked too only if another
+    // subscriber acked the very line its cursor is at; it then gets some lines twice, never
+    // fewer.
+    "
+    ALTER TABLE relay_cursors ADD COLUMN acking INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE acks ADD COLUMN relay TEXT;
+    UPDATE relay_cursors SET acking = 1 WHERE EXISTS (
+        SELECT 1 FROM acks a WHERE a.seq = relay_cursors.seq AND NOT EXISTS (
+            SELECT 1 FROM deliveries d WHERE d.seq = a.seq AND d.target = a.target));
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by
@@ -138,5 +151,37 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, STEPS.len() as i64);
+    }
+
+    /// Step 5 on a database of step 4: a relay whose cursor line carries a subscriber's ack is
+    /// marked as acking; one whose line carries only a `[[targets]]` delivery's is not.
+    #[test]
+    fn relays_with_stored_acks_are_marked_as_acking() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        for sql in &STEPS[..4] {
+            conn.execute_batch(sql).expect("old step");
+        }
+        conn.pragma_update(None, "user_version", 4)
+            .expect("version");
+        conn.execute_batch(
+            "INSERT INTO announcements (seq, announced_at, message) VALUES (1, 0, 'a'), (2, 0, 'b');
+             INSERT INTO acks (seq, target, acked_at) VALUES (1, '#ntr', 0), (2, 'discord', 0);
+             INSERT INTO deliveries (seq, target, status, due_at, give_up_at, updated_at)
+                 VALUES (2, 'discord', 'sent', 0, 0, 0);
+             INSERT INTO relay_cursors (name, seq, updated_at)
+                 VALUES ('ntrbot', 1, 0), ('plugin', 2, 0);",
+        )
+        .expect("v4 rows");
+        run(&mut conn).expect("migrate");
+        let acking = |name: &str| -> bool {
+            conn.query_row(
+                "SELECT acking FROM relay_cursors WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .expect("row")
+        };
+        assert!(acking("ntrbot"));
+        assert!(!acking("plugin"));
     }
 }
