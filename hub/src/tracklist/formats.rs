@@ -286,4 +286,30 @@ mod tests {
         );
         assert_eq!(row.matches(" | ").count(), 3, "four cells: {row}");
     }
+
+    proptest::proptest! {
+        /// Whatever a title, artist or URL holds, the CSV reads back as one row of six cells,
+        /// each the one-line text (with `'` before a would-be formula), and no cell a formula.
+        #[test]
+        fn csv_round_trips_any_text(
+            title in "\\PC{0,40}",
+            artist in "[=+@\\-\t\r,\"a-z ]{0,12}",
+            url in "\\PC{0,20}",
+        ) {
+            let sheet = csv(&list(&title, &artist, &url, 61_000)).expect("csv");
+            let mut reader = ::csv::Reader::from_reader(sheet.as_bytes());
+            let rows: Vec<::csv::StringRecord> =
+                reader.records().collect::<Result<_, _>>().expect("parses");
+            proptest::prop_assert_eq!(rows.len(), 1);
+            let row = &rows[0];
+            proptest::prop_assert_eq!(row.len(), 6);
+            for (cell, written) in [(&row[1], &title), (&row[2], &artist), (&row[3], &url)] {
+                let mut expected = one_line(written);
+                defuse_formula(&mut expected);
+                proptest::prop_assert_eq!(cell, expected.as_str());
+                proptest::prop_assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']));
+            }
+            proptest::prop_assert_eq!(&row[5], "61");
+        }
+    }
 }
