@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, RelayAck,
+    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, RelayAck, Show,
     ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
@@ -79,6 +79,16 @@ fn like(w: Week, id: i64, minutes: i64) -> Like {
         liked_at: w.start + SignedDuration::from_mins(minutes),
         track: track(id),
     }
+}
+
+/// Week `w`'s show after a poll of likes of `tracks` (track `id` liked `id` minutes in).
+async fn show_of(store: &Store, w: Week, tracks: &[i64]) -> Show {
+    let likes = tracks.iter().map(|&id| like(w, id, id)).collect();
+    store
+        .apply_likes(vec![WeekLikes { week: w, likes }])
+        .await
+        .expect("apply");
+    store.show_for_week(w).await.expect("show")
 }
 
 fn ids(tracks: &[Track]) -> Vec<Option<i64>> {
@@ -159,11 +169,7 @@ async fn the_djs_edits_survive_later_polls() {
         let store = s.open();
         let w = week(0);
         let poll = |likes: Vec<Like>| vec![WeekLikes { week: w, likes }];
-        store
-            .apply_likes(poll(vec![like(w, 1, 1), like(w, 2, 2), like(w, 3, 3)]))
-            .await
-            .expect("apply");
-        let id = store.show_for_week(w).await.expect("show").id;
+        let id = show_of(&store, w, &[1, 2, 3]).await.id;
         let mut changes = store.show_changes();
 
         let show = store
@@ -195,12 +201,7 @@ async fn an_edit_naming_another_track_than_the_one_at_its_position_changes_nothi
     each(|s| async move {
         let store = s.open();
         let w = week(0);
-        let likes = vec![like(w, 1, 1), like(w, 2, 2)];
-        store
-            .apply_likes(vec![WeekLikes { week: w, likes }])
-            .await
-            .expect("apply");
-        let id = store.show_for_week(w).await.expect("show").id;
+        let id = show_of(&store, w, &[1, 2]).await.id;
         let record = TrackInfo {
             soundcloud_id: None,
             ..track(3)
@@ -247,12 +248,7 @@ async fn edits_outside_the_show_are_refused() {
     each(|s| async move {
         let store = s.open();
         let w = week(0);
-        let likes = vec![like(w, 1, 1)];
-        store
-            .apply_likes(vec![WeekLikes { week: w, likes }])
-            .await
-            .expect("apply");
-        let id = store.show_for_week(w).await.expect("show").id;
+        let id = show_of(&store, w, &[1]).await.id;
         let removed = store.remove_track(id, 2, ExpectedTrack::Any).await;
         assert!(
             matches!(removed, Err(StoreError::NoPosition { position: 2, .. })),
@@ -850,12 +846,7 @@ async fn played_is_the_standing_track_announces() {
     each(|s| async move {
         let store = s.open();
         let w = week(0);
-        let likes = vec![like(w, 1, 1), like(w, 2, 2)];
-        store
-            .apply_likes(vec![WeekLikes { week: w, likes }])
-            .await
-            .expect("apply");
-        let show = store.show_for_week(w).await.expect("show");
+        let show = show_of(&store, w, &[1, 2]).await;
         let since = Timestamp::now() - SignedDuration::from_hours(1);
         assert_eq!(store.last_played(since).await.expect("none yet"), None);
         let mut seqs = Vec::new();
