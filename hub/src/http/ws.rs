@@ -84,6 +84,11 @@ pub async fn announce_socket(
         Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
     };
     let address = client_addr(peer, &headers, &state.config.hub.trusted_proxies);
+    if let WsAuth::Authenticated(Subscriber::Relay(name)) = &auth
+        && let Err(e) = state.relays.start_cursor(name, &state.store).await
+    {
+        tracing::error!(relay = %name, error = %e, "cannot start a relay cursor");
+    }
     let socket = Socket {
         state,
         since: query.since,

@@ -262,6 +262,35 @@ impl Relays {
         Ok(())
     }
 
+    /// `name`'s cursor, created at the newest seq (and committed) if it has none yet. The
+    /// upgrade handler calls it before answering 101 to a relay that authenticated on the
+    /// request: a line announced once the relay sees its socket open is then after the cursor,
+    /// never swallowed by it.
+    pub async fn start_cursor(
+        &self,
+        name: &RelayName,
+        store: &Store,
+    ) -> Result<Option<Seq>, StoreError> {
+        let found = {
+            let entries = self.entries();
+            entries
+                .iter()
+                .position(|e| &e.name == name)
+                .map(|i| (i, entries[i].cursor))
+        };
+        let Some((index, cursor)) = found else {
+            return Ok(None);
+        };
+        if cursor.is_some() {
+            return Ok(cursor);
+        }
+        let seq = store.start_relay_cursor(name.to_string()).await?;
+        Ok(self.with_entry(index, |entry| {
+            entry.saved(seq);
+            entry.cursor.unwrap_or(seq)
+        }))
+    }
+
     fn with_entry<R>(&self, index: usize, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
         let mut entries = self.entries();
         let result = entries.get_mut(index).map(f);
@@ -292,16 +321,8 @@ impl RelayConnection {
     /// seq (and committed) if the relay has none yet. Call it before subscribing to the
     /// broadcast, so that every line announced after it is either replayed or sent live.
     pub async fn resume_point(&self, store: &Store) -> Result<Seq, StoreError> {
-        if let Some(cursor) = self.cursor() {
-            return Ok(cursor);
-        }
-        let seq = store.start_relay_cursor(self.name.to_string()).await?;
-        self.relays.with_entry(self.index, |entry| entry.saved(seq));
-        Ok(self.cursor().unwrap_or(seq))
-    }
-
-    fn cursor(&self) -> Option<Seq> {
-        self.relays.entries().get(self.index).and_then(|e| e.cursor)
+        let cursor = self.relays.start_cursor(&self.name, store).await?;
+        Ok(cursor.unwrap_or(Seq::ZERO))
     }
 
     /// `seq` is about to be written to the socket: from now on an ack of it counts (a fast
