@@ -38,6 +38,7 @@ mod relays;
 mod secrets;
 mod soundcloud;
 mod startup;
+mod station;
 mod store;
 mod targets;
 mod tracklist;

@@ -46,7 +46,6 @@ pub enum SoundcloudError {
 /// client_id, and the poll intervals.
 #[derive(Debug, Clone)]
 pub struct SoundcloudConfig {
-    pub user: String,
     pub api_base: Url,
     pub web_base: Url,
     pub client_id: Option<String>,
@@ -108,6 +107,8 @@ const PAGE_SIZE: u32 = 200;
 pub struct SoundcloudClient {
     http: reqwest::Client,
     config: SoundcloudConfig,
+    /// The profile permalink whose likes this client reads.
+    user: String,
     retry: RetryPolicy,
     client_id: Mutex<Option<String>>,
     user_id: Mutex<Option<i64>>,
@@ -115,7 +116,11 @@ pub struct SoundcloudClient {
 }
 
 impl SoundcloudClient {
-    pub fn new(config: SoundcloudConfig, retry: RetryPolicy) -> Result<Self, SoundcloudError> {
+    pub fn new(
+        config: SoundcloudConfig,
+        user: String,
+        retry: RetryPolicy,
+    ) -> Result<Self, SoundcloudError> {
         let http = reqwest::Client::builder()
             .timeout(retry.timeout)
             .connect_timeout(retry.timeout.min(Duration::from_secs(10)))
@@ -126,6 +131,7 @@ impl SoundcloudClient {
             http,
             client_id: Mutex::new(config.client_id.clone()),
             config,
+            user,
             retry,
             user_id: Mutex::new(None),
             requests: AtomicU32::new(0),
@@ -134,7 +140,7 @@ impl SoundcloudClient {
 
     /// The profile permalink whose likes this client reads.
     pub fn user(&self) -> &str {
-        &self.config.user
+        &self.user
     }
 
     /// Requests sent since the client was made, by everything that uses it (for `/metrics`).
@@ -225,7 +231,7 @@ impl SoundcloudClient {
         let profile = format!(
             "{}/{}",
             self.config.web_base.as_str().trim_end_matches('/'),
-            self.config.user
+            self.user
         );
         url.query_pairs_mut().append_pair("url", &profile);
         let user: ResolvedUser = self.get_json(url, "the user profile", sent).await?;

@@ -24,6 +24,7 @@ use crate::poller::{PollIntervals, Poller};
 use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
+use crate::station::PlaylistSource;
 use crate::store::Store;
 use crate::{http, relays, secrets};
 use ntr_common::shutdown::Shutdown;
@@ -56,6 +57,9 @@ pub enum StartupError {
     Targets(#[from] crate::targets::ClientError),
     #[error(transparent)]
     SessionKey(#[from] crate::auth::session::InvalidSessionKey),
+    /// A configuration this hub cannot serve yet.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl StartupError {
@@ -63,7 +67,8 @@ impl StartupError {
     /// error), 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartupError::Store(crate::store::StoreError::Newer { .. }) => 2,
+            StartupError::Store(crate::store::StoreError::Newer { .. })
+            | StartupError::Unsupported(_) => 2,
             _ => 1,
         }
     }
@@ -93,12 +98,29 @@ impl Application {
         let lock = DataDirLock::acquire(&config.hub.data_dir)?;
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
-        let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
+        let show = config.station.primary();
+        let PlaylistSource::SoundcloudLikes { user } = &show.source else {
+            return Err(StartupError::Unsupported(format!(
+                "show {}: source = \"manual\" is not served by this hub yet; use \"soundcloud-likes\"",
+                show.slug
+            )));
+        };
+        let client = SoundcloudClient::new(
+            config.soundcloud.clone(),
+            user.clone(),
+            options.retry.clone(),
+        )?;
         let intervals = PollIntervals {
             normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
             live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
         };
-        let poller = Poller::new(client, store.clone(), config.schedule.clone(), intervals).await;
+        let poller = Poller::new(
+            client,
+            store.clone(),
+            config.station.primary().schedule.clone(),
+            intervals,
+        )
+        .await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
             message: e.to_string(),
@@ -128,10 +150,10 @@ impl Application {
             broadcaster: broadcaster.clone(),
             targets: targets.clone(),
             metrics: Arc::clone(&metrics),
-            schedule: config.schedule.clone(),
+            schedule: config.station.primary().schedule.clone(),
             templates: Arc::new(Templates {
-                announce: config.announce_template.clone(),
-                correction: config.correction_template.clone(),
+                announce: show.announce_template.clone(),
+                correction: show.correction_template.clone(),
             }),
         };
         let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());

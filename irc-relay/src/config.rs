@@ -15,6 +15,7 @@ use figment::providers::{Env, Format, Toml};
 use ntr_common::config_error::one_line;
 use ntr_protocol::{DEFAULT_REPLAY_WINDOW_SECONDS, check_token};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use url::Url;
 
 /// Everything the relay needs, validated.
@@ -91,14 +92,30 @@ pub enum ConfigError {
     Parse(String),
 }
 
-/// The file as the relay reads it: its own two sections, each strict about its keys; every
-/// other section belongs to the hub.
+/// The file as the relay reads it: its own two sections, each strict about its keys, and the
+/// hub's, which are only skipped. A table neither binary knows (a typo such as `[ircs]`) is an
+/// error rather than settings silently lost.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     relay: RawRelay,
     #[serde(default)]
     irc: RawIrc,
+    #[serde(default, rename = "hub")]
+    _hub: IgnoredAny,
+    #[serde(default, rename = "dashboard")]
+    _dashboard: IgnoredAny,
+    #[serde(default, rename = "show")]
+    _show: IgnoredAny,
+    #[serde(default, rename = "shows")]
+    _shows: IgnoredAny,
+    #[serde(default, rename = "soundcloud")]
+    _soundcloud: IgnoredAny,
+    #[serde(default, rename = "targets")]
+    _targets: IgnoredAny,
+    #[serde(default, rename = "store")]
+    _store: IgnoredAny,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -426,6 +443,22 @@ mod tests {
         assert_eq!(config.irc.command_replies_window, Duration::from_secs(10));
         assert_eq!(config.irc.alt_nicknames, ["ntrbot_", "ntrbot__"]);
         assert_eq!(config.irc.sasl_password, None);
+    }
+
+    #[test]
+    fn a_table_neither_binary_knows_is_an_error() {
+        for toml in ["[ircs]\nchannels = []", "[[relays]]\nname = \"a\""] {
+            let err = Config::from_toml(&format!("{MINIMAL}\n{toml}"))
+                .expect_err(toml)
+                .to_string();
+            let table = toml
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default();
+            assert!(err.contains(table), "{toml:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]

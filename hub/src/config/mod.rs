@@ -24,9 +24,8 @@ use url::Url;
 pub use dashboard::DashboardConfig;
 pub use hub::HubConfig;
 
-use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
 use crate::relays::RelayName;
-use crate::week::Schedule;
+use crate::station::Station;
 
 /// Why the configuration cannot be used. Always names the offending key.
 #[derive(Debug, thiserror::Error)]
@@ -50,19 +49,25 @@ impl ConfigError {
     }
 }
 
-/// The raw file shape: only the hub's sections, each strict about its keys.
+/// The raw file shape: the hub's sections, each strict about its keys, and the relay's, which
+/// are only skipped. A table neither binary knows (`[[show]]` for `[[shows]]`) is an error.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     #[serde(default)]
     hub: hub::RawHub,
     #[serde(default)]
     dashboard: dashboard::RawDashboard,
-    #[serde(default)]
-    show: show::RawShow,
+    show: Option<show::RawShow>,
+    shows: Option<Vec<show::RawShow>>,
     #[serde(default)]
     soundcloud: soundcloud::RawSoundcloud,
     #[serde(default)]
     targets: Vec<crate::targets::block::RawTarget>,
+    #[serde(default, rename = "relay")]
+    _relay: serde::de::IgnoredAny,
+    #[serde(default, rename = "irc")]
+    _irc: serde::de::IgnoredAny,
 }
 
 /// Validated configuration. Secrets that the file left out are `None` here and are filled in
@@ -71,9 +76,8 @@ struct RawConfig {
 pub struct Config {
     pub hub: HubConfig,
     pub dashboard: DashboardConfig,
-    pub schedule: Schedule,
-    pub announce_template: AnnounceTemplate,
-    pub correction_template: CorrectionTemplate,
+    /// The shows, never empty: `[[shows]]`, or `[show]` as a station of one.
+    pub station: Station,
     pub soundcloud: crate::soundcloud::SoundcloudConfig,
     pub targets: Vec<crate::targets::TargetConfig>,
 }
@@ -107,8 +111,29 @@ impl Config {
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         let hub = hub::validate(raw.hub)?;
         let dashboard = dashboard::validate(raw.dashboard)?;
-        let (schedule, announce_template, correction_template) = show::validate(raw.show)?;
-        let soundcloud = soundcloud::validate(raw.soundcloud)?;
+        let (soundcloud, soundcloud_user) = soundcloud::validate(raw.soundcloud)?;
+        let shows = show::RawShows {
+            show: raw.show,
+            shows: raw.shows,
+            soundcloud_user,
+        };
+        let station = show::validate(shows, jiff::Timestamp::now())?;
+        if station.primary().source == crate::station::PlaylistSource::Manual {
+            return Err(ConfigError::invalid(
+                format!("shows.{}.source", station.primary().slug),
+                "\"manual\" is not served by this hub yet: use \"soundcloud-likes\"",
+            ));
+        }
+        if station.shows().len() > 1 {
+            return Err(ConfigError::invalid(
+                "shows",
+                format!(
+                    "this hub serves one show yet, and {} are configured ({}): keep one [[shows]] block",
+                    station.shows().len(),
+                    station.slug_list()
+                ),
+            ));
+        }
         // Acks carry relay and target names alike, so one name must mean one of them.
         let mut taken: Vec<String> = hub.relays.iter().map(|r| r.name.to_string()).collect();
         if taken.is_empty() {
@@ -120,9 +145,7 @@ impl Config {
         Ok(Config {
             hub,
             dashboard,
-            schedule,
-            announce_template,
-            correction_template,
+            station,
             soundcloud,
             targets,
         })
@@ -182,7 +205,19 @@ mod tests {
         assert_eq!(c.hub.listen.to_string(), "127.0.0.1:8000");
         assert_eq!(c.hub.public_url.as_str(), "http://127.0.0.1:8000/");
         assert_eq!(c.dashboard.username, "dj");
-        assert_eq!(c.soundcloud.user, "nicktherat");
+        let show = c.station.primary();
+        assert_eq!(c.station.shows().len(), 1);
+        assert_eq!(show.slug.as_str(), "main");
+        assert_eq!(
+            show.title, "nicktherat",
+            "a v2 show is titled by its profile"
+        );
+        assert_eq!(
+            show.source,
+            crate::station::PlaylistSource::SoundcloudLikes {
+                user: "nicktherat".into()
+            }
+        );
         assert!(c.hub.admin_token.is_none());
         assert_eq!(c.hub.max_connections, 20_000);
     }
@@ -249,6 +284,94 @@ mod tests {
             assert!(err.contains(key), "{toml:?} gave {err:?}");
             assert!(!err.contains('\n'), "one line: {err:?}");
         }
+    }
+
+    #[test]
+    fn a_v2_show_keeps_its_keys_and_gains_a_slug_and_title() {
+        let c = load(
+            "[show]\nslug = \"ntr\"\ntitle = \"Nick the Rat\"\nhour = 21\n\
+             [soundcloud]\nuser = \"someone\"\n",
+        )
+        .expect("v2 show");
+        let show = c.station.primary();
+        assert_eq!(
+            (show.slug.as_str(), show.title.as_str()),
+            ("ntr", "Nick the Rat")
+        );
+        assert_eq!(
+            show.source,
+            crate::station::PlaylistSource::SoundcloudLikes {
+                user: "someone".into()
+            }
+        );
+    }
+
+    #[test]
+    fn one_shows_block_is_a_station_of_one() {
+        let c = load(
+            "[[shows]]\nslug = \"ntr\"\ntitle = \"Nick the Rat\"\ntimezone = \"Europe/Berlin\"\n\
+             soundcloud_user = \"nicktherat\"\n",
+        )
+        .expect("one block");
+        let show = c.station.primary();
+        assert_eq!(show.slug.as_str(), "ntr");
+        assert_eq!(show.schedule.time_zone().iana_name(), Some("Europe/Berlin"));
+    }
+
+    #[test]
+    fn station_mistakes_are_one_line_errors_naming_the_key() {
+        let block = |slug: &str, rest: &str| {
+            format!("[[shows]]\nslug = \"{slug}\"\nsoundcloud_user = \"u\"\n{rest}\n")
+        };
+        let cases = [
+            (
+                format!("{}[show]\nhour = 1\n", block("a", "")),
+                "shows: [[shows]] and [show]",
+            ),
+            (
+                format!("{}[soundcloud]\nuser = \"x\"\n", block("a", "")),
+                "shows: [[shows]] and [soundcloud] user",
+            ),
+            (block("Bad Slug", ""), "shows[1].slug"),
+            ("[[shows]]\ntitle = \"x\"\n".into(), "shows[1].slug: every"),
+            (block("a", "hour = 24"), "shows.a.hour"),
+            (block("a", "timezone = \"Mars/Base\""), "shows.a.timezone"),
+            (block("a", "source = \"youtube\""), "shows.a.source"),
+            (
+                "[[shows]]\nslug = \"a\"\n".into(),
+                "shows.a.soundcloud_user: is required",
+            ),
+            (block("a", "source = \"manual\""), "shows.a.soundcloud_user"),
+            (
+                format!("{}{}", block("a", ""), block("a", "day = \"friday\"")),
+                "shows: two shows have the slug `a`",
+            ),
+            (
+                format!("{}{}", block("a", ""), block("b", "hour = 23")),
+                "shows: the live windows of `a` and `b` overlap",
+            ),
+            ("[[show]]\nslug = \"a\"\n".into(), "show"),
+            ("[shows]\nslug = \"a\"\n".into(), "shows"),
+        ];
+        for (toml, expected) in cases {
+            let err = load(&toml).expect_err(&toml).to_string();
+            assert!(err.contains(expected), "{toml:?} gave {err:?}");
+            assert!(!err.contains('\n'), "one line: {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_second_show_or_a_manual_one_is_refused_until_the_hub_serves_them() {
+        let two = "[[shows]]\nslug = \"a\"\nsoundcloud_user = \"u\"\n\
+                   [[shows]]\nslug = \"b\"\nsoundcloud_user = \"v\"\nday = \"friday\"\n";
+        let err = load(two).expect_err("two shows").to_string();
+        assert!(
+            err.contains("shows: this hub serves one show yet") && err.contains("a, b"),
+            "{err}"
+        );
+        let manual = "[[shows]]\nslug = \"a\"\nsource = \"manual\"\n";
+        let err = load(manual).expect_err("manual").to_string();
+        assert!(err.starts_with("shows.a.source: "), "{err}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `[soundcloud]`: whose likes make the playlist, where the API is, and how often it is polled.
+//! `[soundcloud]`: the station-wide SoundCloud settings (where the API is, the client_id, how
+//! often a show is polled), and a v2 config's `user`, whose likes make its one show's playlist.
 
 use serde::Deserialize;
 
@@ -8,7 +9,7 @@ use crate::soundcloud::SoundcloudConfig;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawSoundcloud {
-    user: String,
+    user: Option<String>,
     api_base: String,
     web_base: String,
     client_id: String,
@@ -19,7 +20,7 @@ pub(super) struct RawSoundcloud {
 impl Default for RawSoundcloud {
     fn default() -> Self {
         RawSoundcloud {
-            user: "nicktherat".into(),
+            user: None,
             api_base: "https://api-v2.soundcloud.com".into(),
             web_base: "https://soundcloud.com".into(),
             client_id: String::new(),
@@ -29,14 +30,10 @@ impl Default for RawSoundcloud {
     }
 }
 
-pub(super) fn validate(raw: RawSoundcloud) -> Result<SoundcloudConfig, ConfigError> {
-    let user = raw.user.trim().to_owned();
-    if user.is_empty() || user.contains('/') {
-        return Err(ConfigError::invalid(
-            "soundcloud.user",
-            "must be a profile permalink such as `nicktherat`",
-        ));
-    }
+/// The station-wide settings, and `user` as written (the shows' config checks it).
+pub(super) fn validate(
+    raw: RawSoundcloud,
+) -> Result<(SoundcloudConfig, Option<String>), ConfigError> {
     let client_id = non_empty(Some(raw.client_id));
     if let Some(id) = &client_id
         && !id.chars().all(|c| c.is_ascii_alphanumeric())
@@ -58,12 +55,12 @@ pub(super) fn validate(raw: RawSoundcloud) -> Result<SoundcloudConfig, ConfigErr
         raw.live_poll_interval_seconds,
         1..=86_400,
     )?;
-    Ok(SoundcloudConfig {
-        user,
+    let config = SoundcloudConfig {
         api_base: parse_http_url("soundcloud.api_base", &raw.api_base)?,
         web_base: parse_http_url("soundcloud.web_base", &raw.web_base)?,
         client_id,
         poll_interval_seconds: raw.poll_interval_seconds,
         live_poll_interval_seconds: raw.live_poll_interval_seconds,
-    })
+    };
+    Ok((config, raw.user))
 }

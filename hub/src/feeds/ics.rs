@@ -19,10 +19,10 @@ fn utc(t: Timestamp) -> DateTime<Utc> {
 }
 
 pub fn calendar(config: &Config, now: Timestamp) -> Result<String, OutOfCalendar> {
-    let schedule = &config.schedule;
+    let schedule = &config.station.primary().schedule;
     let page = absolute(config, "/");
     let host = config.hub.public_url.host_str().unwrap_or("localhost");
-    let title = format!("{} live", config.soundcloud.user);
+    let title = format!("{} live", config.station.primary().title);
     let mut calendar = Calendar::new();
     calendar.name(&title);
     calendar.description("The next shows of the weekly live show");

@@ -75,7 +75,10 @@ pub fn feed(config: &Config, lists: &[Tracklist]) -> Result<String, askama::Erro
         .map(|l| item(config, l))
         .collect::<Result<Vec<_>, _>>()?;
     let mut channel = rss::Channel::default();
-    channel.set_title(format!("{}: shows and tracklists", config.soundcloud.user));
+    channel.set_title(format!(
+        "{}: shows and tracklists",
+        config.station.primary().title
+    ));
     channel.set_link(absolute(config, "/"));
     channel.set_description(
         "Each show's tracklist, with the time each track started, newest show first.",

@@ -55,17 +55,21 @@ pub struct CachedPlaylist {
 impl AppState {
     /// The current show: the on-air one during the live window, else this week's.
     pub async fn current_show(&self) -> Result<Show, ShowError> {
-        let schedule = &self.config.schedule;
+        let schedule = &self.config.station.primary().schedule;
         self.store.current_show(schedule, Timestamp::now()).await
     }
 
     /// The show before the current one.
     pub async fn previous_show(&self) -> Result<Show, ShowError> {
-        let schedule = &self.config.schedule;
+        let schedule = &self.config.station.primary().schedule;
         self.store.previous_show(schedule, Timestamp::now()).await
     }
 
     pub fn is_on_air(&self, week: Week) -> bool {
-        self.config.schedule.is_on_air(week, Timestamp::now())
+        self.config
+            .station
+            .primary()
+            .schedule
+            .is_on_air(week, Timestamp::now())
     }
 }

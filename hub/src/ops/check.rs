@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::line_template::TrackFields;
 use crate::lock::DataDirLock;
 use crate::secrets::{self, Secret};
+use crate::station::{PlaylistSource, ShowDef};
 use crate::store::{DB_FILE, schema_version};
 
 /// Checks what a start would and returns the summary to print.
@@ -26,8 +27,12 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         )
         .map_err(|e| OpsError::Usage(format!("dashboard.secret_key: {e}")))?;
     }
-    crate::soundcloud::SoundcloudClient::new(config.soundcloud.clone(), Default::default())
-        .map_err(|e| OpsError::Io(e.to_string()))?;
+    crate::soundcloud::SoundcloudClient::new(
+        config.soundcloud.clone(),
+        String::new(),
+        Default::default(),
+    )
+    .map_err(|e| OpsError::Io(e.to_string()))?;
     let data = data_dir_state(&config.hub.data_dir)?;
 
     let mut report = Report::new(file, &env_note());
@@ -61,7 +66,9 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         "session key",
         describe(&inspection.secret_key, |_| "***".into()),
     );
-    report.row("show", show_line(config));
+    for show in config.station.shows() {
+        report.row("show", show_line(show));
+    }
     report.row("soundcloud", soundcloud_line(config));
     if !config.targets.is_empty() {
         report.row("targets", crate::targets::summary(&config.targets));
@@ -123,8 +130,8 @@ fn data_dir_state(dir: &Path) -> Result<String, OpsError> {
     ))
 }
 
-fn show_line(config: &Config) -> String {
-    let schedule = &config.schedule;
+fn show_line(show: &ShowDef) -> String {
+    let schedule = &show.schedule;
     let zone = schedule
         .time_zone()
         .iana_name()
@@ -137,13 +144,22 @@ fn show_line(config: &Config) -> String {
             .to_string(),
         Err(e) => e.to_string(),
     };
-    let sample = config.announce_template.render(&TrackFields {
+    let sample = show.announce_template.render(&TrackFields {
         position: 1,
         title: "Title",
         artist: "Artist",
         url: "https://soundcloud.com/artist/title",
     });
-    format!("weekly, {start} {zone}; a line reads {:?}", sample.as_str())
+    let source = match &show.source {
+        PlaylistSource::SoundcloudLikes { user } => format!("the SoundCloud likes of {user}"),
+        PlaylistSource::Manual => "built by hand".to_owned(),
+    };
+    format!(
+        "{} ({}): weekly, {start} {zone}; playlist from {source}; a line reads {:?}",
+        show.slug,
+        show.title,
+        sample.as_str()
+    )
 }
 
 fn soundcloud_line(config: &Config) -> String {
@@ -153,8 +169,8 @@ fn soundcloud_line(config: &Config) -> String {
         None => "client_id discovered from the web page".into(),
     };
     format!(
-        "user {} via {}, {client_id}, polled every {} s ({} s on air)",
-        sc.user, sc.api_base, sc.poll_interval_seconds, sc.live_poll_interval_seconds
+        "{}, {client_id}, polled every {} s ({} s on air)",
+        sc.api_base, sc.poll_interval_seconds, sc.live_poll_interval_seconds
     )
 }
 

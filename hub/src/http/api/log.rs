@@ -49,7 +49,12 @@ pub async fn show_log(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<LogEntry>>, ApiError> {
     let show = state.store.show(id).await?;
-    let window = state.config.schedule.log_window(show.week);
+    let window = state
+        .config
+        .station
+        .primary()
+        .schedule
+        .log_window(show.week);
     let log = state.store.show_log(id, window).await?;
     Ok(Json(
         log.into_iter()

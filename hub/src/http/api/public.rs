@@ -41,7 +41,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
 ))]
 pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now = jiff::Timestamp::now();
-    let schedule = &state.config.schedule;
+    let schedule = &state.config.station.primary().schedule;
     let week = schedule.current_show_week(now)?;
     let on_air = schedule.is_on_air(week, now);
     // Read the version before the show: a change made meanwhile makes this copy stale at once.

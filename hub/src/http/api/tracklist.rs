@@ -92,7 +92,9 @@ pub async fn show_tracklist(state: &AppState, id: i64) -> Result<Tracklist, ApiE
 
 /// "Show of 2026-03-11": the local date the show airs (its week's end).
 pub fn show_title(state: &AppState, week: Week) -> String {
-    let date = week.end.to_zoned(state.config.schedule.time_zone().clone());
+    let date = week
+        .end
+        .to_zoned(state.config.station.primary().schedule.time_zone().clone());
     format!("Show of {}", date.strftime("%Y-%m-%d"))
 }
 

@@ -47,7 +47,7 @@ async fn show_rows(
     slot: Slot,
     with_log: bool,
 ) -> Result<ShowRows, ApiError> {
-    let clock = Clock::new(state.config.schedule.time_zone());
+    let clock = Clock::new(state.config.station.primary().schedule.time_zone());
     let (log, mark) = if with_log {
         (
             show_log(state, show).await?,
@@ -75,7 +75,12 @@ async fn show_log(
     state: &AppState,
     show: &Show,
 ) -> Result<Vec<(Announcement, Vec<Ack>)>, ApiError> {
-    let window = state.config.schedule.log_window(show.week);
+    let window = state
+        .config
+        .station
+        .primary()
+        .schedule
+        .log_window(show.week);
     Ok(state.store.show_log(show.id, window).await?)
 }
 
@@ -145,14 +150,19 @@ impl PollLine {
     ),
 )]
 async fn dashboard(State(state): State<AppState>, _dj: DjSession) -> Result<Response, ApiError> {
-    let clock = Clock::new(state.config.schedule.time_zone());
+    let clock = Clock::new(state.config.station.primary().schedule.time_zone());
     let now = Timestamp::now();
-    let live = state.config.schedule.live_window_around(now)?;
+    let live = state
+        .config
+        .station
+        .primary()
+        .schedule
+        .live_window_around(now)?;
     let relays = RelaysPanel::new(
         &state.relays.infos(),
         now,
         live,
-        state.config.schedule.time_zone(),
+        state.config.station.primary().schedule.time_zone(),
     );
     Ok(DashboardPage {
         shows: two_shows(&state, true).await?,
@@ -204,7 +214,7 @@ async fn show_fragment(
         Slot::Other
     };
     let show = show_rows(&state, &show, slot, true).await?;
-    let clock = Clock::new(state.config.schedule.time_zone());
+    let clock = Clock::new(state.config.station.primary().schedule.time_zone());
     let poll = show.primary.then(|| PollLine::new(&state, &clock));
     let mut response = ShowFragment { show, poll }.into_response();
     response.headers_mut().insert(

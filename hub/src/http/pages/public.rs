@@ -82,7 +82,7 @@ fn countdown(from: Timestamp, to: Timestamp) -> String {
 }
 
 fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar> {
-    let schedule = &state.config.schedule;
+    let schedule = &state.config.station.primary().schedule;
     let clock = Clock::new(schedule.time_zone());
     let live = schedule.on_air_week(now)?.is_some();
     let starts = schedule.upcoming_starts(now, 2)?;
@@ -104,7 +104,7 @@ fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar
 }
 
 fn now_view(state: &AppState, track: PlayingTrack) -> NowView {
-    let clock = Clock::new(state.config.schedule.time_zone());
+    let clock = Clock::new(state.config.station.primary().schedule.time_zone());
     NowView {
         url: WebUrl::link(&track.url),
         title: track.title,
@@ -159,8 +159,8 @@ async fn tracklists(state: &AppState) -> Result<Vec<TracklistView>, ApiError> {
 ))]
 pub async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now = Timestamp::now();
-    let playing = NowPlaying::read(&state.store, &state.config.schedule).await?;
-    let tz = state.config.schedule.time_zone();
+    let playing = NowPlaying::read(&state.store, &state.config.station.primary().schedule).await?;
+    let tz = state.config.station.primary().schedule.time_zone();
     Ok(PublicPage {
         now: playing.now_playing.map(|t| now_view(&state, t)),
         on_air: playing.on_air,

@@ -1,0 +1,323 @@
+//! The station: the shows one hub serves, and who may act on which of them.
+//!
+//! Each show has a slug (in URLs, frames and config references), a title, a weekly schedule in
+//! its own time zone, the templates its lines are written with and the source of its playlist.
+//! A v2 config's single `[show]` is a station of one show. One station has one stream, so the
+//! live windows of two shows never overlap: [`Station::new`] refuses a schedule where they
+//! would within the next 52 weeks, DST changes included.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jiff::Timestamp;
+
+use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
+use crate::week::{OutOfCalendar, Schedule};
+
+/// A show's slug: 1 to 32 of `a-z`, `0-9` and `-`, so it fits in a URL path, a query and an
+/// IRC line without escaping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ShowSlug(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a show slug: use 1 to 32 of a-z, 0-9 and -")]
+pub struct BadSlug(pub String);
+
+impl ShowSlug {
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(s: &str) -> Result<ShowSlug, BadSlug> {
+        let valid = (1..=Self::MAX_LEN).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(ShowSlug(s.to_owned()))
+        } else {
+            Err(BadSlug(s.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ShowSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a show's playlist comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaylistSource {
+    /// The likes of a SoundCloud profile (its permalink), polled into each week's playlist.
+    SoundcloudLikes { user: String },
+    /// No poller: the DJ builds the playlist by hand.
+    Manual,
+}
+
+/// One show of the station, as configured.
+#[derive(Debug, Clone)]
+pub struct ShowDef {
+    pub slug: ShowSlug,
+    pub title: String,
+    pub schedule: Schedule,
+    pub announce_template: AnnounceTemplate,
+    pub correction_template: CorrectionTemplate,
+    pub source: PlaylistSource,
+}
+
+/// How far ahead two shows' live windows are compared.
+const OVERLAP_HORIZON_WEEKS: usize = 52;
+
+/// The configured shows: never empty, slugs unique, live windows disjoint.
+#[derive(Debug, Clone)]
+pub struct Station {
+    shows: Vec<ShowDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StationError {
+    #[error("a station needs at least one show")]
+    Empty,
+    #[error("two shows have the slug `{0}`")]
+    Duplicate(ShowSlug),
+    #[error(
+        "the live windows of `{first}` and `{second}` overlap on {at} (one station, one stream)"
+    )]
+    Overlap {
+        first: ShowSlug,
+        second: ShowSlug,
+        at: Timestamp,
+    },
+    #[error(transparent)]
+    Calendar(#[from] OutOfCalendar),
+}
+
+impl Station {
+    /// The shows, checked against each other over the 52 weeks after `now`.
+    pub fn new(shows: Vec<ShowDef>, now: Timestamp) -> Result<Station, StationError> {
+        if shows.is_empty() {
+            return Err(StationError::Empty);
+        }
+        let mut seen = BTreeSet::new();
+        for show in &shows {
+            if !seen.insert(&show.slug) {
+                return Err(StationError::Duplicate(show.slug.clone()));
+            }
+        }
+        let windows = shows
+            .iter()
+            .map(|s| live_windows(&s.schedule, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, first) in windows.iter().enumerate() {
+            for (j, second) in windows.iter().enumerate().skip(i + 1) {
+                if let Some(at) = first_overlap(first, second) {
+                    return Err(StationError::Overlap {
+                        first: shows[i].slug.clone(),
+                        second: shows[j].slug.clone(),
+                        at,
+                    });
+                }
+            }
+        }
+        Ok(Station { shows })
+    }
+
+    pub fn shows(&self) -> &[ShowDef] {
+        &self.shows
+    }
+
+    /// The first show configured. The engine serves one show until it learns several; the
+    /// config refuses a second one meanwhile.
+    pub fn primary(&self) -> &ShowDef {
+        &self.shows[0]
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&ShowDef> {
+        self.shows.iter().find(|s| s.slug.as_str() == slug)
+    }
+
+    /// The slugs, comma-separated, for errors that list what exists.
+    pub fn slug_list(&self) -> String {
+        let slugs: Vec<&str> = self.shows.iter().map(|s| s.slug.as_str()).collect();
+        slugs.join(", ")
+    }
+
+    /// The show whose live window `now` is in, if any (at most one: windows are disjoint).
+    pub fn on_air(&self, now: Timestamp) -> Result<Option<&ShowDef>, OutOfCalendar> {
+        for show in &self.shows {
+            if show.schedule.on_air_week(now)?.is_some() {
+                return Ok(Some(show));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The show on air at `now`, else the one whose live window starts first after it.
+    pub fn on_air_or_next(&self, now: Timestamp) -> Result<&ShowDef, OutOfCalendar> {
+        let mut best: Option<(Timestamp, &ShowDef)> = None;
+        for show in &self.shows {
+            let (start, _) = show.schedule.live_window_around(now)?;
+            if best.is_none_or(|(earliest, _)| start < earliest) {
+                best = Some((start, show));
+            }
+        }
+        // `shows` is never empty, so the loop found one.
+        Ok(best.map_or(&self.shows[0], |(_, show)| show))
+    }
+}
+
+/// The live windows `[start, end)` of the next 52 weeks, the one around `now` included.
+fn live_windows(
+    schedule: &Schedule,
+    now: Timestamp,
+) -> Result<Vec<(Timestamp, Timestamp)>, OutOfCalendar> {
+    let starts = schedule.upcoming_starts(now, OVERLAP_HORIZON_WEEKS + 1)?;
+    starts
+        .into_iter()
+        .map(|start| {
+            let end = start
+                .checked_add(schedule.live_window())
+                .map_err(|_| OutOfCalendar(start))?;
+            Ok((start, end))
+        })
+        .collect()
+}
+
+/// The first moment two sorted lists of windows share, if any.
+fn first_overlap(a: &[(Timestamp, Timestamp)], b: &[(Timestamp, Timestamp)]) -> Option<Timestamp> {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let start = a[i].0.max(b[j].0);
+        if start < a[i].1.min(b[j].1) {
+            return Some(start);
+        }
+        // The window that ends first cannot overlap anything later in the other list.
+        if a[i].1 <= b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(slug: &str, tz: &str, day: &str, hour: i64, minutes: i64) -> ShowDef {
+        ShowDef {
+            slug: ShowSlug::parse(slug).expect("slug"),
+            title: slug.to_owned(),
+            schedule: Schedule::from_config(tz, day, hour, minutes).expect("schedule"),
+            announce_template: AnnounceTemplate::parse(AnnounceTemplate::DEFAULT)
+                .expect("template"),
+            correction_template: CorrectionTemplate::parse(CorrectionTemplate::DEFAULT)
+                .expect("template"),
+            source: PlaylistSource::Manual,
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn slugs_are_short_lowercase_words() {
+        for good in ["ntr", "a", "late-night-2", &"x".repeat(32)] {
+            assert!(ShowSlug::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "NTR", "a b", "é", "a/b", "a_b", &"x".repeat(33)] {
+            assert!(ShowSlug::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn disjoint_shows_make_a_station() {
+        let station = Station::new(
+            vec![
+                show("ntr", "America/New_York", "wednesday", 22, 300),
+                show("jazz", "Europe/Berlin", "thursday", 12, 120),
+            ],
+            at("2026-03-01T00:00:00Z"),
+        )
+        .expect("no overlap");
+        assert_eq!(station.slug_list(), "ntr, jazz");
+        // Wednesday 23:00 in New York.
+        let live = station
+            .on_air(at("2026-03-05T04:00:00Z"))
+            .expect("calendar");
+        assert_eq!(live.map(|s| s.slug.as_str()), Some("ntr"));
+        let next = station
+            .on_air_or_next(at("2026-03-05T10:00:00Z"))
+            .expect("calendar");
+        assert_eq!(
+            next.slug.as_str(),
+            "jazz",
+            "Thursday noon in Berlin is next"
+        );
+    }
+
+    #[test]
+    fn overlapping_windows_name_both_shows() {
+        let err = Station::new(
+            vec![
+                show("ntr", "America/New_York", "wednesday", 22, 300),
+                show("late", "America/New_York", "thursday", 2, 60),
+            ],
+            at("2026-03-01T00:00:00Z"),
+        )
+        .expect_err("Thursday 02:00 is inside Wednesday 22:00 + 5 h");
+        assert!(
+            matches!(&err, StationError::Overlap { first, second, .. }
+                if first.as_str() == "ntr" && second.as_str() == "late"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_overlap_that_only_a_dst_change_makes_is_found() {
+        // Same hour on the wall in two zones one hour apart in winter and summer alike,
+        // except for the weeks when only one of them has changed its clocks.
+        let err = Station::new(
+            vec![
+                show("ny", "America/New_York", "sunday", 12, 60),
+                show("london", "Europe/London", "sunday", 16, 60),
+            ],
+            at("2026-01-04T00:00:00Z"),
+        )
+        .expect_err("between the US and UK DST changes both start at 16:00 UTC");
+        assert!(
+            matches!(err, StationError::Overlap { at: when, .. }
+                if when == at("2026-03-08T16:00:00Z")),
+            "{err}"
+        );
+        // Back to back is not an overlap.
+        Station::new(
+            vec![
+                show("a", "UTC", "monday", 10, 60),
+                show("b", "UTC", "monday", 11, 60),
+            ],
+            at("2026-01-04T00:00:00Z"),
+        )
+        .expect("11:00 starts when 10:00 + 1 h ends");
+    }
+
+    #[test]
+    fn duplicate_slugs_and_no_shows_are_refused() {
+        let now = at("2026-01-04T00:00:00Z");
+        assert_eq!(Station::new(vec![], now).unwrap_err(), StationError::Empty);
+        let err = Station::new(
+            vec![
+                show("a", "UTC", "monday", 10, 60),
+                show("a", "UTC", "friday", 10, 60),
+            ],
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(err, StationError::Duplicate(ShowSlug::parse("a").unwrap()));
+    }
+}
