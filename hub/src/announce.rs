@@ -9,25 +9,40 @@ use ntr_protocol::Seq;
 
 use crate::broadcast::Broadcaster;
 use crate::line::AnnounceLine;
-use crate::line_template::{AnnounceTemplate, CorrectionTemplate, TrackFields};
+use crate::line_template::TrackFields;
 use crate::metrics::Metrics;
+use crate::station::{ShowDef, ShowSlug, Station};
 use crate::store::{
     Announcement, ExpectedTrack, NewAnnouncement, Show, ShowError, Store, StoreError,
 };
 use crate::targets::Targets;
-use crate::week::Schedule;
 
 /// What to announce, already validated by the handler.
 #[derive(Debug, Clone)]
 pub enum AnnounceRequest {
-    /// A track of a show; `show_id: None` means the current show. Refused when the track at
-    /// `position` is not `expected` (a poll shifted the list since the client looked).
+    /// A track of a show's week. Refused when the track at `position` is not `expected` (a
+    /// poll shifted the list since the client looked).
     Track {
-        show_id: Option<i64>,
+        week: WeekChoice,
         position: u32,
         expected: ExpectedTrack,
     },
-    Text(String),
+    /// A free text for `show`, or with none, for the show on air (else station-wide).
+    Text {
+        text: String,
+        show: Option<ShowSlug>,
+    },
+}
+
+/// Which show week a track announce means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeekChoice {
+    /// A week by its id.
+    Id(i64),
+    /// That show's current week (the on-air one during its live window).
+    Show(ShowSlug),
+    /// The current week of the show on air, or when none is, of the only show.
+    Current,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,24 +53,21 @@ pub enum AnnounceError {
     Show(#[from] ShowError),
     #[error("the text is empty once control characters are removed")]
     EmptyText,
-}
-
-/// The templates a line is written with.
-pub struct Templates {
-    pub announce: AnnounceTemplate,
-    pub correction: CorrectionTemplate,
+    #[error("no show `{slug}`; the shows are {known}")]
+    UnknownShow { slug: String, known: String },
+    #[error("no show is on air: name one with \"show\" ({known})")]
+    NoneOnAir { known: String },
 }
 
 /// Everything one announce touches: it reads the show from the store, writes the line with
-/// the templates, logs it, and hands it to the fan-out, the targets and the metrics.
+/// its show's templates, logs it, and hands it to the fan-out, the targets and the metrics.
 #[derive(Clone)]
 pub struct Announcer {
     pub store: Store,
     pub broadcaster: Broadcaster,
     pub targets: Targets,
     pub metrics: Arc<Metrics>,
-    pub schedule: Schedule,
-    pub templates: Arc<Templates>,
+    pub station: Arc<Station>,
 }
 
 impl Announcer {
@@ -69,7 +81,10 @@ impl Announcer {
     ) -> Result<Announcement, AnnounceError> {
         let mut new = self.compose(request).await?;
         if let Some(seq) = corrects {
-            new.message = self.templates.correction.render(&new.message);
+            new.message = self
+                .templates_of(new.show.as_deref())
+                .correction_template
+                .render(&new.message);
             new.corrects = Some(seq);
         }
         let announcement = self.broadcaster.announce(&self.store, new).await?;
@@ -80,6 +95,13 @@ impl Announcer {
             self.corrected(seq).await;
         }
         Ok(announcement)
+    }
+
+    /// The show whose templates write a line of `show`: a station-wide line, or one of a show
+    /// no longer configured, is written with the first show's.
+    fn templates_of(&self, show: Option<&str>) -> &ShowDef {
+        show.and_then(|slug| self.station.get(slug))
+            .unwrap_or_else(|| self.station.primary())
     }
 
     /// The corrected announce's track counts as not announced again: its show changed for
@@ -98,28 +120,63 @@ impl Announcer {
     /// The normal line for `request`, with the show and track it names.
     async fn compose(&self, request: AnnounceRequest) -> Result<NewAnnouncement, AnnounceError> {
         match request {
-            AnnounceRequest::Text(text) => {
+            AnnounceRequest::Text { text, show } => {
                 let message = AnnounceLine::sanitize(&text);
                 if message.is_empty() {
                     return Err(AnnounceError::EmptyText);
                 }
-                Ok(NewAnnouncement::text(message))
+                let show = match show {
+                    Some(slug) => Some(self.configured(slug.as_str())?.slug.to_string()),
+                    None => self
+                        .station
+                        .on_air(Timestamp::now())
+                        .map_err(ShowError::from)?
+                        .map(|s| s.slug.to_string()),
+                };
+                Ok(NewAnnouncement::text(message, show))
             }
             AnnounceRequest::Track {
-                show_id,
+                week,
                 position,
                 expected,
             } => {
-                let show = match show_id {
-                    Some(id) => self.store.show(id).await?,
-                    None => {
-                        self.store
-                            .current_show(&self.schedule, Timestamp::now())
-                            .await?
+                let now = Timestamp::now();
+                let show = match week {
+                    WeekChoice::Id(id) => self.store.show(id).await?,
+                    WeekChoice::Show(slug) => {
+                        let def = self.configured(slug.as_str())?;
+                        self.store.current_show(def, now).await?
+                    }
+                    WeekChoice::Current => {
+                        let def = self.on_air_or_only(now)?;
+                        self.store.current_show(def, now).await?
                     }
                 };
                 self.track_line(&show, position, expected)
             }
+        }
+    }
+
+    fn configured(&self, slug: &str) -> Result<&ShowDef, AnnounceError> {
+        self.station
+            .get(slug)
+            .ok_or_else(|| AnnounceError::UnknownShow {
+                slug: slug.to_owned(),
+                known: self.station.slug_list(),
+            })
+    }
+
+    /// The show on air at `now`, else the only show; with several and none on air the DJ
+    /// must say which.
+    fn on_air_or_only(&self, now: Timestamp) -> Result<&ShowDef, AnnounceError> {
+        if let Some(show) = self.station.on_air(now).map_err(ShowError::from)? {
+            return Ok(show);
+        }
+        match self.station.shows() {
+            [only] => Ok(only),
+            _ => Err(AnnounceError::NoneOnAir {
+                known: self.station.slug_list(),
+            }),
         }
     }
 
@@ -139,18 +196,22 @@ impl Announcer {
                 position,
             })?;
         expected.check(position, track.id, &track.title, &track.artist)?;
-        let message = self.templates.announce.render(&TrackFields {
-            position,
-            title: &track.title,
-            artist: &track.artist,
-            url: &track.permalink_url,
-        });
+        let message = self
+            .templates_of(Some(&show.slug))
+            .announce_template
+            .render(&TrackFields {
+                position,
+                title: &track.title,
+                artist: &track.artist,
+                url: &track.permalink_url,
+            });
         Ok(NewAnnouncement {
             message,
             show_id: Some(show.id),
             position: Some(position),
             track: Some(track),
             corrects: None,
+            show: Some(show.slug.clone()),
         })
     }
 }

@@ -6,8 +6,8 @@ use ntr_protocol::Seq;
 use serde::Serialize;
 
 use crate::line::AnnounceLine;
+use crate::station::ShowDef;
 use crate::store::{Played, ShowError, Store};
-use crate::week::Schedule;
 
 /// An announce older than this no longer says what is playing (the show may be over).
 pub const RECENT: SignedDuration = SignedDuration::from_mins(30);
@@ -60,9 +60,10 @@ impl From<Played> for PlayingTrack {
 }
 
 impl NowPlaying {
-    pub async fn read(store: &Store, schedule: &Schedule) -> Result<NowPlaying, ShowError> {
+    pub async fn read(store: &Store, def: &ShowDef) -> Result<NowPlaying, ShowError> {
         let now = Timestamp::now();
-        let show = store.current_show(schedule, now).await?;
+        let schedule = &def.schedule;
+        let show = store.current_show(def, now).await?;
         let last = store.last_played(now - RECENT).await?;
         Ok(NowPlaying {
             on_air: schedule.on_air_week(now)?.is_some(),

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::soundcloud::{Learnt, SoundcloudClient, SoundcloudError};
+use crate::station::{ShowDef, ShowSlug};
 use crate::store::{Like, Store, StoreError, WeekLikes};
 use crate::week::{OutOfCalendar, Schedule, Week};
 use ntr_common::shutdown::Shutdown;
@@ -58,6 +59,8 @@ const META_USER_ID: &str = "soundcloud_user_id";
 pub struct Poller {
     client: SoundcloudClient,
     store: Store,
+    /// The show whose weeks this poller fills.
+    show: ShowSlug,
     schedule: Schedule,
     last: RwLock<Option<PollStatus>>,
     /// Polls never overlap: a refresh during a scheduled poll waits for it, then polls again.
@@ -71,7 +74,7 @@ impl Poller {
     pub async fn new(
         client: SoundcloudClient,
         store: Store,
-        schedule: Schedule,
+        show: &ShowDef,
         intervals: PollIntervals,
     ) -> Poller {
         // Remembered facts save a scrape and a resolve on every restart; a read error only
@@ -95,7 +98,8 @@ impl Poller {
         Poller {
             client,
             store,
-            schedule,
+            show: show.slug.clone(),
+            schedule: show.schedule.clone(),
             last: RwLock::new(last),
             running: tokio::sync::Mutex::new(()),
             intervals,
@@ -160,7 +164,7 @@ impl Poller {
         *requests = fetch.requests;
         let weeks = bucket([previous, current], fetch.likes?);
         let tracks = weeks.iter().map(|w| w.likes.len() as u32).sum();
-        let changed = self.store.apply_likes(weeks).await?;
+        let changed = self.store.apply_likes(&self.show, weeks).await?;
         tracing::debug!(changed, "playlist saved");
         Ok(tracks)
     }

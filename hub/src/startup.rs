@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
-use crate::announce::{Announcer, Templates};
+use crate::announce::Announcer;
 use crate::auth::Tokens;
 use crate::auth::limiter::LoginLimiter;
 use crate::auth::session::SessionKeys;
@@ -74,6 +74,22 @@ impl StartupError {
     }
 }
 
+/// A v2 database's weeks and announces name no show: they become `legacy_show`'s, said once.
+async fn adopt_v2_weeks(
+    store: &Store,
+    legacy_show: &crate::station::ShowSlug,
+) -> Result<(), StartupError> {
+    let weeks = store.adopt_unnamed(legacy_show).await?;
+    if weeks > 0 {
+        tracing::info!(
+            weeks,
+            show = %legacy_show,
+            "the weeks and announces of a database from before stations now belong to this show"
+        );
+    }
+    Ok(())
+}
+
 /// Credentials shown once, on the start that generated them.
 #[derive(Debug, Clone)]
 pub struct FirstStart {
@@ -114,13 +130,8 @@ impl Application {
             normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
             live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
         };
-        let poller = Poller::new(
-            client,
-            store.clone(),
-            config.station.primary().schedule.clone(),
-            intervals,
-        )
-        .await;
+        adopt_v2_weeks(&store, &config.legacy_show).await?;
+        let poller = Poller::new(client, store.clone(), show, intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
             message: e.to_string(),
@@ -150,11 +161,7 @@ impl Application {
             broadcaster: broadcaster.clone(),
             targets: targets.clone(),
             metrics: Arc::clone(&metrics),
-            schedule: config.station.primary().schedule.clone(),
-            templates: Arc::new(Templates {
-                announce: show.announce_template.clone(),
-                correction: show.correction_template.clone(),
-            }),
+            station: Arc::new(config.station.clone()),
         };
         let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {

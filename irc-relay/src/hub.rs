@@ -482,6 +482,7 @@ mod tests {
             track: None,
             announced_at,
             corrects: None,
+            show: None,
         }
     }
 

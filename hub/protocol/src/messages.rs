@@ -47,6 +47,10 @@ pub struct Announce {
     /// The seq this announce corrects, if it is a correction.
     #[serde(default)]
     pub corrects: Option<Seq>,
+    /// The slug of the show this announce belongs to; null for a station-wide free text (and
+    /// from a hub older than stations).
+    #[serde(default)]
+    pub show: Option<String>,
 }
 
 /// From a subscriber to the hub.
@@ -95,6 +99,7 @@ mod tests {
             track: None,
             announced_at: "2026-03-14T01:00:00Z".parse().expect("time"),
             corrects: None,
+            show: Some("ntr".into()),
         }
     }
 
@@ -107,7 +112,7 @@ mod tests {
             value,
             json!({"type": "announce", "seq": 42, "message": "Now Playing: x", "show_id": null,
                    "position": null, "track": null, "announced_at": "2026-03-14T01:00:00Z",
-                   "corrects": null})
+                   "corrects": null, "show": "ntr"})
         );
     }
 

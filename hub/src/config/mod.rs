@@ -25,7 +25,7 @@ pub use dashboard::DashboardConfig;
 pub use hub::HubConfig;
 
 use crate::relays::RelayName;
-use crate::station::Station;
+use crate::station::{ShowSlug, Station};
 
 /// Why the configuration cannot be used. Always names the offending key.
 #[derive(Debug, thiserror::Error)]
@@ -64,10 +64,19 @@ struct RawConfig {
     soundcloud: soundcloud::RawSoundcloud,
     #[serde(default)]
     targets: Vec<crate::targets::block::RawTarget>,
+    #[serde(default)]
+    store: RawStore,
     #[serde(default, rename = "relay")]
     _relay: serde::de::IgnoredAny,
     #[serde(default, rename = "irc")]
     _irc: serde::de::IgnoredAny,
+}
+
+/// `[store]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    legacy_show: Option<String>,
 }
 
 /// Validated configuration. Secrets that the file left out are `None` here and are filled in
@@ -78,6 +87,9 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     /// The shows, never empty: `[[shows]]`, or `[show]` as a station of one.
     pub station: Station,
+    /// The show the weeks of a database from before stations belong to (`[store]
+    /// legacy_show`, default the first show).
+    pub legacy_show: ShowSlug,
     pub soundcloud: crate::soundcloud::SoundcloudConfig,
     pub targets: Vec<crate::targets::TargetConfig>,
 }
@@ -118,6 +130,11 @@ impl Config {
             soundcloud_user,
         };
         let station = show::validate(shows, jiff::Timestamp::now())?;
+        let legacy_show = match raw.store.legacy_show {
+            Some(slug) => ShowSlug::parse(slug.trim())
+                .map_err(|e| ConfigError::invalid("store.legacy_show", e.to_string()))?,
+            None => station.primary().slug.clone(),
+        };
         if station.primary().source == crate::station::PlaylistSource::Manual {
             return Err(ConfigError::invalid(
                 format!("shows.{}.source", station.primary().slug),
@@ -146,6 +163,7 @@ impl Config {
             hub,
             dashboard,
             station,
+            legacy_show,
             soundcloud,
             targets,
         })

@@ -109,7 +109,9 @@ impl From<AnnounceError> for ApiError {
         match e {
             AnnounceError::Store(e) => e.into(),
             AnnounceError::Show(e) => e.into(),
-            AnnounceError::EmptyText => ApiError::Unprocessable(e.to_string()),
+            AnnounceError::EmptyText
+            | AnnounceError::UnknownShow { .. }
+            | AnnounceError::NoneOnAir { .. } => ApiError::Unprocessable(e.to_string()),
         }
     }
 }

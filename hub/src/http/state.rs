@@ -55,14 +55,14 @@ pub struct CachedPlaylist {
 impl AppState {
     /// The current show: the on-air one during the live window, else this week's.
     pub async fn current_show(&self) -> Result<Show, ShowError> {
-        let schedule = &self.config.station.primary().schedule;
-        self.store.current_show(schedule, Timestamp::now()).await
+        let show = self.config.station.primary();
+        self.store.current_show(show, Timestamp::now()).await
     }
 
     /// The show before the current one.
     pub async fn previous_show(&self) -> Result<Show, ShowError> {
-        let schedule = &self.config.station.primary().schedule;
-        self.store.previous_show(schedule, Timestamp::now()).await
+        let show = self.config.station.primary();
+        self.store.previous_show(show, Timestamp::now()).await
     }
 
     pub fn is_on_air(&self, week: Week) -> bool {

@@ -183,7 +183,7 @@ mod tests {
     async fn announce(dir: &Path, n: usize) -> u64 {
         let store = Store::open(dir).expect("open");
         for _ in 0..n {
-            let new = NewAnnouncement::text(AnnounceLine::sanitize("x"));
+            let new = NewAnnouncement::text(AnnounceLine::sanitize("x"), None);
             store.record_announcement(new).await.expect("announce");
         }
         store.last_seq().await.expect("seq").get()

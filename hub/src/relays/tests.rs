@@ -17,7 +17,7 @@ fn localhost() -> IpAddr {
 }
 
 async fn announce(store: &Store) -> Seq {
-    let new = NewAnnouncement::text(AnnounceLine::sanitize("line"));
+    let new = NewAnnouncement::text(AnnounceLine::sanitize("line"), None);
     store.record_announcement(new).await.expect("announce").seq
 }
 

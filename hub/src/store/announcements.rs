@@ -20,17 +20,20 @@ pub struct NewAnnouncement {
     pub track: Option<Track>,
     /// The earlier announce this one corrects.
     pub corrects: Option<Seq>,
+    /// The show's slug; `None`: a station-wide free text.
+    pub show: Option<String>,
 }
 
 impl NewAnnouncement {
-    /// A free text: no show, no track, correcting nothing.
-    pub fn text(message: AnnounceLine) -> NewAnnouncement {
+    /// A free text for `show` (`None`: station-wide): no track, correcting nothing.
+    pub fn text(message: AnnounceLine, show: Option<String>) -> NewAnnouncement {
         NewAnnouncement {
             message,
             show_id: None,
             position: None,
             track: None,
             corrects: None,
+            show,
         }
     }
 }
@@ -47,6 +50,8 @@ pub struct Announcement {
     pub corrects: Option<Seq>,
     /// The later announce that corrected this one: its track counts as not announced.
     pub corrected_by: Option<Seq>,
+    /// The show's slug; `None`: a station-wide free text.
+    pub show: Option<String>,
 }
 
 /// The most distinct targets one relay may ack for one line: a relay posts to a handful of
@@ -84,6 +89,7 @@ impl Announcement {
             track: self.track.clone(),
             announced_at: self.announced_at,
             corrects: self.corrects,
+            show: self.show.clone(),
         }))
     }
 }

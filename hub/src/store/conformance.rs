@@ -13,6 +13,7 @@ use super::{
     ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
+use crate::station::ShowSlug;
 use crate::week::{Schedule, Week};
 
 /// A backend under test, with data of its own that outlives the handles opened on it.
@@ -61,6 +62,15 @@ fn week(n: i64) -> Week {
     }
 }
 
+/// The show most tests fill.
+fn main_show() -> ShowSlug {
+    slug("main")
+}
+
+fn slug(s: &str) -> ShowSlug {
+    ShowSlug::parse(s).expect("slug")
+}
+
 fn track(id: i64) -> TrackInfo {
     TrackInfo {
         soundcloud_id: Some(id),
@@ -85,10 +95,10 @@ fn like(w: Week, id: i64, minutes: i64) -> Like {
 async fn show_of(store: &Store, w: Week, tracks: &[i64]) -> Show {
     let likes = tracks.iter().map(|&id| like(w, id, id)).collect();
     store
-        .apply_likes(vec![WeekLikes { week: w, likes }])
+        .apply_likes(&main_show(), vec![WeekLikes { week: w, likes }])
         .await
         .expect("apply");
-    store.show_for_week(w).await.expect("show")
+    store.show_for_week(&main_show(), w).await.expect("show")
 }
 
 fn ids(tracks: &[Track]) -> Vec<Option<i64>> {
@@ -111,7 +121,7 @@ fn song(position: u32, id: Option<i64>, title: &str) -> Track {
 }
 
 fn text(line: &str) -> NewAnnouncement {
-    NewAnnouncement::text(AnnounceLine::sanitize(line))
+    NewAnnouncement::text(AnnounceLine::sanitize(line), None)
 }
 
 /// An announce of `t` at `position` of show `show_id`.
@@ -132,11 +142,19 @@ async fn likes_make_a_show_in_like_order() {
         let version = store.shows_version();
         let likes = vec![like(w, 1, 30), like(w, 2, 10), like(w, 3, 20)];
         let weeks = vec![WeekLikes { week: w, likes }];
-        assert!(store.apply_likes(weeks.clone()).await.expect("apply"));
+        assert!(
+            store
+                .apply_likes(&main_show(), weeks.clone())
+                .await
+                .expect("apply")
+        );
         assert!(store.shows_version() > version);
-        assert!(!store.apply_likes(weeks).await.expect("again"), "no change");
+        assert!(
+            !store.apply_likes(&main_show(), weeks).await.expect("again"),
+            "no change"
+        );
 
-        let show = store.show_for_week(w).await.expect("show");
+        let show = store.show_for_week(&main_show(), w).await.expect("show");
         assert_eq!(show.week, w);
         assert_eq!(ids(&show.tracks), [Some(2), Some(3), Some(1)]);
         let positions: Vec<u32> = show.tracks.iter().map(|t| t.position).collect();
@@ -149,16 +167,84 @@ async fn likes_make_a_show_in_like_order() {
         );
         assert_eq!(store.show(show.id).await.expect("by id"), show);
 
-        let empty = store.show_for_week(week(1)).await.expect("new week");
+        let empty = store
+            .show_for_week(&main_show(), week(1))
+            .await
+            .expect("new week");
         assert!(empty.tracks.is_empty());
         assert_ne!(empty.id, show.id);
-        let summaries = store.shows(10).await.expect("shows");
+        let summaries = store.shows(10, None).await.expect("shows");
         let counts: Vec<(i64, u32)> = summaries.iter().map(|s| (s.id, s.track_count)).collect();
         assert_eq!(counts, [(empty.id, 0), (show.id, 3)], "newest first");
         assert!(matches!(
             store.show(9_999).await,
             Err(StoreError::NoShow(9_999))
         ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_show_has_its_own_weeks_and_lists_filter_by_show() {
+    each(|s| async move {
+        let store = s.open();
+        let w = week(0);
+        let a = store.show_for_week(&slug("a"), w).await.expect("a");
+        let likes = vec![like(w, 1, 1), like(w, 2, 2)];
+        store
+            .apply_likes(&slug("b"), vec![WeekLikes { week: w, likes }])
+            .await
+            .expect("b's poll");
+        let b = store.show_for_week(&slug("b"), w).await.expect("b");
+        assert_ne!(a.id, b.id, "one week start, two shows");
+        assert_eq!(
+            (a.slug.as_str(), a.tracks.len()),
+            ("a", 0),
+            "b's likes stay b's"
+        );
+        assert_eq!((b.slug.as_str(), b.tracks.len()), ("b", 2));
+        assert_eq!(store.show(b.id).await.expect("by id").slug, "b");
+
+        let only_b = store.shows(10, Some(&slug("b"))).await.expect("b's weeks");
+        let listed: Vec<(i64, &str)> = only_b.iter().map(|s| (s.id, s.slug.as_str())).collect();
+        assert_eq!(listed, [(b.id, "b")]);
+        assert_eq!(store.shows(10, None).await.expect("all").len(), 2);
+        assert!(
+            store
+                .shows(10, Some(&slug("c")))
+                .await
+                .expect("none")
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn announces_keep_their_show() {
+    each(|s| async move {
+        let store = s.open();
+        let station_wide = store
+            .record_announcement(text("hello all"))
+            .await
+            .expect("text");
+        let mut new = text("hello a");
+        new.show = Some("a".into());
+        let for_a = store.record_announcement(new).await.expect("a's text");
+        assert_eq!(
+            (station_wide.show, for_a.show.as_deref()),
+            (None, Some("a"))
+        );
+        let logged = store
+            .announcements_since(Seq::ZERO, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("log");
+        let shows: Vec<Option<&str>> = logged.iter().map(|a| a.show.as_deref()).collect();
+        assert_eq!(shows, [None, Some("a")]);
+        let ntr_protocol::ServerMessage::Announce(frame) = for_a.to_message() else {
+            panic!("an announce frame");
+        };
+        assert_eq!(frame.show.as_deref(), Some("a"));
     })
     .await;
 }
@@ -189,7 +275,7 @@ async fn the_djs_edits_survive_later_polls() {
 
         // The removed track is still liked, a new like arrives, and track 3's like is gone.
         let later = poll(vec![like(w, 1, 1), like(w, 2, 2), like(w, 5, 9)]);
-        assert!(store.apply_likes(later).await.expect("poll"));
+        assert!(store.apply_likes(&main_show(), later).await.expect("poll"));
         let show = store.show(id).await.expect("show");
         assert_eq!(ids(&show.tracks), [Some(4), Some(1), Some(5)]);
     })
@@ -271,9 +357,19 @@ async fn the_current_and_previous_show_follow_the_schedule() {
     each(|s| async move {
         let store = s.open();
         let schedule = Schedule::from_config("UTC", "wednesday", 22, 60).expect("schedule");
+        let schedule = crate::station::ShowDef {
+            slug: main_show(),
+            title: "Main".into(),
+            schedule,
+            announce_template: crate::line_template::AnnounceTemplate::parse("{title}")
+                .expect("template"),
+            correction_template: crate::line_template::CorrectionTemplate::parse("{message}")
+                .expect("template"),
+            source: crate::station::PlaylistSource::Manual,
+        };
         let now = week(3).start + SignedDuration::from_hours(30);
         let current = store.current_show(&schedule, now).await.expect("current");
-        assert_eq!(current.week, week(3));
+        assert_eq!((current.week, current.slug.as_str()), (week(3), "main"));
         let previous = store.previous_show(&schedule, now).await.expect("previous");
         assert_eq!(previous.week, week(2));
         assert_ne!(previous.id, current.id);
@@ -328,7 +424,10 @@ async fn seqs_strictly_increase_and_survive_reopening() {
 async fn the_log_replays_after_a_seq_within_a_window() {
     each(|s| async move {
         let store = s.open();
-        let show = store.show_for_week(week(0)).await.expect("show");
+        let show = store
+            .show_for_week(&main_show(), week(0))
+            .await
+            .expect("show");
         let t = song(1, Some(7), "Song");
         let first = store.record_announcement(text("first")).await.expect("a");
         let second = store
@@ -379,7 +478,10 @@ async fn the_log_replays_after_a_seq_within_a_window() {
 async fn a_correction_replaces_its_announce_once() {
     each(|s| async move {
         let store = s.open();
-        let show = store.show_for_week(week(0)).await.expect("show");
+        let show = store
+            .show_for_week(&main_show(), week(0))
+            .await
+            .expect("show");
         let t = song(1, None, "Wrong");
         let wrong = store
             .record_announcement(track_announce(show.id, 1, &t))
@@ -434,7 +536,10 @@ async fn a_correction_replaces_its_announce_once() {
 async fn acks_are_kept_once_per_target_and_only_for_issued_seqs() {
     each(|s| async move {
         let store = s.open();
-        let show = store.show_for_week(week(0)).await.expect("show");
+        let show = store
+            .show_for_week(&main_show(), week(0))
+            .await
+            .expect("show");
         let t = song(2, Some(1), "Song");
         let a = store
             .record_announcement(track_announce(show.id, 2, &t))
@@ -663,7 +768,10 @@ async fn a_watched_session_ends_with_its_logout_only() {
 async fn marks_and_meta_are_kept_and_overwritten() {
     each(|s| async move {
         let store = s.open();
-        let show = store.show_for_week(week(0)).await.expect("show");
+        let show = store
+            .show_for_week(&main_show(), week(0))
+            .await
+            .expect("show");
         assert_eq!(store.mark(show.id).await.expect("mark"), None);
         let at = week(0).end + SignedDuration::from_mins(5);
         store.set_mark(show.id, at).await.expect("set");
@@ -871,7 +979,7 @@ async fn played_is_the_standing_track_announces() {
         let at = w.end + SignedDuration::from_mins(1);
         store.set_mark(show.id, at).await.expect("mark");
         store
-            .show_for_week(week(1))
+            .show_for_week(&main_show(), week(1))
             .await
             .expect("a show with nothing played");
         let by_show = store.played_by_show(10).await.expect("by show");

@@ -10,8 +10,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Store, StoreError};
+use crate::station::{ShowDef, ShowSlug};
 use crate::web_url::WebUrl;
-use crate::week::{OutOfCalendar, Schedule, Week};
+use crate::week::{OutOfCalendar, Week};
 
 /// A track as the store knows it, independent of any show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +48,8 @@ pub use ntr_protocol::Track;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Show {
     pub id: i64,
+    /// The slug of the show this is a week of (one that may no longer be configured).
+    pub slug: String,
     pub week: Week,
     pub tracks: Vec<Track>,
 }
@@ -54,6 +57,7 @@ pub struct Show {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShowSummary {
     pub id: i64,
+    pub slug: String,
     pub week: Week,
     pub track_count: u32,
 }
@@ -99,10 +103,18 @@ pub enum ShowError {
 }
 
 impl Store {
-    /// The show of `week`, created (empty) if this is the first time anyone asked.
-    pub async fn show_for_week(&self, week: Week) -> Result<Show, StoreError> {
+    /// `show`'s week `week`, created (empty) if this is the first time anyone asked.
+    pub async fn show_for_week(&self, show: &ShowSlug, week: Week) -> Result<Show, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.show_for_week(week).await,
+            Backend::Sqlite(db) => db.show_for_week(show.to_string(), week).await,
+        }
+    }
+
+    /// Gives the weeks and announces of a v2 database, which name no show, to `show`; returns
+    /// how many weeks it took. Run at start-up, before anything reads them.
+    pub async fn adopt_unnamed(&self, show: &ShowSlug) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.adopt_unnamed(show.to_string()).await,
         }
     }
 
@@ -114,37 +126,39 @@ impl Store {
     }
 
     /// The current show at `now`: the on-air one during the live window, else this week's.
-    pub async fn current_show(
-        &self,
-        schedule: &Schedule,
-        now: Timestamp,
-    ) -> Result<Show, ShowError> {
-        let week = schedule.current_show_week(now)?;
-        Ok(self.show_for_week(week).await?)
+    pub async fn current_show(&self, show: &ShowDef, now: Timestamp) -> Result<Show, ShowError> {
+        let week = show.schedule.current_show_week(now)?;
+        Ok(self.show_for_week(&show.slug, week).await?)
     }
 
     /// The show before the current one at `now`.
-    pub async fn previous_show(
-        &self,
-        schedule: &Schedule,
-        now: Timestamp,
-    ) -> Result<Show, ShowError> {
+    pub async fn previous_show(&self, show: &ShowDef, now: Timestamp) -> Result<Show, ShowError> {
+        let schedule = &show.schedule;
         let week = schedule.previous(schedule.current_show_week(now)?)?;
-        Ok(self.show_for_week(week).await?)
+        Ok(self.show_for_week(&show.slug, week).await?)
     }
 
-    /// Shows newest first, with their track counts.
-    pub async fn shows(&self, limit: u32) -> Result<Vec<ShowSummary>, StoreError> {
+    /// Weeks newest first, with their track counts: every show's, or one show's.
+    pub async fn shows(
+        &self,
+        limit: u32,
+        show: Option<&ShowSlug>,
+    ) -> Result<Vec<ShowSummary>, StoreError> {
+        let show = show.map(ToString::to_string);
         match &self.backend {
-            Backend::Sqlite(db) => db.shows(limit).await,
+            Backend::Sqlite(db) => db.shows(limit, show).await,
         }
     }
 
-    /// Replaces the likes of each given week with the ones a complete poll found, all or
-    /// nothing. Returns whether any show changed.
-    pub async fn apply_likes(&self, weeks: Vec<WeekLikes>) -> Result<bool, StoreError> {
+    /// Replaces the likes of each given week of `show` with the ones a complete poll found,
+    /// all or nothing. Returns whether any week changed.
+    pub async fn apply_likes(
+        &self,
+        show: &ShowSlug,
+        weeks: Vec<WeekLikes>,
+    ) -> Result<bool, StoreError> {
         let changed = match &self.backend {
-            Backend::Sqlite(db) => db.apply_likes(weeks).await?,
+            Backend::Sqlite(db) => db.apply_likes(show.to_string(), weeks).await?,
         };
         // Even an "unchanged" poll may have refreshed a title or artwork: readers rebuild.
         self.shows_changed();

@@ -8,26 +8,31 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::views::{RefreshOutcome, RefreshView, show_view};
-use crate::announce::AnnounceRequest;
+use crate::announce::{AnnounceRequest, WeekChoice};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guards::Admin;
 use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::state::AppState;
+use crate::station::ShowSlug;
 use crate::store::{ExpectedTrack, TrackInfo};
 use crate::web_url::WebUrl;
 
 /// The tag of the admin endpoints in the OpenAPI document.
 use crate::http::tags::ADMIN as TAG;
 
-/// What to announce: `{"position": N}` (a track of the current show), `{"show_id": S,
-/// "position": N}` (a track of any show) or `{"text": "…"}` (a free line). Any other
+/// What to announce: `{"position": N}` (a track of the current show), `{"show": SLUG,
+/// "position": N}` (a track of that show's current week), `{"show_id": S, "position": N}` (a
+/// track of any week) or `{"text": "…"}` (a free line, with an optional `show`). Any other
 /// combination is refused with 422. With a position, `track_id` names the track meant.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnnounceBody {
-    /// The show the position is in; the current show when absent.
+    /// The show week the position is in; the current show when absent.
     show_id: Option<i64>,
+    /// A show's slug: its current week for a position, its line for a text. Without it (and
+    /// without `show_id`), the show on air; a text is then station-wide when none is.
+    show: Option<String>,
     /// The track's position, 1 or more.
     #[schema(minimum = 1)]
     position: Option<i64>,
@@ -44,10 +49,22 @@ pub struct AnnounceBody {
 
 impl AnnounceBody {
     fn into_request(self) -> Result<AnnounceRequest, ApiError> {
+        let show = self.show.as_deref().map(parse_slug).transpose()?;
         match (self.show_id, self.position, self.text) {
-            (None, None, Some(text)) if self.track_id.is_none() => Ok(AnnounceRequest::Text(text)),
+            (None, None, Some(text)) if self.track_id.is_none() => {
+                Ok(AnnounceRequest::Text { text, show })
+            }
             (show_id, Some(position), None) => Ok(AnnounceRequest::Track {
-                show_id,
+                week: match (show_id, show) {
+                    (Some(_), Some(_)) => {
+                        return Err(ApiError::Unprocessable(
+                            "send show_id or show, not both".into(),
+                        ));
+                    }
+                    (Some(id), None) => WeekChoice::Id(id),
+                    (None, Some(slug)) => WeekChoice::Show(slug),
+                    (None, None) => WeekChoice::Current,
+                },
                 position: position_value("position", position)?,
                 expected: expected_track(self.track_id, ApiError::Unprocessable)?,
             }),
@@ -62,6 +79,10 @@ impl AnnounceBody {
             )),
         }
     }
+}
+
+fn parse_slug(slug: &str) -> Result<ShowSlug, ApiError> {
+    ShowSlug::parse(slug).map_err(|e| ApiError::Unprocessable(format!("show: {e}")))
 }
 
 fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {

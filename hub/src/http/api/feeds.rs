@@ -37,7 +37,7 @@ fn live_headers(mut response: Response) -> Response {
     StorageFailed,
 ))]
 pub async fn nowplaying_json(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let now = NowPlaying::read(&state.store, &state.config.station.primary().schedule).await?;
+    let now = NowPlaying::read(&state.store, state.config.station.primary()).await?;
     Ok(live_headers(Json(now).into_response()))
 }
 
@@ -49,7 +49,7 @@ pub async fn nowplaying_json(State(state): State<AppState>) -> Result<Response, 
     StorageFailed,
 ))]
 pub async fn nowplaying_txt(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let now = NowPlaying::read(&state.store, &state.config.station.primary().schedule).await?;
+    let now = NowPlaying::read(&state.store, state.config.station.primary()).await?;
     Ok(live_headers(
         (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -57,7 +57,10 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
     let body = if let Some(c) = cached {
         c.body
     } else {
-        let show = state.store.show_for_week(week).await?;
+        let show = state
+            .store
+            .show_for_week(&state.config.station.primary().slug, week)
+            .await?;
         let body = bytes::Bytes::from(
             serde_json::to_vec(&show_view(&state, &show))
                 .map_err(|e| ApiError::Internal(e.to_string()))?,
@@ -138,7 +141,7 @@ pub async fn shows(
     }
     // Make sure this week's show exists, so the list always starts with it.
     state.current_show().await?;
-    let shows = state.store.shows(limit as u32).await?;
+    let shows = state.store.shows(limit as u32, None).await?;
     let views: Vec<ShowSummary> = shows.iter().map(|s| summary_view(&state, s)).collect();
     Ok(Json(views).into_response())
 }

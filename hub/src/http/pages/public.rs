@@ -159,7 +159,7 @@ async fn tracklists(state: &AppState) -> Result<Vec<TracklistView>, ApiError> {
 ))]
 pub async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now = Timestamp::now();
-    let playing = NowPlaying::read(&state.store, &state.config.station.primary().schedule).await?;
+    let playing = NowPlaying::read(&state.store, state.config.station.primary()).await?;
     let tz = state.config.station.primary().schedule.time_zone();
     Ok(PublicPage {
         now: playing.now_playing.map(|t| now_view(&state, t)),

@@ -15,7 +15,7 @@ use crate::store::{
 };
 
 pub(super) const COLUMNS: &str =
-    "seq, message, show_id, position, track, announced_at, corrects, corrected_by";
+    "seq, message, show_id, position, track, announced_at, corrects, corrected_by, show";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
     Ok(Announcement {
@@ -29,6 +29,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
         announced_at: time(r, 5)?,
         corrects: r.get::<_, Option<u64>>(6)?.map(Seq::new),
         corrected_by: r.get::<_, Option<u64>>(7)?.map(Seq::new),
+        show: r.get(8)?,
     })
 }
 
@@ -51,8 +52,8 @@ impl Sqlite {
             // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
             // ~12 KB per announce for as long as the hub ran.
             tx.execute(
-                "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects, show)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     to_ms(now),
                     new.message.as_str(),
@@ -60,6 +61,7 @@ impl Sqlite {
                     new.position,
                     track_json,
                     new.corrects.map(Seq::get),
+                    new.show,
                 ],
             )?;
             // `seq` is the table's INTEGER PRIMARY KEY, so it is the row id just issued.
@@ -83,6 +85,7 @@ impl Sqlite {
                 announced_at: now,
                 corrects: new.corrects,
                 corrected_by: None,
+                show: new.show,
             })
         })
         .await

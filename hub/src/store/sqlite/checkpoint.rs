@@ -89,7 +89,7 @@ mod tests {
     async fn an_announce_reaches_the_database_file_without_waiting_for_1000_pages() {
         let dir = tempfile::tempdir().expect("dir");
         let store = Store::open(dir.path()).expect("store");
-        let new = NewAnnouncement::text(AnnounceLine::sanitize("line"));
+        let new = NewAnnouncement::text(AnnounceLine::sanitize("line"), None);
         store.record_announcement(new).await.expect("announce");
         assert_eq!(
             announces_in_the_file(dir.path()),

@@ -310,7 +310,7 @@ mod tests {
 
     async fn announce(store: &Store, text: &str) -> Seq {
         store
-            .record_announcement(NewAnnouncement::text(AnnounceLine::sanitize(text)))
+            .record_announcement(NewAnnouncement::text(AnnounceLine::sanitize(text), None))
             .await
             .expect("announce")
             .seq

@@ -119,6 +119,25 @@ const STEPS: &[&str] = &[
         SELECT 1 FROM acks a WHERE a.seq = relay_cursors.seq AND NOT EXISTS (
             SELECT 1 FROM deliveries d WHERE d.seq = a.seq AND d.target = a.target));
     ",
+    // 6: a station: each week belongs to a show, by slug, and so does each announce (NULL: a
+    // station-wide free text). Rows from before name no show (''): the hub gives them the
+    // show the configuration names at start-up. A week is unique per show, so the table is
+    // rebuilt without its old `UNIQUE (week_start)`, ids kept.
+    "
+    CREATE TABLE shows_by_slug (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        slug       TEXT NOT NULL,
+        week_start INTEGER NOT NULL,
+        week_end   INTEGER NOT NULL,
+        UNIQUE (slug, week_start)
+    );
+    INSERT INTO shows_by_slug (id, slug, week_start, week_end)
+        SELECT id, '', week_start, week_end FROM shows;
+    DROP TABLE shows;
+    ALTER TABLE shows_by_slug RENAME TO shows;
+    ALTER TABLE announcements ADD COLUMN show TEXT;
+    UPDATE announcements SET show = '';
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by
@@ -127,6 +146,8 @@ pub fn schema_version() -> i64 {
     STEPS.len() as i64
 }
 
+/// Runs the steps this database lacks. Foreign keys must be off (step 6 rebuilds a table
+/// that others reference); the caller turns them on afterwards.
 pub fn run(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in STEPS.iter().enumerate().skip(current.max(0) as usize) {
@@ -151,6 +172,61 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("version");
         assert_eq!(v, STEPS.len() as i64);
+    }
+
+    /// Step 6 on a database of step 5 (a v2 hub's): weeks keep their ids, tracks and marks,
+    /// and with every announce they belong to the show the hub names at start-up.
+    #[tokio::test]
+    async fn a_v2_database_becomes_one_shows_weeks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            let mut conn = Connection::open(dir.path().join(crate::store::DB_FILE)).expect("db");
+            let tx = conn.transaction().expect("tx");
+            for sql in &STEPS[..5] {
+                tx.execute_batch(sql).expect("old step");
+            }
+            tx.pragma_update(None, "user_version", 5).expect("version");
+            tx.execute_batch(
+                "INSERT INTO shows (id, week_start, week_end) VALUES (7, 1000, 2000), (8, 2000, 3000);
+                 INSERT INTO tracks (id, soundcloud_id, title, artist, permalink_url)
+                     VALUES (1, 11, 't', 'a', '');
+                 INSERT INTO show_tracks (show_id, track_id, source, added_at, sort_key)
+                     VALUES (8, 1, 'manual', 0, 0);
+                 INSERT INTO show_marks (show_id, marked_at) VALUES (8, 2500);
+                 INSERT INTO announcements (seq, announced_at, message, show_id, position)
+                     VALUES (1, 2600, 'song', 8, 1), (2, 2700, 'hello', NULL, NULL);",
+            )
+            .expect("v2 rows");
+            tx.commit().expect("commit");
+        }
+        let store = crate::store::Store::open(dir.path()).expect("upgrade");
+        let ntr = crate::station::ShowSlug::parse("ntr").expect("slug");
+        assert_eq!(store.adopt_unnamed(&ntr).await.expect("adopt"), 2);
+        assert_eq!(store.adopt_unnamed(&ntr).await.expect("again"), 0, "once");
+        let show = store.show(8).await.expect("week 8");
+        assert_eq!((show.slug.as_str(), show.tracks.len()), ("ntr", 1));
+        let weeks = store.shows(10, Some(&ntr)).await.expect("ntr's weeks");
+        assert_eq!(weeks.iter().map(|w| w.id).collect::<Vec<_>>(), [8, 7]);
+        let log = store
+            .announcements_since(ntr_protocol::Seq::ZERO, jiff::Timestamp::UNIX_EPOCH)
+            .await
+            .expect("log");
+        assert!(
+            log.iter().all(|a| a.show.as_deref() == Some("ntr")),
+            "{log:?}"
+        );
+        // A new week gets a fresh id after the rebuilt table's.
+        let next = store
+            .show_for_week(
+                &ntr,
+                crate::week::Week {
+                    start: jiff::Timestamp::from_millisecond(3000).expect("ms"),
+                    end: jiff::Timestamp::from_millisecond(4000).expect("ms"),
+                },
+            )
+            .await
+            .expect("new week");
+        assert_eq!(next.id, 9);
     }
 
     /// Step 5 on a database of step 4: a relay whose cursor line carries a subscriber's ack is

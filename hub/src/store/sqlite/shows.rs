@@ -21,13 +21,27 @@ const KEY_SPACING: i64 = 1024;
 
 impl Sqlite {
     /// The show of `week`, created (empty) if this is the first time anyone asked.
-    pub async fn show_for_week(&self, week: Week) -> Result<Show, StoreError> {
+    pub async fn show_for_week(&self, slug: String, week: Week) -> Result<Show, StoreError> {
         self.call(move |c| {
-            let id = match show_id(c, week)? {
+            let id = match show_id(c, &slug, week)? {
                 Some(id) => id,
-                None => ensure_show(c, week)?,
+                None => ensure_show(c, &slug, week)?,
             };
             load_show(c, id)
+        })
+        .await
+    }
+
+    pub async fn adopt_unnamed(&self, slug: String) -> Result<u64, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let weeks = tx.execute("UPDATE shows SET slug = ?1 WHERE slug = ''", [&slug])?;
+            tx.execute(
+                "UPDATE announcements SET show = ?1 WHERE show = ''",
+                [&slug],
+            )?;
+            tx.commit()?;
+            Ok(weeks as u64)
         })
         .await
     }
@@ -37,21 +51,27 @@ impl Sqlite {
     }
 
     /// Shows newest first, with their track counts.
-    pub async fn shows(&self, limit: u32) -> Result<Vec<ShowSummary>, StoreError> {
+    pub async fn shows(
+        &self,
+        limit: u32,
+        slug: Option<String>,
+    ) -> Result<Vec<ShowSummary>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT s.id, s.week_start, s.week_end,
+                "SELECT s.id, s.slug, s.week_start, s.week_end,
                         (SELECT COUNT(*) FROM show_tracks t WHERE t.show_id = s.id AND t.removed = 0)
-                 FROM shows s ORDER BY s.week_start DESC LIMIT ?1",
+                 FROM shows s WHERE ?2 IS NULL OR s.slug = ?2
+                 ORDER BY s.week_start DESC LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit], |r| {
+            let rows = stmt.query_map(params![limit, slug], |r| {
                 Ok(ShowSummary {
                     id: r.get(0)?,
+                    slug: r.get(1)?,
                     week: Week {
-                        start: time(r, 1)?,
-                        end: time(r, 2)?,
+                        start: time(r, 2)?,
+                        end: time(r, 3)?,
                     },
-                    track_count: r.get(3)?,
+                    track_count: r.get(4)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -60,12 +80,16 @@ impl Sqlite {
     }
 
     /// Merges each week's likes in one transaction; returns the ids of the shows that changed.
-    pub async fn apply_likes(&self, weeks: Vec<WeekLikes>) -> Result<Vec<i64>, StoreError> {
+    pub async fn apply_likes(
+        &self,
+        slug: String,
+        weeks: Vec<WeekLikes>,
+    ) -> Result<Vec<i64>, StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let mut changed = Vec::new();
             for w in &weeks {
-                if let Some(id) = merge_week(&tx, w.week, &w.likes)? {
+                if let Some(id) = merge_week(&tx, &slug, w.week, &w.likes)? {
                     changed.push(id);
                 }
             }
@@ -178,37 +202,39 @@ impl Sqlite {
     }
 }
 
-fn show_id(c: &Connection, week: Week) -> Result<Option<i64>, StoreError> {
+fn show_id(c: &Connection, slug: &str, week: Week) -> Result<Option<i64>, StoreError> {
     Ok(
-        c.prepare_cached("SELECT id FROM shows WHERE week_start = ?1")?
-            .query_row([to_ms(week.start)], |r| r.get(0))
+        c.prepare_cached("SELECT id FROM shows WHERE slug = ?1 AND week_start = ?2")?
+            .query_row(params![slug, to_ms(week.start)], |r| r.get(0))
             .optional()?,
     )
 }
 
-/// The show row id for `week`, inserting it if needed.
-fn ensure_show(c: &Connection, week: Week) -> Result<i64, StoreError> {
+/// The row id of `slug`'s `week`, inserting it if needed.
+fn ensure_show(c: &Connection, slug: &str, week: Week) -> Result<i64, StoreError> {
     c.execute(
-        "INSERT INTO shows (week_start, week_end) VALUES (?1, ?2) ON CONFLICT(week_start) DO NOTHING",
-        params![to_ms(week.start), to_ms(week.end)],
+        "INSERT INTO shows (slug, week_start, week_end) VALUES (?1, ?2, ?3)
+         ON CONFLICT(slug, week_start) DO NOTHING",
+        params![slug, to_ms(week.start), to_ms(week.end)],
     )?;
     Ok(c.query_row(
-        "SELECT id FROM shows WHERE week_start = ?1",
-        [to_ms(week.start)],
+        "SELECT id FROM shows WHERE slug = ?1 AND week_start = ?2",
+        params![slug, to_ms(week.start)],
         |r| r.get(0),
     )?)
 }
 
 fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
-    let week = c
+    let (slug, week) = c
         .query_row(
-            "SELECT week_start, week_end FROM shows WHERE id = ?1",
+            "SELECT slug, week_start, week_end FROM shows WHERE id = ?1",
             [id],
             |r| {
-                Ok(Week {
-                    start: time(r, 0)?,
-                    end: time(r, 1)?,
-                })
+                let week = Week {
+                    start: time(r, 1)?,
+                    end: time(r, 2)?,
+                };
+                Ok((r.get(0)?, week))
             },
         )
         .optional()?
@@ -240,7 +266,12 @@ fn load_show(c: &Connection, id: i64) -> Result<Show, StoreError> {
     for (i, t) in tracks.iter_mut().enumerate() {
         t.position = i as u32 + 1;
     }
-    Ok(Show { id, week, tracks })
+    Ok(Show {
+        id,
+        slug,
+        week,
+        tracks,
+    })
 }
 
 /// Inserts or refreshes a track; SoundCloud tracks are one row per SoundCloud id.
@@ -272,8 +303,13 @@ fn upsert_track(c: &Connection, t: &TrackInfo) -> Result<i64, StoreError> {
 }
 
 /// Merges a week's likes into its show; returns the show's id if its tracks changed.
-fn merge_week(tx: &Transaction<'_>, week: Week, likes: &[Like]) -> Result<Option<i64>, StoreError> {
-    let show_id = ensure_show(tx, week)?;
+fn merge_week(
+    tx: &Transaction<'_>,
+    slug: &str,
+    week: Week,
+    likes: &[Like],
+) -> Result<Option<i64>, StoreError> {
+    let show_id = ensure_show(tx, slug, week)?;
     let mut seen = HashSet::new();
     let mut changed = false;
     for like in likes {
