@@ -319,6 +319,7 @@ pub fn floor_frame(seq: u64, text: &str) -> String {
         track: None,
         announced_at: jiff::Timestamp::constant(1_767_225_600, 123_000_000),
         corrects: None,
+        show: None,
     }))
     .to_json()
 }

@@ -120,6 +120,7 @@ impl FakeHub {
             track: None,
             announced_at: jiff::Timestamp::now(),
             corrects: None,
+            show: None,
         }))
         .to_json();
         inner.log.push(Logged {

@@ -347,7 +347,7 @@ impl TestHub {
 
     /// The start of the current week and of the one before, as the hub computes them.
     pub fn weeks(&self) -> (hub::Week, hub::Week) {
-        let schedule = &self.state().config.schedule;
+        let schedule = &self.state().config.station.primary().schedule;
         let current = schedule
             .week_containing(Timestamp::now())
             .expect("now is in the calendar");

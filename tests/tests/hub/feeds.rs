@@ -80,19 +80,23 @@ async fn rss_has_one_item_per_show_with_announces_newest_first() {
     let hub = TestHub::start().await;
     let (current_week, previous_week) = hub.weeks();
     let store = &hub.state().store;
+    let main = &hub.state().config.station.primary().slug;
     let previous = store
-        .show_for_week(previous_week)
+        .show_for_week(main, previous_week)
         .await
         .expect("previous show");
     let current = store
-        .show_for_week(current_week)
+        .show_for_week(main, current_week)
         .await
         .expect("current show");
     // A show without announces is left out.
     store
         .show_for_week(
+            main,
             hub.state()
                 .config
+                .station
+                .primary()
                 .schedule
                 .previous(previous_week)
                 .expect("in range"),
@@ -132,7 +136,14 @@ async fn rss_has_one_item_per_show_with_announces_newest_first() {
 
 /// The items' links, titles and descriptions, newest show first.
 fn check_items(hub: &TestHub, feed: &feed_rs::model::Feed, shows: [(i64, hub::Week); 2]) {
-    let tz = hub.state().config.schedule.time_zone().clone();
+    let tz = hub
+        .state()
+        .config
+        .station
+        .primary()
+        .schedule
+        .time_zone()
+        .clone();
     for (entry, (id, week)) in feed.entries.iter().zip(shows) {
         assert_eq!(
             entry.links[0].href,
@@ -250,7 +261,13 @@ async fn schedule_ics_lists_the_next_eight_shows() {
         assert_eq!(*start, want.as_second(), "show {i}");
         assert_eq!(
             end - start,
-            hub.state().config.schedule.live_window().as_secs(),
+            hub.state()
+                .config
+                .station
+                .primary()
+                .schedule
+                .live_window()
+                .as_secs(),
             "duration_minutes of the test schedule"
         );
     }
