@@ -19,7 +19,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::broadcast::Broadcaster;
-use crate::poller::Poller;
+use crate::poller::Pollers;
 
 /// Every metric name starts with this (`ntr_announces_total`, …).
 const PREFIX: &str = "ntr";
@@ -42,7 +42,7 @@ pub struct Metrics {
 impl Metrics {
     /// A registry with the hub's counters, plus a collector that reads `poller` and
     /// `broadcaster` on every scrape.
-    pub fn new(poller: Arc<Poller>, broadcaster: Broadcaster) -> Metrics {
+    pub fn new(poller: Arc<Pollers>, broadcaster: Broadcaster) -> Metrics {
         let mut registry = Registry::with_prefix(PREFIX);
         let announces = Counter::default();
         registry.register("announces", "Announcements broadcast", announces.clone());
@@ -108,7 +108,7 @@ impl Metrics {
 
 /// The values the poller and the broadcaster keep, read at scrape time.
 struct Live {
-    poller: Arc<Poller>,
+    poller: Arc<Pollers>,
     broadcaster: Broadcaster,
 }
 

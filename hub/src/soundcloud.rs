@@ -5,6 +5,7 @@
 //! Failures are typed ([`SoundcloudError`]) and never partial: a fetch either returns every like
 //! it was asked for or an error, so the caller can keep the last good playlist.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
@@ -94,33 +95,23 @@ pub struct LikesFetch {
     pub requests: u32,
 }
 
-/// What the client has learnt from SoundCloud, worth keeping across restarts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Learnt {
-    pub client_id: Option<String>,
-    pub user_id: Option<i64>,
-}
-
 const MAX_PAGES: u32 = 100;
 const PAGE_SIZE: u32 = 200;
 
+/// One client for the station: every show's poller shares its client_id, its backoff and its
+/// request count, and each profile is resolved to its numeric id once.
 pub struct SoundcloudClient {
     http: reqwest::Client,
     config: SoundcloudConfig,
-    /// The profile permalink whose likes this client reads.
-    user: String,
     retry: RetryPolicy,
     client_id: Mutex<Option<String>>,
-    user_id: Mutex<Option<i64>>,
+    /// Profile permalink → SoundCloud's numeric user id.
+    user_ids: Mutex<HashMap<String, i64>>,
     requests: AtomicU32,
 }
 
 impl SoundcloudClient {
-    pub fn new(
-        config: SoundcloudConfig,
-        user: String,
-        retry: RetryPolicy,
-    ) -> Result<Self, SoundcloudError> {
+    pub fn new(config: SoundcloudConfig, retry: RetryPolicy) -> Result<Self, SoundcloudError> {
         let http = reqwest::Client::builder()
             .timeout(retry.timeout)
             .connect_timeout(retry.timeout.min(Duration::from_secs(10)))
@@ -131,16 +122,10 @@ impl SoundcloudClient {
             http,
             client_id: Mutex::new(config.client_id.clone()),
             config,
-            user,
             retry,
-            user_id: Mutex::new(None),
+            user_ids: Mutex::new(HashMap::new()),
             requests: AtomicU32::new(0),
         })
-    }
-
-    /// The profile permalink whose likes this client reads.
-    pub fn user(&self) -> &str {
-        &self.user
     }
 
     /// Requests sent since the client was made, by everything that uses it (for `/metrics`).
@@ -148,37 +133,44 @@ impl SoundcloudClient {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// The client_id and user id learnt so far, to persist across restarts.
-    pub fn learnt(&self) -> Learnt {
-        Learnt {
-            client_id: lock(&self.client_id).clone(),
-            user_id: *lock(&self.user_id),
-        }
+    /// The client_id learnt so far (scraped or configured), to persist across restarts.
+    pub fn known_client_id(&self) -> Option<String> {
+        lock(&self.client_id).clone()
     }
 
-    /// Seeds what an earlier run learnt; a configured client_id wins over a remembered one.
-    pub fn remember(&self, learnt: Learnt) {
+    /// Seeds a client_id an earlier run learnt; a configured one wins.
+    pub fn remember_client_id(&self, client_id: Option<String>) {
         let mut id = lock(&self.client_id);
         if id.is_none() {
-            *id = learnt.client_id;
+            *id = client_id;
         }
-        *lock(&self.user_id) = learnt.user_id;
     }
 
-    /// Every like made at or after `since`, newest first, and the requests that took.
-    pub async fn likes_since(&self, since: Timestamp) -> LikesFetch {
+    /// `user`'s numeric id, if it has been resolved.
+    pub fn user_id(&self, user: &str) -> Option<i64> {
+        lock(&self.user_ids).get(user).copied()
+    }
+
+    /// Seeds `user`'s numeric id as an earlier run resolved it.
+    pub fn remember_user_id(&self, user: &str, id: i64) {
+        lock(&self.user_ids).insert(user.to_owned(), id);
+    }
+
+    /// Every like `user` made at or after `since`, newest first, and the requests that took.
+    pub async fn likes_since(&self, user: &str, since: Timestamp) -> LikesFetch {
         let mut requests = 0;
-        let likes = self.fetch_likes(since, &mut requests).await;
+        let likes = self.fetch_likes(user, since, &mut requests).await;
         LikesFetch { likes, requests }
     }
 
     /// `sent` counts every request this fetch makes, whether or not it succeeds.
     async fn fetch_likes(
         &self,
+        user: &str,
         since: Timestamp,
         sent: &mut u32,
     ) -> Result<Vec<Like>, SoundcloudError> {
-        let user_id = self.user_id(sent).await?;
+        let user_id = self.resolve_user(user, sent).await?;
         let mut url = self.api_url(&format!("users/{user_id}/track_likes"))?;
         url.query_pairs_mut()
             .append_pair("limit", &PAGE_SIZE.to_string())
@@ -223,20 +215,20 @@ impl SoundcloudClient {
         Ok(resolved.track.into_info())
     }
 
-    async fn user_id(&self, sent: &mut u32) -> Result<i64, SoundcloudError> {
-        if let Some(id) = *lock(&self.user_id) {
+    async fn resolve_user(&self, user: &str, sent: &mut u32) -> Result<i64, SoundcloudError> {
+        if let Some(id) = self.user_id(user) {
             return Ok(id);
         }
         let mut url = self.api_url("resolve")?;
         let profile = format!(
             "{}/{}",
             self.config.web_base.as_str().trim_end_matches('/'),
-            self.user
+            user
         );
         url.query_pairs_mut().append_pair("url", &profile);
-        let user: ResolvedUser = self.get_json(url, "the user profile", sent).await?;
-        *lock(&self.user_id) = Some(user.id);
-        Ok(user.id)
+        let resolved: ResolvedUser = self.get_json(url, "the user profile", sent).await?;
+        self.remember_user_id(user, resolved.id);
+        Ok(resolved.id)
     }
 
     fn api_url(&self, path: &str) -> Result<Url, SoundcloudError> {

@@ -20,11 +20,10 @@ use crate::http::server::limits::{self, ConnectionLimits};
 use crate::http::state::AppState;
 use crate::lock::DataDirLock;
 use crate::metrics::Metrics;
-use crate::poller::{PollIntervals, Poller};
+use crate::poller::{PollIntervals, Pollers};
 use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
-use crate::station::PlaylistSource;
 use crate::store::Store;
 use crate::{http, relays, secrets};
 use ntr_common::shutdown::Shutdown;
@@ -57,9 +56,6 @@ pub enum StartupError {
     Targets(#[from] crate::targets::ClientError),
     #[error(transparent)]
     SessionKey(#[from] crate::auth::session::InvalidSessionKey),
-    /// A configuration this hub cannot serve yet.
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 impl StartupError {
@@ -67,8 +63,7 @@ impl StartupError {
     /// error), 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartupError::Store(crate::store::StoreError::Newer { .. })
-            | StartupError::Unsupported(_) => 2,
+            StartupError::Store(crate::store::StoreError::Newer { .. }) => 2,
             _ => 1,
         }
     }
@@ -114,24 +109,13 @@ impl Application {
         let lock = DataDirLock::acquire(&config.hub.data_dir)?;
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
-        let show = config.station.primary();
-        let PlaylistSource::SoundcloudLikes { user } = &show.source else {
-            return Err(StartupError::Unsupported(format!(
-                "show {}: source = \"manual\" is not served by this hub yet; use \"soundcloud-likes\"",
-                show.slug
-            )));
-        };
-        let client = SoundcloudClient::new(
-            config.soundcloud.clone(),
-            user.clone(),
-            options.retry.clone(),
-        )?;
+        let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
         let intervals = PollIntervals {
             normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
             live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
         };
         adopt_v2_weeks(&store, &config.legacy_show).await?;
-        let poller = Poller::new(client, store.clone(), show, intervals).await;
+        let pollers = Pollers::new(client, &store, &config.station, intervals).await;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
             message: e.to_string(),
@@ -151,9 +135,9 @@ impl Application {
         end_sessions_of_other_passwords(&store, &sessions, &resolved).await?;
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
         let relays = Relays::load(names, &store).await?;
-        let poller = Arc::new(poller);
+        let pollers = Arc::new(pollers);
         let broadcaster = Broadcaster::start();
-        let mut metrics = Metrics::new(Arc::clone(&poller), broadcaster.clone());
+        let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let metrics = Arc::new(metrics);
         let announcer = Announcer {
@@ -179,7 +163,7 @@ impl Application {
             broadcaster,
             relays,
             playlist_cache: Arc::default(),
-            poller,
+            pollers,
             store,
             targets,
             config: Arc::new(config),
@@ -210,7 +194,7 @@ impl Application {
         let state = self.state.clone();
         state.targets.spawn(&state.store, &state.acks, &shutdown);
         if !self.options.no_scheduled_polls {
-            tokio::spawn(Arc::clone(&state.poller).run(shutdown.clone()));
+            state.pollers.spawn(&shutdown);
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
         tokio::spawn(

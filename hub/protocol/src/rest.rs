@@ -29,6 +29,10 @@ pub struct Track {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Show {
     pub id: i64,
+    /// The slug of the station's show this is a week of (empty from a hub older than
+    /// stations).
+    #[serde(default)]
+    pub show: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub week_start: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -42,6 +46,10 @@ pub struct Show {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShowSummary {
     pub id: i64,
+    /// The slug of the station's show this is a week of (empty from a hub older than
+    /// stations).
+    #[serde(default)]
+    pub show: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub week_start: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]

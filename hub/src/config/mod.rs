@@ -135,22 +135,6 @@ impl Config {
                 .map_err(|e| ConfigError::invalid("store.legacy_show", e.to_string()))?,
             None => station.primary().slug.clone(),
         };
-        if station.primary().source == crate::station::PlaylistSource::Manual {
-            return Err(ConfigError::invalid(
-                format!("shows.{}.source", station.primary().slug),
-                "\"manual\" is not served by this hub yet: use \"soundcloud-likes\"",
-            ));
-        }
-        if station.shows().len() > 1 {
-            return Err(ConfigError::invalid(
-                "shows",
-                format!(
-                    "this hub serves one show yet, and {} are configured ({}): keep one [[shows]] block",
-                    station.shows().len(),
-                    station.slug_list()
-                ),
-            ));
-        }
         // Acks carry relay and target names alike, so one name must mean one of them.
         let mut taken: Vec<String> = hub.relays.iter().map(|r| r.name.to_string()).collect();
         if taken.is_empty() {
@@ -379,17 +363,26 @@ mod tests {
     }
 
     #[test]
-    fn a_second_show_or_a_manual_one_is_refused_until_the_hub_serves_them() {
-        let two = "[[shows]]\nslug = \"a\"\nsoundcloud_user = \"u\"\n\
-                   [[shows]]\nslug = \"b\"\nsoundcloud_user = \"v\"\nday = \"friday\"\n";
-        let err = load(two).expect_err("two shows").to_string();
-        assert!(
-            err.contains("shows: this hub serves one show yet") && err.contains("a, b"),
-            "{err}"
+    fn blocks_make_a_station_of_soundcloud_and_manual_shows() {
+        let c = load(
+            "[[shows]]\nslug = \"a\"\nsoundcloud_user = \"u\"\n\
+             [[shows]]\nslug = \"b\"\nsource = \"manual\"\nday = \"friday\"\n\
+             timezone = \"Europe/Berlin\"\n[store]\nlegacy_show = \"b\"\n",
+        )
+        .expect("two shows");
+        assert_eq!(c.station.slug_list(), "a, b");
+        let b = c.station.get("b").expect("b");
+        assert_eq!(b.source, crate::station::PlaylistSource::Manual);
+        assert_eq!(b.title, "b", "untitled blocks are called by their slug");
+        assert_eq!(c.legacy_show.as_str(), "b");
+        let default = load("[[shows]]\nslug = \"a\"\nsoundcloud_user = \"u\"\n").expect("one");
+        assert_eq!(
+            default.legacy_show.as_str(),
+            "a",
+            "the first block by default"
         );
-        let manual = "[[shows]]\nslug = \"a\"\nsource = \"manual\"\n";
-        let err = load(manual).expect_err("manual").to_string();
-        assert!(err.starts_with("shows.a.source: "), "{err}");
+        let err = load("[store]\nlegacy_show = \"Not A Slug\"\n").expect_err("bad slug");
+        assert!(err.to_string().starts_with("store.legacy_show: "), "{err}");
     }
 
     #[test]

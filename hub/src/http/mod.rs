@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pages;
 pub mod responses;
 pub mod server;
+pub mod show_query;
 pub mod state;
 pub mod tags;
 pub mod ws;

@@ -11,8 +11,9 @@ use crate::auth::{Tokens, password};
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::poller::Poller;
+use crate::poller::Pollers;
 use crate::relays::Relays;
+use crate::station::ShowDef;
 use crate::store::{Show, ShowError, Store};
 use crate::week::Week;
 
@@ -20,7 +21,8 @@ use crate::week::Week;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
-    pub poller: Arc<Poller>,
+    /// One poller per SoundCloud show.
+    pub pollers: Arc<Pollers>,
     pub tokens: Arc<Tokens>,
     pub sessions: Arc<SessionKeys>,
     /// The dashboard password's argon2 hash (configured or generated).
@@ -40,7 +42,7 @@ pub struct AppState {
     pub announcer: Announcer,
     /// `GET /playlist` is what every listener's bot asks for; its JSON is rebuilt only when
     /// the store or the week changes.
-    pub playlist_cache: Arc<std::sync::Mutex<Option<CachedPlaylist>>>,
+    pub playlist_cache: Arc<std::sync::Mutex<std::collections::HashMap<String, CachedPlaylist>>>,
 }
 
 /// The serialised current show and what it was built from.
@@ -53,23 +55,30 @@ pub struct CachedPlaylist {
 }
 
 impl AppState {
-    /// The current show: the on-air one during the live window, else this week's.
+    /// The show the station means by "now": the one on air, else the one that airs next.
+    pub fn show_now(&self) -> Result<&ShowDef, ShowError> {
+        Ok(self.config.station.on_air_or_next(Timestamp::now())?)
+    }
+
+    /// The current week of the show "now" (see [`AppState::show_now`]).
     pub async fn current_show(&self) -> Result<Show, ShowError> {
-        let show = self.config.station.primary();
-        self.store.current_show(show, Timestamp::now()).await
+        self.store
+            .current_show(self.show_now()?, Timestamp::now())
+            .await
     }
 
-    /// The show before the current one.
+    /// The week before that.
     pub async fn previous_show(&self) -> Result<Show, ShowError> {
-        let show = self.config.station.primary();
-        self.store.previous_show(show, Timestamp::now()).await
+        self.store
+            .previous_show(self.show_now()?, Timestamp::now())
+            .await
     }
 
-    pub fn is_on_air(&self, week: Week) -> bool {
+    /// Whether `show`'s week `week` is on air; never for a show no longer configured.
+    pub fn is_on_air(&self, show: &str, week: Week) -> bool {
         self.config
             .station
-            .primary()
-            .schedule
-            .is_on_air(week, Timestamp::now())
+            .get(show)
+            .is_some_and(|def| def.schedule.is_on_air(week, Timestamp::now()))
     }
 }

@@ -27,12 +27,8 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         )
         .map_err(|e| OpsError::Usage(format!("dashboard.secret_key: {e}")))?;
     }
-    crate::soundcloud::SoundcloudClient::new(
-        config.soundcloud.clone(),
-        String::new(),
-        Default::default(),
-    )
-    .map_err(|e| OpsError::Io(e.to_string()))?;
+    crate::soundcloud::SoundcloudClient::new(config.soundcloud.clone(), Default::default())
+        .map_err(|e| OpsError::Io(e.to_string()))?;
     let data = data_dir_state(&config.hub.data_dir)?;
 
     let mut report = Report::new(file, &env_note());

@@ -5,16 +5,16 @@ use super::{Backend, Store, StoreError};
 
 impl Store {
     /// The value stored under `key`, if any.
-    pub async fn meta(&self, key: &'static str) -> Result<Option<String>, StoreError> {
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.meta(key).await,
+            Backend::Sqlite(db) => db.meta(key.to_owned()).await,
         }
     }
 
     /// Stores `value` under `key`, replacing what was there.
-    pub async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StoreError> {
+    pub async fn set_meta(&self, key: &str, value: String) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.set_meta(key, value).await,
+            Backend::Sqlite(db) => db.set_meta(key.to_owned(), value).await,
         }
     }
 }

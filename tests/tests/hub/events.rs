@@ -32,7 +32,8 @@ async fn announces_arrive_live_with_their_seq_as_id() {
         first,
         json!({"type": "announce", "seq": text, "message": "Hello listeners", "show_id": null,
                "position": null, "track": null, "announced_at": first["announced_at"],
-               "corrects": null})
+               "corrects": null, "show": null}),
+        "a free text while no show is on air is station-wide"
     );
     let (id, second) = events.next_announce(LIMIT).await.expect("second event");
     assert_eq!(id, track.to_string());

@@ -13,6 +13,7 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guards::Admin;
 use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
+use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
 use crate::station::ShowSlug;
 use crate::store::{ExpectedTrack, TrackInfo};
@@ -141,24 +142,39 @@ pub async fn announce_handler(
     }))
 }
 
-/// Poll SoundCloud now and answer with the outcome.
+/// Poll a show's SoundCloud likes now and answer with the outcome: the show named by
+/// `?show=`, else the one on air, else the one that airs next.
 ///
-/// A failed poll is still 200, with `"status": "error"` and the reason in `poll.error`.
-#[utoipa::path(post, path = "/admin/refresh", tag = TAG,
+/// A failed poll is still 200, with `"status": "error"` and the reason in `poll.error`. A show
+/// whose playlist is built by hand has nothing to poll: 409.
+#[utoipa::path(post, path = "/admin/refresh", tag = TAG, params(ShowQuery),
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "The poll ran", body = RefreshView),
+        (status = 404, description = "No show with that slug", body = ErrorBody),
+        (status = 409, description = "The show is built by hand", body = ErrorBody),
         AdminAuthErrors, StorageFailed,
     ),
 )]
-pub async fn refresh(State(state): State<AppState>, _admin: Admin) -> Json<RefreshView> {
-    let poll = state.poller.poll_now().await;
+pub async fn refresh(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<ShowQuery>,
+) -> Result<Json<RefreshView>, ApiError> {
+    let def = query.or_now(&state.config.station, jiff::Timestamp::now())?;
+    let Some(poller) = state.pollers.get(&def.slug) else {
+        return Err(ApiError::Conflict(format!(
+            "show {} is built by hand: there is nothing to poll",
+            def.slug
+        )));
+    };
+    let poll = poller.poll_now().await;
     let status = if poll.ok {
         RefreshOutcome::Ok
     } else {
         RefreshOutcome::Error
     };
-    Json(RefreshView { status, poll })
+    Ok(Json(RefreshView { status, poll }))
 }
 
 /// A track to add: `{"url": "https://soundcloud.com/…"}` resolves a SoundCloud track;
@@ -232,7 +248,7 @@ pub async fn add_track(
             check_soundcloud_url(&link, &state)?;
             // Check the show exists before spending a SoundCloud request on it.
             state.store.show(show_id).await?;
-            state.poller.client().resolve_track(link.as_str()).await?
+            state.pollers.client().resolve_track(link.as_str()).await?
         }
         _ => {
             return Err(ApiError::Unprocessable(

@@ -11,6 +11,7 @@ use super::views::{HealthView, show_view, summary_view};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::responses::StorageFailed;
+use crate::http::show_query::ShowQuery;
 use crate::http::state::{AppState, CachedPlaylist};
 
 /// The tag of the public read endpoints in the OpenAPI document.
@@ -27,7 +28,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         subscribers: state.broadcaster.subscribers(),
-        last_poll: state.poller.last_status().into(),
+        last_poll: state.pollers.last_status().into(),
     })
 }
 
@@ -35,13 +36,18 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
 ///
 /// The current show is the on-air show during the live window, and the show of the week in
 /// progress at any other time. A week without likes is a show with no tracks.
-#[utoipa::path(get, path = "/playlist", tag = TAG, responses(
+#[utoipa::path(get, path = "/playlist", tag = TAG, params(ShowQuery), responses(
     (status = 200, description = "The current show", body = Show),
+    (status = 404, description = "No show with that slug", body = ErrorBody),
     StorageFailed,
 ))]
-pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn playlist(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ShowQuery>,
+) -> Result<Response, ApiError> {
     let now = jiff::Timestamp::now();
-    let schedule = &state.config.station.primary().schedule;
+    let def = query.or_now(&state.config.station, now)?;
+    let schedule = &def.schedule;
     let week = schedule.current_show_week(now)?;
     let on_air = schedule.is_on_air(week, now);
     // Read the version before the show: a change made meanwhile makes this copy stale at once.
@@ -53,25 +59,23 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
         .playlist_cache
         .lock()
         .ok()
-        .and_then(|c| c.clone().filter(fresh));
+        .and_then(|c| c.get(def.slug.as_str()).cloned().filter(fresh));
     let body = if let Some(c) = cached {
         c.body
     } else {
-        let show = state
-            .store
-            .show_for_week(&state.config.station.primary().slug, week)
-            .await?;
+        let show = state.store.show_for_week(&def.slug, week).await?;
         let body = bytes::Bytes::from(
             serde_json::to_vec(&show_view(&state, &show))
                 .map_err(|e| ApiError::Internal(e.to_string()))?,
         );
-        if let Ok(mut slot) = state.playlist_cache.lock() {
-            *slot = Some(CachedPlaylist {
+        if let Ok(mut cache) = state.playlist_cache.lock() {
+            let entry = CachedPlaylist {
                 week_start: week.start,
                 shows_version: version,
                 on_air,
                 body: body.clone(),
-            });
+            };
+            cache.insert(def.slug.to_string(), entry);
         }
         body
     };
@@ -84,22 +88,26 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
 
 /// One track of the current show.
 #[utoipa::path(get, path = "/playlist/{position}", tag = TAG,
-    params(("position" = u32, Path, minimum = 1, description = "1 is the first track")),
+    params(("position" = u32, Path, minimum = 1, description = "1 is the first track"), ShowQuery),
     responses(
         (status = 200, description = "The track at that position", body = Track),
         (status = 400, description = "Position 0, or not a number", body = ErrorBody),
-        (status = 404, description = "The current show has no track there", body = ErrorBody),
+        (status = 404, description = "The current show has no track there, or no show has that slug",
+            body = ErrorBody),
         StorageFailed,
     ),
 )]
 pub async fn playlist_track(
     State(state): State<AppState>,
     ApiPath(position): ApiPath<u32>,
+    ApiQuery(query): ApiQuery<ShowQuery>,
 ) -> Result<Response, ApiError> {
     if position == 0 {
         return Err(ApiError::BadRequest("positions start at 1".into()));
     }
-    let show = state.current_show().await?;
+    let now = jiff::Timestamp::now();
+    let def = query.or_now(&state.config.station, now)?;
+    let show = state.store.current_show(def, now).await?;
     let track = show
         .tracks
         .iter()
@@ -119,14 +127,17 @@ pub struct ShowsQuery {
     /// How many shows, newest first.
     #[param(minimum = 1, maximum = 100, default = 10)]
     limit: Option<i64>,
+    /// One show's weeks only (its slug); without it, every show's.
+    show: Option<String>,
 }
 
 /// Shows newest first (by `week_start`), without their tracks.
 ///
-/// The current show is always first: this request creates it if no poll has yet.
+/// Each show's current week is listed: this request creates it if no poll has yet.
 #[utoipa::path(get, path = "/shows", tag = TAG, params(ShowsQuery), responses(
     (status = 200, description = "Show summaries, newest first", body = Vec<ShowSummary>),
     (status = 400, description = "`limit` outside 1 to 100, or not a number", body = ErrorBody),
+    (status = 404, description = "No show with that slug", body = ErrorBody),
     StorageFailed,
 ))]
 pub async fn shows(
@@ -139,9 +150,18 @@ pub async fn shows(
             "limit must be between 1 and 100 (got {limit})"
         )));
     }
-    // Make sure this week's show exists, so the list always starts with it.
-    state.current_show().await?;
-    let shows = state.store.shows(limit as u32, None).await?;
+    let station = &state.config.station;
+    let named = ShowQuery {
+        show: query.show.clone(),
+    }
+    .named(station)?;
+    // Make sure each show's current week exists, so the list always has it.
+    let now = jiff::Timestamp::now();
+    for def in named.map_or(station.shows(), std::slice::from_ref) {
+        state.store.current_show(def, now).await?;
+    }
+    let slug = named.map(|def| &def.slug);
+    let shows = state.store.shows(limit as u32, slug).await?;
     let views: Vec<ShowSummary> = shows.iter().map(|s| summary_view(&state, s)).collect();
     Ok(Json(views).into_response())
 }

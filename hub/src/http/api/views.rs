@@ -14,9 +14,10 @@ use crate::store::{Show, ShowSummary};
 pub fn show_view(state: &AppState, show: &Show) -> ntr_protocol::Show {
     ntr_protocol::Show {
         id: show.id,
+        show: show.slug.clone(),
         week_start: show.week.start,
         week_end: show.week.end,
-        on_air: state.is_on_air(show.week),
+        on_air: state.is_on_air(&show.slug, show.week),
         tracks: show.tracks.clone(),
     }
 }
@@ -25,9 +26,10 @@ pub fn show_view(state: &AppState, show: &Show) -> ntr_protocol::Show {
 pub fn summary_view(state: &AppState, s: &ShowSummary) -> ntr_protocol::ShowSummary {
     ntr_protocol::ShowSummary {
         id: s.id,
+        show: s.slug.clone(),
         week_start: s.week.start,
         week_end: s.week.end,
-        on_air: state.is_on_air(s.week),
+        on_air: state.is_on_air(&s.slug, s.week),
         track_count: s.track_count,
     }
 }

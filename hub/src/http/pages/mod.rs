@@ -60,7 +60,7 @@ async fn show_rows(
     let cx = ShowContext {
         clock: &clock,
         slot,
-        on_air: state.is_on_air(show.week),
+        on_air: state.is_on_air(&show.slug, show.week),
         ended: show.week.end <= now,
         now,
         log: &log,
@@ -117,7 +117,7 @@ pub struct PollLine {
 
 impl PollLine {
     fn new(state: &AppState, clock: &Clock) -> PollLine {
-        match state.poller.last_status() {
+        match state.pollers.last_status() {
             None => PollLine {
                 ok: false,
                 text: "Not polled yet".into(),

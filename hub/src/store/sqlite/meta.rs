@@ -6,17 +6,19 @@ use super::Sqlite;
 use crate::store::StoreError;
 
 impl Sqlite {
-    pub async fn meta(&self, key: &'static str) -> Result<Option<String>, StoreError> {
+    pub async fn meta(&self, key: String) -> Result<Option<String>, StoreError> {
         self.call(move |c| {
             Ok(
-                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                    .optional()?,
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
             )
         })
         .await
     }
 
-    pub async fn set_meta(&self, key: &'static str, value: String) -> Result<(), StoreError> {
+    pub async fn set_meta(&self, key: String, value: String) -> Result<(), StoreError> {
         self.call(move |c| {
             c.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)

@@ -1,6 +1,5 @@
-//! Keeps the last two weeks' shows in step with the DJ's SoundCloud likes: polls every
-//! `poll_interval_seconds` (every `live_poll_interval_seconds` during the live window), and on
-//! demand through `POST /admin/refresh`.
+//! One show's poller: keeps the show's last two weeks in step with its DJ's SoundCloud likes,
+//! on the station's cadence (see [`next_wait`]) and on demand through `POST /admin/refresh`.
 //!
 //! A poll fetches every like since the previous week's start and replaces those two weeks'
 //! likes in one transaction. A failed or malformed fetch changes nothing: the last good
@@ -12,7 +11,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::soundcloud::{Learnt, SoundcloudClient, SoundcloudError};
+use crate::soundcloud::{SoundcloudClient, SoundcloudError};
 use crate::station::{ShowDef, ShowSlug};
 use crate::store::{Like, Store, StoreError, WeekLikes};
 use crate::week::{OutOfCalendar, Schedule, Week};
@@ -47,20 +46,29 @@ enum PollError {
 /// How long to wait between scheduled polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollIntervals {
+    /// Within a day of the show.
     pub normal: Duration,
     /// During the live window.
     pub live: Duration,
 }
 
+/// A show that does not air within this long is polled at most every [`QUIET_INTERVAL`]: its
+/// DJ is collecting likes, and nobody reads its playlist to the minute yet.
+const QUIET_BEFORE: Duration = Duration::from_secs(24 * 3600);
+const QUIET_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
+/// Meta keys, each followed by `:` and the show's slug.
 const META_STATUS: &str = "last_poll";
-const META_CLIENT_ID: &str = "soundcloud_client_id";
 const META_USER_ID: &str = "soundcloud_user_id";
+/// Shared by every show: one client, one client_id.
+pub(super) const META_CLIENT_ID: &str = "soundcloud_client_id";
 
 pub struct Poller {
-    client: SoundcloudClient,
+    client: Arc<SoundcloudClient>,
     store: Store,
-    /// The show whose weeks this poller fills.
+    /// The show whose weeks this poller fills, and the profile whose likes fill them.
     show: ShowSlug,
+    user: String,
     schedule: Schedule,
     last: RwLock<Option<PollStatus>>,
     /// Polls never overlap: a refresh during a scheduled poll waits for it, then polls again.
@@ -71,26 +79,30 @@ pub struct Poller {
 }
 
 impl Poller {
+    /// The poller of `show`, whose likes are `user`'s.
     pub async fn new(
-        client: SoundcloudClient,
+        client: Arc<SoundcloudClient>,
         store: Store,
         show: &ShowDef,
+        user: String,
         intervals: PollIntervals,
     ) -> Poller {
-        // Remembered facts save a scrape and a resolve on every restart; a read error only
-        // costs those requests, so it is not fatal.
-        let client_id = store.meta(META_CLIENT_ID).await.ok().flatten();
-        // Stored as "user:id", so changing `soundcloud.user` resolves the new profile.
-        let user_prefix = format!("{}:", client.user());
+        // Remembered facts save a resolve on every restart; a read error only costs that
+        // request, so it is not fatal. Stored as "user:id", so changing the profile resolves
+        // the new one.
+        let meta = |key: &str| format!("{key}:{}", show.slug);
+        let user_prefix = format!("{user}:");
         let user_id = store
-            .meta(META_USER_ID)
+            .meta(&meta(META_USER_ID))
             .await
             .ok()
             .flatten()
             .and_then(|s| s.strip_prefix(&user_prefix)?.parse().ok());
-        client.remember(Learnt { client_id, user_id });
+        if let Some(id) = user_id {
+            client.remember_user_id(&user, id);
+        }
         let last = store
-            .meta(META_STATUS)
+            .meta(&meta(META_STATUS))
             .await
             .ok()
             .flatten()
@@ -99,6 +111,7 @@ impl Poller {
             client,
             store,
             show: show.slug.clone(),
+            user,
             schedule: show.schedule.clone(),
             last: RwLock::new(last),
             running: tokio::sync::Mutex::new(()),
@@ -118,8 +131,8 @@ impl Poller {
         (self.polls.load(Relaxed), self.failed.load(Relaxed))
     }
 
-    pub fn client(&self) -> &SoundcloudClient {
-        &self.client
+    pub fn show(&self) -> &ShowSlug {
+        &self.show
     }
 
     /// Polls now and returns the outcome.
@@ -145,11 +158,16 @@ impl Poller {
         }
         match &status.error {
             None => tracing::info!(
+                show = %self.show,
                 tracks = status.tracks,
                 requests = status.requests,
                 "poll ok"
             ),
-            Some(e) => tracing::warn!(error = %e, "poll failed; keeping the last good playlist"),
+            Some(e) => tracing::warn!(
+                show = %self.show,
+                error = %e,
+                "poll failed; keeping the last good playlist"
+            ),
         }
         self.remember(&status).await;
         status
@@ -160,7 +178,7 @@ impl Poller {
     async fn fetch_and_save(&self, now: Timestamp, requests: &mut u32) -> Result<u32, PollError> {
         let current = self.schedule.week_containing(now)?;
         let previous = self.schedule.previous(current)?;
-        let fetch = self.client.likes_since(previous.start).await;
+        let fetch = self.client.likes_since(&self.user, previous.start).await;
         *requests = fetch.requests;
         let weeks = bucket([previous, current], fetch.likes?);
         let tracks = weeks.iter().map(|w| w.likes.len() as u32).sum();
@@ -173,22 +191,19 @@ impl Poller {
         if let Ok(mut last) = self.last.write() {
             *last = Some(status.clone());
         }
-        let learnt = self.client.learnt();
         let status_json = serde_json::to_string(status)
             .inspect_err(|e| tracing::warn!(error = %e, "cannot serialise the poll outcome"))
             .ok();
-        let user = self.client.user();
+        let user = &self.user;
+        let user_id = self.client.user_id(user).map(|id| format!("{user}:{id}"));
         let writes = [
-            (META_STATUS, status_json),
-            (META_CLIENT_ID, learnt.client_id),
-            (
-                META_USER_ID,
-                learnt.user_id.map(|id| format!("{user}:{id}")),
-            ),
+            (format!("{META_STATUS}:{}", self.show), status_json),
+            (META_CLIENT_ID.to_owned(), self.client.known_client_id()),
+            (format!("{META_USER_ID}:{}", self.show), user_id),
         ];
         for (key, value) in writes {
             if let Some(value) = value
-                && let Err(e) = self.store.set_meta(key, value).await
+                && let Err(e) = self.store.set_meta(&key, value).await
             {
                 tracing::warn!(error = %e, key, "cannot save poll state");
             }
@@ -207,26 +222,37 @@ impl Poller {
         }
     }
 
-    /// The normal or live interval, but never past the next week start, so the faster live
-    /// polling begins with the show rather than up to an hour into it.
     fn next_wait(&self, now: Timestamp) -> Duration {
-        let PollIntervals { normal, live } = self.intervals;
-        // Off the calendar there is no week to wait for; every poll reports that error.
-        let Ok(week) = self.schedule.week_containing(now) else {
-            return normal;
-        };
-        let interval = if self.schedule.is_live_in(week, now) {
-            live
-        } else {
-            normal
-        };
-        let until_start = week
-            .end
-            .duration_since(now)
-            .unsigned_abs()
-            .saturating_add(Duration::from_secs(1));
-        interval.min(until_start)
+        next_wait(&self.schedule, self.intervals, now)
     }
+}
+
+/// The live interval during the live window; the normal one within a day of the show; else
+/// the quiet one (at least 6 h). A wait never runs past the moment the next, faster cadence
+/// begins (a day before the show, the show's start), so it starts on time.
+fn next_wait(schedule: &Schedule, intervals: PollIntervals, now: Timestamp) -> Duration {
+    let PollIntervals { normal, live } = intervals;
+    // Off the calendar there is no week to wait for; every poll reports that error.
+    let Ok(week) = schedule.week_containing(now) else {
+        return normal;
+    };
+    if schedule.is_live_in(week, now) {
+        return live.min(until(now, week.start + schedule.live_window()));
+    }
+    let to_start = until(now, week.end);
+    if to_start <= QUIET_BEFORE {
+        return normal.min(to_start);
+    }
+    normal
+        .max(QUIET_INTERVAL)
+        .min(to_start.saturating_sub(QUIET_BEFORE))
+}
+
+/// How long from `now` until a second past `then`.
+fn until(now: Timestamp, then: Timestamp) -> Duration {
+    then.duration_since(now)
+        .unsigned_abs()
+        .saturating_add(Duration::from_secs(1))
 }
 
 /// Groups likes (newest first) into the given weeks, oldest like first within each week —
@@ -245,4 +271,69 @@ fn bucket(weeks: [Week; 2], likes: Vec<Like>) -> Vec<WeekLikes> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INTERVALS: PollIntervals = PollIntervals {
+        normal: Duration::from_secs(3600),
+        live: Duration::from_secs(60),
+    };
+
+    /// Wednesdays 22:00 UTC, live for 5 hours.
+    fn schedule() -> Schedule {
+        Schedule::from_config("UTC", "wednesday", 22, 300).expect("schedule")
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn a_quiet_show_is_polled_every_six_hours_until_a_day_before() {
+        // Sunday noon: the show is three and a half days away.
+        assert_eq!(
+            next_wait(&schedule(), INTERVALS, at("2026-03-01T12:00:00Z")),
+            QUIET_INTERVAL
+        );
+        // Tuesday 20:00: two hours before the last day starts, so wait only until then.
+        assert_eq!(
+            next_wait(&schedule(), INTERVALS, at("2026-03-03T20:00:00Z")),
+            Duration::from_secs(2 * 3600 + 1)
+        );
+        // A normal interval longer than 6 h is kept.
+        let slow = PollIntervals {
+            normal: Duration::from_secs(12 * 3600),
+            ..INTERVALS
+        };
+        assert_eq!(
+            next_wait(&schedule(), slow, at("2026-03-01T00:00:00Z")),
+            Duration::from_secs(12 * 3600)
+        );
+    }
+
+    #[test]
+    fn within_a_day_the_normal_interval_and_live_the_live_one() {
+        // Wednesday 12:00: ten hours before the show.
+        assert_eq!(
+            next_wait(&schedule(), INTERVALS, at("2026-03-04T12:00:00Z")),
+            INTERVALS.normal
+        );
+        // 21:30: the wait ends a second after the show starts.
+        assert_eq!(
+            next_wait(&schedule(), INTERVALS, at("2026-03-04T21:30:00Z")),
+            Duration::from_secs(30 * 60 + 1)
+        );
+        assert_eq!(
+            next_wait(&schedule(), INTERVALS, at("2026-03-04T23:00:00Z")),
+            INTERVALS.live
+        );
+        // The last minute of the live window: the live interval, cut at its end.
+        assert_eq!(
+            next_wait(&schedule(), INTERVALS, at("2026-03-05T02:59:30Z")),
+            Duration::from_secs(31)
+        );
+    }
 }
