@@ -502,6 +502,17 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_value_is_printed_on_one_line() {
+        let toml = MINIMAL.replace("[irc]", "[irc]\nca_file = \"\\n\"");
+        let err = Config::from_toml(&toml).expect_err("no such file");
+        let line = ntr_common::config_error::line("irc-relay", &err);
+        assert_eq!(
+            line,
+            "irc-relay: configuration error: irc.ca_file: \\n is not a readable file"
+        );
+    }
+
+    #[test]
     fn missing_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/relay.toml"))).expect_err("missing");
         assert!(matches!(err, ConfigError::FileMissing(_)));

@@ -252,6 +252,15 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_value_is_printed_on_one_line() {
+        let err = load("[hub]\nlisten = \"\\n\\u001b[2J\"").expect_err("not an address");
+        assert_eq!(
+            ntr_common::config_error::line("hub", &err),
+            "hub: configuration error: hub.listen: `\\n\\u{1b}[2J` is not an address like 127.0.0.1:8000"
+        );
+    }
+
+    #[test]
     fn every_number_has_an_upper_bound() {
         let huge = "9223372036854775807";
         for (section, key, max) in [
