@@ -252,6 +252,13 @@ mod tests {
     }
 
     #[test]
+    fn a_listen_address_with_an_ipv6_zone_gets_a_default_public_url() {
+        let c = load("[hub]\nlisten = \"[fe80::1%2]:8000\"").expect("a zone is a valid address");
+        assert_eq!(c.hub.listen.to_string(), "[fe80::1%2]:8000");
+        assert_eq!(c.hub.public_url.as_str(), "http://[fe80::1]:8000/");
+    }
+
+    #[test]
     fn a_refused_value_is_printed_on_one_line() {
         let err = load("[hub]\nlisten = \"\\n\\u001b[2J\"").expect_err("not an address");
         assert_eq!(
