@@ -396,6 +396,9 @@ fn rate(lines_per_second: f64) -> Result<f64, ConfigError> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

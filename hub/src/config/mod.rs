@@ -9,6 +9,8 @@
 
 mod dashboard;
 mod hub;
+#[cfg(test)]
+mod props;
 mod show;
 mod soundcloud;
 #[cfg(test)]
