@@ -180,27 +180,14 @@ impl SoundcloudClient {
         let mut likes = Vec::new();
         for _ in 0..MAX_PAGES {
             let page: LikesPage = self.get_json(url.clone(), "the likes", sent).await?;
-            let mut reached_older = false;
-            for item in page.collection {
-                if item.created_at < since {
-                    reached_older = true;
-                    break;
-                }
-                if let Some(track) = item.track {
-                    likes.push(Like {
-                        liked_at: item.created_at,
-                        track: track.into_info(),
-                    });
-                }
-            }
-            match page.next_href {
-                Some(next) if !reached_older => {
+            match take_page(page, since, &mut likes) {
+                Some(next) => {
                     url = Url::parse(&next).map_err(|e| SoundcloudError::Malformed {
                         what: "next_href",
                         message: e.to_string(),
                     })?;
                 }
-                _ => return Ok(likes),
+                None => return Ok(likes),
             }
         }
         Err(SoundcloudError::TooManyPages(MAX_PAGES))
@@ -383,6 +370,24 @@ fn parse_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Adds the page's likes made at or after `since` to `likes` (a like without its track, one
+/// since deleted, is skipped); the next page's address, unless there is none or this page
+/// already reached older likes.
+fn take_page(page: LikesPage, since: Timestamp, likes: &mut Vec<Like>) -> Option<String> {
+    for item in page.collection {
+        if item.created_at < since {
+            return None;
+        }
+        if let Some(track) = item.track {
+            likes.push(Like {
+                liked_at: item.created_at,
+                track: track.into_info(),
+            });
+        }
+    }
+    page.next_href
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -525,6 +530,9 @@ struct ResolvedTrack {
     #[serde(flatten)]
     track: ScTrack,
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {
