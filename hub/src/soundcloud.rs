@@ -178,27 +178,14 @@ impl SoundcloudClient {
         let mut likes = Vec::new();
         for _ in 0..MAX_PAGES {
             let page: LikesPage = self.get_json(url.clone(), "the likes", sent).await?;
-            let mut reached_older = false;
-            for item in page.collection {
-                if item.created_at < since {
-                    reached_older = true;
-                    break;
-                }
-                if let Some(track) = item.track {
-                    likes.push(Like {
-                        liked_at: item.created_at,
-                        track: track.into_info(),
-                    });
-                }
-            }
-            match page.next_href {
-                Some(next) if !reached_older => {
+            match take_page(page, since, &mut likes) {
+                Some(next) => {
                     url = Url::parse(&next).map_err(|e| SoundcloudError::Malformed {
                         what: "next_href",
                         message: e.to_string(),
                     })?;
                 }
-                _ => return Ok(likes),
+                None => return Ok(likes),
             }
         }
         Err(SoundcloudError::TooManyPages(MAX_PAGES))
@@ -258,10 +245,7 @@ impl SoundcloudClient {
                         .bytes()
                         .await
                         .map_err(|e| SoundcloudError::Network(describe(e)))?;
-                    return serde_json::from_slice(&body).map_err(|e| SoundcloudError::Malformed {
-                        what,
-                        message: e.to_string(),
-                    });
+                    return parse_body(&body, what, &client_id);
                 }
                 Ok(resp) => (resp.status(), retry_after(&resp)),
                 Err(e) if retries + 1 < self.retry.attempts => {
@@ -365,6 +349,41 @@ impl SoundcloudClient {
             .await
             .map_err(|e| SoundcloudError::Network(describe(e)))
     }
+}
+
+/// A JSON answer as `T`. serde's message quotes the value it refused, and a body that echoes
+/// the request's URL would put the client_id in it, so the client_id is masked: these texts
+/// reach `/health` and the dashboard.
+fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &'static str,
+    client_id: &str,
+) -> Result<T, SoundcloudError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let mut message = e.to_string();
+        if !client_id.is_empty() {
+            message = message.replace(client_id, "***");
+        }
+        SoundcloudError::Malformed { what, message }
+    })
+}
+
+/// Adds the page's likes made at or after `since` to `likes` (a like without its track, one
+/// since deleted, is skipped); the next page's address, unless there is none or this page
+/// already reached older likes.
+fn take_page(page: LikesPage, since: Timestamp, likes: &mut Vec<Like>) -> Option<String> {
+    for item in page.collection {
+        if item.created_at < since {
+            return None;
+        }
+        if let Some(track) = item.track {
+            likes.push(Like {
+                liked_at: item.created_at,
+                track: track.into_info(),
+            });
+        }
+    }
+    page.next_href
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -511,6 +530,9 @@ struct ResolvedTrack {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -538,6 +560,25 @@ mod tests {
     fn script_sources_in_order() {
         let html = r#"<script src="/a.js"></script><SCRIPT crossorigin src='https://x/b.js'>"#;
         assert_eq!(script_sources(html), vec!["/a.js", "https://x/b.js"]);
+    }
+
+    #[test]
+    fn a_malformed_answer_does_not_repeat_the_client_id() {
+        let id = "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE";
+        let body = format!(
+            r#"{{"collection":"https://api-v2.soundcloud.com/users/1/track_likes?client_id={id}"}}"#
+        );
+        let err = parse_body::<LikesPage>(body.as_bytes(), "the likes", id)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "SoundCloud sent malformed data for the likes: invalid type: string \
+                 \"https://api-v2.soundcloud.com/users/1/track_likes?client_id=***\", expected a \
+                 sequence at line 1 column 108"
+            )
+        );
     }
 
     #[test]

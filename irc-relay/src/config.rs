@@ -413,6 +413,9 @@ fn rate(lines_per_second: f64) -> Result<f64, ConfigError> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -532,6 +535,17 @@ mod tests {
             .to_string();
         assert!(!err.contains("missing"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn a_refused_value_is_printed_on_one_line() {
+        let toml = MINIMAL.replace("[irc]", "[irc]\nca_file = \"\\n\"");
+        let err = Config::from_toml(&toml).expect_err("no such file");
+        let line = ntr_common::config_error::line("irc-relay", &err);
+        assert_eq!(
+            line,
+            "irc-relay: configuration error: irc.ca_file: \\n is not a readable file"
+        );
     }
 
     #[test]

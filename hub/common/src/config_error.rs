@@ -17,9 +17,19 @@ use figment::error::Kind;
 /// What a binary exits with on a configuration error.
 pub const EXIT_CODE: u8 = 2;
 
-/// The line a binary prints for a configuration error.
+/// The line a binary prints for a configuration error. Errors quote the values they refuse,
+/// and a value can hold a line break or a terminal escape: every control character is written
+/// as its escape (`\n`, `\u{1b}`), so the diagnostic stays one line and prints as text.
 pub fn line(binary: &str, error: &dyn Display) -> String {
-    format!("{binary}: configuration error: {error}")
+    let mut text = format!("{binary}: configuration error: ");
+    for c in error.to_string().chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            text.extend(c.escape_default());
+        } else {
+            text.push(c);
+        }
+    }
+    text
 }
 
 /// Prints [`line`] on stderr; returns the exit code for it.
@@ -136,6 +146,18 @@ mod tests {
         assert!(
             line.starts_with("irc-relay: configuration error: irc.port: invalid type"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn a_quoted_value_cannot_break_the_line() {
+        let line = line(
+            "irc-relay",
+            &"irc.ca_file: a\nb\u{1b}[2J\u{2028} is not a readable file",
+        );
+        assert_eq!(
+            line,
+            "irc-relay: configuration error: irc.ca_file: a\\nb\\u{1b}[2J\\u{2028} is not a readable file"
         );
     }
 

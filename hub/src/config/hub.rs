@@ -78,7 +78,12 @@ pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
     })?;
     let public_url = match raw.public_url {
         Some(s) => parse_http_url("hub.public_url", &s)?,
-        None => parse_http_url("hub.public_url", &format!("http://{listen}"))?,
+        // A URL cannot carry an IPv6 zone (`%2`): the default leaves it out rather than
+        // refusing a key the operator never set.
+        None => parse_http_url(
+            "hub.public_url",
+            &format!("http://{}", SocketAddr::new(listen.ip(), listen.port())),
+        )?,
     };
     let admin_token = non_empty(raw.admin_token);
     if let Some(t) = &admin_token {

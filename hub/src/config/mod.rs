@@ -9,6 +9,8 @@
 
 mod dashboard;
 mod hub;
+#[cfg(test)]
+mod props;
 mod show;
 mod soundcloud;
 #[cfg(test)]
@@ -305,6 +307,22 @@ mod tests {
             crate::station::PlaylistSource::SoundcloudLikes {
                 user: "someone".into()
             }
+        );
+    }
+
+    #[test]
+    fn a_listen_address_with_an_ipv6_zone_gets_a_default_public_url() {
+        let c = load("[hub]\nlisten = \"[fe80::1%2]:8000\"").expect("a zone is a valid address");
+        assert_eq!(c.hub.listen.to_string(), "[fe80::1%2]:8000");
+        assert_eq!(c.hub.public_url.as_str(), "http://[fe80::1]:8000/");
+    }
+
+    #[test]
+    fn a_refused_value_is_printed_on_one_line() {
+        let err = load("[hub]\nlisten = \"\\n\\u001b[2J\"").expect_err("not an address");
+        assert_eq!(
+            ntr_common::config_error::line("hub", &err),
+            "hub: configuration error: hub.listen: `\\n\\u{1b}[2J` is not an address like 127.0.0.1:8000"
         );
     }
 

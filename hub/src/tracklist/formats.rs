@@ -311,5 +311,52 @@ mod tests {
             }
             proptest::prop_assert_eq!(&row[5], "61");
         }
+
+        /// The JSON form reads back as one object per entry, in order, each holding the
+        /// entry's position, one-line texts, time and whole seconds.
+        #[test]
+        fn json_round_trips_any_entries(
+            entries in proptest::collection::vec(
+                (
+                    proptest::prelude::any::<u32>(),
+                    ("\\PC{0,30}", "[\\x00-\\x1f\"\\\\a-z ]{0,12}", "\\PC{0,20}"),
+                    0..4_102_444_800i64,
+                    proptest::prelude::any::<u64>(),
+                ),
+                0..5,
+            ),
+        ) {
+            let mut tracklist = list("t", "a", "", 0);
+            tracklist.entries = entries
+                .iter()
+                .map(|(position, (title, artist, url), at, offset_ms)| Entry {
+                    position: *position,
+                    title: title.clone(),
+                    artist: artist.clone(),
+                    url: url.clone(),
+                    announced_at: jiff::Timestamp::from_second(*at).expect("in range"),
+                    offset: Duration::from_millis(*offset_ms),
+                })
+                .collect();
+            let text = json(&tracklist).expect("json");
+            let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("parses");
+            proptest::prop_assert_eq!(rows.len(), tracklist.entries.len());
+            for (row, e) in rows.iter().zip(&tracklist.entries) {
+                let at: jiff::Timestamp =
+                    row["announced_at"].as_str().and_then(|t| t.parse().ok()).expect("a time");
+                proptest::prop_assert_eq!(at, e.announced_at);
+                proptest::prop_assert_eq!(
+                    row,
+                    &serde_json::json!({
+                        "position": e.position,
+                        "title": one_line(&e.title),
+                        "artist": one_line(&e.artist),
+                        "url": one_line(&e.url),
+                        "announced_at": row["announced_at"],
+                        "offset_seconds": e.offset.as_secs(),
+                    })
+                );
+            }
+        }
     }
 }
