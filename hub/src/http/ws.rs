@@ -58,7 +58,7 @@ pub struct WsShutdown(pub Shutdown);
 /// Authenticate with a bearer token (admin or relay), a session cookie from the same origin,
 /// or, with neither, a first `{"type": "subscribe", "token": "…"}` message within 10 s.
 #[utoipa::path(get, path = "/ws/announce", tag = crate::http::tags::STREAMS,
-    params(("since" = Option<u64>, Query,
+    params(("since" = Option<u64>, Query, minimum = 0, maximum = 9223372036854775807_i64,
         description = "Replay every announce after this seq from the replay window first")),
     security((), ("bearer" = []), ("cookie" = [])),
     responses(

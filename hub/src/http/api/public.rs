@@ -81,7 +81,7 @@ pub async fn playlist(State(state): State<AppState>) -> Result<Response, ApiErro
 
 /// One track of the current show.
 #[utoipa::path(get, path = "/playlist/{position}", tag = TAG,
-    params(("position" = u32, Path, minimum = 1, description = "1 is the first track")),
+    params(("position" = i64, Path, minimum = 1, maximum = 4294967295_u32, description = "1 is the first track")),
     responses(
         (status = 200, description = "The track at that position", body = Track),
         (status = 400, description = "Position 0, or not a number", body = ErrorBody),

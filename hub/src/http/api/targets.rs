@@ -28,7 +28,7 @@ const PROBLEMS_PER_TARGET: usize = 20;
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// The announce's seq (required).
-    #[param(required = true, minimum = 0)]
+    #[param(required = true, minimum = 0, maximum = 9223372036854775807_i64)]
     seq: Option<i64>,
 }
 
