@@ -63,7 +63,7 @@ pub struct WsShutdown(pub Shutdown);
     security((), ("bearer" = []), ("cookie" = [])),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),
-        (status = 400, description = "Not a WebSocket upgrade, or `since` is not a number",
+        (status = 400, description = "Not a WebSocket upgrade, or `since` is not a seq",
             body = ErrorBody),
         (status = 401, description = "A wrong bearer token", body = ErrorBody),
         (status = 403, description = "A session cookie on a request from another origin",

@@ -171,7 +171,7 @@ pub struct AddTrackBody {
     request_body = AddTrackBody,
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id is not a number, the body is not JSON, or no \
+        (status = 400, description = "The id is not a 64-bit number, the body is not JSON, or no \
             `Content-Type: application/json`", body = ErrorBody),
         (status = 404, description = "No show with that id, or SoundCloud knows no track at \
             that URL", body = ErrorBody),
@@ -272,8 +272,8 @@ pub struct RemoveQuery {
     ),
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id, position or `track_id` is not a number, or \
-            `track_id` is negative", body = ErrorBody),
+        (status = 400, description = "The id, position or `track_id` is not a number in its \
+            range", body = ErrorBody),
         (status = 404, description = "No show with that id, or no track at that position",
             body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \
@@ -320,8 +320,8 @@ pub struct MoveBody {
     request_body = MoveBody,
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id or position is not a number, the body is not JSON, \
-            or no `Content-Type: application/json`", body = ErrorBody),
+        (status = 400, description = "The id or position is not a number in its range, the body \
+            is not JSON, or no `Content-Type: application/json`", body = ErrorBody),
         (status = 404, description = "No show with that id, or no track at that position",
             body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \

@@ -40,7 +40,7 @@ pub struct DeliveriesQuery {
     responses(
         (status = 200, description = "The ledger rows of that announce; empty for an announce \
             made before the targets were configured", body = Vec<DeliveryRow>),
-        (status = 400, description = "`seq` missing, negative or not a number", body = ErrorBody),
+        (status = 400, description = "`seq` missing, or not a number from 0 to 9223372036854775807", body = ErrorBody),
         (status = 404, description = "No announce with that seq", body = ErrorBody),
         AdminAuthErrors, StorageFailed,
     ),

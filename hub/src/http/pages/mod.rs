@@ -187,7 +187,7 @@ struct ShowFragment {
         (status = 303, description = "No valid session cookie (a bearer token is not one): \
             to `/login`",
             headers(("Location" = String))),
-        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         StorageFailed,
     ),
