@@ -91,7 +91,7 @@
       NTR.announced(data);
       NTR.refreshShow(wrong.showId);
     } catch (e) {
-      if (e.status === 409) { dialog.close(); NTR.tapFailed("Not sent", e, wrong.showId); return; }
+      if (NTR.playlistChanged(e)) { dialog.close(); NTR.tapFailed("Not sent", e, wrong.showId); return; }
       error.textContent = "Not sent: " + e.message;
       error.hidden = false;
     } finally {

@@ -93,10 +93,16 @@
     return holder ? Number(holder.dataset.trackId) : undefined;
   };
 
-  // A failed tap: a 409 means the playlist changed under the page (nothing was done), so say
-  // so plainly and redraw the show at once; anything else is shown as the hub's error.
+  // A 409 whose cause is a playlist that changed under the page; other 409s (an announce that
+  // can no longer be corrected) are plain errors.
+  NTR.playlistChanged = function (e) {
+    return e.status === 409 && / \(the playlist changed\); reload$/.test(e.message);
+  };
+
+  // A failed tap: when the playlist changed under the page (nothing was done), say so plainly
+  // and redraw the show at once; anything else is shown as the hub's error.
   NTR.tapFailed = function (what, e, showId) {
-    if (e.status === 409) {
+    if (NTR.playlistChanged(e)) {
       NTR.toast([what + ": the playlist changed since this page showed it — nothing was done",
         NTR.capital(e.message.replace(/ \(the playlist changed\); reload$/, "")) +
           ". The list is redrawn: check it and tap again."],

@@ -12,8 +12,28 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// been issued, and reading one from the network is refused like any other malformed value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Seq(u64);
+
+/// A whole number from 0 to [`Seq::MAX`]; the derive cannot state the maximum of a newtype.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Seq {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(0))
+            .maximum(Some(Seq::MAX.0))
+            .description(Some(
+                "An announce's sequence number: positive, strictly increasing, never reused; at \
+                 most 9223372036854775807 (a signed 64-bit integer)",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Seq {}
 
 /// Why a text or JSON number is not a seq.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

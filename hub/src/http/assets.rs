@@ -78,7 +78,7 @@ const FILES: &[(&str, &str, &str)] = &[
 /// The file's name may hold `/` (`dashboard/live.js`).
 #[utoipa::path(get, path = "/static/{*file}", tag = crate::http::tags::PAGES,
     operation_id = "static_file",
-    params(("file" = String, Path, description = "`pico.min.css`, `app.css`, `favicon.svg`, \
+    params(("file" = String, Path, example = "dashboard/live.js", description = "`pico.min.css`, `app.css`, `favicon.svg`, \
         `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/edit.js`, \
         `dashboard/correct.js`, `public.css`, `public.js`, `targets.js`, `relays.css` or \
         `relays.js`")),

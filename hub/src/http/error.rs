@@ -33,7 +33,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    /// The request no longer fits what is there (the track at a position changed).
+    /// The request does not fit what is there now (the track at a position changed, the show
+    /// is shorter, the announce to correct is gone, old or corrected).
     #[error("{0}")]
     Conflict(String),
     #[error("request body too large (the limit is 64 KiB)")]
@@ -82,8 +83,11 @@ impl From<StoreError> for ApiError {
             StoreError::NoShow(_) | StoreError::NoPosition { .. } => {
                 ApiError::NotFound(e.to_string())
             }
-            StoreError::TrackChanged { .. } => ApiError::Conflict(e.to_string()),
-            StoreError::OutOfRange(m) | StoreError::Uncorrectable(m) => ApiError::Unprocessable(m),
+            // The request is well formed but does not fit the show or the log as they are now.
+            StoreError::TrackChanged { .. }
+            | StoreError::BeyondShow(_)
+            | StoreError::Uncorrectable(_) => ApiError::Conflict(e.to_string()),
+            StoreError::OutOfRange(m) => ApiError::Unprocessable(m),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -109,9 +113,10 @@ impl From<AnnounceError> for ApiError {
         match e {
             AnnounceError::Store(e) => e.into(),
             AnnounceError::Show(e) => e.into(),
-            AnnounceError::EmptyText
-            | AnnounceError::UnknownShow { .. }
-            | AnnounceError::NoneOnAir { .. } => ApiError::Unprocessable(e.to_string()),
+            AnnounceError::UnknownShow { .. } => ApiError::NotFound(e.to_string()),
+            AnnounceError::EmptyText | AnnounceError::NoneOnAir { .. } => {
+                ApiError::Unprocessable(e.to_string())
+            }
         }
     }
 }
@@ -119,7 +124,7 @@ impl From<AnnounceError> for ApiError {
 impl From<SoundcloudError> for ApiError {
     fn from(e: SoundcloudError) -> Self {
         match e {
-            SoundcloudError::NotFound(_) => ApiError::Unprocessable(e.to_string()),
+            SoundcloudError::NotFound(_) => ApiError::NotFound(e.to_string()),
             other => ApiError::Upstream(other.to_string()),
         }
     }

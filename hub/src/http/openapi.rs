@@ -32,7 +32,10 @@ use crate::http::{api, assets, metrics, pages, ws};
         description = "The hub's HTTP API. Every error from a JSON endpoint is \
             `{\"error\": \"…\"}` (`ErrorBody`). Besides the statuses each operation lists, any \
             request can get 404 `{\"error\": \"no such endpoint\"}` on an unknown path, 405 on a \
-            known path with another method, and 413 when it declares a body over 64 KiB.",
+            known path with another method, 413 when it declares a body over 64 KiB, and 408 \
+            (then the connection closes) when its body has not arrived within 10 s of its head. \
+            Numbers are JSON Schema integers (`3.0` is 3); a request this document allows is \
+            never refused as malformed (400 or 422).",
     ),
     modifiers(&SecuritySchemes),
     components(schemas(ErrorBody)),

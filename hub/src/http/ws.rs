@@ -58,12 +58,12 @@ pub struct WsShutdown(pub Shutdown);
 /// Authenticate with a bearer token (admin or relay), a session cookie from the same origin,
 /// or, with neither, a first `{"type": "subscribe", "token": "…"}` message within 10 s.
 #[utoipa::path(get, path = "/ws/announce", tag = crate::http::tags::STREAMS,
-    params(("since" = Option<u64>, Query,
+    params(("since" = Option<u64>, Query, minimum = 0, maximum = 9223372036854775807_i64,
         description = "Replay every announce after this seq from the replay window first")),
     security((), ("bearer" = []), ("cookie" = [])),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),
-        (status = 400, description = "Not a WebSocket upgrade, or `since` is not a number",
+        (status = 400, description = "Not a WebSocket upgrade, or `since` is not a seq",
             body = ErrorBody),
         (status = 401, description = "A wrong bearer token", body = ErrorBody),
         (status = 403, description = "A session cookie on a request from another origin",

@@ -341,9 +341,9 @@ async fn edits_outside_the_show_are_refused() {
             "{removed:?}"
         );
         let moved = store.move_track(id, 1, 0, ExpectedTrack::Any).await;
-        assert!(matches!(moved, Err(StoreError::OutOfRange(_))), "{moved:?}");
+        assert!(matches!(moved, Err(StoreError::BeyondShow(_))), "{moved:?}");
         let added = store.add_track(id, track(2), Some(3)).await;
-        assert!(matches!(added, Err(StoreError::OutOfRange(_))), "{added:?}");
+        assert!(matches!(added, Err(StoreError::BeyondShow(_))), "{added:?}");
         let added = store.add_track(id + 100, track(2), None).await;
         assert!(matches!(added, Err(StoreError::NoShow(_))), "{added:?}");
         let show = store.show(id).await.expect("show");

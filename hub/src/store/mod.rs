@@ -87,6 +87,10 @@ pub enum StoreError {
     TrackChanged { position: u32, now: String },
     #[error("{0}")]
     OutOfRange(String),
+    /// A position past the show's end (for an insert, past one after it): the show is shorter
+    /// than the request assumed.
+    #[error("{0}")]
+    BeyondShow(String),
     /// A correction that names an announce which may not be corrected.
     #[error("{0}")]
     Uncorrectable(String),

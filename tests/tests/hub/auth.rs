@@ -519,3 +519,26 @@ async fn logout_closes_the_sessions_websockets() {
     let announce = e2e::wsclient::next_of(&mut other_page, "announce", t).await;
     assert_eq!(announce["seq"], seq);
 }
+
+/// The dashboard takes only its cookie: a bearer token is redirected to `/login` like no
+/// credentials at all, and a show id that is not a 64-bit number is a 400 before the session
+/// is looked at (it was a 303, which the API document did not allow for a malformed id).
+#[tokio::test]
+async fn the_dashboard_redirects_a_bearer_and_refuses_a_malformed_id_first() {
+    let hub = TestHub::start().await;
+    let get = |path: &str| {
+        hub.admin(hub.http.get(format!("{}{path}", hub.url())))
+            .send()
+    };
+    let page = get("/dashboard").await.expect("dashboard");
+    assert_eq!(page.status(), 303);
+    assert_eq!(page.headers()["location"], "/login");
+    for id in ["9223372036854775808", "abc"] {
+        let fragment = get(&format!("/dashboard/shows/{id}"))
+            .await
+            .expect("fragment");
+        assert_eq!(fragment.status(), 400, "{id}");
+    }
+    let fragment = get("/dashboard/shows/1").await.expect("fragment");
+    assert_eq!(fragment.status(), 303);
+}

@@ -185,3 +185,39 @@ async fn a_negative_track_id_is_a_bad_request() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(titles(&hub).await, ["Aurora", "Basalt", "Cinder"]);
 }
+
+/// JSON Schema's `integer` (what the API document says) counts `2.0` as 2: a client that writes
+/// every number as a float is understood, and a fraction is still refused.
+#[tokio::test]
+async fn whole_numbers_written_as_floats_are_integers() {
+    let (hub, id) = hub_with_three().await;
+    let (status, body) = hub
+        .post_admin(
+            &format!("/admin/shows/{id}/tracks/1/move"),
+            json!({"to": 3.0, "track_id": 1.0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(titles(&hub).await, ["Basalt", "Cinder", "Aurora"]);
+    let (status, body) = hub
+        .post_admin(
+            "/admin/announce",
+            json!({"show_id": id as f64, "position": 1.0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Basalt")),
+        "{body}"
+    );
+    let (status, body) = hub
+        .post_admin(
+            &format!("/admin/shows/{id}/tracks/1/move"),
+            json!({"to": 1.5}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(titles(&hub).await, ["Basalt", "Cinder", "Aurora"]);
+}

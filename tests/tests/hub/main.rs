@@ -17,5 +17,6 @@ mod poller;
 mod process;
 mod public_page;
 mod relays;
+mod schemathesis;
 mod tracklist;
 mod websocket;

@@ -69,7 +69,7 @@ const DEAD_TARGET: &str =
     "[[targets]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n";
 
 /// A hub with a delivery target and a current show of two liked tracks, and that show's id.
-async fn hub_with_show() -> (TestHub, i64) {
+pub(super) async fn hub_with_show() -> (TestHub, i64) {
     let hub = TestHub::start_with(TestSchedule::default(), DEAD_TARGET).await;
     let now = Timestamp::now();
     hub.soundcloud.set_likes(vec![

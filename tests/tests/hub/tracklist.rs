@@ -331,7 +331,7 @@ async fn corrections_must_name_a_recent_uncorrected_announce() {
             json!({"position": 1, "corrects": unknown}),
         )
         .await;
-    assert_eq!(status, 422, "{error}");
+    assert_eq!(status, 409, "{error}");
     assert!(
         error["error"]
             .as_str()
@@ -349,7 +349,7 @@ async fn corrections_must_name_a_recent_uncorrected_announce() {
             json!({"position": 1, "corrects": wrong["seq"]}),
         )
         .await;
-    assert_eq!(status, 422, "{error}");
+    assert_eq!(status, 409, "{error}");
     assert!(
         error["error"]
             .as_str()
@@ -374,7 +374,7 @@ async fn corrections_must_name_a_recent_uncorrected_announce() {
             json!({"position": 1, "corrects": old["seq"]}),
         )
         .await;
-    assert_eq!(status, 422, "{error}");
+    assert_eq!(status, 409, "{error}");
     assert!(
         error["error"]
             .as_str()

@@ -7,6 +7,7 @@ use ntr_protocol::{Announced, Seq, Show};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::integer;
 use super::views::{RefreshOutcome, RefreshView, show_view};
 use crate::announce::{AnnounceRequest, WeekChoice};
 use crate::http::error::{ApiError, ErrorBody};
@@ -26,26 +27,29 @@ use crate::http::tags::ADMIN as TAG;
 /// "position": N}` (a track of that show's current week), `{"show_id": S, "position": N}` (a
 /// track of any week) or `{"text": "…"}` (a free line, with an optional `show`). Any other
 /// combination is refused with 422. With a position, `track_id` names the track meant.
-#[derive(Deserialize, ToSchema)]
+/// (Its OpenAPI schema, the forms with their ranges, is in `forms`.)
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnounceBody {
     /// The show week the position is in; the current show when absent.
+    #[serde(default, deserialize_with = "integer::optional")]
     show_id: Option<i64>,
     /// A show's slug: its current week for a position, its line for a text. Without it (and
     /// without `show_id`), the show on air; a text is then station-wide when none is.
     show: Option<String>,
     /// The track's position, 1 or more.
-    #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "integer::optional")]
     position: Option<i64>,
     /// The `id` of the track meant, as the show listed it (0 for a record whose `id` is
     /// null); when another track is at the position now, 409 and nothing is announced.
-    #[schema(minimum = 0)]
+    #[serde(default, deserialize_with = "integer::optional")]
     track_id: Option<i64>,
     /// A free line, announced as given (control characters removed).
     text: Option<String>,
     /// The seq of an earlier announce (of the last 24 hours, not yet corrected) this one
     /// corrects; the line gets the correction template around it.
-    corrects: Option<Seq>,
+    #[serde(default, deserialize_with = "integer::optional")]
+    corrects: Option<u64>,
 }
 
 impl AnnounceBody {
@@ -118,11 +122,12 @@ fn expected_track(
             body = ErrorBody),
         (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \
-            position now (the playlist changed); nothing was announced", body = ErrorBody),
-        (status = 422, description = "A body of the wrong shape (an unknown field, position 0, \
-            both `text` and `position`, neither, an empty text, a negative `track_id` or one \
-            with a text), or a `corrects` that names no uncorrected announce of the last 24 \
-            hours", body = ErrorBody),
+            position now (the playlist changed), or `corrects` names no uncorrected announce \
+            of the last 24 hours; nothing was announced", body = ErrorBody),
+        (status = 422, description = "A body of neither form (an unknown field, a position out \
+            of range, both `text` and `position`, neither, a text with nothing left once \
+            control characters and blanks are removed, a `track_id` or `show_id` with a text, \
+            a number out of range)", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]
@@ -131,7 +136,10 @@ pub async fn announce_handler(
     _admin: Admin,
     ApiJson(body): ApiJson<AnnounceBody>,
 ) -> Result<Json<Announced>, ApiError> {
-    let corrects = body.corrects;
+    let corrects = body
+        .corrects
+        .map(|n| Seq::checked(n).map_err(|e| ApiError::Unprocessable(format!("corrects: {e}"))))
+        .transpose()?;
     let request = body.into_request()?;
     let a = state.announcer.announce(request, corrects).await?;
     Ok(Json(Announced {
@@ -179,16 +187,17 @@ pub async fn refresh(
 
 /// A track to add: `{"url": "https://soundcloud.com/…"}` resolves a SoundCloud track;
 /// `{"title": "…", "artist": "…", "url": "…"}` adds a record as given (`url` optional, and
-/// then any http or https link).
-#[derive(Deserialize, ToSchema)]
+/// then any http or https link). (Its OpenAPI schema is in `forms`.)
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddTrackBody {
     /// A SoundCloud track URL, or with `title` and `artist` any http(s) link.
     url: Option<String>,
     title: Option<String>,
     artist: Option<String>,
-    /// Insert before the track now at this position (1 to n+1); appended when absent.
-    #[schema(minimum = 1)]
+    /// Insert before the track now at this position (1 to n+1, else 409); appended when
+    /// absent.
+    #[serde(default, deserialize_with = "integer::optional")]
     position: Option<i64>,
 }
 
@@ -199,12 +208,15 @@ pub struct AddTrackBody {
     request_body = AddTrackBody,
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id is not a number, the body is not JSON, or no \
+        (status = 400, description = "The id is not a 64-bit number, the body is not JSON, or no \
             `Content-Type: application/json`", body = ErrorBody),
-        (status = 404, description = "No show with that id", body = ErrorBody),
+        (status = 404, description = "No show with that id, or SoundCloud knows no track at \
+            that URL", body = ErrorBody),
+        (status = 409, description = "`position` is past one after the show's last track; \
+            nothing changed", body = ErrorBody),
         (status = 422, description = "Neither form, an empty title or artist, a link that is not \
-            http(s), a URL that is not a SoundCloud track, a track SoundCloud does not know, or a \
-            position out of range", body = ErrorBody),
+            http(s), a URL that is not a SoundCloud track, or a position out of range",
+            body = ErrorBody),
         (status = 502, description = "SoundCloud failed while resolving the URL", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
@@ -292,13 +304,13 @@ pub struct RemoveQuery {
     security(("bearer" = []), ("cookie" = [])),
     params(
         ("id" = i64, Path, description = "The show's id"),
-        ("position" = u32, Path, minimum = 1, description = "The track's position"),
+        ("position" = i64, Path, minimum = 1, maximum = 4294967295_u32, description = "The track's position"),
         RemoveQuery,
     ),
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id, position or `track_id` is not a number, or \
-            `track_id` is negative", body = ErrorBody),
+        (status = 400, description = "The id, position or `track_id` is not a number in its \
+            range", body = ErrorBody),
         (status = 404, description = "No show with that id, or no track at that position",
             body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \
@@ -324,12 +336,14 @@ pub async fn remove_track(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveBody {
-    /// The track's new position, 1 to n; the others shift.
-    #[schema(minimum = 1)]
+    /// The track's new position, 1 to n; the others shift (past the last track: 409).
+    #[schema(minimum = 1, maximum = 4294967295_u32)]
+    #[serde(deserialize_with = "integer::required")]
     to: i64,
     /// The `id` of the track meant, as the show listed it (0 for a record whose `id` is
     /// null); when another track is at the position now, 409 and nothing changes.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
+    #[serde(default, deserialize_with = "integer::optional")]
     track_id: Option<i64>,
 }
 
@@ -338,19 +352,20 @@ pub struct MoveBody {
     security(("bearer" = []), ("cookie" = [])),
     params(
         ("id" = i64, Path, description = "The show's id"),
-        ("position" = u32, Path, minimum = 1, description = "The track's position now"),
+        ("position" = i64, Path, minimum = 1, maximum = 4294967295_u32, description = "The track's position now"),
     ),
     request_body = MoveBody,
     responses(
         (status = 200, description = "The whole show after the edit", body = Show),
-        (status = 400, description = "The id or position is not a number, the body is not JSON, \
-            or no `Content-Type: application/json`", body = ErrorBody),
+        (status = 400, description = "The id or position is not a number in its range, the body \
+            is not JSON, or no `Content-Type: application/json`", body = ErrorBody),
         (status = 404, description = "No show with that id, or no track at that position",
             body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \
-            position now (the playlist changed); nothing changed", body = ErrorBody),
-        (status = 422, description = "`to` missing, below 1 or beyond the last track, or a \
-            negative `track_id`", body = ErrorBody),
+            position now (the playlist changed), or `to` is past the show's last track; nothing \
+            changed", body = ErrorBody),
+        (status = 422, description = "`to` missing or out of range, a negative `track_id`, or \
+            an unknown field", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]

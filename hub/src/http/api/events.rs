@@ -49,8 +49,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// stream open through proxies.
 #[utoipa::path(get, path = "/events", tag = crate::http::tags::STREAMS,
     params(
-        ("since" = Option<u64>, Query, description = "Replay the announces after this seq first"),
-        ("Last-Event-ID" = Option<u64>, Header,
+        ("since" = Option<u64>, Query, minimum = 0, maximum = 9223372036854775807_i64, description = "Replay the announces after this seq first"),
+        ("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 9223372036854775807_i64,
             description = "Sent by EventSource on a reconnect; wins over `since`"),
     ),
     responses(

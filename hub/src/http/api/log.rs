@@ -38,7 +38,7 @@ pub struct LogEntry {
     params(("id" = i64, Path, description = "The show's id")),
     responses(
         (status = 200, description = "The show's announces, oldest first", body = Vec<LogEntry>),
-        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         AdminAuthErrors, StorageFailed,
     ),

@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod events;
 pub mod feeds;
+mod forms;
+mod integer;
 pub mod log;
 pub mod public;
 pub mod relays;

@@ -88,10 +88,10 @@ pub async fn playlist(
 
 /// One track of the current show.
 #[utoipa::path(get, path = "/playlist/{position}", tag = TAG,
-    params(("position" = u32, Path, minimum = 1, description = "1 is the first track"), ShowQuery),
+    params(("position" = i64, Path, minimum = 1, maximum = 4294967295_u32, description = "1 is the first track"), ShowQuery),
     responses(
         (status = 200, description = "The track at that position", body = Track),
-        (status = 400, description = "Position 0, or not a number", body = ErrorBody),
+        (status = 400, description = "The position is not a number from 1 to 4294967295", body = ErrorBody),
         (status = 404, description = "The current show has no track there, or no show has that slug",
             body = ErrorBody),
         StorageFailed,
@@ -171,7 +171,7 @@ pub async fn shows(
     params(("id" = i64, Path, description = "The show's id")),
     responses(
         (status = 200, description = "The show", body = Show),
-        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         StorageFailed,
     ),

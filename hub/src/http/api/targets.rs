@@ -28,7 +28,7 @@ const PROBLEMS_PER_TARGET: usize = 20;
 #[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// The announce's seq (required).
-    #[param(required = true, minimum = 0)]
+    #[param(required = true, minimum = 0, maximum = 9223372036854775807_i64)]
     seq: Option<i64>,
 }
 
@@ -40,7 +40,7 @@ pub struct DeliveriesQuery {
     responses(
         (status = 200, description = "The ledger rows of that announce; empty for an announce \
             made before the targets were configured", body = Vec<DeliveryRow>),
-        (status = 400, description = "`seq` missing, negative or not a number", body = ErrorBody),
+        (status = 400, description = "`seq` missing, or not a number from 0 to 9223372036854775807", body = ErrorBody),
         (status = 404, description = "No announce with that seq", body = ErrorBody),
         AdminAuthErrors, StorageFailed,
     ),

@@ -39,7 +39,7 @@ pub struct TracklistQuery {
             (String = "text/markdown; charset=utf-8"),
             (Vec<Row> = "application/json"),
         )),
-        (status = 400, description = "An unknown format, or the id is not a number",
+        (status = 400, description = "An unknown format, or the id is not a 64-bit number",
             body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         (status = 422, description = "A CUE sheet of more than 99 tracks", body = ErrorBody),
@@ -124,7 +124,7 @@ pub struct MarkView {
     request_body = MarkBody,
     responses(
         (status = 200, description = "The stored mark", body = MarkView),
-        (status = 400, description = "The id is not a number, the body is not JSON, or no \
+        (status = 400, description = "The id is not a 64-bit number, the body is not JSON, or no \
             `Content-Type: application/json`", body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         (status = 422, description = "`at` is not an RFC 3339 time, or an unknown field",

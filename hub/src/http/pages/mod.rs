@@ -141,10 +141,11 @@ impl PollLine {
 
 /// The DJ's page: both shows with an Announce button per track (HTML).
 #[utoipa::path(get, path = "/dashboard", tag = TAG,
-    security(("cookie" = [])),
+    security(("cookie" = []), ()),
     responses(
         (status = 200, description = "The page", content_type = HTML, body = String),
-        (status = 303, description = "No valid session: to `/login`",
+        (status = 303, description = "No valid session cookie (a bearer token is not one): \
+            to `/login`",
             headers(("Location" = String))),
         StorageFailed,
     ),
@@ -189,21 +190,23 @@ struct ShowFragment {
 /// One show's section of the dashboard (an HTML fragment), which the dashboard's script swaps
 /// in when the show changed.
 #[utoipa::path(get, path = "/dashboard/shows/{id}", tag = TAG,
-    security(("cookie" = [])),
+    security(("cookie" = []), ()),
     params(("id" = i64, Path, description = "The show's id")),
     responses(
         (status = 200, description = "The fragment", content_type = HTML, body = String),
-        (status = 303, description = "No valid session: to `/login`",
+        (status = 303, description = "No valid session cookie (a bearer token is not one): \
+            to `/login`",
             headers(("Location" = String))),
-        (status = 400, description = "The id is not a number", body = ErrorBody),
+        (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         StorageFailed,
     ),
 )]
 async fn show_fragment(
     State(state): State<AppState>,
-    _dj: DjSession,
+    // The id first: a malformed one is 400 whether or not a session comes with it.
     ApiPath(id): ApiPath<i64>,
+    _dj: DjSession,
 ) -> Result<Response, ApiError> {
     let show = state.store.show(id).await?;
     let slot = if state.current_show().await?.id == id {

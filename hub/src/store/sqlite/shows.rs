@@ -115,7 +115,7 @@ impl Sqlite {
                 None => order.len(),
                 Some(p) if (1..=len + 1).contains(&p) => (p - 1) as usize,
                 Some(p) => {
-                    return Err(StoreError::OutOfRange(format!(
+                    return Err(StoreError::BeyondShow(format!(
                         "position {p} is outside 1..={} for show {show_id}",
                         len + 1
                     )));
@@ -172,7 +172,7 @@ impl Sqlite {
             let from_index = position_index(show_id, from, len)?;
             check_expected(tx, order[from_index], from, expected)?;
             if !(1..=len).contains(&to) {
-                return Err(StoreError::OutOfRange(format!(
+                return Err(StoreError::BeyondShow(format!(
                     "`to` must be between 1 and {len} for show {show_id}"
                 )));
             }
