@@ -19,4 +19,5 @@ mod public_page;
 mod relays;
 mod schemathesis;
 mod tracklist;
+mod upgrade;
 mod websocket;

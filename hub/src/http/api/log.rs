@@ -49,12 +49,14 @@ pub async fn show_log(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<LogEntry>>, ApiError> {
     let show = state.store.show(id).await?;
+    // A show no longer configured has no live window left: its week alone bounds its texts.
     let window = state
         .config
         .station
-        .primary()
-        .schedule
-        .log_window(show.week);
+        .get(&show.slug)
+        .map_or((show.week.start, show.week.end), |def| {
+            def.schedule.log_window(show.week)
+        });
     let log = state.store.show_log(id, window).await?;
     Ok(Json(
         log.into_iter()

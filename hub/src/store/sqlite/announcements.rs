@@ -145,7 +145,8 @@ impl Sqlite {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM announcements
                  WHERE show_id = ?1
-                    OR (show_id IS NULL AND announced_at >= ?2 AND announced_at < ?3)
+                    OR (show_id IS NULL AND announced_at >= ?2 AND announced_at < ?3
+                        AND (show IS NULL OR show = (SELECT slug FROM shows WHERE id = ?1)))
                  ORDER BY seq LIMIT 10000"
             ))?;
             let rows =
