@@ -153,7 +153,8 @@ async fn plugin_connected(hub_port: u16, dir: &Path) {
     .await;
     assert!(
         found.is_some(),
-        "the Sopel plugin never connected to the hub"
+        "the Sopel plugin never connected to the hub; Sopel said:\n{}",
+        std::fs::read_to_string(dir.join("sopel/output.log")).unwrap_or_default()
     );
 }
 
