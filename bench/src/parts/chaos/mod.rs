@@ -21,7 +21,7 @@ mod summary;
 mod verdict;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -29,7 +29,7 @@ use e2e::hub::RELAY_TOKEN;
 use e2e::ircd::Ircd;
 use tokio::task::JoinHandle;
 
-use self::lifecycle::Life;
+use self::lifecycle::{Flags, Life};
 use self::plan::{Actor, Fault, Plan};
 use self::plugins::{Plugins, Tally};
 use self::sinks::Arrival;
@@ -63,12 +63,18 @@ pub fn run(ctx: &Ctx, minutes: u32, seed: u64) -> Result<Vec<Row>> {
         stage.setup.dir().display()
     ));
     let started = Instant::now();
-    let show = show(ctx, &stage, &plan)?;
-    progress("chaos: faults over; draining");
-    let (mut hub, relay) = (show.hub, show.relay);
-    stage.wait_hub(&mut hub.proc)?;
-    let (log, arrived) = drain(&stage)?;
-    let end = summary::End::sample(&hub, &relay);
+    let flags = Arc::new(Flags::default());
+    let show = show(ctx, &stage, &plan, &flags);
+    let drained = show.and_then(|show| {
+        progress("chaos: faults over; draining");
+        stage.wait_hub()?;
+        Ok((show, drain(&stage)?))
+    });
+    // Whatever happened, the chaos threads stop their processes now.
+    flags.show_over.store(true, Ordering::Relaxed);
+    flags.finish.store(true, Ordering::Relaxed);
+    let (show, (log, arrived)) = drained?;
+    let (hub, relay) = (join(show.hub, "hub")?, join(show.relay, "relay")?);
     let rows = summary::rows(&summary::Run {
         plan: &plan,
         log: &log,
@@ -76,7 +82,6 @@ pub fn run(ctx: &Ctx, minutes: u32, seed: u64) -> Result<Vec<Row>> {
         arrived: &arrived,
         hub: &hub,
         relay: &relay,
-        end,
         plugins: &show.plugins,
         connections: [
             stage.webhook_proxy.connections(),
@@ -85,8 +90,6 @@ pub fn run(ctx: &Ctx, minutes: u32, seed: u64) -> Result<Vec<Row>> {
         ],
         took: started.elapsed(),
     });
-    relay.proc.stop();
-    hub.proc.stop();
     stage.stop();
     Ok(rows)
 }
@@ -94,13 +97,13 @@ pub fn run(ctx: &Ctx, minutes: u32, seed: u64) -> Result<Vec<Row>> {
 /// What the faulty part of the run leaves.
 struct Show {
     sent: Vec<announcer::Sent>,
-    hub: Life,
-    relay: Life,
+    hub: std::thread::JoinHandle<Result<Life>>,
+    relay: std::thread::JoinHandle<Result<Life>>,
     plugins: Tally,
 }
 
 /// The show itself: warm-up, then announces, kills, faults and plugins until the plan's end.
-fn show(ctx: &Ctx, stage: &Stage, plan: &Plan) -> Result<Show> {
+fn show(ctx: &Ctx, stage: &Stage, plan: &Plan, flags: &Arc<Flags>) -> Result<Show> {
     let (start_hub, start_relay) = (stage.hub_starter()?, stage.relay_starter()?);
     let hub0 = (start_hub(0)?, Instant::now());
     let relay0 = (start_relay(0)?, Instant::now());
@@ -110,18 +113,17 @@ fn show(ctx: &Ctx, stage: &Stage, plan: &Plan) -> Result<Show> {
     std::thread::sleep(Duration::from_secs(1));
     progress("chaos: warmed up; the show starts");
     let t0 = Instant::now();
-    let stop = Arc::new(AtomicBool::new(false));
-    let hub_life = lifecycle::spawn(
+    let hub = lifecycle::spawn(
         hub0,
         start_hub,
         plan.hub_kills.clone(),
-        (t0, Arc::clone(&stop)),
+        (t0, Arc::clone(flags)),
     );
-    let relay_life = lifecycle::spawn(
+    let relay = lifecycle::spawn(
         relay0,
         start_relay,
         plan.relay_kills.clone(),
-        (t0, Arc::clone(&stop)),
+        (t0, Arc::clone(flags)),
     );
     let faults = schedule_faults(ctx, stage, plan, t0);
     let plugins = {
@@ -140,12 +142,12 @@ fn show(ctx: &Ctx, stage: &Stage, plan: &Plan) -> Result<Show> {
     for f in faults {
         let _ = ctx.rt.block_on(f);
     }
-    stop.store(true, Ordering::Relaxed);
+    flags.show_over.store(true, Ordering::Relaxed);
     let plugins = ctx.rt.block_on(plugins.stop());
     Ok(Show {
         sent,
-        hub: join(hub_life, "hub")?,
-        relay: join(relay_life, "relay")?,
+        hub,
+        relay,
         plugins,
     })
 }

@@ -21,7 +21,7 @@ use super::verdict::Logged;
 use crate::http::Http;
 use crate::parts::Ctx;
 use crate::procs::Proc;
-use crate::servers::HubSetup;
+use crate::servers::{HubSetup, hub_subscribers};
 
 pub const CHANNEL: &str = "#chaos";
 const NICK: &str = "chaosbot";
@@ -110,9 +110,17 @@ impl Stage {
         format!("http://{}", self.setup.addr())
     }
 
-    /// Announces `text` and waits until the channel has it (the relay is in and posting).
+    /// Once the relay has subscribed, announces `text` and waits until the channel has it (the
+    /// relay is in and posting).
     pub fn warm_up(&self, text: &str, relay: &Proc) -> Result<()> {
         let mut http = Http::new(self.setup.addr())?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while hub_subscribers(&mut http)? < 1 {
+            if std::time::Instant::now() > deadline {
+                bail!("the relay did not subscribe:\n{}", relay.log_tail());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let body = serde_json::json!({ "text": text }).to_string();
         let r = http.post("/admin/announce", Some(ADMIN_TOKEN), body.as_bytes())?;
         if r.status != 200 {
@@ -156,8 +164,20 @@ impl Stage {
     }
 
     /// Waits (bounded) until the hub answers again.
-    pub fn wait_hub(&self, hub: &mut Proc) -> Result<()> {
-        hub.wait_http(self.setup.addr(), "/health", START_LIMIT)
+    pub fn wait_hub(&self) -> Result<()> {
+        let mut http = Http::new(self.setup.addr())?;
+        let deadline = std::time::Instant::now() + START_LIMIT;
+        loop {
+            if let Ok(r) = http.get("/health")
+                && r.status == 200
+            {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("the hub does not answer /health after the show");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn stop(self) {

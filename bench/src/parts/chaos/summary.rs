@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::Arrived;
 use super::announcer::Sent;
-use super::lifecycle::{Life, SAMPLE_AGE, Sample};
+use super::lifecycle::{Life, SAMPLE_AGE};
 use super::plan::{Plan, count_faults};
 use super::plugins::Tally;
 use super::verdict::{Logged, SinkTally, by_text, reconcile};
@@ -24,34 +24,10 @@ pub struct Run<'a> {
     pub arrived: &'a Arrived,
     pub hub: &'a Life,
     pub relay: &'a Life,
-    pub end: End,
     pub plugins: &'a Tally,
     /// Connections each proxy passed or cut: webhook, Discord, ngircd.
     pub connections: [u64; 3],
     pub took: Duration,
-}
-
-/// The last incarnations after the drain.
-pub struct End {
-    hub: Option<Sample>,
-    relay: Option<Sample>,
-}
-
-impl End {
-    pub fn sample(hub: &Life, relay: &Life) -> End {
-        let of = |life: &Life| {
-            Some(Sample {
-                incarnation: life.incarnations - 1,
-                age: life.born.elapsed(),
-                rss: life.proc.rss().ok()?,
-                fds: life.proc.open_files().ok()?,
-            })
-        };
-        End {
-            hub: of(hub),
-            relay: of(relay),
-        }
-    }
 }
 
 /// The three sinks against the log; `budgets` = the resends each may have (irc, webhook,
@@ -95,8 +71,8 @@ pub fn rows(run: &Run) -> Vec<Row> {
         plugins(run.plugins),
     ];
     rows.extend(tallies(run.log, run.arrived, budgets).iter().map(sink_row));
-    rows.push(growth("hub", run.hub, run.end.hub));
-    rows.push(growth("irc-relay", run.relay, run.end.relay));
+    rows.push(growth("hub", run.hub));
+    rows.push(growth("irc-relay", run.relay));
     rows.push(Row::info(
         "chaos: whole run (warm-up, show, drain)",
         format!("{:.0} s, seed {}", run.took.as_secs_f64(), plan.seed),
@@ -199,7 +175,7 @@ fn sink_row(t: &SinkTally) -> Row {
 }
 
 /// First against last incarnation at the same age; the end-of-run figure for context.
-fn growth(name: &str, life: &Life, end: Option<Sample>) -> Row {
+fn growth(name: &str, life: &Life) -> Row {
     let age = SAMPLE_AGE.as_secs();
     let (Some(first), Some(last)) = (life.at_age.first(), life.at_age.last()) else {
         return Row::new(
@@ -222,7 +198,7 @@ fn growth(name: &str, life: &Life, end: Option<Sample>) -> Row {
         mb(max_rss),
         life.at_age.len()
     );
-    if let Some(end) = end {
+    if let Some(end) = life.end {
         measured.push_str(&format!(
             "; after the drain ({} s old): RSS {}, {} files",
             end.age.as_secs(),
