@@ -36,7 +36,7 @@ use self::sinks::Arrival;
 use self::stage::Stage;
 use self::verdict::Logged;
 use super::{Ctx, progress};
-use crate::report::Row;
+use crate::report::{Row, Verdict};
 
 /// Old-plugin clients connected at a time (at most).
 const PLUGIN_LANES: usize = 3;
@@ -90,6 +90,13 @@ pub fn run(ctx: &Ctx, minutes: u32, seed: u64) -> Result<Vec<Row>> {
         ],
         took: started.elapsed(),
     });
+    if rows.iter().any(|r| r.verdict == Verdict::Fail) {
+        let kept = stage.keep_logs(plan.seed)?;
+        progress(&format!(
+            "chaos: FAILED; the logs are kept in {}",
+            kept.display()
+        ));
+    }
     stage.stop();
     Ok(rows)
 }
@@ -128,9 +135,7 @@ fn show(ctx: &Ctx, stage: &Stage, plan: &Plan, flags: &Arc<Flags>) -> Result<Sho
     let faults = schedule_faults(ctx, stage, plan, t0);
     let plugins = {
         let _runtime = ctx.rt.enter();
-        let lanes = (0..PLUGIN_LANES as u64)
-            .map(|i| plan::rng(plan.seed.wrapping_add(i), Actor::Plugins))
-            .collect();
+        let lanes = plan::lanes(plan.seed, Actor::Plugins, PLUGIN_LANES);
         let url = format!("ws://{}/ws/announce", stage.setup.addr());
         Plugins::start(&url, RELAY_TOKEN, PLUGIN_LANES, lanes)
     };

@@ -26,6 +26,14 @@ pub fn rng(seed: u64, actor: Actor) -> StdRng {
     StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ actor as u64)
 }
 
+/// `n` independent streams for the lanes of one actor.
+pub fn lanes(seed: u64, actor: Actor, n: usize) -> Vec<StdRng> {
+    let mut base = rng(seed, actor);
+    (0..n)
+        .map(|_| StdRng::seed_from_u64(base.random()))
+        .collect()
+}
+
 /// A duration drawn uniformly between `lo` and `hi` milliseconds.
 pub fn millis(rng: &mut StdRng, lo: u64, hi: u64) -> Duration {
     Duration::from_millis(rng.random_range(lo..=hi))

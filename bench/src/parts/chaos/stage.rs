@@ -180,6 +180,24 @@ impl Stage {
         }
     }
 
+    /// Copies every process's log (each incarnation's, and ngircd's) out of the data directory,
+    /// which goes away with the run, into a folder of its own; returns that folder.
+    pub fn keep_logs(&self, seed: u64) -> Result<PathBuf> {
+        let keep =
+            std::env::temp_dir().join(format!("ntr-chaos-seed{seed}-{}", std::process::id()));
+        std::fs::create_dir_all(&keep)?;
+        for entry in std::fs::read_dir(self.setup.dir())? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "log")
+                && let Some(name) = path.file_name()
+            {
+                std::fs::copy(&path, keep.join(name))?;
+            }
+        }
+        std::fs::write(keep.join("ngircd.log"), self.ircd.log())?;
+        Ok(keep)
+    }
+
     pub fn stop(self) {
         for proxy in [&self.webhook_proxy, &self.discord_proxy, &self.irc_proxy] {
             proxy.stop();

@@ -59,8 +59,11 @@ pub fn tallies(
 pub fn rows(run: &Run) -> Vec<Row> {
     let plan = run.plan;
     let cuts = |f| count_faults(f).0;
+    // IRC has no idempotency key and the relay promises at most once: no repeat is allowed
+    // there. A target's line may come once more after each crash of the hub or cut of its
+    // proxy mid-send (the webhook's with the same Idempotency-Key).
     let budgets = (
-        run.relay.kills,
+        0,
         run.hub.kills + cuts(&plan.webhook_faults),
         run.hub.kills + cuts(&plan.discord_faults),
     );
@@ -162,6 +165,9 @@ fn sink_row(t: &SinkTally) -> Row {
     );
     if !t.lost.is_empty() {
         measured.push_str(&format!("; LOST seqs {:?}", t.lost));
+    }
+    if !t.repeated.is_empty() {
+        measured.push_str(&format!("; seqs that came 3+ times: {:?}", t.repeated));
     }
     if !t.out_of_order.is_empty() {
         measured.push_str(&format!("; out of order: {:?}", t.out_of_order));

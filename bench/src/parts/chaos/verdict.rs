@@ -27,6 +27,8 @@ pub struct SinkTally {
     pub lost: Vec<u64>,
     /// Arrivals of a seq that had already arrived.
     pub resends: usize,
+    /// Seqs that arrived three times or more (one resend per fault at most).
+    pub repeated: Vec<u64>,
     /// First arrivals of a seq lower than one that had arrived before it.
     pub out_of_order: Vec<u64>,
     /// Arrivals that match no logged announce (or carry a wrong idempotency key).
@@ -44,6 +46,8 @@ impl SinkTally {
         resend_budget: usize,
     ) -> SinkTally {
         let mut seen = BTreeSet::new();
+        let mut resent = BTreeSet::new();
+        let mut repeated = BTreeSet::new();
         let (mut resends, mut strangers, mut highest) = (0, 0, 0);
         let mut out_of_order = Vec::new();
         for arrival in arrivals {
@@ -53,6 +57,9 @@ impl SinkTally {
             };
             if !seen.insert(seq) {
                 resends += 1;
+                if !resent.insert(seq) {
+                    repeated.insert(seq);
+                }
                 continue;
             }
             if seq < highest {
@@ -71,6 +78,7 @@ impl SinkTally {
             delivered: log.iter().filter(|l| seen.contains(&l.seq)).count(),
             lost,
             resends,
+            repeated: repeated.into_iter().collect(),
             out_of_order,
             strangers,
             resend_budget,
@@ -81,6 +89,7 @@ impl SinkTally {
         self.lost.is_empty()
             && self.out_of_order.is_empty()
             && self.strangers == 0
+            && self.repeated.is_empty()
             && self.resends <= self.resend_budget
     }
 }
@@ -194,6 +203,23 @@ mod tests {
             1,
         );
         assert!(!too_many.passed());
+        assert_eq!(too_many.repeated, vec![1]);
+        // The same two resends spread over two seqs fit a budget of two.
+        let spread = SinkTally::of(
+            "w",
+            &[
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2),
+                Some(3),
+                Some(4),
+                Some(5),
+            ],
+            &log,
+            2,
+        );
+        assert!(spread.passed());
     }
 
     #[test]
