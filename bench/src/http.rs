@@ -55,6 +55,11 @@ impl Http {
         self.send(self.client.get(self.url(path)))
     }
 
+    /// GET with `Authorization: Bearer <token>`.
+    pub fn get_auth(&mut self, path: &str, token: &str) -> Result<Response> {
+        self.send(self.client.get(self.url(path)).bearer_auth(token))
+    }
+
     /// POST with a JSON body and, when given, `Authorization: Bearer <token>`.
     pub fn post(&mut self, path: &str, token: Option<&str>, body: &[u8]) -> Result<Response> {
         let mut request = self

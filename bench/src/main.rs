@@ -68,6 +68,18 @@ enum Part {
         #[arg(long, default_value_t = 10)]
         minutes: u32,
     },
+    /// A simulated show under faults: kill -9 of hub and relay (≥ 10 each), proxies that cut
+    /// and slow the targets' and the IRC server's connections, old-plugin clients coming and
+    /// going; then every announce must have reached IRC and every target once, in order.
+    /// Not part of `all`.
+    Chaos {
+        /// How long the show runs (the drain after it comes on top).
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+        /// Seeds every moment and pause, so a failing run can be repeated.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Serve the bare floor (used by the fan-out part; runs until SIGTERM).
     FloorServer {
         #[arg(long)]
@@ -101,6 +113,9 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let Part::Chaos { minutes, seed } = part {
+        return finish(chaos(minutes, seed));
+    }
     if let Part::Soak { minutes } = part {
         return finish(soak(minutes, cli.quick, !cli.no_pin));
     }
@@ -124,6 +139,15 @@ fn soak(minutes: u32, quick: bool, pin: bool) -> anyhow::Result<bool> {
     procs::raise_fd_limit();
     let ctx = Ctx::new(quick, pin)?;
     let rows = parts::soak::run(&ctx, minutes)?;
+    print!("{}", report::table(&rows));
+    Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
+}
+
+/// The chaos run on its own, unpinned: its processes come and go.
+fn chaos(minutes: u32, seed: u64) -> anyhow::Result<bool> {
+    procs::raise_fd_limit();
+    let ctx = Ctx::new(false, false)?;
+    let rows = parts::chaos::run(&ctx, minutes, seed)?;
     print!("{}", report::table(&rows));
     Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
 }
@@ -183,6 +207,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Events => "8. events",
         Part::Targets => "11. targets",
         Part::Soak { .. } => "soak",
+        Part::Chaos { .. } => "chaos",
         Part::FloorServer { .. } => "floor-server",
     }
 }

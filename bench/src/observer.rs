@@ -11,6 +11,8 @@ use irc_proto::{Command, Message, Response};
 
 pub struct Observer {
     reader: BufReader<TcpStream>,
+    /// What a read that ran out of time left of a line, completed by the next read.
+    partial: String,
 }
 
 impl Observer {
@@ -20,6 +22,7 @@ impl Observer {
         stream.set_nodelay(true)?;
         let mut observer = Observer {
             reader: BufReader::new(stream),
+            partial: String::new(),
         };
         observer.send(&format!(
             "NICK {nick}\r\nUSER {nick} 0 * :bench observer\r\n"
@@ -47,18 +50,34 @@ impl Observer {
         mut matches: impl FnMut(&Message) -> bool,
     ) -> Result<(Message, Instant)> {
         let deadline = Instant::now() + limit;
-        let mut line = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_message(left)? {
+                Some((message, at)) if matches(&message) => return Ok((message, at)),
+                Some(_) => {}
+                None => bail!("no matching IRC line within {limit:?}"),
+            }
+        }
+    }
+
+    /// The next message other than a PING (which it answers), or None when `limit` passes
+    /// without one.
+    pub fn next_message(&mut self, limit: Duration) -> Result<Option<(Message, Instant)>> {
+        let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                bail!("no matching IRC line within {limit:?}");
+                return Ok(None);
             }
             self.reader.get_ref().set_read_timeout(Some(left))?;
-            line.clear();
-            if self.reader.read_line(&mut line).context("IRC read")? == 0 {
-                bail!("the IRC server closed the connection");
+            match self.reader.read_line(&mut self.partial) {
+                Ok(0) => bail!("the IRC server closed the connection"),
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => return Ok(None),
+                Err(e) => return Err(e).context("IRC read"),
             }
             let at = Instant::now();
+            let line = std::mem::take(&mut self.partial);
             let message: Message = line
                 .parse()
                 .with_context(|| format!("not an IRC line: {line:?}"))?;
@@ -66,11 +85,17 @@ impl Observer {
                 self.send(&format!("PONG :{token}\r\n"))?;
                 continue;
             }
-            if matches(&message) {
-                return Ok((message, at));
-            }
+            return Ok(Some((message, at)));
         }
     }
+}
+
+/// A read that ran out of time (the kind depends on the platform).
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 /// Whether `message` is the numeric reply `response`.

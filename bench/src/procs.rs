@@ -198,6 +198,13 @@ impl Proc {
         Ok(Duration::from_nanos(ticks * 1_000_000_000 / per_second))
     }
 
+    /// Open file descriptors, from /proc/PID/fd.
+    pub fn open_files(&self) -> Result<u64> {
+        let dir = std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .with_context(|| format!("reading the open files of {}", self.name))?;
+        Ok(dir.count() as u64)
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited within 10 s.
     pub fn stop(mut self) {
         self.terminate();

@@ -36,8 +36,18 @@ impl HubSetup {
 
     /// Like [`HubSetup::new`], with `extra_toml` appended to the config (e.g. `[[targets]]`).
     pub fn with_toml(rt: &Runtime, tracks: i64, extra_toml: &str) -> Result<HubSetup> {
+        HubSetup::scheduled(rt, TestSchedule::default(), tracks, extra_toml)
+    }
+
+    /// Like [`HubSetup::with_toml`], with the show's schedule chosen (e.g. on air now).
+    pub fn scheduled(
+        rt: &Runtime,
+        schedule: TestSchedule,
+        tracks: i64,
+        extra_toml: &str,
+    ) -> Result<HubSetup> {
         rt.block_on(async {
-            let mut test_hub = TestHub::start_with(TestSchedule::default(), extra_toml).await;
+            let mut test_hub = TestHub::start_with(schedule, extra_toml).await;
             let (current, _) = test_hub.weeks();
             let likes = (0..tracks)
                 .map(|i| FakeLike {

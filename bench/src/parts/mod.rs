@@ -2,6 +2,7 @@
 //! stops them, and returns its rows of the table.
 
 pub mod announce;
+pub mod chaos;
 pub mod events;
 pub mod fanout;
 pub mod irc;
