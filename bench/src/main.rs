@@ -61,6 +61,8 @@ enum Part {
     Events,
     /// 11. Four webhook targets (one hung) against none: POST answer, fan-out, webhook latency.
     Targets,
+    /// 12. A station of 12 shows against one: POST answer, fan-out, a week's SoundCloud requests.
+    Station,
     /// 2,000 subscribers joining and leaving while announcing once a second; RSS and open
     /// files at start and end (not part of `all`: it runs for minutes).
     Soak {
@@ -89,7 +91,7 @@ enum Part {
 
 type PartFn = fn(&Ctx) -> anyhow::Result<Vec<Row>>;
 
-const PARTS: [(Part, PartFn); 9] = [
+const PARTS: [(Part, PartFn); 10] = [
     (Part::Announce, parts::announce::run),
     (Part::Fanout, parts::fanout::run),
     (Part::Stalled, parts::stalled::run),
@@ -99,6 +101,7 @@ const PARTS: [(Part, PartFn); 9] = [
     (Part::Poll, parts::poll::run),
     (Part::Events, parts::events::run),
     (Part::Targets, parts::targets::run),
+    (Part::Station, parts::station::run),
 ];
 
 fn main() -> ExitCode {
@@ -206,6 +209,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Poll => "7. poll",
         Part::Events => "8. events",
         Part::Targets => "11. targets",
+        Part::Station => "12. station",
         Part::Soak { .. } => "soak",
         Part::Chaos { .. } => "chaos",
         Part::FloorServer { .. } => "floor-server",

@@ -66,6 +66,37 @@ impl HubSetup {
         })
     }
 
+    /// A hub of `shows` shows (`[[shows]]` blocks in place of the one `[show]`), each polling
+    /// the fake SoundCloud's likes, none on air.
+    pub fn station(rt: &Runtime, shows: usize) -> Result<HubSetup> {
+        let setup = HubSetup::new(rt, 0)?;
+        let text = std::fs::read_to_string(&setup.config)?;
+        let (Some(show), Some(soundcloud)) = (text.find("[show]\n"), text.find("[soundcloud]\n"))
+        else {
+            bail!("no [show] and [soundcloud] in {}", setup.config.display());
+        };
+        let mut station: String = text[..show].to_owned();
+        for (i, (day, hour)) in crate::parts::station::station_slots(shows)
+            .into_iter()
+            .enumerate()
+        {
+            station.push_str(&format!(
+                "[[shows]]\nslug = \"show-{i}\"\ntimezone = \"UTC\"\nday = \"{day}\"\nhour = {hour}\n\
+                 duration_minutes = 60\nsoundcloud_user = \"{}\"\n",
+                e2e::fake_soundcloud::USER
+            ));
+        }
+        // `[soundcloud] user` belongs to a `[show]`; each block names its own.
+        for line in text[soundcloud..].lines() {
+            if !line.starts_with("user = ") {
+                station.push_str(line);
+                station.push('\n');
+            }
+        }
+        std::fs::write(&setup.config, station)?;
+        Ok(setup)
+    }
+
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.test_hub.port))
     }

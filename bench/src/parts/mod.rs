@@ -11,6 +11,7 @@ pub mod playlist;
 pub mod poll;
 pub mod soak;
 pub mod stalled;
+pub mod station;
 pub mod targets;
 
 use std::time::Duration;

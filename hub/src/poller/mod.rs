@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ntr_common::shutdown::Shutdown;
 
-pub use show::{PollIntervals, PollStatus, Poller};
+pub use show::{PollIntervals, PollStatus, Poller, next_wait as next_poll_wait};
 
 use crate::soundcloud::SoundcloudClient;
 use crate::station::{PlaylistSource, ShowSlug, Station};

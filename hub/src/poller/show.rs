@@ -230,7 +230,7 @@ impl Poller {
 /// The live interval during the live window; the normal one within a day of the show; else
 /// the quiet one (at least 6 h). A wait never runs past the moment the next, faster cadence
 /// begins (a day before the show, the show's start), so it starts on time.
-fn next_wait(schedule: &Schedule, intervals: PollIntervals, now: Timestamp) -> Duration {
+pub fn next_wait(schedule: &Schedule, intervals: PollIntervals, now: Timestamp) -> Duration {
     let PollIntervals { normal, live } = intervals;
     // Off the calendar there is no week to wait for; every poll reports that error.
     let Ok(week) = schedule.week_containing(now) else {
