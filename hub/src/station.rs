@@ -48,6 +48,66 @@ impl fmt::Display for ShowSlug {
     }
 }
 
+/// Which shows a login or a token may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rights {
+    /// The station admin: every show, and what belongs to no show (relays, targets, the
+    /// station's settings, station-wide lines).
+    Station,
+    /// A DJ: these shows only (never empty).
+    Shows(BTreeSet<ShowSlug>),
+}
+
+impl Rights {
+    pub fn may(&self, show: &ShowSlug) -> bool {
+        self.may_slug(show.as_str())
+    }
+
+    /// [`Rights::may`] for a slug as stored, which may name a show no longer configured.
+    pub fn may_slug(&self, show: &str) -> bool {
+        match self {
+            Rights::Station => true,
+            Rights::Shows(shows) => shows.iter().any(|s| s.as_str() == show),
+        }
+    }
+
+    pub fn is_station(&self) -> bool {
+        matches!(self, Rights::Station)
+    }
+
+    /// The one show a DJ runs, when it runs exactly one.
+    pub fn only_show(&self) -> Option<&ShowSlug> {
+        match self {
+            Rights::Shows(shows) if shows.len() == 1 => shows.first(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Rights {
+    /// "every show" or the slugs, comma-separated: what an error says the caller may act on.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rights::Station => f.write_str("every show"),
+            Rights::Shows(shows) => {
+                let slugs: Vec<&str> = shows.iter().map(ShowSlug::as_str).collect();
+                f.write_str(&slugs.join(", "))
+            }
+        }
+    }
+}
+
+/// Why a caller may not do what it asked: it names what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("show `{show}` is not one of yours (you may act on: {rights})")]
+    NotYourShow { show: String, rights: Rights },
+    #[error("{what} belongs to the station admin (you may act on: {rights})")]
+    StationOnly { what: String, rights: Rights },
+    #[error("name one of your shows with \"show\" ({rights})")]
+    NameYourShow { rights: Rights },
+}
+
 /// Where a show's playlist comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaylistSource {

@@ -43,21 +43,7 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         "data_dir",
         format!("{}: {data}", config.hub.data_dir.display()),
     );
-    report.row("admin token", describe(&inspection.admin_token, mask_token));
-    let relays: Vec<String> = inspection
-        .relays
-        .iter()
-        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
-        .collect();
-    report.row("relays", relays.join("; "));
-    report.row(
-        "dashboard",
-        format!(
-            "user {}, password {}",
-            config.dashboard.username,
-            describe(&inspection.dashboard_password, |_| "***".into())
-        ),
-    );
+    credential_rows(&mut report, config, &inspection);
     report.row(
         "session key",
         describe(&inspection.secret_key, |_| "***".into()),
@@ -70,6 +56,47 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         report.row("targets", crate::targets::summary(&config.targets));
     }
     Ok(report.finish())
+}
+
+/// The tokens and logins, every secret masked (a password never shows, even masked).
+fn credential_rows(report: &mut Report, config: &Config, inspection: &secrets::Inspection) {
+    report.row("admin token", describe(&inspection.admin_token, mask_token));
+    let relays: Vec<String> = inspection
+        .relays
+        .iter()
+        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
+        .collect();
+    report.row("relays", relays.join("; "));
+    for token in &config.hub.tokens {
+        report.row(
+            "scoped token",
+            format!(
+                "{} {} from the configuration, shows: {}",
+                token.name,
+                mask_token(&token.token),
+                token.rights
+            ),
+        );
+    }
+    if config.dashboard.users.is_empty() {
+        report.row(
+            "dashboard",
+            format!(
+                "user {} (every show), password {}",
+                config.dashboard.username,
+                describe(&inspection.dashboard_password, |_| "***".into())
+            ),
+        );
+    }
+    for user in &config.dashboard.users {
+        report.row(
+            "dashboard user",
+            format!(
+                "{}, shows: {}, password *** from the configuration",
+                user.name, user.rights
+            ),
+        );
+    }
 }
 
 fn describe(secret: &Secret, mask: impl Fn(&str) -> String) -> String {
