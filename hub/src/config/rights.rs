@@ -10,7 +10,7 @@ use super::dashboard::{DashboardUser, password};
 use super::{ConfigError, check_token};
 use crate::auth::ScopedToken;
 use crate::relays::RelayConfig;
-use crate::station::{Rights, ShowSlug, Station};
+use crate::station::{Rights, Station};
 
 /// What `shows` holds for a station admin.
 const WHOLE_STATION: &str = "*";

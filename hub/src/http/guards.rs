@@ -22,7 +22,7 @@ pub struct Caller(pub Principal);
 
 /// The station admin: every show, and what belongs to none.
 #[derive(Debug)]
-pub struct Admin(pub Principal);
+pub struct Admin;
 
 /// A logged-in dashboard user.
 #[derive(Debug, Clone)]
@@ -33,7 +33,10 @@ pub enum Credentials {
     None,
     Bearer(Role),
     /// A live dashboard session of a configured user.
-    Session { id: String, principal: Principal },
+    Session {
+        id: String,
+        principal: Principal,
+    },
 }
 
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -175,7 +178,7 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Caller(principal) = Caller::from_request_parts(parts, state).await?;
         if principal.rights.is_station() {
-            return Ok(Admin(principal));
+            return Ok(Admin);
         }
         Err(Refused::StationOnly {
             what: parts.uri.path().to_owned(),

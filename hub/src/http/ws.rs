@@ -35,8 +35,8 @@ use crate::http::server::limits::ConnectionSlot;
 use crate::http::state::AppState;
 use crate::http::ws_scope::ShowScope;
 use crate::log_throttle::Verdict;
-use crate::station::Rights;
 use crate::relays::{RelayConnection, RelayName};
+use crate::station::Rights;
 use crate::store::{SessionWatch, Store};
 use ntr_common::shutdown::Shutdown;
 

@@ -104,7 +104,10 @@ mod tests {
         let (one, two, three) = (Seq::new(1), Seq::new(2), Seq::new(3));
         assert!(scope.announce_passes(one, Some("ntr")));
         assert!(!scope.announce_passes(two, Some("jazz")));
-        assert!(scope.announce_passes(three, None), "station-wide lines go to all");
+        assert!(
+            scope.announce_passes(three, None),
+            "station-wide lines go to all"
+        );
         let ack = |seq| {
             frame(&ServerMessage::Ack {
                 seq,
@@ -114,7 +117,10 @@ mod tests {
         assert!(scope.passes(&ack(one), &store).await);
         assert!(!scope.passes(&ack(two), &store).await, "another show's ack");
         let relays = frame(&ServerMessage::Relays { relays: Vec::new() });
-        assert!(!scope.passes(&relays, &store).await, "relays are the admin's");
+        assert!(
+            !scope.passes(&relays, &store).await,
+            "relays are the admin's"
+        );
         let status = frame(&ServerMessage::Status { subscribers: 3 });
         assert!(scope.passes(&status, &store).await);
         let unknown_week = frame(&ServerMessage::ShowChanged { show_id: 999 });

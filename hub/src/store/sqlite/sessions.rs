@@ -94,7 +94,9 @@ impl Sqlite {
             };
             let tx = c.transaction()?;
             let made_under: Option<String> = tx
-                .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| r.get(0))
+                .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if made_under.as_deref() == Some(fingerprint.as_str()) {
                 return Ok(0);
