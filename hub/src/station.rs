@@ -367,6 +367,35 @@ mod tests {
     }
 
     #[test]
+    fn rights_cover_their_shows_or_the_station() {
+        let (ntr, jazz) = (ShowSlug::parse("ntr"), ShowSlug::parse("jazz"));
+        let (ntr, jazz) = (ntr.expect("slug"), jazz.expect("slug"));
+        let station = Rights::Station;
+        assert!(station.is_station() && station.may(&ntr) && station.may_slug("gone"));
+        assert_eq!(station.only_show(), None);
+        assert_eq!(station.to_string(), "every show");
+
+        let dj = Rights::Shows([ntr.clone()].into());
+        assert!(!dj.is_station());
+        assert!(dj.may(&ntr) && !dj.may(&jazz));
+        assert!(!dj.may_slug("") && !dj.may_slug("nt"), "whole slugs only");
+        assert_eq!(dj.only_show(), Some(&ntr));
+
+        let both = Rights::Shows([ntr.clone(), jazz.clone()].into());
+        assert!(both.may(&ntr) && both.may(&jazz));
+        assert_eq!(both.only_show(), None, "a DJ of two shows must name one");
+        assert_eq!(both.to_string(), "jazz, ntr");
+        let refused = Refused::NotYourShow {
+            show: "late".into(),
+            rights: both,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "show `late` is not one of yours (you may act on: jazz, ntr)"
+        );
+    }
+
+    #[test]
     fn duplicate_slugs_and_no_shows_are_refused() {
         let now = at("2026-01-04T00:00:00Z");
         assert_eq!(Station::new(vec![], now).unwrap_err(), StationError::Empty);

@@ -12,6 +12,8 @@ mod hub;
 #[cfg(test)]
 mod props;
 mod rights;
+#[cfg(test)]
+mod rights_tests;
 mod show;
 mod soundcloud;
 #[cfg(test)]
