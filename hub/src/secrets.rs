@@ -432,6 +432,28 @@ mod tests {
     }
 
     #[test]
+    fn users_generate_no_password_and_cannot_be_reset_from_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let users = "[[dashboard.users]]\nname = \"nick\"\npassword = \"pw\"\nshows = [\"*\"]\n";
+        let resolved = resolve(&config(dir.path(), users)).expect("start");
+        assert_eq!(resolved.new_password, None, "nothing to generate or show");
+        assert_eq!(resolved.logins.len(), 1);
+        assert_eq!(resolved.logins[0].login.name, "nick");
+        assert_eq!(resolved.logins[0].password_identity, "plain:pw");
+        let err = reset_password(&config(dir.path(), users)).expect_err("configured users");
+        assert!(err.to_string().contains("[[dashboard.users]]"), "{err}");
+
+        let single = resolve(&config(dir.path(), "")).expect("v2 start");
+        assert_eq!(single.logins.len(), 1);
+        assert_eq!(single.logins[0].login.name, "dj");
+        assert_eq!(single.logins[0].login.rights, Rights::Station);
+        assert!(
+            single.new_password.is_some(),
+            "the v2 user's password is generated"
+        );
+    }
+
+    #[test]
     fn reset_password_replaces_the_generated_one_and_refuses_a_configured_one() {
         let dir = tempfile::tempdir().expect("dir");
         let first = resolve(&config(dir.path(), "")).expect("first start");
