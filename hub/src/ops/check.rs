@@ -90,7 +90,7 @@ fn credential_rows(report: &mut Report, config: &Config, inspection: &secrets::I
     }
     for user in &config.dashboard.users {
         report.row(
-            "dashboard user",
+            "login",
             format!(
                 "{}, shows: {}, password *** from the configuration",
                 user.name, user.rights
@@ -207,5 +207,28 @@ mod tests {
         let masked = mask_token(token);
         assert_eq!(masked, "abcd…(43 chars)");
         assert_eq!(mask_token("short-one"), "***");
+    }
+
+    #[test]
+    fn users_and_scoped_tokens_are_listed_without_their_secrets() {
+        use figment::providers::{Format, Toml};
+        let dir = tempfile::tempdir().expect("dir");
+        let toml = format!(
+            "[hub]\ndata_dir = {:?}\n\
+             [[hub.tokens]]\nname = \"deck\"\ntoken = \"scoped-token-0123456789\"\nshows = [\"ntr\"]\n\
+             [[dashboard.users]]\nname = \"nick\"\npassword = \"nick-secret\"\nshows = [\"ntr\"]\n\
+             [[dashboard.users]]\nname = \"boss\"\npassword = \"boss-secret\"\nshows = [\"*\"]\n\
+             [[shows]]\nslug = \"ntr\"\nsource = \"manual\"\n",
+            dir.path().display().to_string()
+        );
+        let config = Config::from_figment(figment::Figment::new().merge(Toml::string(&toml)))
+            .expect("valid");
+        let summary = check(&config, None).expect("checks");
+        assert!(summary.contains("nick, shows: ntr"), "{summary}");
+        assert!(summary.contains("boss, shows: every show"), "{summary}");
+        assert!(summary.contains("deck scop…(23 chars)"), "{summary}");
+        for secret in ["nick-secret", "boss-secret", "scoped-token-0123456789"] {
+            assert!(!summary.contains(secret), "{secret} in {summary}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use super::views::{RefreshOutcome, RefreshView, show_view};
 use crate::announce::{AnnounceRequest, WeekChoice};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::guards::{Caller, require, require_week};
+use crate::http::guards::{Caller, require_week};
 use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
@@ -171,8 +171,7 @@ pub async fn refresh(
     Caller(caller): Caller,
     ApiQuery(query): ApiQuery<ShowQuery>,
 ) -> Result<Json<RefreshView>, ApiError> {
-    let def = query.or_now(&state.config.station, jiff::Timestamp::now())?;
-    require(&caller.rights, &def.slug)?;
+    let def = super::scope::query_show(&state, &caller.rights, &query)?;
     let Some(poller) = state.pollers.get(&def.slug) else {
         return Err(ApiError::Conflict(format!(
             "show {} is built by hand: there is nothing to poll",

@@ -9,8 +9,9 @@ use ntr_protocol::Seq;
 use crate::announce::{AnnounceRequest, WeekChoice};
 use crate::http::error::ApiError;
 use crate::http::guards::{require, require_stored, require_week};
+use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
-use crate::station::{Refused, Rights, ShowSlug};
+use crate::station::{Refused, Rights, ShowDef, ShowSlug};
 
 /// `request` (correcting `corrects`, if set) as `rights` may make it, or 403.
 pub async fn announce(
@@ -63,6 +64,26 @@ pub async fn announce(
             show: Some(own_show(state, rights)?),
         },
     })
+}
+
+/// The show `?show=` means for `rights`: the one named; without it, for the station admin the
+/// show on air or else the next, for a DJ its show on air or else its only show.
+pub fn query_show<'a>(
+    state: &'a AppState,
+    rights: &Rights,
+    query: &ShowQuery,
+) -> Result<&'a ShowDef, ApiError> {
+    let station = &state.config.station;
+    if query.show.is_some() || rights.is_station() {
+        let def = query.or_now(station, Timestamp::now())?;
+        require(rights, &def.slug)?;
+        return Ok(def);
+    }
+    let slug = own_show(state, rights)?;
+    // Rights only ever name configured shows.
+    station
+        .get(slug.as_str())
+        .ok_or_else(|| ApiError::Internal(format!("rights name no configured show `{slug}`")))
 }
 
 /// A DJ's show when a request names none: the show on air when it is theirs, else their only
