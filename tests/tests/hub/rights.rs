@@ -76,11 +76,6 @@ async fn acts_on_its_show_only(hub: &StationHub, auth: Auth<'_>, mine: &str, oth
         "announce by week",
     );
     forbidden(
-        post(json!({"text": "x"})).await,
-        mine,
-        "a text naming no show",
-    );
-    forbidden(
         call(hub, auth, Method::POST, &add(other_week), Some(record)).await,
         other,
         "edit",
