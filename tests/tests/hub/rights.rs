@@ -63,6 +63,10 @@ async fn acts_on_its_show_only(hub: &StationHub, auth: Auth<'_>, mine: &str, oth
     assert_eq!(status, 200, "a free text for its own show");
     let log = format!("/admin/shows/{my_week}/log");
     assert_eq!(call(hub, auth, Method::GET, &log, None).await.0, 200);
+    let theirs = json!({"show": other, "text": "their line"});
+    let admin = Auth::Bearer(ADMIN_TOKEN);
+    let (_, answer) = call(hub, admin, Method::POST, "/admin/announce", Some(theirs)).await;
+    let their_seq = answer["seq"].as_u64().expect("seq");
 
     let post = |body: Value| call(hub, auth, Method::POST, "/admin/announce", Some(body));
     forbidden(
@@ -82,6 +86,14 @@ async fn acts_on_its_show_only(hub: &StationHub, auth: Auth<'_>, mine: &str, oth
     );
     let log = format!("/admin/shows/{other_week}/log");
     forbidden(call(hub, auth, Method::GET, &log, None).await, other, "log");
+    let correction = json!({"show": mine, "text": "fixed", "corrects": their_seq});
+    forbidden(post(correction).await, other, "a correction of their line");
+    let deliveries = format!("/admin/deliveries?seq={their_seq}");
+    forbidden(
+        call(hub, auth, Method::GET, &deliveries, None).await,
+        other,
+        "deliveries of their line",
+    );
     for admin_only in ["/admin/relays", "/admin/targets"] {
         let answer = call(hub, auth, Method::GET, admin_only, None).await;
         forbidden(answer, admin_only, admin_only);
