@@ -10,8 +10,10 @@ use base64::Engine;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::logins::Login;
 use crate::config::Config;
 use crate::relays::{RelayConfig, RelayName};
+use crate::station::Rights;
 
 pub const FILE_NAME: &str = "secrets.toml";
 
@@ -34,16 +36,22 @@ pub struct Resolved {
     pub admin_token: String,
     /// The configured relays, or, when none is configured, `relay-1` with the file's token.
     pub relays: Vec<RelayConfig>,
-    pub password_hash: String,
-    /// What tells this dashboard password from another across restarts: the password itself
-    /// when the hub knows it (a plain `dashboard.password`, or the generated one), else the
-    /// configured hash. Sessions end when it changes; only its MAC is ever stored.
-    pub password_identity: String,
+    /// The dashboard's logins: `[[dashboard.users]]`, or the single `[dashboard] username`.
+    pub logins: Vec<ResolvedLogin>,
     pub secret_key: Vec<u8>,
     /// The generated dashboard password while no serving start has shown it yet; after
     /// [`mark_password_shown`] only the file has it.
     pub new_password: Option<String>,
     pub path: PathBuf,
+}
+
+/// A login with what tells its password from another across restarts: the password itself
+/// when the hub knows it (a plain `password`, or the generated one), else the configured
+/// hash. Its sessions end when it changes; only its MAC is ever stored.
+#[derive(Debug, Clone)]
+pub struct ResolvedLogin {
+    pub login: Login,
+    pub password_identity: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +63,11 @@ pub enum SecretsError {
          dashboard.password_hash), not in {path}: change it there (`hub hash-password` makes a hash)"
     )]
     Configured { path: PathBuf },
+    #[error(
+        "the dashboard's users ([[dashboard.users]]) have their passwords in the configuration, \
+         not in {path}: change them there (`hub hash-password` makes a hash)"
+    )]
+    Users { path: PathBuf },
 }
 
 /// Reads `data_dir/secrets.toml`, generates whatever is missing and still needed, and writes the
@@ -92,10 +105,9 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         }],
         configured => configured.to_vec(),
     };
-    let password = config
-        .dashboard
-        .password_hash
-        .is_none()
+    // Only the single user of a v2 configuration can have a generated password.
+    let single_user = config.dashboard.users.is_empty();
+    let password = (single_user && config.dashboard.password_hash.is_none())
         .then(|| pick(None, &mut file.dashboard_password, random_password));
     let secret_key = match &config.dashboard.secret_key {
         Some(key) => key.clone(),
@@ -107,28 +119,65 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         write_private(&path, &file).map_err(io_err)?;
     }
 
-    let password_hash = match (&config.dashboard.password_hash, &password) {
-        (Some(hash), _) => hash.clone(),
-        (None, plain) => crate::auth::password::hash(plain.as_deref().unwrap_or_default())
-            .map_err(|e| SecretsError::Io {
-                path: path.clone(),
-                message: e.to_string(),
-            })?,
-    };
-    let password_identity = match (&config.dashboard.password, &password) {
-        (Some(plain), _) => format!("plain:{}", plain.expose()),
-        (None, Some(generated)) => format!("plain:{generated}"),
-        (None, None) => format!("hash:{password_hash}"),
+    let logins = if single_user {
+        vec![single_login(config, password.as_deref(), &path)?]
+    } else {
+        config.dashboard.users.iter().map(user_login).collect()
     };
     Ok(Resolved {
         admin_token,
         relays,
-        password_hash,
-        password_identity,
+        logins,
         secret_key,
         new_password: password.filter(|_| file.password_shown != Some(true)),
         path,
     })
+}
+
+/// `[dashboard] username` with its configured or generated password: the whole station.
+fn single_login(
+    config: &Config,
+    generated: Option<&str>,
+    path: &Path,
+) -> Result<ResolvedLogin, SecretsError> {
+    let password_hash = match (&config.dashboard.password_hash, generated) {
+        (Some(hash), _) => hash.clone(),
+        (None, plain) => crate::auth::password::hash(plain.unwrap_or_default()).map_err(|e| {
+            SecretsError::Io {
+                path: path.to_owned(),
+                message: e.to_string(),
+            }
+        })?,
+    };
+    let password_identity = match (&config.dashboard.password, generated) {
+        (Some(plain), _) => format!("plain:{}", plain.expose()),
+        (None, Some(generated)) => format!("plain:{generated}"),
+        (None, None) => format!("hash:{password_hash}"),
+    };
+    Ok(ResolvedLogin {
+        login: Login {
+            name: config.dashboard.username.clone(),
+            password_hash,
+            rights: Rights::Station,
+        },
+        password_identity,
+    })
+}
+
+/// A `[[dashboard.users]]` block as a login.
+fn user_login(user: &crate::config::DashboardUser) -> ResolvedLogin {
+    let password_identity = match &user.password {
+        Some(plain) => format!("plain:{}", plain.expose()),
+        None => format!("hash:{}", user.password_hash),
+    };
+    ResolvedLogin {
+        login: Login {
+            name: user.name.clone(),
+            password_hash: user.password_hash.clone(),
+            rights: user.rights.clone(),
+        },
+        password_identity,
+    }
 }
 
 /// A secret as a start would find it.
@@ -241,6 +290,9 @@ pub fn mark_password_shown(path: &Path) -> Result<(), SecretsError> {
 /// returned for printing. Refused when the config sets the password: the file would not win.
 pub fn reset_password(config: &Config) -> Result<String, SecretsError> {
     let path = config.hub.data_dir.join(FILE_NAME);
+    if !config.dashboard.users.is_empty() {
+        return Err(SecretsError::Users { path });
+    }
     if config.dashboard.password_hash.is_some() {
         return Err(SecretsError::Configured { path });
     }
@@ -380,6 +432,28 @@ mod tests {
     }
 
     #[test]
+    fn users_generate_no_password_and_cannot_be_reset_from_the_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let users = "[[dashboard.users]]\nname = \"nick\"\npassword = \"pw\"\nshows = [\"*\"]\n";
+        let resolved = resolve(&config(dir.path(), users)).expect("start");
+        assert_eq!(resolved.new_password, None, "nothing to generate or show");
+        assert_eq!(resolved.logins.len(), 1);
+        assert_eq!(resolved.logins[0].login.name, "nick");
+        assert_eq!(resolved.logins[0].password_identity, "plain:pw");
+        let err = reset_password(&config(dir.path(), users)).expect_err("configured users");
+        assert!(err.to_string().contains("[[dashboard.users]]"), "{err}");
+
+        let single = resolve(&config(dir.path(), "")).expect("v2 start");
+        assert_eq!(single.logins.len(), 1);
+        assert_eq!(single.logins[0].login.name, "dj");
+        assert_eq!(single.logins[0].login.rights, Rights::Station);
+        assert!(
+            single.new_password.is_some(),
+            "the v2 user's password is generated"
+        );
+    }
+
+    #[test]
     fn reset_password_replaces_the_generated_one_and_refuses_a_configured_one() {
         let dir = tempfile::tempdir().expect("dir");
         let first = resolve(&config(dir.path(), "")).expect("first start");
@@ -387,7 +461,10 @@ mod tests {
         assert_ne!(Some(&new), first.new_password.as_ref());
         let after = resolve(&config(dir.path(), "")).expect("start after reset");
         assert_eq!(after.new_password, None, "reset printed it already");
-        assert!(crate::auth::password::verify(&new, &after.password_hash));
+        assert!(crate::auth::password::verify(
+            &new,
+            &after.logins[0].login.password_hash
+        ));
         assert_eq!(after.admin_token, first.admin_token, "other secrets kept");
 
         let pinned = config(dir.path(), "[dashboard]\npassword = \"set-in-config\"\n");

@@ -11,6 +11,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use crate::announce::Announcer;
 use crate::auth::Tokens;
 use crate::auth::limiter::LoginLimiter;
+use crate::auth::logins::Logins;
 use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
 use crate::config::Config;
@@ -56,6 +57,8 @@ pub enum StartupError {
     Targets(#[from] crate::targets::ClientError),
     #[error(transparent)]
     SessionKey(#[from] crate::auth::session::InvalidSessionKey),
+    #[error(transparent)]
+    Logins(#[from] crate::auth::logins::NoLogins),
 }
 
 impl StartupError {
@@ -132,7 +135,8 @@ impl Application {
         let secure = config.hub.public_url.scheme() == "https";
         let sessions =
             SessionKeys::new(&resolved.secret_key, secure, config.dashboard.session_hours)?;
-        end_sessions_of_other_passwords(&store, &sessions, &resolved).await?;
+        end_sessions_of_other_passwords(&store, &sessions, &resolved, &config).await?;
+        let logins = Logins::new(resolved.logins.iter().map(|l| l.login.clone()).collect())?;
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
         let relays = Relays::load(names, &store).await?;
         let pollers = Arc::new(pollers);
@@ -152,9 +156,10 @@ impl Application {
             tokens: Arc::new(Tokens::new(
                 resolved.admin_token.clone(),
                 resolved.relays.clone(),
+                config.hub.tokens.clone(),
             )),
             sessions: Arc::new(sessions),
-            password_hash: resolved.password_hash.clone().into(),
+            logins: Arc::new(logins),
             login_limiter: Arc::new(LoginLimiter::default()),
             password_checks: Default::default(),
             metrics,
@@ -234,17 +239,35 @@ impl Application {
     }
 }
 
-/// A changed dashboard password (in the configuration, or by `hub reset-password`) ends every
-/// session made under the old one: whoever knew it may be the reason it changed.
+/// A changed dashboard password (in the configuration, or by `hub reset-password`) ends the
+/// sessions made under the old one: whoever knew it may be the reason it changed. With one
+/// user (`[dashboard] username`) that is every session; with `[[dashboard.users]]`, each
+/// user's password ends that user's sessions only.
 async fn end_sessions_of_other_passwords(
     store: &Store,
     sessions: &SessionKeys,
     resolved: &secrets::Resolved,
+    config: &Config,
 ) -> Result<(), StartupError> {
-    let fingerprint = sessions.password_fingerprint(&resolved.password_identity);
-    let ended = store.end_sessions_of_other_passwords(fingerprint).await?;
-    if ended > 0 {
-        tracing::info!(ended, "the dashboard password changed: its sessions ended");
+    if config.dashboard.users.is_empty() {
+        for login in &resolved.logins {
+            let fingerprint = sessions.password_fingerprint(&login.password_identity);
+            let ended = store.end_sessions_of_other_passwords(fingerprint).await?;
+            if ended > 0 {
+                tracing::info!(ended, "the dashboard password changed: its sessions ended");
+            }
+        }
+        return Ok(());
+    }
+    for login in &resolved.logins {
+        let user = login.login.name.clone();
+        let fingerprint = sessions.password_fingerprint(&login.password_identity);
+        let ended = store
+            .end_sessions_of_changed_password(user.clone(), fingerprint)
+            .await?;
+        if ended > 0 {
+            tracing::info!(ended, %user, "a dashboard user's password changed: their sessions ended");
+        }
     }
     Ok(())
 }

@@ -48,6 +48,66 @@ impl fmt::Display for ShowSlug {
     }
 }
 
+/// Which shows a login or a token may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rights {
+    /// The station admin: every show, and what belongs to no show (relays, targets, the
+    /// station's settings, station-wide lines).
+    Station,
+    /// A DJ: these shows only (never empty).
+    Shows(BTreeSet<ShowSlug>),
+}
+
+impl Rights {
+    pub fn may(&self, show: &ShowSlug) -> bool {
+        self.may_slug(show.as_str())
+    }
+
+    /// [`Rights::may`] for a slug as stored, which may name a show no longer configured.
+    pub fn may_slug(&self, show: &str) -> bool {
+        match self {
+            Rights::Station => true,
+            Rights::Shows(shows) => shows.iter().any(|s| s.as_str() == show),
+        }
+    }
+
+    pub fn is_station(&self) -> bool {
+        matches!(self, Rights::Station)
+    }
+
+    /// The one show a DJ runs, when it runs exactly one.
+    pub fn only_show(&self) -> Option<&ShowSlug> {
+        match self {
+            Rights::Shows(shows) if shows.len() == 1 => shows.first(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Rights {
+    /// "every show" or the slugs, comma-separated: what an error says the caller may act on.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rights::Station => f.write_str("every show"),
+            Rights::Shows(shows) => {
+                let slugs: Vec<&str> = shows.iter().map(ShowSlug::as_str).collect();
+                f.write_str(&slugs.join(", "))
+            }
+        }
+    }
+}
+
+/// Why a caller may not do what it asked: it names what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("show `{show}` is not one of yours (you may act on: {rights})")]
+    NotYourShow { show: String, rights: Rights },
+    #[error("{what} belongs to the station admin (you may act on: {rights})")]
+    StationOnly { what: String, rights: Rights },
+    #[error("name one of your shows with \"show\" ({rights})")]
+    NameYourShow { rights: Rights },
+}
+
 /// Where a show's playlist comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaylistSource {
@@ -304,6 +364,35 @@ mod tests {
             at("2026-01-04T00:00:00Z"),
         )
         .expect("11:00 starts when 10:00 + 1 h ends");
+    }
+
+    #[test]
+    fn rights_cover_their_shows_or_the_station() {
+        let (ntr, jazz) = (ShowSlug::parse("ntr"), ShowSlug::parse("jazz"));
+        let (ntr, jazz) = (ntr.expect("slug"), jazz.expect("slug"));
+        let station = Rights::Station;
+        assert!(station.is_station() && station.may(&ntr) && station.may_slug("gone"));
+        assert_eq!(station.only_show(), None);
+        assert_eq!(station.to_string(), "every show");
+
+        let dj = Rights::Shows([ntr.clone()].into());
+        assert!(!dj.is_station());
+        assert!(dj.may(&ntr) && !dj.may(&jazz));
+        assert!(!dj.may_slug("") && !dj.may_slug("nt"), "whole slugs only");
+        assert_eq!(dj.only_show(), Some(&ntr));
+
+        let both = Rights::Shows([ntr.clone(), jazz.clone()].into());
+        assert!(both.may(&ntr) && both.may(&jazz));
+        assert_eq!(both.only_show(), None, "a DJ of two shows must name one");
+        assert_eq!(both.to_string(), "jazz, ntr");
+        let refused = Refused::NotYourShow {
+            show: "late".into(),
+            rights: both,
+        };
+        assert_eq!(
+            refused.to_string(),
+            "show `late` is not one of yours (you may act on: jazz, ntr)"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod ircd;
 pub mod net;
 pub mod services;
 pub mod sse;
+pub mod station_hub;
 pub mod synapse;
 pub mod wait;
 pub mod wsclient;

@@ -1,34 +1,43 @@
-//! `[dashboard]`: the DJ's login (a password or its argon2 hash), the session cookie's key and
-//! how long a session lasts.
+//! `[dashboard]`: the logins — the v2 single user (`username` with a password or its argon2
+//! hash) or `[[dashboard.users]]` (see `rights`) —, the session cookie's key and how long a
+//! session lasts.
 
 use serde::Deserialize;
 
+use super::rights::{self, RawUser};
 use super::{ConfigError, non_empty};
+use crate::station::{Rights, Station};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(super) struct RawDashboard {
-    username: String,
+    username: Option<String>,
     password_hash: Option<String>,
     password: Option<String>,
     secret_key: Option<String>,
     session_hours: u32,
+    users: Vec<RawUser>,
 }
 
 impl Default for RawDashboard {
     fn default() -> Self {
         RawDashboard {
-            username: "dj".into(),
+            username: None,
             password_hash: None,
             password: None,
             secret_key: None,
             session_hours: 24,
+            users: Vec::new(),
         }
     }
 }
 
+/// The v2 login's name when `[dashboard] username` is left out.
+const DEFAULT_USERNAME: &str = "dj";
+
 #[derive(Debug, Clone)]
 pub struct DashboardConfig {
+    /// The v2 single user's name; unused when `users` is set.
     pub username: String,
     /// An argon2 PHC string, already parsed once to prove it is one.
     pub password_hash: Option<String>,
@@ -37,6 +46,20 @@ pub struct DashboardConfig {
     pub password: Option<PlainPassword>,
     pub secret_key: Option<Vec<u8>>,
     pub session_hours: u32,
+    /// `[[dashboard.users]]`; empty for a v2 configuration, whose single user is `username`
+    /// with the whole station.
+    pub users: Vec<DashboardUser>,
+}
+
+/// One `[[dashboard.users]]` block.
+#[derive(Debug, Clone)]
+pub struct DashboardUser {
+    pub name: String,
+    /// An argon2 PHC string (the configured one, or made from `password` at load).
+    pub password_hash: String,
+    /// The password as written, when set that way: it tells a restart from a change.
+    pub password: Option<PlainPassword>,
+    pub rights: Rights,
 }
 
 /// A password as the operator wrote it; never printed.
@@ -57,36 +80,28 @@ impl std::fmt::Debug for PlainPassword {
 
 const MIN_SECRET_KEY_LEN: usize = 32;
 
-pub(super) fn validate(raw: RawDashboard) -> Result<DashboardConfig, ConfigError> {
-    if raw.username.trim().is_empty() {
+pub(super) fn validate(
+    raw: RawDashboard,
+    station: &Station,
+) -> Result<DashboardConfig, ConfigError> {
+    let single_user_set =
+        raw.username.is_some() || raw.password.is_some() || raw.password_hash.is_some();
+    if !raw.users.is_empty() && single_user_set {
+        return Err(ConfigError::invalid(
+            "dashboard.users",
+            "[[dashboard.users]] and [dashboard] username/password/password_hash cannot both \
+             be set: make the single user a [[dashboard.users]] block with shows = [\"*\"]",
+        ));
+    }
+    let username = raw.username.unwrap_or_else(|| DEFAULT_USERNAME.into());
+    if username.trim().is_empty() {
         return Err(ConfigError::invalid(
             "dashboard.username",
             "must not be empty",
         ));
     }
-    let password = non_empty(raw.password);
-    let password_hash = match (non_empty(raw.password_hash), password.clone()) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::invalid(
-                "dashboard.password",
-                "set either dashboard.password or dashboard.password_hash, not both",
-            ));
-        }
-        (Some(hash), None) => {
-            crate::auth::password::check_hash_format(&hash).map_err(|e| {
-                ConfigError::invalid(
-                    "dashboard.password_hash",
-                    format!("{e} (make one with `hub hash-password`)"),
-                )
-            })?;
-            Some(hash)
-        }
-        (None, Some(plain)) => Some(
-            crate::auth::password::hash(&plain)
-                .map_err(|e| ConfigError::invalid("dashboard.password", e.to_string()))?,
-        ),
-        (None, None) => None,
-    };
+    let (password_hash, password) = password("dashboard", raw.password, raw.password_hash)?;
+    let users = rights::users(raw.users, station)?;
     let secret_key = match non_empty(raw.secret_key) {
         Some(k) if k.len() < MIN_SECRET_KEY_LEN => {
             return Err(ConfigError::invalid(
@@ -106,10 +121,45 @@ pub(super) fn validate(raw: RawDashboard) -> Result<DashboardConfig, ConfigError
         ));
     }
     Ok(DashboardConfig {
-        username: raw.username,
+        username,
         password_hash,
-        password: password.map(PlainPassword),
+        password,
         secret_key,
         session_hours: raw.session_hours,
+        users,
     })
+}
+
+/// `{prefix}.password` or `{prefix}.password_hash` (`dashboard`, `dashboard.users[2]`), at
+/// most one: the hash checked to be argon2, a password hashed here. Answers the hash and the
+/// password as written.
+pub(super) fn password(
+    prefix: &str,
+    plain: Option<String>,
+    hash: Option<String>,
+) -> Result<(Option<String>, Option<PlainPassword>), ConfigError> {
+    let plain = non_empty(plain);
+    let hash = match (non_empty(hash), plain.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::invalid(
+                format!("{prefix}.password"),
+                format!("set either {prefix}.password or {prefix}.password_hash, not both"),
+            ));
+        }
+        (Some(hash), None) => {
+            crate::auth::password::check_hash_format(&hash).map_err(|e| {
+                ConfigError::invalid(
+                    format!("{prefix}.password_hash"),
+                    format!("{e} (make one with `hub hash-password`)"),
+                )
+            })?;
+            Some(hash)
+        }
+        (None, Some(plain)) => Some(
+            crate::auth::password::hash(plain)
+                .map_err(|e| ConfigError::invalid(format!("{prefix}.password"), e.to_string()))?,
+        ),
+        (None, None) => None,
+    };
+    Ok((hash, plain.map(PlainPassword)))
 }

@@ -1,5 +1,6 @@
-//! `[hub]`: where the hub listens and keeps its data, its tokens and named relays, the proxies
-//! it trusts and its connection limits.
+//! `[hub]`: where the hub listens and keeps its data, its tokens (admin, relay, and scoped
+//! to shows in `[[hub.tokens]]`, see `rights`) and named relays, the proxies it trusts and its
+//! connection limits.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -8,7 +9,10 @@ use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
 use serde::Deserialize;
 use url::Url;
 
+use super::rights::{self, RawToken};
 use super::{ConfigError, check_token, in_range, non_empty, parse_http_url};
+use crate::auth::ScopedToken;
+use crate::station::Station;
 
 /// The longest replay window: a day.
 const MAX_REPLAY_WINDOW_SECONDS: u64 = 86_400;
@@ -25,6 +29,7 @@ pub(super) struct RawHub {
     admin_token: Option<String>,
     relay_tokens: Vec<String>,
     relays: Vec<RawRelay>,
+    tokens: Vec<RawToken>,
     trusted_proxies: Vec<String>,
     replay_window_seconds: u64,
     max_connections: usize,
@@ -47,6 +52,7 @@ impl Default for RawHub {
             admin_token: None,
             relay_tokens: Vec::new(),
             relays: Vec::new(),
+            tokens: Vec::new(),
             trusted_proxies: Vec::new(),
             replay_window_seconds: DEFAULT_REPLAY_WINDOW_SECONDS,
             max_connections: 20_000,
@@ -63,13 +69,15 @@ pub struct HubConfig {
     /// `[[hub.relays]]` first, then `hub.relay_tokens` as `relay-1`, `relay-2`, … Empty when
     /// neither is set: the hub then uses the generated `relay-1` token of `secrets.toml`.
     pub relays: Vec<RelayConfig>,
+    /// `[[hub.tokens]]`: bearer tokens limited to some shows (or, with `["*"]`, not).
+    pub tokens: Vec<ScopedToken>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
     /// Open connections the hub accepts at once, authenticated WebSockets not counted.
     pub max_connections: usize,
 }
 
-pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
+pub(super) fn validate(raw: RawHub, station: &Station) -> Result<HubConfig, ConfigError> {
     let listen: SocketAddr = raw.listen.parse().map_err(|_| {
         ConfigError::invalid(
             "hub.listen",
@@ -90,6 +98,7 @@ pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
         check_token("hub.admin_token", t)?;
     }
     let relays = validate_relays(raw.relays, raw.relay_tokens, admin_token.as_deref())?;
+    let tokens = rights::tokens(raw.tokens, station, admin_token.as_deref(), &relays)?;
     let trusted_proxies = raw
         .trusted_proxies
         .iter()
@@ -121,6 +130,7 @@ pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
         data_dir: raw.data_dir,
         admin_token,
         relays,
+        tokens,
         trusted_proxies,
         replay_window_seconds: raw.replay_window_seconds,
         max_connections: raw.max_connections,

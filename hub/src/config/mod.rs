@@ -1,5 +1,5 @@
-//! The hub's configuration: the `[hub]`, `[dashboard]`, `[show]`, `[soundcloud]` and
-//! `[[targets]]` sections of one TOML file (a file per section here), overridden by `NTR_SECTION__KEY` environment variables (figment).
+//! The hub's configuration: the `[hub]`, `[dashboard]`, `[show]` or `[[shows]]`, `[soundcloud]`
+//! and `[[targets]]` sections of one TOML file (a file per section here), overridden by `NTR_SECTION__KEY` environment variables (figment).
 //!
 //! Loading checks every value once, so the rest of the hub only ever sees valid settings: a bad
 //! value becomes a [`ConfigError`] naming its key, which `main` prints on one line with exit
@@ -11,6 +11,9 @@ mod dashboard;
 mod hub;
 #[cfg(test)]
 mod props;
+mod rights;
+#[cfg(test)]
+mod rights_tests;
 mod show;
 mod soundcloud;
 #[cfg(test)]
@@ -23,7 +26,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
-pub use dashboard::DashboardConfig;
+pub use dashboard::{DashboardConfig, DashboardUser};
 pub use hub::HubConfig;
 
 use crate::relays::RelayName;
@@ -123,8 +126,6 @@ impl Config {
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
-        let hub = hub::validate(raw.hub)?;
-        let dashboard = dashboard::validate(raw.dashboard)?;
         let (soundcloud, soundcloud_user) = soundcloud::validate(raw.soundcloud)?;
         let shows = show::RawShows {
             show: raw.show,
@@ -132,6 +133,9 @@ impl Config {
             soundcloud_user,
         };
         let station = show::validate(shows, jiff::Timestamp::now())?;
+        // Users and tokens name shows, so the station is known first.
+        let hub = hub::validate(raw.hub, &station)?;
+        let dashboard = dashboard::validate(raw.dashboard, &station)?;
         let legacy_show = match raw.store.legacy_show {
             Some(slug) => ShowSlug::parse(slug.trim())
                 .map_err(|e| ConfigError::invalid("store.legacy_show", e.to_string()))?,
@@ -169,7 +173,7 @@ pub(crate) fn parse_http_url(key: &'static str, s: &str) -> Result<Url, ConfigEr
 }
 
 /// The shared token rules, worded with the key.
-pub(crate) fn check_token(key: &'static str, token: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_token(key: &str, token: &str) -> Result<(), ConfigError> {
     ntr_protocol::check_token(token).map_err(|e| ConfigError::invalid(key, e.to_string()))
 }
 

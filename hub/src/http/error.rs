@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::announce::AnnounceError;
 use crate::soundcloud::SoundcloudError;
+use crate::station::Refused;
 use crate::store::{ShowError, StoreError};
 use crate::week::OutOfCalendar;
 
@@ -31,6 +32,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A DJ acting on another show, or on what belongs to the station admin.
+    #[error(transparent)]
+    Refused(#[from] Refused),
     #[error("{0}")]
     NotFound(String),
     /// The request does not fit what is there now (the track at a position changed, the show
@@ -54,7 +58,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Refused(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,5 +1,8 @@
-//! Request guards: [`Admin`] for the `/admin/…` endpoints (bearer admin token, or a dashboard
-//! session on a same-origin request) and [`DjSession`] for the dashboard's pages.
+//! Request guards: who is calling, and what it may touch. [`Caller`] admits the `/admin/…`
+//! endpoints that act on a show (the admin token, a scoped token, or a dashboard session on a
+//! same-origin request); the handler then calls [`require`] once it knows which show the
+//! request acts on. [`Admin`] admits only the station admin (relays, targets, station
+//! settings). [`DjSession`] is a logged-in dashboard user, for the pages.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -7,26 +10,33 @@ use axum::http::{HeaderMap, Method, header};
 use tower_cookies::Cookies;
 use url::Url;
 
-use crate::auth::Role;
 use crate::auth::session::COOKIE_NAME;
+use crate::auth::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::SessionRow;
+use crate::station::{Refused, Rights, ShowSlug};
 
-/// Proof that the request may use admin endpoints.
+/// Someone who may use the `/admin/…` endpoints within its rights.
+#[derive(Debug)]
+pub struct Caller(pub Principal);
+
+/// The station admin: every show, and what belongs to none.
 #[derive(Debug)]
 pub struct Admin;
 
 /// A logged-in dashboard user.
 #[derive(Debug, Clone)]
-pub struct DjSession;
+pub struct DjSession(pub Principal);
 
 /// What the request's credentials turned out to be.
 pub enum Credentials {
     None,
     Bearer(Role),
-    /// A live dashboard session, by its id.
-    Session(String),
+    /// A live dashboard session of a configured user.
+    Session {
+        id: String,
+        principal: Principal,
+    },
 }
 
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -45,14 +55,17 @@ pub async fn credentials(parts: &mut Parts, state: &AppState) -> Result<Credenti
         };
     }
     match session(parts, state).await? {
-        Some(row) => Ok(Credentials::Session(row.id)),
+        Some((id, principal)) => Ok(Credentials::Session { id, principal }),
         None => Ok(Credentials::None),
     }
 }
 
-/// The live session named by the cookie, if any. A cookie with a bad MAC, or for an ended or
-/// expired session, counts as no session.
-pub async fn session(parts: &mut Parts, state: &AppState) -> Result<Option<SessionRow>, ApiError> {
+/// The live session named by the cookie, and whose it is. A cookie with a bad MAC, for an
+/// ended or expired session, or of a user no longer configured counts as no session.
+pub async fn session(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<(String, Principal)>, ApiError> {
     let cookies = Cookies::from_request_parts(parts, state)
         .await
         .map_err(|(_, m)| ApiError::Internal(m.into()))?;
@@ -62,7 +75,39 @@ pub async fn session(parts: &mut Parts, state: &AppState) -> Result<Option<Sessi
     else {
         return Ok(None);
     };
-    Ok(state.store.live_session(id).await?)
+    let Some(row) = state.store.live_session(id).await? else {
+        return Ok(None);
+    };
+    Ok(state.logins.principal(&row.username).map(|p| (row.id, p)))
+}
+
+/// Refused unless `rights` cover `show`: the one check every handler makes once it knows which
+/// show a request acts on.
+pub fn require(rights: &Rights, show: &ShowSlug) -> Result<(), ApiError> {
+    require_stored(rights, show.as_str())
+}
+
+/// [`require`] for a slug as the store keeps it (possibly of a show no longer configured).
+pub fn require_stored(rights: &Rights, show: &str) -> Result<(), ApiError> {
+    if rights.may_slug(show) {
+        Ok(())
+    } else {
+        Err(Refused::NotYourShow {
+            show: show.to_owned(),
+            rights: rights.clone(),
+        }
+        .into())
+    }
+}
+
+/// Refused unless the show week `show_id` is one of a show `rights` cover (404 when there is
+/// no such week, as without rights).
+pub async fn require_week(state: &AppState, rights: &Rights, show_id: i64) -> Result<(), ApiError> {
+    if rights.is_station() {
+        return Ok(());
+    }
+    let show = state.store.show(show_id).await?;
+    require_stored(rights, &show.slug)
 }
 
 /// Whether the request's `Origin` (or, lacking one, `Referer`) is `public_url`'s origin or the
@@ -101,19 +146,19 @@ pub fn cross_origin_hint(public_url: &Url) -> String {
     )
 }
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
-            Credentials::Bearer(Role::Admin) => Ok(Admin),
+            Credentials::Bearer(Role::Caller(principal)) => Ok(Caller(principal)),
             Credentials::Bearer(Role::Relay(_)) => Err(ApiError::Forbidden(
                 "this token may only subscribe to /ws/announce".into(),
             )),
-            Credentials::Session(_) => {
+            Credentials::Session { principal, .. } => {
                 let safe = matches!(parts.method, Method::GET | Method::HEAD);
                 if safe || same_origin(&parts.headers, &state.config.hub.public_url) {
-                    Ok(Admin)
+                    Ok(Caller(principal))
                 } else {
                     Err(ApiError::Forbidden(cross_origin_hint(
                         &state.config.hub.public_url,
@@ -127,6 +172,22 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        if principal.rights.is_station() {
+            return Ok(Admin);
+        }
+        Err(Refused::StationOnly {
+            what: parts.uri.path().to_owned(),
+            rights: principal.rights,
+        }
+        .into())
+    }
+}
+
 impl FromRequestParts<AppState> for DjSession {
     type Rejection = axum::response::Redirect;
 
@@ -135,7 +196,7 @@ impl FromRequestParts<AppState> for DjSession {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match session(parts, state).await {
-            Ok(Some(_)) => Ok(DjSession),
+            Ok(Some((_, principal))) => Ok(DjSession(principal)),
             _ => Err(axum::response::Redirect::to("/login")),
         }
     }

@@ -1,6 +1,7 @@
 //! Everything that speaks HTTP: the accept loop and its limits (`server`), the state handlers
 //! receive (`state`), the guards that authenticate a request (`guards`), the JSON API (`api`),
-//! the server-rendered pages (`pages`), the WebSocket (`ws`), `/metrics`, static files and the
+//! the server-rendered pages (`pages`), the WebSocket (`ws`, and what a DJ's socket is sent:
+//! `ws_scope`), `/metrics`, static files and the
 //! OpenAPI document that lists every route (`openapi`). Handlers parse, call the engine and map
 //! its result; errors become statuses in one place (`error`).
 //!
@@ -20,6 +21,7 @@ pub mod show_query;
 pub mod state;
 pub mod tags;
 pub mod ws;
+pub mod ws_scope;
 
 use std::sync::Arc;
 

@@ -20,7 +20,9 @@ pub enum AdminAuthErrors {
     Unauthorized(ErrorBody),
     #[response(
         status = 403,
-        description = "A relay token, or a session cookie on a request from another origin"
+        description = "A relay token, a session cookie on a request from another origin, or a DJ \
+                       (session or scoped token) acting on a show that is not theirs or on what \
+                       belongs to the station admin; the error names what is missing"
     )]
     Forbidden(ErrorBody),
 }

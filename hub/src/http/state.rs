@@ -6,6 +6,7 @@ use jiff::Timestamp;
 
 use crate::announce::Announcer;
 use crate::auth::limiter::LoginLimiter;
+use crate::auth::logins::Logins;
 use crate::auth::session::SessionKeys;
 use crate::auth::{Tokens, password};
 use crate::broadcast::Broadcaster;
@@ -25,8 +26,8 @@ pub struct AppState {
     pub pollers: Arc<Pollers>,
     pub tokens: Arc<Tokens>,
     pub sessions: Arc<SessionKeys>,
-    /// The dashboard password's argon2 hash (configured or generated).
-    pub password_hash: Arc<str>,
+    /// Who may log in to the dashboard, with their password hashes and rights.
+    pub logins: Arc<Logins>,
     pub login_limiter: Arc<LoginLimiter>,
     /// Password checks, two at a time.
     pub password_checks: password::Checks,

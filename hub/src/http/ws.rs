@@ -2,7 +2,8 @@
 //! relay without it, everything after its cursor), then forwards the broadcast to it until it
 //! leaves, falls too far behind (4008), stops answering pings, logs out (a dashboard: 1008), or
 //! the hub shuts down (1001).
-//! Acks and relay states it sends are recorded.
+//! Acks and relay states it sends are recorded. A DJ's socket (a dashboard session or a
+//! scoped token) gets only its shows' frames (`ws_scope`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -32,9 +33,11 @@ use crate::http::extract::ApiQuery;
 use crate::http::guards::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::http::server::limits::ConnectionSlot;
 use crate::http::state::AppState;
+use crate::http::ws_scope::ShowScope;
 use crate::log_throttle::Verdict;
 use crate::relays::{RelayConnection, RelayName};
-use crate::store::SessionWatch;
+use crate::station::Rights;
+use crate::store::{SessionWatch, Store};
 use ntr_common::shutdown::Shutdown;
 
 pub const PING_INTERVAL: Duration = Duration::from_secs(25);
@@ -108,17 +111,18 @@ pub async fn announce_socket(
 pub enum Subscriber {
     /// A relay token: the named relay (or an old plugin using its token).
     Relay(RelayName),
-    /// The admin token: counted as a subscriber, and sees acks and relay states.
-    Admin,
-    /// A logged-in dashboard, by its session id (a logout closes the socket): sees acks and
-    /// relay states, is not counted.
-    Dashboard(String),
+    /// The admin token or a scoped token: counted as a subscriber, and sees acks (and, for
+    /// the station admin, relay states) of the shows it may act on.
+    Token(Rights),
+    /// A logged-in dashboard, by its session id (a logout closes the socket): sees what a
+    /// token of the same rights sees, is not counted.
+    Dashboard { session: String, rights: Rights },
 }
 
 impl Subscriber {
     fn from_role(role: Role) -> Subscriber {
         match role {
-            Role::Admin => Subscriber::Admin,
+            Role::Caller(principal) => Subscriber::Token(principal.rights),
             Role::Relay(name) => Subscriber::Relay(name),
         }
     }
@@ -126,8 +130,18 @@ impl Subscriber {
     fn kind(&self) -> SubscriberKind {
         match self {
             Subscriber::Relay(_) => SubscriberKind::Relay,
-            Subscriber::Admin => SubscriberKind::AdminToken,
-            Subscriber::Dashboard(_) => SubscriberKind::Dashboard,
+            Subscriber::Token(_) => SubscriberKind::AdminToken,
+            Subscriber::Dashboard { .. } => SubscriberKind::Dashboard,
+        }
+    }
+
+    /// The filter of a show-scoped subscriber; `None` for relays and the station admin.
+    fn scope(&self) -> Option<ShowScope> {
+        match self {
+            Subscriber::Relay(_) => None,
+            Subscriber::Token(rights) | Subscriber::Dashboard { rights, .. } => {
+                ShowScope::of(rights)
+            }
         }
     }
 }
@@ -147,12 +161,15 @@ impl FromRequestParts<AppState> for WsAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match credentials(parts, state).await? {
             Credentials::Bearer(role) => Ok(WsAuth::Authenticated(Subscriber::from_role(role))),
-            Credentials::Session(id)
+            Credentials::Session { id, principal }
                 if same_origin(&parts.headers, &state.config.hub.public_url) =>
             {
-                Ok(WsAuth::Authenticated(Subscriber::Dashboard(id)))
+                Ok(WsAuth::Authenticated(Subscriber::Dashboard {
+                    session: id,
+                    rights: principal.rights,
+                }))
             }
-            Credentials::Session(_) => Err(ApiError::Forbidden(cross_origin_hint(
+            Credentials::Session { .. } => Err(ApiError::Forbidden(cross_origin_hint(
                 &state.config.hub.public_url,
             ))),
             Credentials::None => Ok(WsAuth::FirstMessage(ConnectionSlot::of(parts))),
@@ -225,10 +242,13 @@ impl Socket {
         // last seq then filters out what would arrive twice.
         let sub = self.state.broadcaster.subscribe(who.kind());
         let session = match &who {
-            Subscriber::Dashboard(id) => Some(self.state.store.watch_session(id.clone()).await),
+            Subscriber::Dashboard { session, .. } => {
+                Some(self.state.store.watch_session(session.clone()).await)
+            }
             _ => None,
         };
-        let Ok(last_seq) = self.greet(&mut out, &who, resume).await else {
+        let mut scope = who.scope();
+        let Ok(last_seq) = self.greet(&mut out, &who, scope.as_mut(), resume).await else {
             return;
         };
         // Incoming frames (acks, status, pongs, close) are read by a task of their own, so a
@@ -246,27 +266,30 @@ impl Socket {
             last_seq,
             pong,
             session,
+            scope,
+            store: self.state.store.clone(),
         };
         live.run(reader, self.shutdown).await;
     }
 
     /// What a subscriber gets before the live stream: the replay (after `?since=`, or for a
     /// relay without it, after its cursor; the admin token and dashboards have none), the
-    /// subscriber count, and for dashboards the relays' state now. Answers the seq up to which
-    /// live announces would be duplicates.
+    /// subscriber count, and for the station admin's dashboards the relays' state now.
+    /// Answers the seq up to which live announces would be duplicates.
     async fn greet(
         &self,
         out: &mut Outgoing,
         who: &Subscriber,
+        mut scope: Option<&mut ShowScope>,
         resume: Option<Seq>,
     ) -> Result<Seq, ()> {
         let last_seq = match self.since.or(resume) {
-            Some(since) => replay(out, &self.state, since).await?,
+            Some(since) => replay(out, &self.state, scope.as_deref_mut(), since).await?,
             None => Seq::ZERO,
         };
         let status = status_message(self.state.broadcaster.subscribers()).to_json();
         out.text(status.into()).await?;
-        if who.kind() != SubscriberKind::Relay {
+        if who.kind() != SubscriberKind::Relay && scope.is_none() {
             let relays = ServerMessage::Relays {
                 relays: self.state.relays.infos(),
             };
@@ -306,6 +329,9 @@ struct Live {
     pong: Arc<AtomicBool>,
     /// A dashboard's session, whose logout closes the socket.
     session: Option<SessionWatch>,
+    /// A DJ's filter: only its shows' frames are forwarded.
+    scope: Option<ShowScope>,
+    store: Store,
 }
 
 impl Live {
@@ -321,14 +347,8 @@ impl Live {
             tokio::select! {
                 biased;
                 frame = self.sub.rx.recv() => match frame {
-                    Ok(Frame { seq: Some(seq), .. }) if seq <= self.last_seq => {}
-                    Ok(Frame { seq: Some(seq), text }) => {
-                        if self.out.announce(seq, text).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Frame { seq: None, text }) => {
-                        if self.out.text(text).await.is_err() {
+                    Ok(frame) => {
+                        if self.forward(frame).await.is_err() {
                             return;
                         }
                     }
@@ -337,7 +357,7 @@ impl Live {
                 },
                 frame = recv_dashboard(&mut self.sub.dashboard) => {
                     if let Some(frame) = frame
-                        && self.out.text(frame.text).await.is_err()
+                        && self.forward(frame).await.is_err()
                     {
                         return;
                     }
@@ -362,6 +382,24 @@ impl Live {
                 _ = &mut reader => return, // the client closed, or its stream failed
                 _ = &mut stop => return self.out.close(GOING_AWAY).await,
             }
+        }
+    }
+}
+
+impl Live {
+    /// Sends a broadcast frame, unless the replay sent it already or it is another show's.
+    async fn forward(&mut self, frame: Frame) -> Result<(), ()> {
+        if frame.seq.is_some_and(|seq| seq <= self.last_seq) {
+            return Ok(());
+        }
+        if let Some(scope) = &mut self.scope
+            && !scope.passes(&frame, &self.store).await
+        {
+            return Ok(());
+        }
+        match frame.seq {
+            Some(seq) => self.out.announce(seq, frame.text).await,
+            None => self.out.text(frame.text).await,
         }
     }
 }
@@ -408,7 +446,12 @@ async fn resume_point(relay: Option<&RelayConnection>, state: &AppState) -> Opti
 /// Sends the logged announcements after `since` from the replay window and returns the seq up
 /// to which live frames are duplicates: the last one replayed, or, when there was nothing to
 /// replay, the log's end (a `since` from another database must not silence the live stream).
-async fn replay(out: &mut Outgoing, state: &AppState, since: Seq) -> Result<Seq, ()> {
+async fn replay(
+    out: &mut Outgoing,
+    state: &AppState,
+    mut scope: Option<&mut ShowScope>,
+    since: Seq,
+) -> Result<Seq, ()> {
     let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
     let read = async {
         let end = state.store.last_seq().await?;
@@ -423,9 +466,14 @@ async fn replay(out: &mut Outgoing, state: &AppState, since: Seq) -> Result<Seq,
         .map_err(|e| tracing::error!(error = %e, "cannot read the replay"))?;
     let mut last = since.min(end);
     for a in &missed {
+        last = a.seq;
+        if let Some(scope) = scope.as_deref_mut()
+            && !scope.announce_passes(a.seq, a.show.as_deref())
+        {
+            continue;
+        }
         out.announce(a.seq, Utf8Bytes::from(a.to_message().to_json()))
             .await?;
-        last = a.seq;
     }
     Ok(last)
 }

@@ -43,21 +43,7 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         "data_dir",
         format!("{}: {data}", config.hub.data_dir.display()),
     );
-    report.row("admin token", describe(&inspection.admin_token, mask_token));
-    let relays: Vec<String> = inspection
-        .relays
-        .iter()
-        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
-        .collect();
-    report.row("relays", relays.join("; "));
-    report.row(
-        "dashboard",
-        format!(
-            "user {}, password {}",
-            config.dashboard.username,
-            describe(&inspection.dashboard_password, |_| "***".into())
-        ),
-    );
+    credential_rows(&mut report, config, &inspection);
     report.row(
         "session key",
         describe(&inspection.secret_key, |_| "***".into()),
@@ -70,6 +56,47 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         report.row("targets", crate::targets::summary(&config.targets));
     }
     Ok(report.finish())
+}
+
+/// The tokens and logins, every secret masked (a password never shows, even masked).
+fn credential_rows(report: &mut Report, config: &Config, inspection: &secrets::Inspection) {
+    report.row("admin token", describe(&inspection.admin_token, mask_token));
+    let relays: Vec<String> = inspection
+        .relays
+        .iter()
+        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
+        .collect();
+    report.row("relays", relays.join("; "));
+    for token in &config.hub.tokens {
+        report.row(
+            "scoped token",
+            format!(
+                "{} {} from the configuration, shows: {}",
+                token.name,
+                mask_token(&token.token),
+                token.rights
+            ),
+        );
+    }
+    if config.dashboard.users.is_empty() {
+        report.row(
+            "dashboard",
+            format!(
+                "user {} (every show), password {}",
+                config.dashboard.username,
+                describe(&inspection.dashboard_password, |_| "***".into())
+            ),
+        );
+    }
+    for user in &config.dashboard.users {
+        report.row(
+            "login",
+            format!(
+                "{}, shows: {}, password *** from the configuration",
+                user.name, user.rights
+            ),
+        );
+    }
 }
 
 fn describe(secret: &Secret, mask: impl Fn(&str) -> String) -> String {
@@ -180,5 +207,28 @@ mod tests {
         let masked = mask_token(token);
         assert_eq!(masked, "abcd…(43 chars)");
         assert_eq!(mask_token("short-one"), "***");
+    }
+
+    #[test]
+    fn users_and_scoped_tokens_are_listed_without_their_secrets() {
+        use figment::providers::{Format, Toml};
+        let dir = tempfile::tempdir().expect("dir");
+        let toml = format!(
+            "[hub]\ndata_dir = {:?}\n\
+             [[hub.tokens]]\nname = \"deck\"\ntoken = \"scoped-token-0123456789\"\nshows = [\"ntr\"]\n\
+             [[dashboard.users]]\nname = \"nick\"\npassword = \"nick-secret\"\nshows = [\"ntr\"]\n\
+             [[dashboard.users]]\nname = \"boss\"\npassword = \"boss-secret\"\nshows = [\"*\"]\n\
+             [[shows]]\nslug = \"ntr\"\nsource = \"manual\"\n",
+            dir.path().display().to_string()
+        );
+        let config = Config::from_figment(figment::Figment::new().merge(Toml::string(&toml)))
+            .expect("valid");
+        let summary = check(&config, None).expect("checks");
+        assert!(summary.contains("nick, shows: ntr"), "{summary}");
+        assert!(summary.contains("boss, shows: every show"), "{summary}");
+        assert!(summary.contains("deck scop…(23 chars)"), "{summary}");
+        for secret in ["nick-secret", "boss-secret", "scoped-token-0123456789"] {
+            assert!(!summary.contains(secret), "{secret} in {summary}");
+        }
     }
 }

@@ -179,6 +179,14 @@ impl Store {
         }
     }
 
+    /// Whose line announce `seq` is: `Ok(None)` for an unknown seq, `Ok(Some(None))` for a
+    /// station-wide free text, else the show's slug.
+    pub async fn announcement_slug(&self, seq: Seq) -> Result<Option<Option<String>>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.announcement_slug(seq).await,
+        }
+    }
+
     /// The highest seq issued so far (0 before the first announce).
     pub async fn last_seq(&self) -> Result<Seq, StoreError> {
         match &self.backend {

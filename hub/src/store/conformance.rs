@@ -737,6 +737,37 @@ async fn a_start_under_another_password_ends_every_session() {
 }
 
 #[tokio::test]
+async fn a_users_password_change_ends_that_users_sessions_only() {
+    each(|s| async move {
+        let store = s.open();
+        let expires = Timestamp::now() + SignedDuration::from_hours(1);
+        for (id, user) in [("n", "nick"), ("j", "jo")] {
+            let first = store
+                .end_sessions_of_changed_password(user.into(), format!("{user}-1"))
+                .await;
+            assert_eq!(first.expect("first start"), 0);
+            store
+                .create_session(id.into(), user.into(), expires)
+                .await
+                .expect("create");
+        }
+        let same = store
+            .end_sessions_of_changed_password("nick".into(), "nick-1".into())
+            .await;
+        assert_eq!(same.expect("same password"), 0);
+        let changed = s
+            .open()
+            .end_sessions_of_changed_password("nick".into(), "nick-2".into())
+            .await;
+        assert_eq!(changed.expect("nick's new password"), 1);
+        assert_eq!(store.live_session("n".into()).await.expect("read"), None);
+        let jo = store.live_session("j".into()).await.expect("read");
+        assert!(jo.is_some(), "another user's session stays");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_watched_session_ends_with_its_logout_only() {
     each(|s| async move {
         let store = s.open();

@@ -57,6 +57,21 @@ impl Store {
         }
     }
 
+    /// [`Store::end_sessions_of_other_passwords`] for one of several users: unless `username`'s
+    /// sessions were made under this password of theirs, they end (the others' stay).
+    pub async fn end_sessions_of_changed_password(
+        &self,
+        username: String,
+        fingerprint: String,
+    ) -> Result<usize, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.end_sessions_of_changed_password(username, fingerprint)
+                    .await
+            }
+        }
+    }
+
     /// Watches the session `id` from now on; see [`SessionWatch::ended`].
     pub async fn watch_session(&self, id: String) -> SessionWatch {
         // Subscribed before the check, so an end in between is heard, not missed.

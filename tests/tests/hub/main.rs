@@ -17,6 +17,7 @@ mod poller;
 mod process;
 mod public_page;
 mod relays;
+mod rights;
 mod schemathesis;
 mod tracklist;
 mod upgrade;

@@ -1,5 +1,6 @@
 //! Endpoints that change things: announce, refresh from SoundCloud, and the DJ's manual edits
-//! of a show. All need [`Admin`]: the bearer admin token, or a session on a same-origin request.
+//! of a show. All need a [`Caller`] (the admin token, a scoped token, or a session on a
+//! same-origin request) whose rights cover the show the request acts on.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use super::views::{RefreshOutcome, RefreshView, show_view};
 use crate::announce::{AnnounceRequest, WeekChoice};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::guards::Admin;
+use crate::http::guards::{Caller, require_week};
 use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
@@ -133,7 +134,7 @@ fn expected_track(
 )]
 pub async fn announce_handler(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiJson(body): ApiJson<AnnounceBody>,
 ) -> Result<Json<Announced>, ApiError> {
     let corrects = body
@@ -141,6 +142,7 @@ pub async fn announce_handler(
         .map(|n| Seq::checked(n).map_err(|e| ApiError::Unprocessable(format!("corrects: {e}"))))
         .transpose()?;
     let request = body.into_request()?;
+    let request = super::scope::announce(&state, &caller.rights, request, corrects).await?;
     let a = state.announcer.announce(request, corrects).await?;
     Ok(Json(Announced {
         status: "announced".into(),
@@ -166,10 +168,10 @@ pub async fn announce_handler(
 )]
 pub async fn refresh(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<ShowQuery>,
 ) -> Result<Json<RefreshView>, ApiError> {
-    let def = query.or_now(&state.config.station, jiff::Timestamp::now())?;
+    let def = super::scope::query_show(&state, &caller.rights, &query)?;
     let Some(poller) = state.pollers.get(&def.slug) else {
         return Err(ApiError::Conflict(format!(
             "show {} is built by hand: there is nothing to poll",
@@ -223,10 +225,11 @@ pub struct AddTrackBody {
 )]
 pub async fn add_track(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiPath(show_id): ApiPath<i64>,
     ApiJson(body): ApiJson<AddTrackBody>,
 ) -> Result<Json<Show>, ApiError> {
+    require_week(&state, &caller.rights, show_id).await?;
     let position = body
         .position
         .map(|p| position_value("position", p))
@@ -320,10 +323,11 @@ pub struct RemoveQuery {
 )]
 pub async fn remove_track(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
     ApiQuery(query): ApiQuery<RemoveQuery>,
 ) -> Result<Json<Show>, ApiError> {
+    require_week(&state, &caller.rights, show_id).await?;
     let expected = expected_track(query.track_id, ApiError::BadRequest)?;
     let show = state
         .store
@@ -371,10 +375,11 @@ pub struct MoveBody {
 )]
 pub async fn move_track(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiPath((show_id, position)): ApiPath<(i64, u32)>,
     ApiJson(body): ApiJson<MoveBody>,
 ) -> Result<Json<Show>, ApiError> {
+    require_week(&state, &caller.rights, show_id).await?;
     let to = position_value("to", body.to)?;
     let expected = expected_track(body.track_id, ApiError::Unprocessable)?;
     let show = state

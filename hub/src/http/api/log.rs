@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiPath;
-use crate::http::guards::Admin;
+use crate::http::guards::{Caller, require_stored};
 use crate::http::responses::{AdminAuthErrors, StorageFailed};
 use crate::http::state::AppState;
 use crate::store::Ack;
@@ -45,10 +45,11 @@ pub struct LogEntry {
 )]
 pub async fn show_log(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<LogEntry>>, ApiError> {
     let show = state.store.show(id).await?;
+    require_stored(&caller.rights, &show.slug)?;
     // A show no longer configured has no live window left: its week alone bounds its texts.
     let window = state
         .config

@@ -12,6 +12,7 @@ mod integer;
 pub mod log;
 pub mod public;
 pub mod relays;
+mod scope;
 pub mod targets;
 pub mod tracklist;
 pub mod views;

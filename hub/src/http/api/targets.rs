@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiQuery;
-use crate::http::guards::Admin;
+use crate::http::guards::{Admin, Caller};
 use crate::http::responses::{AdminAuthErrors, StorageFailed};
 use crate::http::state::AppState;
 use crate::http::tags::ADMIN as TAG;
@@ -47,7 +47,7 @@ pub struct DeliveriesQuery {
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<Vec<DeliveryRow>>, ApiError> {
     let raw = query
@@ -55,6 +55,7 @@ pub async fn deliveries(
         .ok_or_else(|| ApiError::BadRequest("seq is required: /admin/deliveries?seq=N".into()))?;
     let seq = Seq::try_from(raw)
         .map_err(|_| ApiError::BadRequest(format!("seq must be 0 or more (got {raw})")))?;
+    super::scope::line(&state, &caller.rights, seq).await?;
     let enabled = state.targets.enabled_names();
     state
         .store

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::guards::Admin;
+use crate::http::guards::{Caller, require_week};
 use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::state::AppState;
 use crate::tracklist::{Format, Row, Tracklist, TracklistError};
@@ -134,10 +134,11 @@ pub struct MarkView {
 )]
 pub async fn mark(
     State(state): State<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<MarkBody>,
 ) -> Result<Json<MarkView>, ApiError> {
+    require_week(&state, &caller.rights, id).await?;
     let at = body.at.unwrap_or_else(Timestamp::now);
     state.store.set_mark(id, at).await?;
     // Read back: the store keeps milliseconds, and the answer should be what tracklists use.

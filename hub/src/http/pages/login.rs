@@ -15,7 +15,6 @@ use tower_cookies::Cookies;
 use utoipa::ToSchema;
 
 use crate::auth::limiter::{Locked, client_addr};
-use crate::auth::secret_eq;
 use crate::auth::session::COOKIE_NAME;
 use crate::http::guards::{cross_origin_hint, same_origin};
 use crate::http::state::AppState;
@@ -119,12 +118,12 @@ pub async fn submit(
         Ok(attempt) => attempt,
         Err(locked) => return locked_page(locked),
     };
-    let expected_user = state.config.dashboard.username.clone();
-    let hash = state.password_hash.clone();
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers. A hash is
+    // checked even for an unknown username so timing does not reveal which one was wrong.
+    let (login, hash) = state.logins.lookup(&form.username);
+    let user = login.map(|l| l.name.clone());
+    let hash: std::sync::Arc<str> = hash.into();
     let password = form.password;
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers. The hash is
-    // checked even for a wrong username so timing does not reveal which one was wrong.
-    let user_ok = secret_eq(&form.username, &expected_user);
     let password_ok = match state.password_checks.verify(password, hash).await {
         Ok(ok) => ok,
         Err(e) => {
@@ -136,16 +135,16 @@ pub async fn submit(
             );
         }
     };
-    if !(user_ok && password_ok) {
+    let Some(user) = user.filter(|_| password_ok) else {
         tracing::info!(%addr, "failed login");
         return page(
             StatusCode::UNAUTHORIZED,
             "Invalid username or password",
             form.username,
         );
-    }
+    };
     state.login_limiter.succeeded(attempt);
-    start_session(&state, &cookies, expected_user).await
+    start_session(&state, &cookies, user).await
 }
 
 /// Replaces any session the browser had with a fresh one and sends it to the dashboard.

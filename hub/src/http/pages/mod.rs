@@ -198,6 +198,7 @@ struct ShowFragment {
             to `/login`",
             headers(("Location" = String))),
         (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
+        (status = 403, description = "A show that is not the DJ's", body = ErrorBody),
         (status = 404, description = "No show with that id", body = ErrorBody),
         StorageFailed,
     ),
@@ -206,9 +207,10 @@ async fn show_fragment(
     State(state): State<AppState>,
     // The id first: a malformed one is 400 whether or not a session comes with it.
     ApiPath(id): ApiPath<i64>,
-    _dj: DjSession,
+    DjSession(dj): DjSession,
 ) -> Result<Response, ApiError> {
     let show = state.store.show(id).await?;
+    crate::http::guards::require_stored(&dj.rights, &show.slug)?;
     let slot = if state.current_show().await?.id == id {
         Slot::Current
     } else if state.previous_show().await?.id == id {

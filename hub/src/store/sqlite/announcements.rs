@@ -235,6 +235,21 @@ impl Sqlite {
         .await
     }
 
+    pub async fn announcement_slug(&self, seq: Seq) -> Result<Option<Option<String>>, StoreError> {
+        self.call(move |c| {
+            let show: Option<Option<String>> = c
+                .query_row(
+                    "SELECT show FROM announcements WHERE seq = ?1",
+                    [seq.get()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // An empty slug is a line from before stations that no show adopted.
+            Ok(show.map(|slug| slug.filter(|s| !s.is_empty())))
+        })
+        .await
+    }
+
     /// The highest seq issued so far (0 before the first announce).
     pub async fn last_seq(&self) -> Result<Seq, StoreError> {
         self.call(|c| {

@@ -69,26 +69,53 @@ impl Sqlite {
         &self,
         fingerprint: String,
     ) -> Result<usize, StoreError> {
+        self.end_sessions_unless(None, fingerprint).await
+    }
+
+    pub async fn end_sessions_of_changed_password(
+        &self,
+        username: String,
+        fingerprint: String,
+    ) -> Result<usize, StoreError> {
+        self.end_sessions_unless(Some(username), fingerprint).await
+    }
+
+    /// Unless the sessions (of `username`, or all of them) were made under `fingerprint`,
+    /// ends them and records it; each user's fingerprint has a `meta` key of its own.
+    async fn end_sessions_unless(
+        &self,
+        username: Option<String>,
+        fingerprint: String,
+    ) -> Result<usize, StoreError> {
         self.call(move |c| {
+            let key = match &username {
+                Some(user) => format!("{PASSWORD_KEY}:{user}"),
+                None => PASSWORD_KEY.to_owned(),
+            };
             let tx = c.transaction()?;
             let made_under: Option<String> = tx
-                .query_row(
-                    "SELECT value FROM meta WHERE key = ?1",
-                    [PASSWORD_KEY],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT value FROM meta WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if made_under.as_deref() == Some(fingerprint.as_str()) {
                 return Ok(0);
             }
-            let ended = tx.execute(
-                "UPDATE sessions SET ended_at = ?1 WHERE ended_at IS NULL",
-                [to_ms(Timestamp::now())],
-            )?;
+            let now = to_ms(Timestamp::now());
+            let ended = match &username {
+                Some(user) => tx.execute(
+                    "UPDATE sessions SET ended_at = ?1 WHERE ended_at IS NULL AND username = ?2",
+                    params![now, user],
+                )?,
+                None => tx.execute(
+                    "UPDATE sessions SET ended_at = ?1 WHERE ended_at IS NULL",
+                    [now],
+                )?,
+            };
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![PASSWORD_KEY, fingerprint],
+                params![key, fingerprint],
             )?;
             tx.commit()?;
             Ok(ended)
