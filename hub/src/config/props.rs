@@ -144,10 +144,12 @@ fn assert_one_line_naming_a_key(err: &ConfigError) -> Result<(), TestCaseError> 
     let names_a_key = ["hub", "dashboard", "show", "soundcloud", "targets", "store"]
         .iter()
         .any(|section| what.starts_with(section));
-    // A top-level table or key neither binary knows is named by itself.
-    let names_an_unknown_table = what
-        .split_once(": unknown key `")
-        .is_some_and(|(key, rest)| rest.starts_with(&format!("{key}`")));
+    // A top-level table or key neither binary knows is named by itself (an empty one, `""`,
+    // has no name to put in front).
+    let names_an_unknown_table = what.starts_with("unknown key ``")
+        || what
+            .split_once(": unknown key `")
+            .is_some_and(|(key, rest)| rest.starts_with(&format!("{key}`")));
     let says_where = what.contains("TOML") && what.contains("line");
     prop_assert!(
         names_a_key || names_an_unknown_table || says_where,
