@@ -104,10 +104,9 @@
     if (m.type === "announce" && slug !== null && typeof m.show === "string" && m.show !== slug) {
       lastSeq = Math.max(lastSeq, m.seq);
       elsewhere.add(m.seq);
-      return;
-    }
-    if (m.type === "ack" && elsewhere.has(m.seq)) { return; }
-    if (m.type === "announce") {
+    } else if (m.type === "ack" && elsewhere.has(m.seq)) {
+      // Another show's line landed somewhere: nothing of it is on this page.
+    } else if (m.type === "announce") {
       lastSeq = Math.max(lastSeq, m.seq);
       // A free text lands in the log of the show the DJ is announcing from.
       NTR.refreshShow(m.show_id !== null ? m.show_id : NTR.primaryShowId());

@@ -18,6 +18,7 @@ mod process;
 mod public_page;
 mod relays;
 mod schemathesis;
+mod station_pages;
 mod tracklist;
 mod upgrade;
 mod websocket;

@@ -19,7 +19,7 @@ use crate::http::error::ApiError;
 use crate::http::responses::StorageFailed;
 use crate::http::state::AppState;
 use crate::http::tags::{HTML, PAGES as TAG};
-use crate::nowplaying::{NowPlaying, PlayingTrack};
+use crate::nowplaying::{NowPlaying, PlayingTrack, RECENT};
 use crate::station::ShowDef;
 use crate::tracklist::Tracklist;
 use crate::web_url::WebUrl;
@@ -164,17 +164,28 @@ async fn tracklists(state: &AppState, def: &ShowDef) -> Result<Vec<TracklistView
     Ok(out)
 }
 
-/// What is playing now on `def`'s lines: the station's newest track of the last 30 minutes,
-/// if it was one of this show's.
+/// What is playing now on `def`'s lines: the station's newest track of the last 30 minutes if
+/// it is this show's, else the newest of the show's current week in that time (so another
+/// show's announce since does not hide it).
 pub(super) async fn playing(
     state: &AppState,
     def: &ShowDef,
 ) -> Result<(NowPlaying, Option<PlayingTrack>), ApiError> {
     let mut playing = NowPlaying::read(&state.store, def).await?;
-    let track = match playing.now_playing.take() {
-        Some(t) if state.store.show(t.show_id).await?.slug == def.slug.as_str() => Some(t),
-        _ => None,
-    };
+    if let Some(track) = playing.now_playing.take()
+        && state.store.show(track.show_id).await?.slug == def.slug.as_str()
+    {
+        return Ok((playing, Some(track)));
+    }
+    let recent = Timestamp::now() - RECENT;
+    let track = state
+        .store
+        .played(playing.show.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.announced_at >= recent)
+        .max_by_key(|p| p.seq)
+        .map(PlayingTrack::from);
     Ok((playing, track))
 }
 
