@@ -140,15 +140,20 @@ pub(super) fn tracklist_view(list: Tracklist) -> TracklistView {
 }
 
 /// The show's current week's tracklist (even while empty, so the script can fill it), then
-/// its past ones.
-async fn tracklists(state: &AppState, def: &ShowDef) -> Result<Vec<TracklistView>, ApiError> {
+/// its past ones; with `every_slug` (a one-show station's `/`) also past weeks of shows no
+/// longer configured, as before the station had slugs.
+async fn tracklists(
+    state: &AppState,
+    def: &ShowDef,
+    every_slug: bool,
+) -> Result<Vec<TracklistView>, ApiError> {
     let current = state.store.current_show(def, Timestamp::now()).await?;
     let mut out = vec![tracklist_view(show_tracklist(state, current.id).await?)];
     // Weeks of every show come back newest first: read enough for each show to have its five.
     let shows = state.config.station.shows().len() as u32;
     let limit = (PAST_TRACKLISTS + 1).saturating_mul(shows);
     for show in state.store.played_by_show(limit).await? {
-        if show.slug == def.slug.as_str()
+        if (every_slug || show.slug == def.slug.as_str())
             && show.id != current.id
             && out.len() <= PAST_TRACKLISTS as usize
         {
@@ -202,7 +207,7 @@ async fn render(state: &AppState, def: &ShowDef, named: bool) -> Result<Response
         last_seq: state.store.last_seq().await?,
         tz: clock.iana().to_owned(),
         zone: clock.label().to_owned(),
-        tracklists: tracklists(state, def).await?,
+        tracklists: tracklists(state, def, !named).await?,
         shows: two_shows(state, def, false).await?,
     }
     .into_response())
