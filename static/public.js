@@ -1,12 +1,22 @@
-// The public page's live parts: "Now playing", the current tracklist and the playlists follow
-// the hub's Server-Sent Events (/events), the on-air badge and the countdown follow the clock. Without
-// this script the page still shows everything as of when it was loaded.
+// The public pages' live parts: "Now playing", the tracklists and the playlists follow the hub's
+// Server-Sent Events (/events), the on-air badge and the countdown follow the clock. Without this
+// script the page still shows everything as of when it was loaded. A show's page (data-show on
+// #now) shows only that show's lines: it asks /events for them (data-stream-show) and also drops
+// other shows' frames itself; the station page streams every show and keeps its tracklists of
+// all of them up to date, while "Now playing" follows the show it leads with.
 (function () {
   "use strict";
 
   const now = document.getElementById("now");
   const next = document.getElementById("next");
   if (!now || !next) { return; }
+  const show = now.dataset.show || null;
+  const query = show ? "?show=" + encodeURIComponent(show) : "";
+
+  // A frame of another show; a station-wide one (show null) is everyone's.
+  function otherShow(frame) {
+    return show !== null && typeof frame.show === "string" && frame.show !== show;
+  }
 
   function safeUrl(url) {
     return /^https?:\/\//i.test(url || "") ? url : null;
@@ -50,7 +60,7 @@
 
   async function refreshNowPlaying() {
     try {
-      const resp = await fetch("/nowplaying.json", { cache: "no-store" });
+      const resp = await fetch("/nowplaying.json" + query, { cache: "no-store" });
       const data = await resp.json();
       if (data.now_playing) {
         showTrack({
@@ -93,6 +103,11 @@
   function onAnnounce(event) {
     let frame;
     try { frame = JSON.parse(event.data); } catch (_) { return; }
+    if (otherShow(frame)) {
+      // Not this show's line: only a tracklist the page lists of it may change.
+      if (frame.show_id !== null) { refreshTracklist(frame.show_id); }
+      return;
+    }
     if (frame.track && frame.position !== null) {
       showTrack(frame);
     } else {
@@ -111,7 +126,7 @@
   // A show's playlist changed (an edit, a poll): read the page again and swap in its shows.
   async function refreshShows() {
     try {
-      const resp = await fetch("/", { cache: "no-store" });
+      const resp = await fetch(window.location.pathname, { cache: "no-store" });
       const page = new DOMParser().parseFromString(await resp.text(), "text/html");
       page.querySelectorAll("section.show[data-show-id]").forEach((fresh) => {
         const old = document.querySelector('section.show[data-show-id="' + fresh.dataset.showId + '"]');
@@ -122,7 +137,8 @@
 
   function connect() {
     const since = now.dataset.lastSeq || "0";
-    const source = new EventSource("/events?since=" + encodeURIComponent(since));
+    const only = now.dataset.streamShow ? "&show=" + encodeURIComponent(now.dataset.streamShow) : "";
+    const source = new EventSource("/events?since=" + encodeURIComponent(since) + only);
     source.addEventListener("announce", onAnnounce);
     source.addEventListener("show_changed", refreshShows);
     // EventSource reconnects by itself and sends Last-Event-ID, so no announce is missed;

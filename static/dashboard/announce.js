@@ -97,7 +97,8 @@
     const button = freeText.querySelector("button");
     NTR.busy(button, true);
     try {
-      const data = await NTR.api("POST", "/admin/announce", { text: text });
+      // The free text goes out under the show this page is on.
+      const data = await NTR.api("POST", "/admin/announce", { text: text, show: NTR.dash.dataset.show });
       input.value = "";
       NTR.announced(data);
     } catch (e) {
@@ -107,11 +108,14 @@
     }
   });
 
+  // A show built by hand has no Refresh button: there is nothing to poll.
   const refresh = document.getElementById("refresh");
+  if (!refresh) { return; }
   refresh.addEventListener("click", async () => {
     NTR.busy(refresh, true);
     try {
-      const p = (await NTR.api("POST", "/admin/refresh", {})).poll;
+      const path = "/admin/refresh?show=" + encodeURIComponent(NTR.dash.dataset.show);
+      const p = (await NTR.api("POST", path, {})).poll;
       const at = NTR.clock(p.at);
       // Looked up now: a redraw of the show may have replaced it since the page loaded.
       const status = document.getElementById("poll-status");

@@ -2,7 +2,8 @@
 // authenticates it). Announces, acks and "show changed" frames make the affected show's section
 // be re-read from the hub (GET /dashboard/shows/{id}, server-rendered) and swapped in, so an
 // edit in another tab, a script or a poll shows here within a second. A reconnect resumes with
-// ?since= the last seq seen and re-reads every show on the page.
+// ?since= the last seq seen and re-reads every show on the page. The page is one show of the
+// station (data-show): other shows' announces, and the acks of them, leave it alone.
 (function () {
   "use strict";
 
@@ -12,6 +13,9 @@
   if (!NTR || !NTR.dash || !conn) { return; }
 
   let lastSeq = Number(NTR.dash.dataset.lastSeq || 0);
+  const slug = NTR.dash.dataset.show || null;
+  // The seqs of other shows' announces, so their acks are not mistaken for this page's.
+  const elsewhere = new Set();
   const inflight = new Set();
   const dirty = new Set();
   const listeners = {};
@@ -97,7 +101,12 @@
   }
 
   function onFrame(m) {
-    if (m.type === "announce") {
+    if (m.type === "announce" && slug !== null && typeof m.show === "string" && m.show !== slug) {
+      lastSeq = Math.max(lastSeq, m.seq);
+      elsewhere.add(m.seq);
+    } else if (m.type === "ack" && elsewhere.has(m.seq)) {
+      // Another show's line landed somewhere: nothing of it is on this page.
+    } else if (m.type === "announce") {
       lastSeq = Math.max(lastSeq, m.seq);
       // A free text lands in the log of the show the DJ is announcing from.
       NTR.refreshShow(m.show_id !== null ? m.show_id : NTR.primaryShowId());

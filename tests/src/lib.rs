@@ -2,7 +2,7 @@
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
 //! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ,
 //! a headless Chromium for the dashboard, and the small pieces they share: free ports, finding
-//! binaries, and waiting for a condition with a deadline.
+//! binaries, and waiting for a condition with a deadline. `station` starts a hub of two shows.
 //!
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
@@ -17,6 +17,7 @@ pub mod ircd;
 pub mod net;
 pub mod services;
 pub mod sse;
+pub mod station;
 pub mod station_hub;
 pub mod synapse;
 pub mod wait;

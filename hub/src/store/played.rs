@@ -23,6 +23,8 @@ pub struct Played {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShowPlayed {
     pub id: i64,
+    /// The slug of the show this is a week of.
+    pub slug: String,
     pub week: Week,
     pub mark: Option<Timestamp>,
     pub played: Vec<Played>,

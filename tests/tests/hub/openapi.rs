@@ -35,6 +35,7 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/admin/targets"),
     ("GET", "/admin/relays"),
     ("GET", "/"),
+    ("GET", "/s/{slug}"),
     ("GET", "/dashboard"),
     ("GET", "/dashboard/shows/{id}"),
     ("GET", "/login"),
@@ -98,6 +99,7 @@ fn concrete_path(template: &str, show_id: i64) -> String {
     path.replace("{id}", &show_id.to_string())
         .replace("{position}", "1")
         .replace("{file}", "dashboard/live.js")
+        .replace("{slug}", "main")
 }
 
 /// Every documented operation, with the statuses it documents.

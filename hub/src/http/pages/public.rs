@@ -1,22 +1,26 @@
-//! The public page `/` for listeners: what is playing now (live through `/events`), whether
-//! the show is on air, a countdown to the next show in the show's own time zone, the tracklists
-//! of the current and past shows, and the playlists. Everything is in the HTML; the script
-//! (`static/public.js`) only keeps it up to date.
+//! A show's public page for listeners, at `/s/{slug}` (and at `/` when the station has one
+//! show): what is playing now (live through `/events`), whether the show is on air, a countdown
+//! to its next show in its own time zone, the tracklists of its current and past weeks, and its
+//! playlists. Everything is in the HTML; the script (`static/public.js`) only keeps it up to
+//! date.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ntr_protocol::Seq;
 
-use super::{ShowRows, two_shows};
+use super::not_found::UnknownShow;
+use super::{ShowRows, station, two_shows};
 use crate::clock::Clock;
-use crate::http::api::tracklist::{show_title, show_tracklist};
+use crate::http::api::tracklist::show_tracklist;
 use crate::http::error::ApiError;
 use crate::http::responses::StorageFailed;
 use crate::http::state::AppState;
-use crate::nowplaying::{NowPlaying, PlayingTrack};
+use crate::http::tags::{HTML, PAGES as TAG};
+use crate::nowplaying::{NowPlaying, PlayingTrack, RECENT};
+use crate::station::ShowDef;
 use crate::tracklist::Tracklist;
 use crate::web_url::WebUrl;
 use crate::week::OutOfCalendar;
@@ -27,6 +31,9 @@ const PAST_TRACKLISTS: u32 = 5;
 #[derive(Template, WebTemplate)]
 #[template(path = "public.html")]
 struct PublicPage {
+    /// The show's slug and title when the station has several shows (`/s/{slug}`): the page
+    /// then names the show and follows only its lines. `None` on a one-show station's `/`.
+    show: Option<(String, String)>,
     now: Option<NowView>,
     on_air: bool,
     next: NextShow,
@@ -39,38 +46,38 @@ struct PublicPage {
     shows: Vec<ShowRows>,
 }
 
-struct NowView {
-    title: String,
-    artist: String,
-    url: Option<WebUrl>,
-    at: String,
+pub(super) struct NowView {
+    pub(super) title: String,
+    pub(super) artist: String,
+    pub(super) url: Option<WebUrl>,
+    pub(super) at: String,
 }
 
-struct NextShow {
+pub(super) struct NextShow {
     /// RFC 3339, for the script's countdown.
-    start: String,
+    pub(super) start: String,
     /// When the live window of the show on air now ends (RFC 3339), if one is.
-    live_until: Option<String>,
-    live_minutes: i64,
+    pub(super) live_until: Option<String>,
+    pub(super) live_minutes: i64,
     /// "Wed Mar 18, 22:00 New York".
-    label: String,
+    pub(super) label: String,
     /// "in 2 days 3 hours", as drawn by the server.
-    countdown: String,
+    pub(super) countdown: String,
 }
 
-struct TracklistView {
-    show_id: i64,
-    title: String,
-    lines: Vec<LineView>,
+pub(super) struct TracklistView {
+    pub(super) show_id: i64,
+    pub(super) title: String,
+    pub(super) lines: Vec<LineView>,
 }
 
-struct LineView {
-    time: String,
-    label: String,
-    url: Option<WebUrl>,
+pub(super) struct LineView {
+    pub(super) time: String,
+    pub(super) label: String,
+    pub(super) url: Option<WebUrl>,
 }
 
-fn countdown(from: Timestamp, to: Timestamp) -> String {
+pub(super) fn countdown(from: Timestamp, to: Timestamp) -> String {
     let minutes = to.duration_since(from).as_mins().max(0);
     let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
     let plural = |n: i64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -81,8 +88,8 @@ fn countdown(from: Timestamp, to: Timestamp) -> String {
     }
 }
 
-fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar> {
-    let schedule = &state.config.station.primary().schedule;
+fn next_show(def: &ShowDef, now: Timestamp) -> Result<NextShow, OutOfCalendar> {
+    let schedule = &def.schedule;
     let clock = Clock::new(schedule.time_zone());
     let live = schedule.on_air_week(now)?.is_some();
     let starts = schedule.upcoming_starts(now, 2)?;
@@ -103,8 +110,7 @@ fn next_show(state: &AppState, now: Timestamp) -> Result<NextShow, OutOfCalendar
     })
 }
 
-fn now_view(state: &AppState, track: PlayingTrack) -> NowView {
-    let clock = Clock::new(state.config.station.primary().schedule.time_zone());
+pub(super) fn now_view(clock: &Clock, track: PlayingTrack) -> NowView {
     NowView {
         url: WebUrl::link(&track.url),
         title: track.title,
@@ -117,7 +123,7 @@ fn now_view(state: &AppState, track: PlayingTrack) -> NowView {
     }
 }
 
-fn tracklist_view(list: Tracklist) -> TracklistView {
+pub(super) fn tracklist_view(list: Tracklist) -> TracklistView {
     TracklistView {
         show_id: list.show_id,
         lines: list
@@ -133,13 +139,25 @@ fn tracklist_view(list: Tracklist) -> TracklistView {
     }
 }
 
-/// The current show's tracklist (even while empty, so the script can fill it), then past ones.
-async fn tracklists(state: &AppState) -> Result<Vec<TracklistView>, ApiError> {
-    let current = state.current_show().await?;
+/// The show's current week's tracklist (even while empty, so the script can fill it), then
+/// its past ones; with `every_slug` (a one-show station's `/`) also past weeks of shows no
+/// longer configured, as before the station had slugs.
+async fn tracklists(
+    state: &AppState,
+    def: &ShowDef,
+    every_slug: bool,
+) -> Result<Vec<TracklistView>, ApiError> {
+    let current = state.store.current_show(def, Timestamp::now()).await?;
     let mut out = vec![tracklist_view(show_tracklist(state, current.id).await?)];
-    for show in state.store.played_by_show(PAST_TRACKLISTS + 1).await? {
-        if show.id != current.id && out.len() <= PAST_TRACKLISTS as usize {
-            let title = show_title(state, show.week);
+    // Weeks of every show come back newest first: read enough for each show to have its five.
+    let shows = state.config.station.shows().len() as u32;
+    let limit = (PAST_TRACKLISTS + 1).saturating_mul(shows);
+    for show in state.store.played_by_show(limit).await? {
+        if (every_slug || show.slug == def.slug.as_str())
+            && show.id != current.id
+            && out.len() <= PAST_TRACKLISTS as usize
+        {
+            let title = station::week_title(def, show.week);
             out.push(tracklist_view(Tracklist::build(
                 show.id,
                 title,
@@ -151,27 +169,82 @@ async fn tracklists(state: &AppState) -> Result<Vec<TracklistView>, ApiError> {
     Ok(out)
 }
 
-/// The public page for listeners: now playing (live), the next show, tracklists and
-/// playlists (HTML).
-#[utoipa::path(get, path = "/", tag = crate::http::tags::PAGES, operation_id = "public_page", responses(
-    (status = 200, description = "The page", content_type = crate::http::tags::HTML, body = String),
+/// What is playing now on `def`'s lines: the station's newest track of the last 30 minutes if
+/// it is this show's, else the newest of the show's current week in that time (so another
+/// show's announce since does not hide it).
+pub(super) async fn playing(
+    state: &AppState,
+    def: &ShowDef,
+) -> Result<(NowPlaying, Option<PlayingTrack>), ApiError> {
+    let mut playing = NowPlaying::read(&state.store, def).await?;
+    if let Some(track) = playing.now_playing.take()
+        && state.store.show(track.show_id).await?.slug == def.slug.as_str()
+    {
+        return Ok((playing, Some(track)));
+    }
+    let recent = Timestamp::now() - RECENT;
+    let track = state
+        .store
+        .played(playing.show.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.announced_at >= recent)
+        .max_by_key(|p| p.seq)
+        .map(PlayingTrack::from);
+    Ok((playing, track))
+}
+
+/// One show's page, as `/s/{slug}` and a one-show station's `/` draw it.
+async fn render(state: &AppState, def: &ShowDef, named: bool) -> Result<Response, ApiError> {
+    let now = Timestamp::now();
+    let (playing, track) = playing(state, def).await?;
+    let clock = Clock::new(def.schedule.time_zone());
+    Ok(PublicPage {
+        show: named.then(|| (def.slug.to_string(), def.title.clone())),
+        now: track.map(|t| now_view(&clock, t)),
+        on_air: playing.on_air,
+        next: next_show(def, now)?,
+        last_seq: state.store.last_seq().await?,
+        tz: clock.iana().to_owned(),
+        zone: clock.label().to_owned(),
+        tracklists: tracklists(state, def, !named).await?,
+        shows: two_shows(state, def, false).await?,
+    }
+    .into_response())
+}
+
+/// The station's page for listeners: with several shows, what is on air, the week's schedule
+/// and recent tracklists of all shows; with one show, that show's page (HTML).
+#[utoipa::path(get, path = "/", tag = TAG, operation_id = "public_page", responses(
+    (status = 200, description = "The page", content_type = HTML, body = String),
     StorageFailed,
 ))]
 pub async fn page(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let now = Timestamp::now();
-    let playing = NowPlaying::read(&state.store, state.config.station.primary()).await?;
-    let tz = state.config.station.primary().schedule.time_zone();
-    Ok(PublicPage {
-        now: playing.now_playing.map(|t| now_view(&state, t)),
-        on_air: playing.on_air,
-        next: next_show(&state, now)?,
-        last_seq: state.store.last_seq().await?,
-        tz: tz.iana_name().unwrap_or("UTC").to_owned(),
-        zone: Clock::new(tz).label().to_owned(),
-        tracklists: tracklists(&state).await?,
-        shows: two_shows(&state, false).await?,
+    match state.config.station.shows() {
+        [only] => render(&state, only, false).await,
+        _ => station::render(&state).await,
     }
-    .into_response())
+}
+
+/// One show's page for listeners: now playing (live), its next show, tracklists and
+/// playlists (HTML); an unknown slug is a 404 page listing the shows.
+#[utoipa::path(get, path = "/s/{slug}", tag = TAG, operation_id = "show_page",
+    params(("slug" = String, Path, description = "The show's slug")),
+    responses(
+        (status = 200, description = "The page", content_type = HTML, body = String),
+        (status = 404, description = "No show with that slug: a page listing the shows",
+            content_type = HTML, body = String),
+        StorageFailed,
+    ),
+)]
+pub async fn show_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.config.station.get(&slug) {
+        Some(def) => render(&state, def, true).await,
+        None => Ok(UnknownShow::response(&state.config.station, &slug)),
+    }
 }
 
 #[cfg(test)]

@@ -48,7 +48,8 @@ impl Sqlite {
     pub async fn played_by_show(&self, limit: u32) -> Result<Vec<ShowPlayed>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS}, shows.week_start, shows.week_end, show_marks.marked_at
+                "SELECT {COLUMNS}, shows.week_start, shows.week_end, show_marks.marked_at,
+                        shows.slug
                  FROM announcements
                  JOIN shows ON shows.id = announcements.show_id
                  LEFT JOIN show_marks ON show_marks.show_id = shows.id
@@ -66,6 +67,7 @@ impl Sqlite {
                     Some(show) if show.id == played.show_id => show.played.push(played),
                     _ => out.push(ShowPlayed {
                         id: played.show_id,
+                        slug: row.get(8)?,
                         week: Week {
                             start: time(row, 5)?,
                             end: time(row, 6)?,
