@@ -2,7 +2,8 @@
 //! runs the relay until SIGINT or SIGTERM. `irc-relay --config PATH check-config` only loads the
 //! configuration and prints a summary with secrets masked.
 //!
-//! A configuration error (a bad file or a bad `RUST_LOG`) is one line on stderr and exit code
+//! A configuration error (a bad file, a bad `RUST_LOG` or a `state_dir` that cannot be
+//! created or written) is one line on stderr and exit code
 //! 2, so scripts and service managers can tell "fix the file" from a crash.
 
 use std::path::PathBuf;
@@ -47,6 +48,14 @@ fn main() -> ExitCode {
             irc_relay::check::summary(&config, args.config.as_deref())
         );
         return ExitCode::SUCCESS;
+    }
+    let state_dir = &config.relay.state_dir;
+    if let Err(e) = irc_relay::posted::prepare(state_dir) {
+        let error = format!(
+            "relay.state_dir: cannot write to {}: {e}",
+            state_dir.display()
+        );
+        return config_error::report(BINARY, error);
     }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,

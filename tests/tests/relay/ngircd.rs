@@ -30,14 +30,25 @@ const LINE: Duration = Duration::from_secs(5);
 /// For tests that ask many questions in a row: no cooldown per nick, no cap per channel.
 const NO_COMMAND_LIMITS: &str = "command_cooldown_seconds = 0\ncommand_replies_window_seconds = 0";
 
-/// A relay config for the hub at `hub_url` and an IRC server on 127.0.0.1:`port`, plus
-/// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`.
-fn config_at(hub_url: &str, token: &str, port: u16, irc_extra: &str, relay_extra: &str) -> Config {
+/// A relay config for `hub`, reached at `hub_url`, and an IRC server on 127.0.0.1:`port`,
+/// plus `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`. The relay keeps
+/// its state in the hub's temporary directory, so no test sees another's.
+fn config_at(
+    hub: &TestHub,
+    hub_url: &str,
+    port: u16,
+    irc_extra: &str,
+    relay_extra: &str,
+) -> Config {
+    let token = hub.relay_token();
+    let state_dir = hub.data_dir().join("relay-state");
+    let state_dir = state_dir.display();
     let toml = format!(
         r#"
         [relay]
         hub_url = "{hub_url}"
         token = "{token}"
+        state_dir = "{state_dir}"
         reconnect_initial_seconds = 0.05
         reconnect_max_seconds = 0.5
         {relay_extra}
@@ -172,8 +183,8 @@ impl Fixture {
         let observer = Observer::join(ircd.port(), nick, CHANNEL).await;
         let hub_url = format!("http://127.0.0.1:{}", hub_gate.port());
         let mut config = config_at(
+            &hub,
             &hub_url,
-            &hub.relay_token(),
             irc_gate.port(),
             setup.irc_extra,
             setup.relay_extra,
@@ -555,13 +566,7 @@ async fn an_over_replaying_hub_gets_nothing_posted_twice() {
     };
     let hub = FakeHub::start().await;
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config_at(
-        &hub.url(),
-        &hub.relay_token(),
-        ircd.port(),
-        "",
-        "",
-    ));
+    let relay = Relay::start(config_at(&hub, &hub.url(), ircd.port(), "", ""));
     ready(&relay).await;
 
     let first = hub.announce_text("before the restart");
@@ -867,13 +872,7 @@ async fn tls_with_the_test_ca() {
     assert_eq!(f.next_bot_line().await.text, "over TLS");
 
     // Certificate verification is on by default: without the test CA the relay must refuse.
-    let mut untrusted = config_at(
-        &f.hub_url(),
-        &f.hub.relay_token(),
-        f.irc_gate.port(),
-        "",
-        "",
-    );
+    let mut untrusted = config_at(&f.hub, &f.hub_url(), f.irc_gate.port(), "", "");
     untrusted.irc.tls = true;
     untrusted.irc.server = "localhost".into();
     let refused = Relay::start(untrusted);
@@ -896,8 +895,8 @@ async fn sasl_plain_against_a_scripted_server() {
     let hub = TestHub::start().await;
     let peer = ScriptedPeer::bind().await;
     let relay = Relay::start(config_at(
+        &hub,
         &hub.url(),
-        &hub.relay_token(),
         peer.port(),
         "sasl_password = \"s3cret\"",
         "",
