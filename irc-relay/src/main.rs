@@ -42,20 +42,16 @@ fn main() -> ExitCode {
     if let Err(e) = ntr_common::logging::init() {
         return config_error::report(BINARY, e);
     }
+    // Checked before check-config too: it promises the checks a start makes.
+    if let Err(error) = prepare_state_dir(&config) {
+        return config_error::report(BINARY, error);
+    }
     if let Some(Command::CheckConfig) = args.command {
         print!(
             "{}",
             irc_relay::check::summary(&config, args.config.as_deref())
         );
         return ExitCode::SUCCESS;
-    }
-    let state_dir = &config.relay.state_dir;
-    if let Err(e) = irc_relay::posted::prepare(state_dir) {
-        let error = format!(
-            "relay.state_dir: cannot write to {}: {e}",
-            state_dir.display()
-        );
-        return config_error::report(BINARY, error);
     }
     match serve(config) {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,6 +60,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Creates `[relay] state_dir` if needed and makes sure the relay can write there.
+fn prepare_state_dir(config: &irc_relay::Config) -> Result<(), String> {
+    let dir = &config.relay.state_dir;
+    irc_relay::posted::prepare(dir)
+        .map_err(|e| format!("relay.state_dir: cannot write to {}: {e}", dir.display()))
 }
 
 fn serve(config: irc_relay::Config) -> anyhow::Result<()> {

@@ -30,18 +30,17 @@ const LINE: Duration = Duration::from_secs(5);
 /// For tests that ask many questions in a row: no cooldown per nick, no cap per channel.
 const NO_COMMAND_LIMITS: &str = "command_cooldown_seconds = 0\ncommand_replies_window_seconds = 0";
 
-/// A relay config for `hub`, reached at `hub_url`, and an IRC server on 127.0.0.1:`port`,
-/// plus `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`. The relay keeps
-/// its state in the hub's temporary directory, so no test sees another's.
+/// A relay config for the hub at `hub_url` and an IRC server on 127.0.0.1:`port`, plus
+/// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`. The relay keeps its state
+/// in `state_dir`, a test's temporary directory, so no test sees another's.
 fn config_at(
-    hub: &TestHub,
     hub_url: &str,
+    token: &str,
+    state_dir: &Path,
     port: u16,
     irc_extra: &str,
     relay_extra: &str,
 ) -> Config {
-    let token = hub.relay_token();
-    let state_dir = hub.data_dir().join("relay-state");
     let state_dir = state_dir.display();
     let toml = format!(
         r#"
@@ -183,8 +182,9 @@ impl Fixture {
         let observer = Observer::join(ircd.port(), nick, CHANNEL).await;
         let hub_url = format!("http://127.0.0.1:{}", hub_gate.port());
         let mut config = config_at(
-            &hub,
             &hub_url,
+            &hub.relay_token(),
+            &hub.data_dir().join("relay-state"),
             irc_gate.port(),
             setup.irc_extra,
             setup.relay_extra,
@@ -565,8 +565,16 @@ async fn an_over_replaying_hub_gets_nothing_posted_twice() {
         return;
     };
     let hub = FakeHub::start().await;
+    let state = tempfile::tempdir().expect("state dir");
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config_at(&hub, &hub.url(), ircd.port(), "", ""));
+    let relay = Relay::start(config_at(
+        &hub.url(),
+        &hub.relay_token(),
+        state.path(),
+        ircd.port(),
+        "",
+        "",
+    ));
     ready(&relay).await;
 
     let first = hub.announce_text("before the restart");
@@ -872,7 +880,14 @@ async fn tls_with_the_test_ca() {
     assert_eq!(f.next_bot_line().await.text, "over TLS");
 
     // Certificate verification is on by default: without the test CA the relay must refuse.
-    let mut untrusted = config_at(&f.hub, &f.hub_url(), f.irc_gate.port(), "", "");
+    let mut untrusted = config_at(
+        &f.hub_url(),
+        &f.hub.relay_token(),
+        &f.hub.data_dir().join("relay-state"),
+        f.irc_gate.port(),
+        "",
+        "",
+    );
     untrusted.irc.tls = true;
     untrusted.irc.server = "localhost".into();
     let refused = Relay::start(untrusted);
@@ -895,8 +910,9 @@ async fn sasl_plain_against_a_scripted_server() {
     let hub = TestHub::start().await;
     let peer = ScriptedPeer::bind().await;
     let relay = Relay::start(config_at(
-        &hub,
         &hub.url(),
+        &hub.relay_token(),
+        &hub.data_dir().join("relay-state"),
         peer.port(),
         "sasl_password = \"s3cret\"",
         "",
