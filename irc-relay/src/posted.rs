@@ -129,7 +129,7 @@ mod tests {
     }
 
     fn channels(names: &[&str]) -> Vec<String> {
-        names.iter().map(|name| name.to_string()).collect()
+        names.iter().map(ToString::to_string).collect()
     }
 
     #[test]

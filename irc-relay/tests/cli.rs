@@ -36,12 +36,12 @@ fn run_with(toml: &str, env: &[(&str, &str)]) -> Output {
     command(&path, env).output().expect("run irc-relay")
 }
 
-/// The binary runs in the config file's (temporary) directory, where its default `state_dir`
-/// goes.
+/// The binary runs in the config file's (temporary) directory, when there is one: its default
+/// `state_dir` goes there.
 fn command(path: &Path, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
     command.arg("--config").arg(path);
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent().filter(|dir| dir.is_dir()) {
         command.current_dir(dir);
     }
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("NTR_")) {
@@ -136,10 +136,7 @@ fn missing_config_file() {
 #[test]
 fn a_state_dir_that_cannot_be_created_is_a_config_error() {
     // Relative to the working directory, the config file's: a directory inside a file.
-    let toml = VALID.replace(
-        "[relay]\n",
-        "[relay]\nstate_dir = \"config.toml/state\"\n",
-    );
+    let toml = VALID.replace("[relay]\n", "[relay]\nstate_dir = \"config.toml/state\"\n");
     assert_config_error(&run_with(&toml, &[]), "relay.state_dir");
 }
 
