@@ -1,6 +1,7 @@
 //! `irc-relay check-config`: the summary printed once the configuration has loaded exactly as a
-//! start loads it (which already checks every value and that `ca_file` exists), with every
-//! secret masked — for CI and for the minute before a restart.
+//! start loads it (which already checks every value and that `ca_file` exists; `main` checks
+//! that `state_dir` can be written), with every secret masked — for CI and for the minute
+//! before a restart.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -68,6 +69,13 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
             relay.replay_window.as_secs()
         ),
     );
+    report.row(
+        "state",
+        format!(
+            "what was posted is kept in {}",
+            config.state_file().display()
+        ),
+    );
     report.finish()
 }
 
@@ -88,6 +96,10 @@ mod tests {
         assert!(!text.contains("hunter2-sasl"), "{text}");
         assert!(text.contains("rela…(32 chars)"), "{text}");
         assert!(text.contains("SASL PLAIN ***"), "{text}");
+        assert!(
+            text.contains("data/irc-relay-ntrbot@irc.example.org-6697.json"),
+            "{text}"
+        );
         assert_eq!(mask_token("short"), "***");
     }
 }

@@ -40,6 +40,8 @@ pub struct RelayConfig {
     pub reconnect_initial: Duration,
     /// Upper bound of the exponential reconnect delay.
     pub reconnect_max: Duration,
+    /// Where the relay keeps what it has posted, across restarts (see [`Config::state_file`]).
+    pub state_dir: PathBuf,
 }
 
 /// `[irc]`: the IRC server and how the bot behaves there.
@@ -127,6 +129,7 @@ struct RawRelay {
     replay_window_seconds: Option<u64>,
     reconnect_initial_seconds: Option<f64>,
     reconnect_max_seconds: Option<f64>,
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,6 +154,8 @@ struct RawIrc {
 }
 
 pub const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8000";
+/// Relative to the working directory, like the hub's `data_dir`.
+pub const DEFAULT_STATE_DIR: &str = "data";
 
 impl Config {
     /// Reads `path` (when given) and then the `NTR_` environment on top of it.
@@ -181,6 +186,25 @@ impl Config {
             relay: raw.relay.validate()?,
             irc: raw.irc.validate()?,
         })
+    }
+
+    /// The file in `state_dir` that records what this relay has posted, named after the bot and
+    /// its server so that two bots sharing a directory keep one file each.
+    pub fn state_file(&self) -> PathBuf {
+        let irc = &self.irc;
+        let name = format!(
+            "irc-relay-{}@{}-{}.json",
+            irc.nickname, irc.server, irc.port
+        );
+        // Nicknames may hold `\`, `|` and the like; keep the name plain on every filesystem.
+        let name: String = name
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' | '@' => c,
+                _ => '_',
+            })
+            .collect();
+        self.relay.state_dir.join(name)
     }
 }
 
@@ -257,6 +281,13 @@ impl RawRelay {
                 "must not be smaller than reconnect_initial_seconds",
             ));
         }
+        let state_dir = match self.state_dir {
+            Some(dir) if dir.as_os_str().is_empty() => {
+                return Err(invalid("relay.state_dir", "must not be empty"));
+            }
+            Some(dir) => dir,
+            None => PathBuf::from(DEFAULT_STATE_DIR),
+        };
         Ok(RelayConfig {
             hub_url,
             token,
@@ -264,6 +295,7 @@ impl RawRelay {
             replay_window,
             reconnect_initial,
             reconnect_max,
+            state_dir,
         })
     }
 }
@@ -436,6 +468,11 @@ mod tests {
         assert_eq!(config.relay.replay_window, Duration::from_secs(300));
         assert_eq!(config.relay.reconnect_initial, Duration::from_secs(1));
         assert_eq!(config.relay.reconnect_max, Duration::from_secs(60));
+        assert_eq!(config.relay.state_dir, Path::new("data"));
+        assert_eq!(
+            config.state_file(),
+            Path::new("data/irc-relay-ntrbot@irc.example.org-6697.json")
+        );
         assert_eq!(config.irc.port, 6697);
         assert!(config.irc.tls);
         assert_eq!(config.irc.command_prefix, "!");
@@ -510,6 +547,7 @@ mod tests {
             ("\"ntrbot\"", "\"ntr bot\"", "irc.nickname"),
             ("[relay]", "[relay]\nhub_url = \"ftp://x\"", "relay.hub_url"),
             ("t0ken-0123456789", "short", "relay.token"),
+            ("[relay]", "[relay]\nstate_dir = \"\"", "relay.state_dir"),
             ("t0ken-0123456789", "t0ken 0123456789", "relay.token"),
             (
                 "[irc]",

@@ -6,10 +6,12 @@
 use ntr_protocol::Seq;
 use tokio::time::Instant;
 
+use crate::posted::Mark;
+
 /// An announce accepted for posting in every channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
-    pub seq: Seq,
+    pub announce: Mark,
     pub message: String,
     /// Past this the line is too old to post (the end of the replay window).
     pub expires: Instant,

@@ -30,6 +30,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::handoff::{Ack, Post};
+use crate::posted::Mark;
 use crate::reconnect::{Ended, Link};
 use crate::report::{self, Reporter};
 use crate::resume::{Resume, Start};
@@ -85,6 +86,7 @@ impl HubSide {
         config: Arc<Config>,
         posts: mpsc::Sender<Post>,
         acks: mpsc::Receiver<Ack>,
+        resume: Resume,
         status: watch::Sender<Status>,
         shutdown: Shutdown,
     ) -> HubSide {
@@ -94,7 +96,7 @@ impl HubSide {
             posts,
             acks,
             unsent: VecDeque::new(),
-            resume: Resume::default(),
+            resume,
             status,
             shutdown,
         }
@@ -167,7 +169,10 @@ impl HubSide {
         };
         tracing::info!(%seq, "announce received");
         Some(Post {
-            seq,
+            announce: Mark {
+                seq,
+                announced_at: announce.announced_at,
+            },
             message: announce.message,
             expires: Instant::now() + left,
         })
@@ -467,7 +472,8 @@ mod tests {
         let (_, acks) = mpsc::channel(1);
         let (status, _) = watch::channel(Status::default());
         let (_, shutdown) = ntr_common::shutdown::channel();
-        HubSide::new(Arc::new(config), posts, acks, status, shutdown)
+        let resume = Resume::default();
+        HubSide::new(Arc::new(config), posts, acks, resume, status, shutdown)
     }
 
     fn announce(seq: u64, ago: Duration) -> Announce {

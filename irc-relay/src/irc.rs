@@ -30,6 +30,7 @@ use crate::config::Config;
 use crate::connect_error;
 use crate::handoff::{Ack, Post};
 use crate::outbox::{Outbox, Pending};
+use crate::posted::Posted;
 use crate::reconnect::{Ended, Link};
 use crate::status::Status;
 use connection::Connection;
@@ -88,6 +89,8 @@ pub(crate) struct IrcSide {
     channel_limit: ChannelLimit,
     answerer: Answerer,
     acks: mpsc::Sender<Ack>,
+    /// What each channel has been sent, on disk.
+    posted: Posted,
     status: watch::Sender<Status>,
     shutdown: Shutdown,
 }
@@ -97,6 +100,7 @@ impl IrcSide {
         config: Arc<Config>,
         posts: mpsc::Receiver<Post>,
         acks: mpsc::Sender<Ack>,
+        posted: Posted,
         status: watch::Sender<Status>,
         shutdown: Shutdown,
     ) -> IrcSide {
@@ -122,6 +126,7 @@ impl IrcSide {
             ),
             config,
             acks,
+            posted,
             status,
             shutdown,
         }
@@ -138,7 +143,7 @@ impl IrcSide {
             Input::Reply(reply) => {
                 let pending = Pending {
                     text: reply.text,
-                    seq: None,
+                    announce: None,
                     expires: Instant::now() + REPLY_LIFETIME,
                 };
                 if self.outbox.push(&reply.target, pending).is_some() {
@@ -153,13 +158,20 @@ impl IrcSide {
 
     fn queue_announce(&mut self, post: Post) {
         for channel in &self.config.irc.channels {
+            // After a restart the hub replays from the channel that posted least; the others
+            // already have some of those lines.
+            if self.posted.was_posted(channel, post.announce) {
+                tracing::info!(channel, seq = %post.announce.seq, "already posted before a restart");
+                continue;
+            }
             let pending = Pending {
                 text: post.message.clone(),
-                seq: Some(post.seq),
+                announce: Some(post.announce),
                 expires: post.expires,
             };
             if let Some(dropped) = self.outbox.push(channel, pending) {
-                tracing::warn!(channel, seq = ?dropped.seq, "announce queue full; dropped the oldest");
+                let seq = dropped.announce.map(|mark| mark.seq);
+                tracing::warn!(channel, ?seq, "announce queue full; dropped the oldest");
             }
         }
         self.last_announce = Some(post.message);

@@ -17,7 +17,8 @@
 //! sending the IRC side's state as `relay_status`) and `irc` (the IRC side, serving one
 //! `irc::connection` at a time, with `sasl`, `nickserv` and `connect_error`, which words
 //! connection failures for the operator). They share only `handoff` (the announces to post
-//! and the acks back) and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]`
+//! and the acks back), [`posted`] (what each channel was sent, kept on disk for a restart)
+//! and [`Status`]. Below them: [`config`] (the `[relay]`/`[irc]`
 //! sections), [`line`] (the sanitiser: the only way to build a PRIVMSG), [`flood`] (token
 //! buckets), [`outbox`] (per-channel queues) and [`commands`] (`!np`, `!song`, …). The wire
 //! protocol is `ntr-protocol`'s; backoff, shutdown and logging are `ntr-common`'s. [`check`]
@@ -34,6 +35,7 @@ mod irc;
 pub mod line;
 mod nickserv;
 pub mod outbox;
+pub mod posted;
 mod reconnect;
 mod relay;
 mod report;

@@ -2,7 +2,8 @@
 //! runs the relay until SIGINT or SIGTERM. `irc-relay --config PATH check-config` only loads the
 //! configuration and prints a summary with secrets masked.
 //!
-//! A configuration error (a bad file or a bad `RUST_LOG`) is one line on stderr and exit code
+//! A configuration error (a bad file, a bad `RUST_LOG` or a `state_dir` that cannot be
+//! created or written) is one line on stderr and exit code
 //! 2, so scripts and service managers can tell "fix the file" from a crash.
 
 use std::path::PathBuf;
@@ -41,6 +42,10 @@ fn main() -> ExitCode {
     if let Err(e) = ntr_common::logging::init() {
         return config_error::report(BINARY, e);
     }
+    // Checked before check-config too: it promises the checks a start makes.
+    if let Err(error) = prepare_state_dir(&config) {
+        return config_error::report(BINARY, error);
+    }
     if let Some(Command::CheckConfig) = args.command {
         print!(
             "{}",
@@ -55,6 +60,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Creates `[relay] state_dir` if needed and makes sure the relay can write there.
+fn prepare_state_dir(config: &irc_relay::Config) -> Result<(), String> {
+    let dir = &config.relay.state_dir;
+    irc_relay::posted::prepare(dir)
+        .map_err(|e| format!("relay.state_dir: cannot write to {}: {e}", dir.display()))
 }
 
 fn serve(config: irc_relay::Config) -> anyhow::Result<()> {

@@ -9,18 +9,18 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use ntr_protocol::Seq;
 use tokio::time::Instant;
 
 use crate::flood::TokenBucket;
+use crate::posted::Mark;
 
 /// One line for one target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub text: String,
-    /// The announce this line delivers, acked to the hub once sent; `None` for command
-    /// replies. It also decides the line's queue.
-    pub seq: Option<Seq>,
+    /// The announce this line delivers, acked to the hub and recorded as posted once sent;
+    /// `None` for command replies. It also decides the line's queue.
+    pub announce: Option<Mark>,
     /// Not sent after this.
     pub expires: Instant,
 }
@@ -108,7 +108,7 @@ impl Outbox {
                 replies: VecDeque::new(),
                 bucket: TokenBucket::new(burst, per_second, Instant::now()),
             });
-        let queue = match line.seq {
+        let queue = match line.announce {
             Some(_) => &mut target.announces,
             None => &mut target.replies,
         };
@@ -171,19 +171,24 @@ impl Outbox {
 mod tests {
     use std::time::Duration;
 
+    use ntr_protocol::Seq;
+
     use super::*;
 
     fn line(text: &str, expires_in: Duration) -> Pending {
         Pending {
             text: text.to_string(),
-            seq: None,
+            announce: None,
             expires: Instant::now() + expires_in,
         }
     }
 
     fn announce(text: &str, seq: u64) -> Pending {
         Pending {
-            seq: Some(Seq::new(seq)),
+            announce: Some(Mark {
+                seq: Seq::new(seq),
+                announced_at: jiff::Timestamp::UNIX_EPOCH,
+            }),
             ..line(text, LONG)
         }
     }
@@ -300,7 +305,10 @@ mod tests {
             .filter_map(|i| outbox.push("#a", line(&format!("reply {i}"), LONG)))
             .collect();
         assert_eq!(dropped.len(), 50);
-        assert!(dropped.iter().all(|line| line.seq.is_none()), "{dropped:?}");
+        assert!(
+            dropped.iter().all(|line| line.announce.is_none()),
+            "{dropped:?}"
+        );
         assert_eq!(dropped[0].text, "reply 0", "the oldest reply goes");
         let first = drain(&mut outbox, 1).await;
         assert_eq!(first[0].0, "announce");

@@ -2,7 +2,8 @@
 //! own [`reconnect`](crate::reconnect) loop, and stops them on the shutdown signal.
 //!
 //! The two sides reconnect independently: the hub side feeds announces to the IRC side, which
-//! queues them while IRC is down and sends acks back once a line is posted.
+//! queues them while IRC is down and sends acks back once a line is posted. What was posted is
+//! also kept on disk (`posted`), and a relay started again resumes after it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,7 +17,9 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::hub::HubSide;
 use crate::irc::IrcSide;
+use crate::posted::{self, Posted};
 use crate::reconnect;
+use crate::resume::Resume;
 use crate::status::Status;
 
 /// Announces and acks that may wait between the two sides.
@@ -43,10 +46,19 @@ impl Relay {
         let (ack_tx, ack_rx) = mpsc::channel(HANDOFF_CAPACITY);
         let relay = &config.relay;
         let backoff = Backoff::new(relay.reconnect_initial, relay.reconnect_max);
+        let posted = open_posted(&config);
+        let resume = match posted.resume_point(&config.irc.channels) {
+            Some(mark) => {
+                tracing::info!(seq = %mark.seq, "resuming after the last line posted before");
+                Resume::after(mark)
+            }
+            None => Resume::default(),
+        };
         let mut hub = HubSide::new(
             Arc::clone(&config),
             post_tx,
             ack_rx,
+            resume,
             status_tx.clone(),
             shutdown.clone(),
         );
@@ -54,6 +66,7 @@ impl Relay {
             Arc::clone(&config),
             post_rx,
             ack_tx,
+            posted,
             status_tx,
             shutdown.clone(),
         );
@@ -115,6 +128,16 @@ impl RelayHandle {
             }
         }
     }
+}
+
+/// What earlier runs posted. The binary has already made sure `state_dir` can be written; an
+/// embedded relay only warns when it cannot.
+fn open_posted(config: &Config) -> Posted {
+    if let Err(e) = posted::prepare(&config.relay.state_dir) {
+        tracing::warn!(dir = %config.relay.state_dir.display(), error = %e,
+            "cannot write to relay.state_dir; a restart may post some lines again");
+    }
+    Posted::open(config.state_file())
 }
 
 /// rustls needs one process-wide crypto provider; install aws-lc-rs (the one every TLS crate

@@ -8,6 +8,9 @@
 //! the last seen announce's: then the hub's sequence has started over (a new database) and the
 //! relay follows it instead of staying silent until the new numbers pass the old ones.
 //!
+//! A relay started again resumes after the last line it posted in its earlier run (see
+//! `posted`), not after the last one it saw: what it had seen but not posted comes again.
+//!
 //! Before the first announce there is no seq to resume from, yet a hub restart can still fall
 //! between the relay's first subscription and the DJ's first announce. Then the relay resumes
 //! with `?since=0` and skips every announce made before its first subscription (by
@@ -15,6 +18,8 @@
 
 use jiff::Timestamp;
 use ntr_protocol::Seq;
+
+use crate::posted::Mark;
 
 /// What the relay has seen of the hub stream.
 #[derive(Debug, Default)]
@@ -57,6 +62,15 @@ impl Start {
 }
 
 impl Resume {
+    /// A relay started again after posting up to `posted` in an earlier run: it resumes after
+    /// it, and a hub whose seqs started over since is still recognised.
+    pub(crate) fn after(posted: Mark) -> Resume {
+        Resume {
+            last_seen: Some((posted.seq, posted.announced_at)),
+            first_live: None,
+        }
+    }
+
     pub(crate) fn start(&self) -> Start {
         match (self.last_seen, self.first_live) {
             (Some((seq, _)), _) => Start::After(seq),
@@ -119,6 +133,21 @@ mod tests {
         assert!(resume.take(Seq::new(41), t("2026-03-14T01:01:00Z")));
         assert_eq!(resume.start(), Start::After(Seq::new(41)));
         assert_eq!(resume.start().not_before(), None);
+    }
+
+    #[test]
+    fn a_restarted_relay_resumes_after_what_it_posted() {
+        let posted = Mark {
+            seq: Seq::new(41),
+            announced_at: t("2026-03-14T01:00:00Z"),
+        };
+        let mut resume = Resume::after(posted);
+        assert_eq!(resume.start(), Start::After(Seq::new(41)));
+        assert!(!resume.take(Seq::new(41), t("2026-03-14T01:00:00Z")));
+        assert!(resume.take(Seq::new(42), t("2026-03-14T01:01:00Z")));
+        // A new database since: its seq 1 is newer than anything posted.
+        let mut resume = Resume::after(posted);
+        assert!(resume.take(Seq::new(1), t("2026-03-14T02:00:00Z")));
     }
 
     #[test]

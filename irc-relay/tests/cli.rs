@@ -36,9 +36,14 @@ fn run_with(toml: &str, env: &[(&str, &str)]) -> Output {
     command(&path, env).output().expect("run irc-relay")
 }
 
+/// The binary runs in the config file's (temporary) directory, when there is one: its default
+/// `state_dir` goes there.
 fn command(path: &Path, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
     command.arg("--config").arg(path);
+    if let Some(dir) = path.parent().filter(|dir| dir.is_dir()) {
+        command.current_dir(dir);
+    }
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("NTR_")) {
         command.env_remove(key);
     }
@@ -129,6 +134,13 @@ fn missing_config_file() {
 }
 
 #[test]
+fn a_state_dir_that_cannot_be_created_is_a_config_error() {
+    // Relative to the working directory, the config file's: a directory inside a file.
+    let toml = VALID.replace("[relay]\n", "[relay]\nstate_dir = \"config.toml/state\"\n");
+    assert_config_error(&run_with(&toml, &[]), "relay.state_dir");
+}
+
+#[test]
 fn environment_completes_the_file() {
     // The file lacks the token; NTR_RELAY__TOKEN supplies it, so the relay starts (and is
     // then stopped by SIGTERM below, exit 0).
@@ -214,6 +226,7 @@ fn check_config_prints_a_masked_summary_and_exits_0() {
     assert!(!stdout.contains("sasl-secret-value"), "{stdout}");
     assert!(stdout.contains("rela…(32 chars)"), "{stdout}");
     assert!(stdout.contains("#ntr"), "{stdout}");
+    assert!(dir.path().join("data").is_dir(), "the default state_dir");
 }
 
 #[test]

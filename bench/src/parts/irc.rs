@@ -43,10 +43,11 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     std::fs::write(
         &relay_config,
         format!(
-            "[relay]\nhub_url = \"http://{}\"\ntoken = \"{RELAY_TOKEN}\"\n\n\
+            "[relay]\nhub_url = \"http://{}\"\ntoken = \"{RELAY_TOKEN}\"\nstate_dir = \"{}\"\n\n\
              [irc]\nserver = \"127.0.0.1\"\nport = {}\ntls = false\nnickname = \"{NICK}\"\n\
              channels = [\"{CHANNEL}\"]\nflood_burst = 100000\nflood_lines_per_second = 100000\n",
             setup.addr(),
+            setup.dir().join("relay-state").display(),
             ircd.port()
         ),
     )?;

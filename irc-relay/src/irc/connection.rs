@@ -279,20 +279,28 @@ impl<'a> Connection<'a> {
     fn flush(&mut self) -> Result<(), Ended> {
         let taken = self.side.outbox.take_due(Instant::now(), &self.me.joined);
         for Addressed { target, line } in taken.expired {
-            tracing::warn!(target, seq = ?line.seq, "dropped a line older than the replay window");
+            let seq = line.announce.map(|mark| mark.seq);
+            tracing::warn!(target, ?seq, "dropped a line older than the replay window");
         }
         let prefix_len = self.me.prefix_len();
         for Addressed { target, line } in taken.due {
             let Some(privmsg) = IrcLine::privmsg(&target, &line.text, prefix_len) else {
-                tracing::warn!(target, seq = ?line.seq, "nothing printable left to post");
+                let seq = line.announce.map(|mark| mark.seq);
+                tracing::warn!(target, ?seq, "nothing printable left to post");
                 continue;
             };
             self.client.send(privmsg.into_command())?;
             self.side.status.send_modify(|s| s.lines_sent += 1);
-            if let Some(seq) = line.seq {
-                tracing::info!(target, %seq, "posted");
+            if let Some(mark) = line.announce {
+                tracing::info!(target, seq = %mark.seq, "posted");
+                // Recorded before the ack: a restart must not post it again even if the hub
+                // never hears of it.
+                self.side.posted.record(&target, mark);
                 // Acks are informational; if the hub side is backed up, skip it.
-                let _ = self.side.acks.try_send(Ack { seq, target });
+                let _ = self.side.acks.try_send(Ack {
+                    seq: mark.seq,
+                    target,
+                });
             }
         }
         self.side.report_queue();

@@ -71,8 +71,9 @@ async fn kill_9_mid_show_loses_nothing_and_the_relay_posts_nothing_twice() {
 
     let relay_config = irc_relay::Config::from_toml(&format!(
         "[relay]\nhub_url = \"{url}\"\ntoken = \"{RELAY_TOKEN}\"\nreconnect_initial_seconds = 0.05\n\
-         reconnect_max_seconds = 0.5\n[irc]\nserver = \"127.0.0.1\"\nport = {}\ntls = false\n\
-         nickname = \"drillbot\"\nchannels = [\"#drill\"]\n",
+         reconnect_max_seconds = 0.5\nstate_dir = \"{}\"\n[irc]\nserver = \"127.0.0.1\"\n\
+         port = {}\ntls = false\nnickname = \"drillbot\"\nchannels = [\"#drill\"]\n",
+        template.data_dir().join("relay-state").display(),
         ircd.port()
     ))
     .expect("relay config");

@@ -31,13 +31,23 @@ const LINE: Duration = Duration::from_secs(5);
 const NO_COMMAND_LIMITS: &str = "command_cooldown_seconds = 0\ncommand_replies_window_seconds = 0";
 
 /// A relay config for the hub at `hub_url` and an IRC server on 127.0.0.1:`port`, plus
-/// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`.
-fn config_at(hub_url: &str, token: &str, port: u16, irc_extra: &str, relay_extra: &str) -> Config {
+/// `irc_extra` lines under `[irc]` and `relay_extra` under `[relay]`. The relay keeps its state
+/// in `state_dir`, a test's temporary directory, so no test sees another's.
+fn config_at(
+    hub_url: &str,
+    token: &str,
+    state_dir: &Path,
+    port: u16,
+    irc_extra: &str,
+    relay_extra: &str,
+) -> Config {
+    let state_dir = state_dir.display();
     let toml = format!(
         r#"
         [relay]
         hub_url = "{hub_url}"
         token = "{token}"
+        state_dir = "{state_dir}"
         reconnect_initial_seconds = 0.05
         reconnect_max_seconds = 0.5
         {relay_extra}
@@ -174,6 +184,7 @@ impl Fixture {
         let mut config = config_at(
             &hub_url,
             &hub.relay_token(),
+            &hub.data_dir().join("relay-state"),
             irc_gate.port(),
             setup.irc_extra,
             setup.relay_extra,
@@ -554,10 +565,12 @@ async fn an_over_replaying_hub_gets_nothing_posted_twice() {
         return;
     };
     let hub = FakeHub::start().await;
+    let state = tempfile::tempdir().expect("state dir");
     let mut observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
     let relay = Relay::start(config_at(
         &hub.url(),
         &hub.relay_token(),
+        state.path(),
         ircd.port(),
         "",
         "",
@@ -870,6 +883,7 @@ async fn tls_with_the_test_ca() {
     let mut untrusted = config_at(
         &f.hub_url(),
         &f.hub.relay_token(),
+        &f.hub.data_dir().join("relay-state"),
         f.irc_gate.port(),
         "",
         "",
@@ -898,6 +912,7 @@ async fn sasl_plain_against_a_scripted_server() {
     let relay = Relay::start(config_at(
         &hub.url(),
         &hub.relay_token(),
+        &hub.data_dir().join("relay-state"),
         peer.port(),
         "sasl_password = \"s3cret\"",
         "",

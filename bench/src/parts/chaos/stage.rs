@@ -62,10 +62,11 @@ impl Stage {
         std::fs::write(
             &relay_config,
             format!(
-                "[relay]\nhub_url = \"http://{}\"\ntoken = \"{RELAY_TOKEN}\"\n\n\
+                "[relay]\nhub_url = \"http://{}\"\ntoken = \"{RELAY_TOKEN}\"\nstate_dir = \"{}\"\n\n\
                  [irc]\nserver = \"127.0.0.1\"\nport = {}\ntls = false\nnickname = \"{NICK}\"\n\
                  channels = [\"{CHANNEL}\"]\n",
                 setup.addr(),
+                setup.dir().join("relay-state").display(),
                 irc_proxy.addr.port()
             ),
         )?;
