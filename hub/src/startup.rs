@@ -134,7 +134,7 @@ impl Application {
             SessionKeys::new(&resolved.secret_key, secure, config.dashboard.session_hours)?;
         end_sessions_of_other_passwords(&store, &sessions, &resolved).await?;
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
-        let relays = Relays::load(names, &store).await?;
+        let relays = Relays::load(names, &config.hub.relay_shows, &store).await?;
         let pollers = Arc::new(pollers);
         let broadcaster = Broadcaster::start();
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());

@@ -1,6 +1,7 @@
 //! `[hub]`: where the hub listens and keeps its data, its tokens and named relays, the proxies
 //! it trusts and its connection limits.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -15,6 +16,8 @@ const MAX_REPLAY_WINDOW_SECONDS: u64 = 86_400;
 /// More open connections than one process can serve.
 const MAX_CONNECTIONS: u64 = 1_000_000;
 use crate::relays::{RelayConfig, RelayName};
+use crate::show_filter::ShowFilter;
+use crate::station::Station;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -36,6 +39,8 @@ pub(super) struct RawHub {
 pub(super) struct RawRelay {
     name: String,
     token: String,
+    /// Only these shows' lines (and station-wide ones); absent: every show.
+    shows: Option<Vec<String>>,
 }
 
 impl Default for RawHub {
@@ -63,6 +68,8 @@ pub struct HubConfig {
     /// `[[hub.relays]]` first, then `hub.relay_tokens` as `relay-1`, `relay-2`, … Empty when
     /// neither is set: the hub then uses the generated `relay-1` token of `secrets.toml`.
     pub relays: Vec<RelayConfig>,
+    /// The `shows` of each `[[hub.relays]]` block that has them; any other relay gets every show.
+    pub relay_shows: BTreeMap<RelayName, ShowFilter>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
     /// Open connections the hub accepts at once, authenticated WebSockets not counted.
@@ -89,6 +96,7 @@ pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
     if let Some(t) = &admin_token {
         check_token("hub.admin_token", t)?;
     }
+    let relay_shows = relay_shows(&raw.relays)?;
     let relays = validate_relays(raw.relays, raw.relay_tokens, admin_token.as_deref())?;
     let trusted_proxies = raw
         .trusted_proxies
@@ -121,10 +129,42 @@ pub(super) fn validate(raw: RawHub) -> Result<HubConfig, ConfigError> {
         data_dir: raw.data_dir,
         admin_token,
         relays,
+        relay_shows,
         trusted_proxies,
         replay_window_seconds: raw.replay_window_seconds,
         max_connections: raw.max_connections,
     })
+}
+
+/// The `shows` lists of the named relays, each a list of slugs (that they are the station's is
+/// [`check_relay_shows`]'s to say, once the shows are known).
+fn relay_shows(named: &[RawRelay]) -> Result<BTreeMap<RelayName, ShowFilter>, ConfigError> {
+    let mut filters = BTreeMap::new();
+    for raw in named {
+        let Ok(name) = RelayName::parse(&raw.name) else {
+            continue; // `validate_relays` says what is wrong with the name
+        };
+        if raw.shows.is_some() {
+            let filter = ShowFilter::from_config(raw.shows.clone()).map_err(|e| {
+                ConfigError::invalid("hub.relays", format!("relay `{name}`: shows {e}"))
+            })?;
+            filters.insert(name, filter);
+        }
+    }
+    Ok(filters)
+}
+
+/// Every relay's `shows` names shows of the station.
+pub(super) fn check_relay_shows(hub: &HubConfig, station: &Station) -> Result<(), ConfigError> {
+    for (name, filter) in &hub.relay_shows {
+        if let Some(message) = filter.unknown_in(station) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!("relay `{name}`: shows: {message}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Named relays and the numbered ones of `relay_tokens`, each name and token used once (a

@@ -2,7 +2,8 @@
 //! relay without it, everything after its cursor), then forwards the broadcast to it until it
 //! leaves, falls too far behind (4008), stops answering pings, logs out (a dashboard: 1008), or
 //! the hub shuts down (1001).
-//! Acks and relay states it sends are recorded.
+//! Acks and relay states it sends are recorded. A socket gets the lines of the shows its relay
+//! is given (`shows`), narrowed to one by `?show=`, and every station-wide line.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -31,9 +32,12 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiQuery;
 use crate::http::guards::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::http::server::limits::ConnectionSlot;
+use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
 use crate::log_throttle::Verdict;
 use crate::relays::{RelayConnection, RelayName};
+use crate::show_filter::ShowFilter;
+use crate::station::ShowSlug;
 use crate::store::SessionWatch;
 use ntr_common::shutdown::Shutdown;
 
@@ -59,7 +63,8 @@ pub struct WsShutdown(pub Shutdown);
 /// or, with neither, a first `{"type": "subscribe", "token": "…"}` message within 10 s.
 #[utoipa::path(get, path = "/ws/announce", tag = crate::http::tags::STREAMS,
     params(("since" = Option<u64>, Query, minimum = 0, maximum = 9223372036854775807_i64,
-        description = "Replay every announce after this seq from the replay window first")),
+        description = "Replay every announce after this seq from the replay window first"),
+        ShowQuery),
     security((), ("bearer" = []), ("cookie" = [])),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),
@@ -68,6 +73,7 @@ pub struct WsShutdown(pub Shutdown);
         (status = 401, description = "A wrong bearer token", body = ErrorBody),
         (status = 403, description = "A session cookie on a request from another origin",
             body = ErrorBody),
+        (status = 404, description = "No show has that slug", body = ErrorBody),
     ),
 )]
 pub async fn announce_socket(
@@ -76,12 +82,17 @@ pub async fn announce_socket(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<SinceQuery>,
+    ApiQuery(show): ApiQuery<ShowQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     auth: WsAuth,
 ) -> Response {
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
+    };
+    let show = match show.named(&state.config.station) {
+        Ok(show) => show.map(|s| s.slug.clone()),
+        Err(e) => return e.into_response(),
     };
     let address = client_addr(peer, &headers, &state.config.hub.trusted_proxies);
     if let WsAuth::Authenticated(Subscriber::Relay(name)) = &auth
@@ -92,6 +103,7 @@ pub async fn announce_socket(
     let socket = Socket {
         state,
         since: query.since,
+        show,
         address,
         shutdown,
     };
@@ -164,19 +176,40 @@ impl FromRequestParts<AppState> for WsAuth {
 struct Socket {
     state: AppState,
     since: Option<Seq>,
+    /// `?show=`: only that show's lines (and station-wide ones).
+    show: Option<ShowSlug>,
     address: IpAddr,
     shutdown: Shutdown,
 }
 
-/// The sending half of a subscriber's socket, and the relay whose cursor its writes move.
+/// The sending half of a subscriber's socket, the relay whose cursor its writes move, and
+/// whose lines it is sent.
 struct Outgoing {
     sink: Sink,
     relay: Option<Arc<RelayConnection>>,
+    shows: ShowFilter,
 }
 
 impl Outgoing {
     async fn text(&mut self, text: Utf8Bytes) -> Result<(), ()> {
         send(&mut self.sink, text).await
+    }
+
+    /// Writes an announce of `show` if the socket gets that show's lines; for a relay, notes
+    /// that it was written, or that it was passed over.
+    async fn announce_of(
+        &mut self,
+        seq: Seq,
+        show: Option<&str>,
+        text: Utf8Bytes,
+    ) -> Result<(), ()> {
+        if self.shows.passes(show) {
+            return self.announce(seq, text).await;
+        }
+        if let Some(relay) = &self.relay {
+            relay.skipped(seq);
+        }
+        Ok(())
     }
 
     /// Writes an announce; for a relay, notes that it was written.
@@ -201,7 +234,11 @@ impl Socket {
     async fn serve(self, socket: WebSocket, auth: WsAuth) {
         let opened = Instant::now();
         let (sink, mut stream) = socket.split();
-        let mut out = Outgoing { sink, relay: None };
+        let mut out = Outgoing {
+            sink,
+            relay: None,
+            shows: ShowFilter::all(),
+        };
         let who = match auth {
             WsAuth::Authenticated(who) => who,
             WsAuth::FirstMessage(slot) => {
@@ -217,6 +254,12 @@ impl Socket {
         };
         if let Subscriber::Relay(name) = &who {
             out.relay = self.state.relays.connect(name, self.address).map(Arc::new);
+        }
+        if let Some(relay) = &out.relay {
+            out.shows = relay.shows().clone();
+        }
+        if let Some(show) = &self.show {
+            out.shows = out.shows.narrow(show);
         }
         // A relay's cursor (created now if it has none) is read before subscribing: every line
         // announced after it is then either replayed or sent live.
@@ -322,12 +365,12 @@ impl Live {
                 biased;
                 frame = self.sub.rx.recv() => match frame {
                     Ok(Frame { seq: Some(seq), .. }) if seq <= self.last_seq => {}
-                    Ok(Frame { seq: Some(seq), text }) => {
-                        if self.out.announce(seq, text).await.is_err() {
+                    Ok(Frame { seq: Some(seq), show, text }) => {
+                        if self.out.announce_of(seq, show.as_deref(), text).await.is_err() {
                             return;
                         }
                     }
-                    Ok(Frame { seq: None, text }) => {
+                    Ok(Frame { seq: None, text, .. }) => {
                         if self.out.text(text).await.is_err() {
                             return;
                         }
@@ -423,8 +466,8 @@ async fn replay(out: &mut Outgoing, state: &AppState, since: Seq) -> Result<Seq,
         .map_err(|e| tracing::error!(error = %e, "cannot read the replay"))?;
     let mut last = since.min(end);
     for a in &missed {
-        out.announce(a.seq, Utf8Bytes::from(a.to_message().to_json()))
-            .await?;
+        let text = Utf8Bytes::from(a.to_message().to_json());
+        out.announce_of(a.seq, a.show.as_deref(), text).await?;
         last = a.seq;
     }
     Ok(last)

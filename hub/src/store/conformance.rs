@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, RelayAck, Show,
-    ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
+    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, Recipient,
+    RelayAck, Show, ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
@@ -808,6 +808,7 @@ fn timing() -> Enqueue {
         not_before: Timestamp::UNIX_EPOCH,
         delay_ms: 0,
         give_up_ms: 300_000,
+        shows: None,
     }
 }
 
@@ -826,7 +827,10 @@ async fn deliveries_are_made_once_from_the_targets_cursor() {
             .await
             .expect("b")
             .seq;
-        let pending = store.deliveries(seq, vec!["t".into()]).await.expect("rows");
+        let pending = store
+            .deliveries(seq, vec![every_show("t")])
+            .await
+            .expect("rows");
         let status: Vec<_> = pending.expect("seq").iter().map(|r| r.status).collect();
         assert_eq!(
             status,
@@ -842,10 +846,63 @@ async fn deliveries_are_made_once_from_the_targets_cursor() {
         assert_eq!(next.announce.seq, seq);
         assert_eq!(next.announce.message.as_str(), "after");
         assert_eq!(next.attempts, 0);
-        let before = store.deliveries(old, vec!["t".into()]).await.expect("old");
+        let before = store
+            .deliveries(old, vec![every_show("t")])
+            .await
+            .expect("old");
         assert_eq!(before, Some(vec![]));
         let unknown = store.deliveries(Seq::new(99), vec![]).await.expect("none");
         assert_eq!(unknown, None);
+    })
+    .await;
+}
+
+fn every_show(t: &str) -> Recipient {
+    Recipient {
+        target: t.into(),
+        shows: None,
+    }
+}
+
+fn of_show(line: &str, show: Option<&str>) -> NewAnnouncement {
+    NewAnnouncement::text(AnnounceLine::sanitize(line), show.map(String::from))
+}
+
+#[tokio::test]
+async fn a_target_given_some_shows_gets_rows_for_those_and_station_wide_lines_only() {
+    each(|s| async move {
+        let store = s.open();
+        store.init_delivery_cursor("b".into()).await.expect("init");
+        let mut seqs = Vec::new();
+        for (line, show) in [
+            ("a1", Some("a")),
+            ("b1", Some("b")),
+            ("all", None),
+            ("a2", Some("a")),
+        ] {
+            let a = store.record_announcement(of_show(line, show)).await;
+            seqs.push(a.expect("announce").seq);
+        }
+        let only_b = Enqueue {
+            shows: Some(vec!["b".into()]),
+            ..timing()
+        };
+        let made = store.enqueue_deliveries("b".into(), only_b.clone()).await;
+        assert_eq!(made.expect("enqueue"), 2, "b1 and the station-wide line");
+        let again = store.enqueue_deliveries("b".into(), only_b).await;
+        assert_eq!(
+            again.expect("again"),
+            0,
+            "the cursor passed the a lines too"
+        );
+        let recipient = Recipient {
+            target: "b".into(),
+            shows: Some(vec!["b".into()]),
+        };
+        let rows = store.deliveries(seqs[0], vec![recipient.clone()]).await;
+        assert_eq!(rows.expect("rows"), Some(vec![]), "no row for an a line");
+        let rows = store.deliveries(seqs[1], vec![recipient]).await;
+        assert_eq!(rows.expect("rows").map(|r| r.len()), Some(1));
     })
     .await;
 }

@@ -39,7 +39,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::acks::Acks;
-use crate::store::{Store, StoreError};
+use crate::store::{Recipient, Store, StoreError};
 pub use config::TargetConfig;
 use ntr_common::shutdown::Shutdown;
 
@@ -214,13 +214,19 @@ impl Targets {
         &self.inner.configs
     }
 
-    /// Names of the targets that deliver (enabled ones).
-    pub fn enabled_names(&self) -> Vec<String> {
+    /// The targets that deliver (enabled ones), with the shows each gets.
+    pub fn recipients(&self) -> Vec<Recipient> {
         self.inner
             .configs
             .iter()
             .filter(|t| t.enabled)
-            .map(|t| t.name.clone())
+            .map(|t| Recipient {
+                target: t.name.clone(),
+                shows: t
+                    .shows
+                    .slugs()
+                    .map(|s| s.iter().map(ToString::to_string).collect()),
+            })
             .collect()
     }
 

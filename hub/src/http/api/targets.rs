@@ -55,7 +55,7 @@ pub async fn deliveries(
         .ok_or_else(|| ApiError::BadRequest("seq is required: /admin/deliveries?seq=N".into()))?;
     let seq = Seq::try_from(raw)
         .map_err(|_| ApiError::BadRequest(format!("seq must be 0 or more (got {raw})")))?;
-    let enabled = state.targets.enabled_names();
+    let enabled = state.targets.recipients();
     state
         .store
         .deliveries(seq, enabled)
