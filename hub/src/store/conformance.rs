@@ -130,6 +130,7 @@ fn track_announce(show_id: i64, position: u32, t: &Track) -> NewAnnouncement {
         show_id: Some(show_id),
         position: Some(position),
         track: Some(t.clone()),
+        show: Some(main_show().to_string()),
         ..text(&format!("Now Playing: {}", t.title))
     }
 }
@@ -1013,7 +1014,11 @@ async fn played_is_the_standing_track_announces() {
         let w = week(0);
         let show = show_of(&store, w, &[1, 2]).await;
         let since = Timestamp::now() - SignedDuration::from_hours(1);
-        assert_eq!(store.last_played(since).await.expect("none yet"), None);
+        let main = main_show();
+        assert_eq!(
+            store.last_played(&main, since).await.expect("none yet"),
+            None
+        );
         let mut seqs = Vec::new();
         for t in &show.tracks {
             let a = track_announce(show.id, t.position, t);
@@ -1028,10 +1033,21 @@ async fn played_is_the_standing_track_announces() {
         let got: Vec<(Seq, u32)> = played.iter().map(|p| (p.seq, p.position)).collect();
         assert_eq!(got, [(seqs[0], 1), (seqs[1], 2)]);
         assert_eq!(played[1].track, show.tracks[1]);
-        let last = store.last_played(since).await.expect("last").expect("some");
-        assert_eq!(last.seq, seqs[1], "the free text is not a track");
+        let last = store.last_played(&main, since).await.expect("last");
+        assert_eq!(
+            last.expect("some").seq,
+            seqs[1],
+            "the free text is not a track"
+        );
+        let other = slug("other");
+        let nothing = store.last_played(&other, since).await.expect("other show");
+        assert_eq!(
+            nothing, None,
+            "another show's tracks are not its last played"
+        );
         let future = Timestamp::now() + SignedDuration::from_hours(1);
-        assert_eq!(store.last_played(future).await.expect("later"), None);
+        let later = store.last_played(&main, future).await.expect("later");
+        assert_eq!(later, None);
 
         let at = w.end + SignedDuration::from_mins(1);
         store.set_mark(show.id, at).await.expect("mark");
@@ -1050,6 +1066,20 @@ async fn played_is_the_standing_track_announces() {
             (show.id, w, Some(at))
         );
         assert_eq!(by_show[0].played, played);
+        assert_eq!(by_show[0].slug, "main");
+        let of_main = store.played_by_show_of(10, Some(&main)).await;
+        assert_eq!(of_main.expect("of main").len(), 1);
+        let of_other = store.played_by_show_of(10, Some(&slug("nobody"))).await;
+        assert!(of_other.expect("of nobody").is_empty());
+
+        // Another show's track: last played goes by the announce's show, not its week.
+        let mut of_other = track_announce(show.id, 1, &show.tracks[0]);
+        of_other.show = Some(other.to_string());
+        let b = store.record_announcement(of_other).await.expect("b");
+        let last = store.last_played(&other, since).await.expect("other");
+        assert_eq!(last.map(|p| p.seq), Some(b.seq));
+        let last = store.last_played(&main, since).await.expect("main again");
+        assert_eq!(last.map(|p| p.seq), Some(seqs[1]), "not the other show's");
     })
     .await;
 }
