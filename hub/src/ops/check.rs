@@ -47,7 +47,11 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
     let relays: Vec<String> = inspection
         .relays
         .iter()
-        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
+        .map(|(name, token)| {
+            let shows = config.hub.relay_shows.get(name).cloned();
+            let shows = shows.unwrap_or_default().describe();
+            format!("{name} {}, {shows}", describe(token, mask_token))
+        })
         .collect();
     report.row("relays", relays.join("; "));
     report.row(

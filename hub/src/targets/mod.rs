@@ -44,12 +44,18 @@ pub use config::TargetConfig;
 use ntr_common::shutdown::Shutdown;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
-/// https://discord.com/…/webhooks/ID/***); stream (icecast, …, disabled)`.
+/// https://discord.com/…/webhooks/ID/***, all shows); stream (icecast, …, shows b, disabled)`.
 pub fn summary(targets: &[TargetConfig]) -> String {
     targets
         .iter()
         .map(|t| {
-            let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
+            let mut line = format!(
+                "{} ({}, {}, {}",
+                t.name,
+                t.kind.name(),
+                t.kind.endpoint(),
+                t.shows.describe()
+            );
             if t.delay_seconds > 0 {
                 line.push_str(&format!(", {} s delay", t.delay_seconds));
             }
