@@ -6,11 +6,13 @@
 use ntr_protocol::Seq;
 use tokio::time::Instant;
 
-/// An announce accepted for posting in every channel.
+/// An announce accepted for posting in its show's channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
     pub seq: Seq,
     pub message: String,
+    /// The show's slug; `None` for a station-wide line.
+    pub show: Option<String>,
     /// Past this the line is too old to post (the end of the replay window).
     pub expires: Instant,
 }

@@ -169,6 +169,7 @@ impl HubSide {
         Some(Post {
             seq,
             message: announce.message,
+            show: announce.show,
             expires: Instant::now() + left,
         })
     }
