@@ -4,3 +4,4 @@
 
 mod named;
 mod ngircd;
+mod stations;
