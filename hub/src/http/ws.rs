@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{
-    ClientMessage, Seq, ServerMessage, SinceQuery,
+    ClientMessage, Seq, ServerMessage,
     close::{BAD_AUTH, GOING_AWAY, LOGGED_OUT, TOO_SLOW},
 };
 use tokio::sync::broadcast::error::RecvError;
@@ -81,8 +81,7 @@ pub async fn announce_socket(
     axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<SinceQuery>,
-    ApiQuery(show): ApiQuery<ShowQuery>,
+    ApiQuery(query): ApiQuery<AnnounceQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     auth: WsAuth,
 ) -> Response {
@@ -90,6 +89,7 @@ pub async fn announce_socket(
         Ok(u) => u,
         Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
     };
+    let show = ShowQuery { show: query.show };
     let show = match show.named(&state.config.station) {
         Ok(show) => show.map(|s| s.slug.clone()),
         Err(e) => return e.into_response(),
@@ -113,6 +113,13 @@ pub async fn announce_socket(
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING)
         .on_upgrade(move |ws| socket.serve(ws, auth))
+}
+
+/// The query of `/ws/announce`: `?since=` and `?show=`, both optional.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AnnounceQuery {
+    since: Option<Seq>,
+    show: Option<String>,
 }
 
 /// Who is on the other end of a socket.

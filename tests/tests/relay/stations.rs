@@ -183,9 +183,9 @@ async fn routes_post_each_shows_lines_in_its_channel_and_np_answers_for_it() {
         return;
     };
     let lines = s.announce_three().await;
-    assert_eq!(bot_texts(&mut s.in_a).await, [lines.a.1.clone()]);
-    assert_eq!(bot_texts(&mut s.in_b).await, [lines.b.1.clone()]);
-    assert_eq!(bot_texts(&mut s.in_main).await, [lines.station.1.clone()]);
+    assert_eq!(bot_texts(&mut s.in_a).await, [lines.a.1.as_str()]);
+    assert_eq!(bot_texts(&mut s.in_b).await, [lines.b.1.as_str()]);
+    assert_eq!(bot_texts(&mut s.in_main).await, [lines.station.1.as_str()]);
 
     assert_eq!(ask(&mut s.in_a, "#a", "!np").await, lines.a.1);
     assert_eq!(ask(&mut s.in_b, "#b", "!np").await, lines.b.1);
