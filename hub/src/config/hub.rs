@@ -222,3 +222,37 @@ fn validate_relays(
     }
     Ok(relays)
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use crate::config::Config;
+
+    const TWO_SHOWS: &str = "[[shows]]\nslug = \"a\"\nsource = \"manual\"\n\
+        [[shows]]\nslug = \"b\"\nsource = \"manual\"\nday = \"friday\"\n";
+
+    fn with_relay(shows: &str) -> Result<Config, String> {
+        let toml = format!(
+            "{TWO_SHOWS}[[hub.relays]]\nname = \"bot\"\ntoken = \"bot-token-0123456789abcdef\"\n\
+             shows = {shows}\n"
+        );
+        Config::from_figment(Figment::new().merge(Toml::string(&toml))).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_relays_shows_are_slugs_of_the_station() {
+        let c = with_relay("[\"b\"]").expect("known show");
+        let name = crate::relays::RelayName::parse("bot").expect("name");
+        assert_eq!(c.hub.relay_shows[&name].describe(), "shows b");
+        assert_eq!(
+            with_relay("[\"a\", \"c\"]").expect_err("unknown"),
+            "hub.relays: relay `bot`: shows: no show `c`; the shows are a, b"
+        );
+        let err = with_relay("[]").expect_err("empty");
+        assert!(err.starts_with("hub.relays: relay `bot`: shows "), "{err}");
+        let err = with_relay("[\"B\"]").expect_err("not a slug");
+        assert!(err.contains("`B` is not a show slug"), "{err}");
+    }
+}

@@ -48,9 +48,18 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         .relays
         .iter()
         .map(|(name, token)| {
-            let shows = config.hub.relay_shows.get(name).cloned();
-            let shows = shows.unwrap_or_default().describe();
-            format!("{name} {}, {shows}", describe(token, mask_token))
+            let mut line = format!("{name} {}", describe(token, mask_token));
+            let shows = config
+                .hub
+                .relay_shows
+                .get(name)
+                .cloned()
+                .unwrap_or_default();
+            // With one show there is nothing to choose; a station says what each relay gets.
+            if config.station.shows().len() > 1 || shows.slugs().is_some() {
+                line.push_str(&format!(", {}", shows.describe()));
+            }
+            line
         })
         .collect();
     report.row("relays", relays.join("; "));
@@ -71,7 +80,10 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
     }
     report.row("soundcloud", soundcloud_line(config));
     if !config.targets.is_empty() {
-        report.row("targets", crate::targets::summary(&config.targets));
+        report.row(
+            "targets",
+            crate::targets::summary(&config.targets, &config.station),
+        );
     }
     Ok(report.finish())
 }

@@ -39,23 +39,23 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::acks::Acks;
+use crate::station::Station;
 use crate::store::{Recipient, Store, StoreError};
 pub use config::TargetConfig;
 use ntr_common::shutdown::Shutdown;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
-/// https://discord.com/…/webhooks/ID/***, all shows); stream (icecast, …, shows b, disabled)`.
-pub fn summary(targets: &[TargetConfig]) -> String {
+/// https://discord.com/…/webhooks/ID/***); stream (icecast, …, shows b, disabled)`. Which
+/// shows each gets is said on a station of several shows, or when a target names some.
+pub fn summary(targets: &[TargetConfig], station: &Station) -> String {
+    let several = station.shows().len() > 1;
     targets
         .iter()
         .map(|t| {
-            let mut line = format!(
-                "{} ({}, {}, {}",
-                t.name,
-                t.kind.name(),
-                t.kind.endpoint(),
-                t.shows.describe()
-            );
+            let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
+            if several || t.shows.slugs().is_some() {
+                line.push_str(&format!(", {}", t.shows.describe()));
+            }
             if t.delay_seconds > 0 {
                 line.push_str(&format!(", {} s delay", t.delay_seconds));
             }
