@@ -262,12 +262,7 @@ impl Socket {
         if let Subscriber::Relay(name) = &who {
             out.relay = self.state.relays.connect(name, self.address).map(Arc::new);
         }
-        if let Some(relay) = &out.relay {
-            out.shows = relay.shows().clone();
-        }
-        if let Some(show) = &self.show {
-            out.shows = out.shows.narrow(show);
-        }
+        out.shows = self.shows_for(out.relay.as_deref());
         // A relay's cursor (created now if it has none) is read before subscribing: every line
         // announced after it is then either replayed or sent live.
         let resume = resume_point(out.relay.as_deref(), &self.state).await;
@@ -298,6 +293,16 @@ impl Socket {
             session,
         };
         live.run(reader, self.shutdown).await;
+    }
+
+    /// Whose lines this socket is sent: its relay's shows (every show for other subscribers),
+    /// narrowed to `?show=`.
+    fn shows_for(&self, relay: Option<&RelayConnection>) -> ShowFilter {
+        let given = relay.map_or_else(ShowFilter::all, |r| r.shows().clone());
+        match &self.show {
+            Some(show) => given.narrow(show),
+            None => given,
+        }
     }
 
     /// What a subscriber gets before the live stream: the replay (after `?since=`, or for a
