@@ -72,3 +72,36 @@ fn show_page(config: &Config, show: &ShowDef) -> String {
         format!("/s/{}", show.slug)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use super::*;
+
+    #[test]
+    fn a_station_lists_every_shows_starts_under_its_own_title() {
+        let config = Config::from_figment(Figment::new().merge(Toml::string(
+            "[[shows]]\nslug = \"a\"\ntitle = \"Show A\"\nsource = \"manual\"\n\
+             timezone = \"Europe/Berlin\"\nday = \"monday\"\nhour = 10\nduration_minutes = 60\n\
+             [[shows]]\nslug = \"b\"\ntitle = \"Show B\"\nsource = \"manual\"\n\
+             timezone = \"America/New_York\"\nday = \"friday\"\nhour = 20\nduration_minutes = 60\n",
+        )))
+        .expect("two shows");
+        let now: Timestamp = "2026-03-01T00:00:00Z".parse().expect("time");
+        let ics = calendar(&config, now).expect("in range");
+        assert_eq!(ics.matches("SUMMARY:Show A live").count(), SHOWS, "{ics}");
+        assert_eq!(ics.matches("SUMMARY:Show B live").count(), SHOWS, "{ics}");
+        assert!(ics.contains("/s/b"), "a show's page on a station: {ics}");
+        // In time order: Monday's A before Friday's B, week after week.
+        let first_a = ics.find("SUMMARY:Show A live").expect("a");
+        let first_b = ics.find("SUMMARY:Show B live").expect("b");
+        assert!(first_a < first_b, "{ics}");
+
+        let only_b = calendar_of(&config, &[config.station.get("b").expect("b")], now);
+        let only_b = only_b.expect("in range");
+        assert!(!only_b.contains("Show A"), "{only_b}");
+        assert_eq!(only_b.matches("SUMMARY:Show B live").count(), SHOWS);
+    }
+}
