@@ -32,6 +32,9 @@ const STATUS_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Frame {
     /// The announce seq, for de-duplicating against a replay; `None` for status and ack frames.
     pub seq: Option<Seq>,
+    /// The announce's show; `None` for a station-wide line and for status and ack frames, which
+    /// every subscriber gets. Shared, so that forwarding a frame never allocates.
+    pub show: Option<Arc<str>>,
     pub text: Utf8Bytes,
 }
 
@@ -151,6 +154,7 @@ impl Broadcaster {
         let announcement = store.record_announcement(new).await?;
         let frame = Frame {
             seq: Some(announcement.seq),
+            show: announcement.show.as_deref().map(Arc::from),
             text: announcement.to_message().to_json().into(),
         };
         if self.inner.publish.send(frame.clone()).is_err() {
@@ -173,6 +177,7 @@ impl Broadcaster {
         // An error only means no dashboard is open.
         let _ = self.inner.dashboards.send(Frame {
             seq: None,
+            show: None,
             text: message.to_json().into(),
         });
     }
@@ -222,6 +227,7 @@ impl Broadcaster {
                 last_sent = now;
                 let _ = self.inner.tx.send(Frame {
                     seq: None,
+                    show: None,
                     text: status_message(now).to_json().into(),
                 });
             }

@@ -10,7 +10,8 @@
 //!   HTTP: the accept loop, handlers, pages, the WebSocket, the OpenAPI document.
 //! - **engine**: `announce` (one announce, start to end), `broadcast` (the fan-out), `acks`,
 //!   `relays` (named relays and their cursors), `targets` (delivery workers), `poller` and
-//!   `soundcloud`, `nowplaying`, `tracklist`, `feeds`, `metrics`, `auth` (tokens, passwords,
+//!   `soundcloud`, `nowplaying`, `tracklist`, `feeds`, `metrics`, `show_filter` (which shows a
+//!   relay, target or stream gets), `auth` (tokens, passwords,
 //!   session keys, the login limiter), `secrets`.
 //! - **base**: `store` (the database behind one face), `week` (the DST-aware schedule), `line`
 //!   and `line_template` (the sanitised announce line), `clock`, `web_url`, `lock`, `log_throttle`.
@@ -36,6 +37,7 @@ mod ops;
 mod poller;
 mod relays;
 mod secrets;
+mod show_filter;
 mod soundcloud;
 mod startup;
 mod station;

@@ -1,5 +1,7 @@
 //! What is playing now, for stream overlays and station web sites: the newest track announce
 //! of the last 30 minutes that was not corrected, with the current show and whether it is live.
+//! A station answers for one show at a time: the one asked for, else the one on air, else the
+//! one that airs next; its last played track is that show's own.
 
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
@@ -39,6 +41,8 @@ pub struct PlayingTrack {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShowRef {
     pub id: i64,
+    /// The show's slug.
+    pub show: String,
     #[schema(value_type = String, format = DateTime)]
     pub week_start: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -64,12 +68,13 @@ impl NowPlaying {
         let now = Timestamp::now();
         let schedule = &def.schedule;
         let show = store.current_show(def, now).await?;
-        let last = store.last_played(now - RECENT).await?;
+        let last = store.last_played(&def.slug, now - RECENT).await?;
         Ok(NowPlaying {
             on_air: schedule.on_air_week(now)?.is_some(),
             now_playing: last.map(PlayingTrack::from),
             show: ShowRef {
                 id: show.id,
+                show: def.slug.to_string(),
                 week_start: show.week.start,
                 week_end: show.week.end,
             },

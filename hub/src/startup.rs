@@ -138,7 +138,7 @@ impl Application {
         end_sessions_of_other_passwords(&store, &sessions, &resolved, &config).await?;
         let logins = Logins::new(resolved.logins.iter().map(|l| l.login.clone()).collect())?;
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
-        let relays = Relays::load(names, &store).await?;
+        let relays = Relays::load(names, &config.hub.relay_shows, &store).await?;
         let pollers = Arc::new(pollers);
         let broadcaster = Broadcaster::start();
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());

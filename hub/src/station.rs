@@ -229,6 +229,36 @@ impl Station {
     }
 }
 
+/// A station of manual shows named `slugs`, one an hour every day of the week from Monday on,
+/// for tests elsewhere in the crate.
+#[cfg(test)]
+pub fn test_station(slugs: &[&str]) -> Station {
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    let shows = slugs
+        .iter()
+        .zip(DAYS)
+        .map(|(slug, day)| ShowDef {
+            slug: ShowSlug::parse(slug).expect("slug"),
+            title: (*slug).to_owned(),
+            schedule: Schedule::from_config("UTC", day, 10, 60).expect("schedule"),
+            announce_template: AnnounceTemplate::parse(AnnounceTemplate::DEFAULT)
+                .expect("template"),
+            correction_template: CorrectionTemplate::parse(CorrectionTemplate::DEFAULT)
+                .expect("template"),
+            source: PlaylistSource::Manual,
+        })
+        .collect();
+    Station::new(shows, Timestamp::now()).expect("disjoint")
+}
+
 /// The live windows `[start, end)` of the next 52 weeks, the one around `now` included.
 fn live_windows(
     schedule: &Schedule,

@@ -37,6 +37,12 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
     }
     report.row("nickname", nick);
     report.row("channels", irc.channels.join(" "));
+    for route in &irc.routes {
+        report.row(
+            "route",
+            format!("show {} to {}", route.show, route.channels.join(" ")),
+        );
+    }
     let auth = match (&irc.sasl_password, &irc.nickserv_password) {
         (Some(_), Some(_)) => "SASL PLAIN *** and NickServ ***",
         (Some(_), None) => "SASL PLAIN ***",

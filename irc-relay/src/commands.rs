@@ -153,8 +153,14 @@ impl Answerer {
         }
     }
 
-    /// The reply line for `command`; `last_announce` is the last line posted (`!np`).
-    pub async fn answer(&self, command: Command, last_announce: Option<String>) -> String {
+    /// The reply line for `command` asked where `show` is routed (`None`: the station);
+    /// `last_announce` is the last line posted of that show, or of the station (`!np`).
+    pub async fn answer(
+        &self,
+        command: Command,
+        show: Option<&str>,
+        last_announce: Option<String>,
+    ) -> String {
         let p = &self.prefix;
         match command {
             Command::NowPlaying => {
@@ -167,8 +173,8 @@ impl Answerer {
             Command::SongUsage => {
                 format!("Usage: {p}song N, where N is the track number (e.g. {p}song 3).")
             }
-            Command::Song(n) => self.song(n).await,
-            Command::Playlist => self.playlist().await,
+            Command::Song(n) => self.song(n, show).await,
+            Command::Playlist => self.playlist(show).await,
         }
     }
 
@@ -176,8 +182,13 @@ impl Answerer {
         format!("{}{path}", self.hub_url.as_str().trim_end_matches('/'))
     }
 
-    fn public_page(&self) -> String {
-        format!("{}/", self.public_url.as_str().trim_end_matches('/'))
+    /// The station's page, or a routed show's own.
+    fn public_page(&self, show: Option<&str>) -> String {
+        let base = self.public_url.as_str().trim_end_matches('/');
+        match show {
+            Some(slug) => format!("{base}/s/{slug}"),
+            None => format!("{base}/"),
+        }
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, Unavailable> {
@@ -185,13 +196,13 @@ impl Answerer {
         Ok(http.get(self.api(path)).send().await?)
     }
 
-    async fn song(&self, n: u32) -> String {
-        let response = match self.get(&format!("/playlist/{n}")).await {
+    async fn song(&self, n: u32, show: Option<&str>) -> String {
+        let response = match self.get(&with_show(&format!("/playlist/{n}"), show)).await {
             Ok(response) => response,
             Err(e) => return unavailable(e),
         };
         if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return match self.show().await {
+            return match self.show(show).await {
                 Ok(show) if show.tracks.is_empty() => {
                     "This week's show has no tracks yet.".to_string()
                 }
@@ -214,35 +225,41 @@ impl Answerer {
         }
     }
 
-    async fn show(&self) -> Result<Show, Unavailable> {
+    /// The week `/playlist` answers: the station's (on air, else next), or `show`'s.
+    async fn show(&self, show: Option<&str>) -> Result<Show, Unavailable> {
         Ok(self
-            .get("/playlist")
+            .get(&with_show("/playlist", show))
             .await?
             .error_for_status()?
             .json::<Show>()
             .await?)
     }
 
-    async fn playlist(&self) -> String {
-        match self.show().await {
+    async fn playlist(&self, slug: Option<&str>) -> String {
+        match self.show(slug).await {
             Ok(show) => {
                 let which = if show.on_air {
                     "The show on air"
                 } else {
                     "This week's show"
                 };
+                let page = self.public_page(slug);
                 if show.tracks.is_empty() {
-                    format!("{which} has no tracks yet: {}", self.public_page())
+                    format!("{which} has no tracks yet: {page}")
                 } else {
-                    format!(
-                        "{which} has {}: {}",
-                        tracks(show.tracks.len()),
-                        self.public_page()
-                    )
+                    format!("{which} has {}: {page}", tracks(show.tracks.len()))
                 }
             }
             Err(e) => unavailable(e),
         }
+    }
+}
+
+/// `path` narrowed to one show with `?show=` (a slug needs no escaping).
+fn with_show(path: &str, show: Option<&str>) -> String {
+    match show {
+        Some(slug) => format!("{path}?show={slug}"),
+        None => path.to_string(),
     }
 }
 
@@ -341,30 +358,34 @@ mod tests {
         let url = Url::parse("http://127.0.0.1:9").expect("url");
         let answerer = Answerer::new(url.clone(), url, "!".into());
         assert_eq!(
-            answerer.answer(Command::NowPlaying, None).await,
+            answerer.answer(Command::NowPlaying, None, None).await,
             "Nothing has been announced yet."
         );
         assert_eq!(
             answerer
-                .answer(Command::NowPlaying, Some("Now Playing: x".into()))
+                .answer(
+                    Command::NowPlaying,
+                    Some("a"),
+                    Some("Now Playing: x".into())
+                )
                 .await,
             "Now Playing: x"
         );
         assert!(
             answerer
-                .answer(Command::SongUsage, None)
+                .answer(Command::SongUsage, None, None)
                 .await
                 .starts_with("Usage: !song N")
         );
         assert!(
             answerer
-                .answer(Command::Help, None)
+                .answer(Command::Help, None, None)
                 .await
                 .contains("!song N")
         );
         // Port 9 (discard) is closed on test machines: the hub is unreachable.
         assert_eq!(
-            answerer.answer(Command::Playlist, None).await,
+            answerer.answer(Command::Playlist, Some("a"), None).await,
             "Sorry, the playlist is not available right now."
         );
     }

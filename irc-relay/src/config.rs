@@ -55,7 +55,10 @@ pub struct IrcConfig {
     pub nickname: String,
     /// Tried in order when `nickname` is taken.
     pub alt_nicknames: Vec<String>,
+    /// Where station-wide lines and the lines of shows without a route go.
     pub channels: Vec<String>,
+    /// `[[irc.routes]]`: a show's lines go to its route's channels instead.
+    pub routes: Vec<Route>,
     /// SASL PLAIN with `nickname` as the account, when set.
     pub sasl_password: Option<String>,
     /// `NickServ IDENTIFY`, when set.
@@ -73,6 +76,43 @@ pub struct IrcConfig {
     pub flood_lines_per_second: f64,
     /// Lines waiting per channel while IRC is down; the oldest go first when it overflows.
     pub queue_limit: usize,
+}
+
+/// One `[[irc.routes]]` block: the lines of show `show` go to `channels`, and commands asked
+/// there answer for that show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub show: String,
+    pub channels: Vec<String>,
+}
+
+impl IrcConfig {
+    /// Every channel the bot joins: `channels`, then each route's, each once.
+    pub fn all_channels(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        let routed = self.routes.iter().flat_map(|r| r.channels.iter());
+        for channel in self.channels.iter().chain(routed) {
+            if !all.iter().any(|c| c.eq_ignore_ascii_case(channel)) {
+                all.push(channel.clone());
+            }
+        }
+        all
+    }
+
+    /// Where a line of `show` (`None`: station-wide) is posted: its route's channels, else
+    /// `channels`.
+    pub fn channels_for(&self, show: Option<&str>) -> &[String] {
+        show.and_then(|show| self.routes.iter().find(|r| r.show == show))
+            .map_or(&self.channels, |route| &route.channels)
+    }
+
+    /// The show routed to `channel`, if any: commands asked there answer for it.
+    pub fn show_of(&self, channel: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| r.channels.iter().any(|c| c.eq_ignore_ascii_case(channel)))
+            .map(|r| r.show.as_str())
+    }
 }
 
 /// A configuration problem, worded for the person who edits the file.
@@ -142,6 +182,7 @@ struct RawIrc {
     nickname: Option<String>,
     alt_nicknames: Option<Vec<String>>,
     channels: Option<Vec<String>>,
+    routes: Option<Vec<RawRoute>>,
     sasl_password: Option<String>,
     nickserv_password: Option<String>,
     command_prefix: Option<String>,
@@ -151,6 +192,13 @@ struct RawIrc {
     flood_burst: Option<u32>,
     flood_lines_per_second: Option<f64>,
     queue_limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    show: String,
+    channels: Vec<String>,
 }
 
 pub const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8000";
@@ -332,6 +380,7 @@ impl RawIrc {
             alt_nicknames: alt_nicknames(self.alt_nicknames, &nickname)?,
             nickname,
             channels: channels(self.channels)?,
+            routes: routes(self.routes.unwrap_or_default())?,
             sasl_password: non_empty(self.sasl_password),
             nickserv_password: non_empty(self.nickserv_password),
             command_prefix: command_prefix(self.command_prefix)?,
@@ -414,6 +463,69 @@ fn channels(value: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
         ));
     }
     Ok(channels)
+}
+
+/// A show's slug as the hub spells it: 1 to 32 of a-z, 0-9 and -.
+fn valid_slug(slug: &str) -> bool {
+    (1..=32).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Each route names a show once and at least one valid channel; no channel is in two routes
+/// (which show would its commands answer for?).
+fn routes(raw: Vec<RawRoute>) -> Result<Vec<Route>, ConfigError> {
+    let mut routes: Vec<Route> = Vec::with_capacity(raw.len());
+    for (i, route) in raw.into_iter().enumerate() {
+        let key = |field: &str| format!("irc.routes[{i}].{field}");
+        if !valid_slug(&route.show) {
+            return Err(invalid(
+                &key("show"),
+                format!(
+                    "`{}` is not a show slug: use 1 to 32 of a-z, 0-9 and -",
+                    route.show
+                ),
+            ));
+        }
+        if routes.iter().any(|r| r.show == route.show) {
+            return Err(invalid(
+                &key("show"),
+                format!(
+                    "`{}` has two routes; list all its channels in one",
+                    route.show
+                ),
+            ));
+        }
+        if route.channels.is_empty() {
+            return Err(invalid(&key("channels"), "must name at least one channel"));
+        }
+        for channel in &route.channels {
+            if !valid_channel(channel) {
+                return Err(invalid(
+                    &key("channels"),
+                    format!("`{channel}` is not a channel name (it must start with # or &)"),
+                ));
+            }
+            let earlier = routes
+                .iter()
+                .find(|r| r.channels.iter().any(|c| c.eq_ignore_ascii_case(channel)));
+            if let Some(earlier) = earlier {
+                return Err(invalid(
+                    &key("channels"),
+                    format!(
+                        "`{channel}` is routed to both `{}` and `{}`",
+                        earlier.show, route.show
+                    ),
+                ));
+            }
+        }
+        routes.push(Route {
+            show: route.show,
+            channels: route.channels,
+        });
+    }
+    Ok(routes)
 }
 
 fn command_prefix(value: Option<String>) -> Result<String, ConfigError> {
@@ -563,6 +675,60 @@ mod tests {
             let toml = MINIMAL.replace(from, to);
             let err = Config::from_toml(&toml).expect_err(key).to_string();
             assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn routes_send_a_show_to_its_channels_and_the_rest_to_channels() {
+        let toml = format!(
+            "{MINIMAL}\n[[irc.routes]]\nshow = \"a\"\nchannels = [\"#a\"]\n\
+             [[irc.routes]]\nshow = \"b\"\nchannels = [\"#b\", \"#ntr\"]\n"
+        );
+        let irc = Config::from_toml(&toml).expect("config").irc;
+        assert_eq!(irc.all_channels(), ["#ntr", "#a", "#b"]);
+        assert_eq!(irc.channels_for(Some("a")), ["#a"]);
+        assert_eq!(
+            irc.channels_for(Some("c")),
+            ["#ntr"],
+            "a show without a route"
+        );
+        assert_eq!(irc.channels_for(None), ["#ntr"], "station-wide");
+        assert_eq!(irc.show_of("#A"), Some("a"));
+        assert_eq!(irc.show_of("#elsewhere"), None);
+    }
+
+    #[test]
+    fn bad_routes_name_their_key() {
+        let route = |show: &str, channels: &str| {
+            format!("\n[[irc.routes]]\nshow = \"{show}\"\nchannels = {channels}\n")
+        };
+        for (extra, key, says) in [
+            (
+                route("A b", "[\"#a\"]"),
+                "irc.routes[0].show",
+                "not a show slug",
+            ),
+            (
+                route("a", "[\"a\"]"),
+                "irc.routes[0].channels",
+                "not a channel",
+            ),
+            (route("a", "[]"), "irc.routes[0].channels", "at least one"),
+            (
+                route("a", "[\"#x\"]") + &route("b", "[\"#X\"]"),
+                "irc.routes[1].channels",
+                "routed to both `a` and `b`",
+            ),
+            (
+                route("a", "[\"#x\"]") + &route("a", "[\"#y\"]"),
+                "irc.routes[1].show",
+                "two routes",
+            ),
+        ] {
+            let err = Config::from_toml(&format!("{MINIMAL}{extra}"))
+                .expect_err(key)
+                .to_string();
+            assert!(err.contains(key) && err.contains(says), "{key}: {err}");
         }
     }
 

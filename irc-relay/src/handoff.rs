@@ -8,11 +8,13 @@ use tokio::time::Instant;
 
 use crate::posted::Mark;
 
-/// An announce accepted for posting in every channel.
+/// An announce accepted for posting in its show's channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
     pub announce: Mark,
     pub message: String,
+    /// The show's slug; `None` for a station-wide line.
+    pub show: Option<String>,
     /// Past this the line is too old to post (the end of the replay window).
     pub expires: Instant,
 }

@@ -174,6 +174,7 @@ impl HubSide {
                 announced_at: announce.announced_at,
             },
             message: announce.message,
+            show: announce.show,
             expires: Instant::now() + left,
         })
     }

@@ -8,13 +8,17 @@
 //! leaves only as an [`IrcLine`]. Its CTCP answers are off (no `ctcp` feature): it sends them
 //! as requests come in, to a channel when asked there, outside flood control.
 //!
-//! [`IrcSide`] holds what outlives a connection (the outbox, the last announce, the command
+//! Each line goes to the channels of its show's `[[irc.routes]]` entry, else to `[irc]
+//! channels`; commands answer for the show routed to the channel they are asked in.
+//!
+//! [`IrcSide`] holds what outlives a connection (the outbox, the last announces, the command
 //! cooldown), so lines that arrive while the server is down wait for the next connection
 //! (until their replay window ends). Each connection is a [`connection::Connection`], which
 //! borrows the `IrcSide` while it lasts.
 
 mod connection;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,8 +87,10 @@ pub(crate) struct IrcSide {
     config: Arc<Config>,
     inbox: Inbox,
     outbox: Outbox,
-    /// The last announce, for `!np`.
+    /// The last announce of the station, for `!np` where no show is routed.
     last_announce: Option<String>,
+    /// The last announce of each show, for `!np` in its routed channels.
+    last_of_show: HashMap<String, String>,
     cooldown: Cooldown,
     channel_limit: ChannelLimit,
     answerer: Answerer,
@@ -114,6 +120,7 @@ impl IrcSide {
             },
             outbox: Outbox::new(irc.flood_burst, irc.flood_lines_per_second, irc.queue_limit),
             last_announce: None,
+            last_of_show: HashMap::new(),
             cooldown: Cooldown::new(irc.command_cooldown),
             channel_limit: ChannelLimit::new(
                 irc.command_replies_per_channel,
@@ -157,7 +164,7 @@ impl IrcSide {
     }
 
     fn queue_announce(&mut self, post: Post) {
-        for channel in &self.config.irc.channels {
+        for channel in self.config.irc.channels_for(post.show.as_deref()) {
             // After a restart the hub replays from the channel that posted least; the others
             // already have some of those lines.
             if self.posted.was_posted(channel, post.announce) {
@@ -173,6 +180,9 @@ impl IrcSide {
                 let seq = dropped.announce.map(|mark| mark.seq);
                 tracing::warn!(channel, ?seq, "announce queue full; dropped the oldest");
             }
+        }
+        if let Some(show) = post.show {
+            self.last_of_show.insert(show, post.message.clone());
         }
         self.last_announce = Some(post.message);
     }
@@ -226,10 +236,14 @@ impl IrcSide {
         self.channel_limit.record(&channel, now);
         tracing::info!(nick, %channel, ?command, "command");
         let answerer = self.answerer.clone();
-        let last = self.last_announce.clone();
+        let show = self.config.irc.show_of(&channel).map(str::to_owned);
+        let last = match &show {
+            Some(show) => self.last_of_show.get(show).cloned(),
+            None => self.last_announce.clone(),
+        };
         let reply_tx = self.inbox.reply_tx.clone();
         tokio::spawn(async move {
-            let text = answerer.answer(command, last).await;
+            let text = answerer.answer(command, show.as_deref(), last).await;
             let reply = Reply {
                 target: channel,
                 text,
@@ -241,10 +255,11 @@ impl IrcSide {
 
     /// The configured spelling of `channel` (servers may echo another case).
     fn configured(&self, channel: &str) -> String {
-        self.config
-            .irc
-            .channels
+        let irc = &self.config.irc;
+        let routed = irc.routes.iter().flat_map(|r| r.channels.iter());
+        irc.channels
             .iter()
+            .chain(routed)
             .find(|c| c.eq_ignore_ascii_case(channel))
             .cloned()
             .unwrap_or_else(|| channel.to_string())
@@ -297,7 +312,7 @@ fn client_config(config: &Config) -> irc::client::data::Config {
             .as_ref()
             .map(|path| path.to_string_lossy().into_owned()),
         // The crate joins these after the MOTD, and again on every connection.
-        channels: irc.channels.clone(),
+        channels: irc.all_channels(),
         encoding: Some("UTF-8".into()),
         ping_time: Some(60),
         ping_timeout: Some(30),

@@ -47,7 +47,7 @@ impl Relay {
         let relay = &config.relay;
         let backoff = Backoff::new(relay.reconnect_initial, relay.reconnect_max);
         let posted = open_posted(&config);
-        let resume = match posted.resume_point(&config.irc.channels) {
+        let resume = match posted.resume_point(&config.irc.all_channels()) {
             Some(mark) => {
                 tracing::info!(seq = %mark.seq, "resuming after the last line posted before");
                 Resume::after(mark)

@@ -58,7 +58,13 @@ impl Default for TestSchedule {
 }
 
 impl TestSchedule {
+    /// The `[show]` table of a one-show hub.
     fn toml(&self) -> String {
+        format!("[show]\n{}", self.keys())
+    }
+
+    /// `timezone`, `day`, `hour` and `duration_minutes` for this schedule.
+    fn keys(&self) -> String {
         let start = Timestamp::now() - self.ago;
         let tz = jiff::tz::TimeZoneDatabase::bundled()
             .get(self.timezone)
@@ -71,7 +77,7 @@ impl TestSchedule {
         let into_hour =
             i64::from(z.minute()) + i64::from(z.second() > 0 || z.subsec_nanosecond() > 0);
         format!(
-            "[show]\ntimezone = \"{}\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
+            "timezone = \"{}\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
             self.timezone,
             format!("{:?}", z.weekday()).to_lowercase(),
             z.hour(),
@@ -80,12 +86,60 @@ impl TestSchedule {
     }
 }
 
+/// One `[[shows]]` block of a test station: a `manual` show (nothing polled; tests add
+/// records) on `schedule`. The shows of one station must not overlap: give them schedules
+/// whose live windows are days apart.
+#[derive(Debug, Clone, Copy)]
+pub struct TestShow {
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub schedule: TestSchedule,
+}
+
+impl TestShow {
+    fn toml(&self) -> String {
+        format!(
+            "[[shows]]\nslug = \"{}\"\ntitle = \"{}\"\nsource = \"manual\"\n{}",
+            self.slug,
+            self.title,
+            self.schedule.keys()
+        )
+    }
+}
+
+/// Two shows in different time zones, neither on air (so a free text without a show is
+/// station-wide): `a` ("Show A", Berlin) went live two days ago, `b` ("Show B", New York)
+/// three days ago, each for an hour. A test that needs one on air changes its `schedule.ago`.
+pub fn two_shows() -> Vec<TestShow> {
+    vec![
+        TestShow {
+            slug: "a",
+            title: "Show A",
+            schedule: TestSchedule {
+                ago: SignedDuration::from_hours(48),
+                timezone: "Europe/Berlin",
+                ..TestSchedule::default()
+            },
+        },
+        TestShow {
+            slug: "b",
+            title: "Show B",
+            schedule: TestSchedule {
+                timezone: "America/New_York",
+                ..TestSchedule::default()
+            },
+        },
+    ]
+}
+
 pub struct TestHub {
     pub soundcloud: FakeSoundcloud,
     pub http: reqwest::Client,
     pub port: u16,
     dir: TempDir,
     schedule: TestSchedule,
+    /// `[[shows]]` blocks; empty: the one `[show]` of `schedule`.
+    shows: Vec<TestShow>,
     extra_toml: String,
     timeouts: Timeouts,
     target_timings: Timings,
@@ -122,6 +176,20 @@ impl TestHub {
         Self::start_full(schedule, extra_toml, timeouts, test_target_timings()).await
     }
 
+    /// A station of `shows` (`[[shows]]` blocks instead of `[show]`), with `extra_toml`.
+    pub async fn start_station(shows: Vec<TestShow>, extra_toml: &str) -> TestHub {
+        let mut hub = Self::unstarted(
+            TestSchedule::default(),
+            extra_toml,
+            Timeouts::default(),
+            test_target_timings(),
+        )
+        .await;
+        hub.shows = shows;
+        hub.launch().await;
+        hub
+    }
+
     /// Like [`TestHub::start_with`], with the targets' delivery timings chosen by the test.
     pub async fn start_with_timings(
         schedule: TestSchedule,
@@ -137,8 +205,19 @@ impl TestHub {
         timeouts: Timeouts,
         target_timings: Timings,
     ) -> TestHub {
+        let mut hub = Self::unstarted(schedule, extra_toml, timeouts, target_timings).await;
+        hub.launch().await;
+        hub
+    }
+
+    async fn unstarted(
+        schedule: TestSchedule,
+        extra_toml: &str,
+        timeouts: Timeouts,
+        target_timings: Timings,
+    ) -> TestHub {
         let soundcloud = FakeSoundcloud::start().await;
-        let mut hub = TestHub {
+        TestHub {
             soundcloud,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -148,13 +227,12 @@ impl TestHub {
             port: free_port(),
             dir: tempfile::tempdir().expect("temp dir"),
             schedule,
+            shows: Vec::new(),
             extra_toml: extra_toml.into(),
             timeouts,
             target_timings,
             running: None,
-        };
-        hub.launch().await;
-        hub
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -171,17 +249,23 @@ impl TestHub {
 
     /// The whole configuration, as a file a hub process could read.
     pub fn config_toml(&self) -> String {
+        // A station's shows say their own source: `[soundcloud] user` would be a second one.
+        let (schedule, user) = if self.shows.is_empty() {
+            let user = format!("user = \"{}\"\n", fake_soundcloud::USER);
+            (self.schedule.toml(), user)
+        } else {
+            let blocks: Vec<String> = self.shows.iter().map(TestShow::toml).collect();
+            (blocks.join("\n"), String::new())
+        };
         format!(
             "[hub]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\
              data_dir = {dir:?}\nadmin_token = \"{ADMIN_TOKEN}\"\nrelay_tokens = [\"{RELAY_TOKEN}\"]\n\
              [dashboard]\nusername = \"{USERNAME}\"\npassword_hash = \"{hash}\"\nsecret_key = \"{SECRET_KEY}\"\n\
              {schedule}\n\
-             [soundcloud]\nuser = \"{user}\"\napi_base = \"{sc}\"\nweb_base = \"{sc}\"\n\n{extra}",
+             [soundcloud]\n{user}api_base = \"{sc}\"\nweb_base = \"{sc}\"\n\n{extra}",
             port = self.port,
             dir = self.dir.path().display().to_string(),
             hash = password_hash(),
-            schedule = self.schedule.toml(),
-            user = fake_soundcloud::USER,
             sc = self.soundcloud.base_url(),
             extra = self.extra_toml,
         )

@@ -2,6 +2,7 @@
 //! to shows in `[[hub.tokens]]`, see `rights`) and named relays, the proxies it trusts and its
 //! connection limits.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ const MAX_REPLAY_WINDOW_SECONDS: u64 = 86_400;
 /// More open connections than one process can serve.
 const MAX_CONNECTIONS: u64 = 1_000_000;
 use crate::relays::{RelayConfig, RelayName};
+use crate::show_filter::ShowFilter;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -41,6 +43,8 @@ pub(super) struct RawHub {
 pub(super) struct RawRelay {
     name: String,
     token: String,
+    /// Only these shows' lines (and station-wide ones); absent: every show.
+    shows: Option<Vec<String>>,
 }
 
 impl Default for RawHub {
@@ -71,6 +75,8 @@ pub struct HubConfig {
     pub relays: Vec<RelayConfig>,
     /// `[[hub.tokens]]`: bearer tokens limited to some shows (or, with `["*"]`, not).
     pub tokens: Vec<ScopedToken>,
+    /// The `shows` of each `[[hub.relays]]` block that has them; any other relay gets every show.
+    pub relay_shows: BTreeMap<RelayName, ShowFilter>,
     pub trusted_proxies: Vec<IpAddr>,
     pub replay_window_seconds: u64,
     /// Open connections the hub accepts at once, authenticated WebSockets not counted.
@@ -97,6 +103,7 @@ pub(super) fn validate(raw: RawHub, station: &Station) -> Result<HubConfig, Conf
     if let Some(t) = &admin_token {
         check_token("hub.admin_token", t)?;
     }
+    let relay_shows = relay_shows(&raw.relays)?;
     let relays = validate_relays(raw.relays, raw.relay_tokens, admin_token.as_deref())?;
     let tokens = rights::tokens(raw.tokens, station, admin_token.as_deref(), &relays)?;
     let trusted_proxies = raw
@@ -131,10 +138,42 @@ pub(super) fn validate(raw: RawHub, station: &Station) -> Result<HubConfig, Conf
         admin_token,
         relays,
         tokens,
+        relay_shows,
         trusted_proxies,
         replay_window_seconds: raw.replay_window_seconds,
         max_connections: raw.max_connections,
     })
+}
+
+/// The `shows` lists of the named relays, each a list of slugs (that they are the station's is
+/// [`check_relay_shows`]'s to say, once the shows are known).
+fn relay_shows(named: &[RawRelay]) -> Result<BTreeMap<RelayName, ShowFilter>, ConfigError> {
+    let mut filters = BTreeMap::new();
+    for raw in named {
+        let Ok(name) = RelayName::parse(&raw.name) else {
+            continue; // `validate_relays` says what is wrong with the name
+        };
+        if raw.shows.is_some() {
+            let filter = ShowFilter::from_config(raw.shows.clone()).map_err(|e| {
+                ConfigError::invalid("hub.relays", format!("relay `{name}`: shows {e}"))
+            })?;
+            filters.insert(name, filter);
+        }
+    }
+    Ok(filters)
+}
+
+/// Every relay's `shows` names shows of the station.
+pub(super) fn check_relay_shows(hub: &HubConfig, station: &Station) -> Result<(), ConfigError> {
+    for (name, filter) in &hub.relay_shows {
+        if let Some(message) = filter.unknown_in(station) {
+            return Err(ConfigError::invalid(
+                "hub.relays",
+                format!("relay `{name}`: shows: {message}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Named relays and the numbered ones of `relay_tokens`, each name and token used once (a
@@ -191,4 +230,38 @@ fn validate_relays(
         }
     }
     Ok(relays)
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    use crate::config::Config;
+
+    const TWO_SHOWS: &str = "[[shows]]\nslug = \"a\"\nsource = \"manual\"\n\
+        [[shows]]\nslug = \"b\"\nsource = \"manual\"\nday = \"friday\"\n";
+
+    fn with_relay(shows: &str) -> Result<Config, String> {
+        let toml = format!(
+            "{TWO_SHOWS}[[hub.relays]]\nname = \"bot\"\ntoken = \"bot-token-0123456789abcdef\"\n\
+             shows = {shows}\n"
+        );
+        Config::from_figment(Figment::new().merge(Toml::string(&toml))).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_relays_shows_are_slugs_of_the_station() {
+        let c = with_relay("[\"b\"]").expect("known show");
+        let name = crate::relays::RelayName::parse("bot").expect("name");
+        assert_eq!(c.hub.relay_shows[&name].describe(), "shows b");
+        assert_eq!(
+            with_relay("[\"a\", \"c\"]").expect_err("unknown"),
+            "hub.relays: relay `bot`: shows: no show `c`; the shows are a, b"
+        );
+        let err = with_relay("[]").expect_err("empty");
+        assert!(err.starts_with("hub.relays: relay `bot`: shows "), "{err}");
+        let err = with_relay("[\"B\"]").expect_err("not a slug");
+        assert!(err.contains("`B` is not a show slug"), "{err}");
+    }
 }

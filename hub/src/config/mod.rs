@@ -147,7 +147,8 @@ impl Config {
             // The relay token generated on first start is `relay-1`.
             taken.push(RelayName::numbered(1).to_string());
         }
-        let targets = crate::targets::config::validate(raw.targets, &taken)?;
+        let targets = crate::targets::config::validate(raw.targets, &taken, &station)?;
+        hub::check_relay_shows(&hub, &station)?;
 
         Ok(Config {
             hub,

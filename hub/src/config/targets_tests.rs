@@ -55,7 +55,7 @@ fn every_kind_loads_and_hides_its_secrets() {
         "https://example.org/announce?***"
     );
     let debug = format!("{targets:?}");
-    let summary = crate::targets::summary(&targets);
+    let summary = crate::targets::summary(&targets, &crate::station::test_station(&["main"]));
     assert!(
         summary.ends_with("stream (icecast, http://127.0.0.1:8010 mount /live.mp3, disabled)"),
         "{summary}"

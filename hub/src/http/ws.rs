@@ -2,8 +2,9 @@
 //! relay without it, everything after its cursor), then forwards the broadcast to it until it
 //! leaves, falls too far behind (4008), stops answering pings, logs out (a dashboard: 1008), or
 //! the hub shuts down (1001).
-//! Acks and relay states it sends are recorded. A DJ's socket (a dashboard session or a
-//! scoped token) gets only its shows' frames (`ws_scope`).
+//! Acks and relay states it sends are recorded. A socket gets the lines of the shows its relay
+//! is given (`shows`), narrowed to one by `?show=`, and every station-wide line; a DJ's socket
+//! (a dashboard session or a scoped token) gets only its shows' frames (`ws_scope`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::{
-    ClientMessage, Seq, ServerMessage, SinceQuery,
+    ClientMessage, Seq, ServerMessage,
     close::{BAD_AUTH, GOING_AWAY, LOGGED_OUT, TOO_SLOW},
 };
 use tokio::sync::broadcast::error::RecvError;
@@ -32,11 +33,13 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiQuery;
 use crate::http::guards::{Credentials, credentials, cross_origin_hint, same_origin};
 use crate::http::server::limits::ConnectionSlot;
+use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
 use crate::http::ws_scope::ShowScope;
 use crate::log_throttle::Verdict;
 use crate::relays::{RelayConnection, RelayName};
-use crate::station::Rights;
+use crate::show_filter::ShowFilter;
+use crate::station::{Rights, ShowSlug};
 use crate::store::{SessionWatch, Store};
 use ntr_common::shutdown::Shutdown;
 
@@ -62,7 +65,8 @@ pub struct WsShutdown(pub Shutdown);
 /// or, with neither, a first `{"type": "subscribe", "token": "…"}` message within 10 s.
 #[utoipa::path(get, path = "/ws/announce", tag = crate::http::tags::STREAMS,
     params(("since" = Option<u64>, Query, minimum = 0, maximum = 9223372036854775807_i64,
-        description = "Replay every announce after this seq from the replay window first")),
+        description = "Replay every announce after this seq from the replay window first"),
+        ShowQuery),
     security((), ("bearer" = []), ("cookie" = [])),
     responses(
         (status = 101, description = "Switched to the WebSocket protocol"),
@@ -71,6 +75,7 @@ pub struct WsShutdown(pub Shutdown);
         (status = 401, description = "A wrong bearer token", body = ErrorBody),
         (status = 403, description = "A session cookie on a request from another origin",
             body = ErrorBody),
+        (status = 404, description = "No show has that slug", body = ErrorBody),
     ),
 )]
 pub async fn announce_socket(
@@ -78,13 +83,18 @@ pub async fn announce_socket(
     axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<SinceQuery>,
+    ApiQuery(query): ApiQuery<AnnounceQuery>,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
     auth: WsAuth,
 ) -> Response {
     let upgrade = match upgrade {
         Ok(u) => u,
         Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
+    };
+    let show = ShowQuery { show: query.show };
+    let show = match show.named(&state.config.station) {
+        Ok(show) => show.map(|s| s.slug.clone()),
+        Err(e) => return e.into_response(),
     };
     let address = client_addr(peer, &headers, &state.config.hub.trusted_proxies);
     if let WsAuth::Authenticated(Subscriber::Relay(name)) = &auth
@@ -95,6 +105,7 @@ pub async fn announce_socket(
     let socket = Socket {
         state,
         since: query.since,
+        show,
         address,
         shutdown,
     };
@@ -104,6 +115,13 @@ pub async fn announce_socket(
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING)
         .on_upgrade(move |ws| socket.serve(ws, auth))
+}
+
+/// The query of `/ws/announce`: `?since=` and `?show=`, both optional.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AnnounceQuery {
+    since: Option<Seq>,
+    show: Option<String>,
 }
 
 /// Who is on the other end of a socket.
@@ -181,19 +199,40 @@ impl FromRequestParts<AppState> for WsAuth {
 struct Socket {
     state: AppState,
     since: Option<Seq>,
+    /// `?show=`: only that show's lines (and station-wide ones).
+    show: Option<ShowSlug>,
     address: IpAddr,
     shutdown: Shutdown,
 }
 
-/// The sending half of a subscriber's socket, and the relay whose cursor its writes move.
+/// The sending half of a subscriber's socket, the relay whose cursor its writes move, and
+/// whose lines it is sent.
 struct Outgoing {
     sink: Sink,
     relay: Option<Arc<RelayConnection>>,
+    shows: ShowFilter,
 }
 
 impl Outgoing {
     async fn text(&mut self, text: Utf8Bytes) -> Result<(), ()> {
         send(&mut self.sink, text).await
+    }
+
+    /// Writes an announce of `show` if the socket gets that show's lines; for a relay, notes
+    /// that it was written, or that it was passed over.
+    async fn announce_of(
+        &mut self,
+        seq: Seq,
+        show: Option<&str>,
+        text: Utf8Bytes,
+    ) -> Result<(), ()> {
+        if self.shows.passes(show) {
+            return self.announce(seq, text).await;
+        }
+        if let Some(relay) = &self.relay {
+            relay.skipped(seq);
+        }
+        Ok(())
     }
 
     /// Writes an announce; for a relay, notes that it was written.
@@ -218,7 +257,11 @@ impl Socket {
     async fn serve(self, socket: WebSocket, auth: WsAuth) {
         let opened = Instant::now();
         let (sink, mut stream) = socket.split();
-        let mut out = Outgoing { sink, relay: None };
+        let mut out = Outgoing {
+            sink,
+            relay: None,
+            shows: ShowFilter::all(),
+        };
         let who = match auth {
             WsAuth::Authenticated(who) => who,
             WsAuth::FirstMessage(slot) => {
@@ -235,6 +278,7 @@ impl Socket {
         if let Subscriber::Relay(name) = &who {
             out.relay = self.state.relays.connect(name, self.address).map(Arc::new);
         }
+        out.shows = self.shows_for(out.relay.as_deref());
         // A relay's cursor (created now if it has none) is read before subscribing: every line
         // announced after it is then either replayed or sent live.
         let resume = resume_point(out.relay.as_deref(), &self.state).await;
@@ -270,6 +314,16 @@ impl Socket {
             store: self.state.store.clone(),
         };
         live.run(reader, self.shutdown).await;
+    }
+
+    /// Whose lines this socket is sent: its relay's shows (every show for other subscribers),
+    /// narrowed to `?show=`.
+    fn shows_for(&self, relay: Option<&RelayConnection>) -> ShowFilter {
+        let given = relay.map_or_else(ShowFilter::all, |r| r.shows().clone());
+        match &self.show {
+            Some(show) => given.narrow(show),
+            None => given,
+        }
     }
 
     /// What a subscriber gets before the live stream: the replay (after `?since=`, or for a
@@ -398,7 +452,10 @@ impl Live {
             return Ok(());
         }
         match frame.seq {
-            Some(seq) => self.out.announce(seq, frame.text).await,
+            Some(seq) => {
+                let show = frame.show.as_deref();
+                self.out.announce_of(seq, show, frame.text).await
+            }
             None => self.out.text(frame.text).await,
         }
     }
@@ -472,8 +529,8 @@ async fn replay(
         {
             continue;
         }
-        out.announce(a.seq, Utf8Bytes::from(a.to_message().to_json()))
-            .await?;
+        let text = Utf8Bytes::from(a.to_message().to_json());
+        out.announce_of(a.seq, a.show.as_deref(), text).await?;
     }
     Ok(last)
 }

@@ -86,6 +86,7 @@ mod tests {
     fn frame(message: &ServerMessage) -> Frame {
         Frame {
             seq: None,
+            show: None,
             text: message.to_json().into(),
         }
     }

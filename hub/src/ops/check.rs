@@ -11,6 +11,7 @@ use super::OpsError;
 use crate::config::Config;
 use crate::line_template::TrackFields;
 use crate::lock::DataDirLock;
+use crate::relays::RelayName;
 use crate::secrets::{self, Secret};
 use crate::station::{PlaylistSource, ShowDef};
 use crate::store::{DB_FILE, schema_version};
@@ -53,7 +54,10 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
     }
     report.row("soundcloud", soundcloud_line(config));
     if !config.targets.is_empty() {
-        report.row("targets", crate::targets::summary(&config.targets));
+        report.row(
+            "targets",
+            crate::targets::summary(&config.targets, &config.station),
+        );
     }
     Ok(report.finish())
 }
@@ -64,7 +68,7 @@ fn credential_rows(report: &mut Report, config: &Config, inspection: &secrets::I
     let relays: Vec<String> = inspection
         .relays
         .iter()
-        .map(|(name, token)| format!("{name} {}", describe(token, mask_token)))
+        .map(|(name, token)| relay_line(config, name, token))
         .collect();
     report.row("relays", relays.join("; "));
     for token in &config.hub.tokens {
@@ -97,6 +101,22 @@ fn credential_rows(report: &mut Report, config: &Config, inspection: &secrets::I
             ),
         );
     }
+}
+
+/// A relay's token, masked, and on a station (or when it is limited) the shows it gets.
+fn relay_line(config: &Config, name: &RelayName, token: &Secret) -> String {
+    let mut line = format!("{name} {}", describe(token, mask_token));
+    let shows = config
+        .hub
+        .relay_shows
+        .get(name)
+        .cloned()
+        .unwrap_or_default();
+    // With one show there is nothing to choose; a station says what each relay gets.
+    if config.station.shows().len() > 1 || shows.slugs().is_some() {
+        line.push_str(&format!(", {}", shows.describe()));
+    }
+    line
 }
 
 fn describe(secret: &Secret, mask: impl Fn(&str) -> String) -> String {

@@ -18,6 +18,11 @@
 //!   at shutdown) commits it. A kill -9 of the hub can therefore lose the last ≤ 100 ms of
 //!   written cursors: the plugin then gets those lines once more, never fewer.
 //!
+//! A relay given only some shows (`shows = [...]`) is not sent the other shows' lines, yet its
+//! cursor passes them: a never-acking relay's as if they had been written, an acking relay's
+//! once everything written to that socket before them has been acked. Otherwise a relay whose
+//! last lines were another show's would get them offered again on every reconnect.
+//!
 //! A flush costs the same with one socket or 10,000: it reads each relay's running maximum,
 //! never every socket. Walking 10,000 sockets took 5–8 ms of the hub's only core every 100 ms,
 //! and an announce arriving then waited for it.
@@ -43,6 +48,7 @@ pub use name::RelayName;
 pub use view::delivering;
 
 use crate::log_throttle::{LogThrottle, Verdict};
+use crate::show_filter::ShowFilter;
 
 use crate::store::{Store, StoreError};
 
@@ -81,6 +87,8 @@ struct Entry {
     persisted: Option<Seq>,
     /// By id, which grows with every connection: the last one is the newest.
     connections: BTreeMap<u64, Connection>,
+    /// Whose lines it gets.
+    shows: ShowFilter,
     /// What the socket tasks update without taking the registry lock.
     shared: Arc<RelayShared>,
     status: Option<RelayStatusView>,
@@ -101,6 +109,11 @@ struct RelayShared {
     acking: AtomicBool,
     /// The highest seq written to any of its sockets while it was not acking (0: none).
     written: AtomicU64,
+    /// The highest seq it acked since the hub started (0: none).
+    acked: AtomicU64,
+    /// The highest seq of another show it was not sent, once everything sent before it was
+    /// acked: an acking relay's cursor may pass it (0: none).
+    skipped: AtomicU64,
 }
 
 /// The seqs written to one socket: from `first` to `last` (0: none yet). A socket gets the
@@ -142,8 +155,13 @@ impl Entry {
 }
 
 impl Relays {
-    /// The registry for `names`, with the cursors stored for them.
-    pub async fn load(names: Vec<RelayName>, store: &Store) -> Result<Relays, StoreError> {
+    /// The registry for `names`, with the cursors stored for them; a relay in `shows` gets only
+    /// those shows' lines, the others every line.
+    pub async fn load(
+        names: Vec<RelayName>,
+        shows: &BTreeMap<RelayName, ShowFilter>,
+        store: &Store,
+    ) -> Result<Relays, StoreError> {
         let stored = store.relay_cursors().await?;
         let entries = names
             .into_iter()
@@ -151,9 +169,10 @@ impl Relays {
                 let found = stored.get(name.as_str());
                 let shared = RelayShared {
                     acking: AtomicBool::new(found.is_some_and(|c| c.acking)),
-                    written: AtomicU64::new(0),
+                    ..RelayShared::default()
                 };
                 Entry {
+                    shows: shows.get(&name).cloned().unwrap_or_default(),
                     name,
                     cursor: found.map(|c| c.seq),
                     persisted: found.map(|c| c.seq),
@@ -195,6 +214,7 @@ impl Relays {
         let since = Timestamp::now();
         entry.connections.insert(id, Connection { since, address });
         let relay = Arc::clone(&entry.shared);
+        let shows = entry.shows.clone();
         // A new connection may be another program (an old plugin after a relay): what the
         // previous one reported no longer describes it.
         entry.status = None;
@@ -207,6 +227,7 @@ impl Relays {
             id,
             written: Written::default(),
             relay,
+            shows,
         })
     }
 
@@ -238,6 +259,10 @@ impl Relays {
                 let written = entry.shared.written.load(Ordering::Acquire);
                 if !acking && written > 0 {
                     entry.raise(Seq::new(written));
+                }
+                let skipped = entry.shared.skipped.load(Ordering::Acquire);
+                if acking && skipped > 0 {
+                    entry.raise(Seq::new(skipped));
                 }
                 if let Some(cursor) = entry.cursor
                     && entry.persisted < Some(cursor)
@@ -310,6 +335,8 @@ pub struct RelayConnection {
     written: Written,
     /// The relay's [`RelayShared`].
     relay: Arc<RelayShared>,
+    /// Whose lines the relay gets.
+    shows: ShowFilter,
 }
 
 impl RelayConnection {
@@ -342,6 +369,23 @@ impl RelayConnection {
         }
     }
 
+    /// Whose lines the relay gets.
+    pub fn shows(&self) -> &ShowFilter {
+        &self.shows
+    }
+
+    /// `seq`, another show's line, was not sent to this socket: the cursor may pass it (see the
+    /// module's notes). On the fan-out path: atomics, no lock.
+    pub fn skipped(&self, seq: Seq) {
+        if !self.relay.acking.load(Ordering::Acquire) {
+            return self.written(seq);
+        }
+        let last_sent = self.written.last.load(Ordering::Relaxed);
+        if last_sent <= self.relay.acked.load(Ordering::Acquire) {
+            self.relay.skipped.fetch_max(seq.get(), Ordering::AcqRel);
+        }
+    }
+
     /// The relay acked `seq` at `target`. An ack counts only for a seq written to this socket:
     /// then the relay counts as one that acks from now on, its cursor moves (committed before
     /// this returns), the dashboard learns the ack and its lag, and `true` is returned.
@@ -353,6 +397,7 @@ impl RelayConnection {
         let Some(announced_at) = store.relay_acked(self.name.to_string(), seq).await? else {
             return Ok(false); // no longer in this hub's log
         };
+        self.relay.acked.fetch_max(seq.get(), Ordering::AcqRel);
         let at = Timestamp::now();
         let lag_ms = at.duration_since(announced_at).as_millis().max(0) as u64;
         self.relays.with_entry(self.index, |entry| {

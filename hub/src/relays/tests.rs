@@ -1,5 +1,6 @@
 //! The registry against a real (temporary) database: how cursors move and what survives.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ntr_protocol::{IrcState, RelayStatus, Seq};
@@ -43,7 +44,9 @@ fn status() -> RelayStatus {
 async fn setup() -> (tempfile::TempDir, Store, Relays) {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
-    let relays = Relays::load(names(), &store).await.expect("load");
+    let relays = Relays::load(names(), &BTreeMap::new(), &store)
+        .await
+        .expect("load");
     (dir, store, relays)
 }
 
@@ -76,7 +79,7 @@ async fn an_ack_moves_the_cursor_at_once_and_it_survives_a_restart() {
     let cursors = reopened.relay_cursors().await.expect("cursors");
     let cursor = cursors.get("ntrbot").expect("stored");
     assert_eq!((cursor.seq, cursor.acking), (seq, true));
-    let reloaded = Relays::load(vec![name("ntrbot")], &reopened)
+    let reloaded = Relays::load(vec![name("ntrbot")], &BTreeMap::new(), &reopened)
         .await
         .expect("load");
     assert_eq!(reloaded.infos()[0].cursor, Some(seq));
@@ -147,7 +150,9 @@ async fn a_relay_that_reports_moves_its_cursor_by_acks_only_even_after_a_restart
     drop((relay, listener));
 
     let reopened = Store::open(dir.path()).expect("reopen");
-    let relays = Relays::load(names(), &reopened).await.expect("load");
+    let relays = Relays::load(names(), &BTreeMap::new(), &reopened)
+        .await
+        .expect("load");
     let listener = relays
         .connect(&name("ntrbot"), localhost())
         .expect("configured");
@@ -238,4 +243,39 @@ async fn infos_list_every_configured_relay_and_a_new_connection_clears_the_old_s
     );
     drop(second);
     assert!(!relays.infos()[0].connected);
+}
+
+#[tokio::test]
+async fn a_plugins_cursor_passes_lines_of_shows_it_is_not_given() {
+    let (_dir, store, relays) = setup().await;
+    let (given, other) = (announce(&store).await, announce(&store).await);
+    let plugin = relays
+        .connect(&name("relay-1"), localhost())
+        .expect("configured");
+    write(&plugin, given);
+    plugin.skipped(other);
+    relays.flush(&store).await.expect("flush");
+    assert_eq!(stored(&store, "relay-1").await, Some(other));
+}
+
+#[tokio::test]
+async fn an_acking_relays_cursor_passes_a_skipped_line_only_once_all_before_it_is_acked() {
+    let (_dir, store, relays) = setup().await;
+    let (one, two, three) = (
+        announce(&store).await,
+        announce(&store).await,
+        announce(&store).await,
+    );
+    let relay = relays
+        .connect(&name("ntrbot"), localhost())
+        .expect("configured");
+    relay.status(&store, status()).await.expect("status");
+    write(&relay, one);
+    relay.skipped(two); // `one` is not acked yet: passing `two` would lose it
+    relays.flush(&store).await.expect("flush");
+    assert!(relays.infos()[0].cursor < Some(one));
+    assert!(relay.acked(&store, one, "#a").await.expect("ack"));
+    relay.skipped(three);
+    relays.flush(&store).await.expect("flush");
+    assert_eq!(stored(&store, "ntrbot").await, Some(three));
 }

@@ -9,8 +9,8 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, RelayAck, Show,
-    ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
+    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, Recipient,
+    RelayAck, Show, ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
@@ -130,6 +130,7 @@ fn track_announce(show_id: i64, position: u32, t: &Track) -> NewAnnouncement {
         show_id: Some(show_id),
         position: Some(position),
         track: Some(t.clone()),
+        show: Some(main_show().to_string()),
         ..text(&format!("Now Playing: {}", t.title))
     }
 }
@@ -839,6 +840,7 @@ fn timing() -> Enqueue {
         not_before: Timestamp::UNIX_EPOCH,
         delay_ms: 0,
         give_up_ms: 300_000,
+        shows: None,
     }
 }
 
@@ -857,7 +859,10 @@ async fn deliveries_are_made_once_from_the_targets_cursor() {
             .await
             .expect("b")
             .seq;
-        let pending = store.deliveries(seq, vec!["t".into()]).await.expect("rows");
+        let pending = store
+            .deliveries(seq, vec![every_show("t")])
+            .await
+            .expect("rows");
         let status: Vec<_> = pending.expect("seq").iter().map(|r| r.status).collect();
         assert_eq!(
             status,
@@ -873,10 +878,63 @@ async fn deliveries_are_made_once_from_the_targets_cursor() {
         assert_eq!(next.announce.seq, seq);
         assert_eq!(next.announce.message.as_str(), "after");
         assert_eq!(next.attempts, 0);
-        let before = store.deliveries(old, vec!["t".into()]).await.expect("old");
+        let before = store
+            .deliveries(old, vec![every_show("t")])
+            .await
+            .expect("old");
         assert_eq!(before, Some(vec![]));
         let unknown = store.deliveries(Seq::new(99), vec![]).await.expect("none");
         assert_eq!(unknown, None);
+    })
+    .await;
+}
+
+fn every_show(t: &str) -> Recipient {
+    Recipient {
+        target: t.into(),
+        shows: None,
+    }
+}
+
+fn of_show(line: &str, show: Option<&str>) -> NewAnnouncement {
+    NewAnnouncement::text(AnnounceLine::sanitize(line), show.map(String::from))
+}
+
+#[tokio::test]
+async fn a_target_given_some_shows_gets_rows_for_those_and_station_wide_lines_only() {
+    each(|s| async move {
+        let store = s.open();
+        store.init_delivery_cursor("b".into()).await.expect("init");
+        let mut seqs = Vec::new();
+        for (line, show) in [
+            ("a1", Some("a")),
+            ("b1", Some("b")),
+            ("all", None),
+            ("a2", Some("a")),
+        ] {
+            let a = store.record_announcement(of_show(line, show)).await;
+            seqs.push(a.expect("announce").seq);
+        }
+        let only_b = Enqueue {
+            shows: Some(vec!["b".into()]),
+            ..timing()
+        };
+        let made = store.enqueue_deliveries("b".into(), only_b.clone()).await;
+        assert_eq!(made.expect("enqueue"), 2, "b1 and the station-wide line");
+        let again = store.enqueue_deliveries("b".into(), only_b).await;
+        assert_eq!(
+            again.expect("again"),
+            0,
+            "the cursor passed the a lines too"
+        );
+        let recipient = Recipient {
+            target: "b".into(),
+            shows: Some(vec!["b".into()]),
+        };
+        let rows = store.deliveries(seqs[0], vec![recipient.clone()]).await;
+        assert_eq!(rows.expect("rows"), Some(vec![]), "no row for an a line");
+        let rows = store.deliveries(seqs[1], vec![recipient]).await;
+        assert_eq!(rows.expect("rows").map(|r| r.len()), Some(1));
     })
     .await;
 }
@@ -987,7 +1045,11 @@ async fn played_is_the_standing_track_announces() {
         let w = week(0);
         let show = show_of(&store, w, &[1, 2]).await;
         let since = Timestamp::now() - SignedDuration::from_hours(1);
-        assert_eq!(store.last_played(since).await.expect("none yet"), None);
+        let main = main_show();
+        assert_eq!(
+            store.last_played(&main, since).await.expect("none yet"),
+            None
+        );
         let mut seqs = Vec::new();
         for t in &show.tracks {
             let a = track_announce(show.id, t.position, t);
@@ -1002,10 +1064,21 @@ async fn played_is_the_standing_track_announces() {
         let got: Vec<(Seq, u32)> = played.iter().map(|p| (p.seq, p.position)).collect();
         assert_eq!(got, [(seqs[0], 1), (seqs[1], 2)]);
         assert_eq!(played[1].track, show.tracks[1]);
-        let last = store.last_played(since).await.expect("last").expect("some");
-        assert_eq!(last.seq, seqs[1], "the free text is not a track");
+        let last = store.last_played(&main, since).await.expect("last");
+        assert_eq!(
+            last.expect("some").seq,
+            seqs[1],
+            "the free text is not a track"
+        );
+        let other = slug("other");
+        let nothing = store.last_played(&other, since).await.expect("other show");
+        assert_eq!(
+            nothing, None,
+            "another show's tracks are not its last played"
+        );
         let future = Timestamp::now() + SignedDuration::from_hours(1);
-        assert_eq!(store.last_played(future).await.expect("later"), None);
+        let later = store.last_played(&main, future).await.expect("later");
+        assert_eq!(later, None);
 
         let at = w.end + SignedDuration::from_mins(1);
         store.set_mark(show.id, at).await.expect("mark");
@@ -1024,6 +1097,20 @@ async fn played_is_the_standing_track_announces() {
             (show.id, w, Some(at))
         );
         assert_eq!(by_show[0].played, played);
+        assert_eq!(by_show[0].slug, "main");
+        let of_main = store.played_by_show_of(10, Some(&main)).await;
+        assert_eq!(of_main.expect("of main").len(), 1);
+        let of_other = store.played_by_show_of(10, Some(&slug("nobody"))).await;
+        assert!(of_other.expect("of nobody").is_empty());
+
+        // Another show's track: last played goes by the announce's show, not its week.
+        let mut of_other = track_announce(show.id, 1, &show.tracks[0]);
+        of_other.show = Some(other.to_string());
+        let b = store.record_announcement(of_other).await.expect("b");
+        let last = store.last_played(&other, since).await.expect("other");
+        assert_eq!(last.map(|p| p.seq), Some(b.seq));
+        let last = store.last_played(&main, since).await.expect("main again");
+        assert_eq!(last.map(|p| p.seq), Some(seqs[1]), "not the other show's");
     })
     .await;
 }

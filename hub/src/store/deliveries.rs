@@ -53,13 +53,33 @@ pub enum DeliveryOutcome {
     Failed { error: String },
 }
 
-/// How the rows of one target are timed when they are made.
-#[derive(Debug, Clone, Copy)]
+/// How the rows of one target are timed when they are made, and which announces get one.
+#[derive(Debug, Clone)]
 pub struct Enqueue {
     /// Announces made before this are past their give-up time already: no row.
     pub not_before: Timestamp,
     pub delay_ms: i64,
     pub give_up_ms: i64,
+    /// Only these shows' announces (and station-wide ones) get a row; `None`: every announce.
+    /// The cursor passes the others all the same.
+    pub shows: Option<Vec<String>>,
+}
+
+/// An enabled target as the ledger sees it: its name and the shows it gets (`None`: all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub target: String,
+    pub shows: Option<Vec<String>>,
+}
+
+impl Recipient {
+    /// Does an announce of `show` (`None`: station-wide) get a row for this target?
+    pub fn gets(&self, show: Option<&str>) -> bool {
+        match (&self.shows, show) {
+            (None, _) | (_, None) => true,
+            (Some(shows), Some(show)) => shows.iter().any(|s| s == show),
+        }
+    }
 }
 
 /// A target's rows at a glance, for the dashboard's Targets panel.
@@ -124,12 +144,13 @@ impl Store {
         }
     }
 
-    /// Every ledger row of `seq`, plus a `pending` placeholder for each of `enabled` that has
-    /// not made its row yet (its worker is about to); `None` when no such announce exists.
+    /// Every ledger row of `seq`, plus a `pending` placeholder for each of `enabled` that gets
+    /// that announce and has not made its row yet (its worker is about to); `None` when no such
+    /// announce exists.
     pub async fn deliveries(
         &self,
         seq: Seq,
-        enabled: Vec<String>,
+        enabled: Vec<Recipient>,
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.deliveries(seq, enabled).await,

@@ -42,7 +42,8 @@ pub use announcements::{
 };
 pub use cursors::StoredCursor;
 pub use deliveries::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, TargetSummary,
+    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient,
+    TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 
 use super::{Backend, Store, StoreError, Track};
+use crate::station::ShowSlug;
 use crate::week::Week;
 
 /// One track announce that was not corrected.
@@ -41,15 +42,29 @@ impl Store {
     /// The newest `limit` shows that have standing track announces, newest first, each with
     /// its announces in announce order and its mark.
     pub async fn played_by_show(&self, limit: u32) -> Result<Vec<ShowPlayed>, StoreError> {
+        self.played_by_show_of(limit, None).await
+    }
+
+    /// As [`Store::played_by_show`], of one show's weeks only when `show` is given.
+    pub async fn played_by_show_of(
+        &self,
+        limit: u32,
+        show: Option<&ShowSlug>,
+    ) -> Result<Vec<ShowPlayed>, StoreError> {
+        let show = show.map(ToString::to_string);
         match &self.backend {
-            Backend::Sqlite(db) => db.played_by_show(limit).await,
+            Backend::Sqlite(db) => db.played_by_show(limit, show).await,
         }
     }
 
-    /// The newest standing track announce made at or after `not_before`.
-    pub async fn last_played(&self, not_before: Timestamp) -> Result<Option<Played>, StoreError> {
+    /// The newest standing track announce of `show` made at or after `not_before`.
+    pub async fn last_played(
+        &self,
+        show: &ShowSlug,
+        not_before: Timestamp,
+    ) -> Result<Option<Played>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.last_played(not_before).await,
+            Backend::Sqlite(db) => db.last_played(show.to_string(), not_before).await,
         }
     }
 }

@@ -13,6 +13,8 @@ use std::collections::HashSet;
 use super::block::{Block, RawTarget, TargetConfigError, check_name};
 use super::kind::TargetKind;
 use super::kinds::{self, KINDS};
+use crate::show_filter::ShowFilter;
+use crate::station::Station;
 
 /// The longest hold-back a target may ask for (ten minutes covers any stream delay).
 pub const MAX_DELAY_SECONDS: u64 = 600;
@@ -25,14 +27,18 @@ pub struct TargetConfig {
     /// Seconds each line is held back before its first attempt (0–600).
     pub delay_seconds: u64,
     pub enabled: bool,
+    /// Whose announces it gets (station-wide lines always).
+    pub shows: ShowFilter,
     pub kind: TargetKind,
 }
 
 /// Checks every block; names must be unique among the targets and must not be in `taken`
-/// (the relays' names, which share the dashboard's "where it landed").
+/// (the relays' names, which share the dashboard's "where it landed"), and `shows` may only
+/// name the station's shows.
 pub fn validate(
     raw: Vec<RawTarget>,
     taken: &[String],
+    station: &Station,
 ) -> Result<Vec<TargetConfig>, TargetConfigError> {
     let mut seen: HashSet<String> = taken.iter().cloned().collect();
     let mut out = Vec::with_capacity(raw.len());
@@ -42,6 +48,12 @@ pub fn validate(
             raw: block,
             kind: "",
         })?;
+        if let Some(message) = target.shows.unknown_in(station) {
+            return Err(TargetConfigError {
+                key: format!("targets[{i}].shows"),
+                message,
+            });
+        }
         if !seen.insert(target.name.clone()) {
             return Err(TargetConfigError {
                 key: format!("targets[{i}].name"),
@@ -73,12 +85,15 @@ fn validate_block(mut block: Block) -> Result<TargetConfig, TargetConfigError> {
             })?,
     };
     let enabled = block.raw.enabled.take().unwrap_or(true);
+    let shows = ShowFilter::from_config(block.raw.shows.take())
+        .map_err(|e| block.err("shows", e.to_string()))?;
     let kind = kind_of_block(&mut block)?;
     block.reject_leftovers()?;
     Ok(TargetConfig {
         name,
         delay_seconds,
         enabled,
+        shows,
         kind,
     })
 }
@@ -101,6 +116,31 @@ fn kind_of_block(block: &mut Block) -> Result<TargetKind, TargetConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::station::test_station;
+
+    fn station() -> Station {
+        test_station(&["a", "b"])
+    }
+
+    #[test]
+    fn shows_name_known_slugs() {
+        let block = |shows: Vec<&str>| RawTarget {
+            name: Some("hook".into()),
+            kind: Some("webhook".into()),
+            url: Some("https://e.org".into()),
+            shows: Some(shows.into_iter().map(Into::into).collect()),
+            ..RawTarget::default()
+        };
+        let ok = validate(vec![block(vec!["b"])], &[], &station()).expect("known");
+        assert_eq!(ok[0].shows.describe(), "shows b");
+        let err = validate(vec![block(vec!["a", "c"])], &[], &station()).expect_err("c");
+        assert_eq!(
+            err.to_string(),
+            "targets[0].shows: no show `c`; the shows are a, b"
+        );
+        let err = validate(vec![block(vec![])], &[], &station()).expect_err("empty");
+        assert_eq!(err.key, "targets[0].shows");
+    }
 
     /// The texts an operator reads, word for word (docs/configuration.md quotes them).
     #[test]
@@ -145,7 +185,7 @@ mod tests {
             ),
         ];
         for (raw, text) in cases {
-            let err = validate(vec![raw], &[]).expect_err(text);
+            let err = validate(vec![raw], &[], &station()).expect_err(text);
             assert_eq!(err.to_string(), text);
         }
     }
@@ -163,7 +203,7 @@ mod tests {
             url: Some("https://e.org".into()),
             ..RawTarget::default()
         }];
-        let err = validate(raw, &taken).expect_err("taken by a relay");
+        let err = validate(raw, &taken, &station()).expect_err("taken by a relay");
         assert_eq!(err.key, "targets[0].name");
     }
 }

@@ -39,17 +39,23 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::acks::Acks;
-use crate::store::{Store, StoreError};
+use crate::station::Station;
+use crate::store::{Recipient, Store, StoreError};
 pub use config::TargetConfig;
 use ntr_common::shutdown::Shutdown;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
-/// https://discord.com/…/webhooks/ID/***); stream (icecast, …, disabled)`.
-pub fn summary(targets: &[TargetConfig]) -> String {
+/// https://discord.com/…/webhooks/ID/***); stream (icecast, …, shows b, disabled)`. Which
+/// shows each gets is said on a station of several shows, or when a target names some.
+pub fn summary(targets: &[TargetConfig], station: &Station) -> String {
+    let several = station.shows().len() > 1;
     targets
         .iter()
         .map(|t| {
             let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
+            if several || t.shows.slugs().is_some() {
+                line.push_str(&format!(", {}", t.shows.describe()));
+            }
             if t.delay_seconds > 0 {
                 line.push_str(&format!(", {} s delay", t.delay_seconds));
             }
@@ -214,13 +220,19 @@ impl Targets {
         &self.inner.configs
     }
 
-    /// Names of the targets that deliver (enabled ones).
-    pub fn enabled_names(&self) -> Vec<String> {
+    /// The targets that deliver (enabled ones), with the shows each gets.
+    pub fn recipients(&self) -> Vec<Recipient> {
         self.inner
             .configs
             .iter()
             .filter(|t| t.enabled)
-            .map(|t| t.name.clone())
+            .map(|t| Recipient {
+                target: t.name.clone(),
+                shows: t
+                    .shows
+                    .slugs()
+                    .map(|s| s.iter().map(ToString::to_string).collect()),
+            })
             .collect()
     }
 

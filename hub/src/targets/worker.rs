@@ -93,6 +93,11 @@ impl Worker {
                     not_before: Timestamp::now() - delay - give_up,
                     delay_ms: delay.as_millis() as i64,
                     give_up_ms: give_up.as_millis() as i64,
+                    shows: self
+                        .target
+                        .shows
+                        .slugs()
+                        .map(|s| s.iter().map(ToString::to_string).collect()),
                 },
             )
             .await?;

@@ -5,3 +5,4 @@
 mod named;
 mod ngircd;
 mod sopel;
+mod stations;

@@ -6,6 +6,9 @@
 //! `{"type":"show_changed","show_id":N}`) says that one changed (an edit, a poll), so the
 //! public page redraws it. Nothing else of the WebSocket (status, acks, relays) is sent.
 //!
+//! `?show=SLUG` narrows the announces (live and replayed) to that show's and the station-wide
+//! ones; `show_changed` events still come for every show, since they only ask for a redraw.
+//!
 //! The stream reads the same broadcast channel as the WebSocket subscribers. A client more
 //! than the channel's capacity behind is cut off (its stream ends) and reconnects with
 //! `Last-Event-ID`; nobody else waits for it.
@@ -33,8 +36,10 @@ use crate::broadcast::Frame;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiQuery;
 use crate::http::responses::StorageFailed;
+use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
 use crate::http::ws::WsShutdown;
+use crate::show_filter::ShowFilter;
 use crate::store::Announcement;
 
 /// Comment lines this often keep proxies and the idle-connection timeout from closing a quiet
@@ -52,11 +57,13 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
         ("since" = Option<u64>, Query, minimum = 0, maximum = 9223372036854775807_i64, description = "Replay the announces after this seq first"),
         ("Last-Event-ID" = Option<u64>, Header, minimum = 0, maximum = 9223372036854775807_i64,
             description = "Sent by EventSource on a reconnect; wins over `since`"),
+        ShowQuery,
     ),
     responses(
         (status = 200, description = "The event stream, until the client or the hub leaves",
             content_type = "text/event-stream", body = String),
         (status = 400, description = "`Last-Event-ID` or `since` is not a seq", body = ErrorBody),
+        (status = 404, description = "No show has that slug", body = ErrorBody),
         StorageFailed,
     ),
 )]
@@ -65,7 +72,12 @@ pub async fn events(
     axum::Extension(WsShutdown(shutdown)): axum::Extension<WsShutdown>,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<SinceQuery>,
+    ApiQuery(show): ApiQuery<ShowQuery>,
 ) -> Result<Response, ApiError> {
+    let filter = match show.named(&state.config.station)? {
+        Some(show) => ShowFilter::only(vec![show.slug.clone()]),
+        None => ShowFilter::all(),
+    };
     let since = match headers.get("last-event-id") {
         Some(value) => Some(
             value
@@ -83,13 +95,14 @@ pub async fn events(
     let rx = state.broadcaster.listen();
     let shows = state.store.show_changes();
     let (replay, last) = match since {
-        Some(since) => replay(&state, since).await?,
+        Some(since) => replay(&state, since, &filter).await?,
         None => (Vec::new(), Seq::ZERO),
     };
     let mut shutdown = shutdown;
     let feed = Feed {
         replay: replay.into_iter(),
         rx,
+        filter,
         shows,
         last,
         stop: Box::pin(async move { shutdown.wait().await }),
@@ -114,14 +127,21 @@ pub async fn events(
 /// The logged announces after `since` within the replay window, and the seq up to which live
 /// frames are duplicates (the log's end at most: a `since` from another database must not
 /// silence the live stream).
-async fn replay(state: &AppState, since: Seq) -> Result<(Vec<Announcement>, Seq), ApiError> {
+/// The announces after `since` in the replay window that pass `filter`, and the seq up to
+/// which live frames would be duplicates.
+async fn replay(
+    state: &AppState,
+    since: Seq,
+    filter: &ShowFilter,
+) -> Result<(Vec<Announcement>, Seq), ApiError> {
     let window = SignedDuration::from_secs(state.config.hub.replay_window_seconds as i64);
     let end = state.store.last_seq().await?;
-    let missed = state
+    let mut missed = state
         .store
         .announcements_since(since, Timestamp::now() - window)
         .await?;
     let last = missed.last().map_or(since.min(end), |a| a.seq);
+    missed.retain(|a| filter.passes(a.show.as_deref()));
     Ok((missed, last))
 }
 
@@ -129,6 +149,8 @@ async fn replay(state: &AppState, since: Seq) -> Result<(Vec<Announcement>, Seq)
 struct Feed {
     replay: std::vec::IntoIter<Announcement>,
     rx: broadcast::Receiver<Frame>,
+    /// Whose announces the client asked for.
+    filter: ShowFilter,
     /// Ids of shows whose playlist changed.
     shows: broadcast::Receiver<i64>,
     last: Seq,
@@ -162,6 +184,7 @@ fn stream(feed: Feed) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let Feed {
         replay,
         rx,
+        filter,
         shows,
         last,
         stop,
@@ -172,7 +195,7 @@ fn stream(feed: Feed) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let keep_alive =
         IntervalStream::new(keep_alive).map(|_| Item::Event(Bytes::from_static(b":\n\n")));
     let live = first_ready(
-        until_end(announces(rx, last)),
+        until_end(announces(rx, last, filter)),
         first_ready(
             until_end(show_changes(shows)),
             first_ready(keep_alive, stream::once(stop).map(|()| Item::End)),
@@ -211,16 +234,22 @@ where
 
 /// Live announces newer than `last` (the replay sent the others); ends when the listener is
 /// too far behind (it resumes with `Last-Event-ID`) or the hub stops.
-fn announces(rx: broadcast::Receiver<Frame>, last: Seq) -> impl Stream<Item = Bytes> {
+fn announces(
+    rx: broadcast::Receiver<Frame>,
+    last: Seq,
+    filter: ShowFilter,
+) -> impl Stream<Item = Bytes> {
     BroadcastStream::new(rx)
-        .scan(last, |last, frame| {
+        .scan(last, move |last, frame| {
             future::ready(match frame {
                 Ok(Frame {
                     seq: Some(seq),
+                    show,
                     text,
                 }) if seq > *last => {
                     *last = seq;
-                    Some(Some(announce_event(seq, text.as_str())))
+                    let wanted = filter.passes(show.as_deref());
+                    Some(wanted.then(|| announce_event(seq, text.as_str())))
                 }
                 // Status frames, and announces the replay already sent.
                 Ok(_) => Some(None),

@@ -56,7 +56,7 @@ pub async fn deliveries(
     let seq = Seq::try_from(raw)
         .map_err(|_| ApiError::BadRequest(format!("seq must be 0 or more (got {raw})")))?;
     super::scope::line(&state, &caller.rights, seq).await?;
-    let enabled = state.targets.enabled_names();
+    let enabled = state.targets.recipients();
     state
         .store
         .deliveries(seq, enabled)

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::announcements::{COLUMNS, from_row};
 use super::{Sqlite, time, to_ms};
 use crate::store::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, StoreError,
+    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient, StoreError,
     TargetSummary,
 };
 
@@ -64,6 +64,8 @@ impl Sqlite {
         target: String,
         e: Enqueue,
     ) -> Result<usize, StoreError> {
+        // The shows as a JSON array, which SQLite's `json_each` reads as a list of slugs.
+        let shows = e.shows.as_ref().map(|s| serde_json::json!(s).to_string());
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -80,6 +82,8 @@ impl Sqlite {
                 "INSERT INTO deliveries (seq, target, status, due_at, give_up_at, updated_at)
                  SELECT seq, ?1, 'pending', announced_at + ?3, announced_at + ?3 + ?4, ?5
                  FROM announcements WHERE seq > ?2 AND announced_at >= ?6
+                   AND (?7 IS NULL OR show IS NULL
+                        OR show IN (SELECT value FROM json_each(?7)))
                  ON CONFLICT(seq, target) DO NOTHING",
                 params![
                     target,
@@ -87,7 +91,8 @@ impl Sqlite {
                     e.delay_ms,
                     e.give_up_ms,
                     to_ms(Timestamp::now()),
-                    to_ms(e.not_before)
+                    to_ms(e.not_before),
+                    shows,
                 ],
             )?;
             tx.execute(
@@ -199,18 +204,18 @@ impl Sqlite {
     pub async fn deliveries(
         &self,
         seq: Seq,
-        enabled: Vec<String>,
+        enabled: Vec<Recipient>,
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
         self.call(move |c| {
             let seq = seq.get();
             let announced = c
                 .query_row(
-                    "SELECT announced_at FROM announcements WHERE seq = ?1",
+                    "SELECT announced_at, show FROM announcements WHERE seq = ?1",
                     [seq],
-                    |r| time(r, 0),
+                    |r| Ok((time(r, 0)?, r.get::<_, Option<String>>(1)?)),
                 )
                 .optional()?;
-            let Some(announced_at) = announced else {
+            let Some((announced_at, show)) = announced else {
                 return Ok(None);
             };
             let mut stmt = c.prepare_cached(&format!(
@@ -219,8 +224,12 @@ impl Sqlite {
             let mut rows = stmt
                 .query_map([seq], |r| row_from(r.get(0)?, r, 1))?
                 .collect::<Result<Vec<_>, _>>()?;
-            for target in enabled {
-                if !rows.iter().any(|r| r.target == target) && not_yet_made(c, &target, seq)? {
+            for recipient in enabled {
+                let target = recipient.target.clone();
+                if recipient.gets(show.as_deref())
+                    && !rows.iter().any(|r| r.target == target)
+                    && not_yet_made(c, &target, seq)?
+                {
                     rows.push(DeliveryRow {
                         target,
                         status: DeliveryStatus::Pending,
@@ -316,11 +325,19 @@ mod tests {
             .seq
     }
 
+    fn every_show(t: &str) -> Recipient {
+        Recipient {
+            target: t.into(),
+            shows: None,
+        }
+    }
+
     fn timing() -> Enqueue {
         Enqueue {
             not_before: Timestamp::UNIX_EPOCH,
             delay_ms: 0,
             give_up_ms: 300_000,
+            shows: None,
         }
     }
 
@@ -343,7 +360,10 @@ mod tests {
                 .finish_delivery(seq, "t".into(), sent)
                 .await
                 .expect("sent");
-            store.deliveries(seq, vec!["t".into()]).await.expect("rows");
+            store
+                .deliveries(seq, vec![every_show("t")])
+                .await
+                .expect("rows");
             store
                 .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
                 .await

@@ -45,7 +45,11 @@ impl Sqlite {
 
     /// The newest `limit` shows that have standing track announces, newest first, each with
     /// its announces in announce order and its mark.
-    pub async fn played_by_show(&self, limit: u32) -> Result<Vec<ShowPlayed>, StoreError> {
+    pub async fn played_by_show(
+        &self,
+        limit: u32,
+        show: Option<String>,
+    ) -> Result<Vec<ShowPlayed>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS}, shows.week_start, shows.week_end, show_marks.marked_at,
@@ -56,10 +60,11 @@ impl Sqlite {
                  WHERE {STANDING} AND announcements.show_id IN (
                      SELECT s.id FROM shows s
                      WHERE EXISTS (SELECT 1 FROM announcements WHERE {STANDING} AND show_id = s.id)
+                       AND (?2 IS NULL OR s.slug = ?2)
                      ORDER BY s.week_start DESC LIMIT ?1)
                  ORDER BY shows.week_start DESC, seq"
             ))?;
-            let mut rows = stmt.query([limit])?;
+            let mut rows = stmt.query(params![limit, show])?;
             let mut out: Vec<ShowPlayed> = Vec::new();
             while let Some(row) = rows.next()? {
                 let played = from_row(row)?;
@@ -83,13 +88,18 @@ impl Sqlite {
     }
 
     /// The newest standing track announce made at or after `not_before`.
-    pub async fn last_played(&self, not_before: Timestamp) -> Result<Option<Played>, StoreError> {
+    pub async fn last_played(
+        &self,
+        show: String,
+        not_before: Timestamp,
+    ) -> Result<Option<Played>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements WHERE {STANDING} AND announced_at >= ?1
+                "SELECT {COLUMNS} FROM announcements
+                 WHERE {STANDING} AND announced_at >= ?1 AND announcements.show = ?2
                  ORDER BY seq DESC LIMIT 1"
             ))?;
-            let mut rows = stmt.query_map(params![to_ms(not_before)], from_row)?;
+            let mut rows = stmt.query_map(params![to_ms(not_before), show], from_row)?;
             Ok(rows.next().transpose()?)
         })
         .await
