@@ -215,10 +215,14 @@ impl Browser {
     /// Fills in the login form the browser shows with the test hub's credentials, submits it
     /// and waits until the dashboard is open.
     pub async fn submit_login(&self, limit: Duration) {
-        self.type_into("input[name=username]", crate::hub::USERNAME)
+        self.submit_login_as((crate::hub::USERNAME, crate::hub::PASSWORD), limit)
             .await;
-        self.type_into("input[name=password]", crate::hub::PASSWORD)
-            .await;
+    }
+
+    /// Like [`Browser::submit_login`], as the login `(name, password)`.
+    pub async fn submit_login_as(&self, (name, password): (&str, &str), limit: Duration) {
+        self.type_into("input[name=username]", name).await;
+        self.type_into("input[name=password]", password).await;
         self.click("form[action='/login'] button[type=submit]")
             .await;
         self.wait_for_script("return location.pathname === '/dashboard'", limit)
@@ -311,8 +315,14 @@ impl Browser {
     /// Logs in through `url`'s login form with the test hub's credentials and waits for the
     /// dashboard's live connection.
     pub async fn log_in(&self, url: &str, limit: Duration) {
+        self.log_in_as(url, (crate::hub::USERNAME, crate::hub::PASSWORD), limit)
+            .await;
+    }
+
+    /// Like [`Browser::log_in`], as the login `(name, password)`.
+    pub async fn log_in_as(&self, url: &str, login: (&str, &str), limit: Duration) {
         self.goto(&format!("{url}/login")).await;
-        self.submit_login(limit).await;
+        self.submit_login_as(login, limit).await;
         self.wait_for_selector("#conn.up", limit).await;
     }
 

@@ -19,6 +19,7 @@ mod public_page;
 mod relays;
 mod rights;
 mod schemathesis;
+mod station_djs;
 mod station_pages;
 mod tracklist;
 mod upgrade;
