@@ -23,18 +23,26 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let blocks = ctx.size(3, 1);
     let (mut one, mut station) = (Vec::new(), Vec::new());
     for block in 1..=blocks {
-        progress(&format!(
-            "station: one show, {n} subscribers, block {block}/{blocks}"
-        ));
-        let setup = HubSetup::new(&ctx.rt, 0)?;
-        let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
-        one.extend(measure(ctx, server, n, rounds, "")?.0);
-        progress(&format!(
-            "station: {SHOWS} shows, {n} subscribers, block {block}/{blocks}"
-        ));
-        let setup = HubSetup::station(&ctx.rt, SHOWS)?;
-        let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
-        station.extend(measure(ctx, server, n, rounds, "")?.0);
+        // Each block measures both; which goes first alternates, so a machine that slows
+        // down (or warms up) over the run does not always land on the same one.
+        let station_first = block % 2 == 0;
+        for is_station in [station_first, !station_first] {
+            let (label, setup) = if is_station {
+                (format!("{SHOWS} shows"), HubSetup::station(&ctx.rt, SHOWS)?)
+            } else {
+                ("one show".to_owned(), HubSetup::new(&ctx.rt, 0)?)
+            };
+            progress(&format!(
+                "station: {label}, {n} subscribers, block {block}/{blocks}"
+            ));
+            let server = Server::hub(setup.start(ctx.cpus.server)?, setup.addr())?;
+            let done = measure(ctx, server, n, rounds, "")?.0;
+            if is_station {
+                station.extend(done);
+            } else {
+                one.extend(done);
+            }
+        }
     }
     let (one, station) = (Rounds::of(&one), Rounds::of(&station));
     let mut rows = compare(n, &one, &station);
