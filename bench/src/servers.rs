@@ -76,10 +76,7 @@ impl HubSetup {
             bail!("no [show] and [soundcloud] in {}", setup.config.display());
         };
         let mut station: String = text[..show].to_owned();
-        for (i, (day, hour)) in crate::parts::station::station_slots(shows)
-            .into_iter()
-            .enumerate()
-        {
+        for (i, (day, hour)) in station_slots(shows).into_iter().enumerate() {
             station.push_str(&format!(
                 "[[shows]]\nslug = \"show-{i}\"\ntimezone = \"UTC\"\nday = \"{day}\"\nhour = {hour}\n\
                  duration_minutes = 60\nsoundcloud_user = \"{}\"\n",
@@ -363,4 +360,21 @@ pub fn floor_frame(seq: u64, text: &str) -> String {
         show: None,
     }))
     .to_json()
+}
+
+/// The station the bench configures: a show a day at 20:00 UTC from Monday, then at 23:00,
+/// one hour each, so every live window is apart: (day, hour) of each.
+pub fn station_slots(shows: usize) -> Vec<(&'static str, i64)> {
+    const DAYS: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    (0..shows)
+        .map(|i| (DAYS[i % DAYS.len()], if i < DAYS.len() { 20 } else { 23 }))
+        .collect()
 }

@@ -13,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::fanout::measure;
 use super::{Ctx, Rounds, progress};
 use crate::report::Row;
-use crate::servers::{HubSetup, Server};
+use crate::servers::{HubSetup, Server, station_slots};
 
 pub const MAX_RATIO: f64 = 1.1;
 const SHOWS: usize = 12;
@@ -104,23 +104,6 @@ fn polling_week() -> Vec<Row> {
         ),
         "(quiet shows every 6 h, within a day hourly, live every minute)",
     )]
-}
-
-/// The station the bench configures: a show a day at 20:00 UTC from Monday, then at 23:00,
-/// one hour each, so every live window is apart: (day, hour) of each.
-pub fn station_slots(shows: usize) -> Vec<(&'static str, i64)> {
-    const DAYS: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    (0..shows)
-        .map(|i| (DAYS[i % DAYS.len()], if i < DAYS.len() { 20 } else { 23 }))
-        .collect()
 }
 
 fn station_schedules() -> Vec<Schedule> {

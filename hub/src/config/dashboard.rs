@@ -4,9 +4,10 @@
 
 use serde::Deserialize;
 
-use super::rights::{self, RawUser};
+use super::password::{PlainPassword, password};
+use super::rights::{self, DashboardUser, RawUser};
 use super::{ConfigError, non_empty};
-use crate::station::{Rights, Station};
+use crate::station::Station;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -49,33 +50,6 @@ pub struct DashboardConfig {
     /// `[[dashboard.users]]`; empty for a v2 configuration, whose single user is `username`
     /// with the whole station.
     pub users: Vec<DashboardUser>,
-}
-
-/// One `[[dashboard.users]]` block.
-#[derive(Debug, Clone)]
-pub struct DashboardUser {
-    pub name: String,
-    /// An argon2 PHC string (the configured one, or made from `password` at load).
-    pub password_hash: String,
-    /// The password as written, when set that way: it tells a restart from a change.
-    pub password: Option<PlainPassword>,
-    pub rights: Rights,
-}
-
-/// A password as the operator wrote it; never printed.
-#[derive(Clone)]
-pub struct PlainPassword(String);
-
-impl PlainPassword {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for PlainPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PlainPassword(***)")
-    }
 }
 
 const MIN_SECRET_KEY_LEN: usize = 32;
@@ -128,38 +102,4 @@ pub(super) fn validate(
         session_hours: raw.session_hours,
         users,
     })
-}
-
-/// `{prefix}.password` or `{prefix}.password_hash` (`dashboard`, `dashboard.users[2]`), at
-/// most one: the hash checked to be argon2, a password hashed here. Answers the hash and the
-/// password as written.
-pub(super) fn password(
-    prefix: &str,
-    plain: Option<String>,
-    hash: Option<String>,
-) -> Result<(Option<String>, Option<PlainPassword>), ConfigError> {
-    let plain = non_empty(plain);
-    let hash = match (non_empty(hash), plain.as_deref()) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::invalid(
-                format!("{prefix}.password"),
-                format!("set either {prefix}.password or {prefix}.password_hash, not both"),
-            ));
-        }
-        (Some(hash), None) => {
-            crate::auth::password::check_hash_format(&hash).map_err(|e| {
-                ConfigError::invalid(
-                    format!("{prefix}.password_hash"),
-                    format!("{e} (make one with `hub hash-password`)"),
-                )
-            })?;
-            Some(hash)
-        }
-        (None, Some(plain)) => Some(
-            crate::auth::password::hash(plain)
-                .map_err(|e| ConfigError::invalid(format!("{prefix}.password"), e.to_string()))?,
-        ),
-        (None, None) => None,
-    };
-    Ok((hash, plain.map(PlainPassword)))
 }

@@ -9,6 +9,7 @@
 
 mod dashboard;
 mod hub;
+mod password;
 #[cfg(test)]
 mod props;
 mod rights;
@@ -26,8 +27,9 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
-pub use dashboard::{DashboardConfig, DashboardUser};
+pub use dashboard::DashboardConfig;
 pub use hub::HubConfig;
+pub use rights::DashboardUser;
 
 use crate::relays::RelayName;
 use crate::station::{ShowSlug, Station};

@@ -6,11 +6,22 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use super::dashboard::{DashboardUser, password};
+use super::password::{PlainPassword, password};
 use super::{ConfigError, check_token};
 use crate::auth::ScopedToken;
 use crate::relays::RelayConfig;
 use crate::station::{Rights, Station};
+
+/// One `[[dashboard.users]]` block.
+#[derive(Debug, Clone)]
+pub struct DashboardUser {
+    pub name: String,
+    /// An argon2 PHC string (the configured one, or made from `password` at load).
+    pub password_hash: String,
+    /// The password as written, when set that way: it tells a restart from a change.
+    pub password: Option<PlainPassword>,
+    pub rights: Rights,
+}
 
 /// What `shows` holds for a station admin.
 const WHOLE_STATION: &str = "*";

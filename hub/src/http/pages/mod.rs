@@ -4,6 +4,7 @@
 //! the live parts.
 
 mod dashboard;
+mod listener;
 mod login;
 mod not_found;
 mod public;

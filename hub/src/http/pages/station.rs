@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use ntr_protocol::Seq;
 
-use super::public::{
-    NextShow, NowView, TracklistView, countdown, now_view, playing, tracklist_view,
+use super::listener::{
+    NextShow, NowView, TracklistView, countdown, now_view, playing, tracklist_view, week_title,
 };
 use crate::clock::Clock;
 use crate::http::api::tracklist::show_tracklist;
@@ -18,7 +18,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::station::ShowDef;
 use crate::tracklist::Tracklist;
-use crate::week::{OutOfCalendar, Week};
+use crate::week::OutOfCalendar;
 
 /// Past weeks listed with their tracklists, across all shows, besides the one on air or next.
 const RECENT_TRACKLISTS: u32 = 6;
@@ -61,12 +61,6 @@ struct ShowTracklist {
     slug: String,
     show_title: String,
     list: TracklistView,
-}
-
-/// "Show of 2026-03-11": the local date, in the show's zone, that a week airs (its end).
-pub(super) fn week_title(def: &ShowDef, week: Week) -> String {
-    let date = week.end.to_zoned(def.schedule.time_zone().clone());
-    format!("Show of {}", date.strftime("%Y-%m-%d"))
 }
 
 fn schedule_row(def: &ShowDef, now: Timestamp) -> Result<ScheduleRow, OutOfCalendar> {
