@@ -13,7 +13,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use ntr_common::config_error::one_line;
-use ntr_protocol::{DEFAULT_REPLAY_WINDOW_SECONDS, check_token};
+use ntr_protocol::{DEFAULT_REPLAY_WINDOW_SECONDS, MAX_REPLAY_WINDOW_SECONDS, check_token};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use url::Url;
@@ -42,6 +42,10 @@ pub struct RelayConfig {
     pub reconnect_max: Duration,
     /// Where the relay keeps what it has posted, across restarts (see [`Config::state_file`]).
     pub state_dir: PathBuf,
+    /// Whether `state_dir` was set: then a folder that cannot be written stops the start. The
+    /// default (`data`, relative to the working directory) may be unwritable under a unit made
+    /// for a relay that kept nothing on disk; that relay still starts, with a warning.
+    pub state_dir_configured: bool,
 }
 
 /// `[irc]`: the IRC server and how the bot behaves there.
@@ -284,7 +288,17 @@ fn http_url(key: &str, value: &str) -> Result<Url, ConfigError> {
     }
 }
 
+/// The longest reconnect wait: an hour. Every number has a bound, so a typo fails here
+/// instead of overflowing a time computation in the middle of a show.
+const MAX_RECONNECT_SECONDS: f64 = 3600.0;
+
 fn seconds(key: &str, value: f64) -> Result<Duration, ConfigError> {
+    if !(0.0..=MAX_RECONNECT_SECONDS).contains(&value) {
+        return Err(invalid(
+            key,
+            format!("must be between 0 and {MAX_RECONNECT_SECONDS} seconds (got {value})"),
+        ));
+    }
     Duration::try_from_secs_f64(value)
         .map_err(|_| invalid(key, "must be a non-negative number of seconds"))
 }
@@ -305,10 +319,16 @@ impl RawRelay {
             Some(url) => http_url("relay.public_url", &url)?,
             None => hub_url.clone(),
         };
-        let replay_window = Duration::from_secs(
-            self.replay_window_seconds
-                .unwrap_or(DEFAULT_REPLAY_WINDOW_SECONDS),
-        );
+        let replay_window = self
+            .replay_window_seconds
+            .unwrap_or(DEFAULT_REPLAY_WINDOW_SECONDS);
+        if !(1..=MAX_REPLAY_WINDOW_SECONDS).contains(&replay_window) {
+            return Err(invalid(
+                "relay.replay_window_seconds",
+                format!("must be between 1 and {MAX_REPLAY_WINDOW_SECONDS} (got {replay_window})"),
+            ));
+        }
+        let replay_window = Duration::from_secs(replay_window);
         let reconnect_initial = seconds(
             "relay.reconnect_initial_seconds",
             self.reconnect_initial_seconds.unwrap_or(1.0),
@@ -329,6 +349,7 @@ impl RawRelay {
                 "must not be smaller than reconnect_initial_seconds",
             ));
         }
+        let state_dir_configured = self.state_dir.is_some();
         let state_dir = match self.state_dir {
             Some(dir) if dir.as_os_str().is_empty() => {
                 return Err(invalid("relay.state_dir", "must not be empty"));
@@ -344,6 +365,7 @@ impl RawRelay {
             reconnect_initial,
             reconnect_max,
             state_dir,
+            state_dir_configured,
         })
     }
 }
@@ -660,6 +682,22 @@ mod tests {
             ("[relay]", "[relay]\nhub_url = \"ftp://x\"", "relay.hub_url"),
             ("t0ken-0123456789", "short", "relay.token"),
             ("[relay]", "[relay]\nstate_dir = \"\"", "relay.state_dir"),
+            // Every number has an upper bound: a huge one once panicked on the first announce.
+            (
+                "[relay]",
+                "[relay]\nreplay_window_seconds = 9223372036854775807",
+                "relay.replay_window_seconds",
+            ),
+            (
+                "[relay]",
+                "[relay]\nreplay_window_seconds = 0",
+                "relay.replay_window_seconds",
+            ),
+            (
+                "[relay]",
+                "[relay]\nreconnect_max_seconds = 1e19",
+                "relay.reconnect_max_seconds",
+            ),
             ("t0ken-0123456789", "t0ken 0123456789", "relay.token"),
             (
                 "[irc]",

@@ -62,11 +62,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// Creates `[relay] state_dir` if needed and makes sure the relay can write there.
+/// Creates `[relay] state_dir` if needed and makes sure the relay can write there. A folder
+/// the operator named must work; the default one may not (a v2 unit with a read-only file
+/// system and no working directory of its own), and then the relay runs as a v2 relay did,
+/// with a warning (the relay's own start says it again).
 fn prepare_state_dir(config: &irc_relay::Config) -> Result<(), String> {
     let dir = &config.relay.state_dir;
-    irc_relay::posted::prepare(dir)
-        .map_err(|e| format!("relay.state_dir: cannot write to {}: {e}", dir.display()))
+    match irc_relay::posted::prepare(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if config.relay.state_dir_configured => Err(format!(
+            "relay.state_dir: cannot write to {}: {e}",
+            dir.display()
+        )),
+        Err(_) => Ok(()),
+    }
 }
 
 fn serve(config: irc_relay::Config) -> anyhow::Result<()> {

@@ -140,6 +140,28 @@ fn a_state_dir_that_cannot_be_created_is_a_config_error() {
     assert_config_error(&run_with(&toml, &[]), "relay.state_dir");
 }
 
+/// A relay set up before `state_dir` existed, whose unit gives it no writable working
+/// directory: the default folder cannot be made, and the relay still starts (a v2 config keeps
+/// working), as check-config says.
+#[test]
+fn an_unwritable_default_state_dir_does_not_stop_a_v2_relay() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, VALID).expect("write");
+    // A file where the default folder `data` would go.
+    std::fs::write(dir.path().join("data"), "not a folder").expect("write");
+    let output = command(&path, &[])
+        .arg("check-config")
+        .output()
+        .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn environment_completes_the_file() {
     // The file lacks the token; NTR_RELAY__TOKEN supplies it, so the relay starts (and is

@@ -28,6 +28,8 @@ pub const ANNOUNCE_PATH: &str = "/ws/announce";
 
 /// How far back (seconds) a resuming subscriber is replayed unless configured otherwise.
 pub const DEFAULT_REPLAY_WINDOW_SECONDS: u64 = 300;
+/// The longest replay window either binary accepts: a day.
+pub const MAX_REPLAY_WINDOW_SECONDS: u64 = 86_400;
 
 /// The query string of `/ws/announce`: `?since=N` asks for every announce after `N` from the
 /// replay window before the live stream.

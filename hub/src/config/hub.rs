@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use ntr_protocol::DEFAULT_REPLAY_WINDOW_SECONDS;
+use ntr_protocol::{DEFAULT_REPLAY_WINDOW_SECONDS, MAX_REPLAY_WINDOW_SECONDS};
 use serde::Deserialize;
 use url::Url;
 
@@ -15,8 +15,6 @@ use super::{ConfigError, check_token, in_range, non_empty, parse_http_url};
 use crate::auth::ScopedToken;
 use crate::station::Station;
 
-/// The longest replay window: a day.
-const MAX_REPLAY_WINDOW_SECONDS: u64 = 86_400;
 /// More open connections than one process can serve.
 const MAX_CONNECTIONS: u64 = 1_000_000;
 use crate::relays::{RelayConfig, RelayName};

@@ -185,7 +185,8 @@ fn valid() -> impl Strategy<Value = Valid> {
             prop::collection::vec("[#&][^ ,:\\p{Cc}]{1,12}", 1..4),
         ),
         "[!-~]{1,3}",
-        (0.001f64..1_000.0, 0.0f64..10_000.0),
+        // Within the bounds: reconnect waits are at most an hour.
+        (0.001f64..1_000.0, 0.0f64..2_600.0),
         (1..=u32::MAX, 0.001f64..1_000.0, 1..=usize::MAX / 2),
     )
         .prop_map(
