@@ -189,8 +189,8 @@ impl Station {
         &self.shows
     }
 
-    /// The first show configured. The engine serves one show until it learns several; the
-    /// config refuses a second one meanwhile.
+    /// The first show configured: the templates of a station-wide line or of a week whose show
+    /// is no longer configured, and the default `[store] legacy_show`.
     pub fn primary(&self) -> &ShowDef {
         &self.shows[0]
     }

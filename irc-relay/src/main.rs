@@ -69,12 +69,11 @@ fn main() -> ExitCode {
 fn prepare_state_dir(config: &irc_relay::Config) -> Result<(), String> {
     let dir = &config.relay.state_dir;
     match irc_relay::posted::prepare(dir) {
-        Ok(()) => Ok(()),
         Err(e) if config.relay.state_dir_configured => Err(format!(
             "relay.state_dir: cannot write to {}: {e}",
             dir.display()
         )),
-        Err(_) => Ok(()),
+        _ => Ok(()),
     }
 }
 

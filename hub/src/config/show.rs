@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::ConfigError;
 use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
-use crate::station::{PlaylistSource, ShowDef, ShowSlug, Station, StationError};
+use crate::station::{PlaylistSource, ShowDef, ShowSlug, Station};
 use crate::week::Schedule;
 
 /// The SoundCloud profile a v2 config polls when `[soundcloud] user` is left out.
@@ -70,12 +70,7 @@ pub(super) fn validate(raw: RawShows, now: Timestamp) -> Result<Station, ConfigE
             .collect::<Result<Vec<_>, _>>()?,
         (None, show, user) => vec![single_show(show.unwrap_or_default(), user)?],
     };
-    Station::new(shows, now).map_err(|e| match e {
-        StationError::Overlap { .. } | StationError::Duplicate(_) | StationError::Empty => {
-            ConfigError::invalid("shows", e.to_string())
-        }
-        StationError::Calendar(e) => ConfigError::invalid("shows", e.to_string()),
-    })
+    Station::new(shows, now).map_err(|e| ConfigError::invalid("shows", e.to_string()))
 }
 
 fn both(other: &str) -> ConfigError {

@@ -124,11 +124,9 @@ pub async fn events(
     Ok(response)
 }
 
-/// The logged announces after `since` within the replay window, and the seq up to which live
-/// frames are duplicates (the log's end at most: a `since` from another database must not
-/// silence the live stream).
 /// The announces after `since` in the replay window that pass `filter`, and the seq up to
-/// which live frames would be duplicates.
+/// which live frames would be duplicates (the log's end at most: a `since` from another
+/// database must not silence the live stream).
 async fn replay(
     state: &AppState,
     since: Seq,

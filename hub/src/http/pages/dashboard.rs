@@ -163,15 +163,6 @@ pub async fn show_fragment(
     let show = state.store.show(id).await?;
     crate::http::guards::require_stored(&dj.0.rights, &show.slug)?;
     let def = def_of(&state, &show);
-    if !switcher::visible_shows(&state, &dj)
-        .iter()
-        .any(|s| s.slug == def.slug)
-    {
-        return Err(ApiError::Forbidden(format!(
-            "show {} is not yours",
-            def.slug
-        )));
-    }
     let now = Timestamp::now();
     let slot = if state.store.current_show(def, now).await?.id == id {
         Slot::Current

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::nowplaying::{NowPlaying, PlayingTrack, RECENT};
+use crate::nowplaying::{NowPlaying, PlayingTrack};
 use crate::station::ShowDef;
 use crate::tracklist::Tracklist;
 use crate::web_url::WebUrl;
@@ -83,28 +83,14 @@ pub(super) fn tracklist_view(list: Tracklist) -> TracklistView {
     }
 }
 
-/// What is playing now on `def`'s lines: the station's newest track of the last 30 minutes if
-/// it is this show's, else the newest of the show's current week in that time (so another
-/// show's announce since does not hide it).
+/// What is playing now on `def`'s lines: the show's own newest track of the last 30 minutes
+/// (the store reads it per show, so another show's announce since does not hide it).
 pub(super) async fn playing(
     state: &AppState,
     def: &ShowDef,
 ) -> Result<(NowPlaying, Option<PlayingTrack>), ApiError> {
     let mut playing = NowPlaying::read(&state.store, def).await?;
-    if let Some(track) = playing.now_playing.take()
-        && state.store.show(track.show_id).await?.slug == def.slug.as_str()
-    {
-        return Ok((playing, Some(track)));
-    }
-    let recent = Timestamp::now() - RECENT;
-    let track = state
-        .store
-        .played(playing.show.id)
-        .await?
-        .into_iter()
-        .filter(|p| p.announced_at >= recent)
-        .max_by_key(|p| p.seq)
-        .map(PlayingTrack::from);
+    let track = playing.now_playing.take();
     Ok((playing, track))
 }
 

@@ -79,14 +79,15 @@ async fn tracklists(
 ) -> Result<Vec<TracklistView>, ApiError> {
     let current = state.store.current_show(def, Timestamp::now()).await?;
     let mut out = vec![tracklist_view(show_tracklist(state, current.id).await?)];
-    // Weeks of every show come back newest first: read enough for each show to have its five.
-    let shows = state.config.station.shows().len() as u32;
-    let limit = (PAST_TRACKLISTS + 1).saturating_mul(shows);
-    for show in state.store.played_by_show(limit).await? {
-        if (every_slug || show.slug == def.slug.as_str())
-            && show.id != current.id
-            && out.len() <= PAST_TRACKLISTS as usize
-        {
+    // A named show's weeks only; a one-show station's `/` also lists weeks of shows no longer
+    // configured.
+    let only = (!every_slug).then_some(&def.slug);
+    for show in state
+        .store
+        .played_by_show_of(PAST_TRACKLISTS + 1, only)
+        .await?
+    {
+        if show.id != current.id && out.len() <= PAST_TRACKLISTS as usize {
             let title = week_title(def, show.week);
             out.push(tracklist_view(Tracklist::build(
                 show.id,
