@@ -13,7 +13,8 @@ use crate::line_template::TrackFields;
 use crate::metrics::Metrics;
 use crate::station::{ShowDef, ShowSlug, Station};
 use crate::store::{
-    Announcement, ExpectedTrack, NewAnnouncement, Show, ShowError, Store, StoreError,
+    Announcement, ExpectedTrack, IdempotencyKey, Keyed, NewAnnouncement, Show, ShowError, Store,
+    StoreError,
 };
 use crate::targets::Targets;
 
@@ -53,6 +54,10 @@ pub enum AnnounceError {
     Show(#[from] ShowError),
     #[error("the text is empty once control characters are removed")]
     EmptyText,
+    #[error(
+        "Idempotency-Key: this key was used in the last 24 hours with another body; send a new key for a new announce"
+    )]
+    KeyReused,
     #[error("no show `{slug}`; the shows are {known}")]
     UnknownShow { slug: String, known: String },
     #[error("no show is on air: name one with \"show\" ({known})")]
@@ -68,6 +73,24 @@ pub struct Announcer {
     pub targets: Targets,
     pub metrics: Arc<Metrics>,
     pub station: Arc<Station>,
+    /// Held while a request with an `Idempotency-Key` is announced.
+    pub keyed: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// How long an `Idempotency-Key` is remembered.
+const KEYS_KEPT: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// The answer to a repeated key: the first announce again, unless the body differs.
+fn replay(
+    key: &IdempotencyKey,
+    first_body: &str,
+    first: Announcement,
+) -> Result<(Announcement, bool), AnnounceError> {
+    if first_body == key.body {
+        Ok((first, true))
+    } else {
+        Err(AnnounceError::KeyReused)
+    }
 }
 
 impl Announcer {
@@ -79,6 +102,51 @@ impl Announcer {
         request: AnnounceRequest,
         corrects: Option<Seq>,
     ) -> Result<Announcement, AnnounceError> {
+        let new = self.line(request, corrects).await?;
+        let announcement = self.broadcaster.announce(&self.store, new).await?;
+        self.announced(&announcement).await;
+        Ok(announcement)
+    }
+
+    /// Like [`Announcer::announce`] for a request with an `Idempotency-Key`: the first request
+    /// with the key announces; a repeat within 24 h answers that announce again (`true`: a
+    /// replay) and announces nothing, or is refused when its body differs. Keyed requests go
+    /// one at a time, so a repeat that arrives while the first is running waits for its answer.
+    pub async fn announce_once(
+        &self,
+        request: AnnounceRequest,
+        corrects: Option<Seq>,
+        key: IdempotencyKey,
+    ) -> Result<(Announcement, bool), AnnounceError> {
+        let _one_at_a_time = self.keyed.lock().await;
+        let not_before = Timestamp::now() - KEYS_KEPT;
+        if let Some((body, first)) = self
+            .store
+            .keyed_announcement(key.clone(), not_before)
+            .await?
+        {
+            return replay(&key, &body, first);
+        }
+        let new = self.line(request, corrects).await?;
+        match self
+            .broadcaster
+            .announce_keyed(&self.store, new, key.clone(), not_before)
+            .await?
+        {
+            Keyed::Recorded(announcement) => {
+                self.announced(&announcement).await;
+                Ok((announcement, false))
+            }
+            Keyed::Existing { body, announcement } => replay(&key, &body, announcement),
+        }
+    }
+
+    /// The line `request` makes, as a correction of `corrects` if given.
+    async fn line(
+        &self,
+        request: AnnounceRequest,
+        corrects: Option<Seq>,
+    ) -> Result<NewAnnouncement, AnnounceError> {
         let mut new = self.compose(request).await?;
         if let Some(seq) = corrects {
             new.message = self
@@ -87,14 +155,17 @@ impl Announcer {
                 .render(&new.message);
             new.corrects = Some(seq);
         }
-        let announcement = self.broadcaster.announce(&self.store, new).await?;
+        Ok(new)
+    }
+
+    /// What follows an announce that was logged and broadcast.
+    async fn announced(&self, announcement: &Announcement) {
         self.targets.announced();
         self.metrics.announce();
-        log(&announcement, self.broadcaster.subscribers());
-        if let Some(seq) = corrects {
+        log(announcement, self.broadcaster.subscribers());
+        if let Some(seq) = announcement.corrects {
             self.corrected(seq).await;
         }
-        Ok(announcement)
     }
 
     /// The show whose templates write a line of `show`: a station-wide line, or one of a show

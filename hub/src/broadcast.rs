@@ -17,10 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use jiff::Timestamp;
 use ntr_protocol::{Seq, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::store::{Announcement, NewAnnouncement, Store, StoreError};
+use crate::store::{Announcement, IdempotencyKey, Keyed, NewAnnouncement, Store, StoreError};
 use ntr_common::shutdown::Shutdown;
 
 /// How many messages a subscriber may fall behind before it is dropped (the protocol allows 64 queued).
@@ -152,6 +153,30 @@ impl Broadcaster {
     ) -> Result<Announcement, StoreError> {
         let _order = self.inner.announcing.lock().await;
         let announcement = store.record_announcement(new).await?;
+        self.publish(&announcement);
+        Ok(announcement)
+    }
+
+    /// Like [`Broadcaster::announce`], with the request's `Idempotency-Key` recorded in the
+    /// same transaction; a key that is there already records and publishes nothing.
+    pub async fn announce_keyed(
+        &self,
+        store: &Store,
+        new: NewAnnouncement,
+        key: IdempotencyKey,
+        not_before: Timestamp,
+    ) -> Result<Keyed, StoreError> {
+        let _order = self.inner.announcing.lock().await;
+        let keyed = store
+            .record_keyed_announcement(new, key, not_before)
+            .await?;
+        if let Keyed::Recorded(announcement) = &keyed {
+            self.publish(announcement);
+        }
+        Ok(keyed)
+    }
+
+    fn publish(&self, announcement: &Announcement) {
         let frame = Frame {
             seq: Some(announcement.seq),
             show: announcement.show.as_deref().map(Arc::from),
@@ -161,7 +186,6 @@ impl Broadcaster {
             // The publisher task is gone (runtime shutting down): send directly.
             let _ = self.inner.tx.send(frame);
         }
-        Ok(announcement)
     }
 
     /// Tells dashboards that an announce landed somewhere.

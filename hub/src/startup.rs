@@ -150,6 +150,7 @@ impl Application {
             targets: targets.clone(),
             metrics: Arc::clone(&metrics),
             station: Arc::new(config.station.clone()),
+            keyed: Arc::default(),
         };
         let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {

@@ -68,4 +68,7 @@ pub struct Announced {
     pub message: String,
     /// Relays and token subscribers listening when it was sent (dashboards not counted).
     pub subscribers: usize,
+    /// `true` when this answers a repeated `Idempotency-Key`: nothing was announced again.
+    #[serde(default)]
+    pub replayed: bool,
 }

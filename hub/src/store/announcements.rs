@@ -94,6 +94,27 @@ impl Announcement {
     }
 }
 
+/// A client's `Idempotency-Key` for one announce request: per credential, with the request's
+/// body (canonical JSON), so the same key with another body can be told apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The token or login name the request came with.
+    pub principal: String,
+    pub key: String,
+    pub body: String,
+}
+
+/// What recording a keyed announce did.
+#[derive(Debug, Clone)]
+pub enum Keyed {
+    Recorded(Announcement),
+    /// The key was there already, with this body and announce.
+    Existing {
+        body: String,
+        announcement: Announcement,
+    },
+}
+
 /// How long after an announce it may still be corrected.
 pub const CORRECTABLE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
@@ -107,6 +128,32 @@ impl Store {
     ) -> Result<Announcement, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record_announcement(new).await,
+        }
+    }
+
+    /// The announce an `Idempotency-Key` made and the body it came with, if the key was used
+    /// at or after `not_before`.
+    pub async fn keyed_announcement(
+        &self,
+        key: IdempotencyKey,
+        not_before: Timestamp,
+    ) -> Result<Option<(String, Announcement)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.keyed_announcement(key, not_before).await,
+        }
+    }
+
+    /// Records `new` together with its key, all or nothing; keys older than `not_before` are
+    /// forgotten. When the key is there already (a duplicate request that came first), nothing
+    /// is recorded and the answer is what that key made.
+    pub async fn record_keyed_announcement(
+        &self,
+        new: NewAnnouncement,
+        key: IdempotencyKey,
+        not_before: Timestamp,
+    ) -> Result<Keyed, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_keyed_announcement(new, key, not_before).await,
         }
     }
 

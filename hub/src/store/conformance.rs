@@ -251,6 +251,62 @@ async fn announces_keep_their_show() {
 }
 
 #[tokio::test]
+async fn a_keyed_announce_is_recorded_once_per_credential_and_forgotten_after_its_time() {
+    each(|s| async move {
+        let store = s.open();
+        let key = |principal: &str, body: &str| super::IdempotencyKey {
+            principal: principal.into(),
+            key: "tap-1".into(),
+            body: body.into(),
+        };
+        let long_ago = Timestamp::UNIX_EPOCH;
+        let first = store
+            .record_keyed_announcement(text("one"), key("nick", "b1"), long_ago)
+            .await
+            .expect("first");
+        let super::Keyed::Recorded(first) = first else {
+            panic!("the first use records");
+        };
+        // The same key again records nothing and answers the first announce and its body.
+        let again = store
+            .record_keyed_announcement(text("two"), key("nick", "b2"), long_ago)
+            .await
+            .expect("again");
+        assert!(
+            matches!(&again, super::Keyed::Existing { body, announcement }
+                if body == "b1" && announcement.seq == first.seq),
+            "{again:?}"
+        );
+        assert_eq!(
+            store.last_seq().await.expect("seq"),
+            first.seq,
+            "nothing new logged"
+        );
+        let found = store
+            .keyed_announcement(key("nick", "b1"), long_ago)
+            .await
+            .expect("read");
+        assert_eq!(found.map(|(_, a)| a.seq), Some(first.seq));
+        // Another credential's key of the same name is its own.
+        let jo = store
+            .record_keyed_announcement(text("jo's"), key("jo", "b1"), long_ago)
+            .await
+            .expect("jo");
+        assert!(matches!(jo, super::Keyed::Recorded(_)));
+        // Past its time the key is forgotten.
+        let later = Timestamp::now() + SignedDuration::from_hours(1);
+        assert!(
+            store
+                .keyed_announcement(key("nick", "b1"), later)
+                .await
+                .expect("read")
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_djs_edits_survive_later_polls() {
     each(|s| async move {
         let store = s.open();

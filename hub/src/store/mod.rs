@@ -38,7 +38,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use announcements::{
-    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement, RelayAck,
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, IdempotencyKey, Keyed,
+    NewAnnouncement, RelayAck,
 };
 pub use cursors::StoredCursor;
 pub use deliveries::{

@@ -10,6 +10,7 @@ mod edits;
 mod events;
 mod feeds;
 mod hardening;
+mod idempotency;
 mod metrics;
 mod openapi;
 mod ops;

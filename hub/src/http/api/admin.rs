@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use ntr_protocol::{Announced, Seq, Show};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -18,7 +19,7 @@ use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
 use crate::station::ShowSlug;
-use crate::store::{ExpectedTrack, TrackInfo};
+use crate::store::{ExpectedTrack, IdempotencyKey, TrackInfo};
 use crate::web_url::WebUrl;
 
 /// The tag of the admin endpoints in the OpenAPI document.
@@ -29,7 +30,7 @@ use crate::http::tags::ADMIN as TAG;
 /// track of any week) or `{"text": "…"}` (a free line, with an optional `show`). Any other
 /// combination is refused with 422. With a position, `track_id` names the track meant.
 /// (Its OpenAPI schema, the forms with their ranges, is in `forms`.)
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnounceBody {
     /// The show week the position is in; the current show when absent.
@@ -116,10 +117,15 @@ fn expected_track(
 /// Announce a track or a free text to every subscriber.
 #[utoipa::path(post, path = "/admin/announce", tag = TAG, operation_id = "announce",
     security(("bearer" = []), ("cookie" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[ -~]{1,64}$",
+        description = "One key per tap: the same key (per token or login) within 24 hours \
+            answers the first result again with `\"replayed\": true` and announces nothing; \
+            with another body, 422")),
     request_body = AnnounceBody,
     responses(
         (status = 200, description = "Announced and broadcast", body = Announced),
-        (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`",
+        (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`, \
+            or an `Idempotency-Key` that is not 1 to 64 printable ASCII characters",
             body = ErrorBody),
         (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \
@@ -128,28 +134,66 @@ fn expected_track(
         (status = 422, description = "A body of neither form (an unknown field, a position out \
             of range, both `text` and `position`, neither, a text with nothing left once \
             control characters and blanks are removed, a `track_id` or `show_id` with a text, \
-            a number out of range)", body = ErrorBody),
+            a number out of range), or an `Idempotency-Key` used with another body", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]
 pub async fn announce_handler(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AnnounceBody>,
 ) -> Result<Json<Announced>, ApiError> {
+    // The parsed body, written out the same way every time: what a repeated key must match.
+    let key = idempotency_key(&headers)?.map(|key| IdempotencyKey {
+        principal: caller.name.clone(),
+        key,
+        body: format!("{body:?}"),
+    });
     let corrects = body
         .corrects
         .map(|n| Seq::checked(n).map_err(|e| ApiError::Unprocessable(format!("corrects: {e}"))))
         .transpose()?;
     let request = body.into_request()?;
     let request = super::scope::announce(&state, &caller.rights, request, corrects).await?;
-    let a = state.announcer.announce(request, corrects).await?;
+    let (a, replayed) = match key {
+        Some(key) => {
+            state
+                .announcer
+                .announce_once(request, corrects, key)
+                .await?
+        }
+        None => (state.announcer.announce(request, corrects).await?, false),
+    };
     Ok(Json(Announced {
         status: "announced".into(),
         seq: a.seq,
         message: a.message.as_str().to_string(),
         subscribers: state.broadcaster.subscribers(),
+        replayed,
     }))
+}
+
+/// The longest `Idempotency-Key`.
+const MAX_KEY_LEN: usize = 64;
+
+/// The request's `Idempotency-Key`: 1 to 64 printable ASCII characters, or none.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| {
+            (1..=MAX_KEY_LEN).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b))
+        })
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Idempotency-Key: must be 1 to {MAX_KEY_LEN} printable ASCII characters"
+            ))
+        })?;
+    Ok(Some(key.to_owned()))
 }
 
 /// Poll a show's SoundCloud likes now and answer with the outcome: the show named by

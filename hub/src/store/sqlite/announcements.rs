@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use ntr_protocol::Seq;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::{Sqlite, json, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 use crate::store::{
-    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement, RelayAck,
-    StoreError,
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, IdempotencyKey, Keyed,
+    NewAnnouncement, RelayAck, StoreError,
 };
 
 pub(super) const COLUMNS: &str =
@@ -42,51 +42,55 @@ impl Sqlite {
         new: NewAnnouncement,
     ) -> Result<Announcement, StoreError> {
         self.call(move |c| {
-            let now = stored_now();
             let tx = c.transaction()?;
-            if let Some(target) = new.corrects {
-                check_correctable(&tx, target, now)?;
-            }
-            let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
-            // `execute` steps the statement to its end; an `INSERT … RETURNING` read with
-            // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
-            // ~12 KB per announce for as long as the hub ran.
+            let announcement = insert_announcement(&tx, new)?;
+            tx.commit()?;
+            Ok(announcement)
+        })
+        .await
+    }
+
+    /// The announce an `Idempotency-Key` made, with the body it came with, if the key was
+    /// used at or after `not_before`.
+    pub async fn keyed_announcement(
+        &self,
+        key: IdempotencyKey,
+        not_before: Timestamp,
+    ) -> Result<Option<(String, Announcement)>, StoreError> {
+        self.call(move |c| keyed(c, &key, not_before)).await
+    }
+
+    /// Records `new` and its key in one transaction; when the key is there already (a
+    /// duplicate that won the race), records nothing and answers what the key made.
+    pub async fn record_keyed_announcement(
+        &self,
+        new: NewAnnouncement,
+        key: IdempotencyKey,
+        not_before: Timestamp,
+    ) -> Result<Keyed, StoreError> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
             tx.execute(
-                "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects, show)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "DELETE FROM idempotency_keys WHERE created_at < ?1",
+                [to_ms(not_before)],
+            )?;
+            if let Some((body, announcement)) = keyed(&tx, &key, not_before)? {
+                return Ok(Keyed::Existing { body, announcement });
+            }
+            let announcement = insert_announcement(&tx, new)?;
+            tx.execute(
+                "INSERT INTO idempotency_keys (principal, key, body, seq, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
-                    to_ms(now),
-                    new.message.as_str(),
-                    new.show_id,
-                    new.position,
-                    track_json,
-                    new.corrects.map(Seq::get),
-                    new.show,
+                    key.principal,
+                    key.key,
+                    key.body,
+                    announcement.seq.get(),
+                    to_ms(announcement.announced_at)
                 ],
             )?;
-            // `seq` is the table's INTEGER PRIMARY KEY, so it is the row id just issued.
-            let seq = u64::try_from(tx.last_insert_rowid()).map_err(|_| StoreError::Corrupt {
-                column: 0,
-                message: "the announcement log issued a negative seq".into(),
-            })?;
-            if let Some(target) = new.corrects {
-                tx.execute(
-                    "UPDATE announcements SET corrected_by = ?1 WHERE seq = ?2",
-                    params![seq, target.get()],
-                )?;
-            }
             tx.commit()?;
-            Ok(Announcement {
-                seq: Seq::new(seq),
-                message: new.message,
-                show_id: new.show_id,
-                position: new.position,
-                track: new.track,
-                announced_at: now,
-                corrects: new.corrects,
-                corrected_by: None,
-                show: new.show,
-            })
+            Ok(Keyed::Recorded(announcement))
         })
         .await
     }
@@ -295,4 +299,79 @@ fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Appends `new` to the log inside `tx`; see [`Sqlite::record_announcement`].
+fn insert_announcement(
+    tx: &Transaction<'_>,
+    new: NewAnnouncement,
+) -> Result<Announcement, StoreError> {
+    let now = stored_now();
+    if let Some(target) = new.corrects {
+        check_correctable(tx, target, now)?;
+    }
+    let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
+    // `execute` steps the statement to its end; an `INSERT … RETURNING` read with
+    // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
+    // ~12 KB per announce for as long as the hub ran.
+    tx.execute(
+        "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects, show)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            to_ms(now),
+            new.message.as_str(),
+            new.show_id,
+            new.position,
+            track_json,
+            new.corrects.map(Seq::get),
+            new.show,
+        ],
+    )?;
+    // `seq` is the table's INTEGER PRIMARY KEY, so it is the row id just issued.
+    let seq = u64::try_from(tx.last_insert_rowid()).map_err(|_| StoreError::Corrupt {
+        column: 0,
+        message: "the announcement log issued a negative seq".into(),
+    })?;
+    if let Some(target) = new.corrects {
+        tx.execute(
+            "UPDATE announcements SET corrected_by = ?1 WHERE seq = ?2",
+            params![seq, target.get()],
+        )?;
+    }
+    Ok(Announcement {
+        seq: Seq::new(seq),
+        message: new.message,
+        show_id: new.show_id,
+        position: new.position,
+        track: new.track,
+        announced_at: now,
+        corrects: new.corrects,
+        corrected_by: None,
+        show: new.show,
+    })
+}
+
+/// What `key` made, with its body, if it was used at or after `not_before`.
+fn keyed(
+    c: &Connection,
+    key: &IdempotencyKey,
+    not_before: Timestamp,
+) -> Result<Option<(String, Announcement)>, StoreError> {
+    let found: Option<(String, i64)> = c
+        .query_row(
+            "SELECT body, seq FROM idempotency_keys
+             WHERE principal = ?1 AND key = ?2 AND created_at >= ?3",
+            params![key.principal, key.key, to_ms(not_before)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((body, seq)) = found else {
+        return Ok(None);
+    };
+    let announcement = c.query_row(
+        &format!("SELECT {COLUMNS} FROM announcements WHERE seq = ?1"),
+        [seq],
+        from_row,
+    )?;
+    Ok(Some((body, announcement)))
 }

@@ -138,6 +138,19 @@ const STEPS: &[&str] = &[
     ALTER TABLE announcements ADD COLUMN show TEXT;
     UPDATE announcements SET show = '';
     ",
+    // 7: `Idempotency-Key`s of `POST /admin/announce`, per credential, kept 24 h: the request
+    // body they came with (a reuse with another body is refused) and the announce they made.
+    "
+    CREATE TABLE idempotency_keys (
+        principal  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        seq        INTEGER NOT NULL REFERENCES announcements(seq),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (principal, key)
+    );
+    CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by
