@@ -33,13 +33,28 @@ fn schemathesis() -> Option<PathBuf> {
     None
 }
 
+/// The one exception to the default checks. The fuzzer sends its generated `Idempotency-Key`
+/// values again and again (a seeded run repeats short ones such as `0`) with other bodies, and
+/// an announce with a key already used for another body is refused with 422 by design: no
+/// request can tell it from a valid one. Every other status stays checked for the announces,
+/// and the keys' behaviour has tests of its own.
+const CONFIG: &str = r#"
+[[operations]]
+include-operation-id = ["announce", "announce_next"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+"#;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn schemathesis_finds_nothing() {
     let Some(st) = schemathesis() else { return };
     let (hub, _show) = hub_with_show().await;
     let report = tempfile::tempdir().expect("temp dir");
+    let config = report.path().join("schemathesis.toml");
+    std::fs::write(&config, CONFIG).expect("write the schemathesis config");
     let started = Instant::now();
     let run = Command::new(&st)
+        .arg("--config-file")
+        .arg(&config)
         .arg("run")
         .arg(format!("{}/openapi.json", hub.url()))
         .args(["--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
@@ -63,8 +78,7 @@ async fn schemathesis_finds_nothing() {
         .args(["--no-color", "--output-truncate", "false"])
         .arg("--report-dir")
         .arg(report.path())
-        // Only the command line configures the run: no hooks module, no `schemathesis.toml`
-        // (it is looked up from the working directory).
+        // Only the command line and [`CONFIG`] configure the run: no hooks module.
         .env_remove("SCHEMATHESIS_HOOKS")
         .current_dir(report.path())
         .kill_on_drop(true)

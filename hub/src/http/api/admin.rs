@@ -124,8 +124,7 @@ fn expected_track(
     request_body = AnnounceBody,
     responses(
         (status = 200, description = "Announced and broadcast", body = Announced),
-        (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`, \
-            or an `Idempotency-Key` that is not 1 to 64 printable ASCII characters",
+        (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`",
             body = ErrorBody),
         (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
         (status = 409, description = "`track_id` names another track than the one at that \
@@ -134,7 +133,8 @@ fn expected_track(
         (status = 422, description = "A body of neither form (an unknown field, a position out \
             of range, both `text` and `position`, neither, a text with nothing left once \
             control characters and blanks are removed, a `track_id` or `show_id` with a text, \
-            a number out of range), or an `Idempotency-Key` used with another body", body = ErrorBody),
+            a number out of range), an `Idempotency-Key` that is not 1 to 64 printable ASCII \
+            characters, or one used with another body in the last 24 hours", body = ErrorBody),
         AdminAuthErrors, TooLarge, StorageFailed,
     ),
 )]
@@ -189,7 +189,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             (1..=MAX_KEY_LEN).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b))
         })
         .ok_or_else(|| {
-            ApiError::BadRequest(format!(
+            ApiError::Unprocessable(format!(
                 "Idempotency-Key: must be 1 to {MAX_KEY_LEN} printable ASCII characters"
             ))
         })?;
