@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use e2e::fake_target::FakeTarget;
 use e2e::hub::{RELAY_TOKEN, TestHub, TestSchedule};
-use e2e::wsclient::{Event, Ws, bearer, next, next_of};
+use e2e::wsclient::{bearer, next_of, no_announce};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(20);
@@ -35,19 +35,6 @@ async fn delete(hub: &TestHub, held_id: &Value) -> u16 {
     .expect("DELETE")
     .status()
     .as_u16()
-}
-
-/// Fails if an announce frame arrives within `span`.
-async fn no_announce(ws: &mut Ws, span: Duration) {
-    let until = Instant::now() + span;
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        match next(ws, left).await {
-            Event::Json(v) if v["type"] == "announce" => panic!("nothing was to go out: {v}"),
-            Event::Timeout => return,
-            Event::Closed(code) => panic!("the socket closed: {code:?}"),
-            Event::Json(_) => {}
-        }
-    }
 }
 
 #[tokio::test]
@@ -166,7 +153,7 @@ async fn a_hold_survives_a_restart_and_is_released_late() {
     // Released by the restarted hub (late): the target gets it once, and it is in the log.
     let delivered = receiver.wait_delivered(1, T).await;
     assert_eq!(delivered[0]["message"], "across a restart");
-    let mut relay = bearer(&hub.url(), "since=0", RELAY_TOKEN).await;
+    let mut relay = bearer(&hub.url(), "?since=0", RELAY_TOKEN).await;
     let frame = next_of(&mut relay, "announce", T).await;
     assert_eq!(frame["message"], "across a restart");
     no_announce(&mut relay, Duration::from_secs(1)).await;

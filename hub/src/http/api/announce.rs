@@ -238,6 +238,7 @@ pub struct HeldPath {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Undone: nothing was sent", body = UndoneView),
+        (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
         (status = 404, description = "No held announce with that id", body = ErrorBody),
         (status = 409, description = "Its hold ended (it went out) or it was undone already",
             body = ErrorBody),
