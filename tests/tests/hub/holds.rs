@@ -159,3 +159,46 @@ async fn a_hold_survives_a_restart_and_is_released_late() {
     no_announce(&mut relay, Duration::from_secs(1)).await;
     assert_eq!(delete(&hub, &held["held_id"]).await, 409);
 }
+
+#[tokio::test]
+async fn a_dj_token_may_undo_and_press_next_on_its_own_show_only() {
+    const B_DECK: &str = "b-deck-token-0123456789abcdef";
+    let mut shows = e2e::hub::two_shows();
+    shows[0].schedule.show_keys = "hold_seconds = 60\n";
+    let hub = TestHub::start_station(
+        shows,
+        &format!("[[hub.tokens]]\nname = \"b-deck\"\ntoken = \"{B_DECK}\"\nshows = [\"b\"]\n"),
+    )
+    .await;
+    let (status, held) = hub
+        .post_admin(
+            "/admin/announce",
+            json!({"show": "a", "text": "show a's line"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{held}");
+    let as_b = |req: reqwest::RequestBuilder| req.bearer_auth(B_DECK);
+    let undo = as_b(hub.http.delete(format!(
+        "{}/admin/announce/held/{}",
+        hub.url(),
+        held["held_id"]
+    )))
+    .send()
+    .await
+    .expect("DELETE");
+    assert_eq!(undo.status(), 403, "show b's DJ cannot undo show a's line");
+    let next = as_b(hub.http.post(format!("{}/admin/announce/next", hub.url())))
+        .json(&json!({"show": "a"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(next.status(), 403, "nor press next in show a");
+    // Its own show (named by default): nothing to announce there, so 409, not 403.
+    let own = as_b(hub.http.post(format!("{}/admin/announce/next", hub.url())))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(own.status(), 409);
+    assert_eq!(delete(&hub, &held["held_id"]).await, 200, "the admin may");
+}

@@ -247,9 +247,10 @@ pub struct HeldPath {
 )]
 pub async fn undo_held(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(caller): Caller,
     ApiPath(path): ApiPath<HeldPath>,
 ) -> Result<Json<UndoneView>, ApiError> {
+    super::scope::held(&state, &caller.rights, path.held_id).await?;
     match state.announcer.undo(path.held_id).await? {
         Some(HeldState::Held) => Ok(Json(UndoneView {
             status: "undone".into(),

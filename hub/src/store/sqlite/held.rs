@@ -122,6 +122,18 @@ impl Sqlite {
         .await
     }
 
+    pub async fn held_slug(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT show FROM held_announcements WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
     pub async fn next_release(&self) -> Result<Option<Timestamp>, StoreError> {
         self.call(move |c| {
             Ok(c.query_row(
