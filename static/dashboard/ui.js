@@ -173,10 +173,19 @@
     return !!el && el.isConnected && !el.disabled && el.getClientRects().length > 0 && !el.closest("dialog:not([open])");
   }
 
+  function wantedNow() {
+    return keep.selectors.map((css) => document.querySelector(css)).concat(keep.keys.map(findKey));
+  }
+
+  // Focus moved to something else (Tab, a click, a dialog opening): the DJ has moved on.
+  document.addEventListener("focusin", (ev) => {
+    if (keep && !wantedNow().includes(ev.target)) { keep = null; }
+  });
+
   function settleFocus() {
     if (!keep || document.querySelector("dialog[open]")) { return; }
     if (Date.now() > keep.until) { keep = null; return; }
-    const wanted = keep.selectors.map((css) => document.querySelector(css)).concat(keep.keys.map(findKey));
+    const wanted = wantedNow();
     const active = document.activeElement;
     if (!lostFocus() && !wanted.includes(active)) { keep = null; return; }
     const target = wanted.find(usable);
