@@ -83,12 +83,13 @@
   select.addEventListener("change", () => { form.elements.kind.value = "track"; });
   form.querySelector("button[value=cancel]").addEventListener("click", () => dialog.close());
 
-  // The keyboard goes back where the DJ opened the dialog; after a correction, to the wrong
-  // announce's entry in the log (its Correct button, or the entry itself), which the redraw
-  // replaces.
+  // The keyboard goes back to the Correct button that opened the dialog: after a correction,
+  // which the redraw replaces, the console's Correct (now for the right track) or the wrong
+  // announce's entry in the log (its Correct button, or the entry itself).
   dialog.addEventListener("close", () => {
     const entry = 'li[data-seq="' + wrong.seq + '"]';
-    NTR.keepFocus(opener, sent ? [entry + " button.correct", entry] : []);
+    const fromConsole = opener.closest("#now-next") ? ["#now-next button.correct"] : [];
+    NTR.keepFocus(opener, sent ? fromConsole.concat([entry + " button.correct", entry]) : []);
   });
 
   form.addEventListener("submit", async (ev) => {

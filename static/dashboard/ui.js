@@ -124,9 +124,16 @@
     button.disabled = on;
     if (!on && busyFocus === button) {
       busyFocus = null;
-      if (button.isConnected && lostFocus()) { button.focus(); }
+      if (button.isConnected && lostFocus()) { focusInSight(button); }
     }
   };
+
+  // Focuses `el`, scrolling only if it is out of sight: the sticky console is always in sight,
+  // and a page that jumped under the DJ's thumb after a tap would be worse than none.
+  function focusInSight(el) {
+    const r = el.getBoundingClientRect();
+    el.focus({ preventScroll: r.top >= 0 && r.bottom <= window.innerHeight });
+  }
 
   // Whether the keyboard focus is nowhere the DJ put it: on the page itself, or on an element
   // a tap disabled or a redraw removed.
@@ -192,7 +199,7 @@
     if (!target || target === active) { return; }
     // A log entry is not a control: it takes the focus only when a script gives it.
     if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
-    target.focus();
+    focusInSight(target);
   }
   document.addEventListener("ntr:swapped", settleFocus);
 

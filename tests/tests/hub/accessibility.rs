@@ -175,7 +175,8 @@ async fn dashboard_findings(browser: &Browser, source: &str, look: &str) -> Vec<
 }
 
 /// The focused element's focus ring: its contrast against the colour behind it (the nearest
-/// ancestor's opaque background, lighter ones blended in), or why it has none.
+/// ancestor's opaque background, lighter ones blended in, and a see-through ring blended over
+/// that), or why it has none.
 const RING: &str = r"
 const el = document.activeElement;
 if (!el || el === document.body) return null;
@@ -196,20 +197,21 @@ for (const layer of layers.reverse()) {
 const style = getComputedStyle(el);
 const width = parseFloat(style.outlineWidth);
 if (style.outlineStyle === 'none' || !(width > 0)) return { name, ratio: 0, why: 'no outline' };
-const ring = rgba(style.outlineColor);
+const seen = rgba(style.outlineColor);
+const ring = [0, 1, 2].map((i) => seen[i] * seen[3] + color[i] * (1 - seen[3]));
 const [a, b] = [lum(ring), lum(color)].sort((x, y) => y - x);
 return { name, ratio: Math.round((a + 0.05) / (b + 0.05) * 100) / 100, width, ring: style.outlineColor,
   behind: 'rgb(' + color.map(Math.round).join(', ') + ')' };";
 
-/// Tabs through the whole page from the top and returns each control's ring: `(lowest
-/// contrast, every ring under 3:1)`.
-async fn focus_rings(browser: &Browser) -> (f64, Vec<Value>) {
+/// Tabs through the whole page from the top and returns each control's ring: `(the ring of
+/// lowest contrast, every ring under 3:1)`.
+async fn focus_rings(browser: &Browser) -> (Value, Vec<Value>) {
     browser
         .eval("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); return true")
         .await;
     let mut seen = Vec::new();
     let mut weak = Vec::new();
-    let mut lowest = f64::INFINITY;
+    let mut lowest = Value::Null;
     for _ in 0..MAX_TABS {
         browser.press(TAB).await;
         let ring = browser.eval(RING).await;
@@ -218,7 +220,9 @@ async fn focus_rings(browser: &Browser) -> (f64, Vec<Value>) {
         }
         seen.push(ring["name"].clone());
         let ratio = ring["ratio"].as_f64().unwrap_or(0.0);
-        lowest = lowest.min(ratio);
+        if lowest["ratio"].as_f64().is_none_or(|low| ratio < low) {
+            lowest = ring.clone();
+        }
         if ratio < 3.0 {
             weak.push(ring);
         }
@@ -257,7 +261,7 @@ async fn every_focus_ring_stands_out_in_either_scheme() {
                     }
                     let (lowest, found) = focus_rings(&browser).await;
                     eprintln!(
-                        "{page} {}: lowest focus ring contrast {lowest}:1",
+                        "{page} {}: the focus ring of lowest contrast {lowest}",
                         scheme.name()
                     );
                     weak.extend(
@@ -462,18 +466,13 @@ async fn correct_with_keys(browser: &Browser) {
     browser
         .wait_for_text("#toasts .toast", "Correction", T)
         .await;
-    let entry = format!("li[data-seq='{wrong}']");
+    // Back on the console's Correct, redrawn for the right track (#3); the wrong one corrected.
     browser
-        .wait_for_script(
-            &format!(
-                "const el = document.activeElement; \
-                 return el.matches({:?}) || el.matches({:?})",
-                format!("{entry}.corrected"),
-                format!("{entry}.corrected button.correct")
-            ),
-            T,
-        )
+        .wait_for_selector(&format!("li.corrected[data-seq='{wrong}']"), T)
         .await;
+    let right = seq_of(browser, "Correction: Now Playing: Song #3").await;
+    let console = format!("#now-next button.correct[data-seq='{right}']");
+    browser.wait_for_script(&focused(&console), T).await;
     // From the log, a text correction of the free text, typed and sent with Enter.
     let text = seq_of(browser, "Back after the news").await;
     let button = format!("li[data-seq='{text}'] button.correct");
