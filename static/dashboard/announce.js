@@ -55,6 +55,7 @@
         !window.confirm("Song #" + position + " was already announced. Announce it again?")) {
       return;
     }
+    NTR.keepFocus(button, "#announce-next");
     NTR.busy(button, true);
     try {
       const data = await NTR.api("POST", "/admin/announce",
@@ -95,6 +96,7 @@
     const text = input.value.trim();
     if (!text) { return; }
     const button = freeText.querySelector("button");
+    NTR.keepFocus(button, "#announce-next");
     NTR.busy(button, true);
     try {
       // The free text goes out under the show this page is on.

@@ -14,6 +14,8 @@
   const text = form.elements.text;
   const error = form.querySelector(".form-error");
   let wrong = null; // { seq, showId, position, message }
+  let opener = null; // the Correct button that opened the dialog
+  let sent = false;
 
   // The announce a Correct button is about, from the log entry with its seq.
   function describe(button) {
@@ -47,6 +49,8 @@
   }
 
   function open(button) {
+    opener = button;
+    sent = false;
     wrong = describe(button);
     document.getElementById("correct-wrong").textContent = wrong.message || ("announce " + wrong.seq);
     const hasTracks = fillTracks();
@@ -79,6 +83,15 @@
   select.addEventListener("change", () => { form.elements.kind.value = "track"; });
   form.querySelector("button[value=cancel]").addEventListener("click", () => dialog.close());
 
+  // The keyboard goes back to the Correct button that opened the dialog: after a correction,
+  // which the redraw replaces, the console's Correct (now for the right track) or the wrong
+  // announce's entry in the log (its Correct button, or the entry itself).
+  dialog.addEventListener("close", () => {
+    const entry = 'li[data-seq="' + wrong.seq + '"]';
+    const fromConsole = opener.closest("#now-next") ? ["#now-next button.correct"] : [];
+    NTR.keepFocus(opener, sent ? fromConsole.concat([entry + " button.correct", entry]) : []);
+  });
+
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const payload = body();
@@ -87,6 +100,7 @@
     NTR.busy(button, true);
     try {
       const data = await NTR.api("POST", "/admin/announce", payload);
+      sent = true;
       dialog.close();
       NTR.announced(data);
       NTR.refreshShow(wrong.showId);

@@ -41,7 +41,8 @@
   // toast of a `group` replaces the older one of that group (only the last announce matters).
   NTR.toast = function (lines, kind, actions, group) {
     kind = kind || "ok";
-    const box = NTR.el("div", { class: "toast " + kind, role: kind === "ok" ? "status" : "alert" });
+    // No role of its own: the toasts' box is the page's one live region, which reads it out.
+    const box = NTR.el("div", { class: "toast " + kind });
     if (group) {
       toasts.querySelectorAll('.toast[data-group="' + group + '"]').forEach((old) => old.remove());
       box.dataset.group = group;
@@ -113,11 +114,94 @@
     NTR.toast(what + ": " + e.message, "bad");
   };
 
+  // A button that is busy is disabled, which takes the keyboard focus from it: it gets the
+  // focus back when it is enabled again, unless the DJ has moved on meanwhile.
+  let busyFocus = null;
   NTR.busy = function (button, on) {
     if (!button) { return; }
     if (on) { button.setAttribute("aria-busy", "true"); } else { button.removeAttribute("aria-busy"); }
+    if (on && document.activeElement === button) { busyFocus = button; }
     button.disabled = on;
+    if (!on && busyFocus === button) {
+      busyFocus = null;
+      if (button.isConnected && lostFocus()) { focusInSight(button); }
+    }
   };
+
+  // Focuses `el`, scrolling only if it is out of sight: the sticky console is always in sight,
+  // and a page that jumped under the DJ's thumb after a tap would be worse than none.
+  function focusInSight(el) {
+    const r = el.getBoundingClientRect();
+    el.focus({ preventScroll: r.top >= 0 && r.bottom <= window.innerHeight });
+  }
+
+  // Whether the keyboard focus is nowhere the DJ put it: on the page itself, or on an element
+  // a tap disabled or a redraw removed.
+  function lostFocus() {
+    const el = document.activeElement;
+    return !el || el === document.body || !el.isConnected || el.disabled === true;
+  }
+
+  // Keeps the keyboard where the DJ is across a tap on `el` that redraws the page (an
+  // announce, a correction): for a few seconds, after each redraw the focus goes to the first
+  // of `selectors` that is on the page and usable, else back to `el` (or to what had the focus
+  // when the tap was made) as found again by id or data attributes: a redraw replaces them. A
+  // DJ who has moved the focus elsewhere meanwhile is left there.
+  const KEEP_FOCUS_FOR = 5000;
+  let keep = null;
+  NTR.keepFocus = function (el, selectors) {
+    const from = lostFocus() ? [] : [keyOf(document.activeElement)];
+    keep = { keys: [keyOf(el)].concat(from), selectors: [].concat(selectors || []), until: Date.now() + KEEP_FOCUS_FOR };
+    if (lostFocus()) { settleFocus(); }
+  };
+
+  function keyOf(el) {
+    const section = el && el.closest("section.show[data-show-id]");
+    return {
+      id: (el && el.id) || null, cls: (el && el.classList[0]) || null, tag: el ? el.tagName : null,
+      seq: el ? el.dataset.seq : undefined, position: el ? el.dataset.position : undefined,
+      show: section ? section.dataset.showId : null,
+    };
+  }
+
+  // The element `key` describes, in the page as it is now.
+  function findKey(key) {
+    if (key.id) { return document.getElementById(key.id); }
+    if (!key.tag) { return null; }
+    let css = key.tag.toLowerCase() + (key.cls ? "." + key.cls : "");
+    if (key.seq !== undefined) { css += '[data-seq="' + key.seq + '"]'; }
+    if (key.position !== undefined) { css += '[data-position="' + key.position + '"]'; }
+    // Both weeks of a show have rows of the same positions: look in the one it was in.
+    const scope = key.show ? NTR.section(key.show) : document;
+    return scope && scope.querySelector(css);
+  }
+
+  function usable(el) {
+    return !!el && el.isConnected && !el.disabled && el.getClientRects().length > 0 && !el.closest("dialog:not([open])");
+  }
+
+  function wantedNow() {
+    return keep.selectors.map((css) => document.querySelector(css)).concat(keep.keys.map(findKey));
+  }
+
+  // Focus moved to something else (Tab, a click, a dialog opening): the DJ has moved on.
+  document.addEventListener("focusin", (ev) => {
+    if (keep && !wantedNow().includes(ev.target)) { keep = null; }
+  });
+
+  function settleFocus() {
+    if (!keep || document.querySelector("dialog[open]")) { return; }
+    if (Date.now() > keep.until) { keep = null; return; }
+    const wanted = wantedNow();
+    const active = document.activeElement;
+    if (!lostFocus() && !wanted.includes(active)) { keep = null; return; }
+    const target = wanted.find(usable);
+    if (!target || target === active) { return; }
+    // A log entry is not a control: it takes the focus only when a script gives it.
+    if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) { target.setAttribute("tabindex", "-1"); }
+    focusInSight(target);
+  }
+  document.addEventListener("ntr:swapped", settleFocus);
 
   NTR.section = function (showId) {
     return document.querySelector('section.show[data-show-id="' + showId + '"]');

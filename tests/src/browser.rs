@@ -1,6 +1,6 @@
 //! A real headless Chromium for the dashboard tests: Debian's `chromium` driven through its
-//! `chromedriver` with the `fantoccini` WebDriver client, plus the waits, viewport sizes and
-//! screenshots those tests need.
+//! `chromedriver` with the `fantoccini` WebDriver client, plus the waits, viewport sizes,
+//! colour schemes, key presses and screenshots those tests need.
 //!
 //! Without the packages a test prints SKIPPED and returns, except under `CI=true`, where it
 //! fails (`scripts/test` installs them).
@@ -12,7 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use axum::http::Method;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt;
@@ -44,6 +46,23 @@ pub const DESKTOP: Viewport = Viewport {
     height: 800,
     mobile: false,
 };
+
+/// A colour scheme a page can be shown in: what `prefers-color-scheme` matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Light,
+    Dark,
+}
+
+impl Scheme {
+    /// The media feature's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Light => "light",
+            Scheme::Dark => "dark",
+        }
+    }
+}
 
 /// How long [`Browser::find`] and the other one-step helpers wait for an element.
 const FIND: Duration = Duration::from_secs(10);
@@ -271,6 +290,59 @@ impl Browser {
             .execute(script, vec![])
             .await
             .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
+    }
+
+    /// Runs `script` (a function body that ends by calling `arguments[0]` with its result) in
+    /// the page and returns that result.
+    pub async fn eval_async(&self, script: &str) -> Value {
+        self.client
+            .execute_async(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("async script {script:?}: {e}"))
+    }
+
+    /// Runs a script file's `source` in the page, as a `<script>` would (e.g. a library that
+    /// defines a global); its value is dropped.
+    pub async fn load_script(&self, source: &str, name: &str) {
+        if let Err(e) = self.client.execute(source, vec![]).await {
+            panic!("loading {name} into the page: {e}");
+        }
+    }
+
+    /// Presses `keys` on the keyboard, one after the other, as a person would: to whatever has
+    /// the focus, wherever that is. Modifier keys ([`Key::Shift`], [`Key::Alt`]…) stay held
+    /// until the end, so `"\u{E008}\u{E004}"` is Shift+Tab.
+    pub async fn press(&self, keys: &str) {
+        let modifiers = [Key::Shift, Key::Control, Key::Alt, Key::Meta].map(char::from);
+        let mut actions = KeyActions::new("keyboard".into());
+        let mut held = Vec::new();
+        for key in keys.chars() {
+            actions = actions.then(KeyAction::Down { value: key });
+            if modifiers.contains(&key) {
+                held.push(key);
+            } else {
+                actions = actions.then(KeyAction::Up { value: key });
+            }
+        }
+        for key in held.into_iter().rev() {
+            actions = actions.then(KeyAction::Up { value: key });
+        }
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|e| panic!("press {keys:?}: {e}"));
+    }
+
+    /// Shows pages in `scheme`, as a browser set to it would (`prefers-color-scheme`).
+    pub async fn set_color_scheme(&self, scheme: Scheme) {
+        let command = DevTools {
+            method: "Emulation.setEmulatedMedia",
+            params: json!({"features": [{"name": "prefers-color-scheme", "value": scheme.name()}]}),
+        };
+        self.client
+            .issue_cmd(command)
+            .await
+            .unwrap_or_else(|e| panic!("set the colour scheme to {scheme:?}: {e}"));
     }
 
     /// Makes the page's viewport `viewport` (CSS pixels, one device pixel each, with a touch

@@ -1,11 +1,13 @@
 //! Test support shared by the end-to-end tests in `tests/tests/`: a fake SoundCloud, a hub started
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
 //! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ,
-//! a headless Chromium for the dashboard, and the small pieces they share: free ports, finding
-//! binaries, and waiting for a condition with a deadline. `station` starts a hub of two shows.
+//! a headless Chromium for the dashboard with axe-core to check its accessibility, and the
+//! small pieces they share: free ports, finding binaries, and waiting for a condition with a
+//! deadline. `station` starts a hub of two shows.
 //!
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
+pub mod axe;
 pub mod binaries;
 pub mod browser;
 pub mod fake_hub;
