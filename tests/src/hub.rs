@@ -44,6 +44,8 @@ pub struct TestSchedule {
     pub live_minutes: i64,
     /// An IANA zone name.
     pub timezone: &'static str,
+    /// More keys of the show's table, one per line (`hold_seconds = 5\n`).
+    pub show_keys: &'static str,
 }
 
 impl Default for TestSchedule {
@@ -53,6 +55,7 @@ impl Default for TestSchedule {
             ago: SignedDuration::from_hours(72),
             live_minutes: 60,
             timezone: "UTC",
+            show_keys: "",
         }
     }
 }
@@ -77,11 +80,12 @@ impl TestSchedule {
         let into_hour =
             i64::from(z.minute()) + i64::from(z.second() > 0 || z.subsec_nanosecond() > 0);
         format!(
-            "timezone = \"{}\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n",
+            "timezone = \"{}\"\nday = \"{}\"\nhour = {}\nduration_minutes = {}\n{}",
             self.timezone,
             format!("{:?}", z.weekday()).to_lowercase(),
             z.hour(),
-            self.live_minutes + into_hour
+            self.live_minutes + into_hour,
+            self.show_keys
         )
     }
 }

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod browser;
+mod console;
 mod dashboard;
 mod drills;
 mod edits;

@@ -1,0 +1,171 @@
+// The send path of every announce tap (big button, a row's Announce, n, free text, search):
+// each tap gets its own Idempotency-Key, so sending it again can never announce it twice. A
+// tap that cannot be sent (offline, a network error, no answer in 5 s, a 5xx) waits in
+// localStorage, survives a reload, and is sent again with the same key every 2 s until the hub
+// answers. One that waited longer than the show's max age is not sent on its own: the DJ
+// chooses to announce it now, only log it at the time it was tapped, or drop it.
+(function () {
+  "use strict";
+
+  const NTR = window.NTR;
+  if (!NTR || !NTR.dash) { return; }
+
+  const STORE = "ntr-announce-queue";
+  const ANSWER_WITHIN = 5000;
+  const RETRY_EVERY = 2000;
+  const DEFAULT_MAX_AGE = 90;
+  const box = document.getElementById("queue");
+  const head = document.getElementById("queue-head");
+  const list = document.getElementById("queue-list");
+
+  let waiting = load();
+  let sending = false;
+  // The last send failed for want of a link; cleared by any answer from the hub.
+  let linkLost = false;
+
+  function load() {
+    try {
+      const taps = JSON.parse(window.localStorage.getItem(STORE) || "[]");
+      return Array.isArray(taps) ? taps.filter((t) => t && t.key && t.body) : [];
+    } catch (_) {
+      return []; // unreadable or blocked storage: start empty rather than not at all
+    }
+  }
+
+  function save() {
+    try { window.localStorage.setItem(STORE, JSON.stringify(waiting)); } catch (_) { /* private mode: kept in memory */ }
+    render();
+  }
+
+  // Re-read on every check: a redraw or a test may change it while the page is open.
+  function maxAgeMs() {
+    const seconds = Number(NTR.dash.dataset.maxAgeSeconds);
+    return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_MAX_AGE) * 1000;
+  }
+
+  NTR.offline = function () {
+    return linkLost || !navigator.onLine || NTR.linkUp === false;
+  };
+
+  // 408 and 429 say "try again later"; any other 4xx is the hub's final word on this tap.
+  function final(e) {
+    return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429;
+  }
+
+  // One try of one tap. Resolves to "sent", "held", "failed" (final, dropped) or "waiting".
+  async function attempt(tap) {
+    let data;
+    try {
+      data = await NTR.api("POST", "/admin/announce", tap.body,
+        { headers: { "Idempotency-Key": tap.key }, timeout: ANSWER_WITHIN });
+    } catch (e) {
+      if (e.status && final(e)) {
+        linkLost = false;
+        forget(tap);
+        NTR.tapFailed("Not announced", e, tap.showId);
+        return "failed";
+      }
+      linkLost = Boolean(e.network);
+      return "waiting";
+    }
+    linkLost = false;
+    forget(tap);
+    if (data && data.status === "held") { NTR.held(data); } else if (tap.body.log_only) {
+      NTR.toast(["Logged only: " + data.message, "in the show's log at " + NTR.clock(tap.at) + ", sent to nobody"], "ok", null, "announce");
+    } else { NTR.announced(data); }
+    if (tap.showId) { NTR.refreshShow(tap.showId); }
+    return data && data.status === "held" ? "held" : "sent";
+  }
+
+  function forget(tap) {
+    waiting = waiting.filter((t) => t.key !== tap.key);
+    save();
+  }
+
+  // A new tap. It goes behind any tap still waiting, so lines keep the order they were tapped.
+  NTR.sendTap = async function (body, label, showId) {
+    const tap = { key: NTR.newKey(), body: body, label: label, showId: showId || null, at: Date.now() };
+    waiting.push(tap);
+    save();
+    if (waiting.length > 1 || sending) { flush(); return "waiting"; }
+    sending = true;
+    try {
+      const outcome = await attempt(tap);
+      if (outcome === "waiting") {
+        NTR.toast(["Not sent yet: " + label, "Kept here; it goes out with the same key when the hub answers"],
+          "warn", null, "announce");
+      }
+      return outcome;
+    } finally {
+      sending = false;
+      render();
+    }
+  };
+
+  // Sends the waiting taps oldest first; stops at the first that still cannot go.
+  async function flush() {
+    if (sending || !waiting.length) { return; }
+    sending = true;
+    try {
+      for (const tap of waiting.slice()) {
+        if (!tap.forced && Date.now() - tap.at > maxAgeMs()) {
+          if (!tap.stale) { tap.stale = true; save(); }
+          continue;
+        }
+        if (await attempt(tap) === "waiting") { break; }
+      }
+    } finally {
+      sending = false;
+      render();
+    }
+  }
+
+  // The DJ's three choices for a tap past the max age.
+  function choose(tap, how) {
+    if (how === "drop") { forget(tap); NTR.toast("Dropped: " + tap.label + " — nothing was sent", "warn"); return; }
+    tap.forced = true;
+    tap.stale = false;
+    if (how === "log") {
+      // Another body under the old key would be refused: the log-only request is its own.
+      tap.body = Object.assign({}, tap.body, { log_only: true, at: new Date(tap.at).toISOString() });
+      tap.key = NTR.newKey();
+    }
+    save();
+    flush();
+  }
+
+  function choiceButtons(tap) {
+    const row = NTR.el("span", { class: "queue-choices" });
+    [["now", "Announce now"], ["log", "Log only"], ["drop", "Drop"]].forEach(([how, text]) => {
+      const b = NTR.el("button", { type: "button", class: "secondary small", "data-choice": how }, text);
+      b.addEventListener("click", () => choose(tap, how));
+      row.appendChild(b);
+    });
+    return row;
+  }
+
+  function render() {
+    if (!box) { return; }
+    box.hidden = waiting.length === 0;
+    const count = NTR.plural(waiting.length, "announce") + " waiting";
+    head.textContent = (NTR.offline() ? "offline — " : "sending — ") + count;
+    list.replaceChildren(...waiting.map((tap) => {
+      const item = NTR.el("li", { "data-key": tap.key });
+      item.appendChild(NTR.el("span", { class: "queue-line" }, tap.label));
+      item.appendChild(NTR.el("small", { class: "muted" }, " tapped " + NTR.clock(tap.at)));
+      if (tap.stale) {
+        item.appendChild(NTR.el("small", { class: "queue-stale" },
+          "Waited longer than " + Math.round(maxAgeMs() / 1000) + " s — send it anyway?"));
+        item.appendChild(choiceButtons(tap));
+      }
+      return item;
+    }));
+  }
+
+  window.addEventListener("online", () => { render(); flush(); });
+  window.addEventListener("offline", render);
+  document.addEventListener("ntr:link", () => { render(); if (NTR.linkUp) { flush(); } });
+  setInterval(flush, RETRY_EVERY);
+  render();
+  flush();
+})();
