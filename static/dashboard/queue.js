@@ -47,9 +47,10 @@
     return linkLost || !navigator.onLine || NTR.linkUp === false;
   };
 
-  // 408 and 429 say "try again later"; any other 4xx is the hub's final word on this tap.
+  // 408 and 429 say "try again later", and 401 "log in again" (the page goes to the login,
+  // and the tap is sent after it); any other 4xx is the hub's final word on this tap.
   function final(e) {
-    return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429;
+    return e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
   }
 
   // One try of one tap. Resolves to "sent", "held", "failed" (final, dropped) or "waiting".
@@ -71,7 +72,8 @@
     linkLost = false;
     forget(tap);
     if (data && data.status === "held") { NTR.held(data); } else if (tap.body.log_only) {
-      NTR.toast(["Logged only: " + data.message, "in the show's log at " + NTR.clock(tap.at) + ", sent to nobody"], "ok", null, "announce");
+      NTR.toast(["Logged only: " + data.message, "in the show's log at " + NTR.clock(tap.at) + ", sent to nobody"],
+        "ok", null, "announce");
     } else { NTR.announced(data); }
     if (tap.showId) { NTR.refreshShow(tap.showId); }
     return data && data.status === "held" ? "held" : "sent";
@@ -82,40 +84,52 @@
     save();
   }
 
-  // A new tap. It goes behind any tap still waiting, so lines keep the order they were tapped.
+  // The callers of NTR.sendTap still waiting to hear how their tap's first try went, by key.
+  const firstTry = new Map();
+  function settle(tap, outcome) {
+    const resolve = firstTry.get(tap.key);
+    firstTry.delete(tap.key);
+    if (resolve) { resolve(outcome); }
+  }
+
+  // A new tap; resolves with how its first try went. It goes behind any tap still waiting, so
+  // lines keep the order they were tapped.
   NTR.sendTap = async function (body, label, showId) {
     const tap = { key: NTR.newKey(), body: body, label: label, showId: showId || null, at: Date.now() };
+    const outcome = new Promise((resolve) => firstTry.set(tap.key, resolve));
     waiting.push(tap);
     save();
-    if (waiting.length > 1 || sending) { flush(); return "waiting"; }
-    sending = true;
-    try {
-      const outcome = await attempt(tap);
-      if (outcome === "waiting") {
-        NTR.toast(["Not sent yet: " + label, "Kept here; it goes out with the same key when the hub answers"],
-          "warn", null, "announce");
-      }
-      return outcome;
-    } finally {
-      sending = false;
-      render();
+    flush();
+    if (await outcome === "waiting") {
+      NTR.toast(["Not sent yet: " + label, "Kept here; it goes out with the same key when the hub answers"],
+        "warn", null, "announce");
     }
+    return outcome;
   };
 
-  // Sends the waiting taps oldest first; stops at the first that still cannot go.
+  // The oldest tap that may go on its own; marks those past the max age for the DJ to decide.
+  function nextToSend() {
+    for (const tap of waiting) {
+      if (tap.forced || Date.now() - tap.at <= maxAgeMs()) { return tap; }
+      if (!tap.stale) { tap.stale = true; save(); }
+    }
+    return null;
+  }
+
+  // Sends the waiting taps oldest first (taps added meanwhile too); stops at the first that
+  // still cannot go, and tells the callers of the taps behind it that theirs wait as well.
   async function flush() {
-    if (sending || !waiting.length) { return; }
+    if (sending) { return; }
     sending = true;
     try {
-      for (const tap of waiting.slice()) {
-        if (!tap.forced && Date.now() - tap.at > maxAgeMs()) {
-          if (!tap.stale) { tap.stale = true; save(); }
-          continue;
-        }
-        if (await attempt(tap) === "waiting") { break; }
+      for (let tap = nextToSend(); tap; tap = nextToSend()) {
+        const outcome = await attempt(tap);
+        settle(tap, outcome);
+        if (outcome === "waiting") { break; }
       }
     } finally {
       sending = false;
+      waiting.forEach((tap) => settle(tap, "waiting"));
       render();
     }
   }

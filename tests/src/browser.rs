@@ -400,7 +400,10 @@ impl Browser {
     pub async fn dismiss_dialog(&self) -> String {
         let text = wait::until(FIND, async || self.client.get_alert_text().await.ok()).await;
         let text = text.expect("an open dialog");
-        self.client.dismiss_alert().await.expect("dismiss the dialog");
+        self.client
+            .dismiss_alert()
+            .await
+            .expect("dismiss the dialog");
         text
     }
 

@@ -121,7 +121,9 @@ async fn requests(
                 shared.cuts.fetch_add(1, Ordering::SeqCst);
                 return;
             }
-            let once = shared.mode.compare_exchange(lose, 0, Ordering::SeqCst, Ordering::SeqCst);
+            let once = shared
+                .mode
+                .compare_exchange(lose, 0, Ordering::SeqCst, Ordering::SeqCst);
             if once.is_ok() {
                 lose_answer.store(true, Ordering::SeqCst);
             }
