@@ -472,3 +472,40 @@ async fn option_texts(browser: &Browser) -> Vec<String> {
         .await;
     serde_json::from_value(texts).expect("option texts")
 }
+
+/// The figure: how long a tap takes to reach a token subscriber with the send queue on the path
+/// (a free text each, typed and sent with Enter). Prints the median and p95; asserts only that
+/// every line arrived once and in order.
+#[tokio::test]
+async fn tap_to_line_through_the_send_queue_figure() {
+    let Some(mut console) = Console::start().await else {
+        return;
+    };
+    let mut took = Vec::new();
+    for n in 1..=20 {
+        let text = format!("Figure tap {n}");
+        console.browser.type_into("#free-text-input", &text).await;
+        let started = Instant::now();
+        console.browser.keys(&Key::Enter.to_string()).await;
+        let line = next_of(&mut console.subscriber, "announce", T).await;
+        took.push(started.elapsed());
+        assert_eq!(line["message"], text.as_str(), "{line}");
+        console
+            .browser
+            // Enter does nothing while the Send button is busy with the tap before.
+            .wait_for_script(
+                "return !document.querySelector('#free-text button').disabled",
+                T,
+            )
+            .await;
+    }
+    console.no_line().await;
+    took.sort();
+    eprintln!(
+        "tap-to-line through the send queue, {} taps: median {:?}, p95 {:?}, max {:?}",
+        took.len(),
+        took[took.len() / 2],
+        took[took.len() * 95 / 100 - 1],
+        took[took.len() - 1]
+    );
+}
