@@ -19,6 +19,7 @@
   const list = document.getElementById("queue-list");
 
   let waiting = load();
+  waiting.forEach((tap) => { delete tap.fresh; });
   let sending = false;
   // The last send failed for want of a link; cleared by any answer from the hub.
   let linkLost = false;
@@ -67,6 +68,7 @@
         return "failed";
       }
       linkLost = Boolean(e.network);
+      if (tap.fresh) { delete tap.fresh; save(); }
       return "waiting";
     }
     linkLost = false;
@@ -95,7 +97,8 @@
   // A new tap; resolves with how its first try went. It goes behind any tap still waiting, so
   // lines keep the order they were tapped.
   NTR.sendTap = async function (body, label, showId) {
-    const tap = { key: NTR.newKey(), body: body, label: label, showId: showId || null, at: Date.now() };
+    // Fresh until its first try fails: a tap that goes at once never flashes up as waiting.
+    const tap = { key: NTR.newKey(), body: body, label: label, showId: showId || null, at: Date.now(), fresh: true };
     const outcome = new Promise((resolve) => firstTry.set(tap.key, resolve));
     waiting.push(tap);
     save();
@@ -160,10 +163,11 @@
 
   function render() {
     if (!box) { return; }
-    box.hidden = waiting.length === 0;
-    const count = NTR.plural(waiting.length, "announce") + " waiting";
+    const shown = waiting.filter((tap) => !tap.fresh);
+    box.hidden = shown.length === 0;
+    const count = NTR.plural(shown.length, "announce") + " waiting";
     head.textContent = (NTR.offline() ? "offline — " : "sending — ") + count;
-    list.replaceChildren(...waiting.map((tap) => {
+    list.replaceChildren(...shown.map((tap) => {
       const item = NTR.el("li", { "data-key": tap.key });
       item.appendChild(NTR.el("span", { class: "queue-line" }, tap.label));
       item.appendChild(NTR.el("small", { class: "muted" }, " tapped " + NTR.clock(tap.at)));
@@ -176,6 +180,11 @@
     }));
   }
 
+  // Another tab of this browser changed the queue: take its list, so neither tab's next save
+  // drops the other's taps (a tap both send is still announced once: it has one key).
+  window.addEventListener("storage", (ev) => {
+    if (ev.key === STORE) { waiting = load(); render(); }
+  });
   window.addEventListener("online", () => { render(); flush(); });
   window.addEventListener("offline", render);
   document.addEventListener("ntr:link", () => { render(); if (NTR.linkUp) { flush(); } });
