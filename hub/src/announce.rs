@@ -4,17 +4,18 @@
 
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use crate::broadcast::Broadcaster;
 use crate::line::AnnounceLine;
 use crate::line_template::TrackFields;
 use crate::metrics::Metrics;
+use crate::next_track::{now_and_next, standing};
 use crate::station::{ShowDef, ShowSlug, Station};
 use crate::store::{
-    Announcement, ExpectedTrack, IdempotencyKey, Keyed, NewAnnouncement, Show, ShowError, Store,
-    StoreError,
+    Announcement, ExpectedTrack, HeldState, IdempotencyKey, Keyed, NewAnnouncement, RecordAs,
+    Recorded, Show, ShowError, Store, StoreError,
 };
 use crate::targets::Targets;
 
@@ -58,6 +59,18 @@ pub enum AnnounceError {
         "Idempotency-Key: this key was used in the last 24 hours with another body; send a new key for a new announce"
     )]
     KeyReused,
+    #[error("log_only: a free text logged only needs a show: name one with \"show\"")]
+    LogOnlyWithoutShow,
+    #[error(
+        "at: {at} is outside the show's week and live window ({start} to {end}, and not in the future)"
+    )]
+    LogTimeOutside {
+        at: Timestamp,
+        start: Timestamp,
+        end: Timestamp,
+    },
+    #[error("every track of `{show}` is announced: nothing is left for Announce next")]
+    NothingLeft { show: String },
     #[error("no show `{slug}`; the shows are {known}")]
     UnknownShow { slug: String, known: String },
     #[error("no show is on air: name one with \"show\" ({known})")]
@@ -75,80 +88,190 @@ pub struct Announcer {
     pub station: Arc<Station>,
     /// Held while a request with an `Idempotency-Key` is announced.
     pub keyed: Arc<tokio::sync::Mutex<()>>,
+    /// Wakes the releaser of held announces when one is held.
+    pub held: Arc<tokio::sync::Notify>,
+    /// Held while Announce next picks and announces a track, so two at once pick two.
+    pub next: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// One announce request, checked by the handler.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub request: AnnounceRequest,
+    /// The earlier announce this one corrects.
+    pub corrects: Option<Seq>,
+    /// Log only, at this time: the track played while the DJ could not announce it.
+    pub log_only_at: Option<Timestamp>,
+    pub key: Option<IdempotencyKey>,
+}
+
+/// What an announce request did.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub outcome: Recorded,
+    /// It answers a repeated `Idempotency-Key`: nothing was done again.
+    pub replayed: bool,
 }
 
 /// How long an `Idempotency-Key` is remembered.
-const KEYS_KEPT: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+const KEYS_KEPT: SignedDuration = SignedDuration::from_hours(24);
 
-/// The answer to a repeated key: the first announce again, unless the body differs.
+/// The answer to a repeated key: what the first request made, unless the body differs.
 fn replay(
     key: &IdempotencyKey,
     first_body: &str,
-    first: Announcement,
-) -> Result<(Announcement, bool), AnnounceError> {
+    first: Recorded,
+) -> Result<Answer, AnnounceError> {
     if first_body == key.body {
-        Ok((first, true))
+        Ok(Answer {
+            outcome: first,
+            replayed: true,
+        })
     } else {
         Err(AnnounceError::KeyReused)
     }
 }
 
 impl Announcer {
-    /// Announces `request`; with `corrects`, as a correction of that earlier announce (which
-    /// the log then marks as corrected, in the same transaction that checks it may be
-    /// corrected).
-    pub async fn announce(
-        &self,
-        request: AnnounceRequest,
-        corrects: Option<Seq>,
-    ) -> Result<Announcement, AnnounceError> {
-        let new = self.line(request, corrects).await?;
-        let announcement = self.broadcaster.announce(&self.store, new).await?;
-        self.announced(&announcement).await;
-        Ok(announcement)
-    }
-
-    /// Like [`Announcer::announce`] for a request with an `Idempotency-Key`: the first request
-    /// with the key announces; a repeat within 24 h answers that announce again (`true`: a
-    /// replay) and announces nothing, or is refused when its body differs. Keyed requests go
-    /// one at a time, so a repeat that arrives while the first is running waits for its answer.
-    pub async fn announce_once(
-        &self,
-        request: AnnounceRequest,
-        corrects: Option<Seq>,
-        key: IdempotencyKey,
-    ) -> Result<(Announcement, bool), AnnounceError> {
-        let _one_at_a_time = self.keyed.lock().await;
-        let not_before = Timestamp::now() - KEYS_KEPT;
-        if let Some((body, first)) = self
-            .store
-            .keyed_announcement(key.clone(), not_before)
-            .await?
+    /// Announces a submission: logged and broadcast now, held for its show's hold (a
+    /// correction or a log-only entry never is), or only logged. With an `Idempotency-Key`,
+    /// a repeat within 24 h answers what the first request made, as it stands now, and does
+    /// nothing, or is refused when its body differs; keyed requests go one at a time, so a
+    /// repeat that arrives while the first is running waits for its answer.
+    pub async fn submit(&self, submission: Submission) -> Result<Answer, AnnounceError> {
+        let _one_at_a_time = match submission.key {
+            Some(_) => Some(self.keyed.lock().await),
+            None => None,
+        };
+        let keys_not_before = Timestamp::now() - KEYS_KEPT;
+        if let Some(key) = &submission.key
+            && let Some((body, first)) = self.store.keyed(key.clone(), keys_not_before).await?
         {
-            return replay(&key, &body, first);
+            return replay(key, &body, first);
         }
-        let new = self.line(request, corrects).await?;
-        match self
-            .broadcaster
-            .announce_keyed(&self.store, new, key.clone(), not_before)
-            .await?
-        {
-            Keyed::Recorded(announcement) => {
-                self.announced(&announcement).await;
-                Ok((announcement, false))
+        let new = self.line(&submission).await?;
+        let how = RecordAs {
+            hold_until: self.hold_until(&submission, &new),
+            key: submission.key.clone(),
+            keys_not_before,
+        };
+        match self.broadcaster.record(&self.store, new, how).await? {
+            Keyed::Recorded(recorded) => {
+                match &recorded {
+                    Recorded::Announced(a) => self.announced(a).await,
+                    Recorded::Held(_) => self.held.notify_one(),
+                }
+                Ok(Answer {
+                    outcome: recorded,
+                    replayed: false,
+                })
             }
-            Keyed::Existing { body, announcement } => replay(&key, &body, announcement),
+            Keyed::Existing { body, recorded } => match &submission.key {
+                Some(key) => replay(key, &body, recorded),
+                None => Err(StoreError::Corrupt {
+                    column: 0,
+                    message: "a request without a key matched a key".into(),
+                }
+                .into()),
+            },
         }
     }
 
-    /// The line `request` makes, as a correction of `corrects` if given.
-    async fn line(
+    /// Announces the next track of `show` (else of the current show), as the console's
+    /// Announce next does; with a key, a repeat answers what the first made. Calls go one at
+    /// a time and count held announces as announced, so two at once announce two tracks.
+    pub async fn announce_next(
         &self,
-        request: AnnounceRequest,
-        corrects: Option<Seq>,
-    ) -> Result<NewAnnouncement, AnnounceError> {
-        let mut new = self.compose(request).await?;
-        if let Some(seq) = corrects {
+        show: Option<ShowSlug>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Answer, AnnounceError> {
+        let _one_at_a_time = self.next.lock().await;
+        if let Some(key) = &key
+            && let Some((body, first)) = self
+                .store
+                .keyed(key.clone(), Timestamp::now() - KEYS_KEPT)
+                .await?
+        {
+            return replay(key, &body, first);
+        }
+        let request = self.next_request(show).await?;
+        self.submit(Submission {
+            request,
+            corrects: None,
+            log_only_at: None,
+            key,
+        })
+        .await
+    }
+
+    /// The announce of the next track of `show`'s current week.
+    async fn next_request(&self, show: Option<ShowSlug>) -> Result<AnnounceRequest, AnnounceError> {
+        let now = Timestamp::now();
+        let def = match &show {
+            Some(slug) => self.configured(slug.as_str())?,
+            None => self.on_air_or_only(now)?,
+        };
+        let week = self.store.current_show(def, now).await?;
+        let log = self
+            .store
+            .show_log(week.id, def.schedule.log_window(week.week))
+            .await?;
+        let held = self.store.held_positions(week.id).await?;
+        let order: Vec<Option<u64>> = week
+            .tracks
+            .iter()
+            .map(|t| match standing(t, &log) {
+                Some((a, _)) => Some(a.seq.get()),
+                None => held.contains(&t.position).then_some(u64::MAX),
+            })
+            .collect();
+        let (_, next) = now_and_next(&order);
+        let track =
+            next.and_then(|i| week.tracks.get(i))
+                .ok_or_else(|| AnnounceError::NothingLeft {
+                    show: def.slug.to_string(),
+                })?;
+        Ok(AnnounceRequest::Track {
+            week: WeekChoice::Id(week.id),
+            position: track.position,
+            expected: ExpectedTrack::Id(track.id),
+        })
+    }
+
+    /// When a submission's line is released: after its show's hold, unless it corrects or is
+    /// only logged (both fix the record and go out as they are).
+    fn hold_until(&self, submission: &Submission, new: &NewAnnouncement) -> Option<Timestamp> {
+        let hold = self.templates_of(new.show.as_deref()).console.hold;
+        let plain = submission.corrects.is_none() && submission.log_only_at.is_none();
+        (plain && hold.is_positive()).then(|| Timestamp::now() + hold)
+    }
+
+    /// Releases the held announces that are due: each goes into the log with its seq and out
+    /// to every subscriber, as an announce made now would.
+    pub async fn release_due(&self) -> Result<(), StoreError> {
+        for id in self.store.held_due(Timestamp::now()).await? {
+            if let Some(announcement) = self.broadcaster.release(&self.store, id).await? {
+                self.announced(&announcement).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes held announce `id`: `Held` when it was held (and is undone now), else the state
+    /// it is in; `None` when there is no such id.
+    pub async fn undo(&self, id: i64) -> Result<Option<HeldState>, StoreError> {
+        self.store.undo_held(id).await
+    }
+
+    /// The line a submission makes: as a correction if it corrects, at its time if it is
+    /// only logged.
+    async fn line(&self, submission: &Submission) -> Result<NewAnnouncement, AnnounceError> {
+        let mut new = self.compose(submission.request.clone()).await?;
+        if let Some(at) = submission.log_only_at {
+            self.check_log_time(&new, at).await?;
+            new.logged_at = Some(at);
+        }
+        if let Some(seq) = submission.corrects {
             new.message = self
                 .templates_of(new.show.as_deref())
                 .correction_template
@@ -158,8 +281,39 @@ impl Announcer {
         Ok(new)
     }
 
-    /// What follows an announce that was logged and broadcast.
+    /// A log-only entry's time must lie in its show's week or live window, and not ahead.
+    async fn check_log_time(
+        &self,
+        new: &NewAnnouncement,
+        at: Timestamp,
+    ) -> Result<(), AnnounceError> {
+        let now = Timestamp::now();
+        let show = match (new.show_id, new.show.as_deref()) {
+            (Some(id), _) => self.store.show(id).await?,
+            (None, Some(slug)) => self.store.current_show(self.configured(slug)?, now).await?,
+            (None, None) => return Err(AnnounceError::LogOnlyWithoutShow),
+        };
+        let live = self.templates_of(Some(&show.slug)).schedule.live_window();
+        let end = now.min(show.week.end + live);
+        if at < show.week.start || at > end {
+            return Err(AnnounceError::LogTimeOutside {
+                at,
+                start: show.week.start,
+                end,
+            });
+        }
+        Ok(())
+    }
+
+    /// What follows an announce that was logged (and broadcast, unless only logged).
     async fn announced(&self, announcement: &Announcement) {
+        if announcement.log_only {
+            tracing::info!(seq = announcement.seq.get(), at = %announcement.announced_at, "logged only");
+            if let Some(id) = announcement.show_id {
+                self.broadcaster.show_changed(id);
+            }
+            return;
+        }
         self.targets.announced();
         self.metrics.announce();
         log(announcement, self.broadcaster.subscribers());
@@ -283,6 +437,7 @@ impl Announcer {
             track: Some(track),
             corrects: None,
             show: Some(show.slug.clone()),
+            logged_at: None,
         })
     }
 }

@@ -17,11 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use jiff::Timestamp;
 use ntr_protocol::{Seq, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::store::{Announcement, IdempotencyKey, Keyed, NewAnnouncement, Store, StoreError};
+use crate::store::{Announcement, Keyed, NewAnnouncement, RecordAs, Recorded, Store, StoreError};
 use ntr_common::shutdown::Shutdown;
 
 /// How many messages a subscriber may fall behind before it is dropped (the protocol allows 64 queued).
@@ -157,23 +156,37 @@ impl Broadcaster {
         Ok(announcement)
     }
 
-    /// Like [`Broadcaster::announce`], with the request's `Idempotency-Key` recorded in the
-    /// same transaction; a key that is there already records and publishes nothing.
-    pub async fn announce_keyed(
+    /// Records `new` as `how` says and publishes what went into the log now (not a held
+    /// line, not a log-only entry, not a key's earlier result).
+    pub async fn record(
         &self,
         store: &Store,
         new: NewAnnouncement,
-        key: IdempotencyKey,
-        not_before: Timestamp,
+        how: RecordAs,
     ) -> Result<Keyed, StoreError> {
         let _order = self.inner.announcing.lock().await;
-        let keyed = store
-            .record_keyed_announcement(new, key, not_before)
-            .await?;
-        if let Keyed::Recorded(announcement) = &keyed {
+        let keyed = store.record(new, how).await?;
+        if let Keyed::Recorded(Recorded::Announced(announcement)) = &keyed
+            && !announcement.log_only
+        {
             self.publish(announcement);
         }
         Ok(keyed)
+    }
+
+    /// Releases held announce `id` into the log and publishes it; `None` when it is no
+    /// longer held.
+    pub async fn release(
+        &self,
+        store: &Store,
+        id: i64,
+    ) -> Result<Option<Announcement>, StoreError> {
+        let _order = self.inner.announcing.lock().await;
+        let released = store.release_held(id).await?;
+        if let Some(announcement) = &released {
+            self.publish(announcement);
+        }
+        Ok(released)
     }
 
     fn publish(&self, announcement: &Announcement) {

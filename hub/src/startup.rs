@@ -151,6 +151,8 @@ impl Application {
             metrics: Arc::clone(&metrics),
             station: Arc::new(config.station.clone()),
             keyed: Arc::default(),
+            held: Arc::default(),
+            next: Arc::default(),
         };
         let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {
@@ -203,6 +205,10 @@ impl Application {
             state.pollers.spawn(&shutdown);
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+        tokio::spawn(crate::holds::run_releases(
+            state.announcer.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(
             state
                 .broadcaster

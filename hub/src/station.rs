@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
 use crate::week::{OutOfCalendar, Schedule};
@@ -126,6 +126,34 @@ pub struct ShowDef {
     pub announce_template: AnnounceTemplate,
     pub correction_template: CorrectionTemplate,
     pub source: PlaylistSource,
+    pub console: Console,
+}
+
+/// How a show's announces behave on a bad network: how long each is held (Undo is possible)
+/// before anyone sees it, and how old a tap the dashboard could not send may get before the DJ
+/// is asked what to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Console {
+    pub hold: SignedDuration,
+    pub max_age: SignedDuration,
+}
+
+impl Console {
+    /// The longest hold: a stream runs 10 to 30 s behind the studio, and a line held much
+    /// longer than that reaches listeners after the track.
+    pub const MAX_HOLD_SECONDS: i64 = 120;
+    pub const DEFAULT_MAX_AGE_SECONDS: i64 = 90;
+    /// The longest wait before asking: a show's live window is at most a day.
+    pub const MAX_MAX_AGE_SECONDS: i64 = 86_400;
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Console {
+            hold: SignedDuration::ZERO,
+            max_age: SignedDuration::from_secs(Self::DEFAULT_MAX_AGE_SECONDS),
+        }
+    }
 }
 
 /// How far ahead two shows' live windows are compared.
@@ -254,6 +282,7 @@ pub fn test_station(slugs: &[&str]) -> Station {
             correction_template: CorrectionTemplate::parse(CorrectionTemplate::DEFAULT)
                 .expect("template"),
             source: PlaylistSource::Manual,
+            console: Console::default(),
         })
         .collect();
     Station::new(shows, Timestamp::now()).expect("disjoint")
@@ -308,6 +337,7 @@ mod tests {
             correction_template: CorrectionTemplate::parse(CorrectionTemplate::DEFAULT)
                 .expect("template"),
             source: PlaylistSource::Manual,
+            console: Console::default(),
         }
     }
 

@@ -44,7 +44,7 @@ pub struct TestSchedule {
     pub live_minutes: i64,
     /// An IANA zone name.
     pub timezone: &'static str,
-    /// More keys of the show's table, one per line (`hold_seconds = 5\n`).
+    /// More keys of the show's table (`hold_seconds = 5\n`, …).
     pub show_keys: &'static str,
 }
 

@@ -19,7 +19,7 @@ mod token;
 
 pub use messages::{Announce, ClientMessage, ServerMessage};
 pub use relays::{IrcState, LastAck, RelayInfo, RelayStatus, RelayStatusView};
-pub use rest::{Announced, Show, ShowSummary, Track};
+pub use rest::{Announced, Held, Show, ShowSummary, Track};
 pub use seq::{Seq, SeqError};
 pub use token::{MIN_TOKEN_LEN, TokenError, check_token};
 

@@ -58,17 +58,34 @@ pub struct ShowSummary {
     pub track_count: u32,
 }
 
-/// The answer of `POST /admin/announce`.
+/// The answer of `POST /admin/announce` for a line in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Announced {
-    /// Always `"announced"`.
+    /// `"announced"`; `"logged"` for a `log_only` entry, which went to no one.
     pub status: String,
     pub seq: Seq,
     pub message: String,
     /// Relays and token subscribers listening when it was sent (dashboards not counted).
     pub subscribers: usize,
     /// `true` when this answers a repeated `Idempotency-Key`: nothing was announced again.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// The answer of `POST /admin/announce` (202) for a line held for its show's `hold_seconds`:
+/// it gets its seq and goes out at `release_at`, unless undone before with
+/// `DELETE /admin/announce/held/{held_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Held {
+    /// Always `"held"`.
+    pub status: String,
+    pub held_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub release_at: Timestamp,
+    pub message: String,
+    /// `true` when this answers a repeated `Idempotency-Key`.
     #[serde(default)]
     pub replayed: bool,
 }

@@ -35,6 +35,8 @@ const KEYS: &[(&str, &str)] = &[
     ("show", "duration_minutes"),
     ("show", "announce_template"),
     ("show", "correction_template"),
+    ("show", "hold_seconds"),
+    ("show", "announce_max_age_seconds"),
     ("soundcloud", "user"),
     ("soundcloud", "api_base"),
     ("soundcloud", "web_base"),

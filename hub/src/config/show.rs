@@ -1,14 +1,14 @@
 //! The station's shows: `[[shows]]` blocks, or a v2 config's single `[show]` with
 //! `[soundcloud] user` (a station of one show, slug `[show] slug`, default `main`). Each show
-//! has its weekly schedule, the templates of its announce and correction lines and the source
-//! of its playlist.
+//! has its weekly schedule, the templates of its announce and correction lines, the source
+//! of its playlist and how long its announces are held.
 
 use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::ConfigError;
 use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
-use crate::station::{PlaylistSource, ShowDef, ShowSlug, Station};
+use crate::station::{Console, PlaylistSource, ShowDef, ShowSlug, Station};
 use crate::week::Schedule;
 
 /// The SoundCloud profile a v2 config polls when `[soundcloud] user` is left out.
@@ -29,6 +29,8 @@ pub(super) struct RawShow {
     duration_minutes: i64,
     announce_template: String,
     correction_template: String,
+    hold_seconds: i64,
+    announce_max_age_seconds: i64,
 }
 
 impl Default for RawShow {
@@ -44,6 +46,8 @@ impl Default for RawShow {
             duration_minutes: 300,
             announce_template: AnnounceTemplate::DEFAULT.into(),
             correction_template: CorrectionTemplate::DEFAULT.into(),
+            hold_seconds: 0,
+            announce_max_age_seconds: Console::DEFAULT_MAX_AGE_SECONDS,
         }
     }
 }
@@ -99,6 +103,7 @@ fn single_show(raw: RawShow, user: Option<String>) -> Result<ShowDef, ConfigErro
         user.unwrap_or_else(|| DEFAULT_SOUNDCLOUD_USER.into()),
     )?;
     let (schedule, announce_template, correction_template) = schedule("show", &raw)?;
+    let console = console("show", &raw)?;
     Ok(ShowDef {
         title: title(raw.title).unwrap_or_else(|| user.clone()),
         slug,
@@ -106,6 +111,7 @@ fn single_show(raw: RawShow, user: Option<String>) -> Result<ShowDef, ConfigErro
         announce_template,
         correction_template,
         source: PlaylistSource::SoundcloudLikes { user },
+        console,
     })
 }
 
@@ -121,6 +127,7 @@ fn station_show(index: usize, raw: RawShow) -> Result<ShowDef, ConfigError> {
     })?;
     let prefix = format!("shows.{slug}");
     let (schedule, announce_template, correction_template) = schedule(&prefix, &raw)?;
+    let console = console(&prefix, &raw)?;
     let source = match (raw.source.as_deref(), raw.soundcloud_user) {
         (None | Some("soundcloud-likes"), Some(user)) => PlaylistSource::SoundcloudLikes {
             user: soundcloud_user(&format!("{prefix}.soundcloud_user"), user)?,
@@ -152,6 +159,7 @@ fn station_show(index: usize, raw: RawShow) -> Result<ShowDef, ConfigError> {
         announce_template,
         correction_template,
         source,
+        console,
     })
 }
 
@@ -183,4 +191,34 @@ fn schedule(
         ConfigError::invalid(format!("{prefix}.correction_template"), e.to_string())
     })?;
     Ok((schedule, announce_template, correction_template))
+}
+
+/// A show's `hold_seconds` (0 to 120) and `announce_max_age_seconds` (1 s to a day).
+fn console(prefix: &str, raw: &RawShow) -> Result<Console, ConfigError> {
+    let seconds = |key: &str, value: i64, range: std::ops::RangeInclusive<i64>| {
+        if range.contains(&value) {
+            Ok(jiff::SignedDuration::from_secs(value))
+        } else {
+            Err(ConfigError::invalid(
+                format!("{prefix}.{key}"),
+                format!(
+                    "must be {} to {} seconds, not {value}",
+                    range.start(),
+                    range.end()
+                ),
+            ))
+        }
+    };
+    Ok(Console {
+        hold: seconds(
+            "hold_seconds",
+            raw.hold_seconds,
+            0..=Console::MAX_HOLD_SECONDS,
+        )?,
+        max_age: seconds(
+            "announce_max_age_seconds",
+            raw.announce_max_age_seconds,
+            1..=Console::MAX_MAX_AGE_SECONDS,
+        )?,
+    })
 }

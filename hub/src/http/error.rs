@@ -118,9 +118,12 @@ impl From<AnnounceError> for ApiError {
             AnnounceError::Store(e) => e.into(),
             AnnounceError::Show(e) => e.into(),
             AnnounceError::UnknownShow { .. } => ApiError::NotFound(e.to_string()),
+            AnnounceError::NothingLeft { .. } => ApiError::Conflict(e.to_string()),
             AnnounceError::EmptyText
             | AnnounceError::NoneOnAir { .. }
-            | AnnounceError::KeyReused => ApiError::Unprocessable(e.to_string()),
+            | AnnounceError::KeyReused
+            | AnnounceError::LogOnlyWithoutShow
+            | AnnounceError::LogTimeOutside { .. } => ApiError::Unprocessable(e.to_string()),
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct NewAnnouncement {
     pub corrects: Option<Seq>,
     /// The show's slug; `None`: a station-wide free text.
     pub show: Option<String>,
+    /// A log-only entry's time (a track played while the DJ was offline): it goes into the log
+    /// and tracklists at that time but is never broadcast, replayed or delivered.
+    pub logged_at: Option<Timestamp>,
 }
 
 impl NewAnnouncement {
@@ -34,6 +37,7 @@ impl NewAnnouncement {
             track: None,
             corrects: None,
             show,
+            logged_at: None,
         }
     }
 }
@@ -52,6 +56,8 @@ pub struct Announcement {
     pub corrected_by: Option<Seq>,
     /// The show's slug; `None`: a station-wide free text.
     pub show: Option<String>,
+    /// Only in the log (at `announced_at`): never broadcast, replayed or delivered.
+    pub log_only: bool,
 }
 
 /// The most distinct targets one relay may ack for one line: a relay posts to a handful of
@@ -104,14 +110,50 @@ pub struct IdempotencyKey {
     pub body: String,
 }
 
-/// What recording a keyed announce did.
+/// An announce waiting out its show's hold before it is broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAnnouncement {
+    pub id: i64,
+    pub release_at: Timestamp,
+    pub message: AnnounceLine,
+    pub state: HeldState,
+}
+
+/// Where a held announce is: waiting, in the log with its seq, or undone (it never gets one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldState {
+    Held,
+    Released(Seq),
+    Undone,
+}
+
+/// What a request put in the store: an announce in the log, or one held.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    Announced(Box<Announcement>),
+    Held(HeldAnnouncement),
+}
+
+/// How [`Store::record`] records a line.
+#[derive(Debug, Clone)]
+pub struct RecordAs {
+    /// Held until then instead of logged now.
+    pub hold_until: Option<Timestamp>,
+    /// The request's key, remembered with what it made.
+    pub key: Option<IdempotencyKey>,
+    /// Keys used before this are forgotten.
+    pub keys_not_before: Timestamp,
+}
+
+/// What recording a line did.
 #[derive(Debug, Clone)]
 pub enum Keyed {
-    Recorded(Announcement),
-    /// The key was there already, with this body and announce.
+    Recorded(Recorded),
+    /// The key was there already, with this body; it made `recorded` (as it stands now: a
+    /// held announce released since answers as the announce it became).
     Existing {
         body: String,
-        announcement: Announcement,
+        recorded: Recorded,
     },
 }
 
@@ -131,34 +173,30 @@ impl Store {
         }
     }
 
-    /// The announce an `Idempotency-Key` made and the body it came with, if the key was used
-    /// at or after `not_before`.
-    pub async fn keyed_announcement(
+    /// What an `Idempotency-Key` made, as it stands now, and the body it came with, if the
+    /// key was used at or after `not_before`.
+    pub async fn keyed(
         &self,
         key: IdempotencyKey,
         not_before: Timestamp,
-    ) -> Result<Option<(String, Announcement)>, StoreError> {
+    ) -> Result<Option<(String, Recorded)>, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.keyed_announcement(key, not_before).await,
+            Backend::Sqlite(db) => db.keyed(key, not_before).await,
         }
     }
 
-    /// Records `new` together with its key, all or nothing; keys older than `not_before` are
-    /// forgotten. When the key is there already (a duplicate request that came first), nothing
-    /// is recorded and the answer is what that key made.
-    pub async fn record_keyed_announcement(
-        &self,
-        new: NewAnnouncement,
-        key: IdempotencyKey,
-        not_before: Timestamp,
-    ) -> Result<Keyed, StoreError> {
+    /// Records `new` as `how` says, all or nothing: logged now (as
+    /// [`Store::record_announcement`] does) or held, with its key if it has one. When the key
+    /// is there already (a duplicate request that came first), nothing is recorded and the
+    /// answer is what that key made.
+    pub async fn record(&self, new: NewAnnouncement, how: RecordAs) -> Result<Keyed, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.record_keyed_announcement(new, key, not_before).await,
+            Backend::Sqlite(db) => db.record(new, how).await,
         }
     }
 
     /// Announcements with `seq > after` made at or after `not_before`, oldest first (at most
-    /// 10,000).
+    /// 10,000): what was broadcast, so no log-only entry.
     pub async fn announcements_since(
         &self,
         after: Seq,

@@ -250,6 +250,22 @@ async fn announces_keep_their_show() {
     .await;
 }
 
+/// How a keyed line is recorded: logged now, keys kept since `not_before`.
+fn keyed_as(key: super::IdempotencyKey, not_before: Timestamp) -> super::RecordAs {
+    super::RecordAs {
+        hold_until: None,
+        key: Some(key),
+        keys_not_before: not_before,
+    }
+}
+
+fn announced(recorded: &super::Recorded) -> &super::Announcement {
+    match recorded {
+        super::Recorded::Announced(a) => a,
+        super::Recorded::Held(h) => panic!("logged, not held: {h:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_keyed_announce_is_recorded_once_per_credential_and_forgotten_after_its_time() {
     each(|s| async move {
@@ -261,20 +277,21 @@ async fn a_keyed_announce_is_recorded_once_per_credential_and_forgotten_after_it
         };
         let long_ago = Timestamp::UNIX_EPOCH;
         let first = store
-            .record_keyed_announcement(text("one"), key("nick", "b1"), long_ago)
+            .record(text("one"), keyed_as(key("nick", "b1"), long_ago))
             .await
             .expect("first");
         let super::Keyed::Recorded(first) = first else {
             panic!("the first use records");
         };
+        let first = announced(&first).clone();
         // The same key again records nothing and answers the first announce and its body.
         let again = store
-            .record_keyed_announcement(text("two"), key("nick", "b2"), long_ago)
+            .record(text("two"), keyed_as(key("nick", "b2"), long_ago))
             .await
             .expect("again");
         assert!(
-            matches!(&again, super::Keyed::Existing { body, announcement }
-                if body == "b1" && announcement.seq == first.seq),
+            matches!(&again, super::Keyed::Existing { body, recorded }
+                if body == "b1" && announced(recorded).seq == first.seq),
             "{again:?}"
         );
         assert_eq!(
@@ -283,13 +300,13 @@ async fn a_keyed_announce_is_recorded_once_per_credential_and_forgotten_after_it
             "nothing new logged"
         );
         let found = store
-            .keyed_announcement(key("nick", "b1"), long_ago)
+            .keyed(key("nick", "b1"), long_ago)
             .await
             .expect("read");
-        assert_eq!(found.map(|(_, a)| a.seq), Some(first.seq));
+        assert_eq!(found.map(|(_, r)| announced(&r).seq), Some(first.seq));
         // Another credential's key of the same name is its own.
         let jo = store
-            .record_keyed_announcement(text("jo's"), key("jo", "b1"), long_ago)
+            .record(text("jo's"), keyed_as(key("jo", "b1"), long_ago))
             .await
             .expect("jo");
         assert!(matches!(jo, super::Keyed::Recorded(_)));
@@ -297,10 +314,136 @@ async fn a_keyed_announce_is_recorded_once_per_credential_and_forgotten_after_it
         let later = Timestamp::now() + SignedDuration::from_hours(1);
         assert!(
             store
-                .keyed_announcement(key("nick", "b1"), later)
+                .keyed(key("nick", "b1"), later)
                 .await
                 .expect("read")
                 .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_held_announce_gets_its_seq_when_released_and_never_when_undone() {
+    each(|s| async move {
+        let store = s.open();
+        let before = store.last_seq().await.expect("seq");
+        let hold = |until: Timestamp, key: Option<super::IdempotencyKey>| super::RecordAs {
+            hold_until: Some(until),
+            key,
+            keys_not_before: Timestamp::UNIX_EPOCH,
+        };
+        let soon = Timestamp::now() + SignedDuration::from_secs(60);
+        let key = super::IdempotencyKey {
+            principal: "nick".into(),
+            key: "tap-9".into(),
+            body: "b".into(),
+        };
+        let held = |k: super::Keyed| match k {
+            super::Keyed::Recorded(super::Recorded::Held(h)) => h,
+            other => panic!("held: {other:?}"),
+        };
+        let kept = held(
+            store
+                .record(text("kept"), hold(soon, Some(key.clone())))
+                .await
+                .expect("hold"),
+        );
+        let undone = held(
+            store
+                .record(text("undone"), hold(soon, None))
+                .await
+                .expect("hold"),
+        );
+        assert_eq!(kept.state, super::HeldState::Held);
+        assert_eq!(
+            store.last_seq().await.expect("seq"),
+            before,
+            "no seq while held"
+        );
+        assert_eq!(
+            store.next_release().await.expect("next"),
+            Some(kept.release_at)
+        );
+        assert!(
+            store
+                .held_due(Timestamp::now())
+                .await
+                .expect("due")
+                .is_empty()
+        );
+
+        assert_eq!(
+            store.undo_held(undone.id).await.expect("undo"),
+            Some(super::HeldState::Held)
+        );
+        assert_eq!(
+            store.undo_held(undone.id).await.expect("again"),
+            Some(super::HeldState::Undone)
+        );
+        assert_eq!(store.undo_held(-1).await.expect("unknown"), None);
+        assert!(
+            store
+                .release_held(undone.id)
+                .await
+                .expect("release")
+                .is_none()
+        );
+
+        let due = store.held_due(soon).await.expect("due");
+        assert_eq!(due, vec![kept.id], "only the one still held");
+        let released = store
+            .release_held(kept.id)
+            .await
+            .expect("release")
+            .expect("released");
+        assert_eq!(released.seq, Seq::new(before.get() + 1));
+        assert_eq!(released.message.as_str(), "kept");
+        assert!(
+            store.release_held(kept.id).await.expect("twice").is_none(),
+            "released once"
+        );
+        assert_eq!(
+            store.undo_held(kept.id).await.expect("too late"),
+            Some(super::HeldState::Released(released.seq))
+        );
+        assert_eq!(store.next_release().await.expect("next"), None);
+        // The key now answers the announce its held line became.
+        let (_, now) = store
+            .keyed(key, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("read")
+            .expect("known");
+        assert_eq!(announced(&now).seq, released.seq);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_log_only_entry_is_logged_at_its_time_but_never_replayed() {
+    each(|s| async move {
+        let store = s.open();
+        let before = store.last_seq().await.expect("seq");
+        let at = Timestamp::now() - SignedDuration::from_mins(10);
+        let mut new = text("played while offline");
+        new.logged_at = Some(at);
+        let logged = store.record_announcement(new).await.expect("log");
+        assert!(logged.log_only);
+        assert_eq!(logged.announced_at, at);
+        assert_eq!(logged.seq, Seq::new(before.get() + 1));
+        let aired = store
+            .record_announcement(text("aired"))
+            .await
+            .expect("aired");
+        let replayed = store
+            .announcements_since(before, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("since");
+        let seqs: Vec<_> = replayed.iter().map(|a| a.seq).collect();
+        assert_eq!(
+            seqs,
+            vec![aired.seq],
+            "the log-only entry is never replayed"
         );
     })
     .await;
@@ -423,6 +566,7 @@ async fn the_current_and_previous_show_follow_the_schedule() {
             correction_template: crate::line_template::CorrectionTemplate::parse("{message}")
                 .expect("template"),
             source: crate::station::PlaylistSource::Manual,
+            console: crate::station::Console::default(),
         };
         let now = week(3).start + SignedDuration::from_hours(30);
         let current = store.current_show(&schedule, now).await.expect("current");

@@ -23,6 +23,7 @@ mod announcements;
 mod cursors;
 mod deliveries;
 mod files;
+mod held;
 mod marks;
 mod meta;
 mod played;
@@ -38,8 +39,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use announcements::{
-    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, IdempotencyKey, Keyed,
-    NewAnnouncement, RelayAck,
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, HeldAnnouncement, HeldState,
+    IdempotencyKey, Keyed, NewAnnouncement, RecordAs, Recorded, RelayAck,
 };
 pub use cursors::StoredCursor;
 pub use deliveries::{

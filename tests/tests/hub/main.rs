@@ -1,6 +1,7 @@
 //! Hub tests against the real `Application` (in-process or as a process), a fake SoundCloud,
 //! real SQLite files, real HTTP/WebSocket connections on 127.0.0.1 and a real browser.
 
+mod announce_next;
 mod api;
 mod auth;
 mod browser;
@@ -11,6 +12,7 @@ mod edits;
 mod events;
 mod feeds;
 mod hardening;
+mod holds;
 mod idempotency;
 mod metrics;
 mod openapi;

@@ -25,6 +25,8 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/shows.rss"),
     ("GET", "/schedule.ics"),
     ("POST", "/admin/announce"),
+    ("POST", "/admin/announce/next"),
+    ("DELETE", "/admin/announce/held/{held_id}"),
     ("POST", "/admin/refresh"),
     ("POST", "/admin/shows/{id}/tracks"),
     ("DELETE", "/admin/shows/{id}/tracks/{position}"),

@@ -65,6 +65,12 @@ fn configuration_errors_exit_2_with_one_line_naming_the_key() {
             "dashboard.secret_key",
         ),
         ("[show]\nday = 7\n", "day"),
+        ("[show]\nhold_seconds = 121\n", "show.hold_seconds"),
+        ("[show]\nhold_seconds = -1\n", "show.hold_seconds"),
+        (
+            "[show]\nannounce_max_age_seconds = 0\n",
+            "show.announce_max_age_seconds",
+        ),
         ("not toml at all [", "TOML"),
         (
             "[[hub.relays]]\nname = \"a\"\ntoken = \"same-token-0123456\"\n\

@@ -55,7 +55,7 @@ impl Stage {
         let on_air = TestSchedule {
             ago: jiff::SignedDuration::from_mins(10),
             live_minutes: i64::from(minutes) + 60,
-            timezone: "UTC",
+            ..TestSchedule::default()
         };
         let setup = HubSetup::scheduled(&ctx.rt, on_air, 0, &targets)?;
         let relay_config = setup.dir().join("relay.toml");

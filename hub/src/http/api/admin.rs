@@ -1,17 +1,15 @@
-//! Endpoints that change things: announce, refresh from SoundCloud, and the DJ's manual edits
-//! of a show. All need a [`Caller`] (the admin token, a scoped token, or a session on a
+//! Endpoints that change things: refresh from SoundCloud, and the DJ's manual edits of a
+//! show (announcing has a file of its own). All need a [`Caller`] (the admin token, a scoped token, or a session on a
 //! same-origin request) whose rights cover the show the request acts on.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use ntr_protocol::{Announced, Seq, Show};
+use ntr_protocol::Show;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::integer;
 use super::views::{RefreshOutcome, RefreshView, show_view};
-use crate::announce::{AnnounceRequest, WeekChoice};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::guards::{Caller, require_week};
@@ -19,80 +17,17 @@ use crate::http::responses::{AdminAuthErrors, StorageFailed, TooLarge};
 use crate::http::show_query::ShowQuery;
 use crate::http::state::AppState;
 use crate::station::ShowSlug;
-use crate::store::{ExpectedTrack, IdempotencyKey, TrackInfo};
+use crate::store::{ExpectedTrack, TrackInfo};
 use crate::web_url::WebUrl;
 
 /// The tag of the admin endpoints in the OpenAPI document.
 use crate::http::tags::ADMIN as TAG;
 
-/// What to announce: `{"position": N}` (a track of the current show), `{"show": SLUG,
-/// "position": N}` (a track of that show's current week), `{"show_id": S, "position": N}` (a
-/// track of any week) or `{"text": "…"}` (a free line, with an optional `show`). Any other
-/// combination is refused with 422. With a position, `track_id` names the track meant.
-/// (Its OpenAPI schema, the forms with their ranges, is in `forms`.)
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnnounceBody {
-    /// The show week the position is in; the current show when absent.
-    #[serde(default, deserialize_with = "integer::optional")]
-    show_id: Option<i64>,
-    /// A show's slug: its current week for a position, its line for a text. Without it (and
-    /// without `show_id`), the show on air; a text is then station-wide when none is.
-    show: Option<String>,
-    /// The track's position, 1 or more.
-    #[serde(default, deserialize_with = "integer::optional")]
-    position: Option<i64>,
-    /// The `id` of the track meant, as the show listed it (0 for a record whose `id` is
-    /// null); when another track is at the position now, 409 and nothing is announced.
-    #[serde(default, deserialize_with = "integer::optional")]
-    track_id: Option<i64>,
-    /// A free line, announced as given (control characters removed).
-    text: Option<String>,
-    /// The seq of an earlier announce (of the last 24 hours, not yet corrected) this one
-    /// corrects; the line gets the correction template around it.
-    #[serde(default, deserialize_with = "integer::optional")]
-    corrects: Option<u64>,
-}
-
-impl AnnounceBody {
-    fn into_request(self) -> Result<AnnounceRequest, ApiError> {
-        let show = self.show.as_deref().map(parse_slug).transpose()?;
-        match (self.show_id, self.position, self.text) {
-            (None, None, Some(text)) if self.track_id.is_none() => {
-                Ok(AnnounceRequest::Text { text, show })
-            }
-            (show_id, Some(position), None) => Ok(AnnounceRequest::Track {
-                week: match (show_id, show) {
-                    (Some(_), Some(_)) => {
-                        return Err(ApiError::Unprocessable(
-                            "send show_id or show, not both".into(),
-                        ));
-                    }
-                    (Some(id), None) => WeekChoice::Id(id),
-                    (None, Some(slug)) => WeekChoice::Show(slug),
-                    (None, None) => WeekChoice::Current,
-                },
-                position: position_value("position", position)?,
-                expected: expected_track(self.track_id, ApiError::Unprocessable)?,
-            }),
-            (_, None, None) => Err(ApiError::Unprocessable(
-                "send {\"position\": N}, {\"show_id\": S, \"position\": N} or {\"text\": \"…\"}"
-                    .into(),
-            )),
-            _ => Err(ApiError::Unprocessable(
-                "send either a position (with an optional show_id and track_id) or a text, \
-                 not both"
-                    .into(),
-            )),
-        }
-    }
-}
-
-fn parse_slug(slug: &str) -> Result<ShowSlug, ApiError> {
+pub(super) fn parse_slug(slug: &str) -> Result<ShowSlug, ApiError> {
     ShowSlug::parse(slug).map_err(|e| ApiError::Unprocessable(format!("show: {e}")))
 }
 
-fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
+pub(super) fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
     u32::try_from(n)
         .ok()
         .filter(|p| *p >= 1)
@@ -102,7 +37,7 @@ fn position_value(name: &str, n: i64) -> Result<u32, ApiError> {
 /// The track a client names with `track_id`: the `id` of the show's JSON, 0 for a record that
 /// has none (its `id` is null, and SoundCloud ids start at 1); absent, any track. `invalid`
 /// says how a negative one is refused (400 in a query, 422 in a body).
-fn expected_track(
+pub(super) fn expected_track(
     track_id: Option<i64>,
     invalid: fn(String) -> ApiError,
 ) -> Result<ExpectedTrack, ApiError> {
@@ -112,88 +47,6 @@ fn expected_track(
         Some(id) if id > 0 => Ok(ExpectedTrack::Id(Some(id))),
         Some(id) => Err(invalid(format!("track_id must be 0 or more (got {id})"))),
     }
-}
-
-/// Announce a track or a free text to every subscriber.
-#[utoipa::path(post, path = "/admin/announce", tag = TAG, operation_id = "announce",
-    security(("bearer" = []), ("cookie" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[ -~]{1,64}$",
-        description = "One key per tap: the same key (per token or login) within 24 hours \
-            answers the first result again with `\"replayed\": true` and announces nothing; \
-            with another body, 422")),
-    request_body = AnnounceBody,
-    responses(
-        (status = 200, description = "Announced and broadcast", body = Announced),
-        (status = 400, description = "The body is not JSON, or no `Content-Type: application/json`",
-            body = ErrorBody),
-        (status = 404, description = "No such show, or no track at that position", body = ErrorBody),
-        (status = 409, description = "`track_id` names another track than the one at that \
-            position now (the playlist changed), or `corrects` names no uncorrected announce \
-            of the last 24 hours; nothing was announced", body = ErrorBody),
-        (status = 422, description = "A body of neither form (an unknown field, a position out \
-            of range, both `text` and `position`, neither, a text with nothing left once \
-            control characters and blanks are removed, a `track_id` or `show_id` with a text, \
-            a number out of range), an `Idempotency-Key` that is not 1 to 64 printable ASCII \
-            characters, or one used with another body in the last 24 hours", body = ErrorBody),
-        AdminAuthErrors, TooLarge, StorageFailed,
-    ),
-)]
-pub async fn announce_handler(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
-    ApiJson(body): ApiJson<AnnounceBody>,
-) -> Result<Json<Announced>, ApiError> {
-    // The parsed body, written out the same way every time: what a repeated key must match.
-    let key = idempotency_key(&headers)?.map(|key| IdempotencyKey {
-        principal: caller.name.clone(),
-        key,
-        body: format!("{body:?}"),
-    });
-    let corrects = body
-        .corrects
-        .map(|n| Seq::checked(n).map_err(|e| ApiError::Unprocessable(format!("corrects: {e}"))))
-        .transpose()?;
-    let request = body.into_request()?;
-    let request = super::scope::announce(&state, &caller.rights, request, corrects).await?;
-    let (a, replayed) = match key {
-        Some(key) => {
-            state
-                .announcer
-                .announce_once(request, corrects, key)
-                .await?
-        }
-        None => (state.announcer.announce(request, corrects).await?, false),
-    };
-    Ok(Json(Announced {
-        status: "announced".into(),
-        seq: a.seq,
-        message: a.message.as_str().to_string(),
-        subscribers: state.broadcaster.subscribers(),
-        replayed,
-    }))
-}
-
-/// The longest `Idempotency-Key`.
-const MAX_KEY_LEN: usize = 64;
-
-/// The request's `Idempotency-Key`: 1 to 64 printable ASCII characters, or none.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| {
-            (1..=MAX_KEY_LEN).contains(&k.len()) && k.bytes().all(|b| (0x20..0x7f).contains(&b))
-        })
-        .ok_or_else(|| {
-            ApiError::Unprocessable(format!(
-                "Idempotency-Key: must be 1 to {MAX_KEY_LEN} printable ASCII characters"
-            ))
-        })?;
-    Ok(Some(key.to_owned()))
 }
 
 /// Poll a show's SoundCloud likes now and answer with the outcome: the show named by

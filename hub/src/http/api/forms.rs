@@ -12,7 +12,8 @@ use utoipa::openapi::schema::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use super::admin::{AddTrackBody, AnnounceBody};
+use super::admin::AddTrackBody;
+use super::announce::AnnounceBody;
 
 /// The largest track position: positions are 32-bit.
 pub const MAX_POSITION: u32 = u32::MAX;
@@ -82,6 +83,24 @@ fn seq_to_correct() -> ObjectBuilder {
     ))
 }
 
+fn log_only() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Boolean, Type::Null]))
+        .description(Some(
+            "Only log it, at `at` (a track played while the DJ could not announce it): in the \
+             show's log and tracklist, sent to no one; not with `corrects`",
+        ))
+}
+
+fn logged_at() -> ObjectBuilder {
+    text(r"^\d{4}-\d{2}-\d{2}T", true)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        .description(Some(
+            "With `log_only` (and only then): when it played, from the show week's start to \
+             the end of its live window, not in the future (else 422)",
+        ))
+}
+
 fn track_id() -> ObjectBuilder {
     integer(0, i64::MAX as u64, true).description(Some(
         "The `id` of the track meant, as the show listed it (0 for a record whose `id` is \
@@ -128,6 +147,8 @@ fn track_form(which: Option<&str>) -> ObjectBuilder {
         .property("show", show)
         .property("track_id", track_id())
         .property("corrects", seq_to_correct())
+        .property("log_only", log_only())
+        .property("at", logged_at())
         .property("text", absent());
     match which {
         Some(field) => form.required(field),
@@ -154,6 +175,8 @@ impl PartialSchema for AnnounceBody {
                 ),
             )
             .property("corrects", seq_to_correct())
+            .property("log_only", log_only())
+            .property("at", logged_at())
             .property("position", absent())
             .property("show_id", absent())
             .property("track_id", absent());

@@ -5,6 +5,7 @@
 //! `#[utoipa::path]`: what is served and what the OpenAPI document says cannot differ.
 
 pub mod admin;
+mod announce;
 pub mod events;
 pub mod feeds;
 mod forms;
@@ -37,7 +38,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(feeds::nowplaying_txt))
         .routes(routes!(tracklist::mark))
         .routes(routes!(log::show_log))
-        .routes(routes!(admin::announce_handler))
+        .routes(routes!(announce::announce_handler))
+        .routes(routes!(announce::announce_next))
+        .routes(routes!(announce::undo_held))
         .routes(routes!(admin::refresh))
         .routes(routes!(targets::deliveries))
         .routes(routes!(targets::targets))

@@ -66,6 +66,23 @@ pub async fn announce(
     })
 }
 
+/// The show Announce next acts on for `rights`: the one named, else for the station admin
+/// the current one (`None`: the engine picks it), for a DJ their own.
+pub fn next_show(
+    state: &AppState,
+    rights: &Rights,
+    named: Option<ShowSlug>,
+) -> Result<Option<ShowSlug>, ApiError> {
+    match named {
+        Some(slug) => {
+            require(rights, &slug)?;
+            Ok(Some(slug))
+        }
+        None if rights.is_station() => Ok(None),
+        None => Ok(Some(own_show(state, rights)?)),
+    }
+}
+
 /// The show `?show=` means for `rights`: the one named; without it, for the station admin the
 /// show on air or else the next, for a DJ its show on air or else its only show.
 pub fn query_show<'a>(

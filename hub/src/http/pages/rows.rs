@@ -8,6 +8,7 @@ use ntr_protocol::Track;
 use jiff::Timestamp;
 
 use crate::clock::Clock;
+use crate::next_track::{now_and_next, standing};
 use crate::store::{Ack, Announcement, CORRECTABLE_FOR, Show};
 use crate::web_url::WebUrl;
 
@@ -150,10 +151,7 @@ fn heading(slot: Slot, on_air: bool, show: &Show, clock: &Clock) -> String {
 }
 
 fn track_row(t: &Track, cx: &ShowContext<'_>) -> TrackRow {
-    // The last announce of this track that still stands: a corrected one does not count.
-    let last = cx.log.iter().rev().find(|(a, _)| {
-        a.corrected_by.is_none() && a.track.as_ref().is_some_and(|a| same_track(a, t))
-    });
+    let last = standing(t, cx.log);
     TrackRow {
         position: t.position,
         title: t.title.clone(),
@@ -187,34 +185,10 @@ fn targets(acks: &[Ack]) -> Vec<String> {
     acks.iter().map(|a| a.target.clone()).collect()
 }
 
-/// A SoundCloud track is itself wherever it sits; a record typed in by hand is what was typed.
-fn same_track(a: &Track, b: &Track) -> bool {
-    match (a.id, b.id) {
-        (Some(x), Some(y)) => x == y,
-        (None, None) => {
-            a.title == b.title && a.artist == b.artist && a.permalink_url == b.permalink_url
-        }
-        _ => false,
-    }
-}
-
-/// On air: the track of the show's newest announce. Next: the first unannounced track after
-/// it (the DJ skipped the ones before on purpose), else the first unannounced one.
+/// Marks the track on air and the next one, by the rule Announce next follows.
 fn mark_now_and_next(tracks: &mut [TrackRow]) {
-    let now = tracks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.seq.map(|s| (s, i)))
-        .max()
-        .map(|(_, i)| i);
-    let unannounced = |t: &TrackRow| t.seq.is_none();
-    let after = now.map_or(0, |i| i + 1);
-    let next = tracks
-        .iter()
-        .skip(after)
-        .position(unannounced)
-        .map(|i| i + after)
-        .or_else(|| tracks.iter().position(unannounced));
+    let order: Vec<Option<u64>> = tracks.iter().map(|t| t.seq).collect();
+    let (now, next) = now_and_next(&order);
     if let Some(i) = now {
         tracks[i].now = true;
     }

@@ -7,15 +7,16 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+use super::held::{held, insert_held};
 use super::{Sqlite, json, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 use crate::store::{
-    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, IdempotencyKey, Keyed,
-    NewAnnouncement, RelayAck, StoreError,
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, HeldState, IdempotencyKey, Keyed,
+    NewAnnouncement, RecordAs, Recorded, RelayAck, StoreError,
 };
 
 pub(super) const COLUMNS: &str =
-    "seq, message, show_id, position, track, announced_at, corrects, corrected_by, show";
+    "seq, message, show_id, position, track, announced_at, corrects, corrected_by, show, log_only";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
     Ok(Announcement {
@@ -30,6 +31,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Announcement> {
         corrects: r.get::<_, Option<u64>>(6)?.map(Seq::new),
         corrected_by: r.get::<_, Option<u64>>(7)?.map(Seq::new),
         show: r.get(8)?,
+        log_only: r.get(9)?,
     })
 }
 
@@ -50,47 +52,37 @@ impl Sqlite {
         .await
     }
 
-    /// The announce an `Idempotency-Key` made, with the body it came with, if the key was
-    /// used at or after `not_before`.
-    pub async fn keyed_announcement(
+    /// What an `Idempotency-Key` made, as it stands now, with the body it came with, if the
+    /// key was used at or after `not_before`.
+    pub async fn keyed(
         &self,
         key: IdempotencyKey,
         not_before: Timestamp,
-    ) -> Result<Option<(String, Announcement)>, StoreError> {
+    ) -> Result<Option<(String, Recorded)>, StoreError> {
         self.call(move |c| keyed(c, &key, not_before)).await
     }
 
-    /// Records `new` and its key in one transaction; when the key is there already (a
-    /// duplicate that won the race), records nothing and answers what the key made.
-    pub async fn record_keyed_announcement(
-        &self,
-        new: NewAnnouncement,
-        key: IdempotencyKey,
-        not_before: Timestamp,
-    ) -> Result<Keyed, StoreError> {
+    /// Records `new` (logged, or held), with its key if it has one, in one transaction; when
+    /// the key is there already (a duplicate that won the race), records nothing and answers
+    /// what the key made.
+    pub async fn record(&self, new: NewAnnouncement, how: RecordAs) -> Result<Keyed, StoreError> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < ?1",
-                [to_ms(not_before)],
-            )?;
-            if let Some((body, announcement)) = keyed(&tx, &key, not_before)? {
-                return Ok(Keyed::Existing { body, announcement });
+            if let Some(key) = &how.key {
+                forget_keys(&tx, how.keys_not_before)?;
+                if let Some((body, recorded)) = keyed(&tx, key, how.keys_not_before)? {
+                    return Ok(Keyed::Existing { body, recorded });
+                }
             }
-            let announcement = insert_announcement(&tx, new)?;
-            tx.execute(
-                "INSERT INTO idempotency_keys (principal, key, body, seq, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    key.principal,
-                    key.key,
-                    key.body,
-                    announcement.seq.get(),
-                    to_ms(announcement.announced_at)
-                ],
-            )?;
+            let recorded = match how.hold_until {
+                Some(at) => Recorded::Held(insert_held(&tx, new, at)?),
+                None => Recorded::Announced(Box::new(insert_announcement(&tx, new)?)),
+            };
+            if let Some(key) = &how.key {
+                remember_key(&tx, key, &recorded)?;
+            }
             tx.commit()?;
-            Ok(Keyed::Recorded(announcement))
+            Ok(Keyed::Recorded(recorded))
         })
         .await
     }
@@ -104,7 +96,8 @@ impl Sqlite {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM announcements
-                 WHERE seq > ?1 AND announced_at >= ?2 ORDER BY seq LIMIT 10000"
+                 WHERE seq > ?1 AND announced_at >= ?2 AND NOT log_only
+                 ORDER BY seq LIMIT 10000"
             ))?;
             let rows = stmt.query_map(params![after.get(), to_ms(not_before)], from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -302,7 +295,7 @@ fn acks_of(c: &Connection, seq: Seq) -> Result<Vec<Ack>, StoreError> {
 }
 
 /// Appends `new` to the log inside `tx`; see [`Sqlite::record_announcement`].
-fn insert_announcement(
+pub(super) fn insert_announcement(
     tx: &Transaction<'_>,
     new: NewAnnouncement,
 ) -> Result<Announcement, StoreError> {
@@ -314,17 +307,20 @@ fn insert_announcement(
     // `execute` steps the statement to its end; an `INSERT … RETURNING` read with
     // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
     // ~12 KB per announce for as long as the hub ran.
+    let at = new.logged_at.unwrap_or(now);
     tx.execute(
-        "INSERT INTO announcements (announced_at, message, show_id, position, track, corrects, show)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO announcements
+             (announced_at, message, show_id, position, track, corrects, show, log_only)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
-            to_ms(now),
+            to_ms(at),
             new.message.as_str(),
             new.show_id,
             new.position,
             track_json,
             new.corrects.map(Seq::get),
             new.show,
+            new.logged_at.is_some(),
         ],
     )?;
     // `seq` is the table's INTEGER PRIMARY KEY, so it is the row id just issued.
@@ -344,34 +340,91 @@ fn insert_announcement(
         show_id: new.show_id,
         position: new.position,
         track: new.track,
-        announced_at: now,
+        announced_at: at,
         corrects: new.corrects,
         corrected_by: None,
         show: new.show,
+        log_only: new.logged_at.is_some(),
     })
 }
 
-/// What `key` made, with its body, if it was used at or after `not_before`.
+/// What `key` made, as it stands now, with its body, if it was used at or after `not_before`.
 fn keyed(
     c: &Connection,
     key: &IdempotencyKey,
     not_before: Timestamp,
-) -> Result<Option<(String, Announcement)>, StoreError> {
-    let found: Option<(String, i64)> = c
+) -> Result<Option<(String, Recorded)>, StoreError> {
+    let found: Option<(String, Option<u64>, Option<i64>)> = c
         .query_row(
-            "SELECT body, seq FROM idempotency_keys
+            "SELECT body, seq, held_id FROM idempotency_keys
              WHERE principal = ?1 AND key = ?2 AND created_at >= ?3",
             params![key.principal, key.key, to_ms(not_before)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((body, seq)) = found else {
+    let Some((body, seq, held_id)) = found else {
         return Ok(None);
     };
-    let announcement = c.query_row(
+    let held = held_id.map(|id| held(c, id)).transpose()?.flatten();
+    let recorded = match (seq, held) {
+        (Some(seq), _) => Recorded::Announced(Box::new(announcement(c, seq)?)),
+        (None, Some(h)) => match h.state {
+            HeldState::Released(seq) => Recorded::Announced(Box::new(announcement(c, seq.get())?)),
+            HeldState::Held | HeldState::Undone => Recorded::Held(h),
+        },
+        (None, None) => {
+            return Err(StoreError::Corrupt {
+                column: 0,
+                message: "an idempotency key names neither an announce nor a held one".into(),
+            });
+        }
+    };
+    Ok(Some((body, recorded)))
+}
+
+fn announcement(c: &Connection, seq: u64) -> Result<Announcement, StoreError> {
+    Ok(c.query_row(
         &format!("SELECT {COLUMNS} FROM announcements WHERE seq = ?1"),
         [seq],
         from_row,
+    )?)
+}
+
+/// Forgets the keys used before `not_before`, and the undone or released held announces as
+/// old, which no key can name any more.
+fn forget_keys(tx: &Transaction<'_>, not_before: Timestamp) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < ?1",
+        [to_ms(not_before)],
     )?;
-    Ok(Some((body, announcement)))
+    tx.execute(
+        "DELETE FROM held_announcements WHERE state <> 'held' AND held_at < ?1
+           AND id NOT IN (SELECT held_id FROM idempotency_keys WHERE held_id IS NOT NULL)",
+        [to_ms(not_before)],
+    )?;
+    Ok(())
+}
+
+fn remember_key(
+    tx: &Transaction<'_>,
+    key: &IdempotencyKey,
+    recorded: &Recorded,
+) -> Result<(), StoreError> {
+    let (seq, held_id) = match recorded {
+        Recorded::Announced(a) => (Some(a.seq.get()), None),
+        Recorded::Held(h) => (None, Some(h.id)),
+    };
+    tx.execute(
+        "INSERT INTO idempotency_keys (principal, key, body, seq, held_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            key.principal,
+            key.key,
+            key.body,
+            seq,
+            held_id,
+            to_ms(stored_now())
+        ],
+    )?;
+    Ok(())
 }

@@ -81,7 +81,7 @@ impl Sqlite {
             let made = tx.execute(
                 "INSERT INTO deliveries (seq, target, status, due_at, give_up_at, updated_at)
                  SELECT seq, ?1, 'pending', announced_at + ?3, announced_at + ?3 + ?4, ?5
-                 FROM announcements WHERE seq > ?2 AND announced_at >= ?6
+                 FROM announcements WHERE seq > ?2 AND announced_at >= ?6 AND NOT log_only
                    AND (?7 IS NULL OR show IS NULL
                         OR show IN (SELECT value FROM json_each(?7)))
                  ON CONFLICT(seq, target) DO NOTHING",

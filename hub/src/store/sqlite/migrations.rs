@@ -138,18 +138,38 @@ const STEPS: &[&str] = &[
     ALTER TABLE announcements ADD COLUMN show TEXT;
     UPDATE announcements SET show = '';
     ",
-    // 7: `Idempotency-Key`s of `POST /admin/announce`, per credential, kept 24 h: the request
-    // body they came with (a reuse with another body is refused) and the announce they made.
+    // 7: announcing on a bad network. Announces held for a show's `hold_seconds` wait in
+    // `held_announcements` (with the columns of the line they will be) until released into the
+    // log or undone. `Idempotency-Key`s, per credential and kept 24 h, remember the request
+    // body they came with (a reuse with another body is refused) and what they made: an
+    // announce or a held one. A log-only entry is in the log at the time the DJ gave, but was
+    // never broadcast, so replays and deliveries skip it.
     "
+    CREATE TABLE held_announcements (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        held_at    INTEGER NOT NULL,
+        release_at INTEGER NOT NULL,
+        state      TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('held', 'released', 'undone')),
+        seq        INTEGER REFERENCES announcements(seq),
+        message    TEXT NOT NULL,
+        show_id    INTEGER,
+        position   INTEGER,
+        track      TEXT,
+        show       TEXT
+    );
+    CREATE INDEX held_announcements_due ON held_announcements (state, release_at);
     CREATE TABLE idempotency_keys (
         principal  TEXT NOT NULL,
         key        TEXT NOT NULL,
         body       TEXT NOT NULL,
-        seq        INTEGER NOT NULL REFERENCES announcements(seq),
+        seq        INTEGER REFERENCES announcements(seq),
+        held_id    INTEGER REFERENCES held_announcements(id),
         created_at INTEGER NOT NULL,
-        PRIMARY KEY (principal, key)
+        PRIMARY KEY (principal, key),
+        CHECK ((seq IS NULL) <> (held_id IS NULL))
     );
     CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+    ALTER TABLE announcements ADD COLUMN log_only INTEGER NOT NULL DEFAULT 0;
     ",
 ];
 

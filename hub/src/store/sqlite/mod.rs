@@ -16,6 +16,7 @@ mod checkpoint;
 mod cursors;
 mod deliveries;
 pub mod files;
+mod held;
 mod marks;
 mod meta;
 mod migrations;

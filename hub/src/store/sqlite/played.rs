@@ -31,11 +31,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Played> {
 }
 
 impl Sqlite {
-    /// The standing track announces of one show, in announce order.
+    /// The standing track announces of one show, in the order they were played (a log-only
+    /// entry sits at the time the DJ gave).
     pub async fn played(&self, show_id: i64) -> Result<Vec<Played>, StoreError> {
         self.call(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements WHERE show_id = ?1 AND {STANDING} ORDER BY seq"
+                "SELECT {COLUMNS} FROM announcements WHERE show_id = ?1 AND {STANDING}
+                 ORDER BY announced_at, seq"
             ))?;
             let rows = stmt.query_map([show_id], from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -62,7 +64,7 @@ impl Sqlite {
                      WHERE EXISTS (SELECT 1 FROM announcements WHERE {STANDING} AND show_id = s.id)
                        AND (?2 IS NULL OR s.slug = ?2)
                      ORDER BY s.week_start DESC LIMIT ?1)
-                 ORDER BY shows.week_start DESC, seq"
+                 ORDER BY shows.week_start DESC, announced_at, seq"
             ))?;
             let mut rows = stmt.query(params![limit, show])?;
             let mut out: Vec<ShowPlayed> = Vec::new();
@@ -87,7 +89,8 @@ impl Sqlite {
         .await
     }
 
-    /// The newest standing track announce made at or after `not_before`.
+    /// The newest standing track announce made at or after `not_before` that listeners saw
+    /// (log-only entries never went out).
     pub async fn last_played(
         &self,
         show: String,
@@ -97,6 +100,7 @@ impl Sqlite {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM announcements
                  WHERE {STANDING} AND announced_at >= ?1 AND announcements.show = ?2
+                   AND NOT announcements.log_only
                  ORDER BY seq DESC LIMIT 1"
             ))?;
             let mut rows = stmt.query_map(params![to_ms(not_before), show], from_row)?;
