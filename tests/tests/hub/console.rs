@@ -2,8 +2,9 @@
 //! is offline waits ("offline — 1 announce waiting") and reaches a token subscriber and an IRC
 //! channel exactly once when the link is back; a tap whose answer is lost after the hub got it
 //! is sent again with the same key and still announced once; a waiting tap survives a reload;
-//! past the max age the DJ's choices do what they say; a held announce can be undone; and the
-//! search field finds any track of both weeks, ignoring case and accents, by keyboard alone.
+//! past the max age the DJ's choices do what they say; a held announce counts down and can be
+//! undone; and the search field finds any track of both weeks, ignoring case and accents, by
+//! keyboard alone.
 //!
 //! The dashboard is opened through a [`CutProxy`], so a test can refuse announce requests or
 //! lose their answers while the page itself still loads.
@@ -116,13 +117,13 @@ impl Console {
             }
         }
     }
+}
 
-    /// Makes every waiting tap older than the max age at once (as a show with a small
-    /// `announce_max_age_seconds` would).
-    async fn max_age_one_second(&self) {
-        self.browser
-            .eval("NTR.dash.dataset.maxAgeSeconds = '1'; return true")
-            .await;
+/// A show whose taps are past their max age after one second.
+fn max_age_one_second() -> TestSchedule {
+    TestSchedule {
+        show_keys: "announce_max_age_seconds = 1\n",
+        ..TestSchedule::default()
     }
 }
 
@@ -260,14 +261,21 @@ async fn a_waiting_tap_survives_a_reload_and_goes_out_once() {
 /// Two taps that waited too long: one dropped, one announced now.
 #[tokio::test]
 async fn past_the_max_age_announce_now_sends_it_and_drop_forgets_it() {
-    let Some(mut console) = Console::start().await else {
+    let Some(mut console) = Console::start_with(max_age_one_second()).await else {
         return;
     };
-    console.max_age_one_second().await;
     console.proxy.set(Cut::Refuse);
     shot_on_failure(&console, "max-age", async {
         console.browser.click("#announce-next").await;
         console.waiting(1).await;
+        // The button is busy until its tap's first try is over.
+        console
+            .browser
+            .wait_for_script(
+                "return !document.getElementById('announce-next').disabled",
+                T,
+            )
+            .await;
         console.browser.click("#announce-next").await;
         console.waiting(2).await;
         console
@@ -305,14 +313,11 @@ async fn past_the_max_age_announce_now_sends_it_and_drop_forgets_it() {
     console.none_waiting().await;
 }
 
-/// Needs the hub's `"log_only"` announces (not on this branch yet).
 #[tokio::test]
-#[ignore = "needs log_only on POST /admin/announce"]
 async fn past_the_max_age_log_only_records_the_tap_and_sends_it_to_nobody() {
-    let Some(mut console) = Console::start().await else {
+    let Some(mut console) = Console::start_with(max_age_one_second()).await else {
         return;
     };
-    console.max_age_one_second().await;
     console.proxy.set(Cut::Refuse);
     console.browser.click("#announce-next").await;
     console
@@ -336,9 +341,7 @@ async fn past_the_max_age_log_only_records_the_tap_and_sends_it_to_nobody() {
         .await;
 }
 
-/// Needs the show key `hold_seconds` (not on this branch yet).
 #[tokio::test]
-#[ignore = "needs hold_seconds and DELETE /admin/announce/held/{id}"]
 async fn a_held_announce_counts_down_and_undo_sends_nothing() {
     let schedule = TestSchedule {
         show_keys: "hold_seconds = 5\n",
@@ -361,6 +364,23 @@ async fn a_held_announce_counts_down_and_undo_sends_nothing() {
     // Past the release time, still nothing.
     console.no_line().await;
     console.no_line().await;
+    // Without Undo the toast counts down, then says it was sent, and the line goes out once.
+    let browser = &console.browser;
+    browser.click("#announce-next").await;
+    browser
+        .wait_for_text("#toasts .toast.held", "Sending in ", T)
+        .await;
+    browser.screenshot("console-held-phone").await;
+    browser
+        .wait_for_text("#toasts .toast", "released after the hold", T)
+        .await;
+    let line = console.exactly_one_line().await;
+    assert!(
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Aurora")),
+        "{line}"
+    );
 }
 
 /// The search field by keyboard alone: `/` focuses it, a query lists matches, the arrows move,
