@@ -68,7 +68,6 @@
         return "failed";
       }
       linkLost = Boolean(e.network);
-      if (tap.fresh) { delete tap.fresh; save(); }
       return "waiting";
     }
     linkLost = false;
@@ -89,6 +88,7 @@
   // The callers of NTR.sendTap still waiting to hear how their tap's first try went, by key.
   const firstTry = new Map();
   function settle(tap, outcome) {
+    delete tap.fresh;
     const resolve = firstTry.get(tap.key);
     firstTry.delete(tap.key);
     if (resolve) { resolve(outcome); }
@@ -97,7 +97,8 @@
   // A new tap; resolves with how its first try went. It goes behind any tap still waiting, so
   // lines keep the order they were tapped.
   NTR.sendTap = async function (body, label, showId) {
-    // Fresh until its first try fails: a tap that goes at once never flashes up as waiting.
+    // Fresh until its first try is over (or a tap before it could not go): a tap that goes at
+    // once never flashes up as waiting.
     const tap = { key: NTR.newKey(), body: body, label: label, showId: showId || null, at: Date.now(), fresh: true };
     const outcome = new Promise((resolve) => firstTry.set(tap.key, resolve));
     waiting.push(tap);
@@ -128,7 +129,7 @@
       for (let tap = nextToSend(); tap; tap = nextToSend()) {
         const outcome = await attempt(tap);
         settle(tap, outcome);
-        if (outcome === "waiting") { break; }
+        if (outcome === "waiting") { save(); break; }
       }
     } finally {
       sending = false;

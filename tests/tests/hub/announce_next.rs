@@ -40,7 +40,7 @@ async fn two_presses_at_once_announce_two_tracks_then_409_at_the_end() {
     for _ in 0..2 {
         positions.push(next_of(&mut relay, "announce", T).await["position"].clone());
     }
-    positions.sort_by_key(|p| p.as_u64());
+    positions.sort_by_key(serde_json::Value::as_u64);
     assert_eq!(positions, vec![json!(1), json!(2)], "two tracks, in order");
 
     let (status, third) = next_call(&hub).await;
