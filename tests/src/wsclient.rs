@@ -81,3 +81,16 @@ pub async fn send_json(ws: &mut Ws, v: Value) {
         .await
         .expect("ws send");
 }
+
+/// Fails if an announce frame arrives within `span`; other frames (status, acks) are skipped.
+pub async fn no_announce(ws: &mut Ws, span: Duration) {
+    let until = std::time::Instant::now() + span;
+    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+        match next(ws, left).await {
+            Event::Json(v) if v["type"] == "announce" => panic!("no announce was due: {v}"),
+            Event::Timeout => return,
+            Event::Closed(code) => panic!("the socket closed: {code:?}"),
+            Event::Json(_) => {}
+        }
+    }
+}

@@ -21,6 +21,14 @@ impl Store {
         }
     }
 
+    /// Whose line held announce `id` is: `Ok(None)` for an unknown id, `Ok(Some(None))` for a
+    /// station-wide free text, else the show's slug.
+    pub async fn held_slug(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.held_slug(id).await,
+        }
+    }
+
     /// When the next held announce is due, if any is held.
     pub async fn next_release(&self) -> Result<Option<Timestamp>, StoreError> {
         match &self.backend {

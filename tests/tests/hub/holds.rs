@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use e2e::fake_target::FakeTarget;
 use e2e::hub::{RELAY_TOKEN, TestHub, TestSchedule};
-use e2e::wsclient::{Event, Ws, bearer, next, next_of};
+use e2e::wsclient::{bearer, next_of, no_announce};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(20);
@@ -35,19 +35,6 @@ async fn delete(hub: &TestHub, held_id: &Value) -> u16 {
     .expect("DELETE")
     .status()
     .as_u16()
-}
-
-/// Fails if an announce frame arrives within `span`.
-async fn no_announce(ws: &mut Ws, span: Duration) {
-    let until = Instant::now() + span;
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        match next(ws, left).await {
-            Event::Json(v) if v["type"] == "announce" => panic!("nothing was to go out: {v}"),
-            Event::Timeout => return,
-            Event::Closed(code) => panic!("the socket closed: {code:?}"),
-            Event::Json(_) => {}
-        }
-    }
 }
 
 #[tokio::test]
@@ -166,9 +153,52 @@ async fn a_hold_survives_a_restart_and_is_released_late() {
     // Released by the restarted hub (late): the target gets it once, and it is in the log.
     let delivered = receiver.wait_delivered(1, T).await;
     assert_eq!(delivered[0]["message"], "across a restart");
-    let mut relay = bearer(&hub.url(), "since=0", RELAY_TOKEN).await;
+    let mut relay = bearer(&hub.url(), "?since=0", RELAY_TOKEN).await;
     let frame = next_of(&mut relay, "announce", T).await;
     assert_eq!(frame["message"], "across a restart");
     no_announce(&mut relay, Duration::from_secs(1)).await;
     assert_eq!(delete(&hub, &held["held_id"]).await, 409);
+}
+
+#[tokio::test]
+async fn a_dj_token_may_undo_and_press_next_on_its_own_show_only() {
+    const B_DECK: &str = "b-deck-token-0123456789abcdef";
+    let mut shows = e2e::hub::two_shows();
+    shows[0].schedule.show_keys = "hold_seconds = 60\n";
+    let hub = TestHub::start_station(
+        shows,
+        &format!("[[hub.tokens]]\nname = \"b-deck\"\ntoken = \"{B_DECK}\"\nshows = [\"b\"]\n"),
+    )
+    .await;
+    let (status, held) = hub
+        .post_admin(
+            "/admin/announce",
+            json!({"show": "a", "text": "show a's line"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{held}");
+    let as_b = |req: reqwest::RequestBuilder| req.bearer_auth(B_DECK);
+    let undo = as_b(hub.http.delete(format!(
+        "{}/admin/announce/held/{}",
+        hub.url(),
+        held["held_id"]
+    )))
+    .send()
+    .await
+    .expect("DELETE");
+    assert_eq!(undo.status(), 403, "show b's DJ cannot undo show a's line");
+    let next = as_b(hub.http.post(format!("{}/admin/announce/next", hub.url())))
+        .json(&json!({"show": "a"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(next.status(), 403, "nor press next in show a");
+    // Its own show (named by default): nothing to announce there, so 409, not 403.
+    let own = as_b(hub.http.post(format!("{}/admin/announce/next", hub.url())))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(own.status(), 409);
+    assert_eq!(delete(&hub, &held["held_id"]).await, 200, "the admin may");
 }

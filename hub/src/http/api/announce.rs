@@ -238,6 +238,7 @@ pub struct HeldPath {
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Undone: nothing was sent", body = UndoneView),
+        (status = 400, description = "The id is not a 64-bit number", body = ErrorBody),
         (status = 404, description = "No held announce with that id", body = ErrorBody),
         (status = 409, description = "Its hold ended (it went out) or it was undone already",
             body = ErrorBody),
@@ -246,9 +247,10 @@ pub struct HeldPath {
 )]
 pub async fn undo_held(
     State(state): State<AppState>,
-    Caller(_caller): Caller,
+    Caller(caller): Caller,
     ApiPath(path): ApiPath<HeldPath>,
 ) -> Result<Json<UndoneView>, ApiError> {
+    super::scope::held(&state, &caller.rights, path.held_id).await?;
     match state.announcer.undo(path.held_id).await? {
         Some(HeldState::Held) => Ok(Json(UndoneView {
             status: "undone".into(),

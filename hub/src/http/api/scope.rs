@@ -119,6 +119,23 @@ fn own_show(state: &AppState, rights: &Rights) -> Result<ShowSlug, ApiError> {
     })
 }
 
+/// Refused unless held announce `id` is a line of one of the caller's shows, as [`line`] is
+/// for an announce.
+pub async fn held(state: &AppState, rights: &Rights, id: i64) -> Result<(), ApiError> {
+    if rights.is_station() {
+        return Ok(());
+    }
+    match state.store.held_slug(id).await? {
+        None => Ok(()),
+        Some(Some(slug)) => require_stored(rights, &slug),
+        Some(None) => Err(Refused::StationOnly {
+            what: format!("held announce {id}, a station-wide line,"),
+            rights: rights.clone(),
+        }
+        .into()),
+    }
+}
+
 /// Refused unless announce `seq` is a line of one of the caller's shows. Station-wide lines
 /// are the admin's; an unknown seq passes, to be answered as for anyone.
 pub async fn line(state: &AppState, rights: &Rights, seq: Seq) -> Result<(), ApiError> {

@@ -8,7 +8,7 @@ use ntr_protocol::Seq;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::held::{held, insert_held};
-use super::{Sqlite, json, stored_now, time, to_ms};
+use super::{Sqlite, json, stored, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 use crate::store::{
     ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, HeldState, IdempotencyKey, Keyed,
@@ -307,7 +307,7 @@ pub(super) fn insert_announcement(
     // `execute` steps the statement to its end; an `INSERT … RETURNING` read with
     // `query_row` does not, and SQLite then never checkpointed the WAL, which grew by
     // ~12 KB per announce for as long as the hub ran.
-    let at = new.logged_at.unwrap_or(now);
+    let at = new.logged_at.map_or(now, stored);
     tx.execute(
         "INSERT INTO announcements
              (announced_at, message, show_id, position, track, corrects, show, log_only)

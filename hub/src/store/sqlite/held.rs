@@ -7,7 +7,7 @@ use ntr_protocol::Seq;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::announcements::insert_announcement;
-use super::{Sqlite, json, optional_time, stored_now, time, to_ms};
+use super::{Sqlite, json, optional_time, stored, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 use crate::store::{Announcement, HeldAnnouncement, HeldState, NewAnnouncement, StoreError};
 
@@ -41,6 +41,7 @@ pub(super) fn insert_held(
     new: NewAnnouncement,
     release_at: Timestamp,
 ) -> Result<HeldAnnouncement, StoreError> {
+    let release_at = stored(release_at);
     let track_json = new.track.as_ref().map(serde_json::to_string).transpose()?;
     tx.execute(
         "INSERT INTO held_announcements
@@ -117,6 +118,18 @@ impl Sqlite {
             )?;
             let rows = stmt.query_map([show_id], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn held_slug(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT show FROM held_announcements WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
         })
         .await
     }

@@ -153,9 +153,17 @@ fn to_ms(t: Timestamp) -> i64 {
 /// Now, cut to whole milliseconds as the database keeps it, so a time handed back before it is
 /// read again equals the stored one.
 fn stored_now() -> Timestamp {
-    let now = Timestamp::now();
-    // Less than a millisecond back from the present cannot leave jiff's range.
-    now - SignedDuration::from_nanos(i64::from(now.subsec_nanosecond() % 1_000_000))
+    stored(Timestamp::now())
+}
+
+/// `t` cut to whole milliseconds, as the database keeps it.
+fn stored(t: Timestamp) -> Timestamp {
+    // Less than a millisecond back from a time jiff can hold stays in its range, except at
+    // its very first instant, which no caller gives.
+    t.checked_sub(SignedDuration::from_nanos(i64::from(
+        t.subsec_nanosecond().rem_euclid(1_000_000),
+    )))
+    .unwrap_or(t)
 }
 
 /// A stored instant. Milliseconds outside [`Timestamp`]'s range are a corrupt row, never
