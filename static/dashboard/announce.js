@@ -1,5 +1,6 @@
 // Announcing from the dashboard: the big "Announce next" button (or the n key), each row's
-// Announce button, the free-text box and Refresh. The toast after an announce says honestly
+// Announce button, the free-text box and Refresh (each tap goes through the send queue,
+// queue.js). The toast after an announce says honestly
 // where the line went: the bots that have it ("→ ntrbot"), the channels and targets that
 // confirmed it as their acks arrive, or plainly that no bot is connected.
 (function () {
@@ -47,26 +48,26 @@
     line.textContent = "✓ landed in " + entry.landed.join(", ");
   });
 
-  async function announce(button) {
-    const showId = button.dataset.showId;
-    const position = Number(button.dataset.position);
+  // Announces track `position` of show `showId` (one tap: its own key, queued if it cannot
+  // go); asks first when that track was announced already. `button` is busy meanwhile.
+  NTR.announceTrack = async function (showId, position, trackId, button) {
     const row = NTR.row(showId, position);
-    if (button.id !== "announce-next" && row && row.classList.contains("announced") &&
+    if (!(button && button.id === "announce-next") && row && row.classList.contains("announced") &&
         !window.confirm("Song #" + position + " was already announced. Announce it again?")) {
       return;
     }
+    const label = row ? NTR.rowName(row) : "#" + position;
     NTR.keepFocus(button, "#announce-next");
     NTR.busy(button, true);
     try {
-      const data = await NTR.api("POST", "/admin/announce",
-        { show_id: Number(showId), position: position, track_id: NTR.trackId(button) });
-      NTR.announced(data);
-      NTR.refreshShow(showId);
-    } catch (e) {
-      NTR.tapFailed("Not announced", e, showId);
+      await NTR.sendTap({ show_id: Number(showId), position: position, track_id: trackId }, label, showId);
     } finally {
       NTR.busy(button, false);
     }
+  };
+
+  function announce(button) {
+    return NTR.announceTrack(button.dataset.showId, Number(button.dataset.position), NTR.trackId(button), button);
   }
 
   document.addEventListener("click", (ev) => {
@@ -74,14 +75,15 @@
     if (button && button.dataset.position) { announce(button); }
   });
 
-  function typing(target) {
+  // Whether a key goes into a field (so it is text, not a shortcut).
+  NTR.typing = function (target) {
     const tag = (target && target.tagName) || "";
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
-  }
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || Boolean(target && target.isContentEditable);
+  };
 
   // n: announce the next track, as the big button would.
   document.addEventListener("keydown", (ev) => {
-    if (ev.key !== "n" || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) { return; }
+    if (ev.key !== "n" || ev.ctrlKey || ev.metaKey || ev.altKey || NTR.typing(ev.target)) { return; }
     if (document.querySelector("dialog[open]")) { return; }
     const next = document.getElementById("announce-next");
     ev.preventDefault();
@@ -98,13 +100,13 @@
     const button = freeText.querySelector("button");
     NTR.keepFocus(button, "#announce-next");
     NTR.busy(button, true);
+    // Cleared at once: a tap that has to wait is kept by the queue, not by the box.
+    input.value = "";
     try {
       // The free text goes out under the show this page is on.
-      const data = await NTR.api("POST", "/admin/announce", { text: text, show: NTR.dash.dataset.show });
-      input.value = "";
-      NTR.announced(data);
-    } catch (e) {
-      NTR.toast("Announce failed: " + e.message, "bad");
+      const outcome = await NTR.sendTap({ text: text, show: NTR.dash.dataset.show }, text, NTR.primaryShowId());
+      // Refused for good (too long, say): give the DJ their text back to mend.
+      if (outcome === "failed" && !input.value) { input.value = text; }
     } finally {
       NTR.busy(button, false);
     }

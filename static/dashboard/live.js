@@ -138,14 +138,31 @@
     }
   }
 
+  // Whether the live connection is open and the browser thinks it is online; the send queue
+  // reads it (NTR.linkUp) and hears of changes ("ntr:link"). A browser that goes offline may
+  // keep a dead socket open for minutes, so its own offline event counts at once.
+  let socketUp = false;
   function setConn(up, text) {
-    conn.classList.toggle("up", up);
-    connText.textContent = text;
+    socketUp = up;
+    const linkUp = up && navigator.onLine;
+    conn.classList.toggle("up", linkUp);
+    connText.textContent = navigator.onLine ? text : "offline";
+    if (NTR.linkUp !== linkUp) {
+      NTR.linkUp = linkUp;
+      document.dispatchEvent(new CustomEvent("ntr:link"));
+    }
   }
+  window.addEventListener("offline", () => setConn(socketUp, "offline"));
+  window.addEventListener("online", () => {
+    setConn(socketUp, socketUp ? "live" : "offline, retrying…");
+    if (!socketUp && retryTimer) { clearTimeout(retryTimer); connect(); }
+  });
 
   let backoff = 1000;
   let opened = false;
+  let retryTimer = null;
   function connect() {
+    retryTimer = null;
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + window.location.host + "/ws/announce?since=" + lastSeq);
     ws.onopen = () => {
@@ -165,7 +182,7 @@
       // 1008: this session logged out (in another tab); the cookie is gone.
       if (ev.code === 1008) { window.location.href = "/login"; return; }
       setConn(false, "offline, retrying…");
-      setTimeout(connect, backoff);
+      retryTimer = setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 30000);
     };
   }

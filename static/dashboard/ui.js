@@ -39,7 +39,8 @@
   // A toast: `lines` are strings; `actions` are {label, run} buttons (e.g. Undo). Toasts sit in
   // the console under the Announce button, in the page's flow, so they never cover a button. A
   // toast of a `group` replaces the older one of that group (only the last announce matters).
-  NTR.toast = function (lines, kind, actions, group) {
+  // `stay` keeps it until removed by its owner (a held announce counting down).
+  NTR.toast = function (lines, kind, actions, group, stay) {
     kind = kind || "ok";
     // No role of its own: the toasts' box is the page's one live region, which reads it out.
     const box = NTR.el("div", { class: "toast " + kind });
@@ -64,20 +65,35 @@
     box.appendChild(close);
     toasts.prepend(box);
     while (toasts.children.length > MAX_TOASTS) { toasts.lastElementChild.remove(); }
-    setTimeout(() => box.remove(), LIFETIME[kind] + (actions ? 4000 : 0));
+    if (!stay) { setTimeout(() => box.remove(), LIFETIME[kind] + (actions ? 4000 : 0)); }
     return box;
   };
 
   // A JSON call to the hub with the session cookie; rejects with the hub's own error text.
-  NTR.api = async function (method, path, body) {
-    const init = { method: method, credentials: "same-origin", headers: {} };
+  // `opts.headers` adds headers (an announce's Idempotency-Key); `opts.timeout` (ms) gives up
+  // on a hub that does not answer. A failure that never reached an answer carries no status.
+  NTR.api = async function (method, path, body, opts) {
+    opts = opts || {};
+    const init = { method: method, credentials: "same-origin", headers: Object.assign({}, opts.headers) };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    const resp = await fetch(path, init);
+    const abort = opts.timeout ? new AbortController() : null;
+    const timer = abort ? setTimeout(() => abort.abort(), opts.timeout) : null;
+    if (abort) { init.signal = abort.signal; }
+    let resp;
     let data = null;
-    try { data = await resp.json(); } catch (_) { /* not JSON: the status says enough */ }
+    try {
+      resp = await fetch(path, init);
+      try { data = await resp.json(); } catch (_) { /* not JSON: the status says enough */ }
+    } catch (e) {
+      const err = new Error(abort && abort.signal.aborted ? "no answer in time" : "the hub cannot be reached");
+      err.network = true;
+      throw err;
+    } finally {
+      if (timer) { clearTimeout(timer); }
+    }
     if (resp.status === 401) { window.location.href = "/login"; }
     if (!resp.ok) {
       const err = new Error((data && data.error) || ("HTTP " + resp.status));
@@ -85,6 +101,17 @@
       throw err;
     }
     return data;
+  };
+
+  // A fresh random key (a UUID), also on a page served over plain http on a LAN address, where
+  // crypto.randomUUID is missing (it needs a secure context; getRandomValues does not).
+  NTR.newKey = function () {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
+    const b = window.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
   };
 
   // The id of the track a button or row is about (the API's `track_id`: 0 for a record), so

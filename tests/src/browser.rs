@@ -112,6 +112,36 @@ impl WebDriverCompatibleCommand for DevTools {
     }
 }
 
+/// chromedriver's own network emulation (`chromium/network_conditions`), which applies to
+/// every tab and sets `navigator.onLine`: offline, or a normal link again.
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session.unwrap_or("none")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        let body = json!({"network_conditions": {
+            "offline": self.offline,
+            "latency": 0,
+            "download_throughput": -1,
+            "upload_throughput": -1,
+        }});
+        (Method::POST, Some(body.to_string()))
+    }
+}
+
 /// chromedriver in a process group of its own, with the Chromium it starts: dropping it kills
 /// the group, so no browser outlives a test, even one that panicked.
 struct DriverProcess(Child);
@@ -408,6 +438,50 @@ impl Browser {
             let png = std::fs::read(self.screenshot(name).await).expect("read the screenshot");
             assert_eq!(png_size(&png), Some((viewport.width, viewport.height)));
         }
+    }
+
+    /// Cuts the browser's network (`true`) or gives it back (`false`).
+    pub async fn set_offline(&self, offline: bool) {
+        self.client
+            .issue_cmd(NetworkConditions { offline })
+            .await
+            .unwrap_or_else(|e| panic!("network conditions offline={offline}: {e}"));
+    }
+
+    /// Types `keys` into whatever has the focus (the page's body when nothing has), as a
+    /// keyboard would: special keys are `fantoccini::key::Key` values.
+    pub async fn keys(&self, keys: &str) {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .expect("the focused element");
+        focused
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("keys {keys:?}: {e}"));
+    }
+
+    /// The page's `id` of the focused element (empty when it has none).
+    pub async fn focused_id(&self) -> String {
+        let id = self.eval("return document.activeElement.id").await;
+        id.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Dismisses the open `confirm()`/`alert()` and returns its text.
+    pub async fn dismiss_dialog(&self) -> String {
+        let text = wait::until(FIND, async || self.client.get_alert_text().await.ok()).await;
+        let text = text.expect("an open dialog");
+        self.client
+            .dismiss_alert()
+            .await
+            .expect("dismiss the dialog");
+        text
+    }
+
+    /// Reloads the page.
+    pub async fn reload(&self) {
+        self.client.refresh().await.expect("reload the page");
     }
 
     /// Saves a PNG of the viewport as `name.png` in [`screenshot_dir`] and returns its path.

@@ -2,14 +2,15 @@
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
 //! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ,
 //! a headless Chromium for the dashboard with axe-core to check its accessibility, and the
-//! small pieces they share: free ports, finding binaries, and waiting for a condition with a
-//! deadline. `station` starts a hub of two shows.
+//! small pieces they share: free ports, finding binaries, waiting for a condition with a
+//! deadline, and a proxy that loses announces on purpose. `station` starts a hub of two shows.
 //!
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
 pub mod axe;
 pub mod binaries;
 pub mod browser;
+pub mod cut_proxy;
 pub mod fake_hub;
 pub mod fake_soundcloud;
 pub mod fake_target;

@@ -37,6 +37,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../static/dashboard/announce.js"),
     ),
     (
+        "dashboard/held.js",
+        JS,
+        include_str!("../../../static/dashboard/held.js"),
+    ),
+    (
+        "dashboard/queue.js",
+        JS,
+        include_str!("../../../static/dashboard/queue.js"),
+    ),
+    (
+        "dashboard/search.js",
+        JS,
+        include_str!("../../../static/dashboard/search.js"),
+    ),
+    (
         "dashboard/edit.js",
         JS,
         include_str!("../../../static/dashboard/edit.js"),
@@ -79,7 +94,8 @@ const FILES: &[(&str, &str, &str)] = &[
 #[utoipa::path(get, path = "/static/{*file}", tag = crate::http::tags::PAGES,
     operation_id = "static_file",
     params(("file" = String, Path, example = "dashboard/live.js", description = "`pico.min.css`, `app.css`, `favicon.svg`, \
-        `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/edit.js`, \
+        `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/held.js`, \
+        `dashboard/queue.js`, `dashboard/search.js`, `dashboard/edit.js`, \
         `dashboard/correct.js`, `public.css`, `public.js`, `targets.js`, `relays.css` or \
         `relays.js`")),
     responses(

@@ -6,6 +6,7 @@ mod announce_next;
 mod api;
 mod auth;
 mod browser;
+mod console;
 mod dashboard;
 mod drills;
 mod edits;
