@@ -57,7 +57,8 @@
       return;
     }
     const label = row ? NTR.rowName(row) : "#" + position;
-    NTR.keepFocus(button, "#announce-next");
+    // A tap on a button leaves the focus on the next Announce; the search field keeps its own.
+    if (button) { NTR.keepFocus(button, "#announce-next"); }
     NTR.busy(button, true);
     try {
       await NTR.sendTap({ show_id: Number(showId), position: position, track_id: trackId }, label, showId);
