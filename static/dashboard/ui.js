@@ -170,10 +170,11 @@
   }
 
   // Keeps the keyboard where the DJ is across a tap on `el` that redraws the page (an
-  // announce, a correction): for ten seconds (a redraw on a slow phone can take a while), after each redraw the focus goes to the first
-  // of `selectors` that is on the page and usable, else back to `el` (or to what had the focus
-  // when the tap was made) as found again by id or data attributes: a redraw replaces them. A
-  // DJ who has moved the focus elsewhere meanwhile is left there.
+  // announce, a correction): for ten seconds (a redraw on a slow phone can take a while),
+  // after each redraw the focus goes to the first of `selectors` that is on the page and
+  // usable, else back to `el` (or to what had the focus when the tap was made) as found again
+  // by id or data attributes: a redraw replaces them. A DJ who has moved the focus elsewhere
+  // meanwhile is left there.
   const KEEP_FOCUS_FOR = 10000;
   let keep = null;
   NTR.keepFocus = function (el, selectors) {
