@@ -161,10 +161,12 @@
   let backoff = 1000;
   let opened = false;
   let retryTimer = null;
+  let current = null;
   function connect() {
     retryTimer = null;
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + window.location.host + "/ws/announce?since=" + lastSeq);
+    current = ws;
     ws.onopen = () => {
       backoff = 1000;
       setConn(true, "live");
@@ -187,4 +189,27 @@
     };
   }
   connect();
+
+  // A link can die without the browser noticing (a venue Wi-Fi that keeps its address, a NAT
+  // that drops the flow): the socket then looks open for minutes. A small request every
+  // 1.5 s that must be answered within 2 s tells within 5 s even on a busy phone; when one is
+  // not, the console says offline at once and the socket is closed, so its reconnect loop
+  // takes over.
+  const PROBE_EVERY = 1500;
+  const PROBE_WITHIN = 2000;
+  setInterval(async () => {
+    if (!socketUp || document.hidden) { return; }
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), PROBE_WITHIN);
+    try {
+      await fetch("/static/favicon.svg", { method: "HEAD", cache: "no-store", signal: abort.signal });
+    } catch (_) {
+      if (socketUp) {
+        setConn(false, "offline, retrying…");
+        if (current) { current.close(); }
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }, PROBE_EVERY);
 })();

@@ -7,6 +7,8 @@
 //!   passing everything.
 //! - [`Cut::Refuse`]: every `POST /admin/announce` is closed without reaching the hub, like a
 //!   link that is down for announces only (so the page itself can still be reloaded).
+//! - [`Cut::Silent`]: nothing passes either way and nothing is closed, on open connections and
+//!   new ones alike: a link that died without telling anyone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -23,6 +25,7 @@ pub enum Cut {
     Pass = 0,
     LoseAnswer = 1,
     Refuse = 2,
+    Silent = 3,
 }
 
 const NEEDLE: &[u8] = b"POST /admin/announce";
@@ -111,6 +114,9 @@ async fn requests(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        if shared.mode.load(Ordering::SeqCst) == Cut::Silent as u8 {
+            continue;
+        }
         let chunk = &buf[..n];
         let mut window = std::mem::take(&mut tail);
         window.extend_from_slice(chunk);
@@ -151,6 +157,9 @@ async fn answers(
         if lose_answer.load(Ordering::SeqCst) {
             shared.cuts.fetch_add(1, Ordering::SeqCst);
             return;
+        }
+        if shared.mode.load(Ordering::SeqCst) == Cut::Silent as u8 {
+            continue;
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;

@@ -205,6 +205,49 @@ async fn a_tap_while_offline_waits_and_goes_out_once_when_the_link_is_back() {
 }
 
 #[tokio::test]
+async fn a_link_that_dies_silently_shows_offline_within_5_s_and_the_tap_waits() {
+    let Some(mut console) = Console::start().await else {
+        return;
+    };
+    let browser = &console.browser;
+    browser
+        .wait_for_script(
+            "return document.getElementById('conn').classList.contains('up')",
+            T,
+        )
+        .await;
+    shot_on_failure(&console, "silent", async {
+        // Nothing passes and nothing closes: only the console's own probe can tell.
+        console.proxy.set(Cut::Silent);
+        let cut = Instant::now();
+        browser
+            .wait_for_script(
+                "return !document.getElementById('conn').classList.contains('up')",
+                Duration::from_secs(5),
+            )
+            .await;
+        eprintln!(
+            "a silent link shown offline {:?} after it died",
+            cut.elapsed()
+        );
+        browser.click("#announce-next").await;
+        let shown = console.waiting(1).await;
+        assert!(shown.starts_with("offline — "), "{shown}");
+    })
+    .await;
+    console.no_line().await;
+    console.proxy.set(Cut::Pass);
+    let line = console.exactly_one_line().await;
+    assert!(
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Aurora")),
+        "{line}"
+    );
+    console.none_waiting().await;
+}
+
+#[tokio::test]
 async fn a_lost_answer_is_sent_again_with_its_key_and_announced_once() {
     let Some(mut console) = Console::start().await else {
         return;
