@@ -54,7 +54,7 @@ fn bad_targets_stop_the_start_with_exit_2_and_one_line_naming_the_key() {
         "[[targets]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://example.org/h\"\n";
     let cases = [
         (
-            "[[targets]]\nname = \"x\"\nkind = \"telegram\"\n".to_string(),
+            "[[targets]]\nname = \"x\"\nkind = \"pager\"\n".to_string(),
             "targets[0].kind",
         ),
         (
