@@ -10,9 +10,14 @@
 pub mod axe;
 pub mod binaries;
 pub mod browser;
+pub mod fake_api;
+pub mod fake_bluesky;
 pub mod fake_hub;
+pub mod fake_mastodon;
+pub mod fake_ntfy;
 pub mod fake_soundcloud;
 pub mod fake_target;
+pub mod fake_telegram;
 pub mod hub;
 pub mod icecast;
 pub mod ircd;

@@ -276,7 +276,10 @@ mod tests {
         let end = index["byteEnd"].as_u64().expect("end") as usize;
         assert_eq!(&text.as_bytes()[start..end], URL.as_bytes());
         assert_eq!(start, line.find(URL).expect("the URL is in the line"));
-        assert!(start > line[..start].chars().count(), "bytes, not characters");
+        assert!(
+            start > line[..start].chars().count(),
+            "bytes, not characters"
+        );
         assert_eq!(record["facets"][0]["features"][0]["uri"], URL);
         assert_eq!(
             record["facets"][0]["features"][0]["$type"],

@@ -48,7 +48,10 @@ pub fn fit(line: &str, max: usize, unit: Unit) -> String {
     }
     let mut end = unit.prefix_len(line, max.saturating_sub(1));
     // A link cut short points somewhere else: drop it whole instead.
-    if let Some(link) = links(line).into_iter().find(|l| l.start < end && end < l.end) {
+    if let Some(link) = links(line)
+        .into_iter()
+        .find(|l| l.start < end && end < l.end)
+    {
         end = link.start;
     }
     format!("{}{ELLIPSIS}", line[..end].trim_end())

@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn a_status_is_cut_to_500_characters() {
-        let line = format!("Now Playing: {} - https://soundcloud.com/a/b", "日".repeat(3000));
+        let line = format!(
+            "Now Playing: {} - https://soundcloud.com/a/b",
+            "日".repeat(3000)
+        );
         let s = status(&line);
         assert_eq!(s.chars().count(), MAX_STATUS_CHARS);
         assert!(s.ends_with("… https://soundcloud.com/a/b"));

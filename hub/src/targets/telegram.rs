@@ -116,7 +116,11 @@ fn judge(answer: Answer) -> Attempt {
         .and_then(|v| v["parameters"]["retry_after"].as_f64())
         .and_then(attempt::seconds);
     let described = |error: String| match body.as_ref().and_then(|v| v["description"].as_str()) {
-        Some(d) => format!("{}: {}", answer.status.as_u16(), cut::fit(d, 200, Unit::Char)),
+        Some(d) => format!(
+            "{}: {}",
+            answer.status.as_u16(),
+            cut::fit(d, 200, Unit::Char)
+        ),
         None => error,
     };
     match answer.judge(hint) {
