@@ -155,8 +155,9 @@ impl FakeApi {
     }
 }
 
-/// The time `secs` from now.
+/// The time `secs` from now, in whole milliseconds (what the hub's ledger keeps).
 pub fn retry_time(secs: f64) -> jiff::Timestamp {
     let ms = (secs * 1000.0).round() as i64;
-    jiff::Timestamp::now() + jiff::SignedDuration::from_millis(ms)
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(ms);
+    jiff::Timestamp::from_millisecond(at.as_millisecond()).unwrap_or(at)
 }

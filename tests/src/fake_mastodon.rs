@@ -58,9 +58,7 @@ fn answer(
     match fake.scripted() {
         Some(Reply::Status(code)) => return (code, json!({"error": "scripted failure"}), None),
         Some(Reply::RateLimited(secs)) => {
-            // Whole milliseconds, so the time told is exactly the time recorded.
-            let at = jiff::Timestamp::from_millisecond(retry_time(secs).as_millisecond())
-                .expect("a time in range");
+            let at = retry_time(secs);
             received.retry_at = Some(at);
             let reset = at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
             return (429, json!({"error": "Too many requests"}), Some(reset));
