@@ -10,6 +10,7 @@
 //! Keys: `url` (which may carry `?auth=…`, so only its redacted form is shown) and the
 //! optional `token` (a secret).
 
+use std::fmt;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -24,11 +25,21 @@ use crate::store::Announcement;
 /// ntfy's default message size limit, in bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
 
-#[derive(Debug, Clone)]
+/// An ntfy topic. Its URL may carry `?auth=…`, so `Debug` shows only the redacted endpoint.
+#[derive(Clone)]
 pub struct NtfyTarget {
     pub url: Url,
     pub token: Option<Secret>,
     titles: ShowTitles,
+}
+
+impl fmt::Debug for NtfyTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NtfyTarget")
+            .field("url", &without_query(&self.url))
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Kind for NtfyTarget {
