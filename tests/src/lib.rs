@@ -1,6 +1,7 @@
 //! Test support shared by the end-to-end tests in `tests/tests/`: a fake SoundCloud, a hub started
 //! in-process on port 0 with a fresh data directory, a real IRC server (ngircd) started per test,
-//! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ,
+//! a real IRC network with services (InspIRCd + Atheme) for SASL and NickServ, fakes of the
+//! delivery targets' APIs (Discord, webhooks, Mastodon, Bluesky, Telegram, ntfy),
 //! a headless Chromium for the dashboard with axe-core to check its accessibility, and the
 //! small pieces they share: free ports, finding binaries, waiting for a condition with a
 //! deadline, and a proxy that loses announces on purpose. `station` starts a hub of two shows.
@@ -11,9 +12,14 @@ pub mod axe;
 pub mod binaries;
 pub mod browser;
 pub mod cut_proxy;
+pub mod fake_api;
+pub mod fake_bluesky;
 pub mod fake_hub;
+pub mod fake_mastodon;
+pub mod fake_ntfy;
 pub mod fake_soundcloud;
 pub mod fake_target;
+pub mod fake_telegram;
 pub mod hub;
 pub mod icecast;
 pub mod ircd;

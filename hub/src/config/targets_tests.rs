@@ -123,3 +123,101 @@ fn errors_name_the_key_on_one_line() {
         assert!(!err.contains('\n'), "one line: {err:?}");
     }
 }
+
+const NEW_KINDS: &str = r#"
+        [[targets]]
+        name = "toot"
+        kind = "mastodon"
+        instance = "https://mastodon.example"
+        access_token = "mastodon-secret"
+        [[targets]]
+        name = "sky"
+        kind = "bluesky"
+        handle = "@station.bsky.social"
+        app_password = "bsky-secret"
+        [[targets]]
+        name = "tg"
+        kind = "telegram"
+        bot_token = "123:tg-secret"
+        chat_id = -1001234567890
+        [[targets]]
+        name = "tg-channel"
+        kind = "telegram"
+        bot_token = "123:tg-secret"
+        chat_id = "@station"
+        api_base = "http://127.0.0.1:8081"
+        [[targets]]
+        name = "push"
+        kind = "ntfy"
+        url = "https://ntfy.example/live?auth=query-secret"
+        token = "tk_ntfy-secret"
+    "#;
+
+#[test]
+fn the_new_kinds_load_with_their_defaults_and_hide_their_secrets() {
+    let targets = load(NEW_KINDS).expect("valid");
+    let endpoints: Vec<String> = targets.iter().map(|t| t.kind.endpoint()).collect();
+    assert_eq!(
+        endpoints,
+        [
+            "https://mastodon.example",
+            "https://bsky.social as station.bsky.social",
+            "https://api.telegram.org/bot***/sendMessage chat -1001234567890",
+            "http://127.0.0.1:8081/bot***/sendMessage chat @station",
+            "https://ntfy.example/live?***",
+        ]
+    );
+    let debug = format!("{targets:?}");
+    let summary = crate::targets::summary(&targets, &crate::station::test_station(&["main"]));
+    for secret in [
+        "mastodon-secret",
+        "bsky-secret",
+        "tg-secret",
+        "query-secret",
+        "tk_ntfy-secret",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+        assert!(!summary.contains(secret), "{secret} leaked into {summary}");
+        // Listed, so error texts are scrubbed of it.
+        let listed = |t: &TargetConfig| t.kind.secrets().iter().any(|s| s.contains(secret));
+        assert!(
+            targets.iter().any(listed),
+            "{secret} is not a listed secret"
+        );
+    }
+}
+
+#[test]
+fn the_new_kinds_name_a_missing_or_foreign_key() {
+    let cases = [
+        (
+            "kind = \"mastodon\"\naccess_token = \"t\"",
+            "targets[0].instance: is required for a mastodon target",
+        ),
+        (
+            "kind = \"bluesky\"\nhandle = \"a.b\"",
+            "targets[0].app_password: is required for a bluesky target",
+        ),
+        (
+            "kind = \"telegram\"\nbot_token = \"1:a\"",
+            "targets[0].chat_id: is required for a telegram target",
+        ),
+        (
+            "kind = \"telegram\"\nbot_token = \"1/a\"\nchat_id = 1",
+            "targets[0].bot_token",
+        ),
+        (
+            "kind = \"ntfy\"\nurl = \"https://n.example/t\"\nchat_id = 1",
+            "targets[0].chat_id: is not a key of a ntfy target",
+        ),
+        (
+            "kind = \"webhook\"\nurl = \"https://e.org\"\ntoken = \"x\"",
+            "targets[0].token: is not a key of a webhook target",
+        ),
+    ];
+    for (keys, text) in cases {
+        let toml = format!("[[targets]]\nname = \"x\"\n{keys}");
+        let err = load(&toml).expect_err(&toml);
+        assert!(err.contains(text), "{toml:?} gave {err:?}");
+    }
+}

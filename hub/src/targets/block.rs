@@ -2,10 +2,14 @@
 //! written ([`RawTarget`]) and being taken apart ([`Block`]), [`Secret`], and the checks and
 //! redaction of names and URLs. A leaf: the kinds and the walk over the blocks build on it.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use url::Url;
+
+use crate::station::Station;
 
 /// Why a `[[targets]]` block cannot be used; `key` is like `targets[1].room_id`.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +39,23 @@ pub struct RawTarget {
     pub(super) username: Option<String>,
     pub(super) password: Option<String>,
     pub(super) format: Option<String>,
+    pub(super) instance: Option<String>,
+    pub(super) pds: Option<String>,
+    pub(super) handle: Option<String>,
+    pub(super) app_password: Option<String>,
+    pub(super) bot_token: Option<String>,
+    pub(super) chat_id: Option<ChatId>,
+    pub(super) api_base: Option<String>,
+    pub(super) token: Option<String>,
+}
+
+/// A Telegram chat: a number (`-1001234567890`) or a public channel's `@name`; TOML may give
+/// either, and Telegram takes either as it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ChatId {
+    Number(i64),
+    Text(String),
 }
 
 /// A credential: shown as `***` by `Debug` and `Display`, so a logged config or error never
@@ -93,6 +114,8 @@ pub struct Block {
     pub(super) raw: RawTarget,
     /// The block's kind once known, for "is required for a matrix target".
     pub(super) kind: &'static str,
+    /// The station's show titles, for kinds that name the show.
+    pub(super) titles: ShowTitles,
 }
 
 impl Block {
@@ -130,10 +153,23 @@ impl Block {
             ("username", r.username.is_some()),
             ("password", r.password.is_some()),
             ("format", r.format.is_some()),
+            ("instance", r.instance.is_some()),
+            ("pds", r.pds.is_some()),
+            ("handle", r.handle.is_some()),
+            ("app_password", r.app_password.is_some()),
+            ("bot_token", r.bot_token.is_some()),
+            ("chat_id", r.chat_id.is_some()),
+            ("api_base", r.api_base.is_some()),
+            ("token", r.token.is_some()),
         ];
         set.iter()
             .find(|(_, present)| *present)
             .map(|(key, _)| *key)
+    }
+
+    /// The station's show titles.
+    pub fn titles(&self) -> &ShowTitles {
+        &self.titles
     }
 
     /// Takes an optional key out of the block.
@@ -164,6 +200,46 @@ impl Block {
     ) -> Result<Url, TargetConfigError> {
         let text = self.take_required(key, field)?;
         parse_url(&text).map_err(|m| self.err(key, m))
+    }
+
+    /// Takes an optional `http(s)://` URL out of the block, `default` when it is absent.
+    pub fn take_url_or(
+        &mut self,
+        key: &str,
+        field: impl Fn(&mut RawTarget) -> &mut Option<String>,
+        default: &str,
+    ) -> Result<Url, TargetConfigError> {
+        if field(&mut self.raw).is_none() {
+            return parse_url(default).map_err(|m| self.err(key, m));
+        }
+        self.take_url(key, field)
+    }
+}
+
+/// Each show's title by slug, and the first show's for a station-wide line. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ShowTitles {
+    by_slug: Arc<HashMap<String, String>>,
+    primary: String,
+}
+
+impl ShowTitles {
+    pub fn of(station: &Station) -> ShowTitles {
+        let by_slug = station
+            .shows()
+            .iter()
+            .map(|s| (s.slug.as_str().to_owned(), s.title.clone()))
+            .collect();
+        ShowTitles {
+            by_slug: Arc::new(by_slug),
+            primary: station.primary().title.clone(),
+        }
+    }
+
+    /// The title of the show `slug` (`None`: a station-wide line, named after the first show).
+    pub fn title(&self, slug: Option<&str>) -> &str {
+        slug.and_then(|s| self.by_slug.get(s))
+            .unwrap_or(&self.primary)
     }
 }
 

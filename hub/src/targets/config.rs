@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::block::{Block, RawTarget, TargetConfigError, check_name};
+use super::block::{Block, RawTarget, ShowTitles, TargetConfigError, check_name};
 use super::kind::TargetKind;
 use super::kinds::{self, KINDS};
 use crate::show_filter::ShowFilter;
@@ -42,11 +42,13 @@ pub fn validate(
 ) -> Result<Vec<TargetConfig>, TargetConfigError> {
     let mut seen: HashSet<String> = taken.iter().cloned().collect();
     let mut out = Vec::with_capacity(raw.len());
+    let titles = ShowTitles::of(station);
     for (i, block) in raw.into_iter().enumerate() {
         let target = validate_block(Block {
             index: i,
             raw: block,
             kind: "",
+            titles: titles.clone(),
         })?;
         if let Some(message) = target.shows.unknown_in(station) {
             return Err(TargetConfigError {
@@ -153,11 +155,11 @@ mod tests {
         let cases = [
             (
                 block(Some("pager")),
-                "targets[0].kind: unknown kind `pager` (use discord, webhook, matrix or icecast)",
+                "targets[0].kind: unknown kind `pager` (use discord, webhook, matrix, icecast, mastodon, bluesky, telegram or ntfy)",
             ),
             (
                 block(None),
-                "targets[0].kind: missing (discord, webhook, matrix or icecast)",
+                "targets[0].kind: missing (discord, webhook, matrix, icecast, mastodon, bluesky, telegram or ntfy)",
             ),
             (
                 RawTarget {

@@ -71,7 +71,7 @@ pub struct TargetKind {
 }
 
 impl TargetKind {
-    /// `discord`, `webhook`, `matrix` or `icecast`.
+    /// The name written in `kind = "…"` (`discord`, `mastodon`, …).
     pub fn name(&self) -> &'static str {
         self.name
     }

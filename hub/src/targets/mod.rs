@@ -1,11 +1,12 @@
 //! Targets beyond WebSocket subscribers: the hub itself delivers every announce to each
 //! configured `[[targets]]` entry — a Discord webhook, a signed generic webhook, a Matrix room,
-//! an Icecast stream title — through a persistent ledger, so each line reaches each target
+//! an Icecast stream title, a Mastodon or Bluesky post, a Telegram chat, an ntfy topic — through a persistent ledger, so each line reaches each target
 //! once, survives restarts (kill -9 included), and the DJ sees where it landed.
 //!
 //! Reading order: `config` (what every target has: name, `enabled`, `delay_seconds`, the walk
 //! over the blocks) → `kind` (what a kind provides, and the list of kinds) → one module per kind
-//! (`discord`, `webhook`, `matrix`, `icecast`: its keys, its redaction, its payload, its send) →
+//! (`discord`, `webhook`, `matrix`, `icecast`, `mastodon`, `bluesky`, `telegram`, `ntfy`: its
+//! keys, its redaction, its payload, its send; `cut` fits a line into a kind's limit) →
 //! `worker` (the delivery loop, one task per target) → `attempt` (how an answer becomes sent /
 //! retry / failed). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
 //! is `http::api::targets`; the ledger itself is `store::deliveries`; a sent line is recorded through `crate::acks`.
@@ -18,12 +19,17 @@
 
 pub mod attempt;
 pub mod block;
+pub mod bluesky;
 pub mod config;
+pub mod cut;
 pub mod discord;
 pub mod icecast;
 pub mod kind;
 pub mod kinds;
+pub mod mastodon;
 pub mod matrix;
+pub mod ntfy;
+pub mod telegram;
 pub mod webhook;
 mod worker;
 

@@ -13,7 +13,7 @@ use e2e::net::free_port;
 use serde_json::{Value, json};
 
 use crate::support::{
-    T, announce, deliveries, discord_toml, spawn_logged, stop, wait_listening, wait_row,
+    self, T, announce, deliveries, discord_toml, spawn_logged, stop, wait_listening, wait_row,
     wait_status, webhook_toml,
 };
 
@@ -54,7 +54,7 @@ fn bad_targets_stop_the_start_with_exit_2_and_one_line_naming_the_key() {
         "[[targets]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"https://example.org/h\"\n";
     let cases = [
         (
-            "[[targets]]\nname = \"x\"\nkind = \"telegram\"\n".to_string(),
+            "[[targets]]\nname = \"x\"\nkind = \"pager\"\n".to_string(),
             "targets[0].kind",
         ),
         (
@@ -303,4 +303,87 @@ fn every_kind_toml(discord_url: &str, closed: u16, secrets: &[&str; 5]) -> Strin
         secrets[3],
         secrets[4],
     )
+}
+
+#[tokio::test]
+async fn the_new_kinds_keep_their_secrets_out_of_answers_metrics_and_the_log() {
+    let mastodon = e2e::fake_mastodon::start().await;
+    let bluesky = e2e::fake_bluesky::start().await;
+    let telegram = e2e::fake_telegram::start().await;
+    let ntfy = e2e::fake_ntfy::start().await;
+    // Wrong credentials everywhere, so every kind fails and writes an error; the Telegram
+    // token also goes to a closed port, whose network error would carry the URL.
+    let secrets = [
+        "mastodon-token-the-log-must-not-show",
+        "bluesky-app-password-not-shown",
+        "4242:telegram-token-not-shown",
+        "5353:telegram-token-closed-port",
+        "tk_ntfy-token-not-shown",
+    ];
+    let toml = [
+        support::mastodon_toml("mastodon", &mastodon.base(), secrets[0]),
+        support::bluesky_toml("bluesky", &bluesky.base(), "station.bsky.test", secrets[1]),
+        support::telegram_toml("telegram", &telegram.base(), secrets[2], -100),
+        support::telegram_toml(
+            "telegram-down",
+            &format!("http://127.0.0.1:{}", free_port()),
+            secrets[3],
+            -100,
+        ),
+        support::ntfy_toml("push", &format!("{}/topic", ntfy.base()), secrets[4]),
+    ]
+    .concat();
+    let mut template = TestHub::start_with(TestSchedule::default(), &toml).await;
+    template.stop().await;
+    let config = template.write_config();
+    let log = template.data_dir().join("hub.log");
+    let mut child = spawn_logged(&config, Some(&log));
+    let hub = template;
+    wait_listening(&hub).await;
+
+    let seq = announce(&hub, "secret test").await;
+    for name in ["mastodon", "bluesky", "telegram", "push"] {
+        wait_status(&hub, seq, name, "failed", T).await;
+    }
+    wait_row(&hub, seq, "telegram-down", T, |r| {
+        r["last_error"].is_string()
+    })
+    .await;
+    let (cookie, _) = login(&hub.http, &hub.url()).await;
+    let mut seen = String::new();
+    for path in [
+        format!("/admin/deliveries?seq={seq}"),
+        "/admin/targets".into(),
+        "/metrics".into(),
+        "/dashboard".into(),
+    ] {
+        seen.push_str(&get(&hub, &path, Auth::Cookie(&cookie)).await.1);
+    }
+    let (_, targets) = get(&hub, "/admin/targets", Auth::Admin).await;
+    stop(&mut child).await;
+    let log_text = std::fs::read_to_string(&log).expect("read the log");
+    for secret in secrets {
+        assert!(!seen.contains(secret), "{secret} in an answer");
+        assert!(!log_text.contains(secret), "{secret} in the log");
+    }
+    let targets: Value = serde_json::from_str(&targets).expect("targets JSON");
+    let kinds: Vec<&str> = targets
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|t| t["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["mastodon", "bluesky", "telegram", "telegram", "ntfy"],
+        "listed like the others: {targets}"
+    );
+    assert!(
+        seen.contains("createSession: 401 Unauthorized"),
+        "the error itself is shown"
+    );
+    assert!(
+        log_text.contains("/bot***/sendMessage"),
+        "the Telegram endpoint is logged redacted: {log_text}"
+    );
 }

@@ -172,3 +172,59 @@ pub async fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+pub fn mastodon_toml(name: &str, instance: &str, token: &str) -> String {
+    format!(
+        "[[targets]]\nname = \"{name}\"\nkind = \"mastodon\"\ninstance = \"{instance}\"\n\
+         access_token = \"{token}\"\n"
+    )
+}
+
+pub fn bluesky_toml(name: &str, pds: &str, handle: &str, app_password: &str) -> String {
+    format!(
+        "[[targets]]\nname = \"{name}\"\nkind = \"bluesky\"\npds = \"{pds}\"\nhandle = \"{handle}\"\n\
+         app_password = \"{app_password}\"\n"
+    )
+}
+
+pub fn telegram_toml(name: &str, api_base: &str, token: &str, chat_id: i64) -> String {
+    format!(
+        "[[targets]]\nname = \"{name}\"\nkind = \"telegram\"\napi_base = \"{api_base}\"\n\
+         bot_token = \"{token}\"\nchat_id = {chat_id}\n"
+    )
+}
+
+pub fn ntfy_toml(name: &str, url: &str, token: &str) -> String {
+    format!(
+        "[[targets]]\nname = \"{name}\"\nkind = \"ntfy\"\nurl = \"{url}\"\ntoken = \"{token}\"\n"
+    )
+}
+
+/// The ledger's `(attempts, due_at)` of a row: after a retry, `due_at` is the time the retry
+/// was scheduled for (a later send leaves it as it was).
+pub fn ledger_due(hub: &TestHub, seq: u64, target: &str) -> (i64, jiff::Timestamp) {
+    let db = rusqlite::Connection::open_with_flags(
+        hub.data_dir().join("hub.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open the ledger");
+    let (attempts, due_ms): (i64, i64) = db
+        .query_row(
+            "SELECT attempts, due_at FROM deliveries WHERE seq = ?1 AND target = ?2",
+            rusqlite::params![seq as i64, target],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the ledger row");
+    let due = jiff::Timestamp::from_millisecond(due_ms).expect("a time");
+    (attempts, due)
+}
+
+/// A 3,000-character line of multi-byte text (the hub keeps its first 2,048 bytes).
+pub fn long_text() -> String {
+    "Ünïcödé 日本 ".chars().cycle().take(3000).collect()
+}
+
+/// A line longer than Mastodon's and Bluesky's limits, with multi-byte text before its URL.
+pub fn long_line_with_url(url: &str) -> String {
+    format!("Now Playing: {} by Björk - {url}", "ö".repeat(700))
+}

@@ -84,7 +84,7 @@ pub async fn targets(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TargetView {
     pub name: String,
-    /// `discord`, `webhook`, `matrix` or `icecast`.
+    /// `discord`, `webhook`, `matrix`, `icecast`, `mastodon`, `bluesky`, `telegram` or `ntfy`.
     #[schema(example = "icecast")]
     pub kind: &'static str,
     /// Where it sends, secrets left out (`…/webhooks/ID/***`).
