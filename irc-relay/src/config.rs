@@ -271,15 +271,19 @@ impl Config {
 }
 
 fn missing(section: &'static str, field: &'static str) -> ConfigError {
+    let mut env = format!(
+        "NTR_{}__{}",
+        section.to_ascii_uppercase(),
+        field.to_ascii_uppercase()
+    );
+    if SECRET_KEYS.contains(&(section, field)) {
+        env = format!("{env} or {env}_FILE");
+    }
     ConfigError::Missing {
         key: format!("{section}.{field}"),
         section,
         field,
-        env: format!(
-            "NTR_{}__{}",
-            section.to_ascii_uppercase(),
-            field.to_ascii_uppercase()
-        ),
+        env,
     }
 }
 
@@ -671,7 +675,10 @@ mod tests {
         let toml = MINIMAL.replace("token = \"t0ken-0123456789\"", "");
         let err = Config::from_toml(&toml).expect_err("missing").to_string();
         assert!(err.contains("relay.token"), "{err}");
-        assert!(err.contains("NTR_RELAY__TOKEN"), "{err}");
+        assert!(
+            err.contains("NTR_RELAY__TOKEN or NTR_RELAY__TOKEN_FILE"),
+            "{err}"
+        );
     }
 
     #[test]
