@@ -42,7 +42,13 @@ fn watched() -> Vec<PathBuf> {
     if let Some(common) = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
         let common = PathBuf::from(common);
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            files.push(common.join(branch));
+            let loose = common.join(branch);
+            // A fresh clone may keep the branch in packed-refs only; its first commit then
+            // creates the loose file, which only its folder's listing shows.
+            match loose.parent() {
+                Some(folder) if !loose.exists() => files.push(folder.to_path_buf()),
+                _ => files.push(loose),
+            }
         }
         files.push(common.join("packed-refs"));
     }
