@@ -15,7 +15,7 @@ use crate::startup::{Application, Options};
 use ntr_common::shutdown;
 
 #[derive(Parser)]
-#[command(name = "hub", version, about = "Live-show announce hub")]
+#[command(name = "hub", version = ntr_common::version::VERSION, about = "Live-show announce hub")]
 struct Cli {
     /// TOML configuration file (see config.example.toml); NTR_… variables override it.
     #[arg(long, global = true, value_name = "PATH")]

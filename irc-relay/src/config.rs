@@ -1,6 +1,7 @@
 //! The relay's configuration: the `[relay]` and `[irc]` sections of the shared TOML file,
 //! overridden by `NTR_`-prefixed environment variables (`NTR_IRC__NICKNAME` sets
-//! `[irc] nickname`).
+//! `[irc] nickname`); the secrets of [`SECRET_KEYS`] may also come from a file named by
+//! `NTR_SECTION__KEY_FILE`.
 //!
 //! Other sections (`[hub]`, `[show]`, …) belong to the hub and are ignored here, but an unknown
 //! key inside `[relay]` or `[irc]` is an error: a typo there would otherwise silently fall back
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use ntr_common::config_error::one_line;
 use ntr_protocol::{DEFAULT_REPLAY_WINDOW_SECONDS, MAX_REPLAY_WINDOW_SECONDS, check_token};
 use serde::Deserialize;
@@ -136,7 +137,16 @@ pub enum ConfigError {
     /// Parse errors from figment (syntax, wrong type, unknown key); figment names the key.
     #[error("{0}")]
     Parse(String),
+    #[error(transparent)]
+    SecretFile(#[from] ntr_common::environment::SecretFileError),
 }
+
+/// The scalar secrets an `NTR_SECTION__KEY_FILE` variable may hold.
+pub const SECRET_KEYS: &[ntr_common::environment::SecretKey] = &[
+    ("relay", "token"),
+    ("irc", "sasl_password"),
+    ("irc", "nickserv_password"),
+];
 
 /// The file as the relay reads it: its own two sections, each strict about its keys, and the
 /// hub's, which are only skipped. A table neither binary knows (a typo such as `[ircs]`) is an
@@ -210,7 +220,8 @@ pub const DEFAULT_HUB_URL: &str = "http://127.0.0.1:8000";
 pub const DEFAULT_STATE_DIR: &str = "data";
 
 impl Config {
-    /// Reads `path` (when given) and then the `NTR_` environment on top of it.
+    /// Reads `path` (when given) and then the `NTR_` environment and the secrets' `_FILE`s on
+    /// top of it.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = path {
@@ -221,8 +232,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(Env::prefixed("NTR_").split("__"));
-        Self::from_figment(&figment)
+        Self::from_figment(&ntr_common::environment::merge(figment, SECRET_KEYS)?)
     }
 
     /// Parses a TOML document alone, without the environment (tests, embedding).
@@ -261,15 +271,19 @@ impl Config {
 }
 
 fn missing(section: &'static str, field: &'static str) -> ConfigError {
+    let mut env = format!(
+        "NTR_{}__{}",
+        section.to_ascii_uppercase(),
+        field.to_ascii_uppercase()
+    );
+    if SECRET_KEYS.contains(&(section, field)) {
+        env = format!("{env} or {env}_FILE");
+    }
     ConfigError::Missing {
         key: format!("{section}.{field}"),
         section,
         field,
-        env: format!(
-            "NTR_{}__{}",
-            section.to_ascii_uppercase(),
-            field.to_ascii_uppercase()
-        ),
+        env,
     }
 }
 
@@ -661,7 +675,10 @@ mod tests {
         let toml = MINIMAL.replace("token = \"t0ken-0123456789\"", "");
         let err = Config::from_toml(&toml).expect_err("missing").to_string();
         assert!(err.contains("relay.token"), "{err}");
-        assert!(err.contains("NTR_RELAY__TOKEN"), "{err}");
+        assert!(
+            err.contains("NTR_RELAY__TOKEN or NTR_RELAY__TOKEN_FILE"),
+            "{err}"
+        );
     }
 
     #[test]

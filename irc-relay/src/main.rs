@@ -17,7 +17,7 @@ const BINARY: &str = "irc-relay";
 
 /// Posts the hub's announcements into IRC channels.
 #[derive(Debug, Parser)]
-#[command(name = "irc-relay", version)]
+#[command(name = "irc-relay", version = ntr_common::version::VERSION)]
 struct Args {
     /// TOML file with [relay] and [irc] sections (NTR_… environment variables override it).
     #[arg(long, global = true, value_name = "PATH")]

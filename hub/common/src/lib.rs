@@ -3,6 +3,8 @@
 //! - [`config_error`]: a figment error as the one line an operator reads, naming the key, and
 //!   how a binary reports it (`BINARY: configuration error: …`, exit code 2).
 //! - [`config_report`]: what `check-config` prints for a configuration that loaded.
+//! - [`environment`]: the `NTR_` variables over the file, and secrets read from `_FILE`s.
+//! - [`version`]: what `--version` prints: the version and the git commit built from.
 //! - [`shutdown`]: the stop signal handed to every long-running task, and the SIGTERM/SIGINT
 //!   future that fires it.
 //! - [`logging`]: `tracing` to stderr, filtered by `RUST_LOG`, coloured only on a terminal.
@@ -14,5 +16,7 @@
 pub mod backoff;
 pub mod config_error;
 pub mod config_report;
+pub mod environment;
 pub mod logging;
 pub mod shutdown;
+pub mod version;

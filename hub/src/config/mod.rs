@@ -1,5 +1,7 @@
 //! The hub's configuration: the `[hub]`, `[dashboard]`, `[show]` or `[[shows]]`, `[soundcloud]`
-//! and `[[targets]]` sections of one TOML file (a file per section here), overridden by `NTR_SECTION__KEY` environment variables (figment).
+//! and `[[targets]]` sections of one TOML file (a file per section here), overridden by
+//! `NTR_SECTION__KEY` environment variables (figment), and the secrets of [`SECRET_KEYS`] also by
+//! `NTR_SECTION__KEY_FILE`, a file holding the value.
 //!
 //! Loading checks every value once, so the rest of the hub only ever sees valid settings: a bad
 //! value becomes a [`ConfigError`] naming its key, which `main` prints on one line with exit
@@ -23,7 +25,7 @@ mod targets_tests;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Format, Toml};
 use serde::Deserialize;
 use url::Url;
 
@@ -45,7 +47,17 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
     #[error(transparent)]
     Target(#[from] crate::targets::block::TargetConfigError),
+    #[error(transparent)]
+    SecretFile(#[from] ntr_common::environment::SecretFileError),
 }
+
+/// The scalar secrets an `NTR_SECTION__KEY_FILE` variable may hold.
+pub const SECRET_KEYS: &[ntr_common::environment::SecretKey] = &[
+    ("hub", "admin_token"),
+    ("dashboard", "password"),
+    ("dashboard", "password_hash"),
+    ("dashboard", "secret_key"),
+];
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
@@ -102,7 +114,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the file (if any) and the `NTR_` environment, then validates everything.
+    /// Reads the file (if any), the `NTR_` environment and the secrets' `_FILE`s, then validates
+    /// everything.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = path {
@@ -116,7 +129,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        Self::from_figment(figment.merge(Env::prefixed("NTR_").split("__")))
+        Self::from_figment(ntr_common::environment::merge(figment, SECRET_KEYS)?)
     }
 
     /// The embedded defaults alone (tests and the no-config start use this through `load`).

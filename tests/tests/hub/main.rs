@@ -24,6 +24,7 @@ mod public_page;
 mod relays;
 mod rights;
 mod schemathesis;
+mod secret_files;
 mod station_djs;
 mod station_pages;
 mod tracklist;

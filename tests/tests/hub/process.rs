@@ -12,7 +12,7 @@ use e2e::net::free_port;
 use e2e::wait;
 
 /// How long a hub process may take to listen.
-const START: Duration = Duration::from_secs(20);
+pub(crate) const START: Duration = Duration::from_secs(20);
 
 fn run_with_config(toml: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("dir");
@@ -27,7 +27,7 @@ fn run_with_config(toml: &str) -> (Option<i32>, String) {
 
 /// Runs a command that should exit by itself; a hub that starts instead is killed and fails.
 /// Returns the exit code and what it printed (stdout, then stderr).
-fn output_within(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
+pub(crate) fn output_within(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -127,7 +127,7 @@ fn hash_password_prints_an_argon2id_hash() {
     assert!(hub::password::verify("s3cret pass", &hash));
 }
 
-fn sigterm(child: &std::process::Child) {
+pub(crate) fn sigterm(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -4,5 +4,6 @@
 
 mod named;
 mod ngircd;
+mod secret_files;
 mod sopel;
 mod stations;
