@@ -7,12 +7,11 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use super::held::{held, insert_held};
 use super::{Sqlite, json, stored, stored_now, time, to_ms};
 use crate::line::AnnounceLine;
 use crate::store::{
-    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, HeldState, IdempotencyKey, Keyed,
-    NewAnnouncement, RecordAs, Recorded, RelayAck, StoreError,
+    ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, NewAnnouncement, RelayAck,
+    StoreError,
 };
 
 pub(super) const COLUMNS: &str =
@@ -48,41 +47,6 @@ impl Sqlite {
             let announcement = insert_announcement(&tx, new)?;
             tx.commit()?;
             Ok(announcement)
-        })
-        .await
-    }
-
-    /// What an `Idempotency-Key` made, as it stands now, with the body it came with, if the
-    /// key was used at or after `not_before`.
-    pub async fn keyed(
-        &self,
-        key: IdempotencyKey,
-        not_before: Timestamp,
-    ) -> Result<Option<(String, Recorded)>, StoreError> {
-        self.call(move |c| keyed(c, &key, not_before)).await
-    }
-
-    /// Records `new` (logged, or held), with its key if it has one, in one transaction; when
-    /// the key is there already (a duplicate that won the race), records nothing and answers
-    /// what the key made.
-    pub async fn record(&self, new: NewAnnouncement, how: RecordAs) -> Result<Keyed, StoreError> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            if let Some(key) = &how.key {
-                forget_keys(&tx, how.keys_not_before)?;
-                if let Some((body, recorded)) = keyed(&tx, key, how.keys_not_before)? {
-                    return Ok(Keyed::Existing { body, recorded });
-                }
-            }
-            let recorded = match how.hold_until {
-                Some(at) => Recorded::Held(insert_held(&tx, new, at)?),
-                None => Recorded::Announced(Box::new(insert_announcement(&tx, new)?)),
-            };
-            if let Some(key) = &how.key {
-                remember_key(&tx, key, &recorded)?;
-            }
-            tx.commit()?;
-            Ok(Keyed::Recorded(recorded))
         })
         .await
     }
@@ -348,83 +312,11 @@ pub(super) fn insert_announcement(
     })
 }
 
-/// What `key` made, as it stands now, with its body, if it was used at or after `not_before`.
-fn keyed(
-    c: &Connection,
-    key: &IdempotencyKey,
-    not_before: Timestamp,
-) -> Result<Option<(String, Recorded)>, StoreError> {
-    let found: Option<(String, Option<u64>, Option<i64>)> = c
-        .query_row(
-            "SELECT body, seq, held_id FROM idempotency_keys
-             WHERE principal = ?1 AND key = ?2 AND created_at >= ?3",
-            params![key.principal, key.key, to_ms(not_before)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    let Some((body, seq, held_id)) = found else {
-        return Ok(None);
-    };
-    let held = held_id.map(|id| held(c, id)).transpose()?.flatten();
-    let recorded = match (seq, held) {
-        (Some(seq), _) => Recorded::Announced(Box::new(announcement(c, seq)?)),
-        (None, Some(h)) => match h.state {
-            HeldState::Released(seq) => Recorded::Announced(Box::new(announcement(c, seq.get())?)),
-            HeldState::Held | HeldState::Undone => Recorded::Held(h),
-        },
-        (None, None) => {
-            return Err(StoreError::Corrupt {
-                column: 0,
-                message: "an idempotency key names neither an announce nor a held one".into(),
-            });
-        }
-    };
-    Ok(Some((body, recorded)))
-}
-
-fn announcement(c: &Connection, seq: u64) -> Result<Announcement, StoreError> {
+/// Announce `seq`, which must exist.
+pub(super) fn announcement(c: &Connection, seq: u64) -> Result<Announcement, StoreError> {
     Ok(c.query_row(
         &format!("SELECT {COLUMNS} FROM announcements WHERE seq = ?1"),
         [seq],
         from_row,
     )?)
-}
-
-/// Forgets the keys used before `not_before`, and the undone or released held announces as
-/// old, which no key can name any more.
-fn forget_keys(tx: &Transaction<'_>, not_before: Timestamp) -> Result<(), StoreError> {
-    tx.execute(
-        "DELETE FROM idempotency_keys WHERE created_at < ?1",
-        [to_ms(not_before)],
-    )?;
-    tx.execute(
-        "DELETE FROM held_announcements WHERE state <> 'held' AND held_at < ?1
-           AND id NOT IN (SELECT held_id FROM idempotency_keys WHERE held_id IS NOT NULL)",
-        [to_ms(not_before)],
-    )?;
-    Ok(())
-}
-
-fn remember_key(
-    tx: &Transaction<'_>,
-    key: &IdempotencyKey,
-    recorded: &Recorded,
-) -> Result<(), StoreError> {
-    let (seq, held_id) = match recorded {
-        Recorded::Announced(a) => (Some(a.seq.get()), None),
-        Recorded::Held(h) => (None, Some(h.id)),
-    };
-    tx.execute(
-        "INSERT INTO idempotency_keys (principal, key, body, seq, held_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            key.principal,
-            key.key,
-            key.body,
-            seq,
-            held_id,
-            to_ms(stored_now())
-        ],
-    )?;
-    Ok(())
 }

@@ -17,6 +17,7 @@ mod cursors;
 mod deliveries;
 pub mod files;
 mod held;
+mod keys;
 mod marks;
 mod meta;
 mod migrations;
