@@ -17,7 +17,7 @@ use e2e::cut_proxy::{Cut, CutProxy};
 use e2e::fake_soundcloud::{FakeLike, track};
 use e2e::hub::{RELAY_TOKEN, TestHub, TestSchedule, plus_hours};
 use e2e::ircd::{Ircd, Observer};
-use e2e::wsclient::{Event, Ws, bearer, next, next_of};
+use e2e::wsclient::{Ws, bearer, next_of, no_announce};
 use fantoccini::key::Key;
 use serde_json::Value;
 
@@ -106,16 +106,7 @@ impl Console {
 
     /// Fails if the subscriber gets an announce within [`QUIET`].
     async fn no_line(&mut self) {
-        let deadline = Instant::now() + QUIET;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match next(&mut self.subscriber, left).await {
-                Event::Timeout => return,
-                Event::Json(v) if v["type"] == "announce" => panic!("an announce too many: {v}"),
-                Event::Json(_) => {}
-                Event::Closed(code) => panic!("the subscriber was closed: {code:?}"),
-            }
-        }
+        no_announce(&mut self.subscriber, QUIET).await;
     }
 }
 
