@@ -90,6 +90,19 @@ pub fn url_parts(u: &Url) -> [Option<&str>; 2] {
     [u.query(), u.password()]
 }
 
+/// A kind's secrets when it has a credential (or none) and an API URL: the credential and the
+/// parts of the URL that may hold another.
+pub fn credential_and_url<'a>(
+    credential: impl IntoIterator<Item = &'a Secret>,
+    url: &'a Url,
+) -> Vec<&'a str> {
+    credential
+        .into_iter()
+        .map(Secret::expose)
+        .chain(url_parts(url).into_iter().flatten())
+        .collect()
+}
+
 /// A URL without its userinfo, query or fragment (any could hold a credential).
 pub fn without_query(url: &Url) -> String {
     let mut shown = url.clone();

@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::cut::{self, Unit};
 use super::kind::Kind;
 use crate::store::Announcement;
@@ -69,9 +69,7 @@ impl Kind for BlueskyTarget {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut out = vec![self.app_password.expose()];
-        out.extend(url_parts(&self.pds).into_iter().flatten());
-        out
+        credential_and_url([&self.app_password], &self.pds)
     }
 
     fn send<'a>(

@@ -16,7 +16,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::kind::Kind;
 use crate::line_template::{AnnounceTemplate, TrackFields};
 use crate::store::Announcement;
@@ -77,9 +77,7 @@ impl Kind for IcecastTarget {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut out = vec![self.password.expose()];
-        out.extend(url_parts(&self.url).into_iter().flatten());
-        out
+        credential_and_url([&self.password], &self.url)
     }
 
     fn send<'a>(

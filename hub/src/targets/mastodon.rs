@@ -18,7 +18,7 @@ use serde_json::json;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::cut::{self, Unit};
 use super::kind::Kind;
 use crate::store::Announcement;
@@ -53,9 +53,7 @@ impl Kind for MastodonTarget {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut out = vec![self.access_token.expose()];
-        out.extend(url_parts(&self.instance).into_iter().flatten());
-        out
+        credential_and_url([&self.access_token], &self.instance)
     }
 
     fn send<'a>(

@@ -14,7 +14,7 @@ use serde_json::json;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::kind::Kind;
 use crate::store::Announcement;
 
@@ -54,9 +54,7 @@ impl Kind for MatrixTarget {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut out = vec![self.access_token.expose()];
-        out.extend(url_parts(&self.homeserver).into_iter().flatten());
-        out
+        credential_and_url([&self.access_token], &self.homeserver)
     }
 
     fn send<'a>(

@@ -18,7 +18,9 @@ use futures_util::future::BoxFuture;
 use url::Url;
 
 use super::attempt::{self, Attempt};
-use super::block::{Block, Secret, ShowTitles, TargetConfigError, url_parts, without_query};
+use super::block::{
+    Block, Secret, ShowTitles, TargetConfigError, credential_and_url, without_query,
+};
 use super::kind::Kind;
 use crate::store::Announcement;
 
@@ -66,9 +68,7 @@ impl Kind for NtfyTarget {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self.token.iter().map(Secret::expose).collect();
-        out.extend(url_parts(&self.url).into_iter().flatten());
-        out
+        credential_and_url(&self.token, &self.url)
     }
 
     fn send<'a>(

@@ -20,7 +20,7 @@ use serde_json::json;
 use url::Url;
 
 use super::attempt::{self, Answer, Attempt};
-use super::block::{Block, ChatId, Secret, TargetConfigError, url_parts, without_query};
+use super::block::{Block, ChatId, Secret, TargetConfigError, credential_and_url, without_query};
 use super::cut::{self, Unit};
 use super::kind::Kind;
 use crate::store::Announcement;
@@ -70,9 +70,7 @@ impl Kind for TelegramTarget {
     }
 
     fn secrets(&self) -> Vec<&str> {
-        let mut out = vec![self.bot_token.expose()];
-        out.extend(url_parts(&self.api_base).into_iter().flatten());
-        out
+        credential_and_url([&self.bot_token], &self.api_base)
     }
 
     fn send<'a>(

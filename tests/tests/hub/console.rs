@@ -104,6 +104,16 @@ impl Console {
         line
     }
 
+    /// [`Console::exactly_one_line`], which must name `title`.
+    async fn exactly_one_line_naming(&mut self, title: &str) -> Value {
+        let line = self.exactly_one_line().await;
+        assert!(
+            line["message"].as_str().is_some_and(|m| m.contains(title)),
+            "a line naming {title}: {line}"
+        );
+        line
+    }
+
     /// Fails if the subscriber gets an announce within [`QUIET`].
     async fn no_line(&mut self) {
         no_announce(&mut self.subscriber, QUIET).await;
@@ -178,13 +188,7 @@ async fn a_tap_while_offline_waits_and_goes_out_once_when_the_link_is_back() {
     .await;
     console.no_line().await;
     console.browser.set_offline(false).await;
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Aurora")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Aurora").await;
     console.none_waiting().await;
     let said = listener.next_privmsg_from(BOT, T).await;
     assert!(said.text.contains("Aurora"), "{}", said.text);
@@ -228,13 +232,7 @@ async fn a_link_that_dies_silently_shows_offline_within_5_s_and_the_tap_waits() 
     .await;
     console.no_line().await;
     console.proxy.set(Cut::Pass);
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Aurora")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Aurora").await;
     console.none_waiting().await;
 }
 
@@ -245,13 +243,7 @@ async fn a_lost_answer_is_sent_again_with_its_key_and_announced_once() {
     };
     console.proxy.set(Cut::LoseAnswer);
     console.browser.click("#announce-next").await;
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Aurora")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Aurora").await;
     assert_eq!(console.proxy.cuts(), 1, "the answer was not lost");
     let browser = &console.browser;
     shot_on_failure(&console, "lost-answer", async {
@@ -282,13 +274,7 @@ async fn a_waiting_tap_survives_a_reload_and_goes_out_once() {
     );
     console.no_line().await;
     console.proxy.set(Cut::Pass);
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Aurora")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Aurora").await;
     console.none_waiting().await;
 }
 
@@ -337,13 +323,7 @@ async fn past_the_max_age_announce_now_sends_it_and_drop_forgets_it() {
         .browser
         .click("#queue-list li:nth-child(1) button[data-choice=now]")
         .await;
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Aurora")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Aurora").await;
     console.none_waiting().await;
 }
 
@@ -408,13 +388,7 @@ async fn a_held_announce_counts_down_and_undo_sends_nothing() {
     browser
         .wait_for_text("#toasts .toast", "released after the hold", T)
         .await;
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Aurora")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Aurora").await;
 }
 
 /// The search field by keyboard alone: `/` focuses it, a query lists matches, the arrows move,
@@ -447,13 +421,7 @@ async fn search_finds_any_track_by_keyboard_and_enter_announces_it() {
     assert_eq!(active, format!("search-option-{last_week}").as_str());
     browser.screenshot("console-search-phone").await;
     browser.keys(&Key::Enter.to_string()).await;
-    let line = console.exactly_one_line().await;
-    assert!(
-        line["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("Halcyon")),
-        "{line}"
-    );
+    console.exactly_one_line_naming("Halcyon").await;
     assert_eq!(console.browser.focused_id().await, "search");
     search_enter_at_desktop(&mut console).await;
 }

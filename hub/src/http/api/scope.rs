@@ -125,15 +125,8 @@ pub async fn held(state: &AppState, rights: &Rights, id: i64) -> Result<(), ApiE
     if rights.is_station() {
         return Ok(());
     }
-    match state.store.held_slug(id).await? {
-        None => Ok(()),
-        Some(Some(slug)) => require_stored(rights, &slug),
-        Some(None) => Err(Refused::StationOnly {
-            what: format!("held announce {id}, a station-wide line,"),
-            rights: rights.clone(),
-        }
-        .into()),
-    }
+    let slug = state.store.held_slug(id).await?;
+    owned(rights, slug, || format!("held announce {id}"))
 }
 
 /// Refused unless announce `seq` is a line of one of the caller's shows. Station-wide lines
@@ -142,11 +135,22 @@ pub async fn line(state: &AppState, rights: &Rights, seq: Seq) -> Result<(), Api
     if rights.is_station() {
         return Ok(());
     }
-    match state.store.announcement_slug(seq).await? {
+    let slug = state.store.announcement_slug(seq).await?;
+    owned(rights, slug, || format!("announce {seq}"))
+}
+
+/// Whether a stored line whose show is `slug` is the caller's: `None` is an unknown line (it
+/// passes), `Some(None)` a station-wide one (the admin's only).
+fn owned(
+    rights: &Rights,
+    slug: Option<Option<String>>,
+    what: impl FnOnce() -> String,
+) -> Result<(), ApiError> {
+    match slug {
         None => Ok(()),
         Some(Some(slug)) => require_stored(rights, &slug),
         Some(None) => Err(Refused::StationOnly {
-            what: format!("announce {seq}, a station-wide line,"),
+            what: format!("{}, a station-wide line,", what()),
             rights: rights.clone(),
         }
         .into()),

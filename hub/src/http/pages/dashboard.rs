@@ -39,9 +39,8 @@ struct DashboardPage {
     zone: String,
     /// The newest seq when the page was drawn: the live stream resumes after it.
     last_seq: u64,
-    /// The show's `announce_max_age_seconds` and `hold_seconds`, for the console's script.
+    /// The show's `announce_max_age_seconds`, for the console's send queue.
     max_age_seconds: i64,
-    hold_seconds: i64,
     /// The relays and targets panels are the station admin's (a DJ of some shows gets 403 on
     /// what they show).
     station_admin: bool,
@@ -121,7 +120,6 @@ pub async fn dashboard(
         zone: clock.label().to_string(),
         last_seq: state.store.last_seq().await?.get(),
         max_age_seconds: def.console.max_age.as_secs(),
-        hold_seconds: def.console.hold.as_secs(),
         station_admin: dj.0.rights.is_station(),
         targets: if dj.0.rights.is_station() {
             crate::http::api::targets::views(&state).await?
