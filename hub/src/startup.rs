@@ -2,12 +2,14 @@
 //! broadcaster, router — and runs it until the shutdown signal. Tests use this same code on
 //! port 0 with a fresh data directory.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
+use crate::alerts::Alerts;
 use crate::announce::Announcer;
 use crate::auth::Tokens;
 use crate::auth::limiter::LoginLimiter;
@@ -144,12 +146,20 @@ impl Application {
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let metrics = Arc::new(metrics);
+        let station = Arc::new(config.station.clone());
+        let alerts = Alerts::new(
+            store.clone(),
+            Arc::clone(&station),
+            targets.clone(),
+            show_pages(&config),
+        );
         let announcer = Announcer {
             store: store.clone(),
             broadcaster: broadcaster.clone(),
             targets: targets.clone(),
+            alerts,
             metrics: Arc::clone(&metrics),
-            station: Arc::new(config.station.clone()),
+            station,
             keyed: Arc::default(),
             held: Arc::default(),
             next: Arc::default(),
@@ -207,6 +217,10 @@ impl Application {
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
         tokio::spawn(crate::holds::run_releases(
             state.announcer.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(crate::alerts::run_reminders(
+            state.announcer.alerts.clone(),
             shutdown.clone(),
         ));
         tokio::spawn(
@@ -295,6 +309,19 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_send_buffer_size(SEND_BUFFER)?;
     socket.bind(addr)?;
     socket.listen(1024)
+}
+
+/// Each show's public page, absolute: what a go-live alert links to.
+fn show_pages(config: &Config) -> HashMap<String, String> {
+    let station = &config.station;
+    station
+        .shows()
+        .iter()
+        .map(|def| {
+            let page = crate::feeds::absolute(config, &station.page_path(def));
+            (def.slug.to_string(), page)
+        })
+        .collect()
 }
 
 fn public_base(config: &Config) -> String {

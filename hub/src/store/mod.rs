@@ -19,6 +19,7 @@
 //! `hub check-config`) use [`DbFile`] instead of a `Store`: they must not migrate, create or keep
 //! a thread on a database that a running hub may be serving.
 
+mod alerts;
 mod announcements;
 mod cursors;
 mod deliveries;
@@ -38,14 +39,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use alerts::{AlertKind, EventDeliveries, Fired, NewEvent, NewEventRow, ShowEvent};
 pub use announcements::{
     ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, HeldAnnouncement, HeldState,
     IdempotencyKey, Keyed, NewAnnouncement, RecordAs, Recorded, RelayAck,
 };
 pub use cursors::StoredCursor;
 pub use deliveries::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient,
-    TargetSummary,
+    DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing, PendingDelivery,
+    Recipient, TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};

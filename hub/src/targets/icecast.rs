@@ -19,7 +19,7 @@ use super::attempt::{self, Answer, Attempt};
 use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::kind::Kind;
 use crate::line_template::{AnnounceTemplate, TrackFields};
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// What the stream title shows unless `format` says otherwise.
 pub const DEFAULT_FORMAT: &str = "{artist} - {title}";
@@ -83,20 +83,20 @@ impl Kind for IcecastTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
 async fn send(
     http: &reqwest::Client,
     target: &IcecastTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
-    let Some(url) = metadata_url(target, &title(target, announce)) else {
+    let Some(url) = metadata_url(target, &title(target, item)) else {
         return Attempt::Failed {
             error: "the Icecast URL cannot take a path".into(),
         };
@@ -116,8 +116,12 @@ fn judge(answer: Answer) -> Attempt {
     }
 }
 
-/// The stream title for an announce.
-pub fn title(target: &IcecastTarget, announce: &Announcement) -> String {
+/// The stream title: a track announce's in the target's `format`, anything else (a free
+/// text, a go-live alert) as it is.
+pub fn title(target: &IcecastTarget, item: &Outgoing) -> String {
+    let Outgoing::Announce(announce) = item else {
+        return item.message().as_str().to_owned();
+    };
     match (&announce.track, announce.position) {
         (Some(track), Some(position)) => target
             .format

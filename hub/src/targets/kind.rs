@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 
 use super::attempt::Attempt;
 use super::block::{Block, TargetConfigError};
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// One kind of target: its validated keys, and what the worker and the logs need of them.
 pub trait Kind: fmt::Debug + Send + Sync + 'static {
@@ -27,11 +27,11 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// can be scrubbed of them.
     fn secrets(&self) -> Vec<&str>;
 
-    /// One attempt at delivering `announce`.
+    /// One attempt at delivering `item` (an announce or a go-live alert).
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt>;
 }
@@ -92,9 +92,9 @@ impl TargetKind {
     pub async fn send(
         &self,
         http: &reqwest::Client,
-        announce: &Announcement,
+        item: &Outgoing,
         timeout: Duration,
     ) -> Attempt {
-        self.target.send(http, announce, timeout).await
+        self.target.send(http, item, timeout).await
     }
 }

@@ -46,8 +46,9 @@ use tokio::sync::watch;
 
 use crate::acks::Acks;
 use crate::station::Station;
-use crate::store::{Recipient, Store, StoreError};
+use crate::store::{AlertKind, NewEventRow, Recipient, Store, StoreError};
 pub use config::TargetConfig;
+use jiff::{SignedDuration, Timestamp};
 use ntr_common::shutdown::Shutdown;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
@@ -61,6 +62,9 @@ pub fn summary(targets: &[TargetConfig], station: &Station) -> String {
             let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
             if several || t.shows.slugs().is_some() {
                 line.push_str(&format!(", {}", t.shows.describe()));
+            }
+            if t.events != config::Events::default() {
+                line.push_str(&format!(", events {}", t.events.describe()));
             }
             if t.delay_seconds > 0 {
                 line.push_str(&format!(", {} s delay", t.delay_seconds));
@@ -226,12 +230,12 @@ impl Targets {
         &self.inner.configs
     }
 
-    /// The targets that deliver (enabled ones), with the shows each gets.
+    /// The targets that deliver announces (enabled ones), with the shows each gets.
     pub fn recipients(&self) -> Vec<Recipient> {
         self.inner
             .configs
             .iter()
-            .filter(|t| t.enabled)
+            .filter(|t| t.enabled && t.events.announce)
             .map(|t| Recipient {
                 target: t.name.clone(),
                 shows: t
@@ -251,7 +255,37 @@ impl Targets {
         Ok(())
     }
 
-    /// Called once an announce is in the log: wakes every worker. Never waits.
+    /// The ledger rows of a `kind` alert of `show` fired `at`, one per enabled target that
+    /// gets it: due at once (a stream delay is for lines about the music), given up after the
+    /// usual time or at `deadline` (a reminder's show start), whichever comes first; with
+    /// `failed`, recorded as failed already.
+    pub fn alert_rows(
+        &self,
+        kind: AlertKind,
+        show: &str,
+        at: Timestamp,
+        deadline: Option<Timestamp>,
+        failed: Option<&str>,
+    ) -> Vec<NewEventRow> {
+        let give_up = SignedDuration::try_from(self.inner.timings.give_up_after)
+            .unwrap_or(SignedDuration::MAX);
+        let give_up_at = at.checked_add(give_up).unwrap_or(Timestamp::MAX);
+        let give_up_at = deadline.map_or(give_up_at, |d| d.min(give_up_at));
+        self.inner
+            .configs
+            .iter()
+            .filter(|t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
+            .map(|t| NewEventRow {
+                target: t.name.clone(),
+                due_at: at,
+                give_up_at,
+                failed: failed.map(String::from),
+            })
+            .collect()
+    }
+
+    /// Called once an announce is in the log or an alert fired: wakes every worker. Never
+    /// waits.
     pub fn announced(&self) {
         self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
     }

@@ -1,5 +1,6 @@
 //! One delivery worker per enabled target: it makes the target's ledger rows from the
-//! announcement log, then sends them one at a time, oldest first, until shutdown.
+//! announcement log, then sends them — and the go-live alerts' rows, made when an alert fires —
+//! one at a time, until shutdown.
 //!
 //! A worker waits only on its own target: the announce path merely pokes it (a `watch`
 //! channel) after the line is logged and queued for the WebSocket fan-out, and each worker has
@@ -20,7 +21,7 @@ use super::attempt::Attempt;
 use super::config::TargetConfig;
 use super::{DeliveryCounters, Outcome, Timings};
 use crate::acks::Acks;
-use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, Store, StoreError};
+use crate::store::{DeliveryOutcome, Enqueue, Outgoing, PendingDelivery, Store, StoreError};
 use ntr_common::shutdown::Shutdown;
 
 /// A final attempt scheduled at the give-up time may start this late and still run; a row found
@@ -86,21 +87,23 @@ impl Worker {
         let delay = SignedDuration::from_secs(self.target.delay_seconds as i64);
         let give_up =
             SignedDuration::try_from(self.timings.give_up_after).unwrap_or(SignedDuration::MAX);
-        store
-            .enqueue_deliveries(
-                name.clone(),
-                Enqueue {
-                    not_before: Timestamp::now() - delay - give_up,
-                    delay_ms: delay.as_millis() as i64,
-                    give_up_ms: give_up.as_millis() as i64,
-                    shows: self
-                        .target
-                        .shows
-                        .slugs()
-                        .map(|s| s.iter().map(ToString::to_string).collect()),
-                },
-            )
-            .await?;
+        if self.target.events.announce {
+            store
+                .enqueue_deliveries(
+                    name.clone(),
+                    Enqueue {
+                        not_before: Timestamp::now() - delay - give_up,
+                        delay_ms: delay.as_millis() as i64,
+                        give_up_ms: give_up.as_millis() as i64,
+                        shows: self
+                            .target
+                            .shows
+                            .slugs()
+                            .map(|s| s.iter().map(ToString::to_string).collect()),
+                    },
+                )
+                .await?;
+        }
         let Some(next) = store.next_delivery(name).await? else {
             return Ok(Step::Wait(None));
         };
@@ -142,16 +145,25 @@ impl Worker {
     /// One attempt at `d`, recorded in the ledger. False when shutdown interrupted it (the row
     /// stays pending and is resumed after the restart).
     async fn deliver(&mut self, d: PendingDelivery) -> bool {
-        let seq = d.announce.seq;
+        let key = d.item.key();
         let now = Timestamp::now();
-        if now > d.give_up_at + LATE_SLACK {
-            let error = self.gave_up(d.last_error.as_deref().unwrap_or("the hub was not running"));
+        // A reminder is due by its show's start, not a moment later.
+        let slack = if d.item.expires() {
+            SignedDuration::ZERO
+        } else {
+            LATE_SLACK
+        };
+        if now > d.give_up_at + slack {
+            let error = self.gave_up(
+                &d,
+                d.last_error.as_deref().unwrap_or("the hub was not running"),
+            );
             self.finish(&d, DeliveryOutcome::Failed { error }).await;
             return true;
         }
         let attempts = match self
             .store
-            .begin_attempt(seq, self.target.name.clone())
+            .begin_attempt(key, self.target.name.clone())
             .await
         {
             Ok(n) => n,
@@ -161,13 +173,13 @@ impl Worker {
             }
         };
         let result = tokio::select! {
-            result = self.target.kind.send(&self.http, &d.announce, self.timings.request_timeout) => result,
+            result = self.target.kind.send(&self.http, &d.item, self.timings.request_timeout) => result,
             _ = self.shutdown.wait() => return false,
         };
         let outcome = match self.scrub(result) {
             Attempt::Sent { pause } => {
                 self.pause_until = pause.map(|p| Instant::now() + p);
-                let latency = Timestamp::now().duration_since(d.announce.announced_at);
+                let latency = Timestamp::now().duration_since(d.item.at());
                 DeliveryOutcome::Sent {
                     latency_ms: latency.as_millis().max(0) as i64,
                 }
@@ -200,12 +212,17 @@ impl Worker {
             }
         } else {
             DeliveryOutcome::Failed {
-                error: self.gave_up(&error),
+                error: self.gave_up(d, &error),
             }
         }
     }
 
-    fn gave_up(&self, last_error: &str) -> String {
+    /// The error a row fails with at its give-up time: a reminder past its show's start is
+    /// `expired` (the one word the Targets panel and `/admin/events` show for it).
+    fn gave_up(&self, d: &PendingDelivery, last_error: &str) -> String {
+        if d.item.expires() {
+            return "expired".into();
+        }
         format!(
             "gave up {} s after the line was due: {last_error}",
             self.timings.give_up_after.as_secs()
@@ -215,30 +232,33 @@ impl Worker {
     /// Writes the outcome to the ledger, counts it, logs it, and acks a sent line.
     async fn finish(&self, d: &PendingDelivery, outcome: DeliveryOutcome) {
         let name = &self.target.name;
-        let seq = d.announce.seq;
+        let what = d.item.idempotency_key();
         if let Err(e) = self
             .store
-            .finish_delivery(seq, name.clone(), outcome.clone())
+            .finish_delivery(d.item.key(), name.clone(), outcome.clone())
             .await
         {
-            tracing::warn!(target_name = %name, seq = seq.get(), error = %e, "cannot record a delivery");
+            tracing::warn!(target_name = %name, line = %what, error = %e, "cannot record a delivery");
             return;
         }
         let counters = &self.counters;
         match outcome {
             DeliveryOutcome::Sent { latency_ms } => {
                 counters.count(name, Outcome::Sent);
-                tracing::info!(target_name = %name, seq = seq.get(), latency_ms, "delivered to target");
-                // A sent line is an ack with the target's name, exactly like a relay's.
-                self.acks.record(seq, name).await;
+                tracing::info!(target_name = %name, line = %what, latency_ms, "delivered to target");
+                // A sent line is an ack with the target's name, exactly like a relay's; an
+                // alert is no line of the log, so nothing acks it.
+                if let Outgoing::Announce(a) = &d.item {
+                    self.acks.record(a.seq, name).await;
+                }
             }
             DeliveryOutcome::Retry { error, due_at } => {
                 counters.count(name, Outcome::Retried);
-                tracing::warn!(target_name = %name, seq = seq.get(), %error, retry_at = %due_at, "delivery failed; will retry");
+                tracing::warn!(target_name = %name, line = %what, %error, retry_at = %due_at, "delivery failed; will retry");
             }
             DeliveryOutcome::Failed { error } => {
                 counters.count(name, Outcome::Failed);
-                tracing::warn!(target_name = %name, seq = seq.get(), %error, "delivery failed for good");
+                tracing::warn!(target_name = %name, line = %what, %error, "delivery failed for good");
             }
         }
     }
