@@ -228,7 +228,7 @@ impl Alerts {
 
     fn fields<'a>(&'a self, def: &'a ShowDef, minutes: i64) -> AlertFields<'a> {
         AlertFields {
-            show: &def.title,
+            show: &def.alerts.name,
             url: self
                 .inner
                 .pages

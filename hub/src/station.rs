@@ -134,12 +134,16 @@ pub struct ShowDef {
 /// start the reminder goes out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alerts {
+    /// The alerts' `{show}`: the show's title; a one-show config without `[show] title` says
+    /// "The show" (its pages' fallback, the SoundCloud profile, would read oddly in a post).
+    pub name: String,
     pub live_template: AlertTemplate,
     pub reminder_template: AlertTemplate,
     pub remind_before: SignedDuration,
 }
 
 impl Alerts {
+    pub const DEFAULT_NAME: &'static str = "The show";
     pub const DEFAULT_REMIND_MINUTES: i64 = 30;
     /// The longest lead: a day before the start (a week's reminder the week before would be
     /// mistaken for the next show's).
@@ -154,6 +158,7 @@ impl Alerts {
 impl Default for Alerts {
     fn default() -> Self {
         Alerts {
+            name: Self::DEFAULT_NAME.into(),
             live_template: AlertTemplate::parse_live(AlertTemplate::LIVE_DEFAULT)
                 .unwrap_or_else(|_| unreachable!("the default live template parses")),
             reminder_template: AlertTemplate::parse_reminder(AlertTemplate::REMINDER_DEFAULT)

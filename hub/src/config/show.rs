@@ -110,7 +110,8 @@ fn single_show(raw: RawShow, user: Option<String>) -> Result<ShowDef, ConfigErro
     )?;
     let (schedule, announce_template, correction_template) = schedule("show", &raw)?;
     let console = console("show", &raw)?;
-    let alerts = alerts("show", &raw)?;
+    let name = title(raw.title.clone()).unwrap_or_else(|| Alerts::DEFAULT_NAME.into());
+    let alerts = alerts("show", &raw, name)?;
     Ok(ShowDef {
         title: title(raw.title).unwrap_or_else(|| user.clone()),
         slug,
@@ -136,7 +137,8 @@ fn station_show(index: usize, raw: RawShow) -> Result<ShowDef, ConfigError> {
     let prefix = format!("shows.{slug}");
     let (schedule, announce_template, correction_template) = schedule(&prefix, &raw)?;
     let console = console(&prefix, &raw)?;
-    let alerts = alerts(&prefix, &raw)?;
+    let name = title(raw.title.clone()).unwrap_or_else(|| slug.to_string());
+    let alerts = alerts(&prefix, &raw, name)?;
     let source = match (raw.source.as_deref(), raw.soundcloud_user) {
         (None | Some("soundcloud-likes"), Some(user)) => PlaylistSource::SoundcloudLikes {
             user: soundcloud_user(&format!("{prefix}.soundcloud_user"), user)?,
@@ -234,7 +236,7 @@ fn console(prefix: &str, raw: &RawShow) -> Result<Console, ConfigError> {
 }
 
 /// A show's `live_template`, `reminder_template` and `remind_minutes` (1 to 1,440).
-fn alerts(prefix: &str, raw: &RawShow) -> Result<Alerts, ConfigError> {
+fn alerts(prefix: &str, raw: &RawShow, name: String) -> Result<Alerts, ConfigError> {
     let key = |k: &str| format!("{prefix}.{k}");
     let live_template = AlertTemplate::parse_live(&raw.live_template)
         .map_err(|e| ConfigError::invalid(key("live_template"), e.to_string()))?;
@@ -251,6 +253,7 @@ fn alerts(prefix: &str, raw: &RawShow) -> Result<Alerts, ConfigError> {
         ));
     }
     Ok(Alerts {
+        name,
         live_template,
         reminder_template,
         remind_before: jiff::SignedDuration::from_mins(raw.remind_minutes),

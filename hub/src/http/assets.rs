@@ -42,6 +42,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../static/dashboard/held.js"),
     ),
     (
+        "dashboard/golive.js",
+        JS,
+        include_str!("../../../static/dashboard/golive.js"),
+    ),
+    (
         "dashboard/queue.js",
         JS,
         include_str!("../../../static/dashboard/queue.js"),

@@ -94,8 +94,8 @@ impl Events {
         }
     }
 
-    /// `announce, live`: for the start-up summary.
-    pub fn describe(&self) -> String {
+    /// The names of what it is sent, as `events = […]` writes them.
+    pub fn names(&self) -> Vec<&'static str> {
         [
             ("announce", self.announce),
             ("live", self.live),
@@ -104,8 +104,12 @@ impl Events {
         .iter()
         .filter(|(_, on)| *on)
         .map(|(name, _)| *name)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect()
+    }
+
+    /// `announce, live`: for the start-up summary.
+    pub fn describe(&self) -> String {
+        self.names().join(", ")
     }
 }
 

@@ -284,6 +284,14 @@ impl Targets {
             .collect()
     }
 
+    /// Whether some enabled target takes `kind` alerts of `show`.
+    pub fn sends(&self, kind: AlertKind, show: &str) -> bool {
+        self.inner
+            .configs
+            .iter()
+            .any(|t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
+    }
+
     /// Called once an announce is in the log or an alert fired: wakes every worker. Never
     /// waits.
     pub fn announced(&self) {

@@ -17,7 +17,7 @@ use crate::http::guards::{Admin, Caller};
 use crate::http::responses::{AdminAuthErrors, StorageFailed};
 use crate::http::state::AppState;
 use crate::http::tags::ADMIN as TAG;
-use crate::store::{DeliveryRow, DeliveryStatus, StoreError};
+use crate::store::{AlertKind, DeliveryRow, DeliveryStatus, StoreError};
 
 /// How far back the panel counts failures and lists problems.
 const PANEL_WINDOW: SignedDuration = SignedDuration::from_hours(24);
@@ -104,6 +104,55 @@ pub struct TargetView {
     pub summary: String,
     /// Whether the panel shows this target in the error colour.
     pub failing: bool,
+    /// What it is sent: `announce`, `live`, `reminder`.
+    pub events: Vec<&'static str>,
+    /// The last go-live alert of each kind it takes (`live`, `reminder`), in that order.
+    pub alerts: Vec<AlertDelivery>,
+}
+
+/// A target's last go-live alert of one kind, with the panel's line for it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertDelivery {
+    /// `live` or `reminder`.
+    #[serde(rename = "type")]
+    #[schema(example = "live")]
+    pub kind: &'static str,
+    /// `null` while none was fired.
+    pub status: Option<DeliveryStatus>,
+    pub last_error: Option<String>,
+    /// "live: sent (85 ms after it fired)", "reminder: failed: expired", "live: none yet".
+    pub summary: String,
+    pub failing: bool,
+}
+
+impl AlertDelivery {
+    fn new(kind: AlertKind, row: Option<&DeliveryRow>) -> AlertDelivery {
+        let name = kind.as_str();
+        let Some(row) = row else {
+            return AlertDelivery {
+                kind: name,
+                status: None,
+                last_error: None,
+                summary: format!("{name}: none yet"),
+                failing: false,
+            };
+        };
+        let error = row.last_error.as_deref().unwrap_or("");
+        let summary = match (row.status, row.latency_ms) {
+            (DeliveryStatus::Sent, Some(ms)) => format!("{name}: sent ({ms} ms after it fired)"),
+            (DeliveryStatus::Sent, None) => format!("{name}: sent"),
+            (DeliveryStatus::Pending, _) if error.is_empty() => format!("{name}: sending"),
+            (DeliveryStatus::Pending, _) => format!("{name}: retrying: {error}"),
+            (DeliveryStatus::Failed, _) => format!("{name}: failed: {error}"),
+        };
+        AlertDelivery {
+            kind: name,
+            status: Some(row.status),
+            last_error: row.last_error.clone(),
+            summary,
+            failing: row.status != DeliveryStatus::Sent && !error.is_empty(),
+        }
+    }
 }
 
 /// One delivery of a target: a [`DeliveryRow`] with its seq instead of the target's name.
@@ -134,9 +183,12 @@ impl LastDelivery {
 }
 
 /// The panel's line for a target (see [`TargetView::summary`]).
-fn summary(enabled: bool, last: Option<&LastDelivery>) -> String {
+fn summary(enabled: bool, announces: bool, last: Option<&LastDelivery>) -> String {
     if !enabled {
         return "disabled".into();
+    }
+    if !announces {
+        return "alerts only".into();
     }
     let Some(last) = last else {
         return "nothing sent yet".into();
@@ -172,6 +224,14 @@ pub async fn views(state: &AppState) -> Result<Vec<TargetView>, StoreError> {
             .map(|(seq, row)| LastDelivery::new(*seq, row.clone()))
             .collect();
         let last = counts.last.map(|(seq, row)| LastDelivery::new(seq, row));
+        let alerts = AlertKind::ALL
+            .into_iter()
+            .filter(|k| t.events.gets(*k))
+            .map(|k| {
+                let row = counts.events.iter().find(|(kind, _)| *kind == k);
+                AlertDelivery::new(k, row.map(|(_, r)| r))
+            })
+            .collect();
         out.push(TargetView {
             name: t.name.clone(),
             kind: t.kind.name(),
@@ -180,8 +240,10 @@ pub async fn views(state: &AppState) -> Result<Vec<TargetView>, StoreError> {
             delay_seconds: t.delay_seconds,
             pending: counts.pending,
             failed: counts.failed,
-            summary: summary(t.enabled, last.as_ref()),
+            summary: summary(t.enabled, t.events.announce, last.as_ref()),
             failing: failing(last.as_ref()),
+            events: t.events.names(),
+            alerts,
             last,
             problems: mine,
         });
