@@ -210,7 +210,7 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
-        state.targets.spawn(&state.store, &state.acks, &shutdown);
+        let workers = state.targets.spawn(&state.store, &state.acks, &shutdown);
         if !self.options.no_scheduled_polls {
             state.pollers.spawn(&shutdown);
         }
@@ -252,6 +252,7 @@ impl Application {
             router: http::router(state.clone(), shutdown.clone(), self.options.timeouts.body),
         };
         server.run(self.listener, shutdown).await;
+        workers.finish().await;
         // Sockets that were still writing when the server stopped moved cursors too.
         if let Err(e) = relays.flush(&store).await {
             tracing::warn!(error = %e, "cannot save relay cursors at shutdown");

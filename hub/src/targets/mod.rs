@@ -173,6 +173,26 @@ impl DeliveryCounters {
     }
 }
 
+/// The running delivery workers, for a graceful stop.
+pub struct Workers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// A send in flight ends within the request timeout; a little more for the ledger.
+    bound: Duration,
+}
+
+impl Workers {
+    /// After shutdown fired: waits until every worker has recorded its send in flight (at most
+    /// one request timeout), so a line the target accepted is not sent again after a restart.
+    pub async fn finish(self) {
+        let all = futures_util::future::join_all(self.tasks);
+        if tokio::time::timeout(self.bound, all).await.is_err() {
+            tracing::warn!(
+                "a target's send was still open at shutdown: it is retried after the restart"
+            );
+        }
+    }
+}
+
 /// The configured targets and what the rest of the hub needs of them: a poke when an announce
 /// was logged, counters for `/metrics`. Cheap to clone.
 #[derive(Clone)]
@@ -299,8 +319,10 @@ impl Targets {
     }
 
     /// Starts one worker task per enabled target, each with the ledger (`store`) and the ack
-    /// path (`acks`); they stop at `shutdown`.
-    pub fn spawn(&self, store: &Store, acks: &Acks, shutdown: &Shutdown) {
+    /// path (`acks`); they stop at `shutdown`, once a send in flight is finished and recorded.
+    /// The answer waits for that (see [`Workers::finish`]).
+    pub fn spawn(&self, store: &Store, acks: &Acks, shutdown: &Shutdown) -> Workers {
+        let mut tasks = Vec::new();
         for target in &self.inner.configs {
             if !target.enabled {
                 tracing::info!(target_name = %target.name, "target disabled: nothing is sent to it");
@@ -317,7 +339,11 @@ impl Targets {
                 shutdown: shutdown.clone(),
                 pause_until: None,
             };
-            tokio::spawn(worker.run());
+            tasks.push(tokio::spawn(worker.run()));
+        }
+        Workers {
+            tasks,
+            bound: self.inner.timings.request_timeout + Duration::from_secs(1),
         }
     }
 

@@ -62,7 +62,9 @@ impl Worker {
             delay_seconds = self.target.delay_seconds,
             "delivering announces to target"
         );
-        loop {
+        // Checked before each step: after shutdown no new send starts (the one in flight
+        // finished and was recorded).
+        while !self.shutdown.is_shutdown() {
             let step = match self.next_step().await {
                 Ok(step) => step,
                 Err(e) => {
@@ -142,8 +144,8 @@ impl Worker {
         }
     }
 
-    /// One attempt at `d`, recorded in the ledger. False when shutdown interrupted it (the row
-    /// stays pending and is resumed after the restart).
+    /// One attempt at `d`, recorded in the ledger. False when shutdown came while the ledger
+    /// could not be written (the row stays pending and is resumed after the restart).
     async fn deliver(&mut self, d: PendingDelivery) -> bool {
         let key = d.item.key();
         let now = Timestamp::now();
@@ -172,10 +174,14 @@ impl Worker {
                 return self.wait(Some(STORE_RETRY)).await;
             }
         };
-        let result = tokio::select! {
-            result = self.target.kind.send(&self.http, &d.item, self.timings.request_timeout) => result,
-            _ = self.shutdown.wait() => return false,
-        };
+        // Not cut short by shutdown: a send the target may have accepted is finished and
+        // recorded (the request timeout bounds the wait), so a graceful stop — an upgrade, a
+        // restart — never sends a line twice. Only a crash can.
+        let result = self
+            .target
+            .kind
+            .send(&self.http, &d.item, self.timings.request_timeout)
+            .await;
         let outcome = match self.scrub(result) {
             Attempt::Sent { pause } => {
                 self.pause_until = pause.map(|p| Instant::now() + p);

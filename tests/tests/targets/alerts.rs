@@ -20,7 +20,7 @@ use crate::support::{
 };
 
 /// Ten minutes into an hour-long live window.
-fn on_air() -> TestSchedule {
+pub(crate) fn on_air() -> TestSchedule {
     TestSchedule {
         ago: SignedDuration::from_mins(10),
         ..TestSchedule::default()
@@ -28,7 +28,7 @@ fn on_air() -> TestSchedule {
 }
 
 /// A target block with `events = [...]`.
-fn with_events(block: String, events: &[&str]) -> String {
+pub(crate) fn with_events(block: String, events: &[&str]) -> String {
     let list: Vec<String> = events.iter().map(|e| format!("\"{e}\"")).collect();
     format!("{block}events = [{}]\n", list.join(", "))
 }
@@ -41,7 +41,7 @@ async fn events(hub: &TestHub) -> Vec<Value> {
 }
 
 /// Waits (bounded) until `done` holds for `/admin/events`, and returns the list.
-async fn wait_events(
+pub(crate) async fn wait_events(
     hub: &TestHub,
     limit: Duration,
     done: impl Fn(&[Value]) -> bool,
@@ -61,7 +61,7 @@ async fn wait_events(
 }
 
 /// Whether every delivery of every listed alert is `status`.
-fn all(list: &[Value], status: &str) -> bool {
+pub(crate) fn all(list: &[Value], status: &str) -> bool {
     !list.is_empty()
         && list.iter().all(|e| {
             e["deliveries"]
@@ -174,9 +174,8 @@ async fn we_are_live_goes_once_a_week_to_the_targets_that_take_it() {
         contents,
         [
             json!(format!("The show is live now: {page}")),
-            json!(format!(
-                "Now Playing: Song #1: Cinder by Ash - https://soundcloud.com/a/c"
-            ))
+            // Discord would render a `#` as a heading: the hub escapes it.
+            json!("Now Playing: Song \\#1: Cinder by Ash - https://soundcloud.com/a/c")
         ]
     );
 }
@@ -222,7 +221,7 @@ async fn no_live_alert_outside_the_live_window() {
 
 /// The next show start at least two minutes away: the next hour in UTC, or in India (whose
 /// hours start at half past, UTC), whichever comes first. Answers the zone and the start.
-fn next_start() -> (&'static str, Timestamp) {
+pub(crate) fn next_start() -> (&'static str, Timestamp) {
     let now = Timestamp::now().as_second();
     let utc = (now / 3600 + 1) * 3600;
     let india = ((now - 1800) / 3600 + 1) * 3600 + 1800;
@@ -236,7 +235,7 @@ fn next_start() -> (&'static str, Timestamp) {
 }
 
 /// A schedule whose next start is `next_start()`'s, with `show_keys`.
-fn starting_at(zone: &'static str, show_keys: String) -> TestSchedule {
+pub(crate) fn starting_at(zone: &'static str, show_keys: String) -> TestSchedule {
     TestSchedule {
         // The week's start is the hour of an hour from now, i.e. the next start.
         ago: SignedDuration::from_mins(-60),
