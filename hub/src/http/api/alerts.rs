@@ -87,7 +87,7 @@ pub async fn go_live(
 
 /// The go-live alerts of the last 8 weeks, newest first, each with its deliveries (a DJ
 /// sees their own shows').
-#[utoipa::path(get, path = "/admin/events", tag = TAG,
+#[utoipa::path(get, path = "/admin/events", tag = TAG, operation_id = "alert_events",
     security(("bearer" = []), ("cookie" = [])),
     responses(
         (status = 200, description = "Alerts, newest first", body = Vec<EventView>),
