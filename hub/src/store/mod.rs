@@ -44,7 +44,7 @@ pub use announcements::{
 };
 pub use cursors::StoredCursor;
 pub use deliveries::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient,
+    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient, StreamCheck,
     TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};

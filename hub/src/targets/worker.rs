@@ -8,16 +8,20 @@
 //! the later ones of that target only.
 //!
 //! A worker holds only what it uses — the ledger, the ack path, its counters, its timings, the
-//! wake channel and the shutdown signal — not the web layer's state.
+//! wake channel and the shutdown signal — not the web layer's state. A line sent to a kind that
+//! reads its receiver back gets a read-back task of its own (`readback`), so the next line is
+//! never held up by it.
 
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::attempt::Attempt;
 use super::config::TargetConfig;
+use super::readback::Checker;
 use super::{DeliveryCounters, Outcome, Timings};
 use crate::acks::Acks;
 use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, Store, StoreError};
@@ -44,6 +48,8 @@ pub struct Worker {
     pub shutdown: Shutdown,
     /// The target's rate limit asked for quiet until then.
     pub pause_until: Option<Instant>,
+    /// The read-back of the last line sent, while it runs (kinds that have one).
+    pub check: Option<AbortHandle>,
 }
 
 /// What the loop does next.
@@ -160,6 +166,10 @@ impl Worker {
                 return self.wait(Some(STORE_RETRY)).await;
             }
         };
+        // A read-back of the previous line would read this one's text as a mismatch.
+        if let Some(check) = self.check.take() {
+            check.abort();
+        }
         let result = tokio::select! {
             result = self.target.kind.send(&self.http, &d.announce, self.timings.request_timeout) => result,
             _ = self.shutdown.wait() => return false,
@@ -175,8 +185,26 @@ impl Worker {
             Attempt::Retry { error, after } => self.retry_or_give_up(&d, attempts, error, after),
             Attempt::Failed { error } => DeliveryOutcome::Failed { error },
         };
+        let sent = matches!(outcome, DeliveryOutcome::Sent { .. });
         self.finish(&d, outcome).await;
+        if sent {
+            self.check = self.read_back(&d);
+        }
         true
+    }
+
+    /// Starts reading the receiver back after `d` was sent, for kinds that can be.
+    fn read_back(&self, d: &PendingDelivery) -> Option<AbortHandle> {
+        let read_back = self.target.kind.read_back(&d.announce)?;
+        let checker = Checker {
+            seq: d.announce.seq,
+            target: self.target.name.clone(),
+            store: self.store.clone(),
+            http: self.http.clone(),
+            timeout: self.timings.request_timeout,
+            shutdown: self.shutdown.clone(),
+        };
+        Some(checker.spawn(read_back))
     }
 
     /// Schedules the next attempt, or gives up when it would come after the give-up time.

@@ -171,6 +171,13 @@ const STEPS: &[&str] = &[
     CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
     ALTER TABLE announcements ADD COLUMN log_only INTEGER NOT NULL DEFAULT 0;
     ",
+    // 8: what a target's receiver showed when the hub read it back after a delivery (an
+    // Icecast mount's title): the last text read, and whether the reads showed what was sent
+    // (NULL: not read yet, unreadable, or a kind that is not read back).
+    "
+    ALTER TABLE deliveries ADD COLUMN stream_title TEXT;
+    ALTER TABLE deliveries ADD COLUMN verified INTEGER CHECK (verified IN (0, 1));
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by
