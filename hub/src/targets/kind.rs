@@ -38,8 +38,7 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
 
     /// For a kind whose receiver shows what it was sent (an Icecast stream title): the text a
     /// sent `announce` put there and how to read it back. The default: nothing to read back.
-    fn read_back(&self, announce: &Announcement) -> Option<ReadBack> {
-        let _ = announce;
+    fn read_back(&self, _announce: &Announcement) -> Option<ReadBack> {
         None
     }
 }
