@@ -1,5 +1,6 @@
 //! What every kind of target provides — its keys' parser, its endpoint and secrets for logs, its
-//! send, optionally a read-back of what it sent — and [`TargetKind`], a validated target's kind as the worker holds it.
+//! send, optionally a read-back of what it sent — and [`TargetKind`], a validated target's kind
+//! as the worker holds it.
 //!
 //! A new kind is one module implementing [`Kind`] plus one line in `kinds::KINDS`.
 
