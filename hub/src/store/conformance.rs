@@ -11,7 +11,7 @@ use ntr_protocol::Seq;
 use super::{
     AlertKind, DeliveryKey, DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Fired, Like,
     NewAnnouncement, NewEvent, NewEventRow, Recipient, RelayAck, Show, ShowError, Store,
-    StoreError, Track, TrackInfo, WeekLikes,
+    StoreError, StreamCheck, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
@@ -1256,6 +1256,66 @@ async fn a_sent_delivery_is_final() {
         assert_eq!(last, Some((seq, DeliveryStatus::Sent)));
         let problems = store.delivery_problems(Timestamp::UNIX_EPOCH).await;
         assert!(problems.expect("problems").is_empty());
+    })
+    .await;
+}
+
+/// `seq`'s row of target `t`: (verified, stream_title).
+async fn stream_check_of(store: &Store, seq: Seq) -> (Option<bool>, Option<String>) {
+    let rows = store.deliveries(seq, vec![]).await.expect("rows");
+    let row = rows.expect("seq").into_iter().next().expect("a row");
+    (row.verified, row.stream_title)
+}
+
+#[tokio::test]
+async fn read_backs_are_kept_on_sent_rows_only_and_an_unreadable_one_keeps_the_title() {
+    each(|s| async move {
+        let store = s.open();
+        let seq = one_pending_row(&store).await;
+        let check = |title: Option<&str>, verified| StreamCheck {
+            stream_title: title.map(str::to_owned),
+            verified,
+        };
+        store
+            .record_stream_check(seq, "t".into(), check(Some("early"), Some(true)))
+            .await
+            .expect("ignored");
+        assert_eq!(stream_check_of(&store, seq).await, (None, None), "pending");
+        store
+            .begin_attempt(DeliveryKey::Announce(seq), "t".into())
+            .await
+            .expect("try");
+        let sent = DeliveryOutcome::Sent { latency_ms: 3 };
+        store
+            .finish_delivery(DeliveryKey::Announce(seq), "t".into(), sent)
+            .await
+            .expect("sent");
+        let before = store.deliveries(seq, vec![]).await.expect("rows");
+        let updated_at = before.expect("seq")[0].updated_at;
+
+        store
+            .record_stream_check(seq, "t".into(), check(Some("A - B"), None))
+            .await
+            .expect("first read");
+        assert_eq!(
+            stream_check_of(&store, seq).await,
+            (None, Some("A - B".into()))
+        );
+        store
+            .record_stream_check(seq, "t".into(), check(None, Some(false)))
+            .await
+            .expect("unreadable read");
+        let other = s.open();
+        assert_eq!(
+            stream_check_of(&other, seq).await,
+            (Some(false), Some("A - B".into())),
+            "kept, and seen by another handle"
+        );
+        let summary = other
+            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+            .await;
+        let (_, last) = summary.expect("summary").last.expect("a last row");
+        assert_eq!((last.verified, last.updated_at), (Some(false), updated_at));
     })
     .await;
 }

@@ -35,6 +35,13 @@ pub struct DeliveryRow {
     pub latency_ms: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// Whether the receiver showed what was sent when the hub read it back (an Icecast mount's
+    /// title, read about 1 s and 5 s after the delivery): true when both reads showed it, false
+    /// when a read showed another text; null when the kind is not read back, not read yet, or
+    /// the receiver's answer was unreadable.
+    pub verified: Option<bool>,
+    /// What the receiver showed at the last readable read; null if never read.
+    pub stream_title: Option<String>,
 }
 
 /// Which ledger row: an announce's (by seq) or a go-live alert's (by its id).
@@ -114,6 +121,16 @@ pub enum DeliveryOutcome {
     Sent { latency_ms: i64 },
     Retry { error: String, due_at: Timestamp },
     Failed { error: String },
+}
+
+/// One read-back of a sent row, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCheck {
+    /// What the receiver showed; `None` when this read was unreadable (the last text read is
+    /// kept).
+    pub stream_title: Option<String>,
+    /// The verdict over the reads so far (see [`DeliveryRow::verified`]).
+    pub verified: Option<bool>,
 }
 
 /// How the rows of one target are timed when they are made, and which announces get one.
@@ -207,6 +224,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.finish_delivery(key, target, outcome).await,
+        }
+    }
+
+    /// Records a read-back of a `sent` row; other rows do not change.
+    pub async fn record_stream_check(
+        &self,
+        seq: Seq,
+        target: String,
+        check: StreamCheck,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_stream_check(seq, target, check).await,
         }
     }
 

@@ -47,7 +47,7 @@ pub use announcements::{
 pub use cursors::StoredCursor;
 pub use deliveries::{
     DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing, PendingDelivery,
-    Recipient, TargetSummary,
+    Recipient, StreamCheck, TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};

@@ -1,5 +1,6 @@
 //! What every kind of target provides — its keys' parser, its endpoint and secrets for logs, its
-//! send — and [`TargetKind`], a validated target's kind as the worker holds it.
+//! send, optionally a read-back of what it sent — and [`TargetKind`], a validated target's kind
+//! as the worker holds it.
 //!
 //! A new kind is one module implementing [`Kind`] plus one line in `kinds::KINDS`.
 
@@ -11,6 +12,7 @@ use futures_util::future::BoxFuture;
 
 use super::attempt::Attempt;
 use super::block::{Block, TargetConfigError};
+use super::readback::ReadBack;
 use crate::store::Outgoing;
 
 /// One kind of target: its validated keys, and what the worker and the logs need of them.
@@ -34,6 +36,12 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
         item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt>;
+
+    /// For a kind whose receiver shows what it was sent (an Icecast stream title): the text a
+    /// sent `item` put there and how to read it back. The default: nothing to read back.
+    fn read_back(&self, _item: &Outgoing) -> Option<ReadBack> {
+        None
+    }
 }
 
 /// A kind's name as written in `kind = "…"` and its parser.
@@ -96,5 +104,9 @@ impl TargetKind {
         timeout: Duration,
     ) -> Attempt {
         self.target.send(http, item, timeout).await
+    }
+
+    pub fn read_back(&self, item: &Outgoing) -> Option<ReadBack> {
+        self.target.read_back(item)
     }
 }

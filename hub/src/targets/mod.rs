@@ -8,7 +8,8 @@
 //! (`discord`, `webhook`, `matrix`, `icecast`, `mastodon`, `bluesky`, `telegram`, `ntfy`: its
 //! keys, its redaction, its payload, its send; `cut` fits a line into a kind's limit) →
 //! `worker` (the delivery loop, one task per target) → `attempt` (how an answer becomes sent /
-//! retry / failed). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
+//! retry / failed) → `readback` (after a delivery, reading the receiver to check it shows the
+//! text sent: Icecast's stream title). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
 //! is `http::api::targets`; the ledger itself is `store::deliveries`; a sent line is recorded through `crate::acks`.
 //!
 //! A kind is a type implementing [`kind::Kind`], registered by one line in `kinds::KINDS`,
@@ -29,6 +30,7 @@ pub mod kinds;
 pub mod mastodon;
 pub mod matrix;
 pub mod ntfy;
+pub mod readback;
 pub mod telegram;
 pub mod webhook;
 mod worker;
@@ -338,6 +340,7 @@ impl Targets {
                 wake: self.inner.wake.subscribe(),
                 shutdown: shutdown.clone(),
                 pause_until: None,
+                check: None,
             };
             tasks.push(tokio::spawn(worker.run()));
         }

@@ -9,16 +9,20 @@
 //! the later ones of that target only.
 //!
 //! A worker holds only what it uses — the ledger, the ack path, its counters, its timings, the
-//! wake channel and the shutdown signal — not the web layer's state.
+//! wake channel and the shutdown signal — not the web layer's state. A line sent to a kind that
+//! reads its receiver back gets a read-back task of its own (`readback`), so the next line is
+//! never held up by it.
 
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::attempt::Attempt;
 use super::config::TargetConfig;
+use super::readback::Checker;
 use super::{DeliveryCounters, Outcome, Timings};
 use crate::acks::Acks;
 use crate::store::{DeliveryOutcome, Enqueue, Outgoing, PendingDelivery, Store, StoreError};
@@ -45,6 +49,8 @@ pub struct Worker {
     pub shutdown: Shutdown,
     /// The target's rate limit asked for quiet until then.
     pub pause_until: Option<Instant>,
+    /// The read-back of the last line sent, while it runs (kinds that have one).
+    pub check: Option<AbortHandle>,
 }
 
 /// What the loop does next.
@@ -174,6 +180,10 @@ impl Worker {
                 return self.wait(Some(STORE_RETRY)).await;
             }
         };
+        // A read-back of the previous line would read this one's text as a mismatch.
+        if let Some(check) = self.check.take() {
+            check.abort();
+        }
         // Not cut short by shutdown: a send the target may have accepted is finished and
         // recorded (the request timeout bounds the wait), so a graceful stop — an upgrade, a
         // restart — never sends a line twice. Only a crash can.
@@ -193,8 +203,30 @@ impl Worker {
             Attempt::Retry { error, after } => self.retry_or_give_up(&d, attempts, error, after),
             Attempt::Failed { error } => DeliveryOutcome::Failed { error },
         };
+        let sent = matches!(outcome, DeliveryOutcome::Sent { .. });
         self.finish(&d, outcome).await;
+        if sent {
+            self.check = self.read_back(&d);
+        }
         true
+    }
+
+    /// Starts reading the receiver back after `d` was sent, for kinds that can be. Only an
+    /// announce is read back: its ledger row, by seq, is where the reads are recorded.
+    fn read_back(&self, d: &PendingDelivery) -> Option<AbortHandle> {
+        let Outgoing::Announce(announce) = &d.item else {
+            return None;
+        };
+        let read_back = self.target.kind.read_back(&d.item)?;
+        let checker = Checker {
+            seq: announce.seq,
+            target: self.target.name.clone(),
+            store: self.store.clone(),
+            http: self.http.clone(),
+            timeout: self.timings.request_timeout,
+            shutdown: self.shutdown.clone(),
+        };
+        Some(checker.spawn(read_back))
     }
 
     /// Schedules the next attempt, or gives up when it would come after the give-up time.

@@ -13,7 +13,7 @@ use super::announcements::{COLUMNS, from_row};
 use super::{Sqlite, time, to_ms};
 use crate::store::{
     AlertKind, DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing,
-    PendingDelivery, Recipient, StoreError, TargetSummary,
+    PendingDelivery, Recipient, StoreError, StreamCheck, TargetSummary,
 };
 
 /// The stored text; the table's CHECK allows nothing else, so anything else is a corrupt row.
@@ -104,10 +104,13 @@ pub(super) fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Resu
         last_error: r.get(at + 2)?,
         latency_ms: r.get(at + 3)?,
         updated_at: time(r, at + 4)?,
+        verified: r.get(at + 5)?,
+        stream_title: r.get(at + 6)?,
     })
 }
 
-pub(super) const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
+pub(super) const ROW_COLUMNS: &str =
+    "status, attempts, last_error, latency_ms, updated_at, verified, stream_title";
 
 impl Sqlite {
     /// Gives a target seen for the first time its cursor at the log's end: it delivers what is
@@ -253,6 +256,26 @@ impl Sqlite {
         .await
     }
 
+    /// Records a read-back of a `sent` row. `updated_at` stays the delivery's own time: a
+    /// read-back is not a change of the delivery, and the panel's "last delivery" is by it.
+    pub async fn record_stream_check(
+        &self,
+        seq: Seq,
+        target: String,
+        check: StreamCheck,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE deliveries
+                 SET stream_title = COALESCE(?3, stream_title), verified = ?4
+                 WHERE seq = ?1 AND target = ?2 AND status = 'sent'",
+                params![seq.get(), target, check.stream_title, check.verified],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Every ledger row of `seq`, plus a `pending` placeholder for each of `enabled` that has
     /// not made its row yet (its worker is about to); `None` when no such announce exists.
     pub async fn deliveries(
@@ -291,6 +314,8 @@ impl Sqlite {
                         last_error: None,
                         latency_ms: None,
                         updated_at: announced_at,
+                        verified: None,
+                        stream_title: None,
                     });
                 }
             }

@@ -194,10 +194,19 @@ const STEPS: &[&str] = &[
         due_at     INTEGER NOT NULL,
         give_up_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
+        verified   INTEGER,                   -- always NULL: alerts are not read back
+        stream_title TEXT,
         PRIMARY KEY (event_id, target)
     );
     CREATE INDEX event_deliveries_pending ON event_deliveries (target, due_at)
         WHERE status = 'pending';
+    ",
+    // 9: what a target's receiver showed when the hub read it back after a delivery (an
+    // Icecast mount's title): the last text read, and whether the reads showed what was sent
+    // (NULL: not read yet, unreadable, or a kind that is not read back).
+    "
+    ALTER TABLE deliveries ADD COLUMN stream_title TEXT;
+    ALTER TABLE deliveries ADD COLUMN verified INTEGER CHECK (verified IN (0, 1));
     ",
 ];
 
