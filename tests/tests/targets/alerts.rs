@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use e2e::browser::Browser;
 use e2e::fake_api::FakeApi;
 use e2e::fake_target::{FakeTarget, Reply};
 use e2e::hub::{TestHub, TestSchedule};
@@ -462,4 +463,64 @@ async fn kill_9_mid_fan_out_sends_the_live_alert_once_per_target() {
     assert!((1..=2).contains(&discord_posts), "discord: {discord_posts}");
     repeats += discord_posts - 1;
     println!("kill -9 mid fan-out: {repeats} repeated sends across 6 targets");
+}
+
+/// The console's "We're live" in Chromium: offered while the show is on air, one click sends
+/// the alert and turns the button into "Live alert sent"; the Targets panel shows it. Looked at
+/// on a phone and a desktop.
+#[tokio::test]
+async fn the_console_button_sends_the_live_alert_once() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let hook = FakeTarget::webhook(None).await;
+    let lines = FakeTarget::webhook(None).await;
+    let toml = [
+        with_events(
+            webhook_toml("hook", &hook.url(), None),
+            &["live", "reminder"],
+        ),
+        webhook_toml("lines", &lines.url(), None),
+    ]
+    .concat();
+    let hub = TestHub::start_with(on_air(), &toml).await;
+    browser
+        .or_screenshot(&format!("go-live-{}", hub.port), async {
+            browser.log_in(&hub.url(), T).await;
+            let button = browser.wait_for_text("#go-live", "We're live", T).await;
+            assert!(button.contains("We're live"), "{button}");
+            browser
+                .screenshots("#now-next", ["go-live-375", "go-live-1280"])
+                .await;
+            browser.click("#go-live").await;
+            browser
+                .wait_for_text("#go-live-sent", "Live alert sent", T)
+                .await;
+            hook.wait_delivered(1, T).await;
+            let panel = browser
+                .wait_for_text("#targets tr[data-target='hook']", "live: sent", T)
+                .await;
+            assert!(panel.contains("alerts only"), "{panel}");
+            assert!(panel.contains("reminder: "), "{panel}");
+            browser
+                .screenshots("#targets", ["alerts-panel-375", "alerts-panel-1280"])
+                .await;
+            // Drawn by the server after a reload: the time it went, no button.
+            browser.reload().await;
+            browser
+                .wait_for_text("#go-live-sent", "Live alert sent at", T)
+                .await;
+            assert_eq!(
+                browser
+                    .eval("return !!document.getElementById('go-live')")
+                    .await,
+                json!(false)
+            );
+        })
+        .await;
+    assert_eq!(alerts_at(&hook).len(), 1);
+    assert!(
+        lines.received().is_empty(),
+        "the announce-only target got no alert"
+    );
 }
