@@ -28,6 +28,7 @@ use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::store::Store;
+use crate::targets::Targets;
 use crate::{http, relays, secrets};
 use ntr_common::shutdown::Shutdown;
 
@@ -146,24 +147,7 @@ impl Application {
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let metrics = Arc::new(metrics);
-        let station = Arc::new(config.station.clone());
-        let alerts = Alerts::new(
-            store.clone(),
-            Arc::clone(&station),
-            targets.clone(),
-            show_pages(&config),
-        );
-        let announcer = Announcer {
-            store: store.clone(),
-            broadcaster: broadcaster.clone(),
-            targets: targets.clone(),
-            alerts,
-            metrics: Arc::clone(&metrics),
-            station,
-            keyed: Arc::default(),
-            held: Arc::default(),
-            next: Arc::default(),
-        };
+        let announcer = announcer(&config, &store, &targets, &broadcaster, &metrics);
         let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {
             tokens: Arc::new(Tokens::new(
@@ -310,6 +294,34 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_send_buffer_size(SEND_BUFFER)?;
     socket.bind(addr)?;
     socket.listen(1024)
+}
+
+/// The announce path and the go-live alerts it fires, over the parts `build` made.
+fn announcer(
+    config: &Config,
+    store: &Store,
+    targets: &Targets,
+    broadcaster: &Broadcaster,
+    metrics: &Arc<Metrics>,
+) -> Announcer {
+    let station = Arc::new(config.station.clone());
+    let alerts = Alerts::new(
+        store.clone(),
+        Arc::clone(&station),
+        targets.clone(),
+        show_pages(config),
+    );
+    Announcer {
+        store: store.clone(),
+        broadcaster: broadcaster.clone(),
+        targets: targets.clone(),
+        alerts,
+        metrics: Arc::clone(metrics),
+        station,
+        keyed: Arc::default(),
+        held: Arc::default(),
+        next: Arc::default(),
+    }
 }
 
 /// Each show's public page, absolute: what a go-live alert links to.

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::deliveries::{ROW_COLUMNS, row_from};
+use super::ledger_rows::{ROW_COLUMNS, row_from};
 use super::{Sqlite, time, to_ms};
 use crate::line::AnnounceLine;
 use crate::store::{AlertKind, EventDeliveries, Fired, NewEvent, ShowEvent, StoreError};

@@ -10,25 +10,12 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::alerts::{EVENT_COLUMNS, event_from};
 use super::announcements::{COLUMNS, from_row};
+use super::ledger_rows::{ROW_COLUMNS, row_from};
 use super::{Sqlite, time, to_ms};
 use crate::store::{
     AlertKind, DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing,
     PendingDelivery, Recipient, StoreError, StreamCheck, TargetSummary,
 };
-
-/// The stored text; the table's CHECK allows nothing else, so anything else is a corrupt row.
-fn parse_status(s: &str, column: usize) -> rusqlite::Result<DeliveryStatus> {
-    match s {
-        "pending" => Ok(DeliveryStatus::Pending),
-        "sent" => Ok(DeliveryStatus::Sent),
-        "failed" => Ok(DeliveryStatus::Failed),
-        other => Err(rusqlite::Error::FromSqlConversionFailure(
-            column,
-            rusqlite::types::Type::Text,
-            format!("unknown delivery status `{other}`").into(),
-        )),
-    }
-}
 
 /// The table and row id of a key: an announce's row is found by seq, an alert's by its id.
 fn row_of(key: DeliveryKey) -> (&'static str, &'static str, i64) {
@@ -95,22 +82,6 @@ fn next_event(c: &Connection, target: &str) -> rusqlite::Result<Option<PendingDe
     })
     .optional()
 }
-
-pub(super) fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<DeliveryRow> {
-    Ok(DeliveryRow {
-        target,
-        status: parse_status(&r.get::<_, String>(at)?, at)?,
-        attempts: r.get(at + 1)?,
-        last_error: r.get(at + 2)?,
-        latency_ms: r.get(at + 3)?,
-        updated_at: time(r, at + 4)?,
-        verified: r.get(at + 5)?,
-        stream_title: r.get(at + 6)?,
-    })
-}
-
-pub(super) const ROW_COLUMNS: &str =
-    "status, attempts, last_error, latency_ms, updated_at, verified, stream_title";
 
 impl Sqlite {
     /// Gives a target seen for the first time its cursor at the log's end: it delivers what is

@@ -19,6 +19,7 @@ mod deliveries;
 pub mod files;
 mod held;
 mod keys;
+mod ledger_rows;
 mod marks;
 mod meta;
 mod migrations;
