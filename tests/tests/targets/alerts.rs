@@ -2,7 +2,8 @@
 //! live window), once per show week, only to the targets whose `events` name it; reminders at
 //! `remind_minutes` before a start (the test's schedule starts minutes from now), once across
 //! restarts, late while the show has not started, `expired` after; and a kill -9 in the middle
-//! of a live alert's fan-out to every kind of target.
+//! of a live alert's fan-out to every kind of target (Matrix on a real Synapse, the stream
+//! title on a real Icecast, the rest on fakes).
 
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use e2e::browser::Browser;
 use e2e::fake_api::FakeApi;
 use e2e::fake_target::{FakeTarget, Reply};
 use e2e::hub::{TestHub, TestSchedule};
+use e2e::icecast::{ADMIN_PASSWORD, ADMIN_USER, Icecast};
+use e2e::synapse::Synapse;
 use e2e::{fake_bluesky, fake_mastodon, fake_ntfy, fake_telegram};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -389,8 +392,56 @@ impl Apis {
     }
 }
 
+/// The Matrix room and the Icecast mount of the kill -9 drill, real servers both.
+struct Real {
+    synapse: Synapse,
+    room: String,
+    icecast: Icecast,
+    _source: e2e::icecast::Source,
+}
+
+impl Real {
+    async fn start() -> Option<Real> {
+        let synapse = Synapse::start().await?;
+        let icecast = Icecast::start().await?;
+        let room = synapse.create_room().await;
+        let source = icecast.source_for("/live.mp3").await;
+        Some(Real {
+            synapse,
+            room,
+            icecast,
+            _source: source,
+        })
+    }
+
+    fn toml(&self) -> String {
+        let matrix = format!(
+            "[[targets]]\nname = \"matrix\"\nkind = \"matrix\"\nhomeserver = \"{}\"\n\
+             room_id = \"{}\"\naccess_token = \"{}\"\n",
+            self.synapse.url(),
+            self.room,
+            self.synapse.token
+        );
+        let stream = format!(
+            "[[targets]]\nname = \"stream\"\nkind = \"icecast\"\nurl = \"{}\"\n\
+             mount = \"/live.mp3\"\nusername = \"{ADMIN_USER}\"\npassword = \"{ADMIN_PASSWORD}\"\n",
+            self.icecast.url()
+        );
+        [matrix, stream]
+            .into_iter()
+            .map(|b| with_events(b, &["live"]))
+            .collect()
+    }
+}
+
+/// Every kind of target gets the live alert; the hub is killed while one send hangs (and any
+/// other may be in flight), restarted, and each target ends with the alert once — at most one
+/// counted repeat where the receiver cannot drop one, none where it can (Matrix, Mastodon).
 #[tokio::test]
 async fn kill_9_mid_fan_out_sends_the_live_alert_once_per_target() {
+    let Some(real) = Real::start().await else {
+        return;
+    };
     let apis = Apis::start().await;
     let discord = FakeTarget::discord().await;
     let hook = FakeTarget::webhook(None).await;
@@ -398,6 +449,7 @@ async fn kill_9_mid_fan_out_sends_the_live_alert_once_per_target() {
     hook.script([Reply::Hang]);
     let toml = [
         apis.toml(),
+        real.toml(),
         with_events(discord_toml("discord", &discord.url()), &["live"]),
         with_events(webhook_toml("hook", &hook.url(), None), &["live"]),
     ]
@@ -422,14 +474,22 @@ async fn kill_9_mid_fan_out_sends_the_live_alert_once_per_target() {
     let list = wait_events(&hub, T, |l| all(l, "sent")).await;
     assert_eq!(
         list[0]["deliveries"].as_array().map(Vec::len),
-        Some(6),
+        Some(8),
         "{list:?}"
     );
     // A second press after the restart: still this week's one alert.
     assert_eq!(go_live(&hub, id).await.0, 409);
     stop(&mut process).await;
 
-    // Kinds with an idempotency key made one post; the others at most one repeat, counted.
+    let line = format!("The show is live now: {}/", hub.url());
+    let notices = real.synapse.messages(&real.room).await;
+    assert_eq!(
+        notices.len(),
+        1,
+        "Matrix drops a repeated transaction: {notices:?}"
+    );
+    assert_eq!(notices[0]["content"]["body"], line.as_str());
+    real.icecast.wait_title("/live.mp3", &line, T).await;
     let key = format!("live-{id}");
     assert!(
         apis.mastodon
@@ -462,7 +522,7 @@ async fn kill_9_mid_fan_out_sends_the_live_alert_once_per_target() {
     let discord_posts = discord.delivered().len();
     assert!((1..=2).contains(&discord_posts), "discord: {discord_posts}");
     repeats += discord_posts - 1;
-    println!("kill -9 mid fan-out: {repeats} repeated sends across 6 targets");
+    println!("kill -9 mid fan-out: {repeats} repeated sends across 8 targets");
 }
 
 /// The console's "We're live" in Chromium: offered while the show is on air, one click sends
