@@ -308,7 +308,8 @@ async fn a_late_reminder_goes_while_the_show_has_not_started() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{message}"));
     assert!(
-        (left / 60..=left / 60 + 1).contains(&said),
+        // Rounded up when it fired, a moment before `left` was read.
+        (left / 60..=left / 60 + 2).contains(&said),
         "{message}, {left} s left"
     );
     wait_events(&hub, T, |l| all(l, "sent")).await;
