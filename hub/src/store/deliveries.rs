@@ -98,6 +98,7 @@ impl Store {
     pub async fn init_delivery_cursor(&self, target: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.init_delivery_cursor(target).await,
+            Backend::Postgres(db) => db.init_delivery_cursor(target).await,
         }
     }
 
@@ -110,6 +111,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.enqueue_deliveries(target, e).await,
+            Backend::Postgres(db) => db.enqueue_deliveries(target, e).await,
         }
     }
 
@@ -121,6 +123,7 @@ impl Store {
     ) -> Result<Option<PendingDelivery>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.next_delivery(target).await,
+            Backend::Postgres(db) => db.next_delivery(target).await,
         }
     }
 
@@ -129,6 +132,7 @@ impl Store {
     pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.begin_attempt(seq, target).await,
+            Backend::Postgres(db) => db.begin_attempt(seq, target).await,
         }
     }
 
@@ -141,6 +145,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.finish_delivery(seq, target, outcome).await,
+            Backend::Postgres(db) => db.finish_delivery(seq, target, outcome).await,
         }
     }
 
@@ -154,6 +159,7 @@ impl Store {
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.deliveries(seq, enabled).await,
+            Backend::Postgres(db) => db.deliveries(seq, enabled).await,
         }
     }
 
@@ -165,6 +171,7 @@ impl Store {
     ) -> Result<TargetSummary, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.delivery_summary(target, since).await,
+            Backend::Postgres(db) => db.delivery_summary(target, since).await,
         }
     }
 
@@ -176,6 +183,7 @@ impl Store {
     ) -> Result<Vec<(Seq, DeliveryRow)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.delivery_problems(since).await,
+            Backend::Postgres(db) => db.delivery_problems(since).await,
         }
     }
 }
