@@ -26,7 +26,9 @@ const STEPS: &[Step] = &[
     // 1: the schema SQLite reached in its step 7, with PostgreSQL's types: `BIGINT` for ids,
     // seqs, counts and instants (ms since the epoch), `BOOLEAN` for flags. Identity columns
     // never reuse a number, as SQLite's AUTOINCREMENT, and accept explicit ids (a copy of an
-    // SQLite hub keeps its seqs and show ids).
+    // SQLite hub keeps its seqs and show ids). Foreign keys are checked at each statement as
+    // usual, but DEFERRABLE, so a copy can defer them to its commit (an announce names the later
+    // one that corrected it).
     Step {
         oldest_reader: 1,
         sql: "
@@ -50,8 +52,8 @@ const STEPS: &[Step] = &[
         -- As in SQLite: position is the rank by (sort_key, track_id); removed is the DJ's
         -- tombstone, kept so later polls do not bring the track back.
         CREATE TABLE show_tracks (
-            show_id  BIGINT NOT NULL REFERENCES shows(id),
-            track_id BIGINT NOT NULL REFERENCES tracks(id),
+            show_id  BIGINT NOT NULL REFERENCES shows(id) DEFERRABLE,
+            track_id BIGINT NOT NULL REFERENCES tracks(id) DEFERRABLE,
             source   TEXT NOT NULL CHECK (source IN ('like', 'manual')),
             liked_at BIGINT,
             added_at BIGINT NOT NULL,
@@ -67,15 +69,15 @@ const STEPS: &[Step] = &[
             show_id      BIGINT,
             position     BIGINT,
             track        TEXT,                -- JSON snapshot of the track as announced
-            corrects     BIGINT REFERENCES announcements(seq),
-            corrected_by BIGINT REFERENCES announcements(seq),
+            corrects     BIGINT REFERENCES announcements(seq) DEFERRABLE,
+            corrected_by BIGINT REFERENCES announcements(seq) DEFERRABLE,
             show         TEXT,
             log_only     BOOLEAN NOT NULL DEFAULT false
         );
         CREATE INDEX announcements_show ON announcements (show_id, position);
         CREATE INDEX announcements_time ON announcements (announced_at);
         CREATE TABLE acks (
-            seq      BIGINT NOT NULL REFERENCES announcements(seq),
+            seq      BIGINT NOT NULL REFERENCES announcements(seq) DEFERRABLE,
             target   TEXT NOT NULL,
             acked_at BIGINT NOT NULL,
             relay    TEXT,
@@ -93,11 +95,11 @@ const STEPS: &[Step] = &[
             value TEXT NOT NULL
         );
         CREATE TABLE show_marks (
-            show_id   BIGINT PRIMARY KEY REFERENCES shows(id),
+            show_id   BIGINT PRIMARY KEY REFERENCES shows(id) DEFERRABLE,
             marked_at BIGINT NOT NULL
         );
         CREATE TABLE deliveries (
-            seq        BIGINT NOT NULL REFERENCES announcements(seq),
+            seq        BIGINT NOT NULL REFERENCES announcements(seq) DEFERRABLE,
             target     TEXT NOT NULL,
             status     TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
             attempts   BIGINT NOT NULL DEFAULT 0,
@@ -126,7 +128,7 @@ const STEPS: &[Step] = &[
             release_at BIGINT NOT NULL,
             state      TEXT NOT NULL DEFAULT 'held'
                        CHECK (state IN ('held', 'released', 'undone')),
-            seq        BIGINT REFERENCES announcements(seq),
+            seq        BIGINT REFERENCES announcements(seq) DEFERRABLE,
             message    TEXT NOT NULL,
             show_id    BIGINT,
             position   BIGINT,
@@ -138,8 +140,8 @@ const STEPS: &[Step] = &[
             principal  TEXT NOT NULL,
             key        TEXT NOT NULL,
             body       TEXT NOT NULL,
-            seq        BIGINT REFERENCES announcements(seq),
-            held_id    BIGINT REFERENCES held_announcements(id),
+            seq        BIGINT REFERENCES announcements(seq) DEFERRABLE,
+            held_id    BIGINT REFERENCES held_announcements(id) DEFERRABLE,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (principal, key),
             CHECK ((seq IS NULL) <> (held_id IS NULL))

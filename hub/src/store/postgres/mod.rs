@@ -25,6 +25,8 @@ mod marks;
 mod meta;
 mod migrations;
 mod played;
+#[cfg(test)]
+pub mod scratch;
 mod sessions;
 mod shows;
 
