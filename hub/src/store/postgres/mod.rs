@@ -29,6 +29,8 @@ mod played;
 pub mod scratch;
 mod sessions;
 mod shows;
+#[cfg(test)]
+mod tests;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiff::Timestamp;

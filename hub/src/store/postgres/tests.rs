@@ -1,0 +1,131 @@
+//! Tests of the PostgreSQL backend's own details: what the conformance suite cannot see
+//! through the face of one handle (several connections at once, a schema from a newer hub).
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use ntr_protocol::Seq;
+
+use super::scratch::fresh_database;
+use crate::line::AnnounceLine;
+use crate::store::{NewAnnouncement, Store, StoreError};
+
+/// A store on a fresh database, or `None` where PostgreSQL is missing and not required.
+async fn store() -> Option<(String, Store)> {
+    let url = fresh_database().await?;
+    let store = Store::connect(&url).await.expect("connect");
+    Some((url, store))
+}
+
+/// A reader that resumes after the highest seq it saw (as `?since=` does) while several
+/// connections announce at once must still see every seq: seqs are committed in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_resuming_by_seq_misses_nothing_while_many_announce() {
+    let Some((_url, store)) = store().await else {
+        return;
+    };
+    const WRITERS: u64 = 6;
+    const EACH: u64 = 40;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..EACH {
+                    let line = AnnounceLine::sanitize(&format!("writer {w} line {n}"));
+                    store
+                        .record_announcement(NewAnnouncement::text(line, None))
+                        .await
+                        .expect("announce");
+                }
+            })
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut after = Seq::ZERO;
+    while seen.len() < (WRITERS * EACH) as usize {
+        let read = store
+            .announcements_since(after, Timestamp::UNIX_EPOCH)
+            .await
+            .expect("read");
+        for a in read {
+            seen.insert(a.seq.get());
+            after = after.max(a.seq);
+        }
+        if writers.iter().all(tokio::task::JoinHandle::is_finished) {
+            // One last read after every writer committed: anything still missing was skipped.
+            let rest = store
+                .announcements_since(after, Timestamp::UNIX_EPOCH)
+                .await
+                .expect("read");
+            seen.extend(rest.iter().map(|a| a.seq.get()));
+            break;
+        }
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let all: BTreeSet<u64> = (1..=WRITERS * EACH).collect();
+    assert_eq!(seen, all, "the reader skipped a seq committed late");
+}
+
+/// A database a newer hub marked as unusable by older ones is refused, naming both schemas;
+/// one that a newer hub changed compatibly is used.
+#[tokio::test]
+async fn a_database_only_a_newer_hub_can_use_is_refused() {
+    let Some((url, _store)) = store().await else {
+        return;
+    };
+    let known = super::migrations::schema_version();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .execute(
+            "UPDATE schema_version SET version = $1, oldest_reader = $2",
+            &[&(known + 5), &known],
+        )
+        .await
+        .expect("a compatible newer schema");
+    Store::connect(&url).await.expect("still usable");
+    client
+        .execute(
+            "UPDATE schema_version SET oldest_reader = $1",
+            &[&(known + 1)],
+        )
+        .await
+        .expect("an incompatible newer schema");
+    let refused = Store::connect(&url).await.err();
+    assert!(
+        matches!(
+            refused,
+            Some(StoreError::NewerPostgres { found, oldest_reader, .. })
+                if found == known + 5 && oldest_reader == known + 1
+        ),
+        "{refused:?}"
+    );
+}
+
+/// A stored time out of range is a corrupt row, never the epoch.
+#[tokio::test]
+async fn a_time_out_of_range_is_a_corrupt_row() {
+    let Some((url, store)) = store().await else {
+        return;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .execute(
+            "INSERT INTO sessions (id, username, created_at, expires_at) VALUES ('s', 'dj', 0, $1)",
+            &[&i64::MAX],
+        )
+        .await
+        .expect("seed");
+    let read = store.live_session("s".into()).await;
+    assert!(
+        matches!(read, Err(StoreError::Corrupt { column: 2, .. })),
+        "{read:?}"
+    );
+}
