@@ -21,6 +21,9 @@
 //! a thread on a database that a running hub may be serving.
 
 mod announcements;
+pub mod copy;
+#[cfg(test)]
+mod copy_tests;
 mod cursors;
 mod deliveries;
 mod files;

@@ -20,6 +20,7 @@ mod announcements;
 mod cursors;
 mod deliveries;
 mod held;
+mod import;
 mod keys;
 mod marks;
 mod meta;
@@ -38,6 +39,8 @@ use ntr_protocol::Seq;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
+
+pub use import::Import;
 
 use super::StoreError;
 

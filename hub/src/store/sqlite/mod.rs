@@ -15,6 +15,7 @@ mod announcements;
 mod checkpoint;
 mod cursors;
 mod deliveries;
+mod export;
 pub mod files;
 mod held;
 mod keys;
