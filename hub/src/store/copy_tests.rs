@@ -11,7 +11,7 @@ use super::copy::{CopyError, TABLES, TableProgress, sqlite_to_postgres};
 use super::postgres::scratch::fresh_database;
 use super::{
     DeliveryOutcome, Enqueue, ExpectedTrack, IdempotencyKey, Keyed, Like, NewAnnouncement,
-    Recipient, RecordAs, Recorded, Store, TrackInfo, WeekLikes,
+    Recipient, RecordAs, Recorded, Store, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
@@ -54,8 +54,7 @@ async fn keyed(store: &Store, new: NewAnnouncement, k: &str, held: bool) -> Reco
     }
 }
 
-/// A show with likes and the DJ's edits, a mark, announces (a track, texts, a correction, a
-/// log-only one), acks, relay cursors, sessions, meta, deliveries, held announces and keys.
+/// A show with likes and the DJ's edits and a mark, then [`fill_log`]; answers the show's id.
 async fn fill(store: &Store) -> i64 {
     let likes = (1..=4)
         .map(|id| Like {
@@ -86,13 +85,19 @@ async fn fill(store: &Store) -> i64 {
         .await
         .expect("move");
     store.set_mark(show.id, week().start).await.expect("mark");
+    fill_log(store, show.tracks[0].clone(), show.id).await;
+    show.id
+}
+
+/// Announces (a track, texts, a correction, a log-only one), held ones and keys, then
+/// [`fill_around`] of the first.
+async fn fill_log(store: &Store, track: Track, show_id: i64) {
     store
         .init_delivery_cursor("discord".into())
         .await
         .expect("cursor");
-    let track = show.tracks[0].clone();
     let played = NewAnnouncement {
-        show_id: Some(show.id),
+        show_id: Some(show_id),
         position: Some(1),
         track: Some(track),
         ..text("Now Playing: title 1")
@@ -117,12 +122,14 @@ async fn fill(store: &Store) -> i64 {
         store.undo_held(u.id).await.expect("undo");
     }
     keyed(store, text("still held"), "k4", true).await;
+    fill_around(store, first.seq).await;
+}
+
+/// Acks of `first`, relay cursors, a session, a meta value and deliveries (`first` sent).
+async fn fill_around(store: &Store, first: Seq) {
+    store.record_ack(first, "web".into()).await.expect("ack");
     store
-        .record_ack(first.seq, "web".into())
-        .await
-        .expect("ack");
-    store
-        .record_relay_ack(first.seq, "#ntr".into(), "ntrbot".into())
+        .record_relay_ack(first, "#ntr".into(), "ntrbot".into())
         .await
         .expect("relay ack");
     store
@@ -154,10 +161,9 @@ async fn fill(store: &Store) -> i64 {
         .expect("enqueue");
     let sent = DeliveryOutcome::Sent { latency_ms: 12 };
     store
-        .finish_delivery(first.seq, "discord".into(), sent)
+        .finish_delivery(first, "discord".into(), sent)
         .await
         .expect("sent");
-    show.id
 }
 
 /// What the face reads back of everything [`fill`] wrote, as text to compare.
