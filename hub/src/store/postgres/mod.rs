@@ -48,6 +48,10 @@ use super::StoreError;
 /// a station's PostgreSQL serves every replica from its own `max_connections` (100 by default).
 const POOL_SIZE: usize = 8;
 
+/// The longest an operation waits to connect, or for a free connection, before it fails: a
+/// database that cannot be reached makes a request fail, never hang.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The advisory lock every seq is issued under, held until its transaction ends.
 const SEQ_LOCK: i64 = 0x006e_7472_5f73_6571; // "ntr_seq" in ASCII
 
@@ -73,10 +77,13 @@ impl Postgres {
     /// Connects to the database at `url` (`postgres://user@host:port/db`) and brings its schema
     /// up to date.
     pub async fn connect(url: &str) -> Result<Postgres, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Connect {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Connect {
             url: redacted(url),
             message: format!("{e}"),
         })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(WAIT);
+        }
         let place = describe(&config);
         let manager = Manager::from_config(
             config,
@@ -87,6 +94,9 @@ impl Postgres {
         );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(WAIT))
+            .wait_timeout(Some(WAIT))
             .build()
             .map_err(|e| StoreError::Connect {
                 url: place.clone(),

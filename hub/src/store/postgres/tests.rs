@@ -129,3 +129,20 @@ async fn a_time_out_of_range_is_a_corrupt_row() {
         "{read:?}"
     );
 }
+
+/// A database nobody answers for is an error naming where it was looked for, without the
+/// URL's password.
+#[tokio::test]
+async fn an_unreachable_database_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("postgres://hub:hunter2@127.0.0.1:{port}/station");
+    let failed = Store::connect(&url).await.err();
+    let Some(StoreError::Connect { url: shown, .. }) = &failed else {
+        panic!("{failed:?}");
+    };
+    assert_eq!(shown, &format!("postgres://hub@127.0.0.1:{port}/station"));
+    assert!(!format!("{failed:?}").contains("hunter2"), "{failed:?}");
+}
