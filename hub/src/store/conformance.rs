@@ -44,7 +44,7 @@ impl Subject {
 /// is not installed and CI does not require it.
 async fn subjects() -> Vec<Subject> {
     let mut subjects = vec![Subject::Sqlite(tempfile::tempdir().expect("temp dir"))];
-    if let Some(url) = super::postgres::scratch::fresh_database().await {
+    if let Some(url) = ntr_testpg::fresh_database().await {
         subjects.push(Subject::Postgres(url));
     }
     subjects

@@ -8,7 +8,6 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::copy::{CopyError, TABLES, TableProgress, sqlite_to_postgres};
-use super::postgres::scratch::fresh_database;
 use super::{
     DeliveryOutcome, Enqueue, ExpectedTrack, IdempotencyKey, Keyed, Like, NewAnnouncement,
     Recipient, RecordAs, Recorded, Store, Track, TrackInfo, WeekLikes,
@@ -16,6 +15,7 @@ use super::{
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
 use crate::week::Week;
+use ntr_testpg::fresh_database;
 
 fn slug() -> ShowSlug {
     ShowSlug::parse("main").expect("slug")

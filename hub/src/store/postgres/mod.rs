@@ -26,8 +26,6 @@ mod marks;
 mod meta;
 mod migrations;
 mod played;
-#[cfg(test)]
-pub mod scratch;
 mod sessions;
 mod shows;
 #[cfg(test)]

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use ntr_protocol::Seq;
 
-use super::scratch::fresh_database;
 use crate::line::AnnounceLine;
 use crate::store::{NewAnnouncement, Store, StoreError};
+use ntr_testpg::fresh_database;
 
 /// A store on a fresh database, or `None` where PostgreSQL is missing and not required.
 async fn store() -> Option<(String, Store)> {

@@ -1,5 +1,6 @@
-//! A throwaway PostgreSQL 15 cluster for tests: started once per test process on a free port of
-//! 127.0.0.1, with an empty database per test (`fresh_database`).
+//! A throwaway PostgreSQL 15 cluster for tests (the hub's store tests and the end-to-end
+//! tests): started once per test process on a free port of 127.0.0.1, with an empty database
+//! per test (`fresh_database`).
 //!
 //! The server runs under a small shell that holds the read end of a pipe whose write end this
 //! process keeps: when the test process ends, however it ends, the pipe closes, and the shell
