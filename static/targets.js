@@ -1,5 +1,5 @@
 // The dashboard's Targets panel, kept fresh: every few seconds it reads /admin/targets, redraws
-// the panel (rendered by the server on load) and marks, under each announced track, the targets
+// the panel (rendered by the server on load, with each target's last go-live alerts) and marks, under each announced track, the targets
 // that failed or are retrying ("stream: 401 Unauthorized"). Successes arrive as ack frames and
 // the dashboard's rows already show them ("→ #ntr, discord"). Kept apart from the dashboard's
 // own scripts on purpose; when those redraw a show, the marks are drawn again from the last
@@ -29,10 +29,22 @@
       kind.className = "muted";
       kind.textContent = " " + t.kind + (t.delay_seconds > 0 ? ", " + t.delay_seconds + " s delay" : "");
       name.append(strong, kind);
-      tr.append(name, cell(t.summary, t.failing ? "bad" : "ok"), cell(String(t.pending)), cell(String(t.failed)));
+      tr.append(name, cell(t.summary, t.failing ? "bad" : "ok"), alerts(t.alerts), cell(String(t.pending)), cell(String(t.failed)));
       return tr;
     });
     body.replaceChildren(...rows);
+  }
+
+  // One line per alert kind the target takes: "live: sent (85 ms after it fired)".
+  function alerts(list) {
+    const td = document.createElement("td");
+    td.className = "alerts";
+    if (!list.length) { td.append(Object.assign(document.createElement("span"), { className: "muted", textContent: "—" })); }
+    list.forEach((a, i) => {
+      if (i > 0) { td.append(document.createElement("br")); }
+      td.append(Object.assign(document.createElement("span"), { className: a.failing ? "bad" : "ok", textContent: a.summary }));
+    });
+    return td;
   }
 
   // Under each track row: "⚠ stream: 401 Unauthorized", one line per target with a problem.

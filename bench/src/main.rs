@@ -59,7 +59,7 @@ enum Part {
     Poll,
     /// 8. /events (Server-Sent Events) fan-out against the WebSocket's, memory per listener.
     Events,
-    /// 11. Four webhook targets (one hung) against none: POST answer, fan-out, webhook latency.
+    /// 11. Eight targets of mixed kinds (one hung) vs none: POST answer, fan-out, delivery latency.
     Targets,
     /// 12. A station of 12 shows against one: POST answer, fan-out, a week's SoundCloud requests.
     Station,

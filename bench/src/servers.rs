@@ -202,11 +202,6 @@ impl Server {
         })
     }
 
-    /// The seq the next measured announce will get.
-    pub fn next_seq(&self) -> u64 {
-        self.next_seq
-    }
-
     pub fn label(&self) -> &'static str {
         match self.kind {
             Kind::Hub => "hub",

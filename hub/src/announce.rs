@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
+use crate::alerts::Alerts;
 use crate::broadcast::Broadcaster;
 use crate::line::AnnounceLine;
 use crate::line_template::TrackFields;
@@ -84,6 +85,8 @@ pub struct Announcer {
     pub store: Store,
     pub broadcaster: Broadcaster,
     pub targets: Targets,
+    /// Fires a show's live alert at its first track announce in the live window.
+    pub alerts: Alerts,
     pub metrics: Arc<Metrics>,
     pub station: Arc<Station>,
     /// Held while a request with an `Idempotency-Key` is announced.
@@ -320,6 +323,7 @@ impl Announcer {
         if let Some(seq) = announcement.corrects {
             self.corrected(seq).await;
         }
+        self.alerts.announced(announcement).await;
     }
 
     /// The show whose templates write a line of `show`: a station-wide line, or one of a show

@@ -8,7 +8,8 @@
 //! - **top**: `cli` (the binary's commands), `startup` (builds every part from the `config` and
 //!   wires them), `ops` (backup, restore, check-config), and `http` — everything that speaks
 //!   HTTP: the accept loop, handlers, pages, the WebSocket, the OpenAPI document.
-//! - **engine**: `announce` (one announce, start to end), `broadcast` (the fan-out), `acks`,
+//! - **engine**: `announce` (one announce, start to end), `alerts` (go-live alerts and
+//!   reminders), `broadcast` (the fan-out), `acks`,
 //!   `relays` (named relays and their cursors), `targets` (delivery workers), `poller` and
 //!   `soundcloud`, `nowplaying`, `tracklist`, `feeds`, `metrics`, `show_filter` (which shows a
 //!   relay, target or stream gets), `auth` (tokens, passwords,
@@ -19,6 +20,7 @@
 //! Modules are private; what the binaries, tests and bench use is re-exported below.
 
 mod acks;
+mod alerts;
 mod announce;
 mod auth;
 mod broadcast;

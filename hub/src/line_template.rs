@@ -1,7 +1,8 @@
 //! The announce line templates, parsed once at start-up so a typo in a placeholder is a config
 //! error rather than a broken line in the middle of a show: `show.announce_template` with
 //! `{position}`, `{title}`, `{artist}` and `{url}`, and `show.correction_template` with
-//! `{message}` (the line the correction would have been without it).
+//! `{message}` (the line the correction would have been without it); and the go-live alerts'
+//! `live_template` (`{show}`, `{url}`) and `reminder_template` (`{show}`, `{minutes}`, `{url}`).
 
 use crate::line::AnnounceLine;
 
@@ -28,6 +29,16 @@ const URL: usize = 3;
 const CORRECTION_FIELDS: Fields = Fields {
     names: &["message"],
     listing: "{message}",
+};
+
+const LIVE_FIELDS: Fields = Fields {
+    names: &["show", "url"],
+    listing: "{show}, {url}",
+};
+
+const REMINDER_FIELDS: Fields = Fields {
+    names: &["show", "url", "minutes"],
+    listing: "{show}, {minutes}, {url}",
 };
 
 /// What may join `{url}` to the text before it, dropped with an empty url.
@@ -120,6 +131,52 @@ impl CorrectionTemplate {
     }
 }
 
+/// A go-live alert's text: `live_template` or `reminder_template` of a show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTemplate {
+    pieces: Vec<Piece>,
+}
+
+/// What an alert's line is made from; `minutes` is only in a reminder's.
+pub struct AlertFields<'a> {
+    pub show: &'a str,
+    pub url: &'a str,
+    pub minutes: i64,
+}
+
+impl AlertTemplate {
+    pub const LIVE_DEFAULT: &'static str = "{show} is live now: {url}";
+    pub const REMINDER_DEFAULT: &'static str = "{show} starts in {minutes} minutes: {url}";
+
+    /// `live_template`: `{show}` and `{url}`.
+    pub fn parse_live(s: &str) -> Result<AlertTemplate, TemplateError> {
+        Ok(AlertTemplate {
+            pieces: parse_pieces(s, &LIVE_FIELDS)?,
+        })
+    }
+
+    /// `reminder_template`: `{show}`, `{minutes}` and `{url}`.
+    pub fn parse_reminder(s: &str) -> Result<AlertTemplate, TemplateError> {
+        Ok(AlertTemplate {
+            pieces: parse_pieces(s, &REMINDER_FIELDS)?,
+        })
+    }
+
+    pub fn render(&self, f: &AlertFields<'_>) -> AnnounceLine {
+        let minutes = f.minutes.to_string();
+        // The order of LIVE_FIELDS and REMINDER_FIELDS: one index means one field in both.
+        let values = [f.show, f.url, minutes.as_str()];
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field(n) => out.push_str(values.get(*n).copied().unwrap_or_default()),
+            }
+        }
+        AnnounceLine::sanitize(&out)
+    }
+}
+
 /// Splits a template into text and the placeholders of `fields`; at least one placeholder is
 /// required (a template without one would announce the same text every time).
 fn parse_pieces(s: &str, fields: &Fields) -> Result<Vec<Piece>, TemplateError> {
@@ -176,6 +233,32 @@ fn parse_pieces(s: &str, fields: &Fields) -> Result<Vec<Piece>, TemplateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alert_templates_render_and_refuse_foreign_fields() {
+        let fields = AlertFields {
+            show: "Night Transit",
+            url: "https://radio.example/s/night",
+            minutes: 30,
+        };
+        let live = AlertTemplate::parse_live(AlertTemplate::LIVE_DEFAULT).expect("default");
+        assert_eq!(
+            live.render(&fields).as_str(),
+            "Night Transit is live now: https://radio.example/s/night"
+        );
+        let reminder =
+            AlertTemplate::parse_reminder(AlertTemplate::REMINDER_DEFAULT).expect("default");
+        assert_eq!(
+            reminder.render(&fields).as_str(),
+            "Night Transit starts in 30 minutes: https://radio.example/s/night"
+        );
+        assert_eq!(
+            AlertTemplate::parse_live("{show} in {minutes}")
+                .expect_err("no minutes in a live alert")
+                .to_string(),
+            "unknown placeholder `{minutes}` (use {show}, {url})"
+        );
+    }
 
     #[test]
     fn renders_the_default() {

@@ -2,12 +2,14 @@
 //! broadcaster, router — and runs it until the shutdown signal. Tests use this same code on
 //! port 0 with a fresh data directory.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
 
+use crate::alerts::Alerts;
 use crate::announce::Announcer;
 use crate::auth::Tokens;
 use crate::auth::limiter::LoginLimiter;
@@ -26,6 +28,7 @@ use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
 use crate::store::Store;
+use crate::targets::Targets;
 use crate::{http, relays, secrets};
 use ntr_common::shutdown::Shutdown;
 
@@ -147,16 +150,7 @@ impl Application {
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let metrics = Arc::new(metrics);
-        let announcer = Announcer {
-            store: store.clone(),
-            broadcaster: broadcaster.clone(),
-            targets: targets.clone(),
-            metrics: Arc::clone(&metrics),
-            station: Arc::new(config.station.clone()),
-            keyed: Arc::default(),
-            held: Arc::default(),
-            next: Arc::default(),
-        };
+        let announcer = announcer(&config, &store, &targets, &broadcaster, &metrics);
         let acks = crate::acks::Acks::new(store.clone(), Arc::clone(&metrics), broadcaster.clone());
         let state = AppState {
             tokens: Arc::new(Tokens::new(
@@ -203,13 +197,17 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
-        state.targets.spawn(&state.store, &state.acks, &shutdown);
+        let workers = state.targets.spawn(&state.store, &state.acks, &shutdown);
         if !self.options.no_scheduled_polls {
             state.pollers.spawn(&shutdown);
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
         tokio::spawn(crate::holds::run_releases(
             state.announcer.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(crate::alerts::run_reminders(
+            state.announcer.alerts.clone(),
             shutdown.clone(),
         ));
         tokio::spawn(
@@ -241,6 +239,7 @@ impl Application {
             router: http::router(state.clone(), shutdown.clone(), self.options.timeouts.body),
         };
         server.run(self.listener, shutdown).await;
+        workers.finish().await;
         // Sockets that were still writing when the server stopped moved cursors too.
         if let Err(e) = relays.flush(&store).await {
             tracing::warn!(error = %e, "cannot save relay cursors at shutdown");
@@ -298,6 +297,47 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_send_buffer_size(SEND_BUFFER)?;
     socket.bind(addr)?;
     socket.listen(1024)
+}
+
+/// The announce path and the go-live alerts it fires, over the parts `build` made.
+fn announcer(
+    config: &Config,
+    store: &Store,
+    targets: &Targets,
+    broadcaster: &Broadcaster,
+    metrics: &Arc<Metrics>,
+) -> Announcer {
+    let station = Arc::new(config.station.clone());
+    let alerts = Alerts::new(
+        store.clone(),
+        Arc::clone(&station),
+        targets.clone(),
+        show_pages(config),
+    );
+    Announcer {
+        store: store.clone(),
+        broadcaster: broadcaster.clone(),
+        targets: targets.clone(),
+        alerts,
+        metrics: Arc::clone(metrics),
+        station,
+        keyed: Arc::default(),
+        held: Arc::default(),
+        next: Arc::default(),
+    }
+}
+
+/// Each show's public page, absolute: what a go-live alert links to.
+fn show_pages(config: &Config) -> HashMap<String, String> {
+    let station = &config.station;
+    station
+        .shows()
+        .iter()
+        .map(|def| {
+            let page = crate::feeds::absolute(config, &station.page_path(def));
+            (def.slug.to_string(), page)
+        })
+        .collect()
 }
 
 fn public_base(config: &Config) -> String {

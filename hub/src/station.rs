@@ -11,7 +11,7 @@ use std::fmt;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
+use crate::line_template::{AlertTemplate, AnnounceTemplate, CorrectionTemplate};
 use crate::week::{OutOfCalendar, Schedule};
 
 /// A show's slug: 1 to 32 of `a-z`, `0-9` and `-`, so it fits in a URL path, a query and an
@@ -127,6 +127,45 @@ pub struct ShowDef {
     pub correction_template: CorrectionTemplate,
     pub source: PlaylistSource,
     pub console: Console,
+    pub alerts: Alerts,
+}
+
+/// A show's go-live alerts: what "we're live" and the reminder say, and how long before each
+/// start the reminder goes out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alerts {
+    /// The alerts' `{show}`: the show's title; a one-show config without `[show] title` says
+    /// "The show" (its pages' fallback, the SoundCloud profile, would read oddly in a post).
+    pub name: String,
+    pub live_template: AlertTemplate,
+    pub reminder_template: AlertTemplate,
+    pub remind_before: SignedDuration,
+}
+
+impl Alerts {
+    pub const DEFAULT_NAME: &'static str = "The show";
+    pub const DEFAULT_REMIND_MINUTES: i64 = 30;
+    /// The longest lead: a day before the start (a week's reminder the week before would be
+    /// mistaken for the next show's).
+    pub const MAX_REMIND_MINUTES: i64 = 1440;
+
+    /// `remind_minutes`, as the reminder's `{minutes}` says it.
+    pub fn remind_minutes(&self) -> i64 {
+        self.remind_before.as_mins()
+    }
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            name: Self::DEFAULT_NAME.into(),
+            live_template: AlertTemplate::parse_live(AlertTemplate::LIVE_DEFAULT)
+                .unwrap_or_else(|_| unreachable!("the default live template parses")),
+            reminder_template: AlertTemplate::parse_reminder(AlertTemplate::REMINDER_DEFAULT)
+                .unwrap_or_else(|_| unreachable!("the default reminder template parses")),
+            remind_before: SignedDuration::from_mins(Self::DEFAULT_REMIND_MINUTES),
+        }
+    }
 }
 
 /// How a show's announces behave on a bad network: how long each is held (Undo is possible)
@@ -227,6 +266,16 @@ impl Station {
         self.shows.iter().find(|s| s.slug.as_str() == slug)
     }
 
+    /// The path of `show`'s public page: `/` while it is the station's only show, else
+    /// `/s/{slug}`.
+    pub fn page_path(&self, show: &ShowDef) -> String {
+        if self.shows.len() == 1 {
+            "/".to_string()
+        } else {
+            format!("/s/{}", show.slug)
+        }
+    }
+
     /// The slugs, comma-separated, for errors that list what exists.
     pub fn slug_list(&self) -> String {
         let slugs: Vec<&str> = self.shows.iter().map(|s| s.slug.as_str()).collect();
@@ -283,6 +332,7 @@ pub fn test_station(slugs: &[&str]) -> Station {
                 .expect("template"),
             source: PlaylistSource::Manual,
             console: Console::default(),
+            alerts: Alerts::default(),
         })
         .collect();
     Station::new(shows, Timestamp::now()).expect("disjoint")
@@ -338,6 +388,7 @@ mod tests {
                 .expect("template"),
             source: PlaylistSource::Manual,
             console: Console::default(),
+            alerts: Alerts::default(),
         }
     }
 

@@ -41,6 +41,9 @@ pub enum Reply {
     RateLimited(f64),
     /// Never answers (the request stays open until the client gives up).
     Hang,
+    /// Takes the line (it counts as delivered at once, as a server that posted it before
+    /// answering) and answers 200 only after this long; counted as hanging meanwhile.
+    Slow(std::time::Duration),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +256,15 @@ impl FakeTarget {
                     )
                         .into_response(),
                 )
+            }
+            Reply::Slow(wait) => {
+                self.record(headers.clone(), body.clone(), Some(200));
+                self.with(|i| i.hanging += 1);
+                self.changed.notify_waiters();
+                let still = HangGuard(self.clone());
+                tokio::time::sleep(wait).await;
+                drop(still);
+                Some((StatusCode::OK, axum::Json(json!({}))).into_response())
             }
             Reply::Hang => {
                 self.record(headers.clone(), body.clone(), None);

@@ -133,6 +133,30 @@ impl Icecast {
             .map(str::to_owned)
     }
 
+    /// Sets the mount's title through the admin interface, as a source client sending its own
+    /// metadata does.
+    pub async fn set_title(&self, mount: &str, title: &str) {
+        let resp = self
+            .http
+            .get(format!("{}/admin/metadata", self.url()))
+            .query(&[
+                ("mount", mount),
+                ("mode", "updinfo"),
+                ("song", title),
+                ("charset", "UTF-8"),
+            ])
+            .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .expect("GET /admin/metadata");
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        assert!(
+            status.is_success() && body.contains("<return>1</return>"),
+            "icecast refused the title: {status} {body}"
+        );
+    }
+
     /// Waits (bounded) until the mount's title is `expected`.
     pub async fn wait_title(&self, mount: &str, expected: &str, limit: Duration) {
         let deadline = Instant::now() + limit;

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::line_template::{AnnounceTemplate, CorrectionTemplate};
-use crate::station::{Console, PlaylistSource, ShowDef, ShowSlug, Station};
+use crate::line_template::{AlertTemplate, AnnounceTemplate, CorrectionTemplate};
+use crate::station::{Alerts, Console, PlaylistSource, ShowDef, ShowSlug, Station};
 use crate::week::Schedule;
 
 /// The SoundCloud profile a v2 config polls when `[soundcloud] user` is left out.
@@ -31,6 +31,9 @@ pub(super) struct RawShow {
     correction_template: String,
     hold_seconds: i64,
     announce_max_age_seconds: i64,
+    live_template: String,
+    reminder_template: String,
+    remind_minutes: i64,
 }
 
 impl Default for RawShow {
@@ -48,6 +51,9 @@ impl Default for RawShow {
             correction_template: CorrectionTemplate::DEFAULT.into(),
             hold_seconds: 0,
             announce_max_age_seconds: Console::DEFAULT_MAX_AGE_SECONDS,
+            live_template: AlertTemplate::LIVE_DEFAULT.into(),
+            reminder_template: AlertTemplate::REMINDER_DEFAULT.into(),
+            remind_minutes: Alerts::DEFAULT_REMIND_MINUTES,
         }
     }
 }
@@ -104,6 +110,8 @@ fn single_show(raw: RawShow, user: Option<String>) -> Result<ShowDef, ConfigErro
     )?;
     let (schedule, announce_template, correction_template) = schedule("show", &raw)?;
     let console = console("show", &raw)?;
+    let name = title(raw.title.clone()).unwrap_or_else(|| Alerts::DEFAULT_NAME.into());
+    let alerts = alerts("show", &raw, name)?;
     Ok(ShowDef {
         title: title(raw.title).unwrap_or_else(|| user.clone()),
         slug,
@@ -112,6 +120,7 @@ fn single_show(raw: RawShow, user: Option<String>) -> Result<ShowDef, ConfigErro
         correction_template,
         source: PlaylistSource::SoundcloudLikes { user },
         console,
+        alerts,
     })
 }
 
@@ -128,6 +137,8 @@ fn station_show(index: usize, raw: RawShow) -> Result<ShowDef, ConfigError> {
     let prefix = format!("shows.{slug}");
     let (schedule, announce_template, correction_template) = schedule(&prefix, &raw)?;
     let console = console(&prefix, &raw)?;
+    let name = title(raw.title.clone()).unwrap_or_else(|| slug.to_string());
+    let alerts = alerts(&prefix, &raw, name)?;
     let source = match (raw.source.as_deref(), raw.soundcloud_user) {
         (None | Some("soundcloud-likes"), Some(user)) => PlaylistSource::SoundcloudLikes {
             user: soundcloud_user(&format!("{prefix}.soundcloud_user"), user)?,
@@ -160,6 +171,7 @@ fn station_show(index: usize, raw: RawShow) -> Result<ShowDef, ConfigError> {
         correction_template,
         source,
         console,
+        alerts,
     })
 }
 
@@ -220,5 +232,30 @@ fn console(prefix: &str, raw: &RawShow) -> Result<Console, ConfigError> {
             raw.announce_max_age_seconds,
             1..=Console::MAX_MAX_AGE_SECONDS,
         )?,
+    })
+}
+
+/// A show's `live_template`, `reminder_template` and `remind_minutes` (1 to 1,440).
+fn alerts(prefix: &str, raw: &RawShow, name: String) -> Result<Alerts, ConfigError> {
+    let key = |k: &str| format!("{prefix}.{k}");
+    let live_template = AlertTemplate::parse_live(&raw.live_template)
+        .map_err(|e| ConfigError::invalid(key("live_template"), e.to_string()))?;
+    let reminder_template = AlertTemplate::parse_reminder(&raw.reminder_template)
+        .map_err(|e| ConfigError::invalid(key("reminder_template"), e.to_string()))?;
+    if !(1..=Alerts::MAX_REMIND_MINUTES).contains(&raw.remind_minutes) {
+        return Err(ConfigError::invalid(
+            key("remind_minutes"),
+            format!(
+                "must be 1 to {} minutes, not {}",
+                Alerts::MAX_REMIND_MINUTES,
+                raw.remind_minutes
+            ),
+        ));
+    }
+    Ok(Alerts {
+        name,
+        live_template,
+        reminder_template,
+        remind_before: jiff::SignedDuration::from_mins(raw.remind_minutes),
     })
 }

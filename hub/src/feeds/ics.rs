@@ -47,7 +47,7 @@ pub fn calendar_of(
     };
     calendar.description("The next shows of the weekly live show");
     for (start, show) in starts {
-        let page = absolute(config, &show_page(config, show));
+        let page = absolute(config, &config.station.page_path(show));
         let end = start + show.schedule.live_window();
         calendar.push(
             icalendar::Event::new()
@@ -62,15 +62,6 @@ pub fn calendar_of(
         );
     }
     Ok(calendar.done().to_string())
-}
-
-/// A show's page: `/` while it is the station's only show, `/s/{slug}` otherwise.
-fn show_page(config: &Config, show: &ShowDef) -> String {
-    if config.station.shows().len() == 1 {
-        "/".to_string()
-    } else {
-        format!("/s/{}", show.slug)
-    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../../static/dashboard/held.js"),
     ),
     (
+        "dashboard/golive.js",
+        JS,
+        include_str!("../../../static/dashboard/golive.js"),
+    ),
+    (
         "dashboard/queue.js",
         JS,
         include_str!("../../../static/dashboard/queue.js"),
@@ -94,7 +99,7 @@ const FILES: &[(&str, &str, &str)] = &[
 #[utoipa::path(get, path = "/static/{*file}", tag = crate::http::tags::PAGES,
     operation_id = "static_file",
     params(("file" = String, Path, example = "dashboard/live.js", description = "`pico.min.css`, `app.css`, `favicon.svg`, \
-        `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/held.js`, \
+        `dashboard/ui.js`, `dashboard/live.js`, `dashboard/announce.js`, `dashboard/held.js`, `dashboard/golive.js`, \
         `dashboard/queue.js`, `dashboard/search.js`, `dashboard/edit.js`, \
         `dashboard/correct.js`, `public.css`, `public.js`, `targets.js`, `relays.css` or \
         `relays.js`")),

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::alerts::GoLiveError;
 use crate::announce::AnnounceError;
 use crate::soundcloud::SoundcloudError;
 use crate::station::Refused;
@@ -124,6 +125,18 @@ impl From<AnnounceError> for ApiError {
             | AnnounceError::KeyReused
             | AnnounceError::LogOnlyWithoutShow
             | AnnounceError::LogTimeOutside { .. } => ApiError::Unprocessable(e.to_string()),
+        }
+    }
+}
+
+impl From<GoLiveError> for ApiError {
+    fn from(e: GoLiveError) -> Self {
+        match e {
+            GoLiveError::Store(e) => e.into(),
+            GoLiveError::Calendar(e) => e.into(),
+            GoLiveError::NotOnAir { .. }
+            | GoLiveError::AlreadyFired { .. }
+            | GoLiveError::NotConfigured(_) => ApiError::Conflict(e.to_string()),
         }
     }
 }

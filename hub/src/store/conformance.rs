@@ -9,8 +9,9 @@ use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use super::{
-    DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Like, NewAnnouncement, Recipient,
-    RelayAck, Show, ShowError, Store, StoreError, Track, TrackInfo, WeekLikes,
+    AlertKind, DeliveryKey, DeliveryOutcome, DeliveryStatus, Enqueue, ExpectedTrack, Fired, Like,
+    NewAnnouncement, NewEvent, NewEventRow, Recipient, RelayAck, Show, ShowError, ShowEvent, Store,
+    StoreError, StreamCheck, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
@@ -581,6 +582,7 @@ async fn the_current_and_previous_show_follow_the_schedule() {
                 .expect("template"),
             source: crate::station::PlaylistSource::Manual,
             console: crate::station::Console::default(),
+            alerts: crate::station::Alerts::default(),
         };
         let now = week(3).start + SignedDuration::from_hours(30);
         let current = store.current_show(&schedule, now).await.expect("current");
@@ -1094,8 +1096,8 @@ async fn deliveries_are_made_once_from_the_targets_cursor() {
         assert_eq!(made.expect("again"), 0);
         let next = store.next_delivery("t".into()).await.expect("next");
         let next = next.expect("a row");
-        assert_eq!(next.announce.seq, seq);
-        assert_eq!(next.announce.message.as_str(), "after");
+        assert_eq!(next.item.key(), DeliveryKey::Announce(seq));
+        assert_eq!(next.item.message().as_str(), "after");
         assert_eq!(next.attempts, 0);
         let before = store
             .deliveries(old, vec![every_show("t")])
@@ -1178,7 +1180,13 @@ async fn a_retried_delivery_keeps_its_error_and_next_try() {
     each(|s| async move {
         let store = s.open().await;
         let seq = one_pending_row(&store).await;
-        assert_eq!(store.begin_attempt(seq, "t".into()).await.expect("try"), 1);
+        assert_eq!(
+            store
+                .begin_attempt(DeliveryKey::Announce(seq), "t".into())
+                .await
+                .expect("try"),
+            1
+        );
         let due_at = Timestamp::from_millisecond(Timestamp::now().as_millisecond() + 60_000)
             .expect("in range");
         let retry = DeliveryOutcome::Retry {
@@ -1186,7 +1194,7 @@ async fn a_retried_delivery_keeps_its_error_and_next_try() {
             due_at,
         };
         store
-            .finish_delivery(seq, "t".into(), retry)
+            .finish_delivery(DeliveryKey::Announce(seq), "t".into(), retry)
             .await
             .expect("retry");
         let next = store.next_delivery("t".into()).await.expect("next");
@@ -1216,18 +1224,27 @@ async fn a_sent_delivery_is_final() {
     each(|s| async move {
         let store = s.open().await;
         let seq = one_pending_row(&store).await;
-        store.begin_attempt(seq, "t".into()).await.expect("try");
-        assert_eq!(store.begin_attempt(seq, "t".into()).await.expect("try"), 2);
+        store
+            .begin_attempt(DeliveryKey::Announce(seq), "t".into())
+            .await
+            .expect("try");
+        assert_eq!(
+            store
+                .begin_attempt(DeliveryKey::Announce(seq), "t".into())
+                .await
+                .expect("try"),
+            2
+        );
         let sent = DeliveryOutcome::Sent { latency_ms: 12 };
         store
-            .finish_delivery(seq, "t".into(), sent)
+            .finish_delivery(DeliveryKey::Announce(seq), "t".into(), sent)
             .await
             .expect("sent");
         let failed = DeliveryOutcome::Failed {
             error: "late".into(),
         };
         store
-            .finish_delivery(seq, "t".into(), failed)
+            .finish_delivery(DeliveryKey::Announce(seq), "t".into(), failed)
             .await
             .expect("ignored");
         assert!(
@@ -1253,6 +1270,66 @@ async fn a_sent_delivery_is_final() {
         assert_eq!(last, Some((seq, DeliveryStatus::Sent)));
         let problems = store.delivery_problems(Timestamp::UNIX_EPOCH).await;
         assert!(problems.expect("problems").is_empty());
+    })
+    .await;
+}
+
+/// `seq`'s row of target `t`: (verified, stream_title).
+async fn stream_check_of(store: &Store, seq: Seq) -> (Option<bool>, Option<String>) {
+    let rows = store.deliveries(seq, vec![]).await.expect("rows");
+    let row = rows.expect("seq").into_iter().next().expect("a row");
+    (row.verified, row.stream_title)
+}
+
+#[tokio::test]
+async fn read_backs_are_kept_on_sent_rows_only_and_an_unreadable_one_keeps_the_title() {
+    each(|s| async move {
+        let store = s.open().await;
+        let seq = one_pending_row(&store).await;
+        let check = |title: Option<&str>, verified| StreamCheck {
+            stream_title: title.map(str::to_owned),
+            verified,
+        };
+        store
+            .record_stream_check(seq, "t".into(), check(Some("early"), Some(true)))
+            .await
+            .expect("ignored");
+        assert_eq!(stream_check_of(&store, seq).await, (None, None), "pending");
+        store
+            .begin_attempt(DeliveryKey::Announce(seq), "t".into())
+            .await
+            .expect("try");
+        let sent = DeliveryOutcome::Sent { latency_ms: 3 };
+        store
+            .finish_delivery(DeliveryKey::Announce(seq), "t".into(), sent)
+            .await
+            .expect("sent");
+        let before = store.deliveries(seq, vec![]).await.expect("rows");
+        let updated_at = before.expect("seq")[0].updated_at;
+
+        store
+            .record_stream_check(seq, "t".into(), check(Some("A - B"), None))
+            .await
+            .expect("first read");
+        assert_eq!(
+            stream_check_of(&store, seq).await,
+            (None, Some("A - B".into()))
+        );
+        store
+            .record_stream_check(seq, "t".into(), check(None, Some(false)))
+            .await
+            .expect("unreadable read");
+        let other = s.open().await;
+        assert_eq!(
+            stream_check_of(&other, seq).await,
+            (Some(false), Some("A - B".into())),
+            "kept, and seen by another handle"
+        );
+        let summary = other
+            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+            .await;
+        let (_, last) = summary.expect("summary").last.expect("a last row");
+        assert_eq!((last.verified, last.updated_at), (Some(false), updated_at));
     })
     .await;
 }
@@ -1330,6 +1407,157 @@ async fn played_is_the_standing_track_announces() {
         assert_eq!(last.map(|p| p.seq), Some(b.seq));
         let last = store.last_played(&main, since).await.expect("main again");
         assert_eq!(last.map(|p| p.seq), Some(seqs[1]), "not the other show's");
+    })
+    .await;
+}
+
+/// A new alert of `kind` for show week `show_id` with a pending row for `t` (and for `gone`
+/// one already failed `expired`).
+fn alert(show_id: i64, kind: AlertKind, at: Timestamp) -> NewEvent {
+    let row = |target: &str, failed: Option<&str>| NewEventRow {
+        target: target.into(),
+        due_at: at,
+        give_up_at: at + SignedDuration::from_mins(5),
+        failed: failed.map(String::from),
+    };
+    NewEvent {
+        show_id,
+        kind,
+        message: AnnounceLine::sanitize("Main is live now: https://radio.example/"),
+        at,
+        rows: vec![row("t", None), row("gone", Some("expired"))],
+    }
+}
+
+/// A store with this week's live alert of `main` fired at `at`, and its reminder.
+async fn two_alerts(store: &Store, at: Timestamp) -> (i64, ShowEvent) {
+    let show = store.show_for_week(&main_show(), week(1)).await;
+    let show_id = show.expect("week").id;
+    let fired = store.fire_event(alert(show_id, AlertKind::Live, at)).await;
+    let Fired::Now(live) = fired.expect("fire") else {
+        panic!("the first live alert of a week fires");
+    };
+    let reminder = store
+        .fire_event(alert(show_id, AlertKind::Reminder, at))
+        .await;
+    assert!(matches!(reminder.expect("reminder"), Fired::Now(_)));
+    (show_id, live)
+}
+
+#[tokio::test]
+async fn an_alert_fires_once_per_week_and_kind() {
+    each(|s| async move {
+        let store = s.open().await;
+        let at = Timestamp::now();
+        let (show_id, live) = two_alerts(&store, at).await;
+        assert_eq!((live.show.as_str(), live.kind), ("main", AlertKind::Live));
+        let again = store.fire_event(alert(show_id, AlertKind::Live, at)).await;
+        assert_eq!(again.expect("again"), Fired::Before(live.clone()));
+        // Reopened, as after a restart: still fired, once.
+        let store = s.open().await;
+        let found = store.event(show_id, AlertKind::Live).await.expect("event");
+        assert_eq!(found, Some(live));
+        let events = store.events_since(Timestamp::UNIX_EPOCH).await;
+        assert_eq!(events.expect("list").len(), 2);
+        let later = store.events_since(at + SignedDuration::from_secs(1)).await;
+        assert!(later.expect("none").is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_alerts_rows_move_like_an_announces() {
+    each(|s| async move {
+        let store = s.open().await;
+        let (show_id, live) = two_alerts(&store, Timestamp::now()).await;
+        let next = store.next_delivery("t".into()).await.expect("next");
+        let next = next.expect("a pending alert row");
+        assert_eq!(next.item.key(), DeliveryKey::Event(live.id));
+        assert_eq!(next.item.idempotency_key(), format!("live-{show_id}"));
+        let key = DeliveryKey::Event(live.id);
+        assert_eq!(store.begin_attempt(key, "t".into()).await.expect("try"), 1);
+        let sent = DeliveryOutcome::Sent { latency_ms: 7 };
+        store
+            .finish_delivery(key, "t".into(), sent)
+            .await
+            .expect("sent");
+        let failed = DeliveryOutcome::Failed { error: "x".into() };
+        store
+            .finish_delivery(key, "t".into(), failed)
+            .await
+            .expect("ignored");
+        let events = store
+            .events_since(Timestamp::UNIX_EPOCH)
+            .await
+            .expect("list");
+        let rows = &events
+            .iter()
+            .find(|e| e.event.id == live.id)
+            .expect("live")
+            .deliveries;
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| (r.target.as_str(), r.status, r.last_error.as_deref()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("gone", DeliveryStatus::Failed, Some("expired")),
+                ("t", DeliveryStatus::Sent, None)
+            ]
+        );
+        let summary = store
+            .delivery_summary("t".into(), Timestamp::UNIX_EPOCH)
+            .await;
+        let kinds: Vec<_> = summary
+            .expect("summary")
+            .events
+            .iter()
+            .map(|(k, r)| (*k, r.status))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (AlertKind::Live, DeliveryStatus::Sent),
+                (AlertKind::Reminder, DeliveryStatus::Pending)
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_alert_due_before_a_retried_line_goes_first() {
+    each(|s| async move {
+        let store = s.open().await;
+        let seq = one_pending_row(&store).await;
+        let key = DeliveryKey::Announce(seq);
+        store.begin_attempt(key, "t".into()).await.expect("try");
+        let later = Timestamp::now() + SignedDuration::from_mins(1);
+        let retry = DeliveryOutcome::Retry {
+            error: "503".into(),
+            due_at: later,
+        };
+        store
+            .finish_delivery(key, "t".into(), retry)
+            .await
+            .expect("retry");
+        let show = store.show_for_week(&main_show(), week(2)).await;
+        let fired = store
+            .fire_event(alert(
+                show.expect("week").id,
+                AlertKind::Reminder,
+                Timestamp::now(),
+            ))
+            .await
+            .expect("fire");
+        let next = store.next_delivery("t".into()).await.expect("next");
+        let next = next.expect("a row");
+        assert!(matches!(fired, Fired::Now(ref e) if next.item.key() == DeliveryKey::Event(e.id)));
+        assert!(
+            next.item.expires(),
+            "a reminder expires at its show's start"
+        );
     })
     .await;
 }

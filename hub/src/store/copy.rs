@@ -106,6 +106,8 @@ pub const TABLES: &[Table] = &[
             "due_at",
             "give_up_at",
             "updated_at",
+            "stream_title",
+            "verified",
         ],
         numbered: None,
     },
@@ -138,6 +140,28 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "idempotency_keys",
         columns: &["principal", "key", "body", "seq", "held_id", "created_at"],
+        numbered: None,
+    },
+    Table {
+        name: "show_events",
+        columns: &["id", "show_id", "kind", "message", "at"],
+        numbered: Some("id"),
+    },
+    Table {
+        name: "event_deliveries",
+        columns: &[
+            "event_id",
+            "target",
+            "status",
+            "attempts",
+            "last_error",
+            "latency_ms",
+            "due_at",
+            "give_up_at",
+            "updated_at",
+            "verified",
+            "stream_title",
+        ],
         numbered: None,
     },
 ];

@@ -9,8 +9,9 @@ use ntr_protocol::Seq;
 
 use super::copy::{CopyError, TABLES, TableProgress, sqlite_to_postgres};
 use super::{
-    DeliveryOutcome, Enqueue, ExpectedTrack, IdempotencyKey, Keyed, Like, NewAnnouncement,
-    Recipient, RecordAs, Recorded, Store, Track, TrackInfo, WeekLikes,
+    AlertKind, DeliveryKey, DeliveryOutcome, Enqueue, ExpectedTrack, Fired, IdempotencyKey, Keyed,
+    Like, NewAnnouncement, NewEvent, NewEventRow, Recipient, RecordAs, Recorded, Store,
+    StreamCheck, Track, TrackInfo, WeekLikes,
 };
 use crate::line::AnnounceLine;
 use crate::station::ShowSlug;
@@ -86,7 +87,39 @@ async fn fill(store: &Store) -> i64 {
         .expect("move");
     store.set_mark(show.id, week().start).await.expect("mark");
     fill_log(store, show.tracks[0].clone(), show.id).await;
+    fill_alert(store, show.id).await;
     show.id
+}
+
+/// The show's live alert with a row sent to `discord` and one failed at once for `gone`.
+async fn fill_alert(store: &Store, show_id: i64) {
+    let at = Timestamp::now();
+    let row = |target: &str, failed: Option<&str>| NewEventRow {
+        target: target.into(),
+        due_at: at,
+        give_up_at: at + SignedDuration::from_mins(5),
+        failed: failed.map(String::from),
+    };
+    let new = NewEvent {
+        show_id,
+        kind: AlertKind::Live,
+        message: AnnounceLine::sanitize("Main is live now"),
+        at,
+        rows: vec![row("discord", None), row("gone", Some("expired"))],
+    };
+    let Fired::Now(live) = store.fire_event(new).await.expect("fire") else {
+        panic!("the first live alert fires");
+    };
+    let key = DeliveryKey::Event(live.id);
+    store
+        .begin_attempt(key, "discord".into())
+        .await
+        .expect("try");
+    let sent = DeliveryOutcome::Sent { latency_ms: 5 };
+    store
+        .finish_delivery(key, "discord".into(), sent)
+        .await
+        .expect("sent");
 }
 
 /// Announces (a track, texts, a correction, a log-only one), held ones and keys, then
@@ -161,9 +194,17 @@ async fn fill_around(store: &Store, first: Seq) {
         .expect("enqueue");
     let sent = DeliveryOutcome::Sent { latency_ms: 12 };
     store
-        .finish_delivery(first, "discord".into(), sent)
+        .finish_delivery(DeliveryKey::Announce(first), "discord".into(), sent)
         .await
         .expect("sent");
+    let check = StreamCheck {
+        stream_title: Some("Band - title 1".into()),
+        verified: Some(true),
+    };
+    store
+        .record_stream_check(first, "discord".into(), check)
+        .await
+        .expect("read back");
 }
 
 /// What the face reads back of everything [`fill`] wrote, as text to compare.
@@ -187,6 +228,20 @@ async fn read_all(store: &Store, show_id: i64) -> Vec<String> {
         ),
         format!("{:?}", store.meta("soundcloud_user").await.expect("meta")),
         format!("{:?}", store.held_due(Timestamp::MAX).await.expect("held")),
+        format!(
+            "{:?}",
+            store
+                .events_since(Timestamp::UNIX_EPOCH)
+                .await
+                .expect("events")
+        ),
+        format!(
+            "{:?}",
+            store
+                .delivery_summary("discord".into(), Timestamp::UNIX_EPOCH)
+                .await
+                .expect("summary")
+        ),
     ];
     for k in ["k1", "k2", "k3", "k4"] {
         let made = store
@@ -229,6 +284,8 @@ async fn a_full_sqlite_history_reads_the_same_on_postgres_and_goes_on_with_the_n
         "announcements",
         "held_announcements",
         "idempotency_keys",
+        "show_events",
+        "event_deliveries",
     ] {
         let t = copied.iter().find(|t| t.table == table).expect("table");
         assert!(t.copied > 0, "{table} copied nothing");

@@ -1,5 +1,6 @@
-//! The delivery ledger of `[[targets]]`: one row per (announce, target) moving from `pending`
-//! to `sent` or `failed`, with the attempts made, the last error and the latency.
+//! The delivery ledger of `[[targets]]`: one row per (announce, target) — or per (go-live
+//! alert, target), see `store::alerts` — moving from `pending` to `sent` or `failed`, with the
+//! attempts made, the last error and the latency.
 //!
 //! Rows are made from the announcement log itself ([`Store::enqueue_deliveries`]), guided by a
 //! per-target cursor, together with the cursor's advance: an announce logged just before a
@@ -10,7 +11,8 @@ use jiff::Timestamp;
 use ntr_protocol::Seq;
 use serde::Serialize;
 
-use super::{Announcement, Backend, Store, StoreError};
+use super::{AlertKind, Announcement, Backend, ShowEvent, Store, StoreError};
+use crate::line::AnnounceLine;
 
 /// `pending` (waiting or being retried), `sent` or `failed` (for good).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -33,12 +35,80 @@ pub struct DeliveryRow {
     pub latency_ms: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// Whether the receiver showed what was sent when the hub read it back (an Icecast mount's
+    /// title, read about 1 s and 5 s after the delivery): true when both reads showed it, false
+    /// when a read showed another text; null when the kind is not read back, not read yet, or
+    /// the receiver's answer was unreadable.
+    pub verified: Option<bool>,
+    /// What the receiver showed at the last readable read; null if never read.
+    pub stream_title: Option<String>,
+}
+
+/// Which ledger row: an announce's (by seq) or a go-live alert's (by its id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryKey {
+    Announce(Seq),
+    Event(i64),
+}
+
+/// What a ledger row delivers.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Announce(Box<Announcement>),
+    Event(ShowEvent),
+}
+
+impl Outgoing {
+    pub fn key(&self) -> DeliveryKey {
+        match self {
+            Outgoing::Announce(a) => DeliveryKey::Announce(a.seq),
+            Outgoing::Event(e) => DeliveryKey::Event(e.id),
+        }
+    }
+
+    pub fn message(&self) -> &AnnounceLine {
+        match self {
+            Outgoing::Announce(a) => &a.message,
+            Outgoing::Event(e) => &e.message,
+        }
+    }
+
+    /// The show's slug; `None`: a station-wide line.
+    pub fn show(&self) -> Option<&str> {
+        match self {
+            Outgoing::Announce(a) => a.show.as_deref(),
+            Outgoing::Event(e) => Some(&e.show),
+        }
+    }
+
+    /// When it was announced or fired: latencies count from here.
+    pub fn at(&self) -> Timestamp {
+        match self {
+            Outgoing::Announce(a) => a.announced_at,
+            Outgoing::Event(e) => e.at,
+        }
+    }
+
+    /// The same on every retry and unique per line: `announce-42`, `live-7`, `reminder-7` (7
+    /// being the show week's id). Receivers that deduplicate (Matrix's transaction id, an
+    /// `Idempotency-Key` header) drop a repeat after a send cut short.
+    pub fn idempotency_key(&self) -> String {
+        match self {
+            Outgoing::Announce(a) => format!("announce-{}", a.seq),
+            Outgoing::Event(e) => format!("{}-{}", e.kind.as_str(), e.show_id),
+        }
+    }
+
+    /// A reminder is worth nothing once its show started: its deadline is the start.
+    pub fn expires(&self) -> bool {
+        matches!(self, Outgoing::Event(e) if e.kind == AlertKind::Reminder)
+    }
 }
 
 /// The next line a target's worker has to send.
 #[derive(Debug, Clone)]
 pub struct PendingDelivery {
-    pub announce: Announcement,
+    pub item: Outgoing,
     pub attempts: u32,
     pub last_error: Option<String>,
     pub due_at: Timestamp,
@@ -51,6 +121,16 @@ pub enum DeliveryOutcome {
     Sent { latency_ms: i64 },
     Retry { error: String, due_at: Timestamp },
     Failed { error: String },
+}
+
+/// One read-back of a sent row, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamCheck {
+    /// What the receiver showed; `None` when this read was unreadable (the last text read is
+    /// kept).
+    pub stream_title: Option<String>,
+    /// The verdict over the reads so far (see [`DeliveryRow::verified`]).
+    pub verified: Option<bool>,
 }
 
 /// How the rows of one target are timed when they are made, and which announces get one.
@@ -87,8 +167,10 @@ impl Recipient {
 pub struct TargetSummary {
     pub pending: u32,
     pub failed: u32,
-    /// The most recently changed row and its seq.
+    /// The most recently changed announce row and its seq.
     pub last: Option<(Seq, DeliveryRow)>,
+    /// The most recently changed row of each alert kind the target got.
+    pub events: Vec<(AlertKind, DeliveryRow)>,
 }
 
 impl Store {
@@ -115,8 +197,9 @@ impl Store {
         }
     }
 
-    /// The oldest pending row of `target`, with its announce: a target's lines go out in
-    /// announce order, so a line being retried holds back the later ones of that target.
+    /// The next pending row of `target`, with what it delivers: the oldest announce (a
+    /// target's lines go out in announce order, so a line being retried holds back the later
+    /// ones), or an alert due before it (alerts do not wait behind lines, nor lines behind them).
     pub async fn next_delivery(
         &self,
         target: String,
@@ -129,23 +212,36 @@ impl Store {
 
     /// Counts an attempt before it is made, so a crash mid-request still shows it; returns the
     /// attempts made so far, this one included.
-    pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
+    pub async fn begin_attempt(&self, key: DeliveryKey, target: String) -> Result<u32, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.begin_attempt(seq, target).await,
-            Backend::Postgres(db) => db.begin_attempt(seq, target).await,
+            Backend::Sqlite(db) => db.begin_attempt(key, target).await,
+            Backend::Postgres(db) => db.begin_attempt(key, target).await,
         }
     }
 
     /// Records how an attempt ended. Only a `pending` row changes: `sent` and `failed` are final.
     pub async fn finish_delivery(
         &self,
-        seq: Seq,
+        key: DeliveryKey,
         target: String,
         outcome: DeliveryOutcome,
     ) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.finish_delivery(seq, target, outcome).await,
-            Backend::Postgres(db) => db.finish_delivery(seq, target, outcome).await,
+            Backend::Sqlite(db) => db.finish_delivery(key, target, outcome).await,
+            Backend::Postgres(db) => db.finish_delivery(key, target, outcome).await,
+        }
+    }
+
+    /// Records a read-back of a `sent` row; other rows do not change.
+    pub async fn record_stream_check(
+        &self,
+        seq: Seq,
+        target: String,
+        check: StreamCheck,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.record_stream_check(seq, target, check).await,
+            Backend::Postgres(db) => db.record_stream_check(seq, target, check).await,
         }
     }
 
@@ -163,7 +259,8 @@ impl Store {
         }
     }
 
-    /// Per target: pending and failed rows changed since `since`, and the latest row.
+    /// Per target: pending and failed rows changed since `since`, the latest announce row and
+    /// the latest row of each alert kind.
     pub async fn delivery_summary(
         &self,
         target: String,

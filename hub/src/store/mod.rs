@@ -20,6 +20,7 @@
 //! `hub check-config`) use [`DbFile`] instead of a `Store`: they must not migrate, create or keep
 //! a thread on a database that a running hub may be serving.
 
+mod alerts;
 mod announcements;
 pub mod copy;
 #[cfg(test)]
@@ -45,14 +46,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::{SignedDuration, Timestamp};
 
+pub use alerts::{AlertKind, EventDeliveries, Fired, NewEvent, NewEventRow, ShowEvent};
 pub use announcements::{
     ACK_TARGETS_PER_RELAY, Ack, Announcement, CORRECTABLE_FOR, HeldAnnouncement, HeldState,
     IdempotencyKey, Keyed, NewAnnouncement, RecordAs, Recorded, RelayAck,
 };
 pub use cursors::StoredCursor;
 pub use deliveries::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient,
-    TargetSummary,
+    DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing, PendingDelivery,
+    Recipient, StreamCheck, TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};

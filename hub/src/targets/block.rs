@@ -31,6 +31,7 @@ pub struct RawTarget {
     pub(super) delay_seconds: Option<i64>,
     pub(super) enabled: Option<bool>,
     pub(super) shows: Option<Vec<String>>,
+    pub(super) events: Option<Vec<String>>,
     pub(super) secret: Option<String>,
     pub(super) homeserver: Option<String>,
     pub(super) room_id: Option<String>,

@@ -25,7 +25,7 @@ use super::attempt::{self, Answer, Attempt};
 use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::cut::{self, Unit};
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// The lexicon's `maxGraphemes` for a post's text.
 pub const MAX_POST_GRAPHEMES: usize = 300;
@@ -75,10 +75,10 @@ impl Kind for BlueskyTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
@@ -92,10 +92,10 @@ enum Posted {
 async fn send(
     http: &reqwest::Client,
     target: &BlueskyTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
-    let record = post_record(announce.message.as_str(), jiff::Timestamp::now());
+    let record = post_record(item.message().as_str(), jiff::Timestamp::now());
     let mut slot = target.session.lock().await;
     // After an expiry, one new session and one more try: a second expiry is an answer.
     for renew in [slot.is_none(), true] {

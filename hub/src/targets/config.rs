@@ -15,6 +15,7 @@ use super::kind::TargetKind;
 use super::kinds::{self, KINDS};
 use crate::show_filter::ShowFilter;
 use crate::station::Station;
+use crate::store::AlertKind;
 
 /// The longest hold-back a target may ask for (ten minutes covers any stream delay).
 pub const MAX_DELAY_SECONDS: u64 = 600;
@@ -29,7 +30,87 @@ pub struct TargetConfig {
     pub enabled: bool,
     /// Whose announces it gets (station-wide lines always).
     pub shows: ShowFilter,
+    /// What it is sent: announces, go-live alerts, reminders.
+    pub events: Events,
     pub kind: TargetKind,
+}
+
+/// `events = ["announce", "live", "reminder"]`: which of them a target is sent. Never empty
+/// (a target sent nothing is `enabled = false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Events {
+    pub announce: bool,
+    pub live: bool,
+    pub reminder: bool,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            announce: true,
+            live: false,
+            reminder: false,
+        }
+    }
+}
+
+impl Events {
+    const NAMES: &'static str = "\"announce\", \"live\", \"reminder\"";
+
+    fn parse(written: Option<Vec<String>>) -> Result<Events, String> {
+        let Some(names) = written else {
+            return Ok(Events::default());
+        };
+        if names.is_empty() {
+            return Err(format!(
+                "is empty: name at least one of {} (or set enabled = false)",
+                Self::NAMES
+            ));
+        }
+        let mut events = Events {
+            announce: false,
+            live: false,
+            reminder: false,
+        };
+        for name in &names {
+            let flag = match name.as_str() {
+                "announce" => &mut events.announce,
+                "live" => &mut events.live,
+                "reminder" => &mut events.reminder,
+                other => {
+                    return Err(format!("unknown event `{other}` (use {})", Self::NAMES));
+                }
+            };
+            *flag = true;
+        }
+        Ok(events)
+    }
+
+    /// Is the target sent alerts of `kind`?
+    pub fn gets(&self, kind: AlertKind) -> bool {
+        match kind {
+            AlertKind::Live => self.live,
+            AlertKind::Reminder => self.reminder,
+        }
+    }
+
+    /// The names of what it is sent, as `events = […]` writes them.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("announce", self.announce),
+            ("live", self.live),
+            ("reminder", self.reminder),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect()
+    }
+
+    /// `announce, live`: for the start-up summary.
+    pub fn describe(&self) -> String {
+        self.names().join(", ")
+    }
 }
 
 /// Checks every block; names must be unique among the targets and must not be in `taken`
@@ -89,6 +170,7 @@ fn validate_block(mut block: Block) -> Result<TargetConfig, TargetConfigError> {
     let enabled = block.raw.enabled.take().unwrap_or(true);
     let shows = ShowFilter::from_config(block.raw.shows.take())
         .map_err(|e| block.err("shows", e.to_string()))?;
+    let events = Events::parse(block.raw.events.take()).map_err(|m| block.err("events", m))?;
     let kind = kind_of_block(&mut block)?;
     block.reject_leftovers()?;
     Ok(TargetConfig {
@@ -96,6 +178,7 @@ fn validate_block(mut block: Block) -> Result<TargetConfig, TargetConfigError> {
         delay_seconds,
         enabled,
         shows,
+        events,
         kind,
     })
 }
@@ -190,6 +273,29 @@ mod tests {
             let err = validate(vec![raw], &[], &station()).expect_err(text);
             assert_eq!(err.to_string(), text);
         }
+    }
+
+    #[test]
+    fn events_default_to_announces_and_name_what_is_wrong() {
+        let block = |events: Option<Vec<&str>>| RawTarget {
+            name: Some("hook".into()),
+            kind: Some("webhook".into()),
+            url: Some("https://e.org".into()),
+            events: events.map(|e| e.into_iter().map(Into::into).collect()),
+            ..RawTarget::default()
+        };
+        let plain = validate(vec![block(None)], &[], &station()).expect("default");
+        assert_eq!(plain[0].events, Events::default());
+        let alerts = validate(vec![block(Some(vec!["live", "reminder"]))], &[], &station());
+        let alerts = alerts.expect("alerts only");
+        assert!(!alerts[0].events.announce && alerts[0].events.gets(AlertKind::Reminder));
+        let err = validate(vec![block(Some(vec!["golive"]))], &[], &station()).expect_err("x");
+        assert_eq!(
+            err.to_string(),
+            "targets[0].events: unknown event `golive` (use \"announce\", \"live\", \"reminder\")"
+        );
+        let err = validate(vec![block(Some(vec![]))], &[], &station()).expect_err("empty");
+        assert_eq!(err.key, "targets[0].events");
     }
 
     #[test]

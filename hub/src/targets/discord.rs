@@ -23,7 +23,7 @@ use url::Url;
 use super::attempt::{self, Answer, Attempt};
 use super::block::{Block, Secret, TargetConfigError};
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// A Discord channel webhook. The URL's last path segment is its token, so the URL itself is a
 /// secret: it is only ever shown through [`DiscordTarget::redacted`].
@@ -74,10 +74,10 @@ impl Kind for DiscordTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
@@ -103,11 +103,11 @@ fn redact(url: &Url) -> Option<(String, String)> {
 async fn send(
     http: &reqwest::Client,
     target: &DiscordTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
     let body = json!({
-        "content": content(announce.message.as_str()),
+        "content": content(item.message().as_str()),
         // A track called "@everyone" must not ping a whole server.
         "allowed_mentions": {"parse": []},
     });

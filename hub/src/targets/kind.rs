@@ -1,5 +1,6 @@
 //! What every kind of target provides — its keys' parser, its endpoint and secrets for logs, its
-//! send — and [`TargetKind`], a validated target's kind as the worker holds it.
+//! send, optionally a read-back of what it sent — and [`TargetKind`], a validated target's kind
+//! as the worker holds it.
 //!
 //! A new kind is one module implementing [`Kind`] plus one line in `kinds::KINDS`.
 
@@ -11,7 +12,8 @@ use futures_util::future::BoxFuture;
 
 use super::attempt::Attempt;
 use super::block::{Block, TargetConfigError};
-use crate::store::Announcement;
+use super::readback::ReadBack;
+use crate::store::Outgoing;
 
 /// One kind of target: its validated keys, and what the worker and the logs need of them.
 pub trait Kind: fmt::Debug + Send + Sync + 'static {
@@ -27,13 +29,19 @@ pub trait Kind: fmt::Debug + Send + Sync + 'static {
     /// can be scrubbed of them.
     fn secrets(&self) -> Vec<&str>;
 
-    /// One attempt at delivering `announce`.
+    /// One attempt at delivering `item` (an announce or a go-live alert).
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt>;
+
+    /// For a kind whose receiver shows what it was sent (an Icecast stream title): the text a
+    /// sent `item` put there and how to read it back. The default: nothing to read back.
+    fn read_back(&self, _item: &Outgoing) -> Option<ReadBack> {
+        None
+    }
 }
 
 /// A kind's name as written in `kind = "…"` and its parser.
@@ -92,9 +100,13 @@ impl TargetKind {
     pub async fn send(
         &self,
         http: &reqwest::Client,
-        announce: &Announcement,
+        item: &Outgoing,
         timeout: Duration,
     ) -> Attempt {
-        self.target.send(http, announce, timeout).await
+        self.target.send(http, item, timeout).await
+    }
+
+    pub fn read_back(&self, item: &Outgoing) -> Option<ReadBack> {
+        self.target.read_back(item)
     }
 }

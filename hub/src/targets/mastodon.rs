@@ -1,7 +1,7 @@
 //! Mastodon: `POST {instance}/api/v1/statuses` with `{"status": line}`, authorised by an
 //! access token (`Authorization: Bearer`).
 //!
-//! `Idempotency-Key: announce-{seq}`: Mastodon answers a repeated key (for about an hour) with
+//! `Idempotency-Key: announce-{seq}` (`live-{show_id}`, `reminder-{show_id}`): Mastodon answers a repeated key (for about an hour) with
 //! the status it already made, so a retry after a lost answer never posts twice.
 //!
 //! A status holds 500 characters. The line is cut to that, counting a URL at its full length
@@ -21,7 +21,7 @@ use super::attempt::{self, Answer, Attempt};
 use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::cut::{self, Unit};
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// Mastodon's default limit on a status.
 pub const MAX_STATUS_CHARS: usize = 500;
@@ -59,17 +59,17 @@ impl Kind for MastodonTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
 async fn send(
     http: &reqwest::Client,
     target: &MastodonTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
     let Some(url) = statuses_url(&target.instance) else {
@@ -80,8 +80,8 @@ async fn send(
     let request = http
         .post(url)
         .bearer_auth(target.access_token.expose())
-        .header("idempotency-key", format!("announce-{}", announce.seq))
-        .json(&json!({ "status": status(announce.message.as_str()) }));
+        .header("idempotency-key", item.idempotency_key())
+        .json(&json!({ "status": status(item.message().as_str()) }));
     attempt::send(request, timeout, |a: Answer| {
         let hint = reset_wait(&a.headers);
         a.judge(hint)

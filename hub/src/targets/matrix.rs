@@ -1,7 +1,8 @@
 //! Matrix rooms: `PUT {homeserver}/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{txn}`
 //! with `{"msgtype":"m.notice","body":line}`, authorised by the access token.
 //!
-//! The transaction id is `announce-{seq}`: the homeserver answers a repeated id from the same
+//! The transaction id is `announce-{seq}` (`live-{show_id}` and `reminder-{show_id}` for
+//! go-live alerts): the homeserver answers a repeated id from the same
 //! device with the event it already made, so a retry after a lost answer never posts twice.
 //! `m.notice` is the message type meant for bots (clients render it quieter, bots ignore it).
 //!
@@ -16,7 +17,7 @@ use url::Url;
 use super::attempt::{self, Answer, Attempt};
 use super::block::{Block, Secret, TargetConfigError, credential_and_url, without_query};
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 #[derive(Debug, Clone)]
 pub struct MatrixTarget {
@@ -60,20 +61,20 @@ impl Kind for MatrixTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
 async fn send(
     http: &reqwest::Client,
     target: &MatrixTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
-    let Some(url) = send_url(target, &format!("announce-{}", announce.seq)) else {
+    let Some(url) = send_url(target, &item.idempotency_key()) else {
         return Attempt::Failed {
             error: "the homeserver URL cannot take a path".into(),
         };
@@ -81,7 +82,7 @@ async fn send(
     let request = http
         .put(url)
         .bearer_auth(target.access_token.expose())
-        .json(&json!({"msgtype": "m.notice", "body": announce.message.as_str()}));
+        .json(&json!({"msgtype": "m.notice", "body": item.message().as_str()}));
     attempt::send(request, timeout, judge).await
 }
 

@@ -8,7 +8,8 @@
 //! (`discord`, `webhook`, `matrix`, `icecast`, `mastodon`, `bluesky`, `telegram`, `ntfy`: its
 //! keys, its redaction, its payload, its send; `cut` fits a line into a kind's limit) →
 //! `worker` (the delivery loop, one task per target) → `attempt` (how an answer becomes sent /
-//! retry / failed). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
+//! retry / failed) → `readback` (after a delivery, reading the receiver to check it shows the
+//! text sent: Icecast's stream title). The HTTP side (`/admin/deliveries`, `/admin/targets`, the dashboard's panel)
 //! is `http::api::targets`; the ledger itself is `store::deliveries`; a sent line is recorded through `crate::acks`.
 //!
 //! A kind is a type implementing [`kind::Kind`], registered by one line in `kinds::KINDS`,
@@ -29,6 +30,7 @@ pub mod kinds;
 pub mod mastodon;
 pub mod matrix;
 pub mod ntfy;
+pub mod readback;
 pub mod telegram;
 pub mod webhook;
 mod worker;
@@ -46,8 +48,9 @@ use tokio::sync::watch;
 
 use crate::acks::Acks;
 use crate::station::Station;
-use crate::store::{Recipient, Store, StoreError};
+use crate::store::{AlertKind, NewEventRow, Recipient, Store, StoreError};
 pub use config::TargetConfig;
+use jiff::{SignedDuration, Timestamp};
 use ntr_common::shutdown::Shutdown;
 
 /// One line about the configured targets, secrets left out: `discord (discord,
@@ -61,6 +64,9 @@ pub fn summary(targets: &[TargetConfig], station: &Station) -> String {
             let mut line = format!("{} ({}, {}", t.name, t.kind.name(), t.kind.endpoint());
             if several || t.shows.slugs().is_some() {
                 line.push_str(&format!(", {}", t.shows.describe()));
+            }
+            if t.events != config::Events::default() {
+                line.push_str(&format!(", events {}", t.events.describe()));
             }
             if t.delay_seconds > 0 {
                 line.push_str(&format!(", {} s delay", t.delay_seconds));
@@ -169,6 +175,26 @@ impl DeliveryCounters {
     }
 }
 
+/// The running delivery workers, for a graceful stop.
+pub struct Workers {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// A send in flight ends within the request timeout; a little more for the ledger.
+    bound: Duration,
+}
+
+impl Workers {
+    /// After shutdown fired: waits until every worker has recorded its send in flight (at most
+    /// one request timeout), so a line the target accepted is not sent again after a restart.
+    pub async fn finish(self) {
+        let all = futures_util::future::join_all(self.tasks);
+        if tokio::time::timeout(self.bound, all).await.is_err() {
+            tracing::warn!(
+                "a target's send was still open at shutdown: it is retried after the restart"
+            );
+        }
+    }
+}
+
 /// The configured targets and what the rest of the hub needs of them: a poke when an announce
 /// was logged, counters for `/metrics`. Cheap to clone.
 #[derive(Clone)]
@@ -226,12 +252,12 @@ impl Targets {
         &self.inner.configs
     }
 
-    /// The targets that deliver (enabled ones), with the shows each gets.
+    /// The targets that deliver announces (enabled ones), with the shows each gets.
     pub fn recipients(&self) -> Vec<Recipient> {
         self.inner
             .configs
             .iter()
-            .filter(|t| t.enabled)
+            .filter(|t| t.enabled && t.events.announce)
             .map(|t| Recipient {
                 target: t.name.clone(),
                 shows: t
@@ -251,14 +277,54 @@ impl Targets {
         Ok(())
     }
 
-    /// Called once an announce is in the log: wakes every worker. Never waits.
+    /// The ledger rows of a `kind` alert of `show` fired `at`, one per enabled target that
+    /// gets it: due at once (a stream delay is for lines about the music), given up after the
+    /// usual time or at `deadline` (a reminder's show start), whichever comes first; with
+    /// `failed`, recorded as failed already.
+    pub fn alert_rows(
+        &self,
+        kind: AlertKind,
+        show: &str,
+        at: Timestamp,
+        deadline: Option<Timestamp>,
+        failed: Option<&str>,
+    ) -> Vec<NewEventRow> {
+        let give_up = SignedDuration::try_from(self.inner.timings.give_up_after)
+            .unwrap_or(SignedDuration::MAX);
+        let give_up_at = at.checked_add(give_up).unwrap_or(Timestamp::MAX);
+        let give_up_at = deadline.map_or(give_up_at, |d| d.min(give_up_at));
+        self.inner
+            .configs
+            .iter()
+            .filter(|t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
+            .map(|t| NewEventRow {
+                target: t.name.clone(),
+                due_at: at,
+                give_up_at,
+                failed: failed.map(String::from),
+            })
+            .collect()
+    }
+
+    /// Whether some enabled target takes `kind` alerts of `show`.
+    pub fn sends(&self, kind: AlertKind, show: &str) -> bool {
+        self.inner
+            .configs
+            .iter()
+            .any(|t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
+    }
+
+    /// Called once an announce is in the log or an alert fired: wakes every worker. Never
+    /// waits.
     pub fn announced(&self) {
         self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Starts one worker task per enabled target, each with the ledger (`store`) and the ack
-    /// path (`acks`); they stop at `shutdown`.
-    pub fn spawn(&self, store: &Store, acks: &Acks, shutdown: &Shutdown) {
+    /// path (`acks`); they stop at `shutdown`, once a send in flight is finished and recorded.
+    /// The answer waits for that (see [`Workers::finish`]).
+    pub fn spawn(&self, store: &Store, acks: &Acks, shutdown: &Shutdown) -> Workers {
+        let mut tasks = Vec::new();
         for target in &self.inner.configs {
             if !target.enabled {
                 tracing::info!(target_name = %target.name, "target disabled: nothing is sent to it");
@@ -274,8 +340,13 @@ impl Targets {
                 wake: self.inner.wake.subscribe(),
                 shutdown: shutdown.clone(),
                 pause_until: None,
+                check: None,
             };
-            tokio::spawn(worker.run());
+            tasks.push(tokio::spawn(worker.run()));
+        }
+        Workers {
+            tasks,
+            bound: self.inner.timings.request_timeout + Duration::from_secs(1),
         }
     }
 

@@ -22,7 +22,7 @@ use super::block::{
     Block, Secret, ShowTitles, TargetConfigError, credential_and_url, without_query,
 };
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// ntfy's default message size limit, in bytes.
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -74,25 +74,25 @@ impl Kind for NtfyTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
 async fn send(
     http: &reqwest::Client,
     target: &NtfyTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
-    let title = target.titles.title(announce.show.as_deref());
+    let title = target.titles.title(item.show());
     let mut request = http
         .post(target.url.clone())
         .header("title", header_text(title))
         .header(reqwest::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(body(announce.message.as_str()));
+        .body(body(item.message().as_str()));
     if let Some(token) = &target.token {
         request = request.bearer_auth(token.expose());
     }

@@ -23,7 +23,7 @@ use super::attempt::{self, Answer, Attempt};
 use super::block::{Block, ChatId, Secret, TargetConfigError, credential_and_url, without_query};
 use super::cut::{self, Unit};
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 /// Telegram refuses longer messages.
 pub const MAX_TEXT_CHARS: usize = 4096;
@@ -76,17 +76,17 @@ impl Kind for TelegramTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
 async fn send(
     http: &reqwest::Client,
     target: &TelegramTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
     let Some(url) = send_url(target) else {
@@ -100,7 +100,7 @@ async fn send(
     };
     let body = json!({
         "chat_id": chat_id,
-        "text": text(announce.message.as_str()),
+        "text": text(item.message().as_str()),
     });
     attempt::send(http.post(url).json(&body), timeout, judge).await
 }

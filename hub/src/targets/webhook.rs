@@ -1,7 +1,9 @@
 //! Generic webhooks: `POST {url}` with the announce frame's JSON, exactly as `/ws/announce`
-//! sends it, signed with HMAC-SHA256 over the body when a `secret` is set
-//! (`X-Announce-Signature: sha256=<hex>`). `Idempotency-Key: announce-{seq}` lets a receiver
-//! drop the rare repeat (a hub killed between the receiver's answer and the ledger's write).
+//! sends it — or for a go-live alert `{"type":"live"|"reminder","show","message","at"}` —
+//! signed with HMAC-SHA256 over the body when a `secret` is set
+//! (`X-Announce-Signature: sha256=<hex>`). `Idempotency-Key: announce-{seq}` (`live-{show_id}`,
+//! `reminder-{show_id}`) lets a receiver drop the rare repeat (a hub killed between the
+//! receiver's answer and the ledger's write).
 //!
 //! Keys: `url` (which may carry a key in its query or userinfo, so only its redacted form is
 //! shown) and the optional `secret`.
@@ -17,7 +19,7 @@ use url::Url;
 use super::attempt::{self, Attempt};
 use super::block::{Block, Secret, TargetConfigError, url_parts, without_query};
 use super::kind::Kind;
-use crate::store::Announcement;
+use crate::store::Outgoing;
 
 pub const SIGNATURE_HEADER: &str = "x-announce-signature";
 
@@ -62,29 +64,43 @@ impl Kind for WebhookTarget {
     fn send<'a>(
         &'a self,
         http: &'a reqwest::Client,
-        announce: &'a Announcement,
+        item: &'a Outgoing,
         timeout: Duration,
     ) -> BoxFuture<'a, Attempt> {
-        Box::pin(send(http, self, announce, timeout))
+        Box::pin(send(http, self, item, timeout))
     }
 }
 
 async fn send(
     http: &reqwest::Client,
     target: &WebhookTarget,
-    announce: &Announcement,
+    item: &Outgoing,
     timeout: Duration,
 ) -> Attempt {
-    // The very frame `/ws/announce` sends, so receivers parse one shape.
-    let body = announce.to_message().to_json();
+    let body = body(item);
     let mut request = http
         .post(target.url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("idempotency-key", format!("announce-{}", announce.seq));
+        .header("idempotency-key", item.idempotency_key());
     if let Some(secret) = &target.secret {
         request = request.header(SIGNATURE_HEADER, signature(secret, body.as_bytes()));
     }
     attempt::send(request.body(body), timeout, |a| a.judge(None)).await
+}
+
+/// An announce is the very frame `/ws/announce` sends, so receivers parse one shape; an alert
+/// says what it is, whose show, and when it fired.
+fn body(item: &Outgoing) -> String {
+    match item {
+        Outgoing::Announce(announce) => announce.to_message().to_json(),
+        Outgoing::Event(event) => serde_json::json!({
+            "type": event.kind.as_str(),
+            "show": event.show,
+            "message": event.message.as_str(),
+            "at": event.at.to_string(),
+        })
+        .to_string(),
+    }
 }
 
 /// `sha256=<lower-case hex HMAC-SHA256 of body>`.

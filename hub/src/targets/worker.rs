@@ -1,5 +1,6 @@
 //! One delivery worker per enabled target: it makes the target's ledger rows from the
-//! announcement log, then sends them one at a time, oldest first, until shutdown.
+//! announcement log, then sends them — and the go-live alerts' rows, made when an alert fires —
+//! one at a time, until shutdown.
 //!
 //! A worker waits only on its own target: the announce path merely pokes it (a `watch`
 //! channel) after the line is logged and queued for the WebSocket fan-out, and each worker has
@@ -8,19 +9,23 @@
 //! the later ones of that target only.
 //!
 //! A worker holds only what it uses — the ledger, the ack path, its counters, its timings, the
-//! wake channel and the shutdown signal — not the web layer's state.
+//! wake channel and the shutdown signal — not the web layer's state. A line sent to a kind that
+//! reads its receiver back gets a read-back task of its own (`readback`), so the next line is
+//! never held up by it.
 
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::attempt::Attempt;
 use super::config::TargetConfig;
+use super::readback::Checker;
 use super::{DeliveryCounters, Outcome, Timings};
 use crate::acks::Acks;
-use crate::store::{DeliveryOutcome, Enqueue, PendingDelivery, Store, StoreError};
+use crate::store::{DeliveryOutcome, Enqueue, Outgoing, PendingDelivery, Store, StoreError};
 use ntr_common::shutdown::Shutdown;
 
 /// A final attempt scheduled at the give-up time may start this late and still run; a row found
@@ -44,6 +49,8 @@ pub struct Worker {
     pub shutdown: Shutdown,
     /// The target's rate limit asked for quiet until then.
     pub pause_until: Option<Instant>,
+    /// The read-back of the last line sent, while it runs (kinds that have one).
+    pub check: Option<AbortHandle>,
 }
 
 /// What the loop does next.
@@ -61,7 +68,9 @@ impl Worker {
             delay_seconds = self.target.delay_seconds,
             "delivering announces to target"
         );
-        loop {
+        // Checked before each step: after shutdown no new send starts (the one in flight
+        // finished and was recorded).
+        while !self.shutdown.is_shutdown() {
             let step = match self.next_step().await {
                 Ok(step) => step,
                 Err(e) => {
@@ -86,21 +95,23 @@ impl Worker {
         let delay = SignedDuration::from_secs(self.target.delay_seconds as i64);
         let give_up =
             SignedDuration::try_from(self.timings.give_up_after).unwrap_or(SignedDuration::MAX);
-        store
-            .enqueue_deliveries(
-                name.clone(),
-                Enqueue {
-                    not_before: Timestamp::now() - delay - give_up,
-                    delay_ms: delay.as_millis() as i64,
-                    give_up_ms: give_up.as_millis() as i64,
-                    shows: self
-                        .target
-                        .shows
-                        .slugs()
-                        .map(|s| s.iter().map(ToString::to_string).collect()),
-                },
-            )
-            .await?;
+        if self.target.events.announce {
+            store
+                .enqueue_deliveries(
+                    name.clone(),
+                    Enqueue {
+                        not_before: Timestamp::now() - delay - give_up,
+                        delay_ms: delay.as_millis() as i64,
+                        give_up_ms: give_up.as_millis() as i64,
+                        shows: self
+                            .target
+                            .shows
+                            .slugs()
+                            .map(|s| s.iter().map(ToString::to_string).collect()),
+                    },
+                )
+                .await?;
+        }
         let Some(next) = store.next_delivery(name).await? else {
             return Ok(Step::Wait(None));
         };
@@ -139,19 +150,28 @@ impl Worker {
         }
     }
 
-    /// One attempt at `d`, recorded in the ledger. False when shutdown interrupted it (the row
-    /// stays pending and is resumed after the restart).
+    /// One attempt at `d`, recorded in the ledger. False when shutdown came while the ledger
+    /// could not be written (the row stays pending and is resumed after the restart).
     async fn deliver(&mut self, d: PendingDelivery) -> bool {
-        let seq = d.announce.seq;
+        let key = d.item.key();
         let now = Timestamp::now();
-        if now > d.give_up_at + LATE_SLACK {
-            let error = self.gave_up(d.last_error.as_deref().unwrap_or("the hub was not running"));
+        // A reminder is due by its show's start, not a moment later.
+        let slack = if d.item.expires() {
+            SignedDuration::ZERO
+        } else {
+            LATE_SLACK
+        };
+        if now > d.give_up_at + slack {
+            let error = self.gave_up(
+                &d,
+                d.last_error.as_deref().unwrap_or("the hub was not running"),
+            );
             self.finish(&d, DeliveryOutcome::Failed { error }).await;
             return true;
         }
         let attempts = match self
             .store
-            .begin_attempt(seq, self.target.name.clone())
+            .begin_attempt(key, self.target.name.clone())
             .await
         {
             Ok(n) => n,
@@ -160,14 +180,22 @@ impl Worker {
                 return self.wait(Some(STORE_RETRY)).await;
             }
         };
-        let result = tokio::select! {
-            result = self.target.kind.send(&self.http, &d.announce, self.timings.request_timeout) => result,
-            _ = self.shutdown.wait() => return false,
-        };
+        // A read-back of the previous line would read this one's text as a mismatch.
+        if let Some(check) = self.check.take() {
+            check.abort();
+        }
+        // Not cut short by shutdown: a send the target may have accepted is finished and
+        // recorded (the request timeout bounds the wait), so a graceful stop — an upgrade, a
+        // restart — never sends a line twice. Only a crash can.
+        let result = self
+            .target
+            .kind
+            .send(&self.http, &d.item, self.timings.request_timeout)
+            .await;
         let outcome = match self.scrub(result) {
             Attempt::Sent { pause } => {
                 self.pause_until = pause.map(|p| Instant::now() + p);
-                let latency = Timestamp::now().duration_since(d.announce.announced_at);
+                let latency = Timestamp::now().duration_since(d.item.at());
                 DeliveryOutcome::Sent {
                     latency_ms: latency.as_millis().max(0) as i64,
                 }
@@ -175,8 +203,30 @@ impl Worker {
             Attempt::Retry { error, after } => self.retry_or_give_up(&d, attempts, error, after),
             Attempt::Failed { error } => DeliveryOutcome::Failed { error },
         };
+        let sent = matches!(outcome, DeliveryOutcome::Sent { .. });
         self.finish(&d, outcome).await;
+        if sent {
+            self.check = self.read_back(&d);
+        }
         true
+    }
+
+    /// Starts reading the receiver back after `d` was sent, for kinds that can be. Only an
+    /// announce is read back: its ledger row, by seq, is where the reads are recorded.
+    fn read_back(&self, d: &PendingDelivery) -> Option<AbortHandle> {
+        let Outgoing::Announce(announce) = &d.item else {
+            return None;
+        };
+        let read_back = self.target.kind.read_back(&d.item)?;
+        let checker = Checker {
+            seq: announce.seq,
+            target: self.target.name.clone(),
+            store: self.store.clone(),
+            http: self.http.clone(),
+            timeout: self.timings.request_timeout,
+            shutdown: self.shutdown.clone(),
+        };
+        Some(checker.spawn(read_back))
     }
 
     /// Schedules the next attempt, or gives up when it would come after the give-up time.
@@ -200,12 +250,17 @@ impl Worker {
             }
         } else {
             DeliveryOutcome::Failed {
-                error: self.gave_up(&error),
+                error: self.gave_up(d, &error),
             }
         }
     }
 
-    fn gave_up(&self, last_error: &str) -> String {
+    /// The error a row fails with at its give-up time: a reminder past its show's start is
+    /// `expired` (the one word the Targets panel and `/admin/events` show for it).
+    fn gave_up(&self, d: &PendingDelivery, last_error: &str) -> String {
+        if d.item.expires() {
+            return "expired".into();
+        }
         format!(
             "gave up {} s after the line was due: {last_error}",
             self.timings.give_up_after.as_secs()
@@ -215,30 +270,33 @@ impl Worker {
     /// Writes the outcome to the ledger, counts it, logs it, and acks a sent line.
     async fn finish(&self, d: &PendingDelivery, outcome: DeliveryOutcome) {
         let name = &self.target.name;
-        let seq = d.announce.seq;
+        let what = d.item.idempotency_key();
         if let Err(e) = self
             .store
-            .finish_delivery(seq, name.clone(), outcome.clone())
+            .finish_delivery(d.item.key(), name.clone(), outcome.clone())
             .await
         {
-            tracing::warn!(target_name = %name, seq = seq.get(), error = %e, "cannot record a delivery");
+            tracing::warn!(target_name = %name, line = %what, error = %e, "cannot record a delivery");
             return;
         }
         let counters = &self.counters;
         match outcome {
             DeliveryOutcome::Sent { latency_ms } => {
                 counters.count(name, Outcome::Sent);
-                tracing::info!(target_name = %name, seq = seq.get(), latency_ms, "delivered to target");
-                // A sent line is an ack with the target's name, exactly like a relay's.
-                self.acks.record(seq, name).await;
+                tracing::info!(target_name = %name, line = %what, latency_ms, "delivered to target");
+                // A sent line is an ack with the target's name, exactly like a relay's; an
+                // alert is no line of the log, so nothing acks it.
+                if let Outgoing::Announce(a) = &d.item {
+                    self.acks.record(a.seq, name).await;
+                }
             }
             DeliveryOutcome::Retry { error, due_at } => {
                 counters.count(name, Outcome::Retried);
-                tracing::warn!(target_name = %name, seq = seq.get(), %error, retry_at = %due_at, "delivery failed; will retry");
+                tracing::warn!(target_name = %name, line = %what, %error, retry_at = %due_at, "delivery failed; will retry");
             }
             DeliveryOutcome::Failed { error } => {
                 counters.count(name, Outcome::Failed);
-                tracing::warn!(target_name = %name, seq = seq.get(), %error, "delivery failed for good");
+                tracing::warn!(target_name = %name, line = %what, %error, "delivery failed for good");
             }
         }
     }

@@ -36,6 +36,8 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/admin/deliveries"),
     ("GET", "/admin/targets"),
     ("GET", "/admin/relays"),
+    ("POST", "/admin/shows/{id}/live"),
+    ("GET", "/admin/events"),
     ("GET", "/"),
     ("GET", "/s/{slug}"),
     ("GET", "/dashboard"),
@@ -454,6 +456,22 @@ async fn admin_answers_match_their_schemas() {
         200,
     )
     .await;
+    // Not on air: "We're live" is refused, and no alert is listed.
+    let live = format!("/admin/shows/{id}/live");
+    c.expect(
+        c.admin(Method::POST, &live),
+        ("post", "/admin/shows/{id}/live"),
+        409,
+    )
+    .await;
+    let events = c
+        .expect(
+            c.admin(Method::GET, "/admin/events"),
+            ("get", "/admin/events"),
+            200,
+        )
+        .await;
+    assert_eq!(events, json!([]));
     check_targets(&c, &first).await;
 }
 

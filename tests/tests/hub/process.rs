@@ -71,6 +71,21 @@ fn configuration_errors_exit_2_with_one_line_naming_the_key() {
             "[show]\nannounce_max_age_seconds = 0\n",
             "show.announce_max_age_seconds",
         ),
+        ("[show]\nremind_minutes = 0\n", "show.remind_minutes"),
+        ("[show]\nremind_minutes = 1441\n", "show.remind_minutes"),
+        (
+            "[show]\nlive_template = \"{show} live at {minutes}\"\n",
+            "show.live_template",
+        ),
+        (
+            "[show]\nreminder_template = \"soon\"\n",
+            "show.reminder_template",
+        ),
+        (
+            "[[targets]]\nname = \"x\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n\
+             events = [\"golive\"]\n",
+            "targets[0].events",
+        ),
         ("not toml at all [", "TOML"),
         (
             "[[hub.relays]]\nname = \"a\"\ntoken = \"same-token-0123456\"\n\

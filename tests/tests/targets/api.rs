@@ -100,9 +100,17 @@ async fn deliveries_answers_one_object_per_target_and_404_for_an_unknown_seq() {
             "last_error",
             "latency_ms",
             "status",
+            "stream_title",
             "target",
-            "updated_at"
+            "updated_at",
+            "verified"
         ]
+    );
+    let read_back = (&row["verified"], &row["stream_title"]);
+    assert_eq!(
+        read_back,
+        (&Value::Null, &Value::Null),
+        "not read back: {row}"
     );
     let (_, all) = deliveries(&hub, seq).await;
     assert_eq!(

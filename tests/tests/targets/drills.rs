@@ -1,7 +1,9 @@
 //! Drills: a target down for a while then back, and kill -9 of the hub process with
 //! deliveries pending. Each line arrives exactly once, in order.
 
-use e2e::fake_target::FakeTarget;
+use std::time::Duration;
+
+use e2e::fake_target::{FakeTarget, Reply};
 use e2e::hub::{TestHub, TestSchedule};
 
 use crate::support::{
@@ -45,6 +47,33 @@ async fn a_target_down_for_a_while_gets_every_line_once_when_back() {
         .map(|r| r.body["content"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(contents, ["one", "two", "three"], "each once, in order");
+}
+
+/// A graceful stop (an upgrade, a restart) while a target is answering: the hub waits for the
+/// answer and records it, so the line the target took is not sent again after the restart.
+#[tokio::test]
+async fn a_graceful_restart_mid_send_sends_the_line_once() {
+    let receiver = FakeTarget::webhook(None).await;
+    receiver.script([Reply::Slow(Duration::from_millis(1500))]);
+    let mut hub = TestHub::start_with(
+        TestSchedule::default(),
+        &webhook_toml("hook", &receiver.url(), None),
+    )
+    .await;
+    let seq = hub.announce_text("slow to answer").await;
+    receiver
+        .wait_until(T, "the send open", |r| r.hanging() == 1)
+        .await;
+    hub.restart().await;
+    wait_status(&hub, seq, "hook", "sent", T).await;
+    let after = hub.announce_text("after the restart").await;
+    wait_status(&hub, after, "hook", "sent", T).await;
+    let seqs: Vec<u64> = receiver
+        .delivered()
+        .iter()
+        .filter_map(|b| b["seq"].as_u64())
+        .collect();
+    assert_eq!(seqs, [seq, after], "the line the target took went once");
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! documented, a real Icecast 2 fed by a
 //! tiny source, and a real Synapse homeserver. Every wait is bounded.
 
+mod alerts;
 mod api;
 mod bluesky;
 mod discord;

@@ -5,6 +5,7 @@
 //! `#[utoipa::path]`: what is served and what the OpenAPI document says cannot differ.
 
 pub mod admin;
+mod alerts;
 mod announce;
 pub mod events;
 pub mod feeds;
@@ -48,4 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::remove_track))
         .routes(routes!(admin::move_track))
         .routes(routes!(relays::list))
+        .routes(routes!(alerts::go_live))
+        .routes(routes!(alerts::events))
 }

@@ -23,8 +23,8 @@ use crate::clock::Clock;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::station::ShowDef;
-use crate::store::Show;
-use rows::ShowContext;
+use crate::store::{AlertKind, Show};
+use rows::{GoLive, ShowContext};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -71,7 +71,14 @@ async fn show_rows(
         log: &log,
         mark,
     };
-    Ok(ShowRows::new(show, &cx))
+    let mut rows = ShowRows::new(show, &cx);
+    if slot == Slot::Current && cx.on_air && state.targets.sends(AlertKind::Live, &show.slug) {
+        rows.go_live = match state.store.event(show.id, AlertKind::Live).await? {
+            Some(event) => GoLive::Sent(clock.time(event.at)),
+            None => GoLive::Ready,
+        };
+    }
+    Ok(rows)
 }
 
 /// The two weeks of `def` a page lists: the current one (on air during the live window) and

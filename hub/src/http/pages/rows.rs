@@ -35,6 +35,18 @@ pub struct ShowRows {
     pub log: Vec<LogRow>,
     /// When the DJ marked "recording started", if they did.
     pub mark: Option<Stamp>,
+    /// The console's "We're live" button.
+    pub go_live: GoLive,
+}
+
+/// The console's "We're live": offered while the show is on air and some target takes live
+/// alerts, until this week's alert went out (then its time is shown instead).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GoLive {
+    Hidden,
+    Ready,
+    /// Sent at this time, on the show's clock.
+    Sent(String),
 }
 
 pub struct TrackRow {
@@ -120,6 +132,19 @@ impl ShowRows {
                 .map(|(a, acks)| log_row(a, acks, cx))
                 .collect(),
             mark: cx.mark.map(|t| Stamp::new(cx.clock, t)),
+            go_live: GoLive::Hidden,
+        }
+    }
+
+    pub fn go_live_ready(&self) -> bool {
+        self.go_live == GoLive::Ready
+    }
+
+    /// When this week's live alert went out, if it did and the console shows it.
+    pub fn go_live_sent(&self) -> Option<&str> {
+        match &self.go_live {
+            GoLive::Sent(at) => Some(at),
+            _ => None,
         }
     }
 
@@ -259,6 +284,7 @@ mod tests {
             tracks: Vec::new(),
             log: Vec::new(),
             mark: None,
+            go_live: GoLive::Hidden,
         };
         assert!(show(false).empty_text().contains("appear here"));
         assert!(!show(true).empty_text().contains("appear here"));

@@ -1,44 +1,88 @@
-//! The delivery ledger in SQL: `deliveries` holds the rows, `delivery_cursors` per target the
-//! last announce whose row exists. Rows are made by one `INSERT … SELECT` from the log in the
-//! same transaction as the cursor's advance.
+//! The delivery ledger in SQL: `deliveries` holds the announces' rows, `delivery_cursors` per
+//! target the last announce whose row exists. Rows are made by one `INSERT … SELECT` from the
+//! log in the same transaction as the cursor's advance. Go-live alerts' rows live in
+//! `event_deliveries` (made when the alert fires) and move through the same methods, by
+//! [`DeliveryKey`].
 
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use ntr_protocol::Seq;
 use tokio_postgres::Row;
 
+use super::alerts::{EVENT_COLUMNS, event_from};
 use super::announcements::{COLUMNS, from_row};
+use super::ledger_rows::{ROW_COLUMNS, row_from};
 use super::{Postgres, col, seq, seq_param, time, to_ms, uint};
 use crate::store::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient, StoreError,
-    TargetSummary,
+    AlertKind, DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing,
+    PendingDelivery, Recipient, StoreError, StreamCheck, TargetSummary,
 };
 
-/// The stored text; the table's CHECK allows nothing else, so anything else is a corrupt row.
-fn parse_status(s: &str, column: usize) -> Result<DeliveryStatus, StoreError> {
-    match s {
-        "pending" => Ok(DeliveryStatus::Pending),
-        "sent" => Ok(DeliveryStatus::Sent),
-        "failed" => Ok(DeliveryStatus::Failed),
-        other => Err(StoreError::Corrupt {
-            column,
-            message: format!("unknown delivery status `{other}`"),
-        }),
-    }
-}
-
-fn row_from(target: String, r: &Row, at: usize) -> Result<DeliveryRow, StoreError> {
-    Ok(DeliveryRow {
-        target,
-        status: parse_status(&col::<String>(r, at)?, at)?,
-        attempts: uint(r, at + 1)?,
-        last_error: col(r, at + 2)?,
-        latency_ms: col(r, at + 3)?,
-        updated_at: time(r, at + 4)?,
+/// The table and row id of a key: an announce's row is found by seq, an alert's by its id.
+fn row_of(key: DeliveryKey) -> Result<(&'static str, &'static str, i64), StoreError> {
+    Ok(match key {
+        DeliveryKey::Announce(seq) => ("deliveries", "seq", seq_param(seq)?),
+        DeliveryKey::Event(id) => ("event_deliveries", "event_id", id),
     })
 }
 
-const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
+/// A pending row's bookkeeping from column `at` on: attempts, last error, due and give-up
+/// times, wrapped around what the row delivers.
+fn pending(item: Outgoing, r: &Row, at: usize) -> Result<PendingDelivery, StoreError> {
+    Ok(PendingDelivery {
+        item,
+        attempts: uint(r, at)?,
+        last_error: col(r, at + 1)?,
+        due_at: time(r, at + 2)?,
+        give_up_at: time(r, at + 3)?,
+    })
+}
+
+/// The oldest pending announce row of `target`.
+async fn next_announce<C: GenericClient>(
+    c: &C,
+    target: &str,
+) -> Result<Option<PendingDelivery>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
+             WHERE target = $1 AND status = 'pending' ORDER BY seq LIMIT 1",
+            &[&target],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let announce = c
+        .query_one(
+            &format!("SELECT {COLUMNS} FROM announcements WHERE seq = $1"),
+            &[&col::<i64>(&row, 0)?],
+        )
+        .await?;
+    let item = Outgoing::Announce(Box::new(from_row(&announce)?));
+    pending(item, &row, 1).map(Some)
+}
+
+/// The pending alert row of `target` due first.
+async fn next_event<C: GenericClient>(
+    c: &C,
+    target: &str,
+) -> Result<Option<PendingDelivery>, StoreError> {
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT {EVENT_COLUMNS}, d.attempts, d.last_error, d.due_at, d.give_up_at
+                 FROM event_deliveries d JOIN show_events e ON e.id = d.event_id
+                 JOIN shows s ON s.id = e.show_id
+                 WHERE d.target = $1 AND d.status = 'pending'
+                 ORDER BY d.due_at, d.event_id LIMIT 1"
+            ),
+            &[&target],
+        )
+        .await?;
+    row.map(|r| pending(Outgoing::Event(event_from(&r)?), &r, 6))
+        .transpose()
+}
 
 /// Gives `target` its cursor at the log's end unless it has one.
 const INIT_CURSOR: &str = "INSERT INTO delivery_cursors (target, seq)
@@ -109,53 +153,39 @@ impl Postgres {
         Ok(usize::try_from(made).unwrap_or(usize::MAX))
     }
 
-    /// The oldest pending row of `target`, with its announce: a target's lines go out in
-    /// announce order, so a line being retried holds back the later ones of that target.
+    /// The oldest pending announce row of `target` (a target's lines go out in announce
+    /// order, so a line being retried holds back the later ones), or an alert row due before it.
     pub async fn next_delivery(
         &self,
         target: String,
     ) -> Result<Option<PendingDelivery>, StoreError> {
         let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
-                 WHERE target = $1 AND status = 'pending' ORDER BY seq LIMIT 1",
-                &[&target],
-            )
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let announce = c
-            .query_one(
-                &format!("SELECT {COLUMNS} FROM announcements WHERE seq = $1"),
-                &[&col::<i64>(&row, 0)?],
-            )
-            .await?;
-        Ok(Some(PendingDelivery {
-            announce: from_row(&announce)?,
-            attempts: uint(&row, 1)?,
-            last_error: col(&row, 2)?,
-            due_at: time(&row, 3)?,
-            give_up_at: time(&row, 4)?,
-        }))
+        let announce = next_announce(&c, &target).await?;
+        let event = next_event(&c, &target).await?;
+        Ok(match (announce, event) {
+            (Some(a), Some(e)) if e.due_at < a.due_at => Some(e),
+            (Some(a), _) => Some(a),
+            (None, e) => e,
+        })
     }
 
     /// Counts an attempt before it is made, so a crash mid-request still shows it; returns the
     /// attempts made so far, this one included.
-    pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
+    pub async fn begin_attempt(&self, key: DeliveryKey, target: String) -> Result<u32, StoreError> {
         let c = self.client().await?;
-        let seq = seq_param(seq)?;
+        let (table, id_column, id) = row_of(key)?;
         c.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, updated_at = $3
-             WHERE seq = $1 AND target = $2 AND status = 'pending'",
-            &[&seq, &target, &to_ms(Timestamp::now())],
+            &format!(
+                "UPDATE {table} SET attempts = attempts + 1, updated_at = $3
+                 WHERE {id_column} = $1 AND target = $2 AND status = 'pending'"
+            ),
+            &[&id, &target, &to_ms(Timestamp::now())],
         )
         .await?;
         let row = c
             .query_one(
-                "SELECT attempts FROM deliveries WHERE seq = $1 AND target = $2",
-                &[&seq, &target],
+                &format!("SELECT attempts FROM {table} WHERE {id_column} = $1 AND target = $2"),
+                &[&id, &target],
             )
             .await?;
         uint(&row, 0)
@@ -164,39 +194,59 @@ impl Postgres {
     /// Records how an attempt ended. Only a `pending` row changes: `sent` and `failed` are final.
     pub async fn finish_delivery(
         &self,
-        seq: Seq,
+        key: DeliveryKey,
         target: String,
         outcome: DeliveryOutcome,
     ) -> Result<(), StoreError> {
         let c = self.client().await?;
         let now = to_ms(Timestamp::now());
-        let seq = seq_param(seq)?;
+        let (table, id_column, id) = row_of(key)?;
+        let row = format!("WHERE {id_column} = $1 AND target = $2 AND status = 'pending'");
         match outcome {
             DeliveryOutcome::Sent { latency_ms } => {
-                c.execute(
-                    "UPDATE deliveries SET status = 'sent', latency_ms = $3, updated_at = $4
-                     WHERE seq = $1 AND target = $2 AND status = 'pending'",
-                    &[&seq, &target, &latency_ms, &now],
-                )
-                .await
+                let sql = format!(
+                    "UPDATE {table} SET status = 'sent', latency_ms = $3, updated_at = $4 {row}"
+                );
+                c.execute(&sql, &[&id, &target, &latency_ms, &now]).await
             }
             DeliveryOutcome::Retry { error, due_at } => {
-                c.execute(
-                    "UPDATE deliveries SET last_error = $3, due_at = $4, updated_at = $5
-                     WHERE seq = $1 AND target = $2 AND status = 'pending'",
-                    &[&seq, &target, &error, &to_ms(due_at), &now],
-                )
-                .await
+                let sql = format!(
+                    "UPDATE {table} SET last_error = $3, due_at = $4, updated_at = $5 {row}"
+                );
+                c.execute(&sql, &[&id, &target, &error, &to_ms(due_at), &now])
+                    .await
             }
             DeliveryOutcome::Failed { error } => {
-                c.execute(
-                    "UPDATE deliveries SET status = 'failed', last_error = $3, updated_at = $4
-                     WHERE seq = $1 AND target = $2 AND status = 'pending'",
-                    &[&seq, &target, &error, &now],
-                )
-                .await
+                let sql = format!(
+                    "UPDATE {table} SET status = 'failed', last_error = $3, updated_at = $4 {row}"
+                );
+                c.execute(&sql, &[&id, &target, &error, &now]).await
             }
         }?;
+        Ok(())
+    }
+
+    /// Records a read-back of a `sent` row. `updated_at` stays the delivery's own time: a
+    /// read-back is not a change of the delivery, and the panel's "last delivery" is by it.
+    pub async fn record_stream_check(
+        &self,
+        seq: Seq,
+        target: String,
+        check: StreamCheck,
+    ) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE deliveries
+             SET stream_title = COALESCE($3, stream_title), verified = $4
+             WHERE seq = $1 AND target = $2 AND status = 'sent'",
+            &[
+                &seq_param(seq)?,
+                &target,
+                &check.stream_title,
+                &check.verified,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -245,6 +295,8 @@ impl Postgres {
                     last_error: None,
                     latency_ms: None,
                     updated_at: announced_at,
+                    verified: None,
+                    stream_title: None,
                 });
             }
         }
@@ -252,7 +304,8 @@ impl Postgres {
         Ok(Some(rows))
     }
 
-    /// Per target: pending and failed rows changed since `since`, and the latest row.
+    /// Per target: pending and failed rows changed since `since`, the latest announce row and
+    /// the latest row of each alert kind.
     pub async fn delivery_summary(
         &self,
         target: String,
@@ -284,6 +337,7 @@ impl Postgres {
             pending: uint(&counts, 0)?,
             failed: uint(&counts, 1)?,
             last,
+            events: last_events(&c, &target).await?,
         })
     }
 
@@ -308,6 +362,32 @@ impl Postgres {
             .map(|r| Ok((seq(r, 0)?, row_from(col(r, 1)?, r, 2)?)))
             .collect()
     }
+}
+
+/// The latest row of each alert kind `target` got.
+async fn last_events<C: GenericClient>(
+    c: &C,
+    target: &str,
+) -> Result<Vec<(AlertKind, DeliveryRow)>, StoreError> {
+    let columns = ROW_COLUMNS
+        .split(", ")
+        .map(|c| format!("d.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT d.target, {columns} FROM event_deliveries d
+             JOIN show_events e ON e.id = d.event_id
+             WHERE d.target = $1 AND e.kind = $2 ORDER BY e.at DESC, e.id DESC LIMIT 1"
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for kind in AlertKind::ALL {
+        if let Some(r) = c.query_opt(&stmt, &[&target, &kind.as_str()]).await? {
+            out.push((kind, row_from(col(&r, 0)?, &r, 1)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Whether `target`'s worker has yet to make rows up to `seq` (its cursor is behind).

@@ -16,12 +16,14 @@
 //! - Instants are milliseconds since the epoch (`BIGINT`) as in SQLite; flags are `BOOLEAN`.
 //! - Schema versions live in a `schema_version` table (`migrations`), not SQLite's pragma.
 
+mod alerts;
 mod announcements;
 mod cursors;
 mod deliveries;
 mod held;
 mod import;
 mod keys;
+mod ledger_rows;
 mod marks;
 mod meta;
 mod migrations;

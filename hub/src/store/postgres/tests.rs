@@ -1,13 +1,16 @@
 //! Tests of the PostgreSQL backend's own details: what the conformance suite cannot see
-//! through the face of one handle (several connections at once, a schema from a newer hub).
+//! through the face of one handle (several connections or hubs at once, a schema from a newer
+//! hub).
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use ntr_protocol::Seq;
 
 use crate::line::AnnounceLine;
-use crate::store::{NewAnnouncement, Store, StoreError};
+use crate::station::ShowSlug;
+use crate::store::{AlertKind, Fired, NewAnnouncement, NewEvent, NewEventRow, Store, StoreError};
+use crate::week::Week;
 use ntr_testpg::fresh_database;
 
 /// A store on a fresh database, or `None` where PostgreSQL is missing and not required.
@@ -66,6 +69,80 @@ async fn a_reader_resuming_by_seq_misses_nothing_while_many_announce() {
     }
     let all: BTreeSet<u64> = (1..=WRITERS * EACH).collect();
     assert_eq!(seen, all, "the reader skipped a seq committed late");
+}
+
+/// The live alert of show week `show_id` with a pending row for target `t`.
+fn live_alert(show_id: i64) -> NewEvent {
+    let at = Timestamp::now();
+    NewEvent {
+        show_id,
+        kind: AlertKind::Live,
+        message: AnnounceLine::sanitize("Main is live now"),
+        at,
+        rows: vec![NewEventRow {
+            target: "t".into(),
+            due_at: at,
+            give_up_at: at + SignedDuration::from_mins(5),
+            failed: None,
+        }],
+    }
+}
+
+/// Hubs sharing the database (each its own pool) firing one week's alert at the same moment:
+/// exactly one fires it, every other is told it fired before, and it has one set of rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_alert_fired_by_racing_hubs_fires_once() {
+    let Some((url, store)) = store().await else {
+        return;
+    };
+    const HUBS: usize = 6;
+    let mut hubs = Vec::with_capacity(HUBS);
+    for _ in 0..HUBS {
+        hubs.push(Store::connect(&url).await.expect("another hub"));
+    }
+    let slug = ShowSlug::parse("main").expect("slug");
+    for n in 0..5 {
+        let start = Timestamp::from_second(1_767_823_200 + n * 7 * 86_400).expect("in range");
+        let week = Week {
+            start,
+            end: start + SignedDuration::from_hours(7 * 24),
+        };
+        let show_id = store.show_for_week(&slug, week).await.expect("week").id;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(HUBS));
+        let racers: Vec<_> = hubs
+            .iter()
+            .cloned()
+            .map(|hub| {
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    hub.fire_event(live_alert(show_id)).await
+                })
+            })
+            .collect();
+        let mut fired = Vec::with_capacity(HUBS);
+        for racer in racers {
+            fired.push(racer.await.expect("racer").expect("fire"));
+        }
+        let now: Vec<_> = fired
+            .iter()
+            .filter_map(|f| match f {
+                Fired::Now(e) => Some(e.clone()),
+                Fired::Before(_) => None,
+            })
+            .collect();
+        assert_eq!(now.len(), 1, "week {n}: {fired:?}");
+        assert!(
+            fired
+                .iter()
+                .all(|f| matches!(f, Fired::Before(e) | Fired::Now(e) if *e == now[0])),
+            "week {n}: {fired:?}"
+        );
+    }
+    let events = store.events_since(Timestamp::UNIX_EPOCH).await;
+    let events = events.expect("events");
+    assert_eq!(events.len(), 5);
+    assert!(events.iter().all(|e| e.deliveries.len() == 1), "{events:?}");
 }
 
 /// A database a newer hub marked as unusable by older ones is refused, naming both schemas;

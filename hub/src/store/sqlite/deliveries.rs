@@ -1,44 +1,87 @@
-//! The delivery ledger in SQL: `deliveries` holds the rows, `delivery_cursors` per target the
-//! last announce whose row exists. Rows are made by one `INSERT … SELECT` from the log in the
-//! same transaction as the cursor's advance.
+//! The delivery ledger in SQL: `deliveries` holds the announces' rows, `delivery_cursors` per
+//! target the last announce whose row exists. Rows are made by one `INSERT … SELECT` from the
+//! log in the same transaction as the cursor's advance. Go-live alerts' rows live in
+//! `event_deliveries` (made when the alert fires) and move through the same methods, by
+//! [`DeliveryKey`].
 
 use jiff::Timestamp;
 use ntr_protocol::Seq;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::alerts::{EVENT_COLUMNS, event_from};
 use super::announcements::{COLUMNS, from_row};
+use super::ledger_rows::{ROW_COLUMNS, row_from};
 use super::{Sqlite, time, to_ms};
 use crate::store::{
-    DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, PendingDelivery, Recipient, StoreError,
-    TargetSummary,
+    AlertKind, DeliveryKey, DeliveryOutcome, DeliveryRow, DeliveryStatus, Enqueue, Outgoing,
+    PendingDelivery, Recipient, StoreError, StreamCheck, TargetSummary,
 };
 
-/// The stored text; the table's CHECK allows nothing else, so anything else is a corrupt row.
-fn parse_status(s: &str, column: usize) -> rusqlite::Result<DeliveryStatus> {
-    match s {
-        "pending" => Ok(DeliveryStatus::Pending),
-        "sent" => Ok(DeliveryStatus::Sent),
-        "failed" => Ok(DeliveryStatus::Failed),
-        other => Err(rusqlite::Error::FromSqlConversionFailure(
-            column,
-            rusqlite::types::Type::Text,
-            format!("unknown delivery status `{other}`").into(),
-        )),
+/// The table and row id of a key: an announce's row is found by seq, an alert's by its id.
+fn row_of(key: DeliveryKey) -> (&'static str, &'static str, i64) {
+    match key {
+        DeliveryKey::Announce(seq) => ("deliveries", "seq", seq.get() as i64),
+        DeliveryKey::Event(id) => ("event_deliveries", "event_id", id),
     }
 }
 
-fn row_from(target: String, r: &Row<'_>, at: usize) -> rusqlite::Result<DeliveryRow> {
-    Ok(DeliveryRow {
-        target,
-        status: parse_status(&r.get::<_, String>(at)?, at)?,
-        attempts: r.get(at + 1)?,
-        last_error: r.get(at + 2)?,
-        latency_ms: r.get(at + 3)?,
-        updated_at: time(r, at + 4)?,
-    })
+/// A pending row's bookkeeping: attempts, last error, due and give-up times.
+type Bookkeeping = (u32, Option<String>, jiff::Timestamp, jiff::Timestamp);
+
+fn bookkeeping(r: &Row<'_>, at: usize) -> rusqlite::Result<Bookkeeping> {
+    Ok((
+        r.get(at)?,
+        r.get(at + 1)?,
+        time(r, at + 2)?,
+        time(r, at + 3)?,
+    ))
 }
 
-const ROW_COLUMNS: &str = "status, attempts, last_error, latency_ms, updated_at";
+fn pending(
+    item: Outgoing,
+    (attempts, last_error, due_at, give_up_at): Bookkeeping,
+) -> PendingDelivery {
+    PendingDelivery {
+        item,
+        attempts,
+        last_error,
+        due_at,
+        give_up_at,
+    }
+}
+
+/// The oldest pending announce row of `target`.
+fn next_announce(c: &Connection, target: &str) -> rusqlite::Result<Option<PendingDelivery>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
+         WHERE target = ?1 AND status = 'pending' ORDER BY seq LIMIT 1",
+    )?;
+    let Some((seq, book)) = stmt
+        .query_row([target], |r| Ok((r.get::<_, u64>(0)?, bookkeeping(r, 1)?)))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM announcements WHERE seq = ?1"
+    ))?;
+    let announce = stmt.query_row([seq], from_row)?;
+    Ok(Some(pending(Outgoing::Announce(Box::new(announce)), book)))
+}
+
+/// The pending alert row of `target` due first.
+fn next_event(c: &Connection, target: &str) -> rusqlite::Result<Option<PendingDelivery>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS}, d.attempts, d.last_error, d.due_at, d.give_up_at
+         FROM event_deliveries d JOIN show_events e ON e.id = d.event_id
+         JOIN shows s ON s.id = e.show_id
+         WHERE d.target = ?1 AND d.status = 'pending' ORDER BY d.due_at, d.event_id LIMIT 1"
+    ))?;
+    stmt.query_row([target], |r| {
+        Ok(pending(Outgoing::Event(event_from(r)?), bookkeeping(r, 6)?))
+    })
+    .optional()
+}
 
 impl Sqlite {
     /// Gives a target seen for the first time its cursor at the log's end: it delivers what is
@@ -114,53 +157,34 @@ impl Sqlite {
         target: String,
     ) -> Result<Option<PendingDelivery>, StoreError> {
         self.call(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, attempts, last_error, due_at, give_up_at FROM deliveries
-                 WHERE target = ?1 AND status = 'pending' ORDER BY seq LIMIT 1",
-            )?;
-            let Some((seq, attempts, last_error, due_at, give_up_at)) = stmt
-                .query_row([target], |r| {
-                    Ok((
-                        r.get::<_, u64>(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        time(r, 3)?,
-                        time(r, 4)?,
-                    ))
-                })
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM announcements WHERE seq = ?1"
-            ))?;
-            let announce = stmt.query_row([seq], from_row)?;
-            Ok(Some(PendingDelivery {
-                announce,
-                attempts,
-                last_error,
-                due_at,
-                give_up_at,
-            }))
+            let announce = next_announce(c, &target)?;
+            let event = next_event(c, &target)?;
+            Ok(match (announce, event) {
+                (Some(a), Some(e)) if e.due_at < a.due_at => Some(e),
+                (Some(a), _) => Some(a),
+                (None, e) => e,
+            })
         })
         .await
     }
 
     /// Counts an attempt before it is made, so a crash mid-request still shows it; returns the
     /// attempts made so far, this one included.
-    pub async fn begin_attempt(&self, seq: Seq, target: String) -> Result<u32, StoreError> {
+    pub async fn begin_attempt(&self, key: DeliveryKey, target: String) -> Result<u32, StoreError> {
+        let (table, id_column, id) = row_of(key);
         self.call(move |c| {
             // Not `UPDATE … RETURNING` read with `query_row`: that leaves the statement unfinished
             // and SQLite then never checkpoints the WAL.
             c.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?3
-                 WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                params![seq.get(), target, to_ms(Timestamp::now())],
+                &format!(
+                    "UPDATE {table} SET attempts = attempts + 1, updated_at = ?3
+                     WHERE {id_column} = ?1 AND target = ?2 AND status = 'pending'"
+                ),
+                params![id, target, to_ms(Timestamp::now())],
             )?;
             Ok(c.query_row(
-                "SELECT attempts FROM deliveries WHERE seq = ?1 AND target = ?2",
-                params![seq.get(), target],
+                &format!("SELECT attempts FROM {table} WHERE {id_column} = ?1 AND target = ?2"),
+                params![id, target],
                 |r| r.get(0),
             )?)
         })
@@ -170,30 +194,54 @@ impl Sqlite {
     /// Records how an attempt ended. Only a `pending` row changes: `sent` and `failed` are final.
     pub async fn finish_delivery(
         &self,
-        seq: Seq,
+        key: DeliveryKey,
         target: String,
         outcome: DeliveryOutcome,
     ) -> Result<(), StoreError> {
+        let (table, id_column, id) = row_of(key);
         self.call(move |c| {
             let now = to_ms(Timestamp::now());
-            let seq = seq.get();
+            let row = format!("WHERE {id_column} = ?1 AND target = ?2 AND status = 'pending'");
             match outcome {
                 DeliveryOutcome::Sent { latency_ms } => c.execute(
-                    "UPDATE deliveries SET status = 'sent', latency_ms = ?3, updated_at = ?4
-                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    params![seq, target, latency_ms, now],
+                    &format!(
+                        "UPDATE {table} SET status = 'sent', latency_ms = ?3, updated_at = ?4 {row}"
+                    ),
+                    params![id, target, latency_ms, now],
                 ),
                 DeliveryOutcome::Retry { error, due_at } => c.execute(
-                    "UPDATE deliveries SET last_error = ?3, due_at = ?4, updated_at = ?5
-                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    params![seq, target, error, to_ms(due_at), now],
+                    &format!(
+                        "UPDATE {table} SET last_error = ?3, due_at = ?4, updated_at = ?5 {row}"
+                    ),
+                    params![id, target, error, to_ms(due_at), now],
                 ),
                 DeliveryOutcome::Failed { error } => c.execute(
-                    "UPDATE deliveries SET status = 'failed', last_error = ?3, updated_at = ?4
-                     WHERE seq = ?1 AND target = ?2 AND status = 'pending'",
-                    params![seq, target, error, now],
+                    &format!(
+                        "UPDATE {table} SET status = 'failed', last_error = ?3, updated_at = ?4 {row}"
+                    ),
+                    params![id, target, error, now],
                 ),
             }?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a read-back of a `sent` row. `updated_at` stays the delivery's own time: a
+    /// read-back is not a change of the delivery, and the panel's "last delivery" is by it.
+    pub async fn record_stream_check(
+        &self,
+        seq: Seq,
+        target: String,
+        check: StreamCheck,
+    ) -> Result<(), StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE deliveries
+                 SET stream_title = COALESCE(?3, stream_title), verified = ?4
+                 WHERE seq = ?1 AND target = ?2 AND status = 'sent'",
+                params![seq.get(), target, check.stream_title, check.verified],
+            )?;
             Ok(())
         })
         .await
@@ -237,6 +285,8 @@ impl Sqlite {
                         last_error: None,
                         latency_ms: None,
                         updated_at: announced_at,
+                        verified: None,
+                        stream_title: None,
                     });
                 }
             }
@@ -273,6 +323,7 @@ impl Sqlite {
                 pending,
                 failed,
                 last,
+                events: last_events(c, &target)?,
             })
         })
         .await
@@ -297,6 +348,37 @@ impl Sqlite {
         })
         .await
     }
+}
+
+/// The latest row of each alert kind `target` got.
+fn last_events(c: &Connection, target: &str) -> rusqlite::Result<Vec<(AlertKind, DeliveryRow)>> {
+    let mut out = Vec::new();
+    for kind in AlertKind::ALL {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT d.target, {} FROM event_deliveries d
+             JOIN show_events e ON e.id = d.event_id
+             WHERE d.target = ?1 AND e.kind = ?2 ORDER BY e.at DESC, e.id DESC LIMIT 1",
+            prefixed("d.")
+        ))?;
+        if let Some(row) = stmt
+            .query_row(params![target, kind.as_str()], |r| {
+                row_from(r.get(0)?, r, 1)
+            })
+            .optional()?
+        {
+            out.push((kind, row));
+        }
+    }
+    Ok(out)
+}
+
+/// [`ROW_COLUMNS`] of a table aliased `alias` (`d.`).
+fn prefixed(alias: &str) -> String {
+    ROW_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether `target`'s worker has yet to make rows up to `seq` (its cursor is behind).
@@ -353,11 +435,12 @@ mod tests {
                 .await
                 .expect("enqueue");
             let next = store.next_delivery("t".into()).await.expect("next");
-            assert_eq!(next.map(|d| d.announce.seq), Some(seq));
-            store.begin_attempt(seq, "t".into()).await.expect("attempt");
+            assert_eq!(next.map(|d| d.item.key()), Some(DeliveryKey::Announce(seq)));
+            let key = DeliveryKey::Announce(seq);
+            store.begin_attempt(key, "t".into()).await.expect("attempt");
             let sent = DeliveryOutcome::Sent { latency_ms: 1 };
             store
-                .finish_delivery(seq, "t".into(), sent)
+                .finish_delivery(key, "t".into(), sent)
                 .await
                 .expect("sent");
             store

@@ -171,6 +171,43 @@ const STEPS: &[&str] = &[
     CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
     ALTER TABLE announcements ADD COLUMN log_only INTEGER NOT NULL DEFAULT 0;
     ",
+    // 8: go-live alerts. At most one `live` and one `reminder` per show week (the UNIQUE is
+    // what makes "once" hold across restarts and racing requests), and their ledger rows, one
+    // per (alert, target), moving like `deliveries` but with no seq.
+    "
+    CREATE TABLE show_events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        show_id INTEGER NOT NULL REFERENCES shows(id),
+        kind    TEXT NOT NULL CHECK (kind IN ('live', 'reminder')),
+        message TEXT NOT NULL,
+        at      INTEGER NOT NULL,             -- ms: when it fired
+        UNIQUE (show_id, kind)
+    );
+    CREATE INDEX show_events_at ON show_events (at);
+    CREATE TABLE event_deliveries (
+        event_id   INTEGER NOT NULL REFERENCES show_events(id),
+        target     TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        latency_ms INTEGER,
+        due_at     INTEGER NOT NULL,
+        give_up_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        verified   INTEGER,                   -- always NULL: alerts are not read back
+        stream_title TEXT,
+        PRIMARY KEY (event_id, target)
+    );
+    CREATE INDEX event_deliveries_pending ON event_deliveries (target, due_at)
+        WHERE status = 'pending';
+    ",
+    // 9: what a target's receiver showed when the hub read it back after a delivery (an
+    // Icecast mount's title): the last text read, and whether the reads showed what was sent
+    // (NULL: not read yet, unreadable, or a kind that is not read back).
+    "
+    ALTER TABLE deliveries ADD COLUMN stream_title TEXT;
+    ALTER TABLE deliveries ADD COLUMN verified INTEGER CHECK (verified IN (0, 1));
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by

@@ -11,6 +11,7 @@
 //! The files here follow the store's concepts; each adds to [`Sqlite`] the async methods the
 //! face dispatches to. `files` is the database at rest, for the operator commands.
 
+mod alerts;
 mod announcements;
 mod checkpoint;
 mod cursors;
@@ -19,6 +20,7 @@ mod export;
 pub mod files;
 mod held;
 mod keys;
+mod ledger_rows;
 mod marks;
 mod meta;
 mod migrations;
