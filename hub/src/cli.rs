@@ -1,7 +1,7 @@
 //! The `hub` command line: `hub [--config PATH]` serves, `hub hash-password` prints an argon2id
-//! hash of a password read on stdin, `backup`, `restore` and `check-config` are the operator
-//! commands of [`crate::ops`]. Exit codes: 0 after a clean stop, 2 for a configuration error or
-//! an operator's mistake, 1 for anything else.
+//! hash of a password read on stdin, `backup`, `restore`, `migrate-store` and `check-config`
+//! are the operator commands of [`crate::ops`]. Exit codes: 0 after a clean stop, 2 for a
+//! configuration error or an operator's mistake, 1 for anything else.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -43,6 +43,13 @@ enum Command {
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
+    /// Copy this stopped hub's SQLite database into an empty PostgreSQL database, in one
+    /// transaction (a failed run leaves nothing behind: run it again).
+    MigrateStore {
+        /// The target database, postgres://user@host:port/database.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Check the configuration as a start would, print a summary with secrets masked, and exit
     /// 0 (fine) or 2 (the error names the key).
     CheckConfig,
@@ -65,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::ResetPassword => reset_password(cli.config),
         Command::Backup { path } => backup(cli.config, &path),
         Command::Restore { path } => restore(cli.config, &path),
+        Command::MigrateStore { to } => migrate_store(cli.config, &to),
         Command::CheckConfig => check_config(cli.config),
         Command::Serve => serve(cli.config),
     }
@@ -170,6 +178,56 @@ fn restore(config_path: Option<PathBuf>, path: &std::path::Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => ops_failed(&e),
+    }
+}
+
+fn migrate_store(config_path: Option<PathBuf>, url: &str) -> ExitCode {
+    let config = match load_or_exit(config_path.as_deref()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hub: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let mut show = |p: crate::store::copy::TableProgress| show_progress(p, terminal);
+    let copied = runtime.block_on(crate::ops::migrate::migrate_store(
+        &config.hub.data_dir,
+        url,
+        &mut show,
+    ));
+    match copied {
+        Ok(r) => {
+            let rows: u64 = r.tables.iter().map(|t| t.copied).sum();
+            println!(
+                "copied {rows} rows of {} tables in {} ms; start the hub on the new database",
+                r.tables.len(),
+                r.elapsed.as_millis()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => ops_failed(&e),
+    }
+}
+
+/// One table's progress on stderr: a line rewritten in place on a terminal, else one line per
+/// table once it is copied.
+fn show_progress(p: crate::store::copy::TableProgress, terminal: bool) {
+    let done = p.copied >= p.total;
+    if terminal {
+        eprint!("\r{:<20} {}/{}", p.table, p.copied, p.total);
+        if done {
+            eprintln!();
+        }
+    } else if done {
+        eprintln!("{:<20} {}/{}", p.table, p.copied, p.total);
     }
 }
 

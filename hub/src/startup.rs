@@ -69,7 +69,10 @@ impl StartupError {
     /// error), 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartupError::Store(crate::store::StoreError::Newer { .. }) => 2,
+            StartupError::Store(
+                crate::store::StoreError::Newer { .. }
+                | crate::store::StoreError::NewerPostgres { .. },
+            ) => 2,
             _ => 1,
         }
     }

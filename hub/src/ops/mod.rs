@@ -1,10 +1,11 @@
 //! Operator commands on the data directory, outside a hub's request path: `hub backup` (an
-//! online copy of the live database), `hub restore` (only while no hub runs) and
-//! `hub check-config`. Each fails with an [`OpsError`] whose exit code tells the operator's
+//! online copy of the live database), `hub restore` (only while no hub runs),
+//! `hub migrate-store` (a stopped hub's data into PostgreSQL) and `hub check-config`. Each fails with an [`OpsError`] whose exit code tells the operator's
 //! mistake (2: fix the command or the file) from a failure of the machine (1: disk, I/O).
 
 pub mod backup;
 pub mod check;
+pub mod migrate;
 pub mod restore;
 
 use std::fs::{File, OpenOptions};

@@ -87,6 +87,7 @@ impl Store {
     pub async fn fire_event(&self, new: NewEvent) -> Result<Fired, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.fire_event(new).await,
+            Backend::Postgres(db) => db.fire_event(new).await,
         }
     }
 
@@ -98,6 +99,7 @@ impl Store {
     ) -> Result<Option<ShowEvent>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.event(show_id, kind).await,
+            Backend::Postgres(db) => db.event(show_id, kind).await,
         }
     }
 
@@ -105,6 +107,7 @@ impl Store {
     pub async fn events_since(&self, since: Timestamp) -> Result<Vec<EventDeliveries>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.events_since(since).await,
+            Backend::Postgres(db) => db.events_since(since).await,
         }
     }
 }

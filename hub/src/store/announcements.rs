@@ -170,6 +170,7 @@ impl Store {
     ) -> Result<Announcement, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record_announcement(new).await,
+            Backend::Postgres(db) => db.record_announcement(new).await,
         }
     }
 
@@ -182,6 +183,7 @@ impl Store {
     ) -> Result<Option<(String, Recorded)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.keyed(key, not_before).await,
+            Backend::Postgres(db) => db.keyed(key, not_before).await,
         }
     }
 
@@ -192,6 +194,7 @@ impl Store {
     pub async fn record(&self, new: NewAnnouncement, how: RecordAs) -> Result<Keyed, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record(new, how).await,
+            Backend::Postgres(db) => db.record(new, how).await,
         }
     }
 
@@ -204,6 +207,7 @@ impl Store {
     ) -> Result<Vec<Announcement>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.announcements_since(after, not_before).await,
+            Backend::Postgres(db) => db.announcements_since(after, not_before).await,
         }
     }
 
@@ -215,6 +219,7 @@ impl Store {
     ) -> Result<HashMap<u32, (Announcement, Vec<Ack>)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.show_announcements(show_id).await,
+            Backend::Postgres(db) => db.show_announcements(show_id).await,
         }
     }
 
@@ -227,6 +232,7 @@ impl Store {
     ) -> Result<Vec<(Announcement, Vec<Ack>)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.show_log(show_id, window).await,
+            Backend::Postgres(db) => db.show_log(show_id, window).await,
         }
     }
 
@@ -234,6 +240,7 @@ impl Store {
     pub async fn record_ack(&self, seq: Seq, target: String) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record_ack(seq, target).await,
+            Backend::Postgres(db) => db.record_ack(seq, target).await,
         }
     }
 
@@ -247,6 +254,7 @@ impl Store {
     ) -> Result<RelayAck, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record_relay_ack(seq, target, relay).await,
+            Backend::Postgres(db) => db.record_relay_ack(seq, target, relay).await,
         }
     }
 
@@ -254,6 +262,7 @@ impl Store {
     pub async fn acks(&self, seq: Seq) -> Result<Vec<Ack>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.acks(seq).await,
+            Backend::Postgres(db) => db.acks(seq).await,
         }
     }
 
@@ -261,6 +270,7 @@ impl Store {
     pub async fn announcement_show(&self, seq: Seq) -> Result<Option<i64>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.announcement_show(seq).await,
+            Backend::Postgres(db) => db.announcement_show(seq).await,
         }
     }
 
@@ -269,6 +279,7 @@ impl Store {
     pub async fn announcement_slug(&self, seq: Seq) -> Result<Option<Option<String>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.announcement_slug(seq).await,
+            Backend::Postgres(db) => db.announcement_slug(seq).await,
         }
     }
 
@@ -276,6 +287,7 @@ impl Store {
     pub async fn last_seq(&self) -> Result<Seq, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.last_seq().await,
+            Backend::Postgres(db) => db.last_seq().await,
         }
     }
 }

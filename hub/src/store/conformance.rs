@@ -20,26 +20,35 @@ use crate::week::{Schedule, Week};
 /// A backend under test, with data of its own that outlives the handles opened on it.
 enum Subject {
     Sqlite(tempfile::TempDir),
+    /// The URL of a database of its own on the test cluster.
+    Postgres(String),
 }
 
 impl Subject {
     fn name(&self) -> &'static str {
         match self {
             Subject::Sqlite(_) => "sqlite",
+            Subject::Postgres(_) => "postgres",
         }
     }
 
     /// A handle on the subject's data; a later handle sees what an earlier one wrote.
-    fn open(&self) -> Store {
+    async fn open(&self) -> Store {
         match self {
             Subject::Sqlite(dir) => Store::open(dir.path()).expect("open the sqlite store"),
+            Subject::Postgres(url) => Store::connect(url).await.expect("open the postgres store"),
         }
     }
 }
 
-/// Every backend, each empty.
-fn subjects() -> Vec<Subject> {
-    vec![Subject::Sqlite(tempfile::tempdir().expect("temp dir"))]
+/// Every backend, each empty. PostgreSQL is left out, with the reason printed, only where it
+/// is not installed and CI does not require it.
+async fn subjects() -> Vec<Subject> {
+    let mut subjects = vec![Subject::Sqlite(tempfile::tempdir().expect("temp dir"))];
+    if let Some(url) = ntr_testpg::fresh_database().await {
+        subjects.push(Subject::Postgres(url));
+    }
+    subjects
 }
 
 /// Runs `case` against each backend in turn; a failure names the backend on stderr.
@@ -48,7 +57,7 @@ where
     F: Fn(Subject) -> Fut,
     Fut: Future<Output = ()>,
 {
-    for subject in subjects() {
+    for subject in subjects().await {
         eprintln!("backend: {}", subject.name());
         case(subject).await;
     }
@@ -139,7 +148,7 @@ fn track_announce(show_id: i64, position: u32, t: &Track) -> NewAnnouncement {
 #[tokio::test]
 async fn likes_make_a_show_in_like_order() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let w = week(0);
         let version = store.shows_version();
         let likes = vec![like(w, 1, 30), like(w, 2, 10), like(w, 3, 20)];
@@ -189,7 +198,7 @@ async fn likes_make_a_show_in_like_order() {
 #[tokio::test]
 async fn each_show_has_its_own_weeks_and_lists_filter_by_show() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let w = week(0);
         let a = store.show_for_week(&slug("a"), w).await.expect("a");
         let likes = vec![like(w, 1, 1), like(w, 2, 2)];
@@ -225,7 +234,7 @@ async fn each_show_has_its_own_weeks_and_lists_filter_by_show() {
 #[tokio::test]
 async fn announces_keep_their_show() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let station_wide = store
             .record_announcement(text("hello all"))
             .await
@@ -270,7 +279,7 @@ fn announced(recorded: &super::Recorded) -> &super::Announcement {
 #[tokio::test]
 async fn a_keyed_announce_is_recorded_once_per_credential_and_forgotten_after_its_time() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let key = |principal: &str, body: &str| super::IdempotencyKey {
             principal: principal.into(),
             key: "tap-1".into(),
@@ -344,7 +353,7 @@ async fn hold(
 #[tokio::test]
 async fn an_undone_held_announce_never_gets_a_seq() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let before = store.last_seq().await.expect("seq");
         let undone = hold(&store, text("undone"), None).await;
         assert_eq!(undone.state, super::HeldState::Held);
@@ -377,7 +386,7 @@ async fn an_undone_held_announce_never_gets_a_seq() {
 #[tokio::test]
 async fn a_held_announce_gets_its_seq_when_released_once() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let before = store.last_seq().await.expect("seq");
         let key = super::IdempotencyKey {
             principal: "nick".into(),
@@ -428,7 +437,7 @@ async fn a_held_announce_gets_its_seq_when_released_once() {
 #[tokio::test]
 async fn a_log_only_entry_is_logged_at_its_time_but_never_replayed() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let before = store.last_seq().await.expect("seq");
         let at = Timestamp::now() - SignedDuration::from_mins(10);
         let mut new = text("played while offline");
@@ -458,7 +467,7 @@ async fn a_log_only_entry_is_logged_at_its_time_but_never_replayed() {
 #[tokio::test]
 async fn the_djs_edits_survive_later_polls() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let w = week(0);
         let poll = |likes: Vec<Like>| vec![WeekLikes { week: w, likes }];
         let id = show_of(&store, w, &[1, 2, 3]).await.id;
@@ -491,7 +500,7 @@ async fn the_djs_edits_survive_later_polls() {
 #[tokio::test]
 async fn an_edit_naming_another_track_than_the_one_at_its_position_changes_nothing() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let w = week(0);
         let id = show_of(&store, w, &[1, 2]).await.id;
         let record = TrackInfo {
@@ -538,7 +547,7 @@ async fn an_edit_naming_another_track_than_the_one_at_its_position_changes_nothi
 #[tokio::test]
 async fn edits_outside_the_show_are_refused() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let w = week(0);
         let id = show_of(&store, w, &[1]).await.id;
         let removed = store.remove_track(id, 2, ExpectedTrack::Any).await;
@@ -561,7 +570,7 @@ async fn edits_outside_the_show_are_refused() {
 #[tokio::test]
 async fn the_current_and_previous_show_follow_the_schedule() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let schedule = Schedule::from_config("UTC", "wednesday", 22, 60).expect("schedule");
         let schedule = crate::station::ShowDef {
             slug: main_show(),
@@ -596,7 +605,7 @@ async fn the_current_and_previous_show_follow_the_schedule() {
 #[tokio::test]
 async fn seqs_strictly_increase_and_survive_reopening() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         assert_eq!(store.last_seq().await.expect("seq"), Seq::ZERO);
         let mut seqs = Vec::new();
         for n in 0..3 {
@@ -608,7 +617,7 @@ async fn seqs_strictly_increase_and_survive_reopening() {
         assert_eq!(store.last_seq().await.expect("seq"), seqs[2]);
         drop(store);
 
-        let store = s.open();
+        let store = s.open().await;
         assert_eq!(
             store.last_seq().await.expect("seq after reopening"),
             seqs[2]
@@ -631,7 +640,7 @@ async fn seqs_strictly_increase_and_survive_reopening() {
 #[tokio::test]
 async fn the_log_replays_after_a_seq_within_a_window() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let show = store
             .show_for_week(&main_show(), week(0))
             .await
@@ -685,7 +694,7 @@ async fn the_log_replays_after_a_seq_within_a_window() {
 #[tokio::test]
 async fn a_correction_replaces_its_announce_once() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let show = store
             .show_for_week(&main_show(), week(0))
             .await
@@ -743,7 +752,7 @@ async fn a_correction_replaces_its_announce_once() {
 #[tokio::test]
 async fn acks_are_kept_once_per_target_and_only_for_issued_seqs() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let show = store
             .show_for_week(&main_show(), week(0))
             .await
@@ -791,7 +800,7 @@ async fn acks_are_kept_once_per_target_and_only_for_issued_seqs() {
 #[tokio::test]
 async fn relay_cursors_only_move_forward_and_survive_reopening() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let first = store.record_announcement(text("1")).await.expect("a").seq;
         let second = store.record_announcement(text("2")).await.expect("b").seq;
         let when = store.relay_acked("bot".into(), second).await.expect("ack");
@@ -809,7 +818,7 @@ async fn relay_cursors_only_move_forward_and_survive_reopening() {
         store.raise_relay_cursors(raise).await.expect("raise");
         drop(store);
 
-        let cursors = s.open().relay_cursors().await.expect("cursors");
+        let cursors = s.open().await.relay_cursors().await.expect("cursors");
         let seq = |name: &str| cursors.get(name).map(|c| c.seq);
         assert_eq!(seq("bot"), Some(second), "never moves back");
         assert_eq!(seq("quiet"), Some(first));
@@ -822,7 +831,7 @@ async fn relay_cursors_only_move_forward_and_survive_reopening() {
 #[tokio::test]
 async fn a_relay_cursor_starts_at_the_newest_seq_once_and_acking_is_remembered() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let early = store.start_relay_cursor("early".into()).await;
         assert_eq!(early.expect("start"), Seq::ZERO, "an empty log");
         let first = store.record_announcement(text("1")).await.expect("a").seq;
@@ -838,7 +847,7 @@ async fn a_relay_cursor_starts_at_the_newest_seq_once_and_acking_is_remembered()
             .expect("mark new");
         drop(store);
 
-        let cursors = s.open().relay_cursors().await.expect("cursors");
+        let cursors = s.open().await.relay_cursors().await.expect("cursors");
         let got = |name: &str| cursors.get(name).map(|c| (c.seq, c.acking));
         assert_eq!(got("early"), Some((Seq::ZERO, false)));
         assert_eq!(got("bot"), Some((first, true)), "marking moves no cursor");
@@ -850,7 +859,7 @@ async fn a_relay_cursor_starts_at_the_newest_seq_once_and_acking_is_remembered()
 #[tokio::test]
 async fn a_relays_ack_targets_are_capped_per_line() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let seq = store.record_announcement(text("1")).await.expect("a").seq;
         let ack = |target: String, relay: &str| {
             let store = store.clone();
@@ -890,7 +899,7 @@ async fn a_relays_ack_targets_are_capped_per_line() {
 #[tokio::test]
 async fn sessions_live_until_they_end_or_expire() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let hour = SignedDuration::from_hours(1);
         let expires = Timestamp::from_millisecond((Timestamp::now() + hour).as_millisecond())
             .expect("in range");
@@ -920,7 +929,7 @@ async fn sessions_live_until_they_end_or_expire() {
 #[tokio::test]
 async fn a_start_under_another_password_ends_every_session() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let expires = Timestamp::now() + SignedDuration::from_hours(1);
         let first = store.end_sessions_of_other_passwords("one".into()).await;
         assert_eq!(first.expect("first start"), 0);
@@ -937,7 +946,11 @@ async fn a_start_under_another_password_ends_every_session() {
                 .expect("read")
                 .is_some()
         );
-        let other = s.open().end_sessions_of_other_passwords("two".into()).await;
+        let other = s
+            .open()
+            .await
+            .end_sessions_of_other_passwords("two".into())
+            .await;
         assert_eq!(other.expect("another password"), 1);
         assert_eq!(store.live_session("a".into()).await.expect("read"), None);
     })
@@ -947,7 +960,7 @@ async fn a_start_under_another_password_ends_every_session() {
 #[tokio::test]
 async fn a_users_password_change_ends_that_users_sessions_only() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let expires = Timestamp::now() + SignedDuration::from_hours(1);
         for (id, user) in [("n", "nick"), ("j", "jo")] {
             let first = store
@@ -965,6 +978,7 @@ async fn a_users_password_change_ends_that_users_sessions_only() {
         assert_eq!(same.expect("same password"), 0);
         let changed = s
             .open()
+            .await
             .end_sessions_of_changed_password("nick".into(), "nick-2".into())
             .await;
         assert_eq!(changed.expect("nick's new password"), 1);
@@ -978,7 +992,7 @@ async fn a_users_password_change_ends_that_users_sessions_only() {
 #[tokio::test]
 async fn a_watched_session_ends_with_its_logout_only() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let expires = Timestamp::now() + SignedDuration::from_hours(1);
         for id in ["a", "b"] {
             store
@@ -1006,7 +1020,7 @@ async fn a_watched_session_ends_with_its_logout_only() {
 #[tokio::test]
 async fn marks_and_meta_are_kept_and_overwritten() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let show = store
             .show_for_week(&main_show(), week(0))
             .await
@@ -1054,7 +1068,7 @@ fn timing() -> Enqueue {
 #[tokio::test]
 async fn deliveries_are_made_once_from_the_targets_cursor() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let old = store
             .record_announcement(text("before"))
             .await
@@ -1110,7 +1124,7 @@ fn of_show(line: &str, show: Option<&str>) -> NewAnnouncement {
 #[tokio::test]
 async fn a_target_given_some_shows_gets_rows_for_those_and_station_wide_lines_only() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         store.init_delivery_cursor("b".into()).await.expect("init");
         let mut seqs = Vec::new();
         for (line, show) in [
@@ -1164,7 +1178,7 @@ async fn one_pending_row(store: &Store) -> Seq {
 #[tokio::test]
 async fn a_retried_delivery_keeps_its_error_and_next_try() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let seq = one_pending_row(&store).await;
         assert_eq!(
             store
@@ -1208,7 +1222,7 @@ async fn a_retried_delivery_keeps_its_error_and_next_try() {
 #[tokio::test]
 async fn a_sent_delivery_is_final() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let seq = one_pending_row(&store).await;
         store
             .begin_attempt(DeliveryKey::Announce(seq), "t".into())
@@ -1270,7 +1284,7 @@ async fn stream_check_of(store: &Store, seq: Seq) -> (Option<bool>, Option<Strin
 #[tokio::test]
 async fn read_backs_are_kept_on_sent_rows_only_and_an_unreadable_one_keeps_the_title() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let seq = one_pending_row(&store).await;
         let check = |title: Option<&str>, verified| StreamCheck {
             stream_title: title.map(str::to_owned),
@@ -1305,7 +1319,7 @@ async fn read_backs_are_kept_on_sent_rows_only_and_an_unreadable_one_keeps_the_t
             .record_stream_check(seq, "t".into(), check(None, Some(false)))
             .await
             .expect("unreadable read");
-        let other = s.open();
+        let other = s.open().await;
         assert_eq!(
             stream_check_of(&other, seq).await,
             (Some(false), Some("A - B".into())),
@@ -1323,7 +1337,7 @@ async fn read_backs_are_kept_on_sent_rows_only_and_an_unreadable_one_keeps_the_t
 #[tokio::test]
 async fn played_is_the_standing_track_announces() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let w = week(0);
         let show = show_of(&store, w, &[1, 2]).await;
         let since = Timestamp::now() - SignedDuration::from_hours(1);
@@ -1433,14 +1447,14 @@ async fn two_alerts(store: &Store, at: Timestamp) -> (i64, ShowEvent) {
 #[tokio::test]
 async fn an_alert_fires_once_per_week_and_kind() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let at = Timestamp::now();
         let (show_id, live) = two_alerts(&store, at).await;
         assert_eq!((live.show.as_str(), live.kind), ("main", AlertKind::Live));
         let again = store.fire_event(alert(show_id, AlertKind::Live, at)).await;
         assert_eq!(again.expect("again"), Fired::Before(live.clone()));
         // Reopened, as after a restart: still fired, once.
-        let store = s.open();
+        let store = s.open().await;
         let found = store.event(show_id, AlertKind::Live).await.expect("event");
         assert_eq!(found, Some(live));
         let events = store.events_since(Timestamp::UNIX_EPOCH).await;
@@ -1454,7 +1468,7 @@ async fn an_alert_fires_once_per_week_and_kind() {
 #[tokio::test]
 async fn an_alerts_rows_move_like_an_announces() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let (show_id, live) = two_alerts(&store, Timestamp::now()).await;
         let next = store.next_delivery("t".into()).await.expect("next");
         let next = next.expect("a pending alert row");
@@ -1515,7 +1529,7 @@ async fn an_alerts_rows_move_like_an_announces() {
 #[tokio::test]
 async fn an_alert_due_before_a_retried_line_goes_first() {
     each(|s| async move {
-        let store = s.open();
+        let store = s.open().await;
         let seq = one_pending_row(&store).await;
         let key = DeliveryKey::Announce(seq);
         store.begin_attempt(key, "t".into()).await.expect("try");

@@ -23,6 +23,7 @@ impl Store {
     pub async fn relay_cursors(&self) -> Result<HashMap<String, StoredCursor>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.relay_cursors().await,
+            Backend::Postgres(db) => db.relay_cursors().await,
         }
     }
 
@@ -31,6 +32,7 @@ impl Store {
     pub async fn start_relay_cursor(&self, name: String) -> Result<Seq, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.start_relay_cursor(name).await,
+            Backend::Postgres(db) => db.start_relay_cursor(name).await,
         }
     }
 
@@ -38,6 +40,7 @@ impl Store {
     pub async fn mark_relay_acking(&self, name: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.mark_relay_acking(name).await,
+            Backend::Postgres(db) => db.mark_relay_acking(name).await,
         }
     }
 
@@ -50,6 +53,7 @@ impl Store {
     ) -> Result<Option<Timestamp>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.relay_acked(name, seq).await,
+            Backend::Postgres(db) => db.relay_acked(name, seq).await,
         }
     }
 
@@ -58,6 +62,7 @@ impl Store {
     pub async fn raise_relay_cursors(&self, cursors: Vec<(String, Seq)>) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.raise_relay_cursors(cursors).await,
+            Backend::Postgres(db) => db.raise_relay_cursors(cursors).await,
         }
     }
 }

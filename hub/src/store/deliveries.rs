@@ -180,6 +180,7 @@ impl Store {
     pub async fn init_delivery_cursor(&self, target: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.init_delivery_cursor(target).await,
+            Backend::Postgres(db) => db.init_delivery_cursor(target).await,
         }
     }
 
@@ -192,6 +193,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.enqueue_deliveries(target, e).await,
+            Backend::Postgres(db) => db.enqueue_deliveries(target, e).await,
         }
     }
 
@@ -204,6 +206,7 @@ impl Store {
     ) -> Result<Option<PendingDelivery>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.next_delivery(target).await,
+            Backend::Postgres(db) => db.next_delivery(target).await,
         }
     }
 
@@ -212,6 +215,7 @@ impl Store {
     pub async fn begin_attempt(&self, key: DeliveryKey, target: String) -> Result<u32, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.begin_attempt(key, target).await,
+            Backend::Postgres(db) => db.begin_attempt(key, target).await,
         }
     }
 
@@ -224,6 +228,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.finish_delivery(key, target, outcome).await,
+            Backend::Postgres(db) => db.finish_delivery(key, target, outcome).await,
         }
     }
 
@@ -236,6 +241,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.record_stream_check(seq, target, check).await,
+            Backend::Postgres(db) => db.record_stream_check(seq, target, check).await,
         }
     }
 
@@ -249,6 +255,7 @@ impl Store {
     ) -> Result<Option<Vec<DeliveryRow>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.deliveries(seq, enabled).await,
+            Backend::Postgres(db) => db.deliveries(seq, enabled).await,
         }
     }
 
@@ -261,6 +268,7 @@ impl Store {
     ) -> Result<TargetSummary, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.delivery_summary(target, since).await,
+            Backend::Postgres(db) => db.delivery_summary(target, since).await,
         }
     }
 
@@ -272,6 +280,7 @@ impl Store {
     ) -> Result<Vec<(Seq, DeliveryRow)>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.delivery_problems(since).await,
+            Backend::Postgres(db) => db.delivery_problems(since).await,
         }
     }
 }

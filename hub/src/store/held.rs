@@ -11,6 +11,7 @@ impl Store {
     pub async fn held_due(&self, now: Timestamp) -> Result<Vec<i64>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.held_due(now).await,
+            Backend::Postgres(db) => db.held_due(now).await,
         }
     }
 
@@ -18,6 +19,7 @@ impl Store {
     pub async fn held_positions(&self, show_id: i64) -> Result<Vec<u32>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.held_positions(show_id).await,
+            Backend::Postgres(db) => db.held_positions(show_id).await,
         }
     }
 
@@ -26,6 +28,7 @@ impl Store {
     pub async fn held_slug(&self, id: i64) -> Result<Option<Option<String>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.held_slug(id).await,
+            Backend::Postgres(db) => db.held_slug(id).await,
         }
     }
 
@@ -33,6 +36,7 @@ impl Store {
     pub async fn next_release(&self) -> Result<Option<Timestamp>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.next_release().await,
+            Backend::Postgres(db) => db.next_release().await,
         }
     }
 
@@ -41,6 +45,7 @@ impl Store {
     pub async fn release_held(&self, id: i64) -> Result<Option<Announcement>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.release_held(id).await,
+            Backend::Postgres(db) => db.release_held(id).await,
         }
     }
 
@@ -49,6 +54,7 @@ impl Store {
     pub async fn undo_held(&self, id: i64) -> Result<Option<HeldState>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.undo_held(id).await,
+            Backend::Postgres(db) => db.undo_held(id).await,
         }
     }
 }

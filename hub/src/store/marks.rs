@@ -10,6 +10,7 @@ impl Store {
     pub async fn set_mark(&self, show_id: i64, at: Timestamp) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.set_mark(show_id, at).await,
+            Backend::Postgres(db) => db.set_mark(show_id, at).await,
         }
     }
 
@@ -17,6 +18,7 @@ impl Store {
     pub async fn mark(&self, show_id: i64) -> Result<Option<Timestamp>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.mark(show_id).await,
+            Backend::Postgres(db) => db.mark(show_id).await,
         }
     }
 }

@@ -8,6 +8,7 @@ impl Store {
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.meta(key.to_owned()).await,
+            Backend::Postgres(db) => db.meta(key.to_owned()).await,
         }
     }
 
@@ -15,6 +16,7 @@ impl Store {
     pub async fn set_meta(&self, key: &str, value: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.set_meta(key.to_owned(), value).await,
+            Backend::Postgres(db) => db.set_meta(key.to_owned(), value).await,
         }
     }
 }

@@ -6,12 +6,13 @@
 //! types the domain's values, and nothing outside this module sees SQL or a database driver's
 //! types. The files here hold the face by concept (`shows`, `announcements`, …); each method is
 //! a short dispatch into the backend that keeps the data, which lives in a private submodule:
-//! today only SQLite (`sqlite`, a file in the data directory).
+//! SQLite (`sqlite`, a file in the data directory, the default) or PostgreSQL (`postgres`, a
+//! database several hubs can share). [`Store::connect`] picks one from where the data is.
 //!
 //! The backend is an enum inside `Store`, matched in each method, rather than a trait object:
 //! the face's methods are `async`, and an enum needs neither boxed futures nor a trait kept in
-//! step with the face, while a second backend (PostgreSQL) is one more variant and one more arm
-//! per method, with no caller touched. What is the same for every backend stays here: telling
+//! step with the face, while each backend is one variant and one arm per method, with no
+//! caller touched. What is the same for every backend stays here: telling
 //! readers that a show changed, and which show is current. The `conformance` tests run the
 //! face's operations against every backend.
 //!
@@ -21,6 +22,9 @@
 
 mod alerts;
 mod announcements;
+pub mod copy;
+#[cfg(test)]
+mod copy_tests;
 mod cursors;
 mod deliveries;
 mod files;
@@ -28,6 +32,7 @@ mod held;
 mod marks;
 mod meta;
 mod played;
+mod postgres;
 mod sessions;
 mod shows;
 mod sqlite;
@@ -38,6 +43,8 @@ mod conformance;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::{SignedDuration, Timestamp};
 
 pub use alerts::{AlertKind, EventDeliveries, Fired, NewEvent, NewEventRow, ShowEvent};
 pub use announcements::{
@@ -83,6 +90,20 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("cannot connect to the database at {url}: {message}")]
+    Connect { url: String, message: String },
+    /// A PostgreSQL database that a newer hub changed beyond what this one can use (older
+    /// hubs keep using a newer database until a change says they may not).
+    #[error(
+        "the database at {url} is schema {found}, which needs a hub that knows schema \
+         {oldest_reader} or later; this hub knows {known}: run a newer hub"
+    )]
+    NewerPostgres {
+        url: String,
+        found: i64,
+        oldest_reader: i64,
+        known: i64,
+    },
     #[error("no show with id {0}")]
     NoShow(i64),
     #[error("show {show_id} has no track at position {position}")]
@@ -107,6 +128,7 @@ pub enum StoreError {
 #[derive(Clone)]
 enum Backend {
     Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 /// A handle to the store; cheap to clone.
@@ -129,6 +151,18 @@ impl Store {
         Ok(Store::with_backend(Backend::Sqlite(sqlite::Sqlite::open(
             dir,
         )?)))
+    }
+
+    /// Opens the store `location` names: a `postgres://` (or `postgresql://`) URL connects to
+    /// that database, anything else is a data directory holding the SQLite file. Either way
+    /// the schema is brought up to date.
+    pub async fn connect(location: &str) -> Result<Store, StoreError> {
+        if postgres::is_url(location) {
+            let db = postgres::Postgres::connect(location).await?;
+            Ok(Store::with_backend(Backend::Postgres(db)))
+        } else {
+            Store::open(Path::new(location))
+        }
     }
 
     fn with_backend(backend: Backend) -> Store {
@@ -167,4 +201,20 @@ impl Store {
 /// written by a newer hub.
 pub fn schema_version() -> i64 {
     sqlite::schema_version()
+}
+
+/// Now, cut to whole milliseconds as the database keeps it, so a time handed back before it is
+/// read again equals the stored one.
+fn stored_now() -> Timestamp {
+    stored(Timestamp::now())
+}
+
+/// `t` cut to whole milliseconds, as the database keeps it.
+fn stored(t: Timestamp) -> Timestamp {
+    // Less than a millisecond back from a time jiff can hold stays in its range, except at
+    // its very first instant, which no caller gives.
+    t.checked_sub(SignedDuration::from_nanos(i64::from(
+        t.subsec_nanosecond().rem_euclid(1_000_000),
+    )))
+    .unwrap_or(t)
 }

@@ -36,6 +36,7 @@ impl Store {
     pub async fn played(&self, show_id: i64) -> Result<Vec<Played>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.played(show_id).await,
+            Backend::Postgres(db) => db.played(show_id).await,
         }
     }
 
@@ -54,6 +55,7 @@ impl Store {
         let show = show.map(ToString::to_string);
         match &self.backend {
             Backend::Sqlite(db) => db.played_by_show(limit, show).await,
+            Backend::Postgres(db) => db.played_by_show(limit, show).await,
         }
     }
 
@@ -65,6 +67,7 @@ impl Store {
     ) -> Result<Option<Played>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.last_played(show.to_string(), not_before).await,
+            Backend::Postgres(db) => db.last_played(show.to_string(), not_before).await,
         }
     }
 }

@@ -25,6 +25,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.create_session(id, username, expires_at).await,
+            Backend::Postgres(db) => db.create_session(id, username, expires_at).await,
         }
     }
 
@@ -32,6 +33,7 @@ impl Store {
     pub async fn live_session(&self, id: String) -> Result<Option<SessionRow>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.live_session(id).await,
+            Backend::Postgres(db) => db.live_session(id).await,
         }
     }
 
@@ -39,6 +41,7 @@ impl Store {
     pub async fn end_session(&self, id: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.end_session(id.clone()).await?,
+            Backend::Postgres(db) => db.end_session(id.clone()).await?,
         }
         // An error only means nobody watches right now.
         let _ = self.session_ends.send(id);
@@ -54,6 +57,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.end_sessions_of_other_passwords(fingerprint).await,
+            Backend::Postgres(db) => db.end_sessions_of_other_passwords(fingerprint).await,
         }
     }
 
@@ -66,6 +70,10 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => {
+                db.end_sessions_of_changed_password(username, fingerprint)
+                    .await
+            }
+            Backend::Postgres(db) => {
                 db.end_sessions_of_changed_password(username, fingerprint)
                     .await
             }

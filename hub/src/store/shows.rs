@@ -107,6 +107,7 @@ impl Store {
     pub async fn show_for_week(&self, show: &ShowSlug, week: Week) -> Result<Show, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.show_for_week(show.to_string(), week).await,
+            Backend::Postgres(db) => db.show_for_week(show.to_string(), week).await,
         }
     }
 
@@ -115,6 +116,7 @@ impl Store {
     pub async fn adopt_unnamed(&self, show: &ShowSlug) -> Result<u64, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.adopt_unnamed(show.to_string()).await,
+            Backend::Postgres(db) => db.adopt_unnamed(show.to_string()).await,
         }
     }
 
@@ -122,6 +124,7 @@ impl Store {
     pub async fn show(&self, id: i64) -> Result<Show, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.show(id).await,
+            Backend::Postgres(db) => db.show(id).await,
         }
     }
 
@@ -147,6 +150,7 @@ impl Store {
         let show = show.map(ToString::to_string);
         match &self.backend {
             Backend::Sqlite(db) => db.shows(limit, show).await,
+            Backend::Postgres(db) => db.shows(limit, show).await,
         }
     }
 
@@ -159,6 +163,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let changed = match &self.backend {
             Backend::Sqlite(db) => db.apply_likes(show.to_string(), weeks).await?,
+            Backend::Postgres(db) => db.apply_likes(show.to_string(), weeks).await?,
         };
         // Even an "unchanged" poll may have refreshed a title or artwork: readers rebuild.
         self.shows_changed();
@@ -179,6 +184,7 @@ impl Store {
     ) -> Result<Show, StoreError> {
         let show = match &self.backend {
             Backend::Sqlite(db) => db.add_track(show_id, track, position).await?,
+            Backend::Postgres(db) => db.add_track(show_id, track, position).await?,
         };
         self.show_changed(show_id);
         Ok(show)
@@ -195,6 +201,7 @@ impl Store {
     ) -> Result<Show, StoreError> {
         let show = match &self.backend {
             Backend::Sqlite(db) => db.remove_track(show_id, position, expected).await?,
+            Backend::Postgres(db) => db.remove_track(show_id, position, expected).await?,
         };
         self.show_changed(show_id);
         Ok(show)
@@ -211,6 +218,7 @@ impl Store {
     ) -> Result<Show, StoreError> {
         let show = match &self.backend {
             Backend::Sqlite(db) => db.move_track(show_id, from, to, expected).await?,
+            Backend::Postgres(db) => db.move_track(show_id, from, to, expected).await?,
         };
         self.show_changed(show_id);
         Ok(show)

@@ -1,7 +1,7 @@
 //! The operator commands against the `hub` binary: `backup` of a hub process that is
 //! announcing ~100 times a second, `restore` refused under a running hub and of bad files,
 //! restore then restart with seqs that never repeat, a second hub on the same data directory,
-//! and `check-config` with masked secrets.
+//! `check-config` with masked secrets, and `migrate-store` into a real PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -454,4 +454,79 @@ async fn restore_ends_every_session_even_one_live_in_the_backup() {
         .expect("dashboard")
         .status();
     assert_eq!(status, 200, "a new login works on the restored database");
+}
+
+/// `migrate-store`: refused under a running hub, then a copy of the stopped hub with each
+/// table's progress, holding every announce and going on with the next seq; a second run into
+/// the same database is refused. (What the copy keeps, table by table, is the store's tests'.)
+#[tokio::test]
+async fn migrate_store_copies_a_stopped_hub_into_postgres_once() {
+    let Some(url) = ntr_testpg::fresh_database().await else {
+        return;
+    };
+    let mut hub = TestHub::start().await;
+    let mut announced = Vec::new();
+    for i in 0..5 {
+        let text = format!("line {i}");
+        announced.push((hub.announce_text(&text).await, text));
+    }
+    let config = hub.write_config();
+    let args = ["migrate-store", "--to", url.as_str()];
+    let running = hub_command(&config, &args, &[]).await;
+    assert_eq!(running.code, Some(2), "{}", running.stderr);
+    assert!(
+        running.stderr.contains("already running"),
+        "{}",
+        running.stderr
+    );
+    hub.stop().await;
+
+    let copied = hub_command(&config, &args, &[]).await;
+    assert_eq!(copied.code, Some(0), "{}", copied.stderr);
+    let progress: Vec<Vec<&str>> = copied
+        .stderr
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        progress.contains(&vec!["announcements", "5/5"]),
+        "{}",
+        copied.stderr
+    );
+    assert!(
+        progress.contains(&vec!["sessions", "0/0"]),
+        "{}",
+        copied.stderr
+    );
+
+    let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let rows = db
+        .query("SELECT seq, message FROM announcements ORDER BY seq", &[])
+        .await
+        .expect("log");
+    let log: Vec<(u64, String)> = rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(0).unsigned_abs(), r.get(1)))
+        .collect();
+    assert_eq!(log, announced);
+    let next: i64 = db
+        .query_one(
+            "SELECT nextval(pg_get_serial_sequence('announcements', 'seq'))",
+            &[],
+        )
+        .await
+        .expect("next seq")
+        .get(0);
+    assert_eq!(next.unsigned_abs(), announced.len() as u64 + 1);
+
+    let again = hub_command(&config, &args, &[]).await;
+    assert_eq!(again.code, Some(2), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already holds hub data"),
+        "{}",
+        again.stderr
+    );
 }

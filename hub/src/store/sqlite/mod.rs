@@ -16,6 +16,7 @@ mod announcements;
 mod checkpoint;
 mod cursors;
 mod deliveries;
+mod export;
 pub mod files;
 mod held;
 mod keys;
@@ -30,12 +31,14 @@ mod shows;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ValueRef};
 use rusqlite::{Connection, Row};
 use serde::de::DeserializeOwned;
 
 pub use migrations::schema_version;
+
+use super::{stored, stored_now};
 
 use super::StoreError;
 
@@ -151,22 +154,6 @@ fn make_private(path: &Path) -> std::io::Result<()> {
 /// Milliseconds since the epoch: how instants are stored, so they sort and compare as integers.
 fn to_ms(t: Timestamp) -> i64 {
     t.as_millisecond()
-}
-
-/// Now, cut to whole milliseconds as the database keeps it, so a time handed back before it is
-/// read again equals the stored one.
-fn stored_now() -> Timestamp {
-    stored(Timestamp::now())
-}
-
-/// `t` cut to whole milliseconds, as the database keeps it.
-fn stored(t: Timestamp) -> Timestamp {
-    // Less than a millisecond back from a time jiff can hold stays in its range, except at
-    // its very first instant, which no caller gives.
-    t.checked_sub(SignedDuration::from_nanos(i64::from(
-        t.subsec_nanosecond().rem_euclid(1_000_000),
-    )))
-    .unwrap_or(t)
 }
 
 /// A stored instant. Milliseconds outside [`Timestamp`]'s range are a corrupt row, never
