@@ -104,6 +104,18 @@ pub struct FirstStart {
     pub secrets_path: std::path::PathBuf,
 }
 
+impl FirstStart {
+    /// What the first start prints, when it generated the dashboard password.
+    fn of(config: &Config, resolved: &secrets::Resolved) -> Option<FirstStart> {
+        resolved.new_password.clone().map(|password| FirstStart {
+            dashboard_url: format!("{}dashboard", public_base(config)),
+            username: config.dashboard.username.clone(),
+            password,
+            secrets_path: resolved.path.clone(),
+        })
+    }
+}
+
 pub struct Application {
     listener: TcpListener,
     state: AppState,
@@ -118,23 +130,13 @@ impl Application {
         let lock = DataDirLock::acquire(&config.hub.data_dir)?;
         let resolved = secrets::resolve(&config)?;
         let store = Store::open(&config.hub.data_dir)?;
-        let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
-        let intervals = PollIntervals {
-            normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
-            live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
-        };
         adopt_v2_weeks(&store, &config.legacy_show).await?;
-        let pollers = Pollers::new(client, &store, &config.station, intervals).await;
+        let pollers = pollers(&config, &options, &store).await?;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
             message: e.to_string(),
         })?;
-        let first_start = resolved.new_password.clone().map(|password| FirstStart {
-            dashboard_url: format!("{}dashboard", public_base(&config)),
-            username: config.dashboard.username.clone(),
-            password,
-            secrets_path: resolved.path.clone(),
-        });
+        let first_start = FirstStart::of(&config, &resolved);
         let targets =
             crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
         targets.init(&store).await?;
@@ -297,6 +299,20 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_send_buffer_size(SEND_BUFFER)?;
     socket.bind(addr)?;
     socket.listen(1024)
+}
+
+/// One SoundCloud poller per show that polls, sharing one client.
+async fn pollers(
+    config: &Config,
+    options: &Options,
+    store: &Store,
+) -> Result<Pollers, StartupError> {
+    let client = SoundcloudClient::new(config.soundcloud.clone(), options.retry.clone())?;
+    let intervals = PollIntervals {
+        normal: Duration::from_secs(config.soundcloud.poll_interval_seconds),
+        live: Duration::from_secs(config.soundcloud.live_poll_interval_seconds),
+    };
+    Ok(Pollers::new(client, store, &config.station, intervals).await)
 }
 
 /// The announce path and the go-live alerts it fires, over the parts `build` made.
