@@ -264,3 +264,36 @@ fn check_config_names_the_bad_key_and_exits_2() {
     assert_config_error(&output, "irc.channels");
     assert!(output.stdout.is_empty(), "no summary for a bad config");
 }
+
+/// `NTR_RELAY__HUB_URL` is one URL and replaces a list from the file; a list with a duplicate
+/// is a configuration error naming the entry.
+#[test]
+fn hub_url_from_the_environment_and_a_bad_list() {
+    let list = VALID.replace(
+        "hub_url = \"http://127.0.0.1:9\"",
+        "hub_url = [\"http://127.0.0.1:9\", \"http://127.0.0.1:10\"]",
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &list).expect("write");
+    let output = command(
+        &path,
+        &[("NTR_RELAY__HUB_URL", "https://hub.example:8443/ntr")],
+    )
+    .arg("check-config")
+    .output()
+    .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        stdout.contains("https://hub.example:8443/ntr (wss://hub.example:8443/ntr/ws/announce)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("127.0.0.1:10"),
+        "the list is replaced: {stdout}"
+    );
+
+    let twice = list.replace("127.0.0.1:10\"", "127.0.0.1:9/\"");
+    assert_config_error(&run_with(&twice, &[]), "relay.hub_url[1]");
+}
