@@ -8,23 +8,14 @@ use std::path::Path;
 
 use ntr_common::config_report::{Report, mask_token};
 
-use crate::config::Config;
+use crate::config::{Config, RelayConfig};
 
 /// The lines to print for a configuration that loaded.
 pub fn summary(config: &Config, file: Option<&Path>) -> String {
     let relay = &config.relay;
     let irc = &config.irc;
     let mut report = Report::new(file, "");
-    for (i, hub_url) in relay.hub_urls.iter().enumerate() {
-        let ws = crate::hub::announce_url(hub_url, None);
-        // Several URLs are tried in this order; numbering them shows the preference.
-        let choice = match relay.hub_urls.len() {
-            1 => String::new(),
-            _ => format!("{}. ", i + 1),
-        };
-        report.row("hub", format!("{choice}{hub_url} ({ws})"));
-    }
-    report.row("token", mask_token(&relay.token));
+    hub_rows(&mut report, relay);
     report.row("public_url", relay.public_url.to_string());
     let tls = match (irc.tls, &irc.ca_file) {
         (false, _) => "plain text".to_owned(),
@@ -84,6 +75,20 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
         ),
     );
     report.finish()
+}
+
+/// One `hub` row per hub URL with the WebSocket it subscribes to, then the masked token.
+fn hub_rows(report: &mut Report, relay: &RelayConfig) {
+    for (i, hub_url) in relay.hub_urls.iter().enumerate() {
+        let ws = crate::hub::announce_url(hub_url, None);
+        // Several URLs are tried in this order; numbering them shows the preference.
+        let choice = match relay.hub_urls.len() {
+            1 => String::new(),
+            _ => format!("{}. ", i + 1),
+        };
+        report.row("hub", format!("{choice}{hub_url} ({ws})"));
+    }
+    report.row("token", mask_token(&relay.token));
 }
 
 #[cfg(test)]

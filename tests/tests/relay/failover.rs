@@ -83,7 +83,9 @@ async fn assert_acked_once(hub: &TestHub, seqs: &[u64]) {
             .then_some(acks)
     })
     .await;
-    let acks = all.unwrap_or_else(|| panic!("not every line acked: {:?}", seqs));
+    let Some(acks) = all else {
+        panic!("not all of {seqs:?} acked: {:?}", hub.acks().await);
+    };
     for seq in seqs {
         let count = acks.iter().filter(|(s, _)| s == seq).count();
         assert_eq!(count, 1, "one ack for {seq}: {acks:?}");
