@@ -8,22 +8,14 @@ use std::path::Path;
 
 use ntr_common::config_report::{Report, mask_token};
 
-use crate::config::Config;
+use crate::config::{Config, RelayConfig};
 
 /// The lines to print for a configuration that loaded.
 pub fn summary(config: &Config, file: Option<&Path>) -> String {
     let relay = &config.relay;
     let irc = &config.irc;
     let mut report = Report::new(file, "");
-    report.row(
-        "hub",
-        format!(
-            "{} ({}), token {}",
-            relay.hub_url,
-            crate::hub::announce_url(&relay.hub_url, None),
-            mask_token(&relay.token)
-        ),
-    );
+    hub_rows(&mut report, relay);
     report.row("public_url", relay.public_url.to_string());
     let tls = match (irc.tls, &irc.ca_file) {
         (false, _) => "plain text".to_owned(),
@@ -85,6 +77,20 @@ pub fn summary(config: &Config, file: Option<&Path>) -> String {
     report.finish()
 }
 
+/// One `hub` row per hub URL with the WebSocket it subscribes to, then the masked token.
+fn hub_rows(report: &mut Report, relay: &RelayConfig) {
+    for (i, hub_url) in relay.hub_urls.iter().enumerate() {
+        let ws = crate::hub::announce_url(hub_url, None);
+        // Several URLs are tried in this order; numbering them shows the preference.
+        let choice = match relay.hub_urls.len() {
+            1 => String::new(),
+            _ => format!("{}. ", i + 1),
+        };
+        report.row("hub", format!("{choice}{hub_url} ({ws})"));
+    }
+    report.row("token", mask_token(&relay.token));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +113,27 @@ mod tests {
             "{text}"
         );
         assert_eq!(mask_token("short"), "***");
+    }
+
+    #[test]
+    fn the_summary_lists_the_hub_urls_in_the_order_they_are_tried() {
+        let config = Config::from_toml(
+            "[relay]\ntoken = \"relay-token-0123456789\"\n\
+             hub_url = [\"http://10.0.0.2:8000\", \"https://hub.example/ntr\"]\n\
+             [irc]\nserver = \"irc.example.org\"\nnickname = \"ntrbot\"\nchannels = [\"#ntr\"]\n",
+        )
+        .expect("valid");
+        let text = summary(&config, None);
+        let first = text
+            .find("1. http://10.0.0.2:8000/ (ws://10.0.0.2:8000/ws/announce)")
+            .expect(&text);
+        let second = text
+            .find("2. https://hub.example/ntr (wss://hub.example/ntr/ws/announce)")
+            .expect(&text);
+        assert!(first < second, "{text}");
+        assert!(
+            text.contains("public_url    http://10.0.0.2:8000/"),
+            "{text}"
+        );
     }
 }

@@ -132,13 +132,14 @@ pub struct Answerer {
     /// `None` if the HTTP client could not be built (no TLS roots); commands that need the
     /// hub then say so instead of taking the relay down.
     http: Option<reqwest::Client>,
-    hub_url: Url,
+    /// Tried in order; the first that answers is used.
+    hub_urls: Vec<Url>,
     public_url: Url,
     prefix: String,
 }
 
 impl Answerer {
-    pub fn new(hub_url: Url, public_url: Url, prefix: String) -> Answerer {
+    pub fn new(hub_urls: Vec<Url>, public_url: Url, prefix: String) -> Answerer {
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
             .user_agent(concat!("ntr-irc-relay/", env!("CARGO_PKG_VERSION")))
@@ -147,7 +148,7 @@ impl Answerer {
             .ok();
         Answerer {
             http,
-            hub_url,
+            hub_urls,
             public_url,
             prefix,
         }
@@ -178,10 +179,6 @@ impl Answerer {
         }
     }
 
-    fn api(&self, path: &str) -> String {
-        format!("{}{path}", self.hub_url.as_str().trim_end_matches('/'))
-    }
-
     /// The station's page, or a routed show's own.
     fn public_page(&self, show: Option<&str>) -> String {
         let base = self.public_url.as_str().trim_end_matches('/');
@@ -191,9 +188,27 @@ impl Answerer {
         }
     }
 
+    /// `GET path` from the first hub URL that answers: one that cannot be reached, or answers
+    /// with a server error (a replica whose database is away), gives way to the next; the last
+    /// one's answer or error stands.
     async fn get(&self, path: &str) -> Result<reqwest::Response, Unavailable> {
         let http = self.http.as_ref().ok_or(Unavailable::NoClient)?;
-        Ok(http.get(self.api(path)).send().await?)
+        let mut last = Err(Unavailable::NoHub);
+        for hub_url in &self.hub_urls {
+            let url = format!("{}{path}", hub_url.as_str().trim_end_matches('/'));
+            match http.get(&url).send().await {
+                Ok(response) if !response.status().is_server_error() => return Ok(response),
+                Ok(response) => {
+                    tracing::debug!(%url, status = %response.status(), "hub API answered with an error; trying the next hub URL, if any");
+                    last = Ok(response);
+                }
+                Err(e) => {
+                    tracing::debug!(%url, error = %e, "hub API unreachable; trying the next hub URL, if any");
+                    last = Err(e.into());
+                }
+            }
+        }
+        last
     }
 
     async fn song(&self, n: u32, show: Option<&str>) -> String {
@@ -275,6 +290,8 @@ fn tracks(n: usize) -> String {
 enum Unavailable {
     #[error("no HTTP client")]
     NoClient,
+    #[error("no hub URL")]
+    NoHub,
     #[error(transparent)]
     Http(#[from] reqwest::Error),
 }
@@ -356,7 +373,7 @@ mod tests {
     #[tokio::test]
     async fn replies_without_the_hub() {
         let url = Url::parse("http://127.0.0.1:9").expect("url");
-        let answerer = Answerer::new(url.clone(), url, "!".into());
+        let answerer = Answerer::new(vec![url.clone()], url, "!".into());
         assert_eq!(
             answerer.answer(Command::NowPlaying, None, None).await,
             "Nothing has been announced yet."

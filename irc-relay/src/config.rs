@@ -29,11 +29,14 @@ pub struct Config {
 /// `[relay]`: how to reach the hub.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// Base URL of the hub; `/ws/announce` and `/playlist` are derived from it.
-    pub hub_url: Url,
+    /// Base URLs of the hub, in the order to try them (never empty); `/ws/announce` and
+    /// `/playlist` are derived from each. Several are replicas of one station, or a second hub
+    /// to fall back to.
+    pub hub_urls: Vec<Url>,
     /// Relay or admin token sent as `Authorization: Bearer`.
     pub token: String,
-    /// Link given by `!playlist`; defaults to `hub_url` (differs behind a reverse proxy).
+    /// Link given by `!playlist`; defaults to the first hub URL (differs behind a reverse
+    /// proxy).
     pub public_url: Url,
     /// Announces older than this are never posted, and queued lines expire after it.
     pub replay_window: Duration,
@@ -177,7 +180,7 @@ struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRelay {
-    hub_url: Option<String>,
+    hub_url: Option<hub_urls::RawHubUrls>,
     token: Option<String>,
     public_url: Option<String>,
     replay_window_seconds: Option<u64>,
@@ -323,15 +326,15 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 impl RawRelay {
     fn validate(self) -> Result<RelayConfig, ConfigError> {
-        let hub_url = http_url(
-            "relay.hub_url",
-            self.hub_url.as_deref().unwrap_or(DEFAULT_HUB_URL),
-        )?;
+        let hub_urls = hub_urls::validate(self.hub_url)?;
+        let Some(preferred) = hub_urls.first().cloned() else {
+            return Err(invalid("relay.hub_url", "must list at least one URL"));
+        };
         let token = non_empty(self.token).ok_or_else(|| missing("relay", "token"))?;
         check_token(&token).map_err(|e| invalid("relay.token", e.to_string()))?;
         let public_url = match non_empty(self.public_url) {
             Some(url) => http_url("relay.public_url", &url)?,
-            None => hub_url.clone(),
+            None => preferred,
         };
         let replay_window = self
             .replay_window_seconds
@@ -372,7 +375,7 @@ impl RawRelay {
             None => PathBuf::from(DEFAULT_STATE_DIR),
         };
         Ok(RelayConfig {
-            hub_url,
+            hub_urls,
             token,
             public_url,
             replay_window,
@@ -592,6 +595,8 @@ fn rate(lines_per_second: f64) -> Result<f64, ConfigError> {
     Ok(lines_per_second)
 }
 
+mod hub_urls;
+
 #[cfg(test)]
 mod props;
 
@@ -611,8 +616,8 @@ mod tests {
     #[test]
     fn minimal_config_gets_spec_defaults() {
         let config = Config::from_toml(MINIMAL).expect("valid");
-        assert_eq!(config.relay.hub_url.as_str(), "http://127.0.0.1:8000/");
-        assert_eq!(config.relay.public_url, config.relay.hub_url);
+        assert_eq!(hub_urls(&config), ["http://127.0.0.1:8000/"]);
+        assert_eq!(config.relay.public_url.as_str(), "http://127.0.0.1:8000/");
         assert_eq!(config.relay.replay_window, Duration::from_secs(300));
         assert_eq!(config.relay.reconnect_initial, Duration::from_secs(1));
         assert_eq!(config.relay.reconnect_max, Duration::from_secs(60));
@@ -730,6 +735,68 @@ mod tests {
             let toml = MINIMAL.replace(from, to);
             let err = Config::from_toml(&toml).expect_err(key).to_string();
             assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+
+    fn with_hub_url(value: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(&MINIMAL.replace("[relay]", &format!("[relay]\nhub_url = {value}")))
+    }
+
+    fn hub_urls(config: &Config) -> Vec<&str> {
+        config.relay.hub_urls.iter().map(Url::as_str).collect()
+    }
+
+    #[test]
+    fn hub_url_is_one_url_or_a_list_in_order_of_preference() {
+        let one = with_hub_url("\"https://hub.example/ntr\"").expect("one URL");
+        assert_eq!(hub_urls(&one), ["https://hub.example/ntr"]);
+        let list = with_hub_url("[\"http://b.example:8001\", \"https://a.example/ntr/\"]")
+            .expect("a list");
+        assert_eq!(
+            hub_urls(&list),
+            ["http://b.example:8001/", "https://a.example/ntr/"],
+            "kept in the order written"
+        );
+        assert_eq!(
+            list.relay.public_url.as_str(),
+            "http://b.example:8001/",
+            "public_url defaults to the first"
+        );
+        let single = with_hub_url("[\"http://a.example\"]").expect("a list of one");
+        assert_eq!(hub_urls(&single), ["http://a.example/"]);
+    }
+
+    #[test]
+    fn a_bad_hub_url_list_names_the_key_or_the_entry() {
+        for (value, key, says) in [
+            ("[]", "relay.hub_url:", "at least one URL"),
+            (
+                "[\"http://a\", \"ftp://b\"]",
+                "relay.hub_url[1]:",
+                "http:// or https://",
+            ),
+            (
+                "[\"nowhere\", \"http://b\"]",
+                "relay.hub_url[0]:",
+                "not a URL",
+            ),
+            (
+                "[\"http://a:80/\", \"http://a\"]",
+                "relay.hub_url[1]:",
+                "listed twice",
+            ),
+            (
+                "[\"http://a/x\", \"http://b\", \"http://a/x/\"]",
+                "relay.hub_url[2]:",
+                "also relay.hub_url[0]",
+            ),
+            ("\"ftp://a\"", "relay.hub_url:", "http:// or https://"),
+            ("5", "relay.hub_url", "a URL or a list of URLs"),
+            ("[5]", "relay.hub_url", "string"),
+        ] {
+            let err = with_hub_url(value).expect_err(value).to_string();
+            assert!(err.contains(key) && err.contains(says), "{value}: {err}");
+            assert!(!err.contains('\n'), "{err}");
         }
     }
 

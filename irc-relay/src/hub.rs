@@ -1,5 +1,7 @@
 //! The hub side: a WebSocket subscription to `{hub_url}/ws/announce`, kept up by the
-//! [`reconnect`](crate::reconnect) loop independently of IRC.
+//! [`reconnect`](crate::reconnect) loop independently of IRC. With several hub URLs, each
+//! (re)connect tries them in order and keeps the first that takes the relay; the hubs of one
+//! station share the seq, so resuming with `?since=` works the same on whichever answers.
 //!
 //! Each announce that is new ([`Resume`]) and still inside the replay window goes to the IRC
 //! side as a [`Post`]. Acks from the IRC side are written back on the same socket; while the
@@ -102,8 +104,29 @@ impl HubSide {
         }
     }
 
-    async fn connect(&mut self, since: Option<Seq>) -> Result<Socket, Ended> {
-        let url = announce_url(&self.config.relay.hub_url, since);
+    /// Subscribes through the first hub URL, in the configured order, that connects and takes
+    /// the token; a hub that fails is logged and the next one tried. Every (re)connect starts
+    /// over from the first, the preferred one.
+    async fn subscribe(&mut self, since: Option<Seq>) -> Result<Socket, Ended> {
+        let config = Arc::clone(&self.config);
+        let hub_urls = &config.relay.hub_urls;
+        let mut failures = Vec::with_capacity(hub_urls.len());
+        for hub_url in hub_urls {
+            match self.connect(hub_url, since).await {
+                Ok(socket) => return Ok(socket),
+                Err(Ended::Lost(reason)) if hub_urls.len() > 1 => {
+                    tracing::warn!(hub = %hub_url, %reason, "cannot subscribe through this hub URL; trying the next, if any");
+                    failures.push(format!("{hub_url}: {reason}"));
+                }
+                Err(end) => return Err(end),
+            }
+        }
+        Err(Ended::lost(failures.join("; ")))
+    }
+
+    /// Opens the subscription at one hub.
+    async fn connect(&mut self, hub_url: &Url, since: Option<Seq>) -> Result<Socket, Ended> {
+        let url = announce_url(hub_url, since);
         let mut request = url
             .as_str()
             .into_client_request()
@@ -123,12 +146,12 @@ impl HubSide {
             Ok(Err(tungstenite::Error::Http(response)))
                 if response.status() == StatusCode::UNAUTHORIZED =>
             {
-                tracing::error!("the hub rejected the relay token (401); check [relay] token");
+                tracing::error!(hub = %hub_url, "the hub rejected the relay token (401); check [relay] token");
                 Err(Ended::lost("401 Unauthorized"))
             }
             Ok(Err(e)) => Err(Ended::lost(e.to_string())),
             Ok(Ok((socket, _))) => {
-                tracing::info!(%url, "subscribed to the hub");
+                tracing::info!(hub = %hub_url, %url, "subscribed to the hub");
                 Ok(socket)
             }
         }
@@ -185,7 +208,7 @@ impl Link for HubSide {
 
     async fn connect_and_serve(&mut self, backoff: &mut Backoff) -> Ended {
         let start = self.resume.start();
-        let socket = match self.connect(start.since()).await {
+        let socket = match self.subscribe(start.since()).await {
             Ok(socket) => socket,
             Err(end) => return end,
         };

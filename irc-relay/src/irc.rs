@@ -127,7 +127,7 @@ impl IrcSide {
                 irc.command_replies_window,
             ),
             answerer: Answerer::new(
-                relay.hub_url.clone(),
+                relay.hub_urls.clone(),
                 relay.public_url.clone(),
                 irc.command_prefix.clone(),
             ),

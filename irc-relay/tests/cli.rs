@@ -264,3 +264,48 @@ fn check_config_names_the_bad_key_and_exits_2() {
     assert_config_error(&output, "irc.channels");
     assert!(output.stdout.is_empty(), "no summary for a bad config");
 }
+
+/// `NTR_RELAY__HUB_URL` (one URL, or a list) replaces the file's list; a list with a duplicate
+/// is a configuration error naming the entry.
+#[test]
+fn hub_url_from_the_environment_and_a_bad_list() {
+    let list = VALID.replace(
+        "hub_url = \"http://127.0.0.1:9\"",
+        "hub_url = [\"http://127.0.0.1:9\", \"http://127.0.0.1:10\"]",
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &list).expect("write");
+    let output = command(
+        &path,
+        &[("NTR_RELAY__HUB_URL", "https://hub.example:8443/ntr")],
+    )
+    .arg("check-config")
+    .output()
+    .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        stdout.contains("https://hub.example:8443/ntr (wss://hub.example:8443/ntr/ws/announce)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("127.0.0.1:10"),
+        "the list is replaced: {stdout}"
+    );
+
+    // A list in TOML syntax, like every array value in the environment.
+    let env_list = "[\"http://10.0.0.2:8000\", \"http://10.0.0.3:8000\"]";
+    let output = command(&path, &[("NTR_RELAY__HUB_URL", env_list)])
+        .arg("check-config")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let first = stdout.find("1. http://10.0.0.2:8000/");
+    let second = stdout.find("2. http://10.0.0.3:8000/");
+    assert!(first.is_some() && first < second, "{stdout}");
+
+    let twice = list.replace("127.0.0.1:10\"", "127.0.0.1:9/\"");
+    assert_config_error(&run_with(&twice, &[]), "relay.hub_url[1]");
+}

@@ -9,6 +9,8 @@
 //!   link that is down for announces only (so the page itself can still be reloaded).
 //! - [`Cut::Silent`]: nothing passes either way and nothing is closed, on open connections and
 //!   new ones alike: a link that died without telling anyone.
+//! - [`Cut::Down`]: every open connection is closed and new ones are closed as they come, like
+//!   a hub address that went away (a relay with a second hub URL then fails over).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// What the proxy does to announce requests.
@@ -26,6 +29,7 @@ pub enum Cut {
     LoseAnswer = 1,
     Refuse = 2,
     Silent = 3,
+    Down = 4,
 }
 
 const NEEDLE: &[u8] = b"POST /admin/announce";
@@ -42,6 +46,8 @@ struct Shared {
     mode: AtomicU8,
     /// Announce requests refused or answers lost so far.
     cuts: AtomicUsize,
+    /// Whether the link is [`Cut::Down`]; a watch, so open connections learn it at once.
+    down: watch::Sender<bool>,
 }
 
 impl CutProxy {
@@ -53,6 +59,10 @@ impl CutProxy {
         let accepting = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if *accepting.down.borrow() {
+                    drop(client);
+                    continue;
+                }
                 let shared = Arc::clone(&accepting);
                 tokio::spawn(async move {
                     if let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)).await {
@@ -74,6 +84,7 @@ impl CutProxy {
 
     pub fn set(&self, cut: Cut) {
         self.shared.mode.store(cut as u8, Ordering::SeqCst);
+        self.shared.down.send_replace(cut == Cut::Down);
     }
 
     /// How many announce requests were refused or had their answer lost.
@@ -88,14 +99,17 @@ impl Drop for CutProxy {
     }
 }
 
-/// Runs both pumps of one connection until either ends; then both sockets close.
+/// Runs both pumps of one connection until either ends or the link goes down; then both
+/// sockets close.
 async fn relay(client: TcpStream, upstream: TcpStream, shared: &Shared) {
     let (from_client, to_client) = client.into_split();
     let (from_hub, to_hub) = upstream.into_split();
     let lose_answer = AtomicBool::new(false);
+    let mut down = shared.down.subscribe();
     tokio::select! {
         () = requests(from_client, to_hub, shared, &lose_answer) => {}
         () = answers(from_hub, to_client, shared, &lose_answer) => {}
+        _ = down.wait_for(|down| *down) => {}
     }
 }
 

@@ -288,8 +288,8 @@ proptest! {
     fn a_valid_file_keeps_its_values(v in valid()) {
         let config = Config::from_toml(&v.file()).expect("valid config loads");
         prop_assert_eq!(config.relay.token.as_str(), v.token.as_str());
-        prop_assert_eq!(config.relay.hub_url.as_str(), v.hub_url.as_str());
-        prop_assert_eq!(&config.relay.public_url, &config.relay.hub_url);
+        prop_assert_eq!(config.relay.hub_urls[0].as_str(), v.hub_url.as_str());
+        prop_assert_eq!(&config.relay.public_url, &config.relay.hub_urls[0]);
         prop_assert_eq!(config.relay.reconnect_initial, Duration::from_secs_f64(v.reconnect.0));
         prop_assert_eq!(config.relay.reconnect_max, Duration::from_secs_f64(v.reconnect.1));
         prop_assert_eq!(config.irc.server.as_str(), v.server.as_str());
