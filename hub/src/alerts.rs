@@ -88,7 +88,7 @@ impl Alerts {
         else {
             return;
         };
-        if self.is_known(show_id, AlertKind::Live) {
+        if self.is_known(show_id, AlertKind::Live) || !self.on_air_now(a.show.as_deref()) {
             return;
         }
         let result = async {
@@ -145,6 +145,13 @@ impl Alerts {
     pub async fn remind(&self, now: Timestamp) -> Result<Timestamp, GoLiveError> {
         let mut next = now + SignedDuration::try_from(MAX_SLEEP).unwrap_or(SignedDuration::ZERO);
         for def in self.inner.station.shows() {
+            if !self
+                .inner
+                .targets
+                .sends(AlertKind::Reminder, def.slug.as_str())
+            {
+                continue;
+            }
             let current = def.schedule.week_containing(now)?;
             let start = current.end;
             let remind_at = start - def.alerts.remind_before;
@@ -236,6 +243,13 @@ impl Alerts {
                 .map_or("", String::as_str),
             minutes,
         }
+    }
+
+    /// Whether `show` is the show on air now: checked from the schedule alone, so an
+    /// announce outside any live window (most of the week's) costs no database read here.
+    fn on_air_now(&self, show: Option<&str>) -> bool {
+        let on_air = self.inner.station.on_air(Timestamp::now());
+        matches!((on_air, show), (Ok(Some(def)), Some(slug)) if def.slug.as_str() == slug)
     }
 
     fn is_known(&self, show_id: i64, kind: AlertKind) -> bool {

@@ -293,10 +293,7 @@ impl Targets {
             .unwrap_or(SignedDuration::MAX);
         let give_up_at = at.checked_add(give_up).unwrap_or(Timestamp::MAX);
         let give_up_at = deadline.map_or(give_up_at, |d| d.min(give_up_at));
-        self.inner
-            .configs
-            .iter()
-            .filter(|t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
+        self.alert_targets(kind, show)
             .map(|t| NewEventRow {
                 target: t.name.clone(),
                 due_at: at,
@@ -308,10 +305,19 @@ impl Targets {
 
     /// Whether some enabled target takes `kind` alerts of `show`.
     pub fn sends(&self, kind: AlertKind, show: &str) -> bool {
+        self.alert_targets(kind, show).next().is_some()
+    }
+
+    /// The enabled targets that take `kind` alerts of `show`.
+    fn alert_targets<'a>(
+        &'a self,
+        kind: AlertKind,
+        show: &'a str,
+    ) -> impl Iterator<Item = &'a TargetConfig> {
         self.inner
             .configs
             .iter()
-            .any(|t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
+            .filter(move |t| t.enabled && t.events.gets(kind) && t.shows.passes(Some(show)))
     }
 
     /// Called once an announce is in the log or an alert fired: wakes every worker. Never
