@@ -38,9 +38,10 @@ impl Reporter {
         }
     }
 
-    /// The report as of now.
-    pub(crate) fn current(&self) -> RelayStatus {
-        let s = self.status.borrow();
+    /// The report as of now. Marks the status seen as of this read, not as of the send: a
+    /// change while the report is on its way must still wake [`Reporter::next`].
+    pub(crate) fn current(&mut self) -> RelayStatus {
+        let s = self.status.borrow_and_update();
         RelayStatus {
             irc: s.irc,
             server: self.server.clone(),
@@ -57,7 +58,6 @@ impl Reporter {
         self.last = Some(report);
         self.last_sent = Some(Instant::now());
         self.due = None;
-        self.status.mark_unchanged();
     }
 
     /// Resolves with the next report worth sending. Cancel-safe: what it learnt is kept.
@@ -142,5 +142,17 @@ mod tests {
         tx.send_modify(|s| s.last_seq = Some(7));
         let nothing = tokio::time::timeout(Duration::from_secs(5), reporter.next()).await;
         assert!(nothing.is_err(), "{nothing:?}");
+    }
+
+    /// A change while a report is being sent (the channel joined just after the status went
+    /// out at a hub reconnect) is reported next, not taken as already sent.
+    #[tokio::test(start_paused = true)]
+    async fn a_change_during_a_send_is_reported_next() {
+        let (tx, mut reporter) = reporter();
+        let connected = reporter.current();
+        tx.send_modify(|s| s.joined = vec!["#ntr".into()]);
+        reporter.sent(connected);
+        let next = tokio::time::timeout(Duration::from_secs(5), reporter.next()).await;
+        assert_eq!(next.expect("a report").channels, ["#ntr"]);
     }
 }
