@@ -107,7 +107,11 @@ fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
             return config_error::report("hub", e);
         }
     };
-    match crate::secrets::reset_password(&config) {
+    let reset = match &config.store.url {
+        None => crate::secrets::reset_password(&config).map_err(|e| e.to_string()),
+        Some(url) => reset_shared_password(&config, url),
+    };
+    match reset {
         Ok(password) => {
             println!("Username:  {}", config.dashboard.username);
             println!("Password:  {password}");
@@ -121,9 +125,48 @@ fn reset_password(config_path: Option<PathBuf>) -> ExitCode {
     }
 }
 
+/// `hub reset-password` on PostgreSQL: the new password goes to the database, where every
+/// replica reads it at its next start.
+fn reset_shared_password(
+    config: &Config,
+    url: &crate::store::DatabaseUrl,
+) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async {
+        let store = crate::store::Store::connect(url.expose())
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::secrets::resolve_shared(config, &store)
+            .await
+            .map_err(|e| e.to_string())?;
+        let password = crate::secrets::reset_password(config).map_err(|e| e.to_string())?;
+        crate::secrets::share(config, &store)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(password)
+    })
+}
+
 /// Loads the configuration for a command that is not `serve`; the error is printed already.
 fn load_or_exit(config_path: Option<&std::path::Path>) -> Result<Config, ExitCode> {
     Config::load(config_path).map_err(|e| config_error::report("hub", e))
+}
+
+/// `hub backup` and `hub restore` act on the SQLite file: with PostgreSQL its own tools do.
+fn on_postgres(command: &str, url: &crate::store::DatabaseUrl) -> ExitCode {
+    let tool = if command == "backup" {
+        "pg_dump -Fc"
+    } else {
+        "pg_restore"
+    };
+    eprintln!(
+        "hub: {command} works on the embedded SQLite database; this hub's data is in PostgreSQL \
+         at {url}: use {tool} there (see docs/scaling.md)"
+    );
+    ExitCode::from(2)
 }
 
 /// Prints an operator command's error and turns it into its exit code.
@@ -137,6 +180,9 @@ fn backup(config_path: Option<PathBuf>, path: &std::path::Path) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Some(url) = &config.store.url {
+        return on_postgres("backup", url);
+    }
     match crate::ops::backup::backup(&config.hub.data_dir, path) {
         Ok(r) => {
             println!(
@@ -159,6 +205,9 @@ fn restore(config_path: Option<PathBuf>, path: &std::path::Path) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Some(url) = &config.store.url {
+        return on_postgres("restore", url);
+    }
     match crate::ops::restore::restore(&config.hub.data_dir, path) {
         Ok(r) => {
             println!(
@@ -288,9 +337,7 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
                     .join(crate::secrets::FILE_NAME)
                     .display()
             );
-            if let Err(e) = crate::secrets::mark_password_shown(&first.secrets_path) {
-                tracing::warn!(error = %e, "cannot note that the password was shown; it will be shown again");
-            }
+            note_password_shown(&app, &first.secrets_path).await;
         }
         let shutdown = match stop_on_signal() {
             Ok(shutdown) => shutdown,
@@ -308,6 +355,19 @@ fn serve(config_path: Option<PathBuf>) -> ExitCode {
             }
         }
     })
+}
+
+/// Notes that the generated password was shown (in the database too, on PostgreSQL), so later
+/// starts stay quiet.
+async fn note_password_shown(app: &Application, path: &std::path::Path) {
+    let mut noted = crate::secrets::mark_password_shown(path);
+    let state = app.state();
+    if noted.is_ok() && state.store.is_shared() {
+        noted = crate::secrets::share(&state.config, &state.store).await;
+    }
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "cannot note that the password was shown; it will be shown again");
+    }
 }
 
 /// The stop signal, fired by the first SIGTERM or SIGINT.

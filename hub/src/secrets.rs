@@ -14,8 +14,12 @@ use crate::auth::logins::Login;
 use crate::config::Config;
 use crate::relays::{RelayConfig, RelayName};
 use crate::station::Rights;
+use crate::store::{Store, StoreError};
 
 pub const FILE_NAME: &str = "secrets.toml";
+/// Where replicas on PostgreSQL keep the generated secrets (the text of a secrets file), in the
+/// store's small key/value table.
+pub const SHARED_KEY: &str = "secrets_toml";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +72,8 @@ pub enum SecretsError {
          not in {path}: change them there (`hub hash-password` makes a hash)"
     )]
     Users { path: PathBuf },
+    #[error("cannot keep the secrets in the database: {0}")]
+    Store(#[from] StoreError),
 }
 
 /// Reads `data_dir/secrets.toml`, generates whatever is missing and still needed, and writes the
@@ -131,6 +137,69 @@ pub fn resolve(config: &Config) -> Result<Resolved, SecretsError> {
         secret_key,
         new_password: password.filter(|_| file.password_shown != Some(true)),
         path,
+    })
+}
+
+/// [`resolve`] for replicas sharing a database: the database holds the generated secrets, so
+/// every replica runs with the same ones, generated once by whichever started first. The data
+/// directory's `secrets.toml` is this replica's copy, overwritten from the database at start.
+pub async fn resolve_shared(config: &Config, store: &Store) -> Result<Resolved, SecretsError> {
+    let path = config.hub.data_dir.join(FILE_NAME);
+    let stored = store.meta(SHARED_KEY).await?;
+    if let Some(text) = &stored {
+        write_text(&path, text)?;
+    }
+    let resolved = resolve(config)?;
+    let text = read_text(&path)?;
+    if stored.as_deref() == Some(text.as_str()) {
+        return Ok(resolved);
+    }
+    if stored.is_some() {
+        // Something was missing (a new need, such as a relay token): the database gets it.
+        store.set_meta(SHARED_KEY, text).await?;
+        return Ok(resolved);
+    }
+    let kept = store.insert_meta_once(SHARED_KEY, text.clone()).await?;
+    if kept == text {
+        return Ok(resolved);
+    }
+    // Another replica starting at the same moment generated its secrets first: use those.
+    write_text(&path, &kept)?;
+    resolve(config)
+}
+
+/// Copies this replica's secrets file into the database after a change made to the file
+/// (the password noted as shown, a reset password).
+pub async fn share(config: &Config, store: &Store) -> Result<(), SecretsError> {
+    let text = read_text(&config.hub.data_dir.join(FILE_NAME))?;
+    store.set_meta(SHARED_KEY, text).await?;
+    Ok(())
+}
+
+/// The secrets file's text; empty when there is none.
+fn read_text(path: &Path) -> Result<String, SecretsError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(SecretsError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Writes `text` as the secrets file, privately, after checking it reads as one.
+fn write_text(path: &Path, text: &str) -> Result<(), SecretsError> {
+    let file = toml_from_str(text, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| SecretsError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    }
+    write_private(path, &file).map_err(|e| SecretsError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
     })
 }
 

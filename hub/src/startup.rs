@@ -26,10 +26,12 @@ use crate::metrics::Metrics;
 use crate::poller::{PollIntervals, Pollers};
 use crate::relays::Relays;
 use crate::relays::metrics::RelayMetrics;
+use crate::replica::{Heard, Replica};
 use crate::soundcloud::{RetryPolicy, SoundcloudClient};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::targets::Targets;
 use crate::{http, relays, secrets};
+use ntr_common::backoff::Backoff;
 use ntr_common::shutdown::Shutdown;
 
 /// Knobs that are not configuration: tests shorten SoundCloud's backoff, for instance.
@@ -52,6 +54,10 @@ pub enum StartupError {
     Secrets(#[from] secrets::SecretsError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(
+        "cannot reach PostgreSQL at {host} for 30 s ({message}): is it running, and does [store] url name it?"
+    )]
+    Unreachable { host: String, message: String },
     #[error("cannot listen on {addr}: {message}")]
     Listen { addr: SocketAddr, message: String },
     #[error("cannot create the HTTP client: {0}")]
@@ -71,7 +77,8 @@ impl StartupError {
         match self {
             StartupError::Store(
                 crate::store::StoreError::Newer { .. }
-                | crate::store::StoreError::NewerPostgres { .. },
+                | crate::store::StoreError::NewerPostgres { .. }
+                | crate::store::StoreError::ReplicaTaken(_),
             ) => 2,
             _ => 1,
         }
@@ -118,6 +125,8 @@ impl FirstStart {
 
 pub struct Application {
     listener: TcpListener,
+    /// This hub's session with the database, until `run` hands it to its task.
+    replica: Replica,
     state: AppState,
     first_start: Option<FirstStart>,
     options: Options,
@@ -128,14 +137,18 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config, options: Options) -> Result<Application, StartupError> {
         let lock = DataDirLock::acquire(&config.hub.data_dir)?;
-        let resolved = secrets::resolve(&config)?;
-        let store = Store::open(&config.hub.data_dir)?;
-        adopt_v2_weeks(&store, &config.legacy_show).await?;
+        let store = open_store(&config).await?;
+        let resolved = match &config.store.url {
+            None => secrets::resolve(&config)?,
+            Some(_) => secrets::resolve_shared(&config, &store).await?,
+        };
+        adopt_v2_weeks(&store, &config.store.legacy_show).await?;
         let pollers = pollers(&config, &options, &store).await?;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
             message: e.to_string(),
         })?;
+        let replica = Replica::join(&store, replica_name(&config, &listener)).await?;
         let first_start = FirstStart::of(&config, &resolved);
         let targets =
             crate::targets::Targets::new(config.targets.clone(), options.targets.clone())?;
@@ -148,7 +161,7 @@ impl Application {
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
         let relays = Relays::load(names, &config.hub.relay_shows, &store).await?;
         let pollers = Arc::new(pollers);
-        let broadcaster = Broadcaster::start();
+        let broadcaster = Broadcaster::start(store.clone(), store.last_seq().await?);
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());
         metrics.add_collector(Box::new(RelayMetrics(relays.clone())));
         let metrics = Arc::new(metrics);
@@ -174,9 +187,11 @@ impl Application {
             store,
             targets,
             config: Arc::new(config),
+            replica: Arc::from(replica.name.as_str()),
         };
         Ok(Application {
             listener,
+            replica,
             state,
             first_start,
             options,
@@ -199,9 +214,17 @@ impl Application {
     /// Serves until `shutdown` fires, then finishes open requests and closes WebSockets (1001).
     pub async fn run(self, shutdown: Shutdown) -> std::io::Result<()> {
         let state = self.state.clone();
-        let workers = state.targets.spawn(&state.store, &state.acks, &shutdown);
+        let leadership = self.replica.leadership();
+        let heard = Heard {
+            broadcaster: state.broadcaster.clone(),
+            targets: state.targets.clone(),
+        };
+        tokio::spawn(self.replica.run(heard, shutdown.clone()));
+        let workers = state
+            .targets
+            .spawn(&state.store, &state.acks, &leadership, &shutdown);
         if !self.options.no_scheduled_polls {
-            state.pollers.spawn(&shutdown);
+            state.pollers.spawn(&leadership, &shutdown);
         }
         tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
         tokio::spawn(crate::holds::run_releases(
@@ -281,6 +304,46 @@ async fn end_sessions_of_other_passwords(
         }
     }
     Ok(())
+}
+
+/// How long a start waits for a PostgreSQL that cannot be reached (it may be starting too).
+const STORE_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the store `[store]` names: SQLite in the data directory, or the PostgreSQL database,
+/// waited for up to [`STORE_WAIT`] when it cannot be reached.
+async fn open_store(config: &Config) -> Result<Store, StartupError> {
+    let Some(url) = &config.store.url else {
+        return Ok(Store::open(&config.hub.data_dir)?);
+    };
+    let deadline = tokio::time::Instant::now() + STORE_WAIT;
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
+    loop {
+        match Store::connect(url.expose()).await {
+            Err(StoreError::Connect { message, .. }) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(database = %url, error = %message, "waiting for PostgreSQL");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            Err(StoreError::Connect { message, .. }) => {
+                return Err(StartupError::Unreachable {
+                    host: url.host().to_owned(),
+                    message,
+                });
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// `[store] replica`, else `HOSTNAME:PORT` of the address the hub listens on.
+fn replica_name(config: &Config, listener: &TcpListener) -> String {
+    if let Some(name) = &config.store.replica {
+        return name.clone();
+    }
+    let host = whoami::hostname().unwrap_or_else(|_| "localhost".to_owned());
+    let port = listener
+        .local_addr()
+        .map_or(config.hub.listen.port(), |a| a.port());
+    format!("{host}:{port}")
 }
 
 /// Kernel send buffer per connection. Linux would otherwise grow it to megabytes for a client

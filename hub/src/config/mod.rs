@@ -19,6 +19,7 @@ mod rights;
 mod rights_tests;
 mod show;
 mod soundcloud;
+mod store;
 #[cfg(test)]
 mod targets_tests;
 
@@ -32,9 +33,10 @@ use url::Url;
 pub use dashboard::DashboardConfig;
 pub use hub::HubConfig;
 pub use rights::DashboardUser;
+pub use store::StoreConfig;
 
 use crate::relays::RelayName;
-use crate::station::{ShowSlug, Station};
+use crate::station::Station;
 
 /// Why the configuration cannot be used. Always names the offending key.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,7 @@ pub const SECRET_KEYS: &[ntr_common::environment::SecretKey] = &[
     ("dashboard", "password"),
     ("dashboard", "password_hash"),
     ("dashboard", "secret_key"),
+    ("store", "url"),
 ];
 
 impl ConfigError {
@@ -84,18 +87,11 @@ struct RawConfig {
     #[serde(default)]
     targets: Vec<crate::targets::block::RawTarget>,
     #[serde(default)]
-    store: RawStore,
+    store: store::RawStore,
     #[serde(default, rename = "relay")]
     _relay: serde::de::IgnoredAny,
     #[serde(default, rename = "irc")]
     _irc: serde::de::IgnoredAny,
-}
-
-/// `[store]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStore {
-    legacy_show: Option<String>,
 }
 
 /// Validated configuration. Secrets that the file left out are `None` here and are filled in
@@ -106,9 +102,7 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     /// The shows, never empty: `[[shows]]`, or `[show]` as a station of one.
     pub station: Station,
-    /// The show the weeks of a database from before stations belong to (`[store]
-    /// legacy_show`, default the first show).
-    pub legacy_show: ShowSlug,
+    pub store: StoreConfig,
     pub soundcloud: crate::soundcloud::SoundcloudConfig,
     pub targets: Vec<crate::targets::TargetConfig>,
 }
@@ -151,11 +145,7 @@ impl Config {
         // Users and tokens name shows, so the station is known first.
         let hub = hub::validate(raw.hub, &station)?;
         let dashboard = dashboard::validate(raw.dashboard, &station)?;
-        let legacy_show = match raw.store.legacy_show {
-            Some(slug) => ShowSlug::parse(slug.trim())
-                .map_err(|e| ConfigError::invalid("store.legacy_show", e.to_string()))?,
-            None => station.primary().slug.clone(),
-        };
+        let store = store::validate(raw.store, &station)?;
         // Acks carry relay and target names alike, so one name must mean one of them.
         let mut taken: Vec<String> = hub.relays.iter().map(|r| r.name.to_string()).collect();
         if taken.is_empty() {
@@ -169,7 +159,7 @@ impl Config {
             hub,
             dashboard,
             station,
-            legacy_show,
+            store,
             soundcloud,
             targets,
         })
@@ -412,15 +402,51 @@ mod tests {
         let b = c.station.get("b").expect("b");
         assert_eq!(b.source, crate::station::PlaylistSource::Manual);
         assert_eq!(b.title, "b", "untitled blocks are called by their slug");
-        assert_eq!(c.legacy_show.as_str(), "b");
+        assert_eq!(c.store.legacy_show.as_str(), "b");
         let default = load("[[shows]]\nslug = \"a\"\nsoundcloud_user = \"u\"\n").expect("one");
         assert_eq!(
-            default.legacy_show.as_str(),
+            default.store.legacy_show.as_str(),
             "a",
             "the first block by default"
         );
         let err = load("[store]\nlegacy_show = \"Not A Slug\"\n").expect_err("bad slug");
         assert!(err.to_string().starts_with("store.legacy_show: "), "{err}");
+    }
+
+    #[test]
+    fn store_url_and_replica_are_checked_and_the_password_never_shown() {
+        let c = load("").expect("defaults");
+        assert!(c.store.url.is_none(), "SQLite by default");
+        assert!(
+            c.store.replica.is_none(),
+            "named from the listen port at start"
+        );
+        let c = load(
+            "[store]\nurl = \"postgres://hub:s3cret@db.internal:5433/station\"\nreplica = \"a\"\n",
+        )
+        .expect("postgres");
+        let url = c.store.url.expect("url");
+        assert_eq!(url.to_string(), "postgres://hub@db.internal:5433/station");
+        assert_eq!(url.host(), "db.internal:5433");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(c.store.replica.as_deref(), Some("a"));
+        for (toml, key, says) in [
+            ("url = \"/var/lib/hub\"", "store.url", "postgres://"),
+            (
+                "url = \"postgres://hub:s3cret@db:notaport/x\"",
+                "store.url",
+                "not a database URL",
+            ),
+            ("replica = \" \"", "store.replica", "empty"),
+            ("replica = \"a\\u0007b\"", "store.replica", "control"),
+        ] {
+            let err = load(&format!("[store]\n{toml}\n"))
+                .expect_err(toml)
+                .to_string();
+            assert!(err.starts_with(&format!("{key}: ")), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ use crate::week::Week;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// This replica's name among the station's (`[store] replica`, default `HOSTNAME:PORT`).
+    pub replica: Arc<str>,
     pub store: Store,
     /// One poller per SoundCloud show.
     pub pollers: Arc<Pollers>,

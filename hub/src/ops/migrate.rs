@@ -18,8 +18,19 @@ pub struct MigrateReport {
     pub elapsed: Duration,
 }
 
-/// Copies `data_dir`'s database into the PostgreSQL database at `url`, telling `progress`
-/// how each table goes.
+/// The generated secrets file, to go along into the database, where replicas keep them (so
+/// old plugins' tokens and the DJ's password keep working after the move).
+fn read_secrets(data_dir: &Path) -> Result<Vec<(&'static str, String)>, OpsError> {
+    let path = data_dir.join(crate::secrets::FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(vec![(crate::secrets::SHARED_KEY, text)]),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(OpsError::Io(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+/// Copies `data_dir`'s database and generated secrets into the PostgreSQL database at `url`,
+/// telling `progress` how each table goes.
 pub async fn migrate_store(
     data_dir: &Path,
     url: &str,
@@ -35,7 +46,8 @@ pub async fn migrate_store(
     }
     let _lock = DataDirLock::acquire(data_dir)
         .map_err(|e| OpsError::Usage(format!("{e}: stop it before copying its data")))?;
-    let tables = sqlite_to_postgres(data_dir, url, progress)
+    let secrets = read_secrets(data_dir)?;
+    let tables = sqlite_to_postgres(data_dir, url, &secrets, progress)
         .await
         .map_err(|e| match e {
             CopyError::Store(

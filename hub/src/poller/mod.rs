@@ -10,6 +10,7 @@ use ntr_common::shutdown::Shutdown;
 
 pub use show::{PollIntervals, PollStatus, Poller, next_wait as next_poll_wait};
 
+use crate::leadership::Leadership;
 use crate::soundcloud::SoundcloudClient;
 use crate::station::{PlaylistSource, ShowSlug, Station};
 use crate::store::Store;
@@ -75,9 +76,9 @@ impl Pollers {
     }
 
     /// Runs every poller on its show's schedule until shutdown.
-    pub fn spawn(&self, shutdown: &Shutdown) {
+    pub fn spawn(&self, leadership: &Leadership, shutdown: &Shutdown) {
         for poller in &self.pollers {
-            tokio::spawn(Arc::clone(poller).run(shutdown.clone()));
+            tokio::spawn(Arc::clone(poller).run(leadership.clone(), shutdown.clone()));
         }
     }
 }

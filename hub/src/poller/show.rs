@@ -11,6 +11,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::leadership::Leadership;
 use crate::soundcloud::{SoundcloudClient, SoundcloudError};
 use crate::station::{ShowDef, ShowSlug};
 use crate::store::{Like, Store, StoreError, WeekLikes};
@@ -211,8 +212,13 @@ impl Poller {
     }
 
     /// Polls on the schedule until shutdown.
-    pub async fn run(self: Arc<Self>, mut shutdown: Shutdown) {
+    pub async fn run(self: Arc<Self>, mut leadership: Leadership, mut shutdown: Shutdown) {
         loop {
+            // One replica of a station polls; the others wait to take over.
+            tokio::select! {
+                _ = leadership.leading() => {}
+                _ = shutdown.wait() => return,
+            }
             self.poll_now().await;
             let wait = self.next_wait(Timestamp::now());
             tokio::select! {

@@ -211,6 +211,15 @@ impl Store {
         }
     }
 
+    /// Every log entry with `seq > after`, log-only ones included, oldest first (at most
+    /// `limit`): how a replica catches up on what others committed.
+    pub async fn log_after(&self, after: Seq, limit: u32) -> Result<Vec<Announcement>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.log_after(after, limit).await,
+            Backend::Postgres(db) => db.log_after(after, limit).await,
+        }
+    }
+
     /// The last announcement of each position of a show that was not corrected, with its acks:
     /// a position whose announces were all corrected counts as not announced.
     pub async fn show_announcements(

@@ -195,11 +195,13 @@ pub enum CopyError {
 }
 
 /// Copies the SQLite database of `data_dir` (brought up to this hub's schema first) into the
-/// PostgreSQL database at `url`, telling `progress` after each page. Answers the tables'
-/// final counts.
+/// PostgreSQL database at `url`, with `extra_meta` (what the hub kept beside its database,
+/// such as its generated secrets) added to `meta`, telling `progress` after each page.
+/// Answers the tables' final counts.
 pub async fn sqlite_to_postgres(
     data_dir: &Path,
     url: &str,
+    extra_meta: &[(&str, String)],
     progress: &mut (dyn FnMut(TableProgress) + Send),
 ) -> Result<Vec<TableProgress>, CopyError> {
     if !super::postgres::is_url(url) {
@@ -224,6 +226,9 @@ pub async fn sqlite_to_postgres(
     let mut done = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         done.push(copy_table(&source, &target, table, progress).await?);
+    }
+    for (key, value) in extra_meta {
+        target.put_meta(key, value).await?;
     }
     target.commit().await?;
     Ok(done)

@@ -274,7 +274,7 @@ async fn a_full_sqlite_history_reads_the_same_on_postgres_and_goes_on_with_the_n
     let show_id = fill(&sqlite).await;
     let before = read_all(&sqlite, show_id).await;
     let mut seen: Vec<TableProgress> = Vec::new();
-    let copied = sqlite_to_postgres(dir.path(), &url, &mut |p| seen.push(p))
+    let copied = sqlite_to_postgres(dir.path(), &url, &[], &mut |p| seen.push(p))
         .await
         .expect("copy");
     assert_eq!(copied.len(), TABLES.len());
@@ -323,7 +323,7 @@ async fn a_target_with_hub_data_is_refused_and_left_alone() {
         .record_announcement(text("already here"))
         .await
         .expect("announce");
-    let again = sqlite_to_postgres(dir.path(), &url, &mut |_| {}).await;
+    let again = sqlite_to_postgres(dir.path(), &url, &[], &mut |_| {}).await;
     assert!(
         matches!(
             again,
@@ -361,13 +361,13 @@ async fn a_failed_copy_leaves_nothing_and_can_be_run_again() {
         "PRAGMA foreign_keys = OFF; INSERT INTO acks (seq, target, acked_at) VALUES (99, 'web', 0);",
     )
         .expect("a dangling ack");
-    let failed = sqlite_to_postgres(dir.path(), &url, &mut |_| {}).await;
+    let failed = sqlite_to_postgres(dir.path(), &url, &[], &mut |_| {}).await;
     assert!(matches!(failed, Err(CopyError::Store(_))), "{failed:?}");
     let postgres = Store::connect(&url).await.expect("postgres");
     assert_eq!(postgres.last_seq().await.expect("seq"), Seq::ZERO);
     raw.execute_batch("DELETE FROM acks WHERE seq = 99;")
         .expect("repair");
-    sqlite_to_postgres(dir.path(), &url, &mut |_| {})
+    sqlite_to_postgres(dir.path(), &url, &[], &mut |_| {})
         .await
         .expect("the second run");
     assert_eq!(postgres.last_seq().await.expect("seq").get(), 1);

@@ -19,4 +19,13 @@ impl Store {
             Backend::Postgres(db) => db.set_meta(key.to_owned(), value).await,
         }
     }
+
+    /// Stores `value` under `key` unless a value is there already; answers the value kept
+    /// (when two hubs race, both get the first one's).
+    pub async fn insert_meta_once(&self, key: &str, value: String) -> Result<String, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.insert_meta_once(key.to_owned(), value).await,
+            Backend::Postgres(db) => db.insert_meta_once(key.to_owned(), value).await,
+        }
+    }
 }

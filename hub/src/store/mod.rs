@@ -33,9 +33,11 @@ mod marks;
 mod meta;
 mod played;
 mod postgres;
+mod replica;
 mod sessions;
 mod shows;
 mod sqlite;
+mod url;
 
 #[cfg(test)]
 mod conformance;
@@ -58,9 +60,11 @@ pub use deliveries::{
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
 pub use played::{Played, ShowPlayed};
+pub use replica::{Notice, NoticeFrame, ReplicaSession};
 pub use sessions::{SessionRow, SessionWatch};
 pub use shows::{ExpectedTrack, Like, Show, ShowError, ShowSummary, Track, TrackInfo, WeekLikes};
 pub use sqlite::DB_FILE;
+pub use url::DatabaseUrl;
 
 /// Show changes a slow listener may fall behind by before it hears `Lagged`.
 const SHOW_CHANGES: usize = 64;
@@ -122,6 +126,11 @@ pub enum StoreError {
     Uncorrectable(String),
     #[error("the database worker stopped")]
     Worker,
+    /// Another running replica has this replica's name (`[store] replica`).
+    #[error(
+        "a running replica is already named `{0}`: give each replica its own [store] replica name"
+    )]
+    ReplicaTaken(String),
 }
 
 /// Where the data lives. Each face method matches on this; a new backend is a new variant.
@@ -183,8 +192,25 @@ impl Store {
         self.shows_version.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Records that show `id`'s tracks changed: cached readers rebuild, and listeners hear it.
+    /// Records that show `id`'s tracks changed: cached readers rebuild, listeners hear it,
+    /// and so do the other replicas sharing the database.
     fn show_changed(&self, id: i64) {
+        self.show_changed_elsewhere(id);
+        if let Backend::Postgres(db) = &self.backend {
+            // Off the caller's path: the edit is committed, and a replica that misses the
+            // notice still redraws at its next change or reload.
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = db.notify_show_changed(id).await {
+                    tracing::warn!(error = %e, show_id = id, "cannot tell the other replicas that a show changed");
+                }
+            });
+        }
+    }
+
+    /// Records that another replica changed show `id`: as [`Store::show_changed`] does for
+    /// this one's own edits, without telling the others again.
+    pub fn show_changed_elsewhere(&self, id: i64) {
         self.shows_changed();
         // An error only means nobody listens right now.
         let _ = self.show_changes.send(id);

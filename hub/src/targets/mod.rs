@@ -47,6 +47,7 @@ use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 
 use crate::acks::Acks;
+use crate::leadership::Leadership;
 use crate::station::Station;
 use crate::store::{AlertKind, NewEventRow, Recipient, Store, StoreError};
 pub use config::TargetConfig;
@@ -329,7 +330,13 @@ impl Targets {
     /// Starts one worker task per enabled target, each with the ledger (`store`) and the ack
     /// path (`acks`); they stop at `shutdown`, once a send in flight is finished and recorded.
     /// The answer waits for that (see [`Workers::finish`]).
-    pub fn spawn(&self, store: &Store, acks: &Acks, shutdown: &Shutdown) -> Workers {
+    pub fn spawn(
+        &self,
+        store: &Store,
+        acks: &Acks,
+        leadership: &Leadership,
+        shutdown: &Shutdown,
+    ) -> Workers {
         let mut tasks = Vec::new();
         for target in &self.inner.configs {
             if !target.enabled {
@@ -344,6 +351,7 @@ impl Targets {
                 http: self.inner.http.clone(),
                 timings: self.inner.timings.clone(),
                 wake: self.inner.wake.subscribe(),
+                leadership: leadership.clone(),
                 shutdown: shutdown.clone(),
                 pause_until: None,
                 check: None,

@@ -25,6 +25,7 @@ use super::config::TargetConfig;
 use super::readback::Checker;
 use super::{DeliveryCounters, Outcome, Timings};
 use crate::acks::Acks;
+use crate::leadership::Leadership;
 use crate::store::{DeliveryOutcome, Enqueue, Outgoing, PendingDelivery, Store, StoreError};
 use ntr_common::shutdown::Shutdown;
 
@@ -33,6 +34,9 @@ use ntr_common::shutdown::Shutdown;
 const LATE_SLACK: SignedDuration = SignedDuration::from_secs(5);
 /// After a database error, wait this long before reading the ledger again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
+/// How long an idle worker sleeps on a shared database, where the announces and alerts of
+/// other replicas do not wake it (the replica's notices wake it for announces sooner).
+const SHARED_IDLE: Duration = Duration::from_secs(1);
 
 /// One target's delivery loop and exactly what it uses: the ledger, the ack path, its counters.
 pub struct Worker {
@@ -46,6 +50,8 @@ pub struct Worker {
     pub http: reqwest::Client,
     pub timings: Timings,
     pub wake: watch::Receiver<u64>,
+    /// Only the leading replica delivers (each line once per target, in order).
+    pub leadership: Leadership,
     pub shutdown: Shutdown,
     /// The target's rate limit asked for quiet until then.
     pub pause_until: Option<Instant>,
@@ -71,6 +77,10 @@ impl Worker {
         // Checked before each step: after shutdown no new send starts (the one in flight
         // finished and was recorded).
         while !self.shutdown.is_shutdown() {
+            tokio::select! {
+                _ = self.leadership.leading() => {}
+                _ = self.shutdown.wait() => return,
+            }
             let step = match self.next_step().await {
                 Ok(step) => step,
                 Err(e) => {
@@ -113,7 +123,9 @@ impl Worker {
                 .await?;
         }
         let Some(next) = store.next_delivery(name).await? else {
-            return Ok(Step::Wait(None));
+            // Another replica's announce or alert wakes nobody here: look again soon.
+            let idle = store.is_shared().then_some(SHARED_IDLE);
+            return Ok(Step::Wait(idle));
         };
         let until_due = Duration::try_from(next.due_at.duration_since(Timestamp::now()))
             .unwrap_or(Duration::ZERO);

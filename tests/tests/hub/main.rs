@@ -22,6 +22,7 @@ mod poller;
 mod process;
 mod public_page;
 mod relays;
+mod replicas;
 mod rights;
 mod schemathesis;
 mod secret_files;

@@ -15,13 +15,13 @@ use e2e::wait;
 use tokio::sync::{mpsc, watch};
 
 /// Exit code, stdout and stderr of one `hub` command that must finish on its own.
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Outcome {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-async fn hub_command(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+pub(crate) async fn hub_command(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let mut cmd = tokio::process::Command::new(binary("hub"));
     cmd.arg("--config")
         .arg(config)

@@ -40,7 +40,9 @@ pub struct HealthView {
     /// `"ok"` whenever the hub answers; a failed poll shows in `last_poll`.
     pub status: &'static str,
     pub version: &'static str,
-    /// Open `/ws/announce` connections (relays, dashboards, bots).
+    /// This replica's name (`[store] replica`): which one of a station's hubs answered.
+    pub replica: String,
+    /// Open `/ws/announce` connections to this replica (relays and bots).
     pub subscribers: usize,
     pub last_poll: LastPoll,
 }

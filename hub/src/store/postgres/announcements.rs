@@ -79,6 +79,20 @@ impl Postgres {
         announces(&rows)
     }
 
+    /// Every log entry with `seq > after`, log-only ones included, oldest first.
+    pub async fn log_after(&self, after: Seq, limit: u32) -> Result<Vec<Announcement>, StoreError> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE seq > $1 ORDER BY seq LIMIT $2"
+            ))
+            .await?;
+        let rows = c
+            .query(&stmt, &[&seq_param(after)?, &i64::from(limit)])
+            .await?;
+        announces(&rows)
+    }
+
     /// The last announcement of each position of a show that was not corrected, with its acks:
     /// a position whose announces were all corrected counts as not announced.
     pub async fn show_announcements(
@@ -328,7 +342,7 @@ pub(super) async fn insert_announcement(
         )
         .await?;
     }
-    Ok(Announcement {
+    let announcement = Announcement {
         seq,
         message: new.message,
         show_id: new.show_id,
@@ -339,7 +353,10 @@ pub(super) async fn insert_announcement(
         corrected_by: None,
         show: new.show,
         log_only: new.logged_at.is_some(),
-    })
+    };
+    // Delivered to every listening replica when (and only if) the transaction commits.
+    super::notify::announced(tx, &announcement).await?;
+    Ok(announcement)
 }
 
 /// Announce `seq`, which must exist.

@@ -106,6 +106,18 @@ impl Import {
         Ok(())
     }
 
+    /// Adds a key/value pair to `meta` (what the source kept outside its database).
+    pub async fn put_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Commits the whole copy.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.client.batch_execute("COMMIT").await?;

@@ -22,4 +22,17 @@ impl Postgres {
         .await?;
         Ok(())
     }
+
+    pub async fn insert_meta_once(&self, key: String, value: String) -> Result<String, StoreError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT(key) DO NOTHING",
+            &[&key, &value],
+        )
+        .await?;
+        let row = c
+            .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
+            .await?;
+        col(&row, 0)
+    }
 }

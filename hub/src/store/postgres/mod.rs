@@ -27,11 +27,15 @@ mod ledger_rows;
 mod marks;
 mod meta;
 mod migrations;
+mod notify;
 mod played;
+mod session;
 mod sessions;
 mod shows;
 #[cfg(test)]
 mod tests;
+
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiff::Timestamp;
@@ -41,6 +45,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
 pub use import::Import;
+pub use session::Session;
 
 use super::StoreError;
 
@@ -71,6 +76,8 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    /// Where the pool connects, for the connection a replica's session keeps of its own.
+    config: Arc<tokio_postgres::Config>,
 }
 
 impl Postgres {
@@ -86,7 +93,7 @@ impl Postgres {
         }
         let place = describe(&config);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -107,7 +114,10 @@ impl Postgres {
             message: e.to_string(),
         })?;
         migrations::run(&mut client, &place).await?;
-        Ok(Postgres { pool })
+        Ok(Postgres {
+            pool,
+            config: Arc::new(config),
+        })
     }
 
     /// A connection from the pool.
@@ -116,17 +126,32 @@ impl Postgres {
     }
 }
 
+/// Checks a URL as a connection would read it: where it points (without its password) and
+/// its host and port, or what is wrong with it.
+pub fn check_url(url: &str) -> Result<(String, String), String> {
+    let config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| format!("`{}` is not a database URL ({e})", redacted(url)))?;
+    let (host, port) = host_port(&config);
+    Ok((describe(&config), format!("{host}:{port}")))
+}
+
 /// Where `config` points, without its password: for messages an operator reads.
 fn describe(config: &tokio_postgres::Config) -> String {
     let user = config.get_user().unwrap_or("");
+    let (host, port) = host_port(config);
+    let db = config.get_dbname().unwrap_or(user);
+    format!("postgres://{user}@{host}:{port}/{db}")
+}
+
+/// The first host `config` names and its port, as a connection would use them.
+fn host_port(config: &tokio_postgres::Config) -> (String, u16) {
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
         None => "localhost".to_owned(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let db = config.get_dbname().unwrap_or(user);
-    format!("postgres://{user}@{host}:{port}/{db}")
+    (host, config.get_ports().first().copied().unwrap_or(5432))
 }
 
 /// `url` with anything between `:` and `@` of its authority hidden, for a URL that does not

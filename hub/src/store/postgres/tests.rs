@@ -223,3 +223,60 @@ async fn an_unreachable_database_is_named_without_its_password() {
     assert_eq!(shown, &format!("postgres://hub@127.0.0.1:{port}/station"));
     assert!(!format!("{failed:?}").contains("hunter2"), "{failed:?}");
 }
+
+/// A replica's session: its name is its own while it lives, one session leads at a time and
+/// the next takes over when the leader's connection ends; the others hear its announces (with
+/// their wire form, or the seq alone for a log-only entry) and its show changes.
+#[tokio::test]
+async fn sessions_hold_names_and_leadership_and_hear_each_other() {
+    use crate::store::Notice;
+    let Some((url, a)) = store().await else {
+        return;
+    };
+    let b = Store::connect(&url).await.expect("second hub");
+    let mut first = a.open_session("a").await.expect("a");
+    let taken = b.open_session("a").await.err().expect("a is taken");
+    assert!(
+        matches!(&taken, StoreError::ReplicaTaken(n) if n == "a"),
+        "{taken}"
+    );
+    let mut second = b.open_session("b").await.expect("b");
+    assert!(first.try_lead().await.expect("ask"), "the first leads");
+    assert!(
+        !second.try_lead().await.expect("ask"),
+        "one leader at a time"
+    );
+
+    let line = AnnounceLine::sanitize("heard on b");
+    let sent = a
+        .record_announcement(NewAnnouncement::text(line, None))
+        .await
+        .expect("announce");
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(5), second.next_notice())
+        .await
+        .expect("in time")
+        .expect("a notice");
+    let Notice::Announced { seq, frame } = heard else {
+        panic!("{heard:?}");
+    };
+    assert_eq!(seq, sent.seq);
+    assert_eq!(
+        frame.expect("the wire form").json,
+        sent.to_message().to_json()
+    );
+
+    drop(first);
+    let mut led = false;
+    for _ in 0..50 {
+        if second.try_lead().await.expect("ask") {
+            led = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        led,
+        "the second takes over once the first's connection is gone"
+    );
+    let _again = a.open_session("a").await.expect("the name is free again");
+}

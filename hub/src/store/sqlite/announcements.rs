@@ -69,6 +69,18 @@ impl Sqlite {
         .await
     }
 
+    /// Every log entry with `seq > after`, log-only ones included, oldest first.
+    pub async fn log_after(&self, after: Seq, limit: u32) -> Result<Vec<Announcement>, StoreError> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM announcements WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![after.get(), limit], from_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
     /// The last announcement of each position of a show that was not corrected, with its acks:
     /// a position whose announces were all corrected counts as not announced.
     pub async fn show_announcements(

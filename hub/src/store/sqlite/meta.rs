@@ -29,4 +29,19 @@ impl Sqlite {
         })
         .await
     }
+
+    pub async fn insert_meta_once(&self, key: String, value: String) -> Result<String, StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+                params![key, value],
+            )?;
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+    }
 }

@@ -20,7 +20,13 @@ use axum::extract::ws::Utf8Bytes;
 use ntr_protocol::{Seq, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::store::{Announcement, Keyed, NewAnnouncement, RecordAs, Recorded, Store, StoreError};
+mod publisher;
+
+use publisher::{Entry, Publish, Publisher};
+
+use crate::store::{
+    Announcement, Keyed, NewAnnouncement, NoticeFrame, RecordAs, Recorded, Store, StoreError,
+};
 use ntr_common::shutdown::Shutdown;
 
 /// How many messages a subscriber may fall behind before it is dropped (the protocol allows 64 queued).
@@ -48,13 +54,24 @@ struct Inner {
     /// Frames only dashboards (admin or session subscribers) want — acks, relay states, "show
     /// changed" — kept off the main channel, where they would cost one frame per relay each.
     dashboards: broadcast::Sender<Frame>,
-    /// Announce frames queue here for the publisher task, in seq order: waking 10,000 receivers
-    /// takes milliseconds, and the announcer should not wait for it.
-    publish: mpsc::UnboundedSender<Frame>,
+    /// Log entries queue here for the publisher task, which passes them on in seq order:
+    /// waking 10,000 receivers takes milliseconds, and the announcer should not wait for it.
+    publish: mpsc::UnboundedSender<Publish>,
     /// Relays and token subscribers (not dashboard sessions).
     subscribers: AtomicUsize,
     /// Serialises "write to the log, then queue", so frames leave in seq order.
     announcing: tokio::sync::Mutex<()>,
+}
+
+impl Frame {
+    /// An announce's frame.
+    fn of(announcement: &Announcement) -> Frame {
+        Frame {
+            seq: Some(announcement.seq),
+            show: announcement.show.as_deref().map(Arc::from),
+            text: announcement.to_message().to_json().into(),
+        }
+    }
 }
 
 /// Who subscribes: decides whether it is counted and whether it gets dashboard frames.
@@ -92,21 +109,16 @@ impl Drop for Subscription {
 }
 
 impl Broadcaster {
-    /// Creates the broadcaster and spawns its publisher task (needs a tokio runtime); the task
-    /// ends when the last handle is dropped.
-    pub fn start() -> Broadcaster {
+    /// Creates the broadcaster and spawns its publisher task (needs a tokio runtime), which
+    /// publishes the log entries after `last` (the log's last seq at start) and ends when the
+    /// last handle is dropped.
+    pub fn start(store: Store, last: Seq) -> Broadcaster {
         // The channel's ring holds QUEUE_LIMIT frames: a receiver further behind than that
         // gets `Lagged`, which is exactly the "more than 64 queued" rule.
         let (tx, _) = broadcast::channel(QUEUE_LIMIT);
         let (dashboards, _) = broadcast::channel(QUEUE_LIMIT);
-        let (publish, mut queue) = mpsc::unbounded_channel::<Frame>();
-        let fan_out = tx.clone();
-        tokio::spawn(async move {
-            while let Some(frame) = queue.recv().await {
-                // An error only means nobody is subscribed right now; the log has the line.
-                let _ = fan_out.send(frame);
-            }
-        });
+        let (publish, queue) = mpsc::unbounded_channel();
+        tokio::spawn(Publisher::new(store, last, tx.clone()).run(queue));
         Broadcaster {
             inner: Arc::new(Inner {
                 tx,
@@ -166,9 +178,7 @@ impl Broadcaster {
     ) -> Result<Keyed, StoreError> {
         let _order = self.inner.announcing.lock().await;
         let keyed = store.record(new, how).await?;
-        if let Keyed::Recorded(Recorded::Announced(announcement)) = &keyed
-            && !announcement.log_only
-        {
+        if let Keyed::Recorded(Recorded::Announced(announcement)) = &keyed {
             self.publish(announcement);
         }
         Ok(keyed)
@@ -189,16 +199,38 @@ impl Broadcaster {
         Ok(released)
     }
 
+    /// Queues a log entry this hub committed (a log-only one goes to nobody, but its seq
+    /// still counts for the order).
     fn publish(&self, announcement: &Announcement) {
-        let frame = Frame {
-            seq: Some(announcement.seq),
-            show: announcement.show.as_deref().map(Arc::from),
-            text: announcement.to_message().to_json().into(),
+        let entry = if announcement.log_only {
+            Entry::Silent
+        } else {
+            Entry::Frame(Frame::of(announcement))
         };
-        if self.inner.publish.send(frame.clone()).is_err() {
-            // The publisher task is gone (runtime shutting down): send directly.
-            let _ = self.inner.tx.send(frame);
-        }
+        // An error only means the publisher is gone: the runtime is shutting down.
+        let _ = self
+            .inner
+            .publish
+            .send(Publish::Entry(announcement.seq, entry));
+    }
+
+    /// Queues a log entry another replica committed, as its notification told it.
+    pub fn heard(&self, seq: Seq, frame: Option<NoticeFrame>) {
+        let entry = match frame {
+            Some(f) => Entry::Frame(Frame {
+                seq: Some(seq),
+                show: f.show.as_deref().map(Arc::from),
+                text: f.json.into(),
+            }),
+            None => Entry::Unread,
+        };
+        let _ = self.inner.publish.send(Publish::Entry(seq, entry));
+    }
+
+    /// Asks the publisher to read the log for anything it missed (the notifications of a
+    /// lost connection to the database).
+    pub fn catch_up(&self) {
+        let _ = self.inner.publish.send(Publish::CatchUp);
     }
 
     /// Tells dashboards that an announce landed somewhere.
