@@ -189,6 +189,8 @@ impl Announcer {
         key: Option<IdempotencyKey>,
     ) -> Result<Answer, AnnounceError> {
         let _one_at_a_time = self.next.lock().await;
+        // …and one at a time across the station's replicas.
+        let _station_wide = self.store.station_lock("announce next").await?;
         if let Some(key) = &key
             && let Some((body, first)) = self
                 .store

@@ -2,7 +2,8 @@
 //! that long so the DJ can undo it before anyone sees it; this task sleeps until the next one
 //! is due, releases it into the log and out to every subscriber, and sleeps again. A new hold
 //! wakes it (its hold may end before the one it was waiting for). Holds are stored, so after a
-//! restart the first pass releases whatever fell due while the hub was down.
+//! restart the first pass releases whatever fell due while the hub was down. Every replica of a
+//! station runs one, so a hold outlives the replica that took it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,11 @@ const RETRY: Duration = Duration::from_secs(1);
 
 /// How long it sleeps when nothing is held: a new hold wakes it anyway.
 const IDLE: Duration = Duration::from_secs(3600);
+
+/// The same when replicas share the database: a hold taken on another replica wakes nobody
+/// here. Releasing is one transaction that finds the line still held, so two replicas
+/// releasing at once release it once.
+const SHARED_IDLE: Duration = Duration::from_secs(1);
 
 /// Releases held announces when they are due, until `shutdown`.
 pub async fn run_releases(announcer: Announcer, mut shutdown: Shutdown) {
@@ -41,9 +47,17 @@ pub async fn run_releases(announcer: Announcer, mut shutdown: Shutdown) {
 /// Releases what is due and answers how long until the next hold ends.
 async fn release_and_plan(announcer: &Announcer) -> Result<Duration, crate::store::StoreError> {
     announcer.release_due().await?;
+    // Another replica's holds wake nobody here, and if it dies they are this one's to release.
+    let longest = if announcer.store.is_shared() {
+        SHARED_IDLE
+    } else {
+        IDLE
+    };
     let Some(next) = announcer.store.next_release().await? else {
-        return Ok(IDLE);
+        return Ok(longest);
     };
     let left = next.duration_since(Timestamp::now());
-    Ok(Duration::try_from(left).unwrap_or(Duration::ZERO))
+    Ok(Duration::try_from(left)
+        .unwrap_or(Duration::ZERO)
+        .min(longest))
 }

@@ -125,7 +125,7 @@ impl Collector for Live {
                 encoder.encode_descriptor(name, help, unit.as_ref(), metric.metric_type())?;
             metric.encode(descriptor)
         };
-        let subscribers = ConstGauge::new(self.broadcaster.subscribers());
+        let subscribers = ConstGauge::new(self.broadcaster.local_subscribers());
         put(
             "subscribers",
             "Connected /ws/announce subscribers.",

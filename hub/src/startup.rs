@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use crate::alerts::Alerts;
 use crate::announce::Announcer;
 use crate::auth::Tokens;
-use crate::auth::limiter::LoginLimiter;
+use crate::auth::login_counter::LoginCounter;
 use crate::auth::logins::Logins;
 use crate::auth::session::SessionKeys;
 use crate::broadcast::Broadcaster;
@@ -159,7 +159,7 @@ impl Application {
         end_sessions_of_other_passwords(&store, &sessions, &resolved, &config).await?;
         let logins = Logins::new(resolved.logins.iter().map(|l| l.login.clone()).collect())?;
         let names = resolved.relays.iter().map(|r| r.name.clone()).collect();
-        let relays = Relays::load(names, &config.hub.relay_shows, &store).await?;
+        let relays = Relays::load(names, &config.hub.relay_shows, &store, &replica.name).await?;
         let pollers = Arc::new(pollers);
         let broadcaster = Broadcaster::start(store.clone(), store.last_seq().await?);
         let mut metrics = Metrics::new(Arc::clone(&pollers), broadcaster.clone());
@@ -175,7 +175,7 @@ impl Application {
             )),
             sessions: Arc::new(sessions),
             logins: Arc::new(logins),
-            login_limiter: Arc::new(LoginLimiter::default()),
+            login_limiter: Arc::new(LoginCounter::for_store(&store)),
             password_checks: Default::default(),
             metrics,
             acks,
@@ -218,8 +218,12 @@ impl Application {
         let heard = Heard {
             broadcaster: state.broadcaster.clone(),
             targets: state.targets.clone(),
+            relays: state.relays.clone(),
         };
-        tokio::spawn(self.replica.run(heard, shutdown.clone()));
+        // The session outlives the server and the workers: letting go of the leadership while
+        // a send is finishing would let another replica send that line again.
+        let (let_go, session_end) = ntr_common::shutdown::channel();
+        let replica = tokio::spawn(self.replica.run(heard, session_end));
         let workers = state
             .targets
             .spawn(&state.store, &state.acks, &leadership, &shutdown);
@@ -265,6 +269,8 @@ impl Application {
         };
         server.run(self.listener, shutdown).await;
         workers.finish().await;
+        let_go.fire();
+        let _ = replica.await;
         // Sockets that were still writing when the server stopped moved cursors too.
         if let Err(e) = relays.flush(&store).await {
             tracing::warn!(error = %e, "cannot save relay cursors at shutdown");

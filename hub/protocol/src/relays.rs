@@ -86,6 +86,9 @@ pub struct RelayInfo {
     pub connected_since: Option<Timestamp>,
     /// The peer address of its connection (null while disconnected).
     pub address: Option<String>,
+    /// The replica of the station it is connected to (null while disconnected).
+    #[serde(default)]
+    pub replica: Option<String>,
     /// The highest seq it has acked (or been sent, for subscribers that never ack).
     pub cursor: Option<Seq>,
     /// Null for a subscriber that never sent a `relay_status` (an old plugin).

@@ -113,7 +113,7 @@ impl LoginLimiter {
 }
 
 /// The key a client's attempts count under: an IPv4 address as it is, an IPv6 one by its /64.
-fn counted_as(addr: IpAddr) -> IpAddr {
+pub(super) fn counted_as(addr: IpAddr) -> IpAddr {
     match addr.to_canonical() {
         IpAddr::V6(v6) => {
             let prefix = u128::from(v6) & !((1u128 << 64) - 1);

@@ -3,6 +3,7 @@
 //! signed session cookie. Whoever is calling becomes a [`Principal`]: a name and its rights.
 
 pub mod limiter;
+pub mod login_counter;
 pub mod logins;
 pub mod password;
 pub mod session;

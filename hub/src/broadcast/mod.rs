@@ -59,6 +59,8 @@ struct Inner {
     publish: mpsc::UnboundedSender<Publish>,
     /// Relays and token subscribers (not dashboard sessions).
     subscribers: AtomicUsize,
+    /// The same, connected to the station's other replicas.
+    elsewhere: AtomicUsize,
     /// Serialises "write to the log, then queue", so frames leave in seq order.
     announcing: tokio::sync::Mutex<()>,
 }
@@ -125,14 +127,26 @@ impl Broadcaster {
                 dashboards,
                 publish,
                 subscribers: AtomicUsize::new(0),
+                elsewhere: AtomicUsize::new(0),
                 announcing: tokio::sync::Mutex::new(()),
             }),
         }
     }
 
-    /// Relays and token subscribers connected now (dashboards not counted).
+    /// Relays and token subscribers connected now to the whole station (this replica and the
+    /// others, as they last said); dashboards not counted.
     pub fn subscribers(&self) -> usize {
+        self.local_subscribers() + self.inner.elsewhere.load(Ordering::Relaxed)
+    }
+
+    /// Relays and token subscribers connected to this replica.
+    pub fn local_subscribers(&self) -> usize {
         self.inner.subscribers.load(Ordering::Relaxed)
+    }
+
+    /// The other replicas' subscribers, as their last presence notices said.
+    pub fn set_elsewhere(&self, subscribers: usize) {
+        self.inner.elsewhere.store(subscribers, Ordering::Relaxed);
     }
 
     pub fn subscribe(&self, kind: SubscriberKind) -> Subscription {

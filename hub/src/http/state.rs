@@ -5,7 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::announce::Announcer;
-use crate::auth::limiter::LoginLimiter;
+use crate::auth::login_counter::LoginCounter;
 use crate::auth::logins::Logins;
 use crate::auth::session::SessionKeys;
 use crate::auth::{Tokens, password};
@@ -30,7 +30,7 @@ pub struct AppState {
     pub sessions: Arc<SessionKeys>,
     /// Who may log in to the dashboard, with their password hashes and rights.
     pub logins: Arc<Logins>,
-    pub login_limiter: Arc<LoginLimiter>,
+    pub login_limiter: Arc<LoginCounter>,
     /// Password checks, two at a time.
     pub password_checks: password::Checks,
     pub broadcaster: Broadcaster,

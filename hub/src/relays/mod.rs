@@ -71,6 +71,12 @@ pub struct Relays {
 struct Inner {
     /// In configuration order: the dashboard lists them so.
     entries: Mutex<Vec<Entry>>,
+    /// This replica's name, shown with the relays connected to it.
+    replica: Arc<str>,
+    /// The relays connected to the station's other replicas, as those last said.
+    elsewhere: Mutex<Vec<RelayInfo>>,
+    /// Where cursors are kept (on a shared database, other replicas move them too).
+    store: Store,
     /// Woken whenever what `/admin/relays` answers may have changed.
     changed: Notify,
     next_id: AtomicU64,
@@ -161,6 +167,7 @@ impl Relays {
         names: Vec<RelayName>,
         shows: &BTreeMap<RelayName, ShowFilter>,
         store: &Store,
+        replica: &str,
     ) -> Result<Relays, StoreError> {
         let stored = store.relay_cursors().await?;
         let entries = names
@@ -186,6 +193,9 @@ impl Relays {
         Ok(Relays {
             inner: Arc::new(Inner {
                 entries: Mutex::new(entries),
+                replica: replica.into(),
+                elsewhere: Mutex::default(),
+                store: store.clone(),
                 changed: Notify::new(),
                 next_id: AtomicU64::new(1),
                 refusals: LogThrottle::new(REFUSALS_QUIET),
@@ -236,9 +246,47 @@ impl Relays {
         self.inner.refusals.failure(address)
     }
 
-    /// Every configured relay, connected or not, as `/admin/relays` and `relays` frames show it.
+    /// Every configured relay, connected or not, as `/admin/relays` and `relays` frames show it:
+    /// connected here, else connected to another replica of the station, else as last known.
     pub fn infos(&self) -> Vec<RelayInfo> {
-        self.entries().iter().map(view::info).collect()
+        let elsewhere = self
+            .inner
+            .elsewhere
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.entries()
+            .iter()
+            .map(|entry| {
+                let here = view::info(entry, &self.inner.replica);
+                match elsewhere.iter().find(|r| r.name == here.name) {
+                    Some(there) if !here.connected => there.clone(),
+                    _ => here,
+                }
+            })
+            .collect()
+    }
+
+    /// The relays connected to this replica, for the others to show.
+    pub fn connected_here(&self) -> Vec<RelayInfo> {
+        self.entries()
+            .iter()
+            .filter(|e| !e.connections.is_empty())
+            .map(|e| view::info(e, &self.inner.replica))
+            .collect()
+    }
+
+    /// What the other replicas said of the relays connected to them.
+    pub fn set_elsewhere(&self, relays: Vec<RelayInfo>) {
+        let mut elsewhere = self
+            .inner
+            .elsewhere
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *elsewhere != relays {
+            *elsewhere = relays;
+            drop(elsewhere);
+            self.changed();
+        }
     }
 
     /// Waits until the relays' state may have changed.
@@ -303,9 +351,17 @@ impl Relays {
                 .position(|e| &e.name == name)
                 .map(|i| (i, entries[i].cursor))
         };
-        let Some((index, cursor)) = found else {
+        let Some((index, mut cursor)) = found else {
             return Ok(None);
         };
+        if self.inner.store.is_shared() {
+            // Another replica may have moved it since (the relay was connected there).
+            let stored = self.inner.store.relay_cursors().await?;
+            if let Some(there) = stored.get(name.as_str()) {
+                cursor = cursor.max(Some(there.seq));
+                self.with_entry(index, |entry| entry.saved(there.seq));
+            }
+        }
         if cursor.is_some() {
             return Ok(cursor);
         }

@@ -44,7 +44,7 @@ fn status() -> RelayStatus {
 async fn setup() -> (tempfile::TempDir, Store, Relays) {
     let dir = tempfile::tempdir().expect("dir");
     let store = Store::open(dir.path()).expect("store");
-    let relays = Relays::load(names(), &BTreeMap::new(), &store)
+    let relays = Relays::load(names(), &BTreeMap::new(), &store, "test")
         .await
         .expect("load");
     (dir, store, relays)
@@ -79,7 +79,7 @@ async fn an_ack_moves_the_cursor_at_once_and_it_survives_a_restart() {
     let cursors = reopened.relay_cursors().await.expect("cursors");
     let cursor = cursors.get("ntrbot").expect("stored");
     assert_eq!((cursor.seq, cursor.acking), (seq, true));
-    let reloaded = Relays::load(vec![name("ntrbot")], &BTreeMap::new(), &reopened)
+    let reloaded = Relays::load(vec![name("ntrbot")], &BTreeMap::new(), &reopened, "test")
         .await
         .expect("load");
     assert_eq!(reloaded.infos()[0].cursor, Some(seq));
@@ -150,7 +150,7 @@ async fn a_relay_that_reports_moves_its_cursor_by_acks_only_even_after_a_restart
     drop((relay, listener));
 
     let reopened = Store::open(dir.path()).expect("reopen");
-    let relays = Relays::load(names(), &BTreeMap::new(), &reopened)
+    let relays = Relays::load(names(), &BTreeMap::new(), &reopened, "test")
         .await
         .expect("load");
     let listener = relays

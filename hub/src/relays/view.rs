@@ -12,7 +12,7 @@ const MAX_FIELD: usize = 200;
 /// Most channels kept from one status.
 const MAX_CHANNELS: usize = 50;
 
-pub(super) fn info(entry: &Entry) -> RelayInfo {
+pub(super) fn info(entry: &Entry, replica: &str) -> RelayInfo {
     // The newest socket describes the relay: an older one may be a connection about to time out.
     let newest = entry.connections.last_key_value().map(|(_, c)| c);
     RelayInfo {
@@ -20,6 +20,7 @@ pub(super) fn info(entry: &Entry) -> RelayInfo {
         connected: newest.is_some(),
         connected_since: newest.map(|c| c.since),
         address: newest.map(|c| c.address.to_string()),
+        replica: newest.map(|_| replica.to_owned()),
         // What a restart would resume from: a written cursor is shown once it is saved.
         cursor: entry.persisted,
         status: entry.status.clone(),

@@ -1561,3 +1561,71 @@ async fn an_alert_due_before_a_retried_line_goes_first() {
     })
     .await;
 }
+
+/// Login attempts: `max` per address in the window, then full with the oldest attempt's time;
+/// a forgotten (right) attempt frees its place; another address and an expired window count
+/// afresh.
+#[tokio::test]
+async fn login_attempts_are_counted_per_address_within_the_window() {
+    use super::{AttemptCount, LoginAttempt};
+    each(|subject| async move {
+        let store = subject.open().await;
+        let start = Timestamp::from_second(1_800_000_000).expect("time");
+        let attempt = |address: &str, at: Timestamp| LoginAttempt {
+            address: address.into(),
+            at,
+            window: SignedDuration::from_mins(3),
+            max: 3,
+        };
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let at = start + SignedDuration::from_secs(n);
+            match store
+                .count_login_attempt(attempt("192.0.2.1", at))
+                .await
+                .expect("count")
+            {
+                AttemptCount::Counted(id) => ids.push(id),
+                full => panic!("{full:?}"),
+            }
+        }
+        let later = start + SignedDuration::from_secs(10);
+        assert_eq!(
+            store
+                .count_login_attempt(attempt("192.0.2.1", later))
+                .await
+                .expect("count"),
+            AttemptCount::Full { oldest: start }
+        );
+        assert!(matches!(
+            store
+                .count_login_attempt(attempt("192.0.2.2", later))
+                .await
+                .expect("count"),
+            AttemptCount::Counted(_)
+        ));
+        store.forget_login_attempt(ids[2]).await.expect("forget");
+        assert!(
+            matches!(
+                store
+                    .count_login_attempt(attempt("192.0.2.1", later))
+                    .await
+                    .expect("count"),
+                AttemptCount::Counted(_)
+            ),
+            "a right password gives its place back"
+        );
+        let expired = start + SignedDuration::from_mins(3) + SignedDuration::from_secs(1);
+        assert!(
+            matches!(
+                store
+                    .count_login_attempt(attempt("192.0.2.1", expired))
+                    .await
+                    .expect("count"),
+                AttemptCount::Counted(_)
+            ),
+            "the first attempts left the window"
+        );
+    })
+    .await;
+}

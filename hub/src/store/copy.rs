@@ -95,6 +95,11 @@ pub const TABLES: &[Table] = &[
         numbered: None,
     },
     Table {
+        name: "login_attempts",
+        columns: &["id", "address", "at"],
+        numbered: Some("id"),
+    },
+    Table {
         name: "deliveries",
         columns: &[
             "seq",

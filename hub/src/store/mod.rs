@@ -29,6 +29,7 @@ mod cursors;
 mod deliveries;
 mod files;
 mod held;
+mod login_attempts;
 mod marks;
 mod meta;
 mod played;
@@ -59,6 +60,7 @@ pub use deliveries::{
     Recipient, StreamCheck, TargetSummary,
 };
 pub use files::{CheckError, DbFile, DbFileError, DbSummary};
+pub use login_attempts::{AttemptCount, LoginAttempt};
 pub use played::{Played, ShowPlayed};
 pub use replica::{Notice, NoticeFrame, ReplicaSession};
 pub use sessions::{SessionRow, SessionWatch};

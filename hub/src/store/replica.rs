@@ -24,6 +24,8 @@ pub enum Notice {
     },
     /// Show `id`'s tracks changed.
     ShowChanged(i64),
+    /// A replica's presence, said every second: its name and what it chose to tell.
+    Presence { replica: String, said: String },
 }
 
 /// An announce's wire form as it travelled in a notification.
@@ -57,6 +59,25 @@ impl Store {
     }
 }
 
+/// A lock that every replica of the station respects, held until dropped: what one hub's
+/// mutex makes one-at-a-time stays so when several hubs share the database. On SQLite there is
+/// only one hub, whose own mutex suffices: the lock is empty.
+pub struct StationLock {
+    _held: Option<postgres::StationLock>,
+}
+
+impl Store {
+    /// Waits for the station-wide lock `name` (no more than the pool's wait for a connection).
+    pub async fn station_lock(&self, name: &str) -> Result<StationLock, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(StationLock { _held: None }),
+            Backend::Postgres(db) => Ok(StationLock {
+                _held: Some(db.station_lock(name).await?),
+            }),
+        }
+    }
+}
+
 impl ReplicaSession {
     /// The next notice; `None` once the session's connection is gone (open a new one). The
     /// embedded session never hears anything.
@@ -64,6 +85,15 @@ impl ReplicaSession {
         match self {
             ReplicaSession::Embedded => std::future::pending().await,
             ReplicaSession::Postgres(s) => s.next_notice().await,
+        }
+    }
+
+    /// Tells the other replicas that this one (`replica`) is there, with `said` (its relays and
+    /// subscribers, in a form the caller chooses). Nobody hears the embedded session.
+    pub async fn tell_presence(&mut self, replica: &str, said: &str) -> Result<(), StoreError> {
+        match self {
+            ReplicaSession::Embedded => Ok(()),
+            ReplicaSession::Postgres(s) => s.tell_presence(replica, said).await,
         }
     }
 

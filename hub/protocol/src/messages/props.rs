@@ -139,20 +139,23 @@ fn relay_info() -> impl Strategy<Value = RelayInfo> {
     (
         (text(), any::<bool>()),
         prop::option::of(timestamp()),
-        prop::option::of(text()),
+        (prop::option::of(text()), prop::option::of(text())),
         prop::option::of(seq()),
         prop::option::of(status),
         prop::option::of(last_ack),
     )
         .prop_map(
-            |((name, connected), connected_since, address, cursor, status, last_ack)| RelayInfo {
-                name,
-                connected,
-                connected_since,
-                address,
-                cursor,
-                status,
-                last_ack,
+            |((name, connected), connected_since, (address, replica), cursor, status, last_ack)| {
+                RelayInfo {
+                    name,
+                    connected,
+                    connected_since,
+                    address,
+                    replica,
+                    cursor,
+                    status,
+                    last_ack,
+                }
             },
         )
 }

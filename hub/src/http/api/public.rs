@@ -28,7 +28,7 @@ pub async fn health(State(state): State<AppState>) -> Json<HealthView> {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
         replica: state.replica.to_string(),
-        subscribers: state.broadcaster.subscribers(),
+        subscribers: state.broadcaster.local_subscribers(),
         last_poll: state.pollers.last_status().into(),
     })
 }

@@ -15,6 +15,7 @@ use tower_cookies::Cookies;
 use utoipa::ToSchema;
 
 use crate::auth::limiter::{Locked, client_addr};
+use crate::auth::login_counter::Refused;
 use crate::auth::session::COOKIE_NAME;
 use crate::http::guards::{cross_origin_hint, same_origin};
 use crate::http::state::AppState;
@@ -114,9 +115,17 @@ pub async fn submit(
         );
     };
     // Counted before the password is checked: see `auth::limiter`.
-    let attempt = match state.login_limiter.try_attempt(addr) {
+    let attempt = match state.login_limiter.try_attempt(addr).await {
         Ok(attempt) => attempt,
-        Err(locked) => return locked_page(locked),
+        Err(Refused::Locked(locked)) => return locked_page(locked),
+        Err(Refused::Store(e)) => {
+            tracing::error!(error = %e, "cannot count a login attempt");
+            return page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The hub cannot reach its database right now; try again.",
+                String::new(),
+            );
+        }
     };
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers. A hash is
     // checked even for an unknown username so timing does not reveal which one was wrong.
@@ -143,7 +152,7 @@ pub async fn submit(
             form.username,
         );
     };
-    state.login_limiter.succeeded(attempt);
+    state.login_limiter.succeeded(attempt).await;
     start_session(&state, &cookies, user).await
 }
 

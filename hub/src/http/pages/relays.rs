@@ -128,6 +128,7 @@ mod tests {
             connected,
             connected_since: None,
             address: None,
+            replica: None,
             cursor: None,
             status: irc.map(|irc| RelayStatusView {
                 irc,

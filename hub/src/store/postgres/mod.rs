@@ -24,6 +24,7 @@ mod held;
 mod import;
 mod keys;
 mod ledger_rows;
+mod login_attempts;
 mod marks;
 mod meta;
 mod migrations;
@@ -45,7 +46,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
 pub use import::Import;
-pub use session::Session;
+pub use session::{Session, StationLock};
 
 use super::StoreError;
 

@@ -6,7 +6,8 @@
 //! - channel [`CHANNEL`], `{seq}` alone for an entry that is not broadcast (log only) or whose
 //!   wire form is too long, else `{seq}\n{show}\n{json}` (`show` empty for a station-wide
 //!   line), so that a replica can pass a line on without reading it back;
-//! - channel [`SHOWS`], `{show_id}`.
+//! - channel [`SHOWS`], `{show_id}`;
+//! - channel [`PRESENCE`], `{replica}\n{said}`, what a replica says of itself each second.
 
 use deadpool_postgres::GenericClient;
 
@@ -18,6 +19,8 @@ use ntr_protocol::Seq;
 pub const CHANNEL: &str = "ntr_announce";
 /// Where show changes are notified.
 pub const SHOWS: &str = "ntr_show";
+/// Where replicas say they are there.
+pub const PRESENCE: &str = "ntr_presence";
 /// The longest payload sent whole; PostgreSQL refuses 8,000 bytes and more.
 const MAX_PAYLOAD: usize = 7_000;
 
@@ -70,6 +73,12 @@ pub fn parse(channel: &str, payload: &str) -> Option<Notice> {
             Some(Notice::Announced { seq, frame })
         }
         SHOWS => payload.parse().ok().map(Notice::ShowChanged),
+        PRESENCE => payload
+            .split_once('\n')
+            .map(|(replica, said)| Notice::Presence {
+                replica: replica.to_owned(),
+                said: said.to_owned(),
+            }),
         _ => None,
     }
 }
@@ -109,6 +118,13 @@ mod tests {
             })
         );
         assert_eq!(parse(SHOWS, "12"), Some(Notice::ShowChanged(12)));
+        assert_eq!(
+            parse(PRESENCE, "vps-1:8000\n{\"n\":1}"),
+            Some(Notice::Presence {
+                replica: "vps-1:8000".into(),
+                said: "{\"n\":1}".into()
+            })
+        );
         assert_eq!(parse(CHANNEL, "not a seq"), None);
         assert_eq!(parse("elsewhere", "1"), None);
     }

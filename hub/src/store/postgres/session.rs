@@ -16,6 +16,24 @@ use super::{Postgres, notify};
 /// The advisory lock of the leadership; its holder runs what runs once per station.
 const LEADER_LOCK: i64 = 0x006e_7472_5f6c_6561; // "ntr_lea" in ASCII
 
+/// A held station-wide lock: a pooled connection inside the transaction that holds it.
+pub struct StationLock(Option<deadpool_postgres::Object>);
+
+impl Drop for StationLock {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            // Ending the transaction lets go of the lock; only then may the connection go back
+            // to the pool. A connection that cannot roll back is dropped from the pool, and
+            // the lock ends with it.
+            tokio::spawn(async move {
+                if client.batch_execute("ROLLBACK").await.is_err() {
+                    drop(deadpool_postgres::Object::take(client));
+                }
+            });
+        }
+    }
+}
+
 /// An open session; dropping it closes the connection and lets go of everything it holds.
 pub struct Session {
     client: tokio_postgres::Client,
@@ -67,6 +85,24 @@ impl Postgres {
         })
     }
 
+    /// Takes the station-wide lock `name`: a transaction of its own holding an advisory lock,
+    /// which ends (and so lets go) when the guard is dropped.
+    pub async fn station_lock(&self, name: &str) -> Result<StationLock, StoreError> {
+        let client = self.client().await?;
+        client.batch_execute("BEGIN").await?;
+        if let Err(e) = client
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('ntr lock ' || $1, 0))",
+                &[&name],
+            )
+            .await
+        {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e.into());
+        }
+        Ok(StationLock(Some(client)))
+    }
+
     /// Tells the other replicas that show `id` changed.
     pub async fn notify_show_changed(&self, id: i64) -> Result<(), StoreError> {
         let c = self.client().await?;
@@ -78,6 +114,17 @@ impl Session {
     /// The next notice; `None` once the connection is gone.
     pub async fn next_notice(&mut self) -> Option<Notice> {
         self.notices.recv().await
+    }
+
+    /// Says this replica's presence; a payload too long for a notification is an error.
+    pub async fn tell_presence(&mut self, replica: &str, said: &str) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&notify::PRESENCE, &format!("{replica}\n{said}")],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Takes the leadership if it is free; once held, it stays with this session. Every call

@@ -208,6 +208,17 @@ const STEPS: &[&str] = &[
     ALTER TABLE deliveries ADD COLUMN stream_title TEXT;
     ALTER TABLE deliveries ADD COLUMN verified INTEGER CHECK (verified IN (0, 1));
     ",
+    // 10: failed dashboard logins per client address, counted where every replica of a
+    // station sees them (one hub on SQLite counts in memory and leaves this table empty).
+    "
+    CREATE TABLE login_attempts (
+        id      INTEGER PRIMARY KEY,
+        address TEXT NOT NULL,
+        at      INTEGER NOT NULL                -- ms
+    );
+    CREATE INDEX login_attempts_address ON login_attempts (address, at);
+    CREATE INDEX login_attempts_at ON login_attempts (at);
+    ",
 ];
 
 /// The `user_version` this binary brings a database to; a file with a higher one was written by

@@ -21,6 +21,7 @@ pub mod files;
 mod held;
 mod keys;
 mod ledger_rows;
+mod login_attempts;
 mod marks;
 mod meta;
 mod migrations;

@@ -12,16 +12,21 @@
 //! reminders' and alerts' deliveries — waits on [`Leadership`] before each step. On SQLite the
 //! hub is the only one and leads from the start.
 
+mod presence;
+
 use std::time::Duration;
 
 use ntr_common::backoff::Backoff;
 use ntr_common::shutdown::Shutdown;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::broadcast::Broadcaster;
 use crate::leadership::Leadership;
+use crate::relays::Relays;
 use crate::store::{Notice, ReplicaSession, Store, StoreError};
 use crate::targets::Targets;
+use presence::{Others, Said};
 
 /// How often a replica asks for the leadership and proves its session alive.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -29,11 +34,13 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 /// rather than closing).
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Who hears what the other replicas commit.
+/// Who hears what the other replicas commit and say.
 pub struct Heard {
     pub broadcaster: Broadcaster,
     /// Woken for another replica's announce, in case this replica leads.
     pub targets: Targets,
+    /// Told which relays are connected elsewhere, and asked which are connected here.
+    pub relays: Relays,
 }
 
 /// This replica's name and its first session, opened by the start (so a name that is taken
@@ -97,32 +104,75 @@ impl Replica {
     async fn serve(&mut self, heard: &Heard, shutdown: &mut Shutdown) {
         let mut tick = tokio::time::interval(CHECK_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut others = Others::default();
         loop {
             tokio::select! {
                 notice = self.session.next_notice() => match notice {
-                    Some(Notice::Announced { seq, frame }) => {
-                        heard.broadcaster.heard(seq, frame);
-                        heard.targets.announced();
-                    }
-                    Some(Notice::ShowChanged(id)) => self.store.show_changed_elsewhere(id),
+                    Some(notice) => self.hear(notice, heard, &mut others),
                     None => return,
                 },
                 _ = tick.tick() => {
-                    match tokio::time::timeout(CHECK_TIMEOUT, self.session.try_lead()).await {
-                        Ok(Ok(leads)) => {
-                            if self.leader.send_if_modified(|l| std::mem::replace(l, leads) != leads) && leads {
-                                tracing::info!(replica = %self.name, "this replica leads now: it polls SoundCloud and delivers to targets");
-                            }
-                        }
-                        Ok(Err(e)) => {
-                            tracing::warn!(error = %e, "the database session failed");
-                            return;
-                        }
-                        Err(_) => return,
+                    others.forget_quiet(Instant::now());
+                    tell_others(heard, &others);
+                    if !self.check(heard).await {
+                        return;
                     }
                 }
                 _ = shutdown.wait() => return,
             }
         }
     }
+
+    fn hear(&self, notice: Notice, heard: &Heard, others: &mut Others) {
+        match notice {
+            Notice::Announced { seq, frame } => {
+                heard.broadcaster.heard(seq, frame);
+                heard.targets.announced();
+            }
+            Notice::ShowChanged(id) => self.store.show_changed_elsewhere(id),
+            // A replica hears its own presence too.
+            Notice::Presence { replica, .. } if replica == self.name => {}
+            Notice::Presence { replica, said } => {
+                others.heard(replica, &said, Instant::now());
+                tell_others(heard, others);
+            }
+        }
+    }
+
+    /// Says this replica's presence and asks for the leadership; false when the session is
+    /// lost (an error, or no answer within [`CHECK_TIMEOUT`]).
+    async fn check(&mut self, heard: &Heard) -> bool {
+        let said = Said {
+            subscribers: heard.broadcaster.local_subscribers(),
+            relays: heard.relays.connected_here(),
+        };
+        let check = async {
+            self.session
+                .tell_presence(&self.name, &said.to_text())
+                .await?;
+            self.session.try_lead().await
+        };
+        match tokio::time::timeout(CHECK_TIMEOUT, check).await {
+            Ok(Ok(leads)) => {
+                let now = self
+                    .leader
+                    .send_if_modified(|l| std::mem::replace(l, leads) != leads);
+                if now && leads {
+                    tracing::info!(replica = %self.name, "this replica leads now: it polls SoundCloud and delivers to targets");
+                }
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the database session failed");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// Passes what the other replicas said on to the parts that show it.
+fn tell_others(heard: &Heard, others: &Others) {
+    heard.broadcaster.set_elsewhere(others.subscribers());
+    heard.relays.set_elsewhere(others.relays());
 }
