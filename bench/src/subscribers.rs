@@ -90,6 +90,7 @@ impl Board {
 }
 
 /// One measured announce.
+#[derive(Clone)]
 pub struct Round {
     /// Until the trigger's HTTP response was read.
     pub response: Duration,

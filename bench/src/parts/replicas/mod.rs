@@ -19,6 +19,7 @@ use anyhow::Result;
 use super::Ctx;
 use crate::report::Row;
 
-pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
-    crowd::run(ctx)
+/// `subscribers` is the crowd's size (100,000 unless told otherwise).
+pub fn run(ctx: &Ctx, subscribers: usize) -> Result<Vec<Row>> {
+    crowd::run(ctx, subscribers)
 }
