@@ -3,12 +3,13 @@
 //! with the crowd minus RSS idle, divided), and one line's last arrival over several spaced
 //! announces, against the bare floor with the same crowd of the same client.
 //!
-//! The floor goes first, then the hub; each gets a fresh crowd. The crowd is spread over
+//! Floor and hub alternate in blocks (floor, hub, floor, hub), each a fresh process with a
+//! fresh crowd. The crowd is spread over
 //! source addresses 127.0.0.2, … (10,000 each: one address has ~28,000 ports toward one server
 //! port), and each client reads with a 1 KiB buffer, so the bench's own 100,000 sockets stay
 //! small. The open-file limit is raised inside the bench (the hard limit too, given
 //! CAP_SYS_RESOURCE), and hub and floor inherit it; the part stops, saying so, if a limit is
-//! too low for the crowd.
+//! too low for the crowd: where the hard limit is fixed, `--subscribers` sizes the crowd to fit.
 //!
 //! The hub's own caps do not apply to this crowd: an authenticated WebSocket counts neither
 //! against the 256 connections per address nor against `max_connections` (20,000 by default),
