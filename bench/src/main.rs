@@ -5,6 +5,7 @@
 //! `ntr-bench` runs every part; `ntr-bench PART` one of them; `--quick` a small smoke version.
 //! `ntr-bench floor-server --port P` is the bare floor the fan-out is compared with.
 
+mod dial;
 mod floor;
 mod http;
 mod loadgen;
@@ -70,6 +71,14 @@ enum Part {
         #[arg(long, default_value_t = 10)]
         minutes: u32,
     },
+    /// One hub with 100,000 WebSocket subscribers: connected, memory per subscriber, fan-out
+    /// against the floor. Not part of `all`: it runs for minutes.
+    Replicas {
+        /// How many subscribers; with --quick, 5,000 whatever this says. Each of the hub, the
+        /// floor and the bench needs an open-file limit above it.
+        #[arg(long, default_value_t = 100_000)]
+        subscribers: usize,
+    },
     /// A simulated show under faults: kill -9 of hub and relay (≥ 10 each), proxies that cut
     /// and slow the targets' and the IRC server's connections, old-plugin clients coming and
     /// going; then every announce must have reached IRC and every target once, in order.
@@ -122,6 +131,9 @@ fn main() -> ExitCode {
     if let Part::Soak { minutes } = part {
         return finish(soak(minutes, cli.quick, !cli.no_pin));
     }
+    if let Part::Replicas { subscribers } = part {
+        return finish(replicas(subscribers, cli.quick, !cli.no_pin));
+    }
     finish(run(part, cli.quick, !cli.no_pin))
 }
 
@@ -143,6 +155,19 @@ fn soak(minutes: u32, quick: bool, pin: bool) -> anyhow::Result<bool> {
     let ctx = Ctx::new(quick, pin)?;
     let rows = parts::soak::run(&ctx, minutes)?;
     print!("{}", report::table(&rows));
+    Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
+}
+
+/// The replicas part on its own: it takes minutes, so `all` leaves it out. It raises the
+/// open-file limit further itself, to what its crowd needs.
+fn replicas(subscribers: usize, quick: bool, pin: bool) -> anyhow::Result<bool> {
+    procs::raise_fd_limit();
+    let ctx = Ctx::new(quick, pin)?;
+    progress(&format!("replicas: {}", ctx.cpus.describe()));
+    let started = Instant::now();
+    let rows = parts::replicas::run(&ctx, subscribers)?;
+    print!("{}", report::table(&rows));
+    progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
     Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))
 }
 
@@ -211,6 +236,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Targets => "11. targets",
         Part::Station => "12. station",
         Part::Soak { .. } => "soak",
+        Part::Replicas { .. } => "replicas",
         Part::Chaos { .. } => "chaos",
         Part::FloorServer { .. } => "floor-server",
     }

@@ -89,6 +89,46 @@ pub fn raise_fd_limit() -> u64 {
     }
 }
 
+/// Raises the open-file limit to at least `want` (the hard limit too, which needs root or
+/// CAP_SYS_RESOURCE); processes started afterwards inherit it. Without the permission it
+/// raises the soft limit as far as the hard one allows. Returns the soft limit now in force.
+pub fn raise_fd_limit_to(want: u64) -> u64 {
+    // SAFETY: getrlimit/setrlimit read and write a plain struct we own.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur >= want {
+            return lim.rlim_cur;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: lim.rlim_max.max(want),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            return want;
+        }
+    }
+    raise_fd_limit()
+}
+
+/// VmRSS of the bench process itself, in bytes.
+pub fn own_rss() -> Result<u64> {
+    vm_rss("/proc/self/status")
+}
+
+fn vm_rss(status: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(status)?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmRSS line")?;
+    Ok(kb * 1024)
+}
+
 /// A child process under test. Dropping it kills it.
 pub struct Proc {
     pub name: String,
@@ -169,14 +209,18 @@ impl Proc {
 
     /// VmRSS from /proc/PID/status, in bytes.
     pub fn rss(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        let kb: u64 = status
+        vm_rss(&format!("/proc/{}/status", self.pid()))
+    }
+
+    /// Its soft open-file limit, from /proc/PID/limits.
+    pub fn open_file_limit(&self) -> Result<u64> {
+        let limits = std::fs::read_to_string(format!("/proc/{}/limits", self.pid()))?;
+        limits
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix("Max open files"))
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
-            .context("no VmRSS line")?;
-        Ok(kb * 1024)
+            .context("no \"Max open files\" line")
     }
 
     /// CPU time (user + system, all threads) the process has used so far.

@@ -15,9 +15,10 @@ use e2e::net::try_free_port;
 use ntr_protocol::{Announce, Announced, Seq, ServerMessage};
 use tokio::runtime::Runtime;
 
+use crate::dial::Dial;
 use crate::http::Http;
 use crate::procs::Proc;
-use crate::subscribers::{Fleet, Round};
+use crate::subscribers::{Dialled, Fleet, Round};
 
 const START_LIMIT: Duration = Duration::from_secs(20);
 
@@ -227,11 +228,24 @@ impl Server {
     /// lets the hub's coalesced status message (at most one a second) go out.
     pub fn subscribe(&mut self, rt: &Runtime, n: usize) -> Result<Fleet> {
         let fleet = Fleet::connect(rt, &self.ws_url(), self.token(), n)?;
-        self.wait_count(n as u64)?;
+        self.settle(n)?;
+        Ok(fleet)
+    }
+
+    /// Like [`Server::subscribe`], dialling as `dial` says; those that fail to connect are
+    /// counted, not fatal.
+    pub fn crowd(&mut self, rt: &Runtime, n: usize, dial: &Dial) -> Result<Dialled> {
+        let dialled = Fleet::dial(rt, &self.ws_url(), self.token(), n, dial)?;
+        self.settle(dialled.fleet.len())?;
+        Ok(dialled)
+    }
+
+    fn settle(&mut self, connected: usize) -> Result<()> {
+        self.wait_count(connected as u64)?;
         if self.kind == Kind::Hub {
             std::thread::sleep(Duration::from_millis(1500));
         }
-        Ok(fleet)
+        Ok(())
     }
 
     /// Waits until the server counts at least `n` subscribers.

@@ -1,5 +1,5 @@
 //! A fleet of WebSocket subscribers (tokio-tungstenite, one small task per socket, 4 KiB read
-//! buffers) and the rounds measured with it. The same code subscribes to the hub and to the
+//! buffers unless its [`Dial`] says otherwise) and the rounds measured with it. The same code subscribes to the hub and to the
 //! floor, so the client's own cost is the same for both.
 //!
 //! Each task stamps an announce the moment its frame is read, before anything else, into a
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -18,12 +18,12 @@ use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-/// Handshakes in flight at once while connecting (the listen backlog stays far from full).
-const CONNECT_PARALLELISM: usize = 200;
-const CONNECT_LIMIT: Duration = Duration::from_secs(120);
+use crate::dial::Dial;
+
 const SEQ_SHIFT: u32 = 48;
 const NANOS_MASK: u64 = (1 << SEQ_SHIFT) - 1;
 
@@ -90,6 +90,7 @@ impl Board {
 }
 
 /// One measured announce.
+#[derive(Clone)]
 pub struct Round {
     /// Until the trigger's HTTP response was read.
     pub response: Duration,
@@ -110,62 +111,87 @@ pub struct Fleet {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// A fleet that connected as far as it could: those that did not are counted, not fatal.
+pub struct Dialled {
+    pub fleet: Fleet,
+    pub failed: usize,
+    pub first_error: Option<anyhow::Error>,
+}
+
 impl Fleet {
-    /// Opens `n` subscriptions to `url` (with `Authorization: Bearer token` if given).
+    /// Opens `n` subscriptions to `url` (with `Authorization: Bearer token` if given); every one
+    /// must connect.
     pub fn connect(rt: &Runtime, url: &str, token: Option<&str>, n: usize) -> Result<Fleet> {
-        let board = Arc::new(Board::new(n));
-        let mut request = url.into_client_request().context("WebSocket URL")?;
-        if let Some(token) = token {
-            request.headers_mut().insert(
-                "Authorization",
-                HeaderValue::from_str(&format!("Bearer {token}"))?,
+        let dialled = Fleet::dial(rt, url, token, n, &Dial::default())?;
+        if let Some(e) = dialled.first_error {
+            bail!(
+                "only {} of {n} subscribers connected to {url}: {e:#}",
+                dialled.fleet.len()
             );
         }
-        let addr = format!(
-            "{}:{}",
-            request.uri().host().unwrap_or("127.0.0.1"),
-            request.uri().port_u16().unwrap_or(80)
-        );
+        Ok(dialled.fleet)
+    }
+
+    /// Opens up to `n` subscriptions to `url` as `dial` says, and says how many failed. The
+    /// handshakes run on the client runtime, so they load the client's CPU, not the caller's.
+    pub fn dial(
+        rt: &Runtime,
+        url: &str,
+        token: Option<&str>,
+        n: usize,
+        dial: &Dial,
+    ) -> Result<Dialled> {
+        let board = Arc::new(Board::new(n));
+        let request = ws_request(url, token)?;
+        let addr = server_addr(&request)?;
         let config = WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(dial.read_buffer)
             .write_buffer_size(0)
             .max_write_buffer_size(64 * 1024);
+        let (limit, dial, shared) = (dial.limit, dial.clone(), Arc::clone(&board));
+        let deadline = tokio::time::Instant::now() + limit;
         let connect_all = futures_util::stream::iter(0..n)
-            .map(|idx| {
-                let (board, request, addr) = (Arc::clone(&board), request.clone(), addr.clone());
-                let handle = rt.handle().clone();
+            .map(move |idx| {
+                let (board, request) = (Arc::clone(&shared), request.clone());
+                let source = dial.source(idx);
                 async move {
-                    let stream = TcpStream::connect(&addr).await?;
-                    stream.set_nodelay(true)?;
-                    let (ws, _) =
-                        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
-                            .await?;
-                    Ok::<_, anyhow::Error>(handle.spawn(subscriber(idx, ws, board)))
+                    let open = async {
+                        let stream = crate::dial::open(addr, source).await?;
+                        let (ws, _) = tokio_tungstenite::client_async_with_config(
+                            request,
+                            stream,
+                            Some(config),
+                        )
+                        .await?;
+                        Ok::<_, anyhow::Error>(ws)
+                    };
+                    let ws = tokio::time::timeout_at(deadline, open)
+                        .await
+                        .map_err(|_| anyhow!("not connected within {limit:?}"))??;
+                    Ok::<_, anyhow::Error>(tokio::spawn(subscriber(idx, ws, board)))
                 }
             })
-            .buffer_unordered(CONNECT_PARALLELISM)
+            .buffer_unordered(crate::dial::PARALLELISM)
             .collect::<Vec<_>>();
         let results = rt
-            .block_on(async { tokio::time::timeout(CONNECT_LIMIT, connect_all).await })
-            .with_context(|| format!("connecting {n} subscribers took over {CONNECT_LIMIT:?}"))?;
+            .block_on(rt.spawn(connect_all))
+            .context("the connecting task ended")?;
         let mut tasks = Vec::with_capacity(n);
-        let mut first_error = None;
+        let (mut failed, mut first_error) = (0, None);
         for r in results {
             match r {
                 Ok(task) => tasks.push(task),
                 Err(e) => {
+                    failed += 1;
                     first_error.get_or_insert(e);
                 }
             }
         }
-        let fleet = Fleet { board, tasks };
-        if let Some(e) = first_error {
-            bail!(
-                "only {} of {n} subscribers connected to {url}: {e:#}",
-                fleet.tasks.len()
-            );
-        }
-        Ok(fleet)
+        Ok(Dialled {
+            fleet: Fleet { board, tasks },
+            failed,
+            first_error,
+        })
     }
 
     /// Opens `n` Server-Sent Event streams (`GET /events`) on the hub at `addr`. Each reader
@@ -181,11 +207,12 @@ impl Fleet {
                     Ok::<_, anyhow::Error>(handle.spawn(listener(idx, stream, board)))
                 }
             })
-            .buffer_unordered(CONNECT_PARALLELISM)
+            .buffer_unordered(crate::dial::PARALLELISM)
             .collect::<Vec<_>>();
+        let limit = Dial::default().limit;
         let results = rt
-            .block_on(async { tokio::time::timeout(CONNECT_LIMIT, connect_all).await })
-            .with_context(|| format!("opening {n} event streams took over {CONNECT_LIMIT:?}"))?;
+            .block_on(async { tokio::time::timeout(limit, connect_all).await })
+            .with_context(|| format!("opening {n} event streams took over {limit:?}"))?;
         let tasks = results.into_iter().collect::<Result<Vec<_>>>()?;
         Ok(Fleet { board, tasks })
     }
@@ -259,6 +286,28 @@ impl Drop for Fleet {
             task.abort();
         }
     }
+}
+
+/// The upgrade request to `url`, with the bearer token if given.
+fn ws_request(url: &str, token: Option<&str>) -> Result<Request> {
+    let mut request = url.into_client_request().context("WebSocket URL")?;
+    if let Some(token) = token {
+        request.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}"))?,
+        );
+    }
+    Ok(request)
+}
+
+/// The server's address: the bench's servers listen on IP literals.
+fn server_addr(request: &Request) -> Result<SocketAddr> {
+    let host = request.uri().host().unwrap_or("127.0.0.1");
+    let port = request.uri().port_u16().unwrap_or(80);
+    let ip: std::net::IpAddr = host
+        .parse()
+        .with_context(|| format!("the bench dials IP addresses only, not {host}"))?;
+    Ok(SocketAddr::new(ip, port))
 }
 
 async fn subscriber(

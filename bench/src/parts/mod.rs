@@ -9,6 +9,7 @@ pub mod irc;
 pub mod memory;
 pub mod playlist;
 pub mod poll;
+pub mod replicas;
 pub mod soak;
 pub mod stalled;
 pub mod station;
