@@ -49,6 +49,9 @@ pub enum ApiError {
     /// SoundCloud failed while serving this request (502, as a gateway would answer).
     #[error("{0}")]
     Upstream(String),
+    /// A part the hub needs is out of reach for now (the shared database): try again.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -93,6 +97,10 @@ impl From<StoreError> for ApiError {
             | StoreError::BeyondShow(_)
             | StoreError::Uncorrectable(_) => ApiError::Conflict(e.to_string()),
             StoreError::OutOfRange(m) => ApiError::Unprocessable(m),
+            StoreError::Unreachable(m) => ApiError::Unavailable(format!(
+                "the station's database cannot be reached ({m}); try again: a retry with the \
+                 same Idempotency-Key never announces twice"
+            )),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -51,7 +51,10 @@ pub async fn migrate_store(
         .await
         .map_err(|e| match e {
             CopyError::Store(
-                e @ (StoreError::Database(_) | StoreError::Connect { .. } | StoreError::Worker),
+                e @ (StoreError::Database(_)
+                | StoreError::Unreachable(_)
+                | StoreError::Connect { .. }
+                | StoreError::Worker),
             ) => OpsError::Io(format!("the copy failed, nothing was written: {e}")),
             other => OpsError::Usage(other.to_string()),
         })?;

@@ -78,6 +78,10 @@ pub enum StoreError {
     /// The backend failed: a query, a constraint, a full disk.
     #[error("database error: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A shared database that does not answer (down, restarting, the link cut): what was
+    /// asked may be tried again.
+    #[error("the database cannot be reached ({0})")]
+    Unreachable(String),
     /// A stored value that cannot be what the hub wrote: a time out of range, broken JSON.
     #[error("corrupt row in the database: column {column}: {message}")]
     Corrupt { column: usize, message: String },

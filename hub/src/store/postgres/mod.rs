@@ -63,13 +63,20 @@ const SEQ_LOCK: i64 = 0x006e_7472_5f73_6571; // "ntr_seq" in ASCII
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Database(Box::new(e))
+        // The server answered with an error (a constraint, bad SQL): the database's fault or
+        // ours. No answer at all (a closed or broken connection): the database is out of reach.
+        if e.as_db_error().is_none() {
+            StoreError::Unreachable(e.to_string())
+        } else {
+            StoreError::Database(Box::new(e))
+        }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Database(Box::new(e))
+        // No connection within the wait, or none could be made.
+        StoreError::Unreachable(e.to_string())
     }
 }
 
