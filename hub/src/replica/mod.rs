@@ -130,6 +130,7 @@ impl Replica {
                 heard.targets.announced();
             }
             Notice::ShowChanged(id) => self.store.show_changed_elsewhere(id),
+            Notice::SessionEnded(id) => self.store.session_ended_elsewhere(id),
             // A replica hears its own presence too.
             Notice::Presence { replica, .. } if replica == self.name => {}
             Notice::Presence { replica, said } => {

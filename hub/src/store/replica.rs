@@ -24,6 +24,8 @@ pub enum Notice {
     },
     /// Show `id`'s tracks changed.
     ShowChanged(i64),
+    /// Session `id` ended (a logout).
+    SessionEnded(String),
     /// A replica's presence, said every second: its name and what it chose to tell.
     Presence { replica: String, said: String },
 }

@@ -41,11 +41,20 @@ impl Store {
     pub async fn end_session(&self, id: String) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.end_session(id.clone()).await?,
-            Backend::Postgres(db) => db.end_session(id.clone()).await?,
+            Backend::Postgres(db) => {
+                db.end_session(id.clone()).await?;
+                // The session's sockets on the other replicas close too.
+                db.notify_session_ended(&id).await?;
+            }
         }
+        self.session_ended_elsewhere(id);
+        Ok(())
+    }
+
+    /// Another replica ended session `id`: its watchers here hear it.
+    pub fn session_ended_elsewhere(&self, id: String) {
         // An error only means nobody watches right now.
         let _ = self.session_ends.send(id);
-        Ok(())
     }
 
     /// Called at start with the fingerprint of the dashboard password: unless the sessions were

@@ -7,6 +7,7 @@
 //!   wire form is too long, else `{seq}\n{show}\n{json}` (`show` empty for a station-wide
 //!   line), so that a replica can pass a line on without reading it back;
 //! - channel [`SHOWS`], `{show_id}`;
+//! - channel [`SESSIONS`], the id of a session that ended (a logout);
 //! - channel [`PRESENCE`], `{replica}\n{said}`, what a replica says of itself each second.
 
 use deadpool_postgres::GenericClient;
@@ -19,6 +20,8 @@ use ntr_protocol::Seq;
 pub const CHANNEL: &str = "ntr_announce";
 /// Where show changes are notified.
 pub const SHOWS: &str = "ntr_show";
+/// Where ended sessions (logouts) are notified.
+pub const SESSIONS: &str = "ntr_session";
 /// Where replicas say they are there.
 pub const PRESENCE: &str = "ntr_presence";
 /// The longest payload sent whole; PostgreSQL refuses 8,000 bytes and more.
@@ -31,6 +34,13 @@ pub async fn announced<C: GenericClient>(
 ) -> Result<(), StoreError> {
     let payload = announce_payload(announcement);
     c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+        .await?;
+    Ok(())
+}
+
+/// Notifies that session `id` ended.
+pub async fn session_ended<C: GenericClient>(c: &C, id: &str) -> Result<(), StoreError> {
+    c.execute("SELECT pg_notify($1, $2)", &[&SESSIONS, &id])
         .await?;
     Ok(())
 }
@@ -73,6 +83,7 @@ pub fn parse(channel: &str, payload: &str) -> Option<Notice> {
             Some(Notice::Announced { seq, frame })
         }
         SHOWS => payload.parse().ok().map(Notice::ShowChanged),
+        SESSIONS => Some(Notice::SessionEnded(payload.to_owned())),
         PRESENCE => payload
             .split_once('\n')
             .map(|(replica, said)| Notice::Presence {

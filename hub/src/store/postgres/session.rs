@@ -103,6 +103,12 @@ impl Postgres {
         Ok(StationLock(Some(client)))
     }
 
+    /// Tells the other replicas that session `id` ended.
+    pub async fn notify_session_ended(&self, id: &str) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        notify::session_ended(&c, id).await
+    }
+
     /// Tells the other replicas that show `id` changed.
     pub async fn notify_show_changed(&self, id: i64) -> Result<(), StoreError> {
         let c = self.client().await?;
