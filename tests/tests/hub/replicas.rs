@@ -69,7 +69,7 @@ async fn every_subscriber_of_every_replica_gets_every_line_once_in_order() {
 }
 
 #[tokio::test]
-async fn a_login_on_one_replica_is_valid_on_the_other_and_edits_show_live() {
+async fn a_login_and_a_logout_on_one_replica_hold_on_the_other_and_edits_show_live() {
     let Some((_url, a, b)) = two_replicas("").await else {
         return;
     };
@@ -103,6 +103,26 @@ async fn a_login_on_one_replica_is_valid_on_the_other_and_edits_show_live() {
         on_b["tracks"][0]["title"], "First",
         "b's playlist is not a stale copy"
     );
+
+    // A logout on a closes the session's socket on b.
+    let out = a
+        .http
+        .post(format!("{}/logout", a.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 303);
+    loop {
+        match wsclient::next(&mut dash_b, LIMIT).await {
+            wsclient::Event::Closed(code) => {
+                assert_eq!(code, Some(1008), "closed as logged out");
+                break;
+            }
+            wsclient::Event::Json(_) => {}
+            wsclient::Event::Timeout => panic!("b kept the socket of a session ended on a"),
+        }
+    }
 }
 
 /// Deliveries to a target run on one replica, the leader (the first to start): a line
