@@ -44,6 +44,7 @@ pub fn check(config: &Config, file: Option<&Path>) -> Result<String, OpsError> {
         "data_dir",
         format!("{}: {data}", config.hub.data_dir.display()),
     );
+    report.row("store", store_line(config));
     credential_rows(&mut report, config, &inspection);
     report.row(
         "session key",
@@ -171,6 +172,21 @@ fn data_dir_state(dir: &Path) -> Result<String, OpsError> {
     Ok(format!(
         "database schema {version} (this hub: {newest}); {running}"
     ))
+}
+
+/// Where the data lives; a PostgreSQL database is named, not reached (the check stays offline).
+fn store_line(config: &Config) -> String {
+    let replica = config.store.replica.as_deref().map_or_else(
+        || format!("HOSTNAME:{}", config.hub.listen.port()),
+        ToOwned::to_owned,
+    );
+    match &config.store.url {
+        None => "SQLite in data_dir (one hub)".to_owned(),
+        Some(url) => format!(
+            "PostgreSQL at {url} (not checked from here), replica {replica}; generated \
+             secrets are kept in the database"
+        ),
+    }
 }
 
 fn show_line(show: &ShowDef) -> String {

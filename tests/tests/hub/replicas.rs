@@ -187,6 +187,17 @@ async fn a_taken_replica_name_and_backup_on_postgres_exit_2() {
         taken.stderr
     );
 
+    let check = hub_command(&path, &["check-config"], &[]).await;
+    assert_eq!(check.code, Some(0), "{}", check.stderr);
+    assert!(
+        check
+            .stdout
+            .contains("PostgreSQL at postgres://hub@127.0.0.1")
+            && check.stdout.contains("replica a"),
+        "{}",
+        check.stdout
+    );
+
     let backup = hub_command(&path, &["backup", "/tmp/never-written.db"], &[]).await;
     assert_eq!(backup.code, Some(2), "{}", backup.stderr);
     assert!(backup.stderr.contains("pg_dump"), "{}", backup.stderr);
