@@ -242,3 +242,29 @@ async fn an_unreachable_database_is_waited_for_then_named() {
     assert!(waits >= 2, "it waited, and logged it: {}", out.stderr);
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
 }
+
+/// Each replica says every second who is connected to it: a relay on `a` shows on `b`'s
+/// `/admin/relays` with its replica, and `b`'s announce answer counts `a`'s subscriber, while
+/// `b`'s `/health` counts only its own.
+#[tokio::test]
+async fn the_station_counts_every_replicas_subscribers_and_shows_their_relays() {
+    let Some((_url, a, b)) = two_replicas("").await else {
+        return;
+    };
+    let _relay_on_a = wsclient::bearer(&a.url(), "", &a.relay_token()).await;
+    let shown = e2e::wait::until(LIMIT, async || {
+        let (_, relays) = b.get_json_admin("/admin/relays").await;
+        let relay = relays.as_array()?.first()?.clone();
+        (relay["connected"] == true).then_some(relay)
+    })
+    .await
+    .expect("b shows the relay connected to a");
+    assert_eq!(shown["replica"], "a", "{shown}");
+    let answer = b.announce(serde_json::json!({"text": "counted"})).await;
+    assert_eq!(
+        answer["subscribers"], 1,
+        "the station's subscribers: {answer}"
+    );
+    let (_, health) = b.get_json("/health").await;
+    assert_eq!(health["subscribers"], 0, "b's own: {health}");
+}

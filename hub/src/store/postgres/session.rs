@@ -73,9 +73,11 @@ impl Postgres {
         }
         client
             .batch_execute(&format!(
-                "LISTEN {}; LISTEN {}",
+                "LISTEN {}; LISTEN {}; LISTEN {}; LISTEN {}",
                 notify::CHANNEL,
-                notify::SHOWS
+                notify::SHOWS,
+                notify::SESSIONS,
+                notify::PRESENCE
             ))
             .await?;
         Ok(Session {
