@@ -129,3 +129,29 @@ pub(crate) fn keep(shell: &mut Command) -> Result<(Child, ChildStdin), String> {
     keeper.flush().map_err(|e| format!("pipe: {e}"))?;
     Ok((child, keeper))
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn each_fresh_database_is_new_and_empty() {
+        let Some(first) = super::fresh_database().await else {
+            return;
+        };
+        let second = super::fresh_database()
+            .await
+            .expect("the cluster is up already");
+        assert_ne!(first, second);
+        let (client, connection) = tokio_postgres::connect(&second, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                &[],
+            )
+            .await
+            .expect("a query works");
+        assert_eq!(row.get::<_, i64>(0), 0, "no tables yet");
+    }
+}
