@@ -1,12 +1,13 @@
 //! Two hubs behind nginx with the configuration docs/scaling.md shows: WebSockets are upgraded
 //! through it, Server-Sent Events are not buffered, requests reach both hubs, and with one hub
-//! stopped every request still succeeds on the other. The hubs here are ordinary SQLite hubs
+//! stopped every request still succeeds on the other; a hub that trusts nginx sees each
+//! client's own address in `X-Forwarded-For`. The hubs here are ordinary SQLite hubs
 //! (each its own station), so each test first learns which hub a connection landed on.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use e2e::hub::{RELAY_TOKEN, TestHub, announce_text_at};
+use e2e::hub::{PASSWORD, RELAY_TOKEN, TestHub, USERNAME, announce_text_at};
 use e2e::nginx::Nginx;
 use e2e::sse::SseStream;
 use e2e::wsclient::{bearer, next_of};
@@ -127,4 +128,47 @@ async fn with_one_hub_stopped_every_request_goes_to_the_other() {
     let mut ws = bearer(&nginx.url(), "?since=0", RELAY_TOKEN).await;
     let first = next_of(&mut ws, "announce", LIMIT).await;
     assert_eq!(first["message"], "line 1", "the socket is on b: {first}");
+}
+
+/// An HTTP client whose connections come from `source`, a loopback address of its own.
+fn client_from(source: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(LIMIT)
+        .build()
+        .expect("http client")
+}
+
+#[tokio::test]
+async fn a_hub_trusting_nginx_throttles_logins_by_the_client_address_nginx_saw() {
+    let hub = TestHub::start_with_hub_keys("trusted_proxies = [\"127.0.0.1\"]\n").await;
+    let Some(nginx) = Nginx::start(&[hub.port]).await else {
+        return;
+    };
+    // The guesser comes from 127.0.0.2 and makes up a new X-Forwarded-For each time; nginx
+    // appends the address it saw, and the hub takes the nearest address that is not nginx's.
+    let guesser = client_from([127, 0, 0, 2]);
+    let attempt = |http: &reqwest::Client, password: &'static str, claimed: String| {
+        let request = http
+            .post(format!("{}/login", nginx.url()))
+            .header("x-forwarded-for", claimed)
+            .form(&[("username", USERNAME), ("password", password)]);
+        async move { request.send().await.expect("login").status().as_u16() }
+    };
+    for n in 0..10 {
+        let claimed = format!("198.51.100.{n}");
+        assert_eq!(attempt(&guesser, "wrong", claimed).await, 401);
+    }
+    assert_eq!(
+        attempt(&guesser, PASSWORD, "198.51.100.99".into()).await,
+        429,
+        "the guessing address is locked out, whatever it claims"
+    );
+    let dj = client_from([127, 0, 0, 3]);
+    assert_eq!(
+        attempt(&dj, PASSWORD, "198.51.100.0".into()).await,
+        303,
+        "another client through the same nginx is not"
+    );
 }
