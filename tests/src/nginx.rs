@@ -113,6 +113,27 @@ pub fn docs_config() -> String {
         .expect("docs/scaling.md has a ```nginx block")
 }
 
+/// The `proxy_read_timeout` of the `location` block whose head is `location {path} {`, if it
+/// sets one: how long nginx keeps a socket that carries nothing.
+pub fn read_timeout(config: &str, path: &str) -> Option<Duration> {
+    let (_, block) = config.split_once(&format!("location {path} {{"))?;
+    let (block, _) = block.split_once('}')?;
+    let value = block
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("proxy_read_timeout "))?;
+    let value = value.split(';').next()?.trim();
+    let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let n: u64 = digits.parse().ok()?;
+    let unit = match &value[digits.len()..] {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n * unit))
+}
+
 /// `docs` with its `listen 80;` on 127.0.0.1:`port` and its `upstream`'s servers replaced by
 /// one per port of `upstreams` (each keeping the docs' parameters, such as `max_fails`).
 pub fn site_config(docs: &str, port: u16, upstreams: &[u16]) -> String {

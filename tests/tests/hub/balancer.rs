@@ -8,11 +8,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use e2e::hub::{PASSWORD, RELAY_TOKEN, TestHub, USERNAME, announce_text_at};
-use e2e::nginx::Nginx;
+use e2e::nginx::{Nginx, docs_config, read_timeout};
 use e2e::sse::SseStream;
 use e2e::wsclient::{bearer, next_of};
 
 const LIMIT: Duration = Duration::from_secs(10);
+/// How long a client waits for anything (the hub pings every 25 s) before it reconnects, per
+/// the protocol: nginx must keep a quiet socket open at least this long.
+const QUIET_SOCKET: Duration = Duration::from_secs(60);
 
 /// Two hubs and nginx in front of them; `None` when nginx is missing outside CI.
 async fn two_hubs_behind_nginx() -> Option<(TestHub, TestHub, Nginx)> {
@@ -171,4 +174,14 @@ async fn a_hub_trusting_nginx_throttles_logins_by_the_client_address_nginx_saw()
         303,
         "another client through the same nginx is not"
     );
+}
+
+#[test]
+fn the_docs_config_keeps_quiet_sockets_open_longer_than_clients_wait() {
+    let config = docs_config();
+    for path in ["/ws/announce", "/events"] {
+        let timeout = read_timeout(&config, path)
+            .unwrap_or_else(|| panic!("location {path} sets a proxy_read_timeout"));
+        assert!(timeout >= QUIET_SOCKET, "{path}: {timeout:?}");
+    }
 }
