@@ -145,6 +145,8 @@ pub struct TestHub {
     /// `[[shows]]` blocks; empty: the one `[show]` of `schedule`.
     shows: Vec<TestShow>,
     extra_toml: String,
+    /// More keys of the `[hub]` table (`trusted_proxies = […]\n`, …).
+    hub_keys: String,
     timeouts: Timeouts,
     target_timings: Timings,
     running: Option<(Trigger, tokio::task::JoinHandle<()>, AppState)>,
@@ -194,6 +196,21 @@ impl TestHub {
         hub
     }
 
+    /// The default hub with more keys in its `[hub]` table (`hub_keys`, each line ended by
+    /// `\n`), such as `trusted_proxies` for a hub behind a proxy.
+    pub async fn start_with_hub_keys(hub_keys: &str) -> TestHub {
+        let mut hub = Self::unstarted(
+            TestSchedule::default(),
+            "",
+            Timeouts::default(),
+            test_target_timings(),
+        )
+        .await;
+        hub.hub_keys = hub_keys.into();
+        hub.launch().await;
+        hub
+    }
+
     /// Like [`TestHub::start_with`], with the targets' delivery timings chosen by the test.
     pub async fn start_with_timings(
         schedule: TestSchedule,
@@ -233,6 +250,7 @@ impl TestHub {
             schedule,
             shows: Vec::new(),
             extra_toml: extra_toml.into(),
+            hub_keys: String::new(),
             timeouts,
             target_timings,
             running: None,
@@ -263,7 +281,7 @@ impl TestHub {
         };
         format!(
             "[hub]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\
-             data_dir = {dir:?}\nadmin_token = \"{ADMIN_TOKEN}\"\nrelay_tokens = [\"{RELAY_TOKEN}\"]\n\
+             data_dir = {dir:?}\nadmin_token = \"{ADMIN_TOKEN}\"\nrelay_tokens = [\"{RELAY_TOKEN}\"]\n{hub_keys}\
              [dashboard]\nusername = \"{USERNAME}\"\npassword_hash = \"{hash}\"\nsecret_key = \"{SECRET_KEY}\"\n\
              {schedule}\n\
              [soundcloud]\n{user}api_base = \"{sc}\"\nweb_base = \"{sc}\"\n\n{extra}",
@@ -272,6 +290,7 @@ impl TestHub {
             hash = password_hash(),
             sc = self.soundcloud.base_url(),
             extra = self.extra_toml,
+            hub_keys = self.hub_keys,
         )
     }
 

@@ -4,7 +4,8 @@
 //! delivery targets' APIs (Discord, webhooks, Mastodon, Bluesky, Telegram, ntfy),
 //! a headless Chromium for the dashboard with axe-core to check its accessibility, and the
 //! small pieces they share: free ports, finding binaries, waiting for a condition with a
-//! deadline, and a proxy that loses announces on purpose. `station` starts a hub of two shows.
+//! deadline, and a proxy that loses announces on purpose. `station` starts a hub of two shows;
+//! `nginx` puts several hubs behind nginx with the configuration docs/scaling.md shows.
 //!
 //! Every helper binds 127.0.0.1 only and cleans up after itself when dropped.
 
@@ -24,6 +25,7 @@ pub mod hub;
 pub mod icecast;
 pub mod ircd;
 pub mod net;
+pub mod nginx;
 pub mod services;
 pub mod sse;
 pub mod station;

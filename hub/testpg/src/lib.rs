@@ -1,30 +1,34 @@
-//! A throwaway PostgreSQL 15 cluster for tests (the hub's store tests and the end-to-end
-//! tests): started once per test process on a free port of 127.0.0.1, with an empty database
-//! per test (`fresh_database`).
+//! Throwaway PostgreSQL 15 clusters for tests (the hub's store tests and the end-to-end tests),
+//! on free ports of 127.0.0.1:
 //!
-//! The server runs under a small shell that holds the read end of a pipe whose write end this
-//! process keeps: when the test process ends, however it ends, the pipe closes, and the shell
-//! stops the server and deletes its files. A static is never dropped, so nothing in this
+//! - one shared cluster per test process, started on first use, with an empty database per
+//!   test ([`fresh_database`]);
+//! - a cluster of a test's own ([`OwnCluster`]) for tests that restart or stop the server,
+//!   which must not pull the shared one out from under other tests.
+//!
+//! Each server is watched by a small shell that holds the read end of a pipe whose write end
+//! this process keeps: when the test process ends, however it ends, the pipe closes, and the
+//! shell stops the server and deletes its files. A static is never dropped, so nothing in this
 //! process could be relied on to do that.
 //!
 //! PostgreSQL refuses to run as root: a root test process (as in CI) runs it as the `postgres`
 //! user, which Debian's package creates. Under `CI=true` a cluster that cannot start fails the
 //! test; elsewhere the caller skips PostgreSQL and says why.
 
+mod own;
+mod server;
+
+pub use own::OwnCluster;
+
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
-/// Where Debian's `postgresql-15` puts its programs; `NTR_PG_BIN` names another folder.
-const DEFAULT_BIN: &str = "/usr/lib/postgresql/15/bin";
-/// How long a cluster may take to accept queries (it takes about a second).
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+use server::{as_server, free_port, initialise, required, wait_ready};
 
-/// The running cluster, kept alive by the pipe in `_keeper`.
+/// The running shared cluster, kept alive by the pipe in `_keeper`.
 struct Cluster {
     port: u16,
     _keeper: ChildStdin,
@@ -39,7 +43,7 @@ static DATABASES: AtomicU64 = AtomicU64::new(0);
 pub async fn fresh_database() -> Option<String> {
     let port = match CLUSTER.get_or_init(start) {
         Ok(cluster) => cluster.port,
-        Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+        Err(reason) if required() => {
             panic!("CI=true needs PostgreSQL 15 for the store tests: {reason}")
         }
         Err(reason) => {
@@ -49,65 +53,31 @@ pub async fn fresh_database() -> Option<String> {
     };
     let n = DATABASES.fetch_add(1, Ordering::Relaxed);
     let name = format!("t_{n}");
-    let admin = format!("postgres://hub@127.0.0.1:{port}/postgres");
-    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the test cluster");
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+    create_database(port, &name)
         .await
         .expect("create a test database");
-    drop(client);
-    let _ = connection.await;
     Some(format!("postgres://hub@127.0.0.1:{port}/{name}"))
 }
 
-/// Starts the cluster, or says why it cannot.
+/// Creates the empty database `name` on the cluster at `port`.
+pub(crate) async fn create_database(port: u16, name: &str) -> Result<(), tokio_postgres::Error> {
+    let admin = format!("postgres://hub@127.0.0.1:{port}/postgres");
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let created = client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await;
+    drop(client);
+    let _ = connection.await;
+    created
+}
+
+/// Starts the shared cluster, or says why it cannot.
 fn start() -> Result<Cluster, String> {
-    let bin =
-        std::env::var_os("NTR_PG_BIN").map_or_else(|| PathBuf::from(DEFAULT_BIN), PathBuf::from);
-    if !bin.join("initdb").exists() {
-        return Err(format!(
-            "{} not found (Debian: apt-get install postgresql)",
-            bin.join("initdb").display()
-        ));
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("ntr-pg-")
-        .tempdir()
-        .map_err(|e| format!("temp dir: {e}"))?
-        .keep();
-    let user = server_user()?;
-    if let Some((uid, gid)) = user {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("chown: {e}"))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("chmod: {e}"))?;
-    }
-    let initdb = as_server(Command::new(bin.join("initdb")), user, &dir)
-        .args([
-            "-A",
-            "trust",
-            "-U",
-            "hub",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-            "-D",
-        ])
-        .arg(dir.join("data"))
-        .output()
-        .map_err(|e| format!("initdb: {e}"))?;
-    if !initdb.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&initdb.stderr)
-        ));
-    }
+    let init = initialise()?;
     let port = free_port()?;
-    let (shell, keeper) = serve(&bin, user, &dir, port)?;
-    wait_ready(&bin, port)?;
+    let (shell, keeper) = serve(&init.bin, init.user, &init.dir, port)?;
+    wait_ready(&init.bin, port)?;
     Ok(Cluster {
         port,
         _keeper: keeper,
@@ -134,84 +104,54 @@ fn serve(
         wait "$pid"
         rm -rf "$2"
     "#;
-    let mut shell = as_server(Command::new("sh"), user, dir)
+    let mut shell = as_server(Command::new("sh"), user, dir);
+    shell
         .arg("-c")
         .arg(script)
         .arg("sh")
         .arg(bin)
         .arg(dir)
-        .arg(port.to_string())
+        .arg(port.to_string());
+    keep(&mut shell)
+}
+
+/// Spawns `shell` with a pipe on its standard input and returns the pipe's write end, whose
+/// closing tells the shell to clean up.
+pub(crate) fn keep(shell: &mut Command) -> Result<(Child, ChildStdin), String> {
+    let mut child = shell
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("start postgres: {e}"))?;
-    let mut keeper = shell.stdin.take().ok_or("no pipe to the server's shell")?;
+    let mut keeper = child.stdin.take().ok_or("no pipe to the server's shell")?;
     // Nothing is ever written; a flush only proves the pipe is open.
     keeper.flush().map_err(|e| format!("pipe: {e}"))?;
-    Ok((shell, keeper))
+    Ok((child, keeper))
 }
 
-/// Waits until the server answers queries, bounded by [`START_TIMEOUT`].
-fn wait_ready(bin: &Path, port: u16) -> Result<(), String> {
-    let deadline = Instant::now() + START_TIMEOUT;
-    while Instant::now() < deadline {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ready {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!(
-        "postgres did not accept connections on port {port} within 30 s"
-    ))
-}
-
-/// `command` set to run as the server's user (if it is not this process's) in `dir`.
-fn as_server(mut command: Command, user: Option<(u32, u32)>, dir: &Path) -> Command {
-    use std::os::unix::process::CommandExt;
-    if let Some((uid, gid)) = user {
-        command.uid(uid).gid(gid);
-    }
-    command.current_dir(dir);
-    command
-}
-
-/// The uid and gid of `postgres` when this process is root (the server refuses root); `None`
-/// to run it as this process's user.
-fn server_user() -> Result<Option<(u32, u32)>, String> {
-    if id(&["-u"])? != 0 {
-        return Ok(None);
-    }
-    Ok(Some((id(&["-u", "postgres"])?, id(&["-g", "postgres"])?)))
-}
-
-/// What `id ARGS` prints, as a number.
-fn id(args: &[&str]) -> Result<u32, String> {
-    let out = Command::new("id")
-        .args(args)
-        .output()
-        .map_err(|e| format!("id: {e}"))?;
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .map_err(|_| {
-            format!(
-                "`id {}` printed no number (no postgres user?)",
-                args.join(" ")
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn each_fresh_database_is_new_and_empty() {
+        let Some(first) = super::fresh_database().await else {
+            return;
+        };
+        let second = super::fresh_database()
+            .await
+            .expect("the cluster is up already");
+        assert_ne!(first, second);
+        let (client, connection) = tokio_postgres::connect(&second, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+                &[],
             )
-        })
-}
-
-/// A port of 127.0.0.1 that nothing listens on now.
-fn free_port() -> Result<u16, String> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("free port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("free port: {e}"))
+            .await
+            .expect("a query works");
+        assert_eq!(row.get::<_, i64>(0), 0, "no tables yet");
+    }
 }

@@ -5,6 +5,7 @@ mod accessibility;
 mod announce_next;
 mod api;
 mod auth;
+mod balancer;
 mod browser;
 mod console;
 mod dashboard;
