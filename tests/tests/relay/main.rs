@@ -6,6 +6,7 @@
 mod failover;
 mod named;
 mod ngircd;
+mod replicas;
 mod secret_files;
 mod sopel;
 mod stations;
