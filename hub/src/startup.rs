@@ -137,12 +137,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config, options: Options) -> Result<Application, StartupError> {
         let lock = DataDirLock::acquire(&config.hub.data_dir)?;
-        let store = open_store(&config).await?;
-        let resolved = match &config.store.url {
-            None => secrets::resolve(&config)?,
-            Some(_) => secrets::resolve_shared(&config, &store).await?,
-        };
-        adopt_v2_weeks(&store, &config.store.legacy_show).await?;
+        let (store, resolved) = open_data(&config).await?;
         let pollers = pollers(&config, &options, &store).await?;
         let listener = bind(config.hub.listen).map_err(|e| StartupError::Listen {
             addr: config.hub.listen,
@@ -230,32 +225,8 @@ impl Application {
         if !self.options.no_scheduled_polls {
             state.pollers.spawn(&leadership, &shutdown);
         }
-        tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
-        tokio::spawn(crate::holds::run_releases(
-            state.announcer.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(crate::alerts::run_reminders(
-            state.announcer.alerts.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(
-            state
-                .broadcaster
-                .clone()
-                .run_show_changes(state.store.show_changes(), shutdown.clone()),
-        );
+        spawn_housekeeping(&state, &shutdown);
         let relays = state.relays.clone();
-        tokio::spawn(relays::run_flusher(
-            relays.clone(),
-            state.store.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(relays::frames::run_frames(
-            relays.clone(),
-            state.broadcaster.clone(),
-            shutdown.clone(),
-        ));
         let store = state.store.clone();
         let hub = &state.config.hub;
         let server = Server {
@@ -277,6 +248,37 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// The tasks every replica runs beside the server until `shutdown`: status frames, held
+/// announces' releases, reminders, show changes and relay frames for dashboards, and the saving
+/// of relay cursors.
+fn spawn_housekeeping(state: &AppState, shutdown: &Shutdown) {
+    tokio::spawn(state.broadcaster.clone().run_status(shutdown.clone()));
+    tokio::spawn(crate::holds::run_releases(
+        state.announcer.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(crate::alerts::run_reminders(
+        state.announcer.alerts.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(
+        state
+            .broadcaster
+            .clone()
+            .run_show_changes(state.store.show_changes(), shutdown.clone()),
+    );
+    tokio::spawn(relays::run_flusher(
+        state.relays.clone(),
+        state.store.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(relays::frames::run_frames(
+        state.relays.clone(),
+        state.broadcaster.clone(),
+        shutdown.clone(),
+    ));
 }
 
 /// A changed dashboard password (in the configuration, or by `hub reset-password`) ends the
@@ -310,6 +312,18 @@ async fn end_sessions_of_other_passwords(
         }
     }
     Ok(())
+}
+
+/// The store (its schema brought up to date, a v2 database's weeks adopted) and the secrets,
+/// kept in the database when replicas share it.
+async fn open_data(config: &Config) -> Result<(Store, secrets::Resolved), StartupError> {
+    let store = open_store(config).await?;
+    let resolved = match &config.store.url {
+        None => secrets::resolve(config)?,
+        Some(_) => secrets::resolve_shared(config, &store).await?,
+    };
+    adopt_v2_weeks(&store, &config.store.legacy_show).await?;
+    Ok((store, resolved))
 }
 
 /// How long a start waits for a PostgreSQL that cannot be reached (it may be starting too).
