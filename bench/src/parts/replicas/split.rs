@@ -1,0 +1,241 @@
+//! One line's last arrival with the listeners split over two replicas (N subscribers on each,
+//! the line announced on A), against one SQLite hub with N: does a second replica serve twice
+//! the listeners in about the time one serves N?
+//!
+//! N is 10,000 where the open-file limit allows. The bench holds every client socket in one
+//! process, so it needs 2 × N + 1,000 descriptors; where the hard limit is fixed (no
+//! CAP_SYS_RESOURCE) N shrinks to fit, and the table says which N ran.
+//!
+//! The single hub and the pair take turns in blocks (single, pair, …), each block with a fresh
+//! crowd (dialled from 127.0.0.2, closed with a reset so the next crowd finds the ports free);
+//! the three hubs run throughout. Per block: two warm-up lines, then a few lines 1 s apart, each
+//! waited for until every subscriber has it.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+
+use super::pair::{Pair, Single, not_measured};
+use crate::dial::Dial;
+use crate::parts::{Ctx, progress};
+use crate::procs::raise_fd_limit_to;
+use crate::report::{Row, Summary, ms};
+use crate::servers::Server;
+use crate::subscribers::{Dialled, Fleet, Round};
+
+const WANTED: usize = 10_000;
+/// Room for what the bench holds besides the crowd (listeners, the HTTP client, logs).
+const FD_MARGIN: u64 = 1_000;
+const READ_BUFFER: usize = 1024;
+const CONNECT_LIMIT: Duration = Duration::from_secs(300);
+/// A line reaches 20,000 sockets in well under a second; this bounds a round that hangs.
+const ROUND_LIMIT: Duration = Duration::from_secs(30);
+/// Between lines, so each starts from idle.
+const SPACING: Duration = Duration::from_secs(1);
+const RATIO_GOAL: f64 = 1.2;
+
+/// What one block gave.
+struct Block {
+    /// Per line: the last arrival among every subscriber of the block.
+    last: Vec<Duration>,
+    /// Per fleet (A's crowd, B's crowd; the single hub has one), per line: its last arrival.
+    by_fleet: Vec<Vec<Duration>>,
+    missing: usize,
+    /// The hubs' CPU time (user + system) over the measured lines, and the deliveries made.
+    cpu: Duration,
+    deliveries: usize,
+}
+
+pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
+    let (blocks, lines) = ctx.size((2, 6), (1, 3));
+    let wanted = ctx.size(WANTED, 500);
+    let fds = raise_fd_limit_to(2 * wanted as u64 + FD_MARGIN);
+    let n = wanted.min((fds.saturating_sub(FD_MARGIN) / 2) as usize);
+    if n < 100 {
+        bail!("the open-file limit is {fds}: too low for two crowds");
+    }
+    let Some(mut pair) = Pair::start(ctx)? else {
+        return Ok(vec![not_measured(&what(n))]);
+    };
+    let mut single = Single::start(ctx)?;
+    let (mut alone, mut split) = (Vec::new(), Vec::new());
+    for block in 1..=blocks {
+        progress(&format!(
+            "replicas: one SQLite hub with {n} subscribers, block {block}/{blocks}: {lines} lines"
+        ));
+        alone.push(single_block(ctx, &mut single.hub, n, lines)?);
+        progress(&format!(
+            "replicas: two replicas with {n} subscribers each, block {block}/{blocks}: {lines} lines"
+        ));
+        split.push(pair_block(ctx, &mut pair, n, lines)?);
+    }
+    pair.stop();
+    single.stop();
+    Ok(rows(ctx, n, fds, &alone, &split))
+}
+
+/// N subscribers from 127.0.0.2 (a fresh crowd each block); every one must connect.
+fn crowd(ctx: &Ctx, server: &mut Server, n: usize) -> Result<Fleet> {
+    let dial = Dial {
+        limit: CONNECT_LIMIT,
+        read_buffer: READ_BUFFER,
+        ..Dial::spread(n, WANTED)
+    };
+    let Dialled {
+        fleet,
+        failed,
+        first_error,
+    } = server.crowd(&ctx.rt, n, &dial)?;
+    if let Some(e) = first_error {
+        bail!("{failed} of {n} subscribers did not connect to a hub: {e:#}");
+    }
+    Ok(fleet)
+}
+
+fn single_block(ctx: &Ctx, hub: &mut Server, n: usize, lines: usize) -> Result<Block> {
+    let fleet = crowd(ctx, hub, n)?;
+    hub.warm_up(&fleet, "bench warm-up")?;
+    hub.announce(&fleet, "bench warm-up, second", ROUND_LIMIT)?;
+    std::thread::sleep(SPACING);
+    let cpu_before = hub.proc.cpu_time()?;
+    let mut rounds = Vec::with_capacity(lines);
+    for i in 0..lines {
+        rounds.push(vec![hub.announce(&fleet, &line(i), ROUND_LIMIT)?]);
+        std::thread::sleep(SPACING);
+    }
+    let cpu = hub.proc.cpu_time()?.saturating_sub(cpu_before);
+    drop(fleet);
+    hub.wait_count_at_most(0)?;
+    Ok(Block::of(&rounds, cpu))
+}
+
+fn pair_block(ctx: &Ctx, pair: &mut Pair, n: usize, lines: usize) -> Result<Block> {
+    let on_a = crowd(ctx, &mut pair.a, n)?;
+    let on_b = crowd(ctx, &mut pair.b, n)?;
+    let fleets = [&on_a, &on_b];
+    pair.warm_up(SPACING)?;
+    pair.announce(&fleets, "bench warm-up, second", ROUND_LIMIT)?;
+    std::thread::sleep(SPACING);
+    let cpu_before = pair.a.proc.cpu_time()? + pair.b.proc.cpu_time()?;
+    let mut rounds = Vec::with_capacity(lines);
+    for i in 0..lines {
+        rounds.push(pair.announce(&fleets, &line(i), ROUND_LIMIT)?);
+        std::thread::sleep(SPACING);
+    }
+    let cpu = (pair.a.proc.cpu_time()? + pair.b.proc.cpu_time()?).saturating_sub(cpu_before);
+    drop((on_a, on_b));
+    // Each replica's count is the station's: at most 0 means both crowds have gone.
+    pair.a.wait_count_at_most(0)?;
+    Ok(Block::of(&rounds, cpu))
+}
+
+fn line(i: usize) -> String {
+    format!(
+        "Now Playing: Song #{i}: Bench track by Bench Artist - https://soundcloud.com/bench/track-{i:05}"
+    )
+}
+
+impl Block {
+    /// From each line's rounds (one per fleet that waited for it).
+    fn of(lines: &[Vec<Round>], cpu: Duration) -> Block {
+        Block {
+            last: lines
+                .iter()
+                .map(|fleets| fleets.iter().map(Round::last).max().unwrap_or_default())
+                .collect(),
+            by_fleet: (0..lines.first().map_or(0, Vec::len))
+                .map(|f| {
+                    lines
+                        .iter()
+                        .filter_map(|fleets| fleets.get(f).map(Round::last))
+                        .collect()
+                })
+                .collect(),
+            missing: lines.iter().flatten().map(|r| r.missing).sum(),
+            cpu,
+            deliveries: lines.iter().flatten().map(|r| r.latencies.len()).sum(),
+        }
+    }
+}
+
+/// Every block's lines together: the last arrival summed up, and the CPU per delivery in µs.
+fn summed(blocks: &[Block]) -> (Summary, usize, f64) {
+    let last = Summary::of(blocks.iter().flat_map(|b| b.last.iter().copied()).collect());
+    let missing = blocks.iter().map(|b| b.missing).sum();
+    let cpu: f64 = blocks.iter().map(|b| b.cpu.as_secs_f64()).sum();
+    let deliveries: usize = blocks.iter().map(|b| b.deliveries).sum();
+    (last, missing, cpu * 1e6 / deliveries.max(1) as f64)
+}
+
+fn what(n: usize) -> String {
+    format!("replicas: 2 replicas × {n} against 1 hub × {n}")
+}
+
+fn rows(ctx: &Ctx, n: usize, fds: u64, alone: &[Block], split: &[Block]) -> Vec<Row> {
+    let (one, one_missing, one_cpu) = summed(alone);
+    let (two, two_missing, two_cpu) = summed(split);
+    let ratio = two.p50.as_secs_f64() / one.p50.as_secs_f64().max(1e-9);
+    let measured = format!("{}; = {ratio:.2} × one hub", describe(&two, two_missing));
+    let verdict = if ctx.quick {
+        Row::info(
+            what(n),
+            measured,
+            "(smoke size; the goal is for 10,000 each)",
+        )
+    } else {
+        Row::new(
+            what(n),
+            measured,
+            "last arrival ≤ 1.2 × one hub (p50 of lines)",
+            ratio <= RATIO_GOAL && two_missing == 0,
+        )
+    };
+    let size = if n < ctx.size(WANTED, n) {
+        format!(
+            "N = {n}, not {WANTED}: the open-file limit is {fds} and the bench holds all 2 × N \
+             client sockets in one process"
+        )
+    } else {
+        format!("N = {n}")
+    };
+    vec![
+        Row::info(
+            format!("replicas: 1 SQLite hub × {n}"),
+            describe(&one, one_missing),
+            "(the reference)",
+        ),
+        verdict,
+        Row::info(
+            "replicas: split context",
+            format!(
+                "{size}; last arrival p50 on A's crowd alone {}, on B's alone {}; hub CPU per \
+                 delivery: one hub {one_cpu:.1} µs, both replicas together {two_cpu:.1} µs; {}",
+                fleet_p50(split, 0),
+                fleet_p50(split, 1),
+                Pair::layout(ctx)
+            ),
+            "(context)",
+        ),
+    ]
+}
+
+fn describe(last: &Summary, missing: usize) -> String {
+    let mut text = format!(
+        "last arrival p50 {} (max {}; {} lines)",
+        ms(last.p50),
+        ms(last.max),
+        last.n
+    );
+    if missing > 0 {
+        text.push_str(&format!("; {missing} deliveries MISSING"));
+    }
+    text
+}
+
+/// The p50 over every line of one fleet's last arrival (0: A's crowd, 1: B's).
+fn fleet_p50(blocks: &[Block], fleet: usize) -> String {
+    let each = blocks
+        .iter()
+        .flat_map(|b| b.by_fleet.get(fleet).into_iter().flatten());
+    ms(Summary::of(each.copied().collect()).p50)
+}
