@@ -85,14 +85,12 @@ impl Pair {
 
     /// Where each process runs, for the table.
     pub fn layout(ctx: &Ctx) -> String {
-        let cpu =
-            |c: Option<usize>| c.map_or_else(|| "unpinned".to_owned(), |c| format!("CPU {c}"));
+        let (Some(server), Some(client)) = (ctx.cpus.server, ctx.cpus.client) else {
+            return "hubs, clients and PostgreSQL not pinned: all share the machine's cores".into();
+        };
         format!(
-            "replica A and the SQLite hub on {}, replica B on {}, the clients on {}, \
-             PostgreSQL unpinned: all share the machine's cores",
-            cpu(ctx.cpus.server),
-            cpu(ctx.cpus.client),
-            cpu(ctx.cpus.client)
+            "replica A and the SQLite hub on CPU {server}, replica B on CPU {client}, the \
+             clients on CPU {client}, PostgreSQL unpinned: all share the machine's cores"
         )
     }
 }

@@ -18,7 +18,7 @@ use anyhow::{Result, bail};
 use super::pair::{Pair, Single, not_measured};
 use crate::dial::Dial;
 use crate::parts::{Ctx, progress};
-use crate::procs::raise_fd_limit_to;
+use crate::procs::{own_cpu_time, raise_fd_limit_to};
 use crate::report::{Row, Summary, ms};
 use crate::servers::Server;
 use crate::subscribers::{Dialled, Fleet, Round};
@@ -44,6 +44,8 @@ struct Block {
     /// The hubs' CPU time (user + system) over the measured lines, and the deliveries made.
     cpu: Duration,
     deliveries: usize,
+    /// The bench's own CPU time over the same lines: mostly its clients reading the frames.
+    client_cpu: Duration,
 }
 
 pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
@@ -97,16 +99,17 @@ fn single_block(ctx: &Ctx, hub: &mut Server, n: usize, lines: usize) -> Result<B
     hub.warm_up(&fleet, "bench warm-up")?;
     hub.announce(&fleet, "bench warm-up, second", ROUND_LIMIT)?;
     std::thread::sleep(SPACING);
-    let cpu_before = hub.proc.cpu_time()?;
+    let (cpu_before, client_before) = (hub.proc.cpu_time()?, own_cpu_time()?);
     let mut rounds = Vec::with_capacity(lines);
     for i in 0..lines {
         rounds.push(vec![hub.announce(&fleet, &line(i), ROUND_LIMIT)?]);
         std::thread::sleep(SPACING);
     }
     let cpu = hub.proc.cpu_time()?.saturating_sub(cpu_before);
+    let client_cpu = own_cpu_time()?.saturating_sub(client_before);
     drop(fleet);
     hub.wait_count_at_most(0)?;
-    Ok(Block::of(&rounds, cpu))
+    Ok(Block::of(&rounds, cpu, client_cpu))
 }
 
 fn pair_block(ctx: &Ctx, pair: &mut Pair, n: usize, lines: usize) -> Result<Block> {
@@ -117,16 +120,18 @@ fn pair_block(ctx: &Ctx, pair: &mut Pair, n: usize, lines: usize) -> Result<Bloc
     pair.announce(&fleets, "bench warm-up, second", ROUND_LIMIT)?;
     std::thread::sleep(SPACING);
     let cpu_before = pair.a.proc.cpu_time()? + pair.b.proc.cpu_time()?;
+    let client_before = own_cpu_time()?;
     let mut rounds = Vec::with_capacity(lines);
     for i in 0..lines {
         rounds.push(pair.announce(&fleets, &line(i), ROUND_LIMIT)?);
         std::thread::sleep(SPACING);
     }
     let cpu = (pair.a.proc.cpu_time()? + pair.b.proc.cpu_time()?).saturating_sub(cpu_before);
+    let client_cpu = own_cpu_time()?.saturating_sub(client_before);
     drop((on_a, on_b));
     // Each replica's count is the station's: at most 0 means both crowds have gone.
     pair.a.wait_count_at_most(0)?;
-    Ok(Block::of(&rounds, cpu))
+    Ok(Block::of(&rounds, cpu, client_cpu))
 }
 
 fn line(i: usize) -> String {
@@ -137,7 +142,7 @@ fn line(i: usize) -> String {
 
 impl Block {
     /// From each line's rounds (one per fleet that waited for it).
-    fn of(lines: &[Vec<Round>], cpu: Duration) -> Block {
+    fn of(lines: &[Vec<Round>], cpu: Duration, client_cpu: Duration) -> Block {
         Block {
             last: lines
                 .iter()
@@ -154,17 +159,33 @@ impl Block {
             missing: lines.iter().flatten().map(|r| r.missing).sum(),
             cpu,
             deliveries: lines.iter().flatten().map(|r| r.latencies.len()).sum(),
+            client_cpu,
         }
     }
 }
 
-/// Every block's lines together: the last arrival summed up, and the CPU per delivery in µs.
-fn summed(blocks: &[Block]) -> (Summary, usize, f64) {
-    let last = Summary::of(blocks.iter().flat_map(|b| b.last.iter().copied()).collect());
-    let missing = blocks.iter().map(|b| b.missing).sum();
-    let cpu: f64 = blocks.iter().map(|b| b.cpu.as_secs_f64()).sum();
-    let deliveries: usize = blocks.iter().map(|b| b.deliveries).sum();
-    (last, missing, cpu * 1e6 / deliveries.max(1) as f64)
+/// Every block's lines together.
+struct Summed {
+    last: Summary,
+    missing: usize,
+    /// The hubs' CPU per delivery, and the bench's per frame received, in µs.
+    hub_cpu: f64,
+    client_cpu: f64,
+}
+
+impl Summed {
+    fn of(blocks: &[Block]) -> Summed {
+        let deliveries = blocks.iter().map(|b| b.deliveries).sum::<usize>().max(1) as f64;
+        let per = |cpu: fn(&Block) -> Duration| {
+            blocks.iter().map(|b| cpu(b).as_secs_f64()).sum::<f64>() * 1e6 / deliveries
+        };
+        Summed {
+            last: Summary::of(blocks.iter().flat_map(|b| b.last.iter().copied()).collect()),
+            missing: blocks.iter().map(|b| b.missing).sum(),
+            hub_cpu: per(|b| b.cpu),
+            client_cpu: per(|b| b.client_cpu),
+        }
+    }
 }
 
 fn what(n: usize) -> String {
@@ -172,10 +193,9 @@ fn what(n: usize) -> String {
 }
 
 fn rows(ctx: &Ctx, n: usize, fds: u64, alone: &[Block], split: &[Block]) -> Vec<Row> {
-    let (one, one_missing, one_cpu) = summed(alone);
-    let (two, two_missing, two_cpu) = summed(split);
-    let ratio = two.p50.as_secs_f64() / one.p50.as_secs_f64().max(1e-9);
-    let measured = format!("{}; = {ratio:.2} × one hub", describe(&two, two_missing));
+    let (one, two) = (Summed::of(alone), Summed::of(split));
+    let ratio = two.last.p50.as_secs_f64() / one.last.p50.as_secs_f64().max(1e-9);
+    let measured = format!("{}; = {ratio:.2} × one hub", describe(&two));
     let verdict = if ctx.quick {
         Row::info(
             what(n),
@@ -187,7 +207,7 @@ fn rows(ctx: &Ctx, n: usize, fds: u64, alone: &[Block], split: &[Block]) -> Vec<
             what(n),
             measured,
             "last arrival ≤ 1.2 × one hub (p50 of lines)",
-            ratio <= RATIO_GOAL && two_missing == 0,
+            ratio <= RATIO_GOAL && two.missing == 0,
         )
     };
     let size = if n < ctx.size(WANTED, n) {
@@ -201,7 +221,7 @@ fn rows(ctx: &Ctx, n: usize, fds: u64, alone: &[Block], split: &[Block]) -> Vec<
     vec![
         Row::info(
             format!("replicas: 1 SQLite hub × {n}"),
-            describe(&one, one_missing),
+            describe(&one),
             "(the reference)",
         ),
         verdict,
@@ -209,9 +229,14 @@ fn rows(ctx: &Ctx, n: usize, fds: u64, alone: &[Block], split: &[Block]) -> Vec<
             "replicas: split context",
             format!(
                 "{size}; last arrival p50 on A's crowd alone {}, on B's alone {}; hub CPU per \
-                 delivery: one hub {one_cpu:.1} µs, both replicas together {two_cpu:.1} µs; {}",
+                 delivery: one hub {:.1} µs, both replicas together {:.1} µs; the bench's CPU \
+                 per frame received {:.1} µs (one hub) and {:.1} µs (the pair); {}",
                 fleet_p50(split, 0),
                 fleet_p50(split, 1),
+                one.hub_cpu,
+                two.hub_cpu,
+                one.client_cpu,
+                two.client_cpu,
                 Pair::layout(ctx)
             ),
             "(context)",
@@ -219,15 +244,16 @@ fn rows(ctx: &Ctx, n: usize, fds: u64, alone: &[Block], split: &[Block]) -> Vec<
     ]
 }
 
-fn describe(last: &Summary, missing: usize) -> String {
+fn describe(summed: &Summed) -> String {
+    let last = &summed.last;
     let mut text = format!(
         "last arrival p50 {} (max {}; {} lines)",
         ms(last.p50),
         ms(last.max),
         last.n
     );
-    if missing > 0 {
-        text.push_str(&format!("; {missing} deliveries MISSING"));
+    if summed.missing > 0 {
+        text.push_str(&format!("; {} deliveries MISSING", summed.missing));
     }
     text
 }
