@@ -52,7 +52,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     let (blocks, lines) = ctx.size((2, 6), (1, 3));
     let wanted = ctx.size(WANTED, 500);
     let fds = raise_fd_limit_to(2 * wanted as u64 + FD_MARGIN);
-    let n = wanted.min((fds.saturating_sub(FD_MARGIN) / 2) as usize);
+    let n = crowd_size(wanted, fds);
     if n < 100 {
         bail!("the open-file limit is {fds}: too low for two crowds");
     }
@@ -74,6 +74,11 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     pair.stop();
     single.stop();
     Ok(rows(ctx, n, fds, &alone, &split))
+}
+
+/// N: as `wanted` says, or as many as the bench can hold twice within `fds` descriptors.
+fn crowd_size(wanted: usize, fds: u64) -> usize {
+    wanted.min((fds.saturating_sub(FD_MARGIN) / 2) as usize)
 }
 
 /// N subscribers from 127.0.0.2 (a fresh crowd each block); every one must connect.
@@ -264,4 +269,46 @@ fn fleet_p50(blocks: &[Block], fleet: usize) -> String {
         .iter()
         .flat_map(|b| b.by_fleet.get(fleet).into_iter().flatten());
     ms(Summary::of(each.copied().collect()).p50)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_crowd_shrinks_to_what_the_open_file_limit_holds_twice() {
+        assert_eq!(crowd_size(10_000, 20_000), 9_500);
+        assert_eq!(crowd_size(10_000, 65_536), 10_000);
+        assert_eq!(crowd_size(500, 20_000), 500);
+        assert_eq!(crowd_size(10_000, 500), 0);
+    }
+
+    #[test]
+    fn a_line_lasts_until_its_last_arrival_on_either_replica() {
+        let round = |ms: &[u64], missing| Round {
+            response: Duration::ZERO,
+            latencies: ms.iter().copied().map(Duration::from_millis).collect(),
+            missing,
+        };
+        let lines = vec![
+            vec![round(&[3, 9], 0), round(&[12, 4], 0)],
+            vec![round(&[20], 1), round(&[5, 6], 0)],
+        ];
+        let block = Block::of(&lines, Duration::from_millis(7), Duration::ZERO);
+        let ms = |v: &[u64]| {
+            v.iter()
+                .copied()
+                .map(Duration::from_millis)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(block.last, ms(&[12, 20]));
+        assert_eq!(block.by_fleet, vec![ms(&[9, 20]), ms(&[12, 6])]);
+        assert_eq!((block.missing, block.deliveries), (1, 7));
+        let summed = Summed::of(&[block]);
+        assert!(
+            (summed.hub_cpu - 1_000.0).abs() < 1e-6,
+            "{}",
+            summed.hub_cpu
+        );
+    }
 }
