@@ -71,13 +71,18 @@ enum Part {
         #[arg(long, default_value_t = 10)]
         minutes: u32,
     },
-    /// One hub with 100,000 WebSocket subscribers: connected, memory per subscriber, fan-out
-    /// against the floor. Not part of `all`: it runs for minutes.
+    /// Replicas on PostgreSQL: announce on A → arrival at B against one SQLite hub; 2 replicas
+    /// × 10,000 subscribers against 1 hub × 10,000; one hub with 100,000 WebSocket subscribers
+    /// (connected, memory per subscriber, fan-out against the floor). Not part of `all`: it
+    /// runs for minutes.
     Replicas {
-        /// How many subscribers; with --quick, 5,000 whatever this says. Each of the hub, the
+        /// The crowd's size; with --quick, 5,000 whatever this says. Each of the hub, the
         /// floor and the bench needs an open-file limit above it.
         #[arg(long, default_value_t = 100_000)]
         subscribers: usize,
+        /// Run only this measurement.
+        #[arg(long, value_enum)]
+        only: Option<parts::replicas::Measurement>,
     },
     /// A simulated show under faults: kill -9 of hub and relay (≥ 10 each), proxies that cut
     /// and slow the targets' and the IRC server's connections, old-plugin clients coming and
@@ -131,8 +136,8 @@ fn main() -> ExitCode {
     if let Part::Soak { minutes } = part {
         return finish(soak(minutes, cli.quick, !cli.no_pin));
     }
-    if let Part::Replicas { subscribers } = part {
-        return finish(replicas(subscribers, cli.quick, !cli.no_pin));
+    if let Part::Replicas { subscribers, only } = part {
+        return finish(replicas(subscribers, only, cli.quick, !cli.no_pin));
     }
     finish(run(part, cli.quick, !cli.no_pin))
 }
@@ -160,12 +165,17 @@ fn soak(minutes: u32, quick: bool, pin: bool) -> anyhow::Result<bool> {
 
 /// The replicas part on its own: it takes minutes, so `all` leaves it out. It raises the
 /// open-file limit further itself, to what its crowd needs.
-fn replicas(subscribers: usize, quick: bool, pin: bool) -> anyhow::Result<bool> {
+fn replicas(
+    subscribers: usize,
+    only: Option<parts::replicas::Measurement>,
+    quick: bool,
+    pin: bool,
+) -> anyhow::Result<bool> {
     procs::raise_fd_limit();
     let ctx = Ctx::new(quick, pin)?;
     progress(&format!("replicas: {}", ctx.cpus.describe()));
     let started = Instant::now();
-    let rows = parts::replicas::run(&ctx, subscribers)?;
+    let rows = parts::replicas::run(&ctx, subscribers, only);
     print!("{}", report::table(&rows));
     progress(&format!("done in {:.1} s", started.elapsed().as_secs_f64()));
     Ok(rows.iter().all(|r| r.verdict != report::Verdict::Fail))

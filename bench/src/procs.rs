@@ -118,6 +118,30 @@ pub fn own_rss() -> Result<u64> {
     vm_rss("/proc/self/status")
 }
 
+/// CPU time (user + system, all threads) of the bench process itself so far.
+pub fn own_cpu_time() -> Result<Duration> {
+    cpu_time("/proc/self/stat")
+}
+
+/// User + system CPU time from a `/proc/…/stat` file.
+fn cpu_time(path: &str) -> Result<Duration> {
+    let stat = std::fs::read_to_string(path)?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("odd /proc stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ")".
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf only reads a constant of the system.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Ok(Duration::from_nanos(ticks * 1_000_000_000 / per_second))
+}
+
 fn vm_rss(status: &str) -> Result<u64> {
     let status = std::fs::read_to_string(status)?;
     let kb: u64 = status
@@ -225,21 +249,7 @@ impl Proc {
 
     /// CPU time (user + system, all threads) the process has used so far.
     pub fn cpu_time(&self) -> Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
-        // The fields after the command name, which is in parentheses and may hold spaces.
-        let rest = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r)
-            .context("odd /proc stat")?;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ")".
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
-            .sum();
-        // SAFETY: sysconf only reads a constant of the system.
-        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        Ok(Duration::from_nanos(ticks * 1_000_000_000 / per_second))
+        cpu_time(&format!("/proc/{}/stat", self.pid()))
     }
 
     /// Open file descriptors, from /proc/PID/fd.

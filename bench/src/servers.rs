@@ -115,8 +115,27 @@ impl HubSetup {
         self.test_hub.data_dir().to_path_buf()
     }
 
-    /// Starts the hub binary on this setup and waits until `/health` answers.
+    /// A replica named `name` of the station in the PostgreSQL database at `url`, with a data
+    /// directory and port of its own.
+    pub fn replica(rt: &Runtime, url: &str, name: &str) -> Result<HubSetup> {
+        HubSetup::with_toml(
+            rt,
+            0,
+            &format!("[store]\nurl = \"{url}\"\nreplica = \"{name}\"\n"),
+        )
+    }
+
+    /// Starts the hub binary on this setup and waits until `/health` answers and the first
+    /// SoundCloud poll is done.
     pub fn start(&self, cpu: Option<usize>) -> Result<Proc> {
+        let hub = self.start_answering(cpu)?;
+        wait_first_poll(self.addr())?;
+        Ok(hub)
+    }
+
+    /// Starts the hub binary and waits until `/health` answers only: a replica that is not
+    /// the station's poller never polls.
+    pub fn start_answering(&self, cpu: Option<usize>) -> Result<Proc> {
         let config = self.config.to_string_lossy().into_owned();
         let mut hub = Proc::spawn(
             "hub",
@@ -126,7 +145,6 @@ impl HubSetup {
             cpu,
         )?;
         hub.wait_http(self.addr(), "/health", START_LIMIT)?;
-        wait_first_poll(self.addr())?;
         Ok(hub)
     }
 }

@@ -252,31 +252,60 @@ impl Fleet {
         limit: Duration,
         trigger: impl FnOnce() -> Result<()>,
     ) -> Result<Round> {
-        let board = &self.board;
-        board.received.store(0, Ordering::Release);
-        board.target.store(seq, Ordering::Release);
-        let start = board.now();
+        let mut rounds = Fleet::round_all(&[self], seq, limit, trigger)?;
+        rounds.pop().context("no round")
+    }
+
+    /// Like [`Fleet::round`] over several fleets at once (e.g. the subscribers of two
+    /// replicas): one [`Round`] per fleet, in their order, all timed from the same trigger.
+    pub fn round_all(
+        fleets: &[&Fleet],
+        seq: u64,
+        limit: Duration,
+        trigger: impl FnOnce() -> Result<()>,
+    ) -> Result<Vec<Round>> {
+        let starts: Vec<u64> = fleets.iter().map(|f| f.arm(seq)).collect();
         let t0 = Instant::now();
         trigger()?;
         let response = t0.elapsed();
-        let n = self.len();
         let deadline = t0 + limit;
-        while board.received.load(Ordering::Acquire) < n && Instant::now() < deadline {
+        while fleets.iter().any(|f| !f.complete()) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_micros(200));
         }
+        Ok(fleets
+            .iter()
+            .zip(starts)
+            .map(|(fleet, start)| fleet.collect(seq, start, response))
+            .collect())
+    }
+
+    /// Readies the board for `seq`; returns the board's clock at that moment.
+    fn arm(&self, seq: u64) -> u64 {
+        self.board.received.store(0, Ordering::Release);
+        self.board.target.store(seq, Ordering::Release);
+        self.board.now()
+    }
+
+    fn complete(&self) -> bool {
+        self.board.received.load(Ordering::Acquire) >= self.len()
+    }
+
+    /// The arrivals of `seq` since `start` (the board's clock when it was armed).
+    fn collect(&self, seq: u64, start: u64, response: Duration) -> Round {
         let tag = seq & 0xFFFF;
-        let latencies: Vec<Duration> = board
+        let latencies: Vec<Duration> = self
+            .board
             .stamp
             .iter()
             .map(|s| s.load(Ordering::Relaxed))
             .filter(|s| s >> SEQ_SHIFT == tag)
             .map(|s| Duration::from_nanos((s & NANOS_MASK).saturating_sub(start)))
             .collect();
-        Ok(Round {
+        Round {
             response,
-            missing: n - latencies.len(),
+            missing: self.len() - latencies.len(),
             latencies,
-        })
+        }
     }
 }
 
