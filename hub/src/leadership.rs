@@ -9,18 +9,9 @@ use tokio::sync::watch;
 pub struct Leadership(watch::Receiver<bool>);
 
 impl Leadership {
-    /// A leadership that is always held: a hub with no other replica, and tests.
-    pub fn always() -> Leadership {
-        Leadership(watch::channel(true).1)
-    }
-
     /// Follows the flag a replica's task keeps.
     pub fn following(flag: watch::Receiver<bool>) -> Leadership {
         Leadership(flag)
-    }
-
-    pub fn is_leading(&self) -> bool {
-        *self.0.borrow()
     }
 
     /// Waits until this replica leads (at once if it does).

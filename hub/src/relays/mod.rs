@@ -75,8 +75,6 @@ struct Inner {
     replica: Arc<str>,
     /// The relays connected to the station's other replicas, as those last said.
     elsewhere: Mutex<Vec<RelayInfo>>,
-    /// Where cursors are kept (on a shared database, other replicas move them too).
-    store: Store,
     /// Woken whenever what `/admin/relays` answers may have changed.
     changed: Notify,
     next_id: AtomicU64,
@@ -195,7 +193,6 @@ impl Relays {
                 entries: Mutex::new(entries),
                 replica: replica.into(),
                 elsewhere: Mutex::default(),
-                store: store.clone(),
                 changed: Notify::new(),
                 next_id: AtomicU64::new(1),
                 refusals: LogThrottle::new(REFUSALS_QUIET),
@@ -354,9 +351,9 @@ impl Relays {
         let Some((index, mut cursor)) = found else {
             return Ok(None);
         };
-        if self.inner.store.is_shared() {
+        if store.is_shared() {
             // Another replica may have moved it since (the relay was connected there).
-            let stored = self.inner.store.relay_cursors().await?;
+            let stored = store.relay_cursors().await?;
             if let Some(there) = stored.get(name.as_str()) {
                 cursor = cursor.max(Some(there.seq));
                 self.with_entry(index, |entry| entry.saved(there.seq));

@@ -12,6 +12,9 @@ use tokio::time::Instant;
 
 /// How long a replica's last word counts: a few missed seconds, not a dead replica's relays.
 const FORGET: Duration = Duration::from_secs(5);
+/// The longest word a replica says: a notification's payload must stay under PostgreSQL's
+/// 8,000 bytes, and one that does not is refused, which the session would take for a lost link.
+const MAX_TEXT: usize = 7_000;
 
 /// One replica's word.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,10 +24,25 @@ pub struct Said {
 }
 
 impl Said {
-    /// As a notification's text.
+    /// As a notification's text, at most [`MAX_TEXT`] bytes: a station with dozens of relays
+    /// on one replica drops the relays' reported details first, then the last relays (the others
+    /// then show them as last known rather than connected there).
     pub fn to_text(&self) -> String {
         // Plain data of our own types: serialising cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        let text = |said: &Said| serde_json::to_string(said).unwrap_or_default();
+        let mut said = self.clone();
+        let mut out = text(&said);
+        if out.len() > MAX_TEXT {
+            for relay in &mut said.relays {
+                relay.status = None;
+                relay.last_ack = None;
+            }
+            out = text(&said);
+        }
+        while out.len() > MAX_TEXT && said.relays.pop().is_some() {
+            out = text(&said);
+        }
+        out
     }
 }
 
@@ -102,5 +120,25 @@ mod tests {
         others.forget_quiet(start + FORGET);
         assert_eq!(others.subscribers(), 4, "a went quiet");
         assert!(others.relays().is_empty());
+    }
+
+    #[test]
+    fn a_long_word_is_cut_to_fit_a_notification() {
+        let many = (0..200)
+            .map(|n| relay(&format!("relay-{n:03}"), "a"))
+            .collect();
+        let said = Said {
+            subscribers: 9,
+            relays: many,
+        };
+        let text = said.to_text();
+        assert!(text.len() <= MAX_TEXT, "{} bytes", text.len());
+        let back: Said = serde_json::from_str(&text).expect("still parses");
+        assert_eq!(back.subscribers, 9);
+        assert!(!back.relays.is_empty() && back.relays.len() < 200);
+        assert_eq!(
+            back.relays[0], said.relays[0],
+            "the first relays are kept whole"
+        );
     }
 }

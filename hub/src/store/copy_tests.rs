@@ -307,17 +307,23 @@ async fn a_full_sqlite_history_reads_the_same_on_postgres_and_goes_on_with_the_n
     assert!(new_show.id > show_id, "show ids go on: {}", new_show.id);
 }
 
-#[tokio::test]
-async fn a_target_with_hub_data_is_refused_and_left_alone() {
-    let Some(url) = fresh_database().await else {
-        return;
-    };
+/// An SQLite hub in a temp dir with one announce ("one") in its log.
+async fn sqlite_with_one_line() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("dir");
     let sqlite = Store::open(dir.path()).expect("sqlite");
     sqlite
         .record_announcement(text("one"))
         .await
         .expect("announce");
+    (dir, sqlite)
+}
+
+#[tokio::test]
+async fn a_target_with_hub_data_is_refused_and_left_alone() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let (dir, _sqlite) = sqlite_with_one_line().await;
     let postgres = Store::connect(&url).await.expect("postgres");
     postgres
         .record_announcement(text("already here"))
@@ -350,12 +356,7 @@ async fn a_failed_copy_leaves_nothing_and_can_be_run_again() {
     let Some(url) = fresh_database().await else {
         return;
     };
-    let dir = tempfile::tempdir().expect("dir");
-    let sqlite = Store::open(dir.path()).expect("sqlite");
-    sqlite
-        .record_announcement(text("one"))
-        .await
-        .expect("announce");
+    let (dir, _sqlite) = sqlite_with_one_line().await;
     let raw = rusqlite::Connection::open(dir.path().join(super::DB_FILE)).expect("raw");
     raw.execute_batch(
         "PRAGMA foreign_keys = OFF; INSERT INTO acks (seq, target, acked_at) VALUES (99, 'web', 0);",

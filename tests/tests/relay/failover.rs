@@ -7,6 +7,7 @@
 //! hub by two addresses: a [`CutProxy`] the test takes down (the first URL) and a [`Gate`] (the
 //! second). Everything binds 127.0.0.1; every wait is bounded.
 
+use std::path::Path;
 use std::time::Duration;
 
 use e2e::cut_proxy::{Cut, CutProxy};
@@ -28,8 +29,8 @@ const QUIET: Duration = Duration::from_secs(2);
 const OWN_TOKEN: &str = "failover-relay-token-0123456789abcdef";
 
 /// A relay config for the hub URLs `hub_urls` (in order), `token`, and ngircd on `port`, with
-/// a short backoff so reconnects take well under a second. Its state lives in `hub`'s folder.
-fn config(hub_urls: &[String], token: &str, hub: &TestHub, port: u16) -> Config {
+/// a short backoff so reconnects take well under a second. Its state lives in `state_dir`.
+pub(super) fn config(hub_urls: &[String], token: &str, state_dir: &Path, port: u16) -> Config {
     let quoted: Vec<String> = hub_urls.iter().map(|u| format!("\"{u}\"")).collect();
     let toml = format!(
         r#"
@@ -48,7 +49,7 @@ fn config(hub_urls: &[String], token: &str, hub: &TestHub, port: u16) -> Config 
         command_cooldown_seconds = 0
         "#,
         quoted.join(", "),
-        hub.data_dir().join("relay-state").display(),
+        state_dir.display(),
     );
     Config::from_toml(&toml).expect("test config is valid")
 }
@@ -62,7 +63,8 @@ async fn start(
 ) -> Option<(Ircd, Observer, RelayHandle)> {
     let ircd = Ircd::start().await?;
     let observer = Observer::join(ircd.port(), "listener", CHANNEL).await;
-    let relay = Relay::start(config(hub_urls, token, hub, ircd.port()));
+    let state_dir = hub.data_dir().join("relay-state");
+    let relay = Relay::start(config(hub_urls, token, &state_dir, ircd.port()));
     relay
         .wait_ready(1, READY)
         .await

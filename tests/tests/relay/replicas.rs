@@ -24,11 +24,10 @@ use e2e::ircd::{Ircd, Observer, Privmsg};
 use e2e::nginx::Nginx;
 use e2e::wait;
 use e2e::wsclient::{self, Event};
-use irc_relay::{Config, Relay, RelayHandle};
+use irc_relay::{Relay, RelayHandle};
 use serde_json::{Value, json};
 
 const CHANNEL: &str = "#ntr";
-const BOT: &str = "ntrbot";
 const READY: Duration = Duration::from_secs(20);
 const LINE: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_secs(2);
@@ -180,25 +179,12 @@ async fn assert_got_once(seen: &Arc<Mutex<Vec<u64>>>, want: &[u64], who: &str) {
 
 /// A relay through the balancer at `base`, posting to ngircd on `port`; its state in `dir`.
 fn relay(base: &str, port: u16, dir: &std::path::Path) -> RelayHandle {
-    let toml = format!(
-        r#"
-        [relay]
-        hub_url = "{base}"
-        token = "{RELAY_TOKEN}"
-        state_dir = "{}"
-        reconnect_initial_seconds = 0.05
-        reconnect_max_seconds = 0.5
-        [irc]
-        server = "127.0.0.1"
-        port = {port}
-        tls = false
-        nickname = "{BOT}"
-        channels = ["{CHANNEL}"]
-        command_cooldown_seconds = 0
-        "#,
-        dir.display()
-    );
-    Relay::start(Config::from_toml(&toml).expect("relay config"))
+    Relay::start(super::failover::config(
+        &[base.to_owned()],
+        RELAY_TOKEN,
+        dir,
+        port,
+    ))
 }
 
 /// The lines the observer sees within `n` waits of [`LINE`] and a quiet time after.
